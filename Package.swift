@@ -1,0 +1,52 @@
+// swift-tools-version: 6.1
+// AdvLens: one module, one job; dependencies point down only (see docs/modules.md).
+import PackageDescription
+
+// Hot loops use unsafe buffers; -Ounchecked also drops the remaining overflow checks in release.
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "AdvLens",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "advlens-train", targets: ["advlens-train"]),
+        .executable(name: "advlens-bench", targets: ["advlens-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+
+        // Tensors, BLAS, im2col, kernels, RNG. Knows nothing of ML.
+        .target(name: "TensorEngine", dependencies: ["CBLAS"], swiftSettings: fast),
+        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"]),
+
+        // The safetensors file format: bytes in, named float arrays out (and back).
+        .target(name: "SafeTensors"),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], exclude: ["Fixtures"]),
+
+        // Layers, models (spec JSON + safetensors), forward trace, backward, losses, optimisers.
+        .target(name: "NN", dependencies: ["TensorEngine", "SafeTensors"], swiftSettings: fast),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport", "SafeTensors"], exclude: ["Fixtures"]),
+
+        // Test helpers shared by the test targets: the gradient-check harness, fixture paths.
+        .target(name: "TestSupport", dependencies: ["NN"]),
+
+        // Datasets: MNIST CSV and IDX, NPY, stratified splits, seeded batches.
+        .target(name: "Data", dependencies: ["TensorEngine", "CZlib"], swiftSettings: fast),
+        .testTarget(name: "DataTests", dependencies: ["Data"]),
+
+        // Training loops and objectives (standard now; adversarial objectives later).
+        .target(name: "Training", dependencies: ["NN", "Data"], swiftSettings: fast),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
+
+        // Executables.
+        .executableTarget(name: "advlens-train", dependencies: ["Training", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "advlens-bench", dependencies: ["Training", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "bench/Sources/advlens-bench",
+                          swiftSettings: fast),
+    ],
+    swiftLanguageModes: [.v5]
+)

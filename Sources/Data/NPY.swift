@@ -1,0 +1,117 @@
+/// `NPY`: reading and writing NumPy `.npy` files (format versions 1.0, 2.0 and 3.0,
+/// C order, numeric dtypes in either byte order).
+import TensorEngine
+
+public enum NPY {
+    /// Loads an array as a Tensor of the same shape (a 0-d array gives shape []).
+    /// Values are converted to Float as they are: '|u1' images come back as 0...255 (the
+    /// caller scales), '<f8' is rounded to Float, integers above 2^24 are rounded.
+    /// Fortran-order arrays, structured dtypes and truncated data are errors.
+    public static func load(path: String) throws -> Tensor {
+        let bytes = try Gzip.readFile(path)
+        let h = try header(bytes, path: path)
+        let data = bytes.withUnsafeBytes { raw in
+            [Float](unsafeUninitializedCapacity: h.count) { out, n in
+                #if _endian(little)
+                let fastF32 = h.kind == "f" && h.size == 4 && !h.bigEndian
+                #else
+                let fastF32 = false
+                #endif
+                if fastF32 {
+                    if h.count > 0 { UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: raw.baseAddress! + h.dataOffset, byteCount: h.count * 4) }
+                } else if h.kind == "u" && h.size == 1 {
+                    for i in 0..<h.count { out[i] = Float(raw[h.dataOffset + i]) }
+                } else {
+                    decode(raw, h) { i, v in out[i] = Float(v) }
+                }
+                n = h.count
+            }
+        }
+        return Tensor(shape: h.shape, data: data)
+    }
+
+    /// Loads a 1-D integer (or bool) array, such as labels, as [Int].
+    public static func loadLabels(path: String) throws -> [Int] {
+        let bytes = try Gzip.readFile(path)
+        let h = try header(bytes, path: path)
+        guard h.kind != "f" else {
+            throw DataError.format(path: path, reason: "expected an integer array for labels, found dtype '\(h.descr)'")
+        }
+        guard h.shape.count == 1 else {
+            throw DataError.format(path: path, reason: "expected a 1-D array for labels, found shape \(h.shape)")
+        }
+        if h.kind == "u" && h.size == 8 {
+            var big: Int?
+            bytes.withUnsafeBytes { raw in decode(raw, h) { i, v in if v > Double(Int.max), big == nil { big = i } } }
+            if let i = big { throw DataError.format(path: path, reason: "label at index \(i) does not fit in Int") }
+        }
+        var labels = [Int](repeating: 0, count: h.count)
+        bytes.withUnsafeBytes { raw in decodeInts(raw, h) { i, v in labels[i] = v } }
+        return labels
+    }
+
+    /// Writes `tensor` as a C-order '<f4' array in format version 1.0.
+    public static func write(_ tensor: Tensor, to path: String) throws {
+        var bytes = NPYHeader.encodeF32(shape: tensor.shape)
+        bytes.reserveCapacity(bytes.count + tensor.count * 4)
+        for v in tensor.data { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+        try Gzip.writeFile(bytes, to: path, compressed: false)
+    }
+
+    private static func header(_ bytes: [UInt8], path: String) throws -> NPYHeader {
+        let h = try NPYHeader.parse(bytes, path: path)
+        let needed = h.count * h.size
+        let present = bytes.count - h.dataOffset
+        if present < needed {
+            throw DataError.format(path: path, reason: "truncated data: shape \(h.shape) of '\(h.descr)' needs \(needed) bytes, \(present) present")
+        }
+        if present > needed {
+            throw DataError.format(path: path, reason: "\(present - needed) unexpected bytes after the array data")
+        }
+        return h
+    }
+
+    /// Calls `store(i, value)` for every element, as Double (exact for all but 64-bit integers
+    /// beyond 2^53, which are rounded).
+    private static func decode(_ raw: UnsafeRawBufferPointer, _ h: NPYHeader, _ store: (Int, Double) -> Void) {
+        let base = h.dataOffset
+        func each<T: FixedWidthInteger>(_: T.Type, _ convert: (T) -> Double) {
+            for i in 0..<h.count {
+                let v = raw.loadUnaligned(fromByteOffset: base + i * MemoryLayout<T>.size, as: T.self)
+                store(i, convert(h.bigEndian ? T(bigEndian: v) : T(littleEndian: v)))
+            }
+        }
+        switch (h.kind, h.size) {
+        case ("f", 4): each(UInt32.self) { Double(Float(bitPattern: $0)) }
+        case ("f", 8): each(UInt64.self) { Double(bitPattern: $0) }
+        case ("b", 1): each(UInt8.self) { $0 != 0 ? 1 : 0 }
+        case ("u", 8): each(UInt64.self) { Double($0) }
+        default: decodeInts(raw, h) { i, v in store(i, Double(v)) }
+        }
+    }
+
+    /// Calls `store(i, value)` for every element of an integer or bool array
+    /// (unsigned 64-bit values above Int.max wrap; callers check first).
+    private static func decodeInts(_ raw: UnsafeRawBufferPointer, _ h: NPYHeader, _ store: (Int, Int) -> Void) {
+        let base = h.dataOffset
+        func each<T: FixedWidthInteger>(_: T.Type) {
+            for i in 0..<h.count {
+                let v = raw.loadUnaligned(fromByteOffset: base + i * MemoryLayout<T>.size, as: T.self)
+                store(i, Int(truncatingIfNeeded: h.bigEndian ? T(bigEndian: v) : T(littleEndian: v)))
+            }
+        }
+        switch (h.kind, h.size) {
+        case ("i", 1): each(Int8.self)
+        case ("i", 2): each(Int16.self)
+        case ("i", 4): each(Int32.self)
+        case ("i", 8): each(Int64.self)
+        case ("u", 1): each(UInt8.self)
+        case ("b", 1):
+            for i in 0..<h.count { store(i, raw[base + i] != 0 ? 1 : 0) }
+        case ("u", 2): each(UInt16.self)
+        case ("u", 4): each(UInt32.self)
+        case ("u", 8): each(UInt64.self)
+        default: break
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import TensorEngine
+
+/// max(x, 0). Gradient passes where the output is positive; at x = 0 it is 0, as in PyTorch.
+public final class ReLU: LeafLayer {
+    public let name: String
+    public var kind: String { "relu" }
+    public var traceIndex = -1
+
+    public init(name: String) { self.name = name }
+
+    public func outputShape(_ input: [Int]) throws -> [Int] { input }
+
+    public func compute(_ x: Tensor, _ run: Execution) -> (Tensor, SavedState?) {
+        let n = x.count
+        let y = Tensor(uninitializedShape: x.shape) { out in
+            x.data.withUnsafeBufferPointer { xs in
+                let xp = xs.baseAddress!, o = out.baseAddress!
+                for i in 0..<n { o[i] = xp[i] > 0 ? xp[i] : 0 }
+            }
+        }
+        return (y, nil)
+    }
+
+    public func gradient(_ dy: Tensor, input x: Tensor, output y: Tensor, saved: SavedState?,
+                         _ pass: BackwardPass, needInput: Bool) -> Tensor? {
+        guard needInput else { return nil }
+        let n = dy.count
+        return Tensor(uninitializedShape: dy.shape) { out in
+            dy.data.withUnsafeBufferPointer { d in
+                y.data.withUnsafeBufferPointer { ys in
+                    let dp = d.baseAddress!, yp = ys.baseAddress!, o = out.baseAddress!
+                    for i in 0..<n { o[i] = yp[i] > 0 ? dp[i] : 0 }
+                }
+            }
+        }
+    }
+}
+
+/// Flattens each item to a vector: [N, C, H, W] -> [N, C·H·W].
+public final class Flatten: LeafLayer {
+    public let name: String
+    public var kind: String { "flatten" }
+    public var traceIndex = -1
+
+    public init(name: String) { self.name = name }
+
+    public func outputShape(_ input: [Int]) throws -> [Int] { [input.reduce(1, *)] }
+
+    public func compute(_ x: Tensor, _ run: Execution) -> (Tensor, SavedState?) {
+        (x.reshaped([x.batch, x.itemCount]), nil)
+    }
+
+    public func gradient(_ dy: Tensor, input x: Tensor, output y: Tensor, saved: SavedState?,
+                         _ pass: BackwardPass, needInput: Bool) -> Tensor? {
+        needInput ? dy.reshaped(x.shape) : nil
+    }
+}
+
+/// Inverted dropout: in train mode each value is kept with probability 1 - p and scaled by
+/// 1/(1 - p); in eval mode the identity. The mask comes from the execution's seeded RNG.
+public final class Dropout: LeafLayer {
+    public let name: String
+    public var kind: String { "dropout" }
+    public var traceIndex = -1
+    public let p: Float
+
+    public init(name: String, p: Float) {
+        self.name = name
+        self.p = p
+    }
+
+    public func outputShape(_ input: [Int]) throws -> [Int] { input }
+
+    public func compute(_ x: Tensor, _ run: Execution) -> (Tensor, SavedState?) {
+        guard run.mode == .train, p > 0 else { return (x, nil) }
+        let scale: Float = p < 1 ? 1 / (1 - p) : 0
+        var mask = Tensor(shape: x.shape)
+        mask.data.withUnsafeMutableBufferPointer { m in
+            for i in 0..<m.count { m[i] = run.rng.nextFloat() < p ? 0 : scale }
+        }
+        return (x * mask, .mask(mask))
+    }
+
+    public func gradient(_ dy: Tensor, input x: Tensor, output y: Tensor, saved: SavedState?,
+                         _ pass: BackwardPass, needInput: Bool) -> Tensor? {
+        guard needInput else { return nil }
+        if case .mask(let mask)? = saved { return dy * mask }
+        return dy
+    }
+}

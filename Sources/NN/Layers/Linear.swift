@@ -1,0 +1,92 @@
+import TensorEngine
+
+/// Fully connected layer y = x·Wᵀ + b: weight [out, in], bias [out]. Accepts any input whose
+/// items hold `in` values (a flattened [N, in] view is used).
+public final class Linear: LeafLayer {
+    public let name: String
+    public var kind: String { "linear" }
+    public var traceIndex = -1
+    public let inFeatures: Int, outFeatures: Int
+    public let weight: Parameter
+    public let bias: Parameter?
+    public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
+
+    public init(name: String, inFeatures: Int, outFeatures: Int, bias: Bool) {
+        self.name = name
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+        weight = Parameter(name: name + ".weight", value: Tensor(shape: [outFeatures, inFeatures]))
+        self.bias = bias ? Parameter(name: name + ".bias", value: Tensor(shape: [outFeatures])) : nil
+    }
+
+    public func outputShape(_ input: [Int]) throws -> [Int] {
+        let features = input.reduce(1, *)
+        guard input.count == 1, features == inFeatures else {
+            throw ModelError.shapeMismatch(layer: name, message: "expects \(inFeatures) input features, got shape \(input)"
+                + (input.count > 1 ? " (add a flatten layer before it)" : ""))
+        }
+        return [outFeatures]
+    }
+
+    public func compute(_ x: Tensor, _ run: Execution) -> (Tensor, SavedState?) {
+        let n = x.batch
+        let (I, O) = (inFeatures, outFeatures)
+        var y = Tensor(uninitializedShape: [n, O]) { out in
+            // Start from the bias (or zero) in every row so the GEMM adds onto it (beta 1).
+            if let b = bias?.value.data {
+                b.withUnsafeBufferPointer { bp in
+                    for i in 0..<n { (out.baseAddress! + i * O).update(from: bp.baseAddress!, count: O) }
+                }
+            } else {
+                out.initialize(repeating: 0)
+            }
+        }
+        x.data.withUnsafeBufferPointer { xs in
+            weight.value.data.withUnsafeBufferPointer { w in
+                y.data.withUnsafeMutableBufferPointer { yp in
+                    BLAS.sgemm(transB: true, m: n, n: O, k: I, a: xs.baseAddress!, lda: I, b: w.baseAddress!, ldb: I,
+                               beta: 1, c: yp.baseAddress!, ldc: O)
+                }
+            }
+        }
+        return (y, nil)
+    }
+
+    public func gradient(_ dy: Tensor, input x: Tensor, output y: Tensor, saved: SavedState?,
+                         _ pass: BackwardPass, needInput: Bool) -> Tensor? {
+        let n = x.batch
+        let (I, O) = (inFeatures, outFeatures)
+        if pass.wantParameters {
+            var dW = Tensor(shape: [O, I])
+            dy.data.withUnsafeBufferPointer { d in
+                x.data.withUnsafeBufferPointer { xs in
+                    dW.data.withUnsafeMutableBufferPointer { dw in
+                        BLAS.sgemm(transA: true, m: O, n: I, k: n, a: d.baseAddress!, lda: O, b: xs.baseAddress!, ldb: I,
+                                   c: dw.baseAddress!, ldc: I)
+                    }
+                }
+            }
+            pass.gradients.accumulate(weight, dW)
+            if let bias {
+                var db = Tensor(shape: [O])
+                dy.data.withUnsafeBufferPointer { d in
+                    db.data.withUnsafeMutableBufferPointer { b in
+                        for i in 0..<n { for o in 0..<O { b[o] += d[i * O + o] } }
+                    }
+                }
+                pass.gradients.accumulate(bias, db)
+            }
+        }
+        guard needInput else { return nil }
+        var dx = Tensor(shape: x.shape)
+        dy.data.withUnsafeBufferPointer { d in
+            weight.value.data.withUnsafeBufferPointer { w in
+                dx.data.withUnsafeMutableBufferPointer { dxp in
+                    BLAS.sgemm(m: n, n: I, k: O, a: d.baseAddress!, lda: O, b: w.baseAddress!, ldb: I,
+                               c: dxp.baseAddress!, ldc: I)
+                }
+            }
+        }
+        return dx
+    }
+}

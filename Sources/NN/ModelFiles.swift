@@ -1,0 +1,127 @@
+import Foundation
+import SafeTensors
+import TensorEngine
+
+/// Reading and writing a model as spec JSON + safetensors weights (PyTorch state_dict names
+/// and layouts), and the weights fingerprint that keys caches.
+extension Model {
+    /// Decodes a spec, turning JSON errors into messages that name the field.
+    public static func decodeSpec(_ data: Data) throws -> ModelSpec {
+        do {
+            return try JSONDecoder().decode(ModelSpec.self, from: data)
+        } catch let error as DecodingError {
+            throw ModelError.invalidSpec(path: Model.describePath(error), message: Model.describeProblem(error))
+        } catch {
+            throw ModelError.invalidSpec(path: "(document)", message: "not valid JSON: \(error.localizedDescription)")
+        }
+    }
+
+    /// Builds a model from a spec and a weights file. Loading is strict, as PyTorch's
+    /// load_state_dict(strict=True): every key must be present with its shape, and no other.
+    public static func load(spec: ModelSpec, weights: SafeTensorsFile) throws -> Model {
+        let model = try Model(spec: spec)
+        try model.loadWeights(weights)
+        return model
+    }
+
+    /// Loads `spec.json`-style and `.safetensors` files.
+    public static func load(specAt specURL: URL, weightsAt weightsURL: URL) throws -> Model {
+        let specData: Data
+        do { specData = try Data(contentsOf: specURL) } catch {
+            throw ModelError.io("cannot read model spec \(specURL.path): \(error.localizedDescription)")
+        }
+        let weights: SafeTensorsFile
+        do { weights = try SafeTensorsFile.read(contentsOf: weightsURL) } catch let e as SafeTensorsError {
+            throw ModelError.io("weights \(weightsURL.path): \(e.description)")
+        }
+        return try load(spec: decodeSpec(specData), weights: weights)
+    }
+
+    /// Replaces every parameter and buffer with the file's values (all checked before any is set).
+    public func loadWeights(_ file: SafeTensorsFile) throws {
+        let expected = parameters + buffers
+        let known = Set(expected.map(\.name))
+        if let extra = file.names.first(where: { !known.contains($0) }) { throw ModelError.unexpectedWeight(key: extra) }
+        var values: [Tensor] = []
+        for p in expected {
+            guard let t = file[p.name] else { throw ModelError.missingWeight(key: p.name) }
+            // PyTorch stores a scalar buffer as shape []; accept [1] too.
+            let sameShape = t.shape == p.value.shape || (p.value.shape.isEmpty && t.shape == [1])
+            guard sameShape else { throw ModelError.weightShape(key: p.name, expected: p.value.shape, got: t.shape) }
+            guard t.floats.allSatisfy(\.isFinite) else {
+                throw ModelError.io("weight \"\(p.name)\" holds NaN or infinite values")
+            }
+            values.append(Tensor(shape: p.value.shape, data: t.floats))
+        }
+        for (p, v) in zip(expected, values) { p.value = v }
+    }
+
+    /// The weights as a safetensors file (F32; num_batches_tracked as I64, as PyTorch writes it).
+    public func weightsFile() throws -> Data {
+        let all = parameters + buffers
+        return try SafeTensorsFile.encode(
+            tensors: all.map { (name: $0.name, shape: $0.value.shape, floats: $0.value.data) },
+            metadata: ["format": "pt", "advlens.model": spec.name],
+            dtypes: Dictionary(uniqueKeysWithValues: all.filter { $0.storageType != "F32" }.map { ($0.name, $0.storageType) }))
+    }
+
+    /// The spec as pretty JSON.
+    public func specJSON() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(spec)
+    }
+
+    /// Writes spec and weights, each atomically (temporary file, fsync, rename).
+    public func save(specTo specURL: URL, weightsTo weightsURL: URL) throws {
+        do {
+            try SafeTensorsFile.writeAtomically(weightsFile(), to: weightsURL)
+            try SafeTensorsFile.writeAtomically(specJSON(), to: specURL)
+        } catch let e as SafeTensorsError {
+            throw ModelError.io(e.description)
+        }
+    }
+
+    /// A 64-bit FNV-1a-style hash over every parameter and buffer name and value bits, as 16 hex
+    /// digits. It identifies weights (cache keys change whenever a training step changes
+    /// them); it is not a cryptographic digest.
+    public var fingerprint: String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        let prime: UInt64 = 0x0000_0100_0000_01b3
+        for p in parameters + buffers {
+            for b in p.name.utf8 { h = (h ^ UInt64(b)) &* prime }
+            p.value.data.withUnsafeBufferPointer { v in
+                for x in v { h = (h ^ UInt64(x.bitPattern)) &* prime }
+            }
+        }
+        return String(h, radix: 16).leftPadded(to: 16)
+    }
+
+    private static func describePath(_ e: DecodingError) -> String {
+        let path: [CodingKey]
+        switch e {
+        case let .keyNotFound(key, ctx): path = ctx.codingPath + [key]
+        case let .typeMismatch(_, ctx), let .valueNotFound(_, ctx), let .dataCorrupted(ctx): path = ctx.codingPath
+        @unknown default: path = []
+        }
+        var s = ""
+        for k in path {
+            if let i = k.intValue { s += "[\(i)]" } else { s += (s.isEmpty ? "" : ".") + k.stringValue }
+        }
+        return s.isEmpty ? "(document)" : s
+    }
+
+    private static func describeProblem(_ e: DecodingError) -> String {
+        switch e {
+        case .keyNotFound: return "required field is missing"
+        case let .typeMismatch(type, _): return "expected \(type)"
+        case let .valueNotFound(type, _): return "expected \(type), found null"
+        case let .dataCorrupted(ctx): return ctx.debugDescription
+        @unknown default: return "\(e)"
+        }
+    }
+}
+
+extension String {
+    func leftPadded(to n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
+}

@@ -1,0 +1,136 @@
+/// The model file's spec JSON: input geometry and bounds, class labels and the layer list.
+/// Field names follow PyTorch's constructor arguments (snake_case) so a spec reads like the
+/// nn.Sequential it describes. See docs/model-format.md.
+public struct ModelSpec: Codable, Sendable, Equatable {
+    public var name: String
+    public var input: InputSpec
+    public var classes: [String]
+    public var layers: [LayerSpec]
+
+    public init(name: String, input: InputSpec, classes: [String], layers: [LayerSpec]) {
+        self.name = name
+        self.input = input
+        self.classes = classes
+        self.layers = layers
+    }
+}
+
+/// The input a model takes: per-item shape [C, H, W], the valid pixel range (attacks keep
+/// images inside it), and the per-channel normalisation applied inside the model.
+public struct InputSpec: Codable, Sendable, Equatable {
+    public var shape: [Int]
+    public var range: [Float]
+    public var mean: [Float]?
+    public var std: [Float]?
+
+    public init(shape: [Int], range: [Float] = [0, 1], mean: [Float]? = nil, std: [Float]? = nil) {
+        self.shape = shape
+        self.range = range
+        self.mean = mean
+        self.std = std
+    }
+
+    public var lower: Float { range.first ?? 0 }
+    public var upper: Float { range.count > 1 ? range[1] : 1 }
+}
+
+/// An int or an [h, w] pair, as PyTorch accepts for kernel_size, stride and padding.
+public struct IntPair: Codable, Sendable, Equatable, ExpressibleByIntegerLiteral {
+    public var h: Int, w: Int
+
+    public init(_ h: Int, _ w: Int) { self.h = h; self.w = w }
+    public init(integerLiteral v: Int) { self.init(v, v) }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let v = try? c.decode(Int.self) {
+            self.init(v, v)
+        } else {
+            let pair = try c.decode([Int].self)
+            guard pair.count == 2 else {
+                throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected an integer or [h, w], got \(pair.count) values")
+            }
+            self.init(pair[0], pair[1])
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        if h == w { try c.encode(h) } else { try c.encode([h, w]) }
+    }
+
+    var tuple: (Int, Int) { (h, w) }
+}
+
+/// One layer of the spec. `type` picks which fields apply:
+/// conv2d (in_channels, out_channels, kernel_size, stride=1, padding=0, bias=true),
+/// linear (in_features, out_features, bias=true), relu, flatten,
+/// maxpool2d / avgpool2d (kernel_size, stride=kernel_size, padding=0),
+/// batchnorm2d (num_features, eps=1e-5, momentum=0.1), dropout (p=0.5),
+/// residual (body, shortcut: layer lists; an empty shortcut is the identity).
+public struct LayerSpec: Codable, Sendable, Equatable {
+    public var name: String
+    public var type: String
+    public var inChannels: Int?
+    public var outChannels: Int?
+    public var kernelSize: IntPair?
+    public var stride: IntPair?
+    public var padding: IntPair?
+    public var bias: Bool?
+    public var inFeatures: Int?
+    public var outFeatures: Int?
+    public var numFeatures: Int?
+    public var eps: Float?
+    public var momentum: Float?
+    public var p: Float?
+    public var body: [LayerSpec]?
+    public var shortcut: [LayerSpec]?
+
+    enum CodingKeys: String, CodingKey {
+        case name, type, stride, padding, bias, eps, momentum, p, body, shortcut
+        case inChannels = "in_channels", outChannels = "out_channels", kernelSize = "kernel_size"
+        case inFeatures = "in_features", outFeatures = "out_features", numFeatures = "num_features"
+    }
+
+    public init(name: String, type: String) {
+        self.name = name
+        self.type = type
+    }
+
+    public static func conv2d(_ name: String, _ inC: Int, _ outC: Int, kernel: IntPair, stride: IntPair = 1,
+                              padding: IntPair = 0, bias: Bool = true) -> LayerSpec {
+        var l = LayerSpec(name: name, type: "conv2d")
+        (l.inChannels, l.outChannels, l.kernelSize, l.stride, l.padding, l.bias) = (inC, outC, kernel, stride, padding, bias)
+        return l
+    }
+
+    public static func linear(_ name: String, _ inF: Int, _ outF: Int, bias: Bool = true) -> LayerSpec {
+        var l = LayerSpec(name: name, type: "linear")
+        (l.inFeatures, l.outFeatures, l.bias) = (inF, outF, bias)
+        return l
+    }
+
+    public static func pool(_ type: String, _ name: String, kernel: IntPair, stride: IntPair? = nil, padding: IntPair = 0) -> LayerSpec {
+        var l = LayerSpec(name: name, type: type)
+        (l.kernelSize, l.stride, l.padding) = (kernel, stride ?? kernel, padding)
+        return l
+    }
+
+    public static func batchNorm2d(_ name: String, _ features: Int, eps: Float = 1e-5, momentum: Float = 0.1) -> LayerSpec {
+        var l = LayerSpec(name: name, type: "batchnorm2d")
+        (l.numFeatures, l.eps, l.momentum) = (features, eps, momentum)
+        return l
+    }
+
+    public static func dropout(_ name: String, p: Float = 0.5) -> LayerSpec {
+        var l = LayerSpec(name: name, type: "dropout")
+        l.p = p
+        return l
+    }
+
+    public static func residual(_ name: String, body: [LayerSpec], shortcut: [LayerSpec] = []) -> LayerSpec {
+        var l = LayerSpec(name: name, type: "residual")
+        (l.body, l.shortcut) = (body, shortcut)
+        return l
+    }
+}

@@ -1,0 +1,142 @@
+/// Writing safetensors files the way the reference implementation does: tensors laid out
+/// by element size descending (8-byte types first, so every tensor is aligned to its size)
+/// then by name, header keys in that same order after `__metadata__`, compact JSON, and the
+/// header padded with spaces to a multiple of 8 bytes.
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension SafeTensorsFile {
+    /// Dtypes the writer can store: "F32" (the default) and "I64" (for integer buffers such
+    /// as batch norm's `num_batches_tracked`; every value must then be an integer).
+    public static let writableDtypes: Set<String> = ["F32", "I64"]
+
+    /// Serialises `tensors` with `metadata` (omitted from the header when empty).
+    /// `dtypes` maps a tensor name to its stored dtype; names not in it are written as F32.
+    public static func encode(tensors: [(name: String, shape: [Int], floats: [Float])],
+                              metadata: [String: String] = [:],
+                              dtypes: [String: String] = [:]) throws -> Foundation.Data {
+        struct Item { let name: String; let shape: [Int]; let floats: [Float]; let dtype: DType }
+        var items: [Item] = []
+        var names = Set<String>()
+        for t in tensors {
+            guard names.insert(t.name).inserted else { throw SafeTensorsError.invalidTensor(key: t.name, reason: "name given twice") }
+            guard t.name != "__metadata__" else { throw SafeTensorsError.invalidTensor(key: t.name, reason: "name is reserved") }
+            let dtypeName = dtypes[t.name] ?? "F32"
+            guard writableDtypes.contains(dtypeName), let dtype = DType(rawValue: dtypeName) else {
+                throw SafeTensorsError.invalidTensor(key: t.name, reason: "cannot write dtype '\(dtypeName)' (writable: F32, I64)")
+            }
+            guard t.shape.allSatisfy({ $0 >= 0 }) else {
+                throw SafeTensorsError.invalidTensor(key: t.name, reason: "negative dimension in shape \(t.shape)")
+            }
+            var count = 1
+            for d in t.shape {
+                let (p, o) = count.multipliedReportingOverflow(by: d)
+                guard !o else { throw SafeTensorsError.invalidTensor(key: t.name, reason: "shape \(t.shape) overflows") }
+                count = p
+            }
+            guard count == t.floats.count else {
+                throw SafeTensorsError.invalidTensor(key: t.name, reason: "shape \(t.shape) holds \(count) values but \(t.floats.count) were given")
+            }
+            if dtype == .i64, let bad = t.floats.firstIndex(where: { Int64(exactly: $0) == nil }) {
+                throw SafeTensorsError.invalidTensor(key: t.name, reason: "value \(t.floats[bad]) at index \(bad) is not an integer, cannot store as I64")
+            }
+            items.append(Item(name: t.name, shape: t.shape, floats: t.floats, dtype: dtype))
+        }
+        items.sort { ($0.dtype.size, $1.name) > ($1.dtype.size, $0.name) }
+
+        var header = "{"
+        var parts: [String] = []
+        if !metadata.isEmpty {
+            let m = metadata.keys.sorted().map { "\(jsonQuoted($0)):\(jsonQuoted(metadata[$0]!))" }
+            parts.append("\"__metadata__\":{\(m.joined(separator: ","))}")
+        }
+        var offset = 0
+        for it in items {
+            let bytes = it.floats.count * it.dtype.size
+            let shape = it.shape.map(String.init).joined(separator: ",")
+            parts.append("\(jsonQuoted(it.name)):{\"dtype\":\"\(it.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+            offset += bytes
+        }
+        header += parts.joined(separator: ",") + "}"
+        var headerBytes = Array(header.utf8)
+        headerBytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - headerBytes.count % 8) % 8))
+
+        var out = [UInt8]()
+        out.reserveCapacity(8 + headerBytes.count + offset)
+        withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(contentsOf: headerBytes)
+        for it in items {
+            switch it.dtype {
+            case .i64:
+                for v in it.floats { withUnsafeBytes(of: Int64(v).littleEndian) { out.append(contentsOf: $0) } }
+            default:
+                #if _endian(little)
+                it.floats.withUnsafeBytes { out.append(contentsOf: $0) }
+                #else
+                for v in it.floats { withUnsafeBytes(of: v.bitPattern.littleEndian) { out.append(contentsOf: $0) } }
+                #endif
+            }
+        }
+        return Foundation.Data(out)
+    }
+
+    /// Serialises this file's tensors as F32 (I64 where the tensor was read as I64).
+    public func encoded() throws -> Foundation.Data {
+        let list = names.map { (name: $0, shape: tensors[$0]!.shape, floats: tensors[$0]!.floats) }
+        let dtypes = tensors.filter { $0.value.dtype == "I64" }.mapValues { _ in "I64" }
+        return try SafeTensorsFile.encode(tensors: list, metadata: metadata, dtypes: dtypes)
+    }
+
+    /// Encodes and writes atomically: a temporary file in the same directory is written,
+    /// fsynced and renamed over `url`, so readers see the old file or the new one, never a part.
+    public static func write(tensors: [(name: String, shape: [Int], floats: [Float])],
+                             metadata: [String: String] = [:],
+                             dtypes: [String: String] = [:],
+                             to url: URL) throws {
+        let data = try encode(tensors: tensors, metadata: metadata, dtypes: dtypes)
+        try writeAtomically(data, to: url)
+    }
+
+    /// Writes `bytes` to `url` through a temporary file, fsync and rename.
+    public static func writeAtomically(_ data: Foundation.Data, to url: URL) throws {
+        let path = url.path
+        let dir = url.deletingLastPathComponent().path
+        let tmp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        func failure(_ what: String) -> SafeTensorsError {
+            SafeTensorsError.io(path: path, reason: "\(what): \(String(cString: strerror(errno)))")
+        }
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        guard fd >= 0 else { throw failure("cannot create temporary file \(tmp)") }
+        var ok = false
+        defer { if !ok { unlink(tmp) } }
+        do {
+            defer { close(fd) }
+            try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+                var done = 0
+                while done < raw.count {
+                    let n = Glibc_write(fd, raw.baseAddress! + done, raw.count - done)
+                    if n < 0 { if errno == EINTR { continue }; throw failure("write failed") }
+                    done += n
+                }
+            }
+            guard fsync(fd) == 0 else { throw failure("fsync failed") }
+        }
+        guard rename(tmp, path) == 0 else { throw failure("rename failed") }
+        ok = true
+        let dfd = open(dir, O_RDONLY)
+        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+    }
+}
+
+@inline(__always)
+private func Glibc_write(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.write(fd, p, n)
+    #else
+    return Darwin.write(fd, p, n)
+    #endif
+}

@@ -1,0 +1,115 @@
+import Foundation
+
+/// Reductions: whole-tensor sums and norms, and row-wise forms over [N, K] matrices
+/// (softmax, log-softmax, argmax) that losses and predictions use.
+extension Tensor {
+    /// Sum of all elements, accumulated in Double.
+    public func sum() -> Float {
+        data.withUnsafeBufferPointer { p in
+            var s = 0.0
+            for v in p { s += Double(v) }
+            return Float(s)
+        }
+    }
+
+    /// Sum of squares of all elements, accumulated in Double.
+    public func sumOfSquares() -> Float {
+        data.withUnsafeBufferPointer { p in
+            var s = 0.0
+            for v in p { s += Double(v) * Double(v) }
+            return Float(s)
+        }
+    }
+
+    /// Dot product with a tensor of the same shape, accumulated in Double.
+    public func dot(_ other: Tensor) -> Float {
+        precondition(shape == other.shape, "Tensor.dot: shapes \(shape) and \(other.shape) differ")
+        return data.withUnsafeBufferPointer { a in
+            other.data.withUnsafeBufferPointer { b in
+                var s = 0.0
+                for i in 0..<a.count { s += Double(a[i]) * Double(b[i]) }
+                return Float(s)
+            }
+        }
+    }
+
+    /// Largest absolute value (0 for an empty tensor).
+    public func maxAbs() -> Float {
+        data.withUnsafeBufferPointer { p in p.reduce(0) { Swift.max($0, abs($1)) } }
+    }
+
+    /// Per item of the leading dimension: the L2 norm of that item.
+    public func itemNorms() -> [Float] {
+        let per = itemCount
+        return data.withUnsafeBufferPointer { p in
+            (0..<batch).map { i in
+                var s = 0.0
+                for j in (i * per)..<((i + 1) * per) { s += Double(p[j]) * Double(p[j]) }
+                return Float(s.squareRoot())
+            }
+        }
+    }
+
+    /// Per item of the leading dimension: the largest absolute value.
+    public func itemMaxAbs() -> [Float] {
+        let per = itemCount
+        return data.withUnsafeBufferPointer { p in
+            (0..<batch).map { i in
+                var m: Float = 0
+                for j in (i * per)..<((i + 1) * per) { m = Swift.max(m, abs(p[j])) }
+                return m
+            }
+        }
+    }
+
+    /// Row-wise argmax of an [N, K] matrix (first index on ties).
+    public func argmaxRows() -> [Int] {
+        precondition(rank == 2, "Tensor.argmaxRows: rank-2 tensors only")
+        let k = shape[1]
+        return data.withUnsafeBufferPointer { p in
+            (0..<shape[0]).map { i in
+                var best = 0
+                for j in 1..<Swift.max(k, 1) where p[i * k + j] > p[i * k + best] { best = j }
+                return best
+            }
+        }
+    }
+
+    /// Row-wise softmax of an [N, K] matrix, stable (max subtracted first).
+    public func softmaxRows() -> Tensor {
+        precondition(rank == 2, "Tensor.softmaxRows: rank-2 tensors only")
+        let (n, k) = (shape[0], shape[1])
+        return Tensor(uninitializedShape: shape) { out in
+            data.withUnsafeBufferPointer { p in
+                for i in 0..<n {
+                    let row = p.baseAddress! + i * k, o = out.baseAddress! + i * k
+                    var m = -Float.infinity
+                    for j in 0..<k { m = Swift.max(m, row[j]) }
+                    var s: Float = 0
+                    for j in 0..<k { let e = expf(row[j] - m); o[j] = e; s += e }
+                    let inv = 1 / s
+                    for j in 0..<k { o[j] *= inv }
+                }
+            }
+        }
+    }
+
+    /// Row-wise log-softmax of an [N, K] matrix, stable.
+    public func logSoftmaxRows() -> Tensor {
+        precondition(rank == 2, "Tensor.logSoftmaxRows: rank-2 tensors only")
+        let (n, k) = (shape[0], shape[1])
+        return Tensor(uninitializedShape: shape) { out in
+            data.withUnsafeBufferPointer { p in
+                for i in 0..<n {
+                    let row = p.baseAddress! + i * k, o = out.baseAddress! + i * k
+                    var m = -Float.infinity
+                    for j in 0..<k { m = Swift.max(m, row[j]) }
+                    var s: Float = 0
+                    for j in 0..<k { s += expf(row[j] - m) }
+                    let lse = m + logf(s)
+                    for j in 0..<k { o[j] = row[j] - lse }
+                }
+            }
+        }
+    }
+}

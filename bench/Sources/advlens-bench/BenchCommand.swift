@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import NN
+import TensorEngine
+import Training
+
+/// `advlens-bench`: the engine's throughput rows, as JSON lines that bench/compare.py sets
+/// beside bench/pytorch_reference.py's. Weights are written to --weights-dir so the PyTorch
+/// reference runs the very same models.
+@main
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "advlens-bench",
+                                                    abstract: "Benchmark the AdvLens engine (JSON lines on stdout).")
+
+    @Option(name: .customLong("weights-dir"), help: "Where to write each model's weights for the PyTorch reference.")
+    var weightsDir = "out/bench/weights"
+    @Option(help: "Seconds per row.")
+    var seconds = 2.0
+    @Flag(help: "Short runs (about a tenth of the time), for a smoke test.")
+    var quick = false
+    @Option(help: "Models to benchmark (comma separated).")
+    var models = "mnist-small,mnist-madry"
+
+    func run() throws {
+        let timing = Timing(minSeconds: quick ? seconds / 10 : seconds)
+        let info: [String: Any] = ["impl": "advlens", "model": "-", "row": "info", "blas_core": BLAS.coreName,
+                                   "blas_core_selection": BLASCore.selection, "threads": BLAS.threads,
+                                   "cores": Parallel.cores, "openblas": BLAS.configuration]
+        print(String(decoding: try JSONSerialization.data(withJSONObject: info, options: [.sortedKeys]), as: UTF8.self))
+        benchSGEMM(timing)
+        for arch in models.split(separator: ",").map(String.init) {
+            try benchModel(arch, timing)
+        }
+    }
+
+    func benchSGEMM(_ timing: Timing) {
+        let n = 1024
+        let a = Tensor(shape: [n, n], repeating: 0.5), b = Tensor(shape: [n, n], repeating: 0.25)
+        var c = Tensor(shape: [n, n])
+        let (_, rate) = timing.measure {
+            a.data.withUnsafeBufferPointer { pa in b.data.withUnsafeBufferPointer { pb in c.data.withUnsafeMutableBufferPointer { pc in
+                BLAS.sgemm(m: n, n: n, k: n, a: pa.baseAddress!, lda: n, b: pb.baseAddress!, ldb: n, c: pc.baseAddress!, ldc: n)
+            } } }
+        }
+        emit(model: "-", row: "sgemm_1024", value: rate * 2 * Double(n * n * n) / 1e9, unit: "GFLOP/s")
+    }
+
+    func benchModel(_ arch: String, _ timing: Timing) throws {
+        let model = try Architectures.create(arch, seed: 0)
+        let dir = URL(fileURLWithPath: weightsDir).appendingPathComponent(arch)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try model.save(specTo: dir.appendingPathComponent("model.json"), weightsTo: dir.appendingPathComponent("model.safetensors"))
+
+        func images(_ n: Int) -> Tensor {
+            var rng = SeededRNG(seed: UInt64(n))
+            return Tensor(shape: [n] + model.inputShape, data: (0..<(n * 784)).map { _ in rng.nextFloat() })
+        }
+        let run = Execution(mode: .eval)
+        let x1 = images(1)
+        let (calls, rate1) = try timing.measure { _ = try model.forward(x1, run) }
+        emit(model: arch, row: "forward_b1_ms", value: median(calls) * 1e3, unit: "ms")
+        emit(model: arch, row: "forward_b1", value: rate1, unit: "img/s")
+        for n in [64, 256] {
+            let x = images(n)
+            let (_, rate) = try timing.measure { _ = try model.forward(x, run) }
+            emit(model: arch, row: "forward_b\(n)", value: rate * Double(n), unit: "img/s")
+        }
+        // Forward + input gradient of summed cross-entropy: one attack step's work.
+        let x256 = images(256)
+        let labels = (0..<256).map { $0 % 10 }
+        let (_, gradRate) = try timing.measure {
+            let out = try model.forward(x256, run, record: true)
+            let loss = Loss.crossEntropy(logits: out.logits, labels: labels, reduction: .sum)
+            _ = try model.backward(out.trace!, seeds: ["logits": loss.gradient], input: true, parameters: false, run)
+        }
+        emit(model: arch, row: "fwd_inputgrad_b256", value: gradRate * 256, unit: "img/s")
+        // A training step: train mode, mean cross-entropy, parameter gradients, Adam.
+        let trainer = StandardTrainer(model: model, optimizer: Adam(learningRate: 1e-3))
+        let x64 = images(64)
+        let labels64 = (0..<64).map { $0 % 10 }
+        let (_, stepRate) = try timing.measure { _ = try trainer.step(images: x64, labels: labels64) }
+        emit(model: arch, row: "train_step_b64", value: stepRate, unit: "steps/s")
+    }
+
+    static func main() {
+        BLASCore.reexecWithBestCoreIfNeeded()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
