@@ -41,7 +41,24 @@ let package = Package(
 
         // Training loops and objectives (standard now; adversarial objectives later).
         .target(name: "Training", dependencies: ["NN", "Data"], swiftSettings: fast),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport", "NN"]),
+
+        // JSON-RPC 2.0 transport: framing (Content-Length and NDJSON), dispatch, cancellation,
+        // progress, per-key read/write scheduling, Unix socket serving. Knows no ML.
+        .target(name: "RPC"),
+        .testTarget(name: "RPCTests", dependencies: ["RPC"]),
+
+        // The wire protocol's types, one file per method, and the error codes. Imports nothing.
+        .target(name: "Protocol"),
+        .testTarget(name: "ProtocolTests", dependencies: ["Protocol"]),
+
+        // stb_image / stb_image_write (Debian's libstb).
+        .systemLibrary(name: "CStb", path: "Sources/CStb"),
+
+        // Method handlers and the workspace (resident models, datasets, result handles):
+        // the one place where the protocol meets the engine.
+        .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "CStb"], swiftSettings: fast),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "TestSupport"]),
 
         // Executables.
         .executableTarget(name: "advlens-train", dependencies: ["Training", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

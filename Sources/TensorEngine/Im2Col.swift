@@ -22,8 +22,10 @@ public struct ConvGeometry: Sendable, Equatable {
     public var patches: Int { outH * outW }
     /// Whether the window fits at least once.
     public var isValid: Bool {
+        // The window must fit the padded input (integer division truncates toward zero, so
+        // outH alone would claim one position for a kernel larger than the input).
         channels > 0 && kernelH > 0 && kernelW > 0 && strideH > 0 && strideW > 0 && padH >= 0 && padW >= 0
-            && outH > 0 && outW > 0
+            && height + 2 * padH >= kernelH && width + 2 * padW >= kernelW && outH > 0 && outW > 0
     }
 
     /// Output columns ox whose input column ox·s - p + kj lies inside [0, W): [lo, hi).

@@ -63,5 +63,6 @@ final class Im2ColTests: XCTestCase {
         let g = ConvGeometry(channels: 1, height: 28, width: 28, kernel: (5, 5), stride: (1, 1), padding: (2, 2))
         XCTAssertEqual([g.outH, g.outW], [28, 28])
         XCTAssertFalse(ConvGeometry(channels: 1, height: 2, width: 2, kernel: (3, 3), stride: (1, 1), padding: (0, 0)).isValid)
+        XCTAssertFalse(ConvGeometry(channels: 1, height: 8, width: 8, kernel: (9, 9), stride: (9, 9), padding: (0, 0)).isValid)
     }
 }

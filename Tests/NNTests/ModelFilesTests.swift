@@ -1,0 +1,109 @@
+import Foundation
+import SafeTensors
+import TensorEngine
+import TestSupport
+import XCTest
+@testable import NN
+
+/// Spec and weights: round trips, and every malformed input gives an error naming the field,
+/// layer or key — never a crash.
+final class ModelFilesTests: XCTestCase {
+    func specJSON(_ layers: String, input: String = #"{"shape": [1, 8, 8], "range": [0, 1]}"#) -> Data {
+        Data(#"{"name": "t", "input": \#(input), "classes": [], "layers": \#(layers)}"#.utf8)
+    }
+
+    func assertSpecError(_ layers: String, input: String = #"{"shape": [1, 8, 8], "range": [0, 1]}"#, mentions: String,
+                         file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try Model(spec: Model.decodeSpec(specJSON(layers, input: input))), file: file, line: line) { error in
+            XCTAssertTrue("\(error)".contains(mentions), "\"\(error)\" should mention \(mentions)", file: file, line: line)
+        }
+    }
+
+    func testSpecErrorsNameTheField() {
+        assertSpecError(#"[{"name": "0", "type": "conv2d", "in_channels": 1, "out_channels": 2}]"#, mentions: "layers[0].kernel_size")
+        assertSpecError(#"[{"name": "0", "type": "swish"}]"#, mentions: "layers[0].type")
+        assertSpecError(#"[{"name": "0", "type": "flatten"}, {"name": "0", "type": "flatten"}]"#, mentions: "duplicate layer name")
+        assertSpecError(#"[{"name": "0", "type": "conv2d", "in_channels": 3, "out_channels": 2, "kernel_size": 3}, {"name": "1", "type": "flatten"}]"#,
+                        mentions: "layer 0: expects 3 input channels")
+        assertSpecError(#"[{"name": "0", "type": "flatten"}, {"name": "1", "type": "linear", "in_features": 10, "out_features": 2}]"#,
+                        mentions: "layer 1: expects 10 input features")
+        assertSpecError(#"[{"name": "0", "type": "maxpool2d", "kernel_size": 9}]"#, mentions: "layer 0")
+        assertSpecError(#"[{"name": "0", "type": "conv2d", "in_channels": 1, "out_channels": 2, "kernel_size": [3, 3, 3]}]"#,
+                        mentions: "layers[0].kernel_size")
+        assertSpecError(#"[{"name": "0", "type": "dropout", "p": 1.5}, {"name": "1", "type": "flatten"}]"#, mentions: "layers[0].p")
+        assertSpecError(#"[{"name": "0", "type": "residual", "body": [{"name": "0", "type": "conv2d", "in_channels": 1, "out_channels": 2, "kernel_size": 1}]}, {"name": "1", "type": "flatten"}]"#,
+                        mentions: "shortcut gives [1, 8, 8]")
+        assertSpecError(#"[{"name": "0", "type": "flatten"}]"#, input: #"{"shape": [1, 8], "range": [0, 1]}"#, mentions: "input.shape")
+        assertSpecError(#"[{"name": "0", "type": "flatten"}]"#, input: #"{"shape": [1, 8, 8], "range": [1, 0]}"#, mentions: "input.range")
+        assertSpecError(#"[{"name": "0", "type": "flatten"}]"#, input: #"{"shape": [1, 8, 8], "range": [0, 1], "std": [0]}"#, mentions: "input.std")
+        assertSpecError(#"[{"name": "0", "type": "conv2d", "in_channels": "one"}]"#, mentions: "layers[0].in_channels")
+        XCTAssertThrowsError(try Model.decodeSpec(Data("{".utf8))) { XCTAssertTrue("\($0)".contains("invalid model spec")) }
+    }
+
+    func weights(_ model: Model) throws -> SafeTensorsFile { try SafeTensorsFile.decode(model.weightsFile()) }
+
+    func testWeightErrorsNameTheKey() throws {
+        let model = try Architectures.create("mnist-small", seed: 1)
+        var file = try weights(model)
+        file.tensors["extra.weight"] = SafeTensor(name: "extra.weight", shape: [1], dtype: "F32", floats: [0])
+        XCTAssertThrowsError(try model.loadWeights(file)) { XCTAssertEqual($0 as? ModelError, .unexpectedWeight(key: "extra.weight")) }
+
+        file = try weights(model)
+        file.tensors["3.bias"] = nil
+        XCTAssertThrowsError(try model.loadWeights(file)) { XCTAssertEqual($0 as? ModelError, .missingWeight(key: "3.bias")) }
+
+        file = try weights(model)
+        file.tensors["7.weight"] = SafeTensor(name: "7.weight", shape: [128, 511], dtype: "F32", floats: Array(repeating: 0, count: 128 * 511))
+        XCTAssertThrowsError(try model.loadWeights(file)) {
+            XCTAssertEqual($0 as? ModelError, .weightShape(key: "7.weight", expected: [128, 512], got: [128, 511]))
+        }
+
+        file = try weights(model)
+        file.tensors["9.bias"] = SafeTensor(name: "9.bias", shape: [10], dtype: "F32", floats: [.nan] + Array(repeating: 0, count: 9))
+        XCTAssertThrowsError(try model.loadWeights(file)) { XCTAssertTrue("\($0)".contains("9.bias")) }
+        // A failed load changes nothing.
+        XCTAssertEqual(try model.weightsFile(), try Architectures.create("mnist-small", seed: 1).weightsFile())
+    }
+
+    func testTruncatedWeightsFileIsAnIOError() throws {
+        let model = try Architectures.create("mnist-small", seed: 1)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("advlens-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let spec = dir.appendingPathComponent("m.json"), w = dir.appendingPathComponent("m.safetensors")
+        try model.save(specTo: spec, weightsTo: w)
+        let bytes = try Data(contentsOf: w)
+        try bytes.prefix(bytes.count - 100).write(to: w)
+        XCTAssertThrowsError(try Model.load(specAt: spec, weightsAt: w)) { XCTAssertTrue("\($0)".contains(w.path), "\($0)") }
+        XCTAssertThrowsError(try Model.load(specAt: dir.appendingPathComponent("none.json"), weightsAt: w)) {
+            XCTAssertTrue("\($0)".contains("none.json"))
+        }
+    }
+
+    /// Save then load gives the same spec, the same weights (fingerprint) and the same logits;
+    /// batchnorm's counter is stored as I64 as PyTorch writes it.
+    func testSaveLoadRoundTrip() throws {
+        let model = try Model.load(specAt: RepositoryPaths.nnFixture("equivalence/model.json"),
+                                   weightsAt: RepositoryPaths.nnFixture("equivalence/model.safetensors"))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("advlens-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let spec = dir.appendingPathComponent("m.json"), w = dir.appendingPathComponent("m.safetensors")
+        try model.save(specTo: spec, weightsTo: w)
+        let again = try Model.load(specAt: spec, weightsAt: w)
+        XCTAssertEqual(again.spec, model.spec)
+        XCTAssertEqual(again.fingerprint, model.fingerprint)
+        let x = TestTensors.uniform([2, 3, 16, 16], 0, 1, seed: 1)
+        XCTAssertEqual(try again.predict(x), try model.predict(x))
+        XCTAssertEqual(try SafeTensorsFile.read(contentsOf: w)["1.num_batches_tracked"]?.dtype, "I64")
+        XCTAssertEqual(model.parameterCount, model.parameters.reduce(0) { $0 + $1.value.count })
+    }
+
+    func testFingerprintChangesWithAnyWeight() throws {
+        let a = try Architectures.create("mnist-small", seed: 1), b = try Architectures.create("mnist-small", seed: 1)
+        XCTAssertEqual(a.fingerprint, b.fingerprint)
+        b.parameters[3].value.data[7] += 1e-6
+        XCTAssertNotEqual(a.fingerprint, b.fingerprint)
+        XCTAssertEqual(a.fingerprint.count, 16)
+    }
+}
