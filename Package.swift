@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "advlens-train", targets: ["advlens-train"]),
         .executable(name: "advlens-bench", targets: ["advlens-bench"]),
+        .executable(name: "advlensd", targets: ["advlensd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -45,7 +46,7 @@ let package = Package(
 
         // JSON-RPC 2.0 transport: framing (Content-Length and NDJSON), dispatch, cancellation,
         // progress, per-key read/write scheduling, Unix socket serving. Knows no ML.
-        .target(name: "RPC"),
+        .target(name: "RPC", exclude: ["README.md"]),
         .testTarget(name: "RPCTests", dependencies: ["RPC"]),
 
         // The wire protocol's types, one file per method, and the error codes. Imports nothing.
@@ -58,9 +59,11 @@ let package = Package(
         // Method handlers and the workspace (resident models, datasets, result handles):
         // the one place where the protocol meets the engine.
         .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "CStb"], swiftSettings: fast),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "TestSupport"]),
+        // End-to-end tests: the real advlensd binary over pipes and sockets.
+        .testTarget(name: "DaemonTests", dependencies: ["RPC", "CStb"]),
 
         // Executables.
+        .executableTarget(name: "advlensd", dependencies: ["Server", "RPC", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "advlens-train", dependencies: ["Training", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "advlens-bench", dependencies: ["Training", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "bench/Sources/advlens-bench",
                           swiftSettings: fast),

@@ -30,6 +30,12 @@ public enum NPY {
         return Tensor(shape: h.shape, data: data)
     }
 
+    /// The array's dtype description as stored, e.g. "<f4" or "|u1" (so a caller can tell
+    /// 0...255 pixels from values already scaled).
+    public static func dtype(path: String) throws -> String {
+        try header(Gzip.readFile(path), path: path).descr
+    }
+
     /// Loads a 1-D integer (or bool) array, such as labels, as [Int].
     public static func loadLabels(path: String) throws -> [Int] {
         let bytes = try Gzip.readFile(path)

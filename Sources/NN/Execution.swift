@@ -39,17 +39,61 @@ public enum SavedState {
 
 /// Everything a backward pass needs from forward: each layer's input, output and saved
 /// state, indexed by `Layer.traceIndex`.
+///
+/// A fused convolution block (`Sequence`) backward-propagates from its input and the pooling's
+/// output and argmax alone, so it records the convolution's and ReLU's outputs as deferred:
+/// they are computed again (bit for bit) only if something reads them (`output(of:)`, a seed
+/// placed inside the block, the layer-by-layer backward).
 public final class Trace {
-    var inputs: [Tensor?]
-    var outputs: [Tensor?]
+    /// Per-layer tensors; reading a deferred one computes it first.
+    final class Slots {
+        fileprivate var values: [Tensor?]
+        fileprivate weak var owner: Trace?
+
+        init(count: Int) { values = Array(repeating: nil, count: count) }
+
+        subscript(_ i: Int) -> Tensor? {
+            get {
+                if values[i] == nil, let owner, !owner.deferred.isEmpty { owner.materialize(i) }
+                return values[i]
+            }
+            set { values[i] = newValue }
+        }
+
+        /// The value as stored, without computing a deferred one.
+        func stored(_ i: Int) -> Tensor? { values[i] }
+    }
+
+    let inputs: Slots
+    let outputs: Slots
     var saved: [SavedState?]
+    /// Layer index -> the closure that fills the deferred slots of its block.
+    private var deferred: [Int: Int] = [:]
+    private var fills: [Int: (Trace) -> Void] = [:]
+    private var nextFill = 0
     /// Shape of the raw (un-normalised) model input.
     public internal(set) var inputShape: [Int] = []
 
     init(layers: Int) {
-        inputs = Array(repeating: nil, count: layers)
-        outputs = Array(repeating: nil, count: layers)
+        inputs = Slots(count: layers)
+        outputs = Slots(count: layers)
         saved = Array(repeating: nil, count: layers)
+        inputs.owner = self
+        outputs.owner = self
+    }
+
+    /// Records that the empty slots of `layers` are filled by `fill` when first read.
+    func deferSlots(of layers: [Int], _ fill: @escaping (Trace) -> Void) {
+        let id = nextFill
+        nextFill += 1
+        fills[id] = fill
+        for l in layers { deferred[l] = id }
+    }
+
+    private func materialize(_ layer: Int) {
+        guard let id = deferred[layer], let fill = fills.removeValue(forKey: id) else { return }
+        deferred = deferred.filter { $0.value != id }
+        fill(self)
     }
 
     /// The recorded output of a layer.

@@ -1,8 +1,8 @@
 /// Builds layer objects from spec entries, checking each field the type needs.
-enum LayerFactory {
-    static let leafTypes = ["conv2d", "linear", "relu", "maxpool2d", "avgpool2d", "batchnorm2d", "dropout", "flatten"]
+public enum LayerFactory {
+    public static let leafTypes = ["conv2d", "linear", "relu", "maxpool2d", "avgpool2d", "batchnorm2d", "dropout", "flatten"]
     /// Every layer type a spec may use.
-    static let types = leafTypes + ["residual"]
+    public static let types = leafTypes + ["residual"]
 
     /// `prefix` is the parent's name plus "." ("" at the top); `path` locates the entry in the
     /// spec JSON for error messages.

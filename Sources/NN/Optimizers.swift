@@ -39,7 +39,8 @@ public final class SGD: Optimizer {
             guard var g = gradients[p] else { continue }
             if weightDecay != 0 { g.axpy(weightDecay, p.value) }
             if momentum != 0 {
-                if var buf = buffers[p.index] {
+                // Taken out of the dictionary so the update is in place (no copy on write).
+                if var buf = buffers.removeValue(forKey: p.index) {
                     buf.scale(momentum)
                     buf.axpy(1 - dampening, g)
                     buffers[p.index] = buf
@@ -91,23 +92,25 @@ public final class Adam: Optimizer {
         let t = Float(stepCount)
         let bc1 = 1 - powf(beta1, t), bc2 = 1 - powf(beta2, t)
         let stepSize = learningRate / bc1, bc2Root = bc2.squareRoot()
+        let (b1, b2, e) = (beta1, beta2, eps)
+        let (c1, c2) = (1 - b1, 1 - b2)
+        let l2 = decoupled ? 0 : weightDecay
         for p in parameters {
-            guard let g0 = gradients[p] else { continue }
-            var g = g0
-            if weightDecay != 0 {
-                if decoupled { p.value.scale(1 - learningRate * weightDecay) } else { g.axpy(weightDecay, p.value) }
-            }
-            var mt = m[p.index] ?? Tensor(shape: g.shape), vt = v[p.index] ?? Tensor(shape: g.shape)
-            let (b1, b2, e) = (beta1, beta2, eps)
-            mt.data.withUnsafeMutableBufferPointer { mp in
-                vt.data.withUnsafeMutableBufferPointer { vp in
-                    g.data.withUnsafeBufferPointer { gp in
-                        p.value.data.withUnsafeMutableBufferPointer { w in
-                            for i in 0..<w.count {
-                                let gi = gp[i]
-                                mp[i] = b1 * mp[i] + (1 - b1) * gi
-                                vp[i] = b2 * vp[i] + (1 - b2) * gi * gi
-                                w[i] -= stepSize * mp[i] / (vp[i].squareRoot() / bc2Root + e)
+            guard let g = gradients[p] else { continue }
+            if weightDecay != 0 && decoupled { p.value.scale(1 - learningRate * weightDecay) }
+            // Moments are updated in place: taken out of the dictionaries so they are uniquely
+            // referenced (no copy on write), put back after.
+            var mt = m.removeValue(forKey: p.index) ?? Tensor(shape: g.shape)
+            var vt = v.removeValue(forKey: p.index) ?? Tensor(shape: g.shape)
+            let n = g.count
+            mt.data.withUnsafeMutableBufferPointer { mb in
+                vt.data.withUnsafeMutableBufferPointer { vb in
+                    g.data.withUnsafeBufferPointer { gb in
+                        p.value.data.withUnsafeMutableBufferPointer { wb in
+                            let mp = mb.baseAddress!, vp = vb.baseAddress!, gp = gb.baseAddress!, w = wb.baseAddress!
+                            Parallel.forRanges(n, grain: 1 << 16) { r in
+                                Adam.update(r, mp, vp, gp, w, b1: b1, b2: b2, c1: c1, c2: c2, l2: l2,
+                                            stepSize: stepSize, bc2Root: bc2Root, eps: e)
                             }
                         }
                     }
@@ -115,6 +118,44 @@ public final class Adam: Optimizer {
             }
             m[p.index] = mt
             v[p.index] = vt
+        }
+    }
+
+    /// The update of elements `r`, eight at a time (the same operations in the same order
+    /// per element as the scalar form, so the same results).
+    @inline(__always)
+    private static func update(_ r: Range<Int>, _ mp: UnsafeMutablePointer<Float>, _ vp: UnsafeMutablePointer<Float>,
+                               _ gp: UnsafePointer<Float>, _ w: UnsafeMutablePointer<Float>,
+                               b1: Float, b2: Float, c1: Float, c2: Float, l2: Float,
+                               stepSize: Float, bc2Root: Float, eps: Float) {
+        typealias V = SIMD8<Float>
+        @inline(__always) func load(_ p: UnsafePointer<Float>, _ i: Int) -> V {
+            UnsafeRawPointer(p + i).loadUnaligned(as: V.self)
+        }
+        @inline(__always) func store(_ x: V, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+            UnsafeMutableRawPointer(p + i).storeBytes(of: x, as: V.self)
+        }
+        var i = r.lowerBound
+        let (vb1, vb2, vc1, vc2, vl2) = (V(repeating: b1), V(repeating: b2), V(repeating: c1), V(repeating: c2), V(repeating: l2))
+        let (vstep, vroot, veps) = (V(repeating: stepSize), V(repeating: bc2Root), V(repeating: eps))
+        while i + 8 <= r.upperBound {
+            var wi = load(w, i)
+            var gi = load(gp, i)
+            if l2 != 0 { gi = gi + vl2 * wi }
+            let mi = vb1 * load(mp, i) + vc1 * gi
+            let vi = vb2 * load(vp, i) + vc2 * gi * gi
+            store(mi, mp, i)
+            store(vi, vp, i)
+            wi = wi - vstep * mi / (vi.squareRoot() / vroot + veps)
+            store(wi, w, i)
+            i += 8
+        }
+        while i < r.upperBound {
+            let gi = l2 != 0 ? gp[i] + l2 * w[i] : gp[i]
+            let mi = b1 * mp[i] + c1 * gi, vi = b2 * vp[i] + c2 * gi * gi
+            mp[i] = mi; vp[i] = vi
+            w[i] -= stepSize * mi / (vi.squareRoot() / bc2Root + eps)
+            i += 1
         }
     }
 

@@ -6,7 +6,19 @@ import CBLAS
 /// linear layers, and their gradients. Inputs are row-major; `lda`, `ldb`, `ldc` are the
 /// row strides of A, B and C as stored (before any transpose).
 public enum BLAS {
+    /// OpenBLAS runs every call on the calling thread; the engine splits large products
+    /// itself (see `Parallel`). Set once, before the first product.
+    private static let singleThreadedBLAS: Bool = {
+        openblas_set_num_threads(1)
+        return true
+    }()
+
+    /// Products below this many multiply-adds run on one thread (splitting costs more).
+    static let splitThreshold = 1 << 21
+
     /// C = alpha * op(A) * op(B) + beta * C, with op(A) m×k, op(B) k×n, C m×n.
+    /// Large products are split into blocks of C's rows or columns computed side by side on
+    /// `threads` cores; the split depends only on the sizes and `threads`, so results repeat.
     @inline(__always)
     public static func sgemm(
         transA: Bool = false, transB: Bool = false,
@@ -20,7 +32,45 @@ public enum BLAS {
         guard m > 0, n > 0 else { return }
         if k == 0 {
             // BLAS leaves C untouched for k = 0 only when beta = 1; make beta's meaning hold.
-            if beta != 1 { for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } } }
+            // beta 0 means C is not read (it may hold anything), as in the reference BLAS.
+            if beta == 0 {
+                for i in 0..<m { for j in 0..<n { c[i * ldc + j] = 0 } }
+            } else if beta != 1 {
+                for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
+            }
+            return
+        }
+        if m * n * k >= splitThreshold, Parallel.workers(forTasks: 2) > 1 {
+            sgemmSplit(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                       a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        } else {
+            serialSGEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                        a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
+    }
+
+    /// One OpenBLAS call on the calling thread. A product with one row or one column is a
+    /// matrix-vector product: OpenBLAS 0.3.21's GEMM would first copy the whole matrix into
+    /// its packed layout (all 12.8 MB of a 3136×1024 weight for one image), so it goes to GEMV.
+    @inline(__always)
+    static func serialSGEMM(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        _ = singleThreadedBLAS
+        if m == 1 && n > 1 {
+            // cᵀ (n) = op(B)ᵀ (n×k) · op(A)ᵀ (k): B as stored is n×k (transB) or k×n.
+            cblas_sgemv(CblasRowMajor, transB ? CblasNoTrans : CblasTrans,
+                        Int32(transB ? n : k), Int32(transB ? k : n), alpha, b, Int32(ldb),
+                        a, Int32(transA ? lda : 1), beta, c, 1)
+            return
+        }
+        if n == 1 && m > 1 {
+            // c (m) = op(A) (m×k) · op(B) (k): A as stored is m×k or k×m (transA).
+            cblas_sgemv(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+                        Int32(transA ? k : m), Int32(transA ? m : k), alpha, a, Int32(lda),
+                        b, Int32(transB ? 1 : ldb), beta, c, Int32(ldc))
             return
         }
         cblas_sgemm(CblasRowMajor,
@@ -28,6 +78,40 @@ public enum BLAS {
                     transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha,
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// Splits C into blocks of rows (when m ≥ n) or columns, one task each.
+    static func sgemmSplit(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        let byRows = m >= n
+        let extent = byRows ? m : n
+        let workers = Parallel.workers
+        // Blocks of at least 32 rows/columns (whole kernel tiles); two per worker when the
+        // product is large, so a core taken by another process costs less.
+        let minBlock = 32
+        var blocks = min(workers * (m * n * k >= 8 * splitThreshold ? 2 : 1), max(1, extent / minBlock))
+        if blocks < 2 { blocks = min(2, extent) }
+        var step = (extent + blocks - 1) / blocks
+        step = (step + 15) / 16 * 16
+        let tasks = (extent + step - 1) / step
+        Parallel.forEachTask(tasks) { t, _ in
+            let lo = t * step, hi = min(extent, lo + step)
+            guard lo < hi else { return }
+            if byRows {
+                // Rows lo..<hi of op(A) and of C.
+                let aBlock = transA ? a + lo : a + lo * lda
+                serialSGEMM(transA: transA, transB: transB, m: hi - lo, n: n, k: k, alpha: alpha,
+                            a: aBlock, lda: lda, b: b, ldb: ldb, beta: beta, c: c + lo * ldc, ldc: ldc)
+            } else {
+                // Columns lo..<hi of op(B) and of C.
+                let bBlock = transB ? b + lo * ldb : b + lo
+                serialSGEMM(transA: transA, transB: transB, m: m, n: hi - lo, k: k, alpha: alpha,
+                            a: a, lda: lda, b: bBlock, ldb: ldb, beta: beta, c: c + lo, ldc: ldc)
+            }
+        }
     }
 
     /// Matrix product of two rank-2 tensors, with optional transposes.
@@ -57,11 +141,12 @@ public enum BLAS {
         return String(cString: p)
     }
 
-    /// Threads OpenBLAS runs a product on.
-    public static var threads: Int { Int(openblas_get_num_threads()) }
+    /// Threads a large product (and the engine's other parallel kernels) runs on. OpenBLAS
+    /// itself runs single-threaded under the engine's own split (see `Parallel`).
+    public static var threads: Int { Parallel.workers }
 
-    /// Sets OpenBLAS's thread count (at least 1).
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+    /// Sets the thread count of products and parallel kernels (at least 1).
+    public static func setThreads(_ n: Int) { Parallel.workers = max(1, n) }
 
     /// The OpenBLAS build string (version, core, thread model).
     public static var configuration: String {

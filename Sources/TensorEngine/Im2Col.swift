@@ -28,6 +28,16 @@ public struct ConvGeometry: Sendable, Equatable {
             && height + 2 * padH >= kernelH && width + 2 * padW >= kernelW && outH > 0 && outW > 0
     }
 
+    /// Output rows oy whose input row oy·s - p + ki lies inside [0, H): [lo, hi).
+    @inline(__always)
+    func validRows(_ ki: Int) -> (Int, Int) {
+        let a = padH - ki
+        let lo = a <= 0 ? 0 : (a + strideH - 1) / strideH
+        let b = height - 1 + padH - ki
+        let hi = b < 0 ? 0 : min(outH, b / strideH + 1)
+        return (min(lo, outH), max(hi, min(lo, outH)))
+    }
+
     /// Output columns ox whose input column ox·s - p + kj lies inside [0, W): [lo, hi).
     @inline(__always)
     func validColumns(_ kj: Int) -> (Int, Int) {
@@ -51,58 +61,141 @@ public enum Im2Col {
     /// Unfolds image `x` (C×H×W) into `col` (columnRows × patches, row stride `ldcol`).
     public static func unfold(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into col: UnsafeMutablePointer<Float>, ldcol: Int) {
         let (H, W, OH, OW) = (g.height, g.width, g.outH, g.outW)
+        let (sh, sw, ph, pw) = (g.strideH, g.strideW, g.padH, g.padW)
         for c in 0..<g.channels {
             let plane = x + c * H * W
             for ki in 0..<g.kernelH {
+                let (rowLo, rowHi) = g.validRows(ki)
                 for kj in 0..<g.kernelW {
                     let row = col + ((c * g.kernelH + ki) * g.kernelW + kj) * ldcol
                     let (lo, hi) = g.validColumns(kj)
-                    let x0 = lo * g.strideW - g.padW + kj
-                    for oy in 0..<OH {
+                    if rowLo > 0 { zero(row, rowLo * OW) }
+                    for oy in rowLo..<rowHi {
                         let dst = row + oy * OW
-                        let iy = oy * g.strideH - g.padH + ki
-                        if iy < 0 || iy >= H {
-                            dst.update(repeating: 0, count: OW)
-                            continue
-                        }
-                        if lo > 0 { dst.update(repeating: 0, count: lo) }
-                        let src = plane + iy * W + x0
-                        if g.strideW == 1 {
-                            (dst + lo).update(from: src, count: hi - lo)
+                        // src[ox·sw] is input column ox·sw - pw + kj (read for ox in lo..<hi only).
+                        let src = plane + (oy * sh - ph + ki) * W + (kj - pw)
+                        var ox = 0
+                        while ox < lo { dst[ox] = 0; ox += 1 }
+                        if sw == 1 {
+                            while ox < hi { dst[ox] = src[ox]; ox += 1 }
                         } else {
-                            var s = 0
-                            for ox in lo..<hi { dst[ox] = src[s]; s += g.strideW }
+                            while ox < hi { dst[ox] = src[ox * sw]; ox += 1 }
                         }
-                        if hi < OW { (dst + hi).update(repeating: 0, count: OW - hi) }
+                        while ox < OW { dst[ox] = 0; ox += 1 }
                     }
+                    if rowHi < OH { zero(row + rowHi * OW, (OH - rowHi) * OW) }
                 }
             }
         }
+    }
+
+    /// Floats of scratch `unfold(_:_:into:ldcol:scratch:)` needs for this geometry.
+    public static func scratchCount(_ g: ConvGeometry) -> Int {
+        g.channels * (g.height + 2 * g.padH) * (g.width + 2 * g.padW)
+    }
+
+    /// `unfold`, faster for stride 1: the image is copied once into `scratch` (at least
+    /// `scratchCount(g)` floats) with its zero border, after which every row of the column
+    /// matrix is made of whole output rows copied without bounds checks. Other strides use
+    /// `unfold(_:_:into:ldcol:)`.
+    public static func unfold(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into col: UnsafeMutablePointer<Float>, ldcol: Int,
+                              scratch: UnsafeMutablePointer<Float>) {
+        guard g.strideH == 1, g.strideW == 1 else { return unfold(x, g, into: col, ldcol: ldcol) }
+        let (H, W, OH, OW, ph, pw) = (g.height, g.width, g.outH, g.outW, g.padH, g.padW)
+        let (Hp, Wp) = (H + 2 * ph, W + 2 * pw)
+        var src = x
+        if ph > 0 || pw > 0 {
+            for c in 0..<g.channels {
+                let plane = scratch + c * Hp * Wp, from = x + c * H * W
+                zero(plane, ph * Wp)
+                for iy in 0..<H {
+                    let row = plane + (iy + ph) * Wp
+                    for j in 0..<pw { row[j] = 0; row[pw + W + j] = 0 }
+                    copyRow(from + iy * W, row + pw, W)
+                }
+                zero(plane + (ph + H) * Wp, ph * Wp)
+            }
+            src = UnsafePointer(scratch)
+        }
+        for c in 0..<g.channels {
+            for ki in 0..<g.kernelH {
+                for kj in 0..<g.kernelW {
+                    let row = col + ((c * g.kernelH + ki) * g.kernelW + kj) * ldcol
+                    let from = src + (c * Hp + ki) * Wp + kj
+                    for oy in 0..<OH { copyRow(from + oy * Wp, row + oy * OW, OW) }
+                }
+            }
+        }
+    }
+
+    /// Copies `n` floats between buffers that do not overlap, in 8- and 4-wide pieces (the
+    /// last piece may overlap the one before it).
+    @inline(__always)
+    static func copyRow(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int) {
+        let rs = UnsafeRawPointer(s), rd = UnsafeMutableRawPointer(d)
+        if n >= 8 {
+            var j = 0
+            while j + 8 <= n {
+                rd.storeBytes(of: rs.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self), toByteOffset: j * 4, as: SIMD8<Float>.self)
+                j += 8
+            }
+            if j < n {
+                let t = (n - 8) * 4
+                rd.storeBytes(of: rs.loadUnaligned(fromByteOffset: t, as: SIMD8<Float>.self), toByteOffset: t, as: SIMD8<Float>.self)
+            }
+        } else if n >= 4 {
+            rd.storeBytes(of: rs.loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+            let t = (n - 4) * 4
+            rd.storeBytes(of: rs.loadUnaligned(fromByteOffset: t, as: SIMD4<Float>.self), toByteOffset: t, as: SIMD4<Float>.self)
+        } else {
+            for j in 0..<n { d[j] = s[j] }
+        }
+    }
+
+    /// d[j] += s[j] for j in 0..<n (buffers that do not overlap), 8 and 4 at a time.
+    @inline(__always)
+    static func addRow(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int) {
+        let rs = UnsafeRawPointer(s), rd = UnsafeMutableRawPointer(d)
+        var j = 0
+        while j + 8 <= n {
+            let v = rd.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) + rs.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+            rd.storeBytes(of: v, toByteOffset: j * 4, as: SIMD8<Float>.self)
+            j += 8
+        }
+        if j + 4 <= n {
+            let v = rd.loadUnaligned(fromByteOffset: j * 4, as: SIMD4<Float>.self) + rs.loadUnaligned(fromByteOffset: j * 4, as: SIMD4<Float>.self)
+            rd.storeBytes(of: v, toByteOffset: j * 4, as: SIMD4<Float>.self)
+            j += 4
+        }
+        while j < n { d[j] += s[j]; j += 1 }
+    }
+
+    @inline(__always)
+    static func zero(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
+        if count > 0 { p.update(repeating: 0, count: count) }
     }
 
     /// Folds `col` (columnRows × patches, row stride `ldcol`) back into image gradient `dx`
     /// (C×H×W), adding to what `dx` holds: each input pixel receives the sum over every
     /// window position that read it.
     public static func fold(_ col: UnsafePointer<Float>, ldcol: Int, _ g: ConvGeometry, into dx: UnsafeMutablePointer<Float>) {
-        let (H, W, OH, OW) = (g.height, g.width, g.outH, g.outW)
+        let (H, W, OW) = (g.height, g.width, g.outW)
+        let (sh, sw, ph, pw) = (g.strideH, g.strideW, g.padH, g.padW)
         for c in 0..<g.channels {
             let plane = dx + c * H * W
             for ki in 0..<g.kernelH {
+                let (rowLo, rowHi) = g.validRows(ki)
                 for kj in 0..<g.kernelW {
                     let row = col + ((c * g.kernelH + ki) * g.kernelW + kj) * ldcol
                     let (lo, hi) = g.validColumns(kj)
                     if lo >= hi { continue }
-                    let x0 = lo * g.strideW - g.padW + kj
-                    for oy in 0..<OH {
-                        let iy = oy * g.strideH - g.padH + ki
-                        if iy < 0 || iy >= H { continue }
+                    for oy in rowLo..<rowHi {
                         let src = row + oy * OW
-                        let dst = plane + iy * W + x0
-                        if g.strideW == 1 {
-                            for ox in lo..<hi { dst[ox - lo] += src[ox] }
+                        let dst = plane + (oy * sh - ph + ki) * W + (kj - pw)
+                        if sw == 1 {
+                            addRow(src + lo, dst + lo, hi - lo)
                         } else {
-                            var d = 0
-                            for ox in lo..<hi { dst[d] += src[ox]; d += g.strideW }
+                            for ox in lo..<hi { dst[ox * sw] += src[ox] }
                         }
                     }
                 }

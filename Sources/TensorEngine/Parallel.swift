@@ -1,23 +1,88 @@
 import Dispatch
 import Foundation
+import Synchronization
 
-/// Splits independent work over the machine's cores (memory-bound kernels such as im2col,
-/// pooling and elementwise maps; BLAS threads itself).
+/// Splits independent work over the machine's cores.
+///
+/// The engine does all of its own threading here: OpenBLAS runs single-threaded (see
+/// `BLAS`), and large products are split into row or column blocks that run as tasks
+/// beside each other. A convolution over a batch runs one task per group of images, each
+/// task doing its own im2col, product and output scatter on one core, so nothing waits on
+/// a second thread pool (OpenBLAS's spinning threads used to fight ours for the 2 cores).
+///
+/// Tasks are handed out dynamically (an atomic counter), so a core stolen by another process
+/// slows the region down rather than stalling half of it. Results must never depend on which
+/// worker ran a task: callers that reduce across tasks do it in task order.
+///
+/// A region entered from inside another region runs serially on the calling thread.
 public enum Parallel {
-    /// Cores to use for non-BLAS kernels.
+    /// Cores this process may use.
     public static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    private static let workerCount = Atomic<Int>(cores)
+
+    /// Threads a parallel region (and a large matrix product) uses: `cores` unless set
+    /// with `BLAS.setThreads`.
+    public static var workers: Int {
+        get { workerCount.load(ordering: .relaxed) }
+        set { workerCount.store(max(1, newValue), ordering: .relaxed) }
+    }
+
+    /// Set on a thread while it runs a region's task.
+    private static let regionKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// Whether the calling thread is running a task of a parallel region.
+    public static var isInsideRegion: Bool { pthread_getspecific(regionKey) != nil }
+
+    /// Workers a region of `tasks` tasks would use from this thread (1 inside a region).
+    public static func workers(forTasks tasks: Int) -> Int {
+        if tasks <= 1 || isInsideRegion { return 1 }
+        return min(workers, tasks)
+    }
+
+    private final class Counter: @unchecked Sendable {
+        let next = Atomic<Int>(0)
+    }
+
+    /// Runs `body(task, worker)` for every task in 0..<tasks, on up to `workers` threads
+    /// (the calling thread included). `worker` lies in 0..<workers(forTasks: tasks) and no
+    /// two calls with the same worker overlap, so it can index per-worker scratch memory.
+    public static func forEachTask(_ tasks: Int, _ body: (_ task: Int, _ worker: Int) -> Void) {
+        let w = workers(forTasks: tasks)
+        if w <= 1 {
+            for t in 0..<tasks { body(t, 0) }
+            return
+        }
+        let counter = Counter()
+        DispatchQueue.concurrentPerform(iterations: w) { worker in
+            let previous = pthread_getspecific(regionKey)
+            pthread_setspecific(regionKey, UnsafeRawPointer(bitPattern: 1))
+            while true {
+                let t = counter.next.wrappingAdd(1, ordering: .relaxed).oldValue
+                if t >= tasks { break }
+                body(t, worker)
+            }
+            pthread_setspecific(regionKey, previous)
+        }
+    }
 
     /// Calls `body(range)` on disjoint ranges covering 0..<count, in parallel when the work is
     /// large enough (`grain` = smallest count worth a thread).
     @inline(__always)
     public static func forRanges(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
-        let parts = min(cores, max(1, count / max(grain, 1)))
+        let parts = min(workers(forTasks: count), max(1, count / max(grain, 1)))
         if parts <= 1 {
             if count > 0 { body(0..<count) }
             return
         }
-        let step = (count + parts - 1) / parts
-        DispatchQueue.concurrentPerform(iterations: parts) { p in
+        // A few ranges per worker, handed out dynamically, so a busy core delays less.
+        let pieces = min(count / max(grain, 1), parts * 4)
+        let step = (count + pieces - 1) / pieces
+        forEachTask((count + step - 1) / step) { p, _ in
             let lo = p * step, hi = min(count, lo + step)
             if lo < hi { body(lo..<hi) }
         }

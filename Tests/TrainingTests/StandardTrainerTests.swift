@@ -29,3 +29,15 @@ final class StandardTrainerTests: XCTestCase {
         XCTAssertEqual(try Evaluation.accuracy(model, on: data, batchSize: 2), 0.6, accuracy: 1e-9)
     }
 }
+
+/// The MNIST split is the one bench/pytorch_train_reference.py reimplements in Python from the
+/// documented algorithm: the same first test indices prove both sides train on the same data.
+final class MNISTSplitTests: XCTestCase {
+    func testSplitMatchesTheIndependentPythonImplementation() throws {
+        let all = try MNISTCSV.load(path: RepositoryPaths.data("mnist_5k.csv.gz").path)
+        let (train, test) = try StratifiedSplit.split(labels: all.labels, testPerClass: MNISTSplit.testPerClass, seed: MNISTSplit.defaultSeed)
+        XCTAssertEqual(Array(test.prefix(10)), [3, 5, 10, 23, 26, 28, 31, 38, 41, 44])
+        XCTAssertEqual(train.count, 4000)
+        XCTAssertEqual(Set(train).union(test).count, 5000)
+    }
+}

@@ -43,18 +43,19 @@ final class TrainCommandTests: XCTestCase {
     }
 
     /// The recipe of the issue (Adam 1e-3, batch 64, 5 epochs on 4,000 images) reaches
-    /// PyTorch's accuracy on the 1,000 held-out digits (about 0.95).
+    /// PyTorch's accuracy on the 1,000 held-out digits. bench/pytorch_train_reference.py
+    /// measured PyTorch on this very split: mnist-small 0.9496 mean over seeds 0-4 (0.944 to
+    /// 0.955), mnist-madry 0.9672 (0.965 to 0.969). The bar is PyTorch's worst seed.
     func testMnistSmallReachesPyTorchAccuracy() throws {
         let s = try train(["--arch", "mnist-small"], environment: cleanEnvironment)
         XCTAssertEqual(s.trainImages, 4000)
         XCTAssertEqual(s.testImages, 1000)
-        XCTAssertGreaterThanOrEqual(s.testAccuracy, 0.95)
+        XCTAssertGreaterThanOrEqual(s.testAccuracy, 0.944)
     }
 
-    /// PyTorch reaches about 0.975 with mnist-madry.
     func testMnistMadryReachesPyTorchAccuracy() throws {
         let s = try train(["--arch", "mnist-madry"], environment: cleanEnvironment)
-        XCTAssertGreaterThanOrEqual(s.testAccuracy, 0.97)
+        XCTAssertGreaterThanOrEqual(s.testAccuracy, 0.965)
     }
 
     /// Without OPENBLAS_CORETYPE the binary re-executes itself with the best core this CPU

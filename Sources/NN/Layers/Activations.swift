@@ -15,11 +15,16 @@ public final class ReLU: LeafLayer {
         let y = Tensor(uninitializedShape: x.shape) { out in
             x.data.withUnsafeBufferPointer { xs in
                 let xp = xs.baseAddress!, o = out.baseAddress!
-                for i in 0..<n { o[i] = xp[i] > 0 ? xp[i] : 0 }
+                Parallel.forRanges(n, grain: ReLU.grain) { r in
+                    for i in r { o[i] = xp[i] > 0 ? xp[i] : 0 }
+                }
             }
         }
         return (y, nil)
     }
+
+    /// Elements worth a thread of their own.
+    static let grain = 1 << 17
 
     public func gradient(_ dy: Tensor, input x: Tensor, output y: Tensor, saved: SavedState?,
                          _ pass: BackwardPass, needInput: Bool) -> Tensor? {
@@ -29,7 +34,9 @@ public final class ReLU: LeafLayer {
             dy.data.withUnsafeBufferPointer { d in
                 y.data.withUnsafeBufferPointer { ys in
                     let dp = d.baseAddress!, yp = ys.baseAddress!, o = out.baseAddress!
-                    for i in 0..<n { o[i] = yp[i] > 0 ? dp[i] : 0 }
+                    Parallel.forRanges(n, grain: ReLU.grain) { r in
+                        for i in r { o[i] = yp[i] > 0 ? dp[i] : 0 }
+                    }
                 }
             }
         }

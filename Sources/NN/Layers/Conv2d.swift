@@ -1,13 +1,20 @@
+import Foundation
 import TensorEngine
 
 /// 2-D convolution (cross-correlation, as PyTorch): weight [out, in, kh, kw], bias [out].
 ///
-/// Forward: images are unfolded by im2col side by side into one column matrix per chunk of
-/// the batch, multiplied by the filter matrix in one GEMM, and the [out, chunk·patches]
-/// result is scattered into NCHW with the bias added. Chunks keep the column matrix near
-/// `columnBudget` floats so it stays in cache-friendly sizes however large the batch.
+/// Forward: the batch is cut into groups of a few images sized so that one group's im2col
+/// columns and product stay in a core's L2 cache; each group is one task (see `Parallel`):
+/// im2col side by side, one single-threaded GEMM with the filter matrix, then the
+/// [out, group·patches] product is scattered into NCHW with the bias added. When the
+/// layers after it are a ReLU and/or a max pooling (`Sequence` finds these blocks), they are
+/// applied in the same scatter, while the product is still in cache, and intermediate outputs
+/// are written only when a trace or the caller needs them.
 /// Backward: dW = dY·colᵀ (im2col recomputed rather than stored), db = row sums of dY,
-/// dX = col2im(Wᵀ·dY). Only the gradients asked for are computed.
+/// dX = col2im(Wᵀ·dY), per group, with the gradient of a fused ReLU / max pooling applied
+/// while dY is gathered. Weight gradients are summed per fixed segment of the batch and the
+/// segments added in order, so results do not depend on thread timing. Only the gradients
+/// asked for are computed.
 public final class Conv2d: LeafLayer {
     public let name: String
     public var kind: String { "conv2d" }
@@ -18,8 +25,12 @@ public final class Conv2d: LeafLayer {
     public let bias: Parameter?
     public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
 
-    /// Floats of im2col columns per chunk (4 Mi floats = 16 MiB).
-    static let columnBudget = 1 << 22
+    /// Multiply-adds per group: images are grouped only while one image's product is smaller
+    /// than this. One image per GEMM measured fastest for the MNIST models (OpenBLAS's small-
+    /// matrix kernels, and the image's columns stay in L2), so larger layers run per image.
+    static let groupWork = 1 << 18
+    /// Weight-gradient segments of a batch: at most this many, fixed by the batch size alone.
+    static let maxSegments = 8
 
     public init(name: String, inChannels: Int, outChannels: Int, kernel: (Int, Int), stride: (Int, Int),
                 padding: (Int, Int), bias: Bool) {
@@ -51,112 +62,298 @@ public final class Conv2d: LeafLayer {
         return [outChannels, g.outH, g.outW]
     }
 
-    private func chunkSize(_ g: ConvGeometry, batch: Int) -> Int {
-        max(1, min(batch, Conv2d.columnBudget / max(1, g.columnRows * g.patches)))
+    /// Images per group (per GEMM).
+    private func groupSize(_ g: ConvGeometry, batch: Int) -> Int {
+        if let e = Conv2d.groupOverride { return max(1, min(batch, e)) }
+        return max(1, min(batch, Conv2d.groupWork / max(1, g.columnRows * outChannels * g.patches)))
     }
+    static let groupOverride: Int? = getenv("ADVLENS_CONV_GROUP").flatMap { Int(String(cString: $0)) }
 
     public func compute(_ x: Tensor, _ run: Execution) -> (Tensor, SavedState?) {
+        let out = forwardBlock(x, run, relu: false, pool: nil, keepConv: true, keepRelu: false, keepArgmax: false)
+        return (out.conv!, nil)
+    }
+
+    // MARK: - Forward block
+
+    /// The outputs of a convolution block; those not asked for are nil.
+    struct BlockOutputs {
+        var conv: Tensor?
+        var relu: Tensor?
+        var pool: Tensor?
+        var argmax: [Int32]?
+    }
+
+    /// Convolution, then optionally ReLU, then optionally max pooling, in one pass per group.
+    /// The convolution's output is kept when `keepConv` (or when it is the block's output), the
+    /// ReLU's when `keepRelu` (or when it is the block's output), the pooling's argmax when
+    /// `keepArgmax`.
+    func forwardBlock(_ x: Tensor, _ run: Execution, relu: Bool, pool: MaxPool2d?,
+                      keepConv: Bool, keepRelu: Bool, keepArgmax: Bool) -> BlockOutputs {
         let n = x.batch
         let g = geometry(Array(x.shape.dropFirst()))
         let (K, P, O) = (g.columnRows, g.patches, outChannels)
         let inPer = g.channels * g.height * g.width
-        let chunk = chunkSize(g, batch: n)
-        let col = run.workspace.buffer(0, count: K * chunk * P)
-        let product = run.workspace.buffer(1, count: O * chunk * P)
-        let y = Tensor(uninitializedShape: [n, O, g.outH, g.outW]) { out in
-            x.data.withUnsafeBufferPointer { xs in
-                weight.value.data.withUnsafeBufferPointer { w in
-                    let b = bias?.value.data
-                    for n0 in Swift.stride(from: 0, to: n, by: chunk) {
-                        let nb = min(chunk, n - n0)
-                        let ld = nb * P
-                        Parallel.forRanges(nb) { r in
-                            for i in r { Im2Col.unfold(xs.baseAddress! + (n0 + i) * inPer, g, into: col + i * P, ldcol: ld) }
-                        }
-                        BLAS.sgemm(m: O, n: ld, k: K, a: w.baseAddress!, lda: K, b: col, ldb: ld, c: product, ldc: ld)
-                        // [O, nb·P] -> [nb, O, P], adding the bias.
-                        Parallel.forRanges(nb * O, grain: 64) { r in
-                            for j in r {
-                                let i = j / O, o = j % O
-                                let src = product + o * ld + i * P
-                                let dst = out.baseAddress! + ((n0 + i) * O + o) * P
-                                let bo: Float = b?[o] ?? 0
-                                for p in 0..<P { dst[p] = src[p] + bo }
+        let pg = pool.map { ConvGeometry(channels: O, height: g.outH, width: g.outW, kernel: $0.kernel, stride: $0.stride, padding: $0.padding) }
+        let PP = pg?.patches ?? 0
+
+        let wantConv = keepConv || (!relu && pool == nil)
+        let wantRelu = relu && (keepRelu || pool == nil)
+        let wantArgmax = pool != nil && keepArgmax
+        let convShape = [n, O, g.outH, g.outW]
+        let poolShape = pg.map { [n, O, $0.outH, $0.outW] } ?? [0]
+
+        var convOut = uninitialized(wantConv ? n * O * P : 0)
+        var reluOut = uninitialized(wantRelu ? n * O * P : 0)
+        var poolOut = uninitialized(pool != nil ? n * O * PP : 0)
+        var argmax = [Int32](unsafeUninitializedCapacity: wantArgmax ? n * O * PP : 0) { _, c in c = wantArgmax ? n * O * PP : 0 }
+
+        let gs = groupSize(g, batch: n)
+        let groups = (n + gs - 1) / gs
+        let workers = Parallel.workers(forTasks: groups)
+        let ws = run.workspace
+        var cols: [UnsafeMutablePointer<Float>] = [], prods: [UnsafeMutablePointer<Float>] = [], temps: [UnsafeMutablePointer<Float>] = []
+        for w in 0..<workers {
+            cols.append(ws.buffer(100 + w, count: K * gs * P))
+            prods.append(ws.buffer(200 + w, count: O * gs * P))
+            temps.append(ws.buffer(300 + w, count: max(P, Im2Col.scratchCount(g))))
+        }
+
+        x.data.withUnsafeBufferPointer { xs in
+        weight.value.data.withUnsafeBufferPointer { wv in
+        convOut.withUnsafeMutableBufferPointer { co in
+        reluOut.withUnsafeMutableBufferPointer { ro in
+        poolOut.withUnsafeMutableBufferPointer { po in
+        argmax.withUnsafeMutableBufferPointer { am in
+            let xp = xs.baseAddress!, wp = wv.baseAddress!
+            let cop = co.baseAddress, rop = ro.baseAddress, pop = po.baseAddress, amp = am.baseAddress
+            let bp = bias?.value.data
+            Parallel.forEachTask(groups) { task, worker in
+                let i0 = task * gs, nb = min(gs, n - i0)
+                let ld = nb * P
+                let col = cols[worker], prod = prods[worker], temp = temps[worker]
+                for i in 0..<nb { Im2Col.unfold(xp + (i0 + i) * inPer, g, into: col + i * P, ldcol: ld, scratch: temp) }
+                BLAS.sgemm(m: O, n: ld, k: K, a: wp, lda: K, b: col, ldb: ld, c: prod, ldc: ld)
+                for i in 0..<nb {
+                    for o in 0..<O {
+                        let src = prod + o * ld + i * P
+                        let off = ((i0 + i) * O + o) * P
+                        let b: Float = bp?[o] ?? 0
+                        // The plane the pooling reads: the kept ReLU or convolution output, or scratch.
+                        let act: UnsafeMutablePointer<Float>
+                        if relu {
+                            act = wantRelu ? rop! + off : temp
+                            if wantConv {
+                                let c = cop! + off
+                                for p in 0..<P { let v = src[p] + b; c[p] = v; act[p] = v > 0 ? v : 0 }
+                            } else {
+                                for p in 0..<P { let v = src[p] + b; act[p] = v > 0 ? v : 0 }
                             }
+                        } else {
+                            act = wantConv ? cop! + off : temp
+                            for p in 0..<P { act[p] = src[p] + b }
+                        }
+                        if let pg {
+                            let poff = ((i0 + i) * O + o) * PP
+                            MaxPool2d.poolPlane(act, pg, into: pop! + poff, argmax: wantArgmax ? amp! + poff : nil, noNaN: relu)
                         }
                     }
                 }
             }
-        }
-        return (y, nil)
+        } } } } } }
+
+        return BlockOutputs(conv: wantConv ? Tensor(shape: convShape, data: convOut) : nil,
+                            relu: wantRelu ? Tensor(shape: convShape, data: reluOut) : nil,
+                            pool: pool != nil ? Tensor(shape: poolShape, data: poolOut) : nil,
+                            argmax: wantArgmax ? argmax : nil)
     }
+
+    // MARK: - Backward block
 
     public func gradient(_ dy: Tensor, input x: Tensor, output y: Tensor, saved: SavedState?,
                          _ pass: BackwardPass, needInput: Bool) -> Tensor? {
+        backwardBlock(dy, input: x, reluMask: nil, pool: nil, pass, needInput: needInput)
+    }
+
+    /// Backward through the convolution, or through a convolution block: `dy` is then the
+    /// gradient at the block's output, `pool` the pooling layer with the argmax it saved, and
+    /// `reluMask` the output of the block's ReLU (positive where the ReLU passes gradient) or,
+    /// with a pooling, the pooling's output (a winner's ReLU output is the pooled value).
+    func backwardBlock(_ dy: Tensor, input x: Tensor, reluMask: Tensor?, pool: (MaxPool2d, [Int32])?,
+                       _ pass: BackwardPass, needInput: Bool) -> Tensor? {
         let wantParams = pass.wantParameters
         guard wantParams || needInput else { return nil }
         let n = x.batch
+        if n == 0 {
+            if wantParams {
+                pass.gradients.accumulate(weight, Tensor(shape: weight.value.shape))
+                if let bias { pass.gradients.accumulate(bias, Tensor(shape: bias.value.shape)) }
+            }
+            return needInput ? Tensor(shape: x.shape) : nil
+        }
         let g = geometry(Array(x.shape.dropFirst()))
         let (K, P, O) = (g.columnRows, g.patches, outChannels)
         let inPer = g.channels * g.height * g.width
-        let chunk = chunkSize(g, batch: n)
-        let ws = pass.execution.workspace
-        let col = ws.buffer(0, count: K * chunk * P)
-        let dyT = ws.buffer(1, count: O * chunk * P)
-        var dW = wantParams ? Tensor(shape: weight.value.shape) : Tensor(shape: [0])
-        var db = (wantParams && bias != nil) ? Tensor(shape: [O]) : Tensor(shape: [0])
-        var dx = needInput ? Tensor(shape: x.shape) : Tensor(shape: [0])
+        let hasBias = bias != nil
+        let PP = pool != nil ? dy.itemCount / O : 0
+        let direct = reluMask == nil && pool == nil
+        let pool2x2 = pool.map { $0.0.kernel == (2, 2) && $0.0.stride == (2, 2) && $0.0.padding == (0, 0) } ?? false
 
-        dy.data.withUnsafeBufferPointer { dys in
-            x.data.withUnsafeBufferPointer { xs in
-                weight.value.data.withUnsafeBufferPointer { w in
-                    dW.data.withUnsafeMutableBufferPointer { dWp in
-                        db.data.withUnsafeMutableBufferPointer { dbp in
-                            dx.data.withUnsafeMutableBufferPointer { dxp in
-                                for n0 in Swift.stride(from: 0, to: n, by: chunk) {
-                                    let nb = min(chunk, n - n0)
-                                    let ld = nb * P
-                                    // [nb, O, P] -> [O, nb·P]
-                                    Parallel.forRanges(nb * O, grain: 64) { r in
-                                        for j in r {
-                                            let i = j / O, o = j % O
-                                            (dyT + o * ld + i * P).update(from: dys.baseAddress! + ((n0 + i) * O + o) * P, count: P)
-                                        }
+        // Segments: fixed by the batch size, each a run of whole groups summed in order.
+        let gs = groupSize(g, batch: n)
+        let segments = min(n, Conv2d.maxSegments)
+        let workers = Parallel.workers(forTasks: segments)
+        let ws = pass.execution.workspace
+        var cols: [UnsafeMutablePointer<Float>] = [], dys: [UnsafeMutablePointer<Float>] = [], temps: [UnsafeMutablePointer<Float>] = []
+        for w in 0..<workers {
+            cols.append(ws.buffer(100 + w, count: K * gs * P))
+            dys.append(ws.buffer(200 + w, count: O * gs * P))
+            temps.append(ws.buffer(300 + w, count: max(P, Im2Col.scratchCount(g))))
+        }
+        let partSize = O * K + O
+        let partials = wantParams ? ws.buffer(400, count: segments * partSize) : ws.buffer(400, count: 1)
+        var dx = uninitialized(needInput ? x.count : 0)
+
+        dy.data.withUnsafeBufferPointer { dys0 in
+        x.data.withUnsafeBufferPointer { xs in
+        weight.value.data.withUnsafeBufferPointer { wv in
+        (reluMask?.data ?? []).withUnsafeBufferPointer { rs in
+        (pool?.1 ?? []).withUnsafeBufferPointer { am in
+        dx.withUnsafeMutableBufferPointer { dxb in
+            let gp = dys0.baseAddress!, xp = xs.baseAddress!, wp = wv.baseAddress!
+            // (An empty array may still have a base address: test what was passed instead.)
+            let rp = reluMask != nil ? rs.baseAddress : nil
+            let amp = pool != nil ? am.baseAddress : nil, dxp = needInput ? dxb.baseAddress : nil
+            Parallel.forEachTask(segments) { s, worker in
+                let start = s * n / segments, end = (s + 1) * n / segments
+                let col = cols[worker], dyBlock = dys[worker], temp = temps[worker]
+                let part = partials + s * partSize
+                var first = true
+                var i0 = start
+                while i0 < end {
+                    let nb = min(gs, end - i0)
+                    let ld = nb * P
+                    // dY of the convolution's output for this group, as [O, nb·P].
+                    let d: UnsafePointer<Float>
+                    if direct && nb == 1 {
+                        d = gp + i0 * O * P
+                    } else {
+                        for i in 0..<nb {
+                            for o in 0..<O {
+                                let dst = dyBlock + o * ld + i * P
+                                let off = ((i0 + i) * O + o) * P
+                                if pool2x2 {
+                                    // Windows that tile the plane: each position is written once.
+                                    let src = gp + ((i0 + i) * O + o) * PP
+                                    let idx = amp! + ((i0 + i) * O + o) * PP
+                                    Conv2d.routePool2x2(src, idx, mask: rp.map { $0 + ((i0 + i) * O + o) * PP }, into: dst, g.outH, g.outW)
+                                } else if pool != nil {
+                                    for p in 0..<P { dst[p] = 0 }
+                                    let src = gp + ((i0 + i) * O + o) * PP
+                                    let idx = amp! + ((i0 + i) * O + o) * PP
+                                    if let rp {
+                                        let mask = rp + ((i0 + i) * O + o) * PP
+                                        for j in 0..<PP where mask[j] > 0 { dst[Int(idx[j])] += src[j] }
+                                    } else {
+                                        for j in 0..<PP { dst[Int(idx[j])] += src[j] }
                                     }
-                                    if wantParams {
-                                        Parallel.forRanges(nb) { r in
-                                            for i in r { Im2Col.unfold(xs.baseAddress! + (n0 + i) * inPer, g, into: col + i * P, ldcol: ld) }
-                                        }
-                                        BLAS.sgemm(transB: true, m: O, n: K, k: ld, a: dyT, lda: ld, b: col, ldb: ld,
-                                                   beta: 1, c: dWp.baseAddress!, ldc: K)
-                                        if bias != nil {
-                                            for o in 0..<O {
-                                                var s: Float = 0
-                                                let row = dyT + o * ld
-                                                for p in 0..<ld { s += row[p] }
-                                                dbp[o] += s
-                                            }
-                                        }
-                                    }
-                                    if needInput {
-                                        // The column gradient reuses the column buffer.
-                                        BLAS.sgemm(transA: true, m: K, n: ld, k: O, a: w.baseAddress!, lda: K, b: dyT, ldb: ld,
-                                                   c: col, ldc: ld)
-                                        Parallel.forRanges(nb) { r in
-                                            for i in r { Im2Col.fold(col + i * P, ldcol: ld, g, into: dxp.baseAddress! + (n0 + i) * inPer) }
-                                        }
-                                    }
+                                } else if let rp {
+                                    let src = gp + off, mask = rp + off
+                                    for p in 0..<P { dst[p] = mask[p] > 0 ? src[p] : 0 }
+                                } else {
+                                    let src = gp + off
+                                    for p in 0..<P { dst[p] = src[p] }
                                 }
                             }
                         }
+                        d = UnsafePointer(dyBlock)
+                    }
+                    if wantParams {
+                        for i in 0..<nb { Im2Col.unfold(xp + (i0 + i) * inPer, g, into: col + i * P, ldcol: ld, scratch: temp) }
+                        BLAS.sgemm(transB: true, m: O, n: K, k: ld, a: d, lda: ld, b: col, ldb: ld,
+                                   beta: first ? 0 : 1, c: part, ldc: K)
+                        if hasBias {
+                            let pb = part + O * K
+                            for o in 0..<O {
+                                let row = d + o * ld
+                                var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+                                var p = 0
+                                while p + 4 <= ld { s0 += row[p]; s1 += row[p + 1]; s2 += row[p + 2]; s3 += row[p + 3]; p += 4 }
+                                while p < ld { s0 += row[p]; p += 1 }
+                                let sum = (s0 + s1) + (s2 + s3)
+                                pb[o] = first ? sum : pb[o] + sum
+                            }
+                        }
+                    }
+                    if needInput {
+                        // The column gradient reuses the column buffer.
+                        BLAS.sgemm(transA: true, m: K, n: ld, k: O, a: wp, lda: K, b: d, ldb: ld, c: col, ldc: ld)
+                        for i in 0..<nb {
+                            let dst = dxp! + (i0 + i) * inPer
+                            dst.update(repeating: 0, count: inPer)
+                            Im2Col.fold(col + i * P, ldcol: ld, g, into: dst)
+                        }
+                    }
+                    first = false
+                    i0 += nb
+                }
+            }
+        } } } } } }
+
+        if wantParams {
+            // Segments added in order: the same sums whichever thread ran which segment.
+            var dW = Tensor(uninitializedShape: weight.value.shape) { out in
+                out.baseAddress!.update(from: partials, count: O * K)
+            }
+            var db = Tensor(uninitializedShape: [O]) { out in
+                out.baseAddress!.update(from: partials + O * K, count: O)
+            }
+            dW.data.withUnsafeMutableBufferPointer { w in
+                db.data.withUnsafeMutableBufferPointer { b in
+                    for s in 1..<max(segments, 1) {
+                        let part = partials + s * partSize
+                        for j in 0..<(O * K) { w[j] += part[j] }
+                        for o in 0..<O { b[o] += part[O * K + o] }
                     }
                 }
             }
-        }
-        if wantParams {
             pass.gradients.accumulate(weight, dW)
             if let bias { pass.gradients.accumulate(bias, db) }
         }
-        return needInput ? dx : nil
+        return needInput ? Tensor(shape: x.shape, data: dx) : nil
     }
+}
+
+extension Conv2d {
+    /// The gradient of a 2×2 / stride 2 max pooling (windows that tile the plane, a last odd
+    /// row or column left out) routed to each window's winner, dropped where the pooled ReLU
+    /// output `mask` (when given) is not positive: `dst` (h×w) is written whole, no zero-fill and scatter. Values are those of
+    /// zero-fill then add (x + 0 turns -0 into +0 as the add did).
+    @inline(__always)
+    static func routePool2x2(_ src: UnsafePointer<Float>, _ idx: UnsafePointer<Int32>, mask: UnsafePointer<Float>?,
+                             into dst: UnsafeMutablePointer<Float>, _ h: Int, _ w: Int) {
+        let (ph, pw) = (h / 2, w / 2)
+        for py in 0..<ph {
+            let r0 = dst + 2 * py * w, r1 = r0 + w
+            let base = 2 * py * w
+            for px in 0..<pw {
+                let j = py * pw + px
+                let at = Int(idx[j]) - base - 2 * px
+                var v = src[j] + 0
+                if let mask, !(mask[j] > 0) { v = 0 }
+                r0[2 * px] = at == 0 ? v : 0
+                r0[2 * px + 1] = at == 1 ? v : 0
+                r1[2 * px] = at == w ? v : 0
+                r1[2 * px + 1] = at == w + 1 ? v : 0
+            }
+            if w % 2 == 1 { r0[w - 1] = 0; r1[w - 1] = 0 }
+        }
+        if h % 2 == 1 { for x in 0..<w { dst[(h - 1) * w + x] = 0 } }
+    }
+}
+
+/// An array of `count` floats whose contents the caller writes before reading.
+@inline(__always)
+func uninitialized(_ count: Int) -> [Float] {
+    [Float](unsafeUninitializedCapacity: count) { _, c in c = count }
 }

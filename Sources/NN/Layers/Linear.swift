@@ -57,10 +57,10 @@ public final class Linear: LeafLayer {
         let n = x.batch
         let (I, O) = (inFeatures, outFeatures)
         if pass.wantParameters {
-            var dW = Tensor(shape: [O, I])
-            dy.data.withUnsafeBufferPointer { d in
-                x.data.withUnsafeBufferPointer { xs in
-                    dW.data.withUnsafeMutableBufferPointer { dw in
+            // dW = dYᵀ·X, written whole (beta 0).
+            let dW = Tensor(uninitializedShape: [O, I]) { dw in
+                dy.data.withUnsafeBufferPointer { d in
+                    x.data.withUnsafeBufferPointer { xs in
                         BLAS.sgemm(transA: true, m: O, n: I, k: n, a: d.baseAddress!, lda: O, b: xs.baseAddress!, ldb: I,
                                    c: dw.baseAddress!, ldc: I)
                     }
@@ -71,22 +71,24 @@ public final class Linear: LeafLayer {
                 var db = Tensor(shape: [O])
                 dy.data.withUnsafeBufferPointer { d in
                     db.data.withUnsafeMutableBufferPointer { b in
-                        for i in 0..<n { for o in 0..<O { b[o] += d[i * O + o] } }
+                        let dp = d.baseAddress!, bp = b.baseAddress!
+                        for i in 0..<n {
+                            let row = dp + i * O
+                            for o in 0..<O { bp[o] += row[o] }
+                        }
                     }
                 }
                 pass.gradients.accumulate(bias, db)
             }
         }
         guard needInput else { return nil }
-        var dx = Tensor(shape: x.shape)
-        dy.data.withUnsafeBufferPointer { d in
-            weight.value.data.withUnsafeBufferPointer { w in
-                dx.data.withUnsafeMutableBufferPointer { dxp in
+        return Tensor(uninitializedShape: x.shape) { dxp in
+            dy.data.withUnsafeBufferPointer { d in
+                weight.value.data.withUnsafeBufferPointer { w in
                     BLAS.sgemm(m: n, n: I, k: O, a: d.baseAddress!, lda: O, b: w.baseAddress!, ldb: I,
                                c: dxp.baseAddress!, ldc: I)
                 }
             }
         }
-        return dx
     }
 }

@@ -36,31 +36,15 @@ public final class MaxPool2d: LeafLayer {
     public func compute(_ x: Tensor, _ run: Execution) -> (Tensor, SavedState?) {
         let g = ConvGeometry(channels: x.shape[1], height: x.shape[2], width: x.shape[3], kernel: kernel, stride: stride, padding: padding)
         let planes = x.batch * g.channels
-        let (H, W, OH, OW) = (g.height, g.width, g.outH, g.outW)
-        var argmax = [Int32](repeating: 0, count: planes * OH * OW)
-        let y = Tensor(uninitializedShape: [x.batch, g.channels, OH, OW]) { out in
+        let (HW, OP) = (g.height * g.width, g.patches)
+        var argmax = [Int32](unsafeUninitializedCapacity: planes * OP) { _, c in c = planes * OP }
+        let y = Tensor(uninitializedShape: [x.batch, g.channels, g.outH, g.outW]) { out in
             x.data.withUnsafeBufferPointer { xs in
                 argmax.withUnsafeMutableBufferPointer { am in
-                    Parallel.forRanges(planes, grain: 16) { r in
+                    let xp = xs.baseAddress!, op = out.baseAddress!, ap = am.baseAddress!
+                    Parallel.forRanges(planes, grain: max(16, (1 << 16) / max(HW, 1))) { r in
                         for plane in r {
-                            let src = xs.baseAddress! + plane * H * W
-                            let dst = out.baseAddress! + plane * OH * OW
-                            let idx = am.baseAddress! + plane * OH * OW
-                            for oy in 0..<OH {
-                                let y0 = max(0, oy * g.strideH - g.padH), y1 = min(H, oy * g.strideH - g.padH + g.kernelH)
-                                for ox in 0..<OW {
-                                    let x0 = max(0, ox * g.strideW - g.padW), x1 = min(W, ox * g.strideW - g.padW + g.kernelW)
-                                    var best = -Float.infinity, at = y0 * W + x0
-                                    for iy in y0..<y1 {
-                                        for ix in x0..<x1 where src[iy * W + ix] > best || src[iy * W + ix].isNaN {
-                                            best = src[iy * W + ix]; at = iy * W + ix
-                                            if best.isNaN { break }
-                                        }
-                                    }
-                                    dst[oy * OW + ox] = best
-                                    idx[oy * OW + ox] = Int32(at)
-                                }
-                            }
+                            MaxPool2d.poolPlane(xp + plane * HW, g, into: op + plane * OP, argmax: ap + plane * OP)
                         }
                     }
                 }
@@ -69,18 +53,96 @@ public final class MaxPool2d: LeafLayer {
         return (y, .argmax(argmax))
     }
 
+    /// Max pooling of one plane (`g.height`×`g.width` at `src`) into `dst` (`g.patches`
+    /// values), with each winner's flat index in the plane when `argmax` is given.
+    /// Windows are scanned row by row; a value wins when it is greater than the best so far
+    /// (the first maximum on ties) or NaN (which then ends that window row's scan).
+    /// `noNaN` promises the plane holds no NaN (a ReLU's output), which allows a branch-free
+    /// form of the 2×2 / stride 2 window with the same results.
+    @inline(__always)
+    static func poolPlane(_ src: UnsafePointer<Float>, _ g: ConvGeometry, into dst: UnsafeMutablePointer<Float>,
+                          argmax: UnsafeMutablePointer<Int32>?, noNaN: Bool = false) {
+        let (H, W, OH, OW) = (g.height, g.width, g.outH, g.outW)
+        let is2x2 = g.kernelH == 2 && g.kernelW == 2 && g.strideH == 2 && g.strideW == 2 && g.padH == 0 && g.padW == 0
+        if is2x2 && noNaN {
+            // Without NaN, "first maximum of a, b, then c, d in scan order" is the larger of the
+            // two row winners, the first row on ties: selects, no branches.
+            let w32 = Int32(W)
+            for oy in 0..<OH {
+                let r0 = src + 2 * oy * W, r1 = r0 + W
+                let out = dst + oy * OW
+                if let argmax {
+                    let idx = argmax + oy * OW
+                    let base = Int32(2 * oy * W)
+                    for ox in 0..<OW {
+                        let a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1]
+                        let m0 = b > a ? b : a, j0: Int32 = b > a ? 1 : 0
+                        let m1 = d > c ? d : c, j1: Int32 = d > c ? w32 + 1 : w32
+                        let second = m1 > m0
+                        out[ox] = second ? m1 : m0
+                        idx[ox] = base + Int32(2 * ox) + (second ? j1 : j0)
+                    }
+                } else {
+                    for ox in 0..<OW {
+                        let a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1]
+                        let m0 = b > a ? b : a, m1 = d > c ? d : c
+                        out[ox] = m1 > m0 ? m1 : m0
+                    }
+                }
+            }
+            return
+        }
+        if is2x2 {
+            // The common 2×2 / stride 2 window: always inside the plane, no bounds to clip.
+            for oy in 0..<OH {
+                let r0 = 2 * oy * W, r1 = r0 + W
+                for ox in 0..<OW {
+                    let c = 2 * ox
+                    var best = -Float.infinity, at = r0 + c
+                    let a = src[r0 + c], b = src[r0 + c + 1], d0 = src[r1 + c], d1 = src[r1 + c + 1]
+                    if a > best || a.isNaN { best = a; at = r0 + c }
+                    if !a.isNaN, b > best || b.isNaN { best = b; at = r0 + c + 1 }
+                    if d0 > best || d0.isNaN { best = d0; at = r1 + c }
+                    if !d0.isNaN, d1 > best || d1.isNaN { best = d1; at = r1 + c + 1 }
+                    dst[oy * OW + ox] = best
+                    if let argmax { argmax[oy * OW + ox] = Int32(at) }
+                }
+            }
+            return
+        }
+        for oy in 0..<OH {
+            let y0 = max(0, oy * g.strideH - g.padH), y1 = min(H, oy * g.strideH - g.padH + g.kernelH)
+            for ox in 0..<OW {
+                let x0 = max(0, ox * g.strideW - g.padW), x1 = min(W, ox * g.strideW - g.padW + g.kernelW)
+                var best = -Float.infinity, at = y0 * W + x0
+                for iy in y0..<y1 {
+                    for ix in x0..<x1 where src[iy * W + ix] > best || src[iy * W + ix].isNaN {
+                        best = src[iy * W + ix]; at = iy * W + ix
+                        if best.isNaN { break }
+                    }
+                }
+                dst[oy * OW + ox] = best
+                if let argmax { argmax[oy * OW + ox] = Int32(at) }
+            }
+        }
+    }
+
     public func gradient(_ dy: Tensor, input x: Tensor, output y: Tensor, saved: SavedState?,
                          _ pass: BackwardPass, needInput: Bool) -> Tensor? {
         guard needInput, case .argmax(let argmax)? = saved else { return nil }
         let plane = x.shape[2] * x.shape[3]
         let outPlane = dy.shape[2] * dy.shape[3]
-        var dx = Tensor(shape: x.shape)
-        dx.data.withUnsafeMutableBufferPointer { d in
+        let planes = dy.count / max(outPlane, 1)
+        let dx = Tensor(uninitializedShape: x.shape) { d in
             dy.data.withUnsafeBufferPointer { g in
                 argmax.withUnsafeBufferPointer { am in
-                    for p in 0..<(dy.count / max(outPlane, 1)) {
-                        let base = p * plane, o = p * outPlane
-                        for j in 0..<outPlane { d[base + Int(am[o + j])] += g[o + j] }
+                    let dp = d.baseAddress!, gp = g.baseAddress!, ap = am.baseAddress!
+                    Parallel.forRanges(planes, grain: max(16, (1 << 16) / max(plane, 1))) { r in
+                        for p in r {
+                            let dst = dp + p * plane, src = gp + p * outPlane, idx = ap + p * outPlane
+                            dst.update(repeating: 0, count: plane)
+                            for j in 0..<outPlane { dst[Int(idx[j])] += src[j] }
+                        }
                     }
                 }
             }

@@ -20,6 +20,13 @@ struct BenchCommand: ParsableCommand {
     var quick = false
     @Option(help: "Models to benchmark (comma separated).")
     var models = "mnist-small,mnist-madry"
+    @Option(help: "Only these rows (comma separated, e.g. forward_b256,train_step_b64), for profiling one row.")
+    var rows: String?
+
+    func wants(_ row: String) -> Bool {
+        guard let rows else { return true }
+        return rows.split(separator: ",").contains { row.hasPrefix($0) }
+    }
 
     func run() throws {
         let timing = Timing(minSeconds: quick ? seconds / 10 : seconds)
@@ -27,7 +34,7 @@ struct BenchCommand: ParsableCommand {
                                    "blas_core_selection": BLASCore.selection, "threads": BLAS.threads,
                                    "cores": Parallel.cores, "openblas": BLAS.configuration]
         print(String(decoding: try JSONSerialization.data(withJSONObject: info, options: [.sortedKeys]), as: UTF8.self))
-        benchSGEMM(timing)
+        if wants("sgemm_1024") { benchSGEMM(timing) }
         for arch in models.split(separator: ",").map(String.init) {
             try benchModel(arch, timing)
         }
@@ -57,10 +64,12 @@ struct BenchCommand: ParsableCommand {
         }
         let run = Execution(mode: .eval)
         let x1 = images(1)
-        let (calls, rate1) = try timing.measure { _ = try model.forward(x1, run) }
-        emit(model: arch, row: "forward_b1_ms", value: median(calls) * 1e3, unit: "ms")
-        emit(model: arch, row: "forward_b1", value: rate1, unit: "img/s")
-        for n in [64, 256] {
+        if wants("forward_b1") {
+            let (calls, rate1) = try timing.measure { _ = try model.forward(x1, run) }
+            emit(model: arch, row: "forward_b1_ms", value: median(calls) * 1e3, unit: "ms")
+            emit(model: arch, row: "forward_b1", value: rate1, unit: "img/s")
+        }
+        for n in [64, 256] where wants("forward_b\(n)") {
             let x = images(n)
             let (_, rate) = try timing.measure { _ = try model.forward(x, run) }
             emit(model: arch, row: "forward_b\(n)", value: rate * Double(n), unit: "img/s")
@@ -68,12 +77,15 @@ struct BenchCommand: ParsableCommand {
         // Forward + input gradient of summed cross-entropy: one attack step's work.
         let x256 = images(256)
         let labels = (0..<256).map { $0 % 10 }
-        let (_, gradRate) = try timing.measure {
-            let out = try model.forward(x256, run, record: true)
-            let loss = Loss.crossEntropy(logits: out.logits, labels: labels, reduction: .sum)
-            _ = try model.backward(out.trace!, seeds: ["logits": loss.gradient], input: true, parameters: false, run)
+        if wants("fwd_inputgrad_b256") {
+            let (_, gradRate) = try timing.measure {
+                let out = try model.forward(x256, run, record: true)
+                let loss = Loss.crossEntropy(logits: out.logits, labels: labels, reduction: .sum)
+                _ = try model.backward(out.trace!, seeds: ["logits": loss.gradient], input: true, parameters: false, run)
+            }
+            emit(model: arch, row: "fwd_inputgrad_b256", value: gradRate * 256, unit: "img/s")
         }
-        emit(model: arch, row: "fwd_inputgrad_b256", value: gradRate * 256, unit: "img/s")
+        guard wants("train_step_b64") else { return }
         // A training step: train mode, mean cross-entropy, parameter gradients, Adam.
         let trainer = StandardTrainer(model: model, optimizer: Adam(learningRate: 1e-3))
         let x64 = images(64)

@@ -1,0 +1,20 @@
+/// `model/create`: a built-in architecture, freshly initialised (PyTorch's default
+/// initialisation from the seed), resident under `name`. An existing model of that name is
+/// replaced once the requests using it have finished.
+public enum ModelCreate: RequestType {
+    public static let method = "model/create"
+
+    public struct Params: Codable, Sendable {
+        public var name: String
+        /// One of capabilities.architectures, e.g. "mnist-small".
+        public var architecture: String
+        public var seed: UInt64?
+        public init(name: String, architecture: String, seed: UInt64? = nil) {
+            self.name = name
+            self.architecture = architecture
+            self.seed = seed
+        }
+    }
+
+    public typealias Result = ModelSummary
+}

@@ -1,0 +1,23 @@
+/// A resident model in one line: what model/create, model/load and model/list answer.
+public struct ModelSummary: Codable, Sendable, Equatable {
+    /// The name requests use to refer to it.
+    public var name: String
+    /// The spec's own name (for built-ins, the architecture).
+    public var architecture: String
+    /// Per-image input shape [C, H, W].
+    public var inputShape: [Int]
+    public var classes: [String]
+    /// Number of trainable values.
+    public var parameters: Int
+    /// Changes whenever any weight changes (16 hex digits); caches key on it.
+    public var fingerprint: String
+
+    public init(name: String, architecture: String, inputShape: [Int], classes: [String], parameters: Int, fingerprint: String) {
+        self.name = name
+        self.architecture = architecture
+        self.inputShape = inputShape
+        self.classes = classes
+        self.parameters = parameters
+        self.fingerprint = fingerprint
+    }
+}

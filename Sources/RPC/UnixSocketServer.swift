@@ -1,0 +1,217 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
+/// Serves the protocol on a Unix socket: one `Connection` per client, one shared handler.
+///
+/// Each client has its own lifecycle (initialize ... shutdown, exit); they share the worker
+/// pool and the key locks, so a write to a model waits for every client's reads of it. The
+/// socket file is created with mode 0600 (the umask is narrowed around bind(), then the mode
+/// set explicitly), so only its owner can connect. A stale socket file (nothing answers on
+/// it) is replaced; a live server there, or a path that is not a socket, is refused.
+///
+/// `idleTimeout`: stop when no client has been connected for that many seconds (the shell
+/// client starts a daemon on demand and relies on it going away by itself).
+public final class UnixSocketServer: @unchecked Sendable {
+    public let path: String
+    public let options: ConnectionOptions
+    public let idleTimeout: Double?
+    private let handler: RPCHandler
+    private let scheduler: Scheduler
+    private var listenFD: Int32 = -1
+    private var wakePipe: (read: Int32, write: Int32) = (-1, -1)
+    private let state = NSCondition()
+    private var clients: [Int32: Connection] = [:]
+    private var stopped = false
+    private var nextClient = 1
+    private var lastActivity = Date()
+    private var socketIdentity: (dev: UInt64, ino: UInt64) = (0, 0)
+
+    /// Binds and listens at once, so a caller knows the socket is ready when this returns.
+    public init(path: String, handler: RPCHandler, options: ConnectionOptions = ConnectionOptions(), idleTimeout: Double? = nil) throws {
+        self.path = path
+        self.handler = handler
+        self.options = options
+        self.idleTimeout = idleTimeout
+        self.scheduler = Scheduler(workers: options.workers)
+        _ = FDIO.ignoreSIGPIPE
+        do {
+            try listen()
+        } catch {
+            scheduler.stop()
+            throw error
+        }
+    }
+
+    deinit {
+        if listenFD >= 0 { close(listenFD) }
+        if wakePipe.read >= 0 { close(wakePipe.read); close(wakePipe.write) }
+    }
+
+    /// Number of clients connected now.
+    public var clientCount: Int {
+        state.lock(); defer { state.unlock() }
+        return clients.count
+    }
+
+    private func listen() throws {
+        var addr = try SocketAddress.unix(path)
+        if try SocketAddress.isLive(path) { throw RPCError.ioError("a server is already listening on \(path)") }
+        var st = stat()
+        if lstat(path, &st) == 0 {
+            guard st.st_mode & S_IFMT == S_IFSOCK else { throw RPCError.ioError("\(path) exists and is not a socket; not replacing it") }
+            unlink(path)
+            Log.info("replaced stale socket \(path)")
+        }
+        listenFD = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard listenFD >= 0 else { throw RPCError.ioError("socket(): \(String(cString: strerror(errno)))") }
+        let old = umask(0o177)
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listenFD, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        umask(old)
+        guard rc == 0 else { throw RPCError.ioError("bind(\(path)): \(String(cString: strerror(errno)))") }
+        chmod(path, 0o600)
+        guard Glibc.listen(listenFD, 64) == 0 else { throw RPCError.ioError("listen(): \(String(cString: strerror(errno)))") }
+        if lstat(path, &st) == 0 { socketIdentity = (UInt64(st.st_dev), UInt64(st.st_ino)) }
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw RPCError.ioError("pipe(): \(String(cString: strerror(errno)))") }
+        wakePipe = (fds[0], fds[1])
+        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        Log.debug("listening on unix:\(path)")
+    }
+
+    /// Accepts clients until `stop()` or the idle timeout; returns when every client is gone,
+    /// waiting at most twice `options.drainTimeout` for their in-flight work.
+    public func run() {
+        while true {
+            var fds = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0)]
+            let n = poll(&fds, 2, 250)
+            state.lock()
+            if stopped { state.unlock(); break }
+            if let idle = idleTimeout, clients.isEmpty, -lastActivity.timeIntervalSinceNow >= idle {
+                state.unlock()
+                Log.info("no client for \(idle) s; stopping")
+                stop()
+                break
+            }
+            state.unlock()
+            guard n > 0, fds[0].revents & Int16(POLLIN) != 0 else { continue }
+            let fd = accept(listenFD, nil, nil)
+            if fd < 0 { continue }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            startClient(fd)
+        }
+        // Clients finish their in-flight requests; after drainTimeout they are cancelled, and
+        // after another drainTimeout run() returns regardless (a handler ignoring its token).
+        state.lock()
+        var deadline = Date(timeIntervalSinceNow: options.drainTimeout)
+        while !clients.isEmpty && state.wait(until: deadline) {}
+        if !clients.isEmpty {
+            Log.warning("\(clients.count) client(s) still busy after \(options.drainTimeout) s; cancelling their requests")
+            let busy = Array(clients.values)
+            state.unlock()
+            busy.forEach { $0.abandonInFlight(reason: "server stopping") }
+            state.lock()
+            deadline = Date(timeIntervalSinceNow: options.drainTimeout)
+            while !clients.isEmpty && state.wait(until: deadline) {}
+        }
+        state.unlock()
+        scheduler.stop()
+    }
+
+    private func startClient(_ fd: Int32) {
+        state.lock()
+        var opts = options
+        opts.name = "client \(nextClient)"
+        nextClient += 1
+        let connection = Connection(input: fd, output: fd, handler: handler, options: opts, scheduler: scheduler)
+        clients[fd] = connection
+        lastActivity = Date()
+        state.unlock()
+        Log.debug("\(opts.name) connected")
+        let t = Thread { [self] in
+            _ = connection.run()
+            close(fd)
+            state.lock()
+            clients[fd] = nil
+            lastActivity = Date()
+            state.broadcast()
+            state.unlock()
+        }
+        t.stackSize = 8 << 20
+        t.name = opts.name
+        t.start()
+    }
+
+    /// Connects to a server at `path`; the returned fd is both input and output (clients, tests).
+    public static func connect(path: String) throws -> Int32 { try SocketAddress.open(path) }
+
+    /// Whether a server accepts connections at `path` (a client looking for a running daemon).
+    public static func isServing(path: String) -> Bool { (try? SocketAddress.isLive(path)) ?? false }
+
+    /// Stops accepting, removes the socket file, and ends each client's input so it finishes
+    /// its in-flight requests and closes. `run()` then returns. Safe from any thread.
+    public func stop() {
+        state.lock()
+        guard !stopped else { state.unlock(); return }
+        stopped = true
+        for fd in clients.keys { shutdown(fd, Int32(SHUT_RD)) }
+        state.unlock()
+        var st = stat()
+        if lstat(path, &st) == 0, (UInt64(st.st_dev), UInt64(st.st_ino)) == socketIdentity { unlink(path) }
+        var b: UInt8 = 1
+        _ = write(wakePipe.write, &b, 1)
+    }
+}
+
+/// sockaddr_un helpers.
+enum SocketAddress {
+    static func unix(_ path: String) throws -> sockaddr_un {
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: addr.sun_path)
+        guard !bytes.isEmpty, bytes.count < capacity else {
+            throw RPCError.ioError("socket path must be 1...\(capacity - 1) bytes: \(path)")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        return addr
+    }
+
+    /// Whether a server accepts connections at `path` (used to refuse double starts, and by
+    /// clients to find a running daemon).
+    static func isLive(_ path: String) throws -> Bool {
+        var addr = try unix(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        return rc == 0
+    }
+
+    static func open(_ path: String) throws -> Int32 {
+        var addr = try unix(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw RPCError.ioError("socket(): \(String(cString: strerror(errno)))") }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else {
+            let e = errno
+            close(fd)
+            throw RPCError.ioError("connect(\(path)): \(String(cString: strerror(e)))")
+        }
+        return fd
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Protocol
+import RPC
+
+/// The AdvLens JSON-RPC server: a registry of methods, each one `RequestType` of the Protocol
+/// module with the access it needs (which model it reads or writes) and its handler.
+/// Handlers live in Handlers/, one file per family of methods.
+public final class AdvLensServer: RPCHandler, @unchecked Sendable {
+    public let workspace: Workspace
+    let options: Options
+    private var methods: [String: Entry] = [:]
+
+    /// Settings the daemon passes in.
+    public struct Options: Sendable {
+        public var workers: Int
+        public var maxMessageBytes: Int
+        public init(workers: Int, maxMessageBytes: Int) {
+            self.workers = workers
+            self.maxMessageBytes = maxMessageBytes
+        }
+    }
+
+    struct Entry {
+        let access: (JSONValue?) throws -> Access
+        let run: (RequestContext) throws -> JSONValue
+    }
+
+    public init(rootPath: String = FileManager.default.currentDirectoryPath, options: Options) {
+        workspace = Workspace(rootPath: rootPath)
+        self.options = options
+        registerLifecycle()
+        registerModelMethods()
+        registerDatasetMethods()
+        registerPredict()
+    }
+
+    /// Adds a method: `access` decides from the params how the request may run beside others,
+    /// `run` does the work. Params decode with errors that name the field.
+    func register<R: RequestType>(_ type: R.Type, access: @escaping (R.Params) throws -> Access,
+                                  run: @escaping (R.Params, RequestContext) throws -> R.Result) {
+        methods[R.method] = Entry(
+            access: { params in try access(JSONValueCoding.decode(R.Params.self, from: params ?? .object(JSONObject([])))) },
+            run: { context in
+                let params = try JSONValueCoding.decode(R.Params.self, from: context.params ?? .object(JSONObject([])))
+                return try JSONValueCoding.encode(try run(params, context))
+            })
+    }
+
+    /// The methods registered, for capabilities.
+    var methodNames: [String] { Methods.all.filter { methods[$0] != nil } }
+
+    public func access(for method: String, params: JSONValue?) throws -> Access {
+        guard let entry = methods[method] else { throw RPCError.methodNotFound(method) }
+        return try entry.access(params)
+    }
+
+    public func handle(_ context: RequestContext) throws -> JSONValue {
+        guard let entry = methods[context.method] else { throw RPCError.methodNotFound(context.method) }
+        do {
+            return try entry.run(context)
+        } catch {
+            throw ServerError.from(error)
+        }
+    }
+
+    public func notification(method: String, params: JSONValue?) {
+        Log.debug("notification \(method)")
+    }
+
+    public func connectionClosed(_ connection: Int) {
+        workspace.closeSession(connection)
+    }
+}

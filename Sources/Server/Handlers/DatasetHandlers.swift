@@ -1,0 +1,85 @@
+import Data
+import Foundation
+import Protocol
+import RPC
+import TensorEngine
+
+/// dataset/load, dataset/list, dataset/info.
+extension AdvLensServer {
+    func registerDatasetMethods() {
+        register(DatasetLoad.self, access: { .write("dataset:" + $0.name) }) { [unowned self] p, context in
+            try checkName(p.name, field: "params.name")
+            let (data, source) = try loadDataset(p, paths: workspace.paths(for: context.connection))
+            guard let split = p.split else {
+                let d = LoadedDataset(data: data, kind: p.kind, source: source)
+                workspace.setDataset(d)
+                return DatasetLoad.Result(datasets: [d.summary])
+            }
+            let (train, test): ([Int], [Int])
+            do {
+                (train, test) = try StratifiedSplit.split(labels: data.labels, testPerClass: split.testPerClass, seed: split.seed ?? 0)
+            } catch {
+                throw ServerError.invalidParams("params.split: \(error)")
+            }
+            let parts = [LoadedDataset(data: data.subset(train, name: p.name + "-train"), kind: p.kind, source: source),
+                         LoadedDataset(data: data.subset(test, name: p.name + "-test"), kind: p.kind, source: source)]
+            parts.forEach(workspace.setDataset)
+            return DatasetLoad.Result(datasets: parts.map(\.summary))
+        }
+        register(DatasetList.self, access: { _ in .concurrent }) { [unowned self] _, _ in
+            DatasetList.Result(datasets: workspace.allDatasets.map(\.summary))
+        }
+        register(DatasetInfo.self, access: { _ in .concurrent }) { [unowned self] p, context in
+            try workspace.dataset(p.name).summary
+        }
+    }
+
+    private func loadDataset(_ p: DatasetLoad.Params, paths: PathResolver) throws -> (Dataset, String) {
+        func path(_ value: String?, _ field: String) throws -> String {
+            guard let value else { throw ServerError.invalidParams("params.\(field): required for kind \"\(p.kind)\"") }
+            return try paths.resolve(value, field: "params.\(field)")
+        }
+        var data: Dataset
+        let source: String
+        do {
+            switch p.kind {
+            case DatasetKinds.mnistCSV:
+                source = try path(p.path, "path")
+                data = try MNISTCSV.load(path: source)
+            case DatasetKinds.mnistIDX:
+                let images = try path(p.images, "images"), labels = try path(p.labels, "labels")
+                source = images + " + " + labels
+                data = try MNISTIDX.load(images: images, labels: labels)
+            case DatasetKinds.npy:
+                let images = try path(p.images, "images")
+                var x = try NPY.load(path: images)
+                guard x.rank == 4 else {
+                    throw ServerError.shapeMismatch("params.images: expected an [N, C, H, W] array, got shape \(x.shape)")
+                }
+                if try NPY.dtype(path: images) == "|u1" { x.scale(1 / 255) }
+                let labels = try p.labels.map { try NPY.loadLabels(path: path($0, "labels")) } ?? Array(repeating: 0, count: x.batch)
+                guard labels.count == x.batch else {
+                    throw ServerError.shapeMismatch("params.labels: \(labels.count) labels for \(x.batch) images")
+                }
+                let classCount = (labels.max() ?? 0) + 1
+                source = images
+                data = Dataset(name: p.name, images: x, labels: labels, classes: p.classes ?? (0..<classCount).map(String.init))
+            default:
+                throw ServerError.invalidParams("params.kind: unknown \"\(p.kind)\"; known: \(DatasetKinds.all.joined(separator: ", "))")
+            }
+        } catch {
+            throw ServerError.from(error, context: "dataset/load")
+        }
+        if let classes = p.classes {
+            guard let top = data.labels.max(), top < classes.count else {
+                throw ServerError.invalidParams("params.classes: \(classes.count) names for labels up to \(data.labels.max() ?? 0)")
+            }
+            data.classes = classes
+        }
+        guard data.labels.allSatisfy({ $0 >= 0 && $0 < data.classes.count }) else {
+            throw ServerError.invalidParams("dataset/load: labels must lie in 0..<\(data.classes.count)")
+        }
+        data.name = p.name
+        return (data, source)
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import NN
+import Protocol
+import RPC
+import TensorEngine
+
+extension AdvLensServer {
+    public static let version = "0.1.0"
+
+    func registerLifecycle() {
+        register(Initialize.self, access: { _ in .immediate }) { [unowned self] params, context in
+            try initialize(params, connection: context.connection)
+        }
+        register(Shutdown.self, access: { _ in .immediate }) { _, _ in EmptyResult() }
+    }
+
+    private func initialize(_ params: Initialize.Params, connection: Int) throws -> Initialize.Result {
+        if let root = params.rootPath {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ServerError.invalidParams("params.rootPath: \"\(root)\" is not a directory")
+            }
+        }
+        workspace.openSession(connection, rootPath: params.rootPath, cachePath: params.cachePath)
+        Log.info("initialize from \(params.clientInfo?.name ?? "unknown client"), root \(workspace.paths(for: connection).root)")
+        return Initialize.Result(
+            serverInfo: .init(name: "advlensd", version: AdvLensServer.version),
+            capabilities: .init(
+                methods: methodNames,
+                notifications: Methods.notifications,
+                architectures: Architectures.names,
+                layerTypes: LayerFactory.types,
+                datasetKinds: DatasetKinds.all,
+                inputKinds: ["tensor", "dataset", "handle", "png", "path"],
+                attacks: [], explainers: [], objectives: [],
+                engine: .init(blasCore: BLAS.coreName, blasCoreSelection: BLASCore.selection, blasThreads: BLAS.threads,
+                              blas: BLAS.configuration, cores: Parallel.cores, workers: options.workers),
+                limits: .init(maxMessageBytes: options.maxMessageBytes, maxBatch: InputDecoder.maxImages)))
+    }
+}

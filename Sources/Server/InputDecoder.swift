@@ -1,0 +1,119 @@
+import Data
+import Foundation
+import NN
+import Protocol
+import TensorEngine
+
+/// Turns a request's `inputs` into one [N, C, H, W] batch for a model, with the labels that
+/// dataset references carry. Every problem names the field: `inputs[2].indices[5]`, ...
+struct InputDecoder {
+    let workspace: Workspace
+    /// Where the requesting client's paths resolve.
+    let paths: PathResolver
+    /// Most images one request may carry.
+    static let maxImages = 65_536
+
+    struct Batch {
+        var images: Tensor
+        /// Per image, its label when the source knows it.
+        var labels: [Int?]
+    }
+
+    func decode(_ inputs: Inputs, for model: Model, field: String = "inputs") throws -> Batch {
+        guard !inputs.sources.isEmpty else { throw ServerError.invalidParams("\(field): expected at least one input") }
+        var parts: [Tensor] = []
+        var labels: [Int?] = []
+        var total = 0
+        for (i, source) in inputs.sources.enumerated() {
+            let at = inputs.sources.count == 1 ? field : "\(field)[\(i)]"
+            let (x, y) = try decode(source, model: model, at: at)
+            total += x.batch
+            guard total <= InputDecoder.maxImages else {
+                throw ServerError.resourceLimit("\(field): more than \(InputDecoder.maxImages) images in one request; split it")
+            }
+            parts.append(x)
+            labels += y
+        }
+        return Batch(images: parts.count == 1 ? parts[0] : Tensor.concatenate(parts), labels: labels)
+    }
+
+    private func decode(_ source: InputSource, model: Model, at: String) throws -> (Tensor, [Int?]) {
+        let shape = model.inputShape
+        let range = (model.spec.input.lower, model.spec.input.upper)
+        switch source {
+        case .tensor(let wire):
+            let x = try decodeTensor(wire, at: at)
+            let batched = x.rank == 3 ? x.reshaped([1] + x.shape) : x
+            guard batched.rank == 4, Array(batched.shape.dropFirst()) == shape else {
+                throw ServerError.shapeMismatch("\(at).shape: \(wire.shape) does not fit the model's input [N] + \(shape)")
+            }
+            return (batched, Array(repeating: nil, count: batched.batch))
+        case let .dataset(name, indices):
+            let d = try workspace.dataset(name).data
+            guard d.imageShape == shape else {
+                throw ServerError.shapeMismatch("\(at).dataset: \"\(name)\" holds \(d.imageShape) images, the model takes \(shape)")
+            }
+            let idx = try checked(indices ?? Array(0..<d.count), count: d.count, at: "\(at).indices")
+            let (x, y) = d.batch(idx)
+            return (x, y.map { $0 })
+        case let .handle(id, _):
+            throw ServerError.notFound("\(at).handle: no result handle named \"\(id)\"")
+        case .png(let base64):
+            guard let bytes = Foundation.Data(base64Encoded: base64, options: .ignoreUnknownCharacters) else {
+                throw ServerError.invalidParams("\(at).png: expected base64 PNG bytes")
+            }
+            return (try Images.decode([UInt8](bytes), channels: shape[0], height: shape[1], width: shape[2], range: range, what: "\(at).png"), [nil])
+        case .path(let path):
+            let resolved = try paths.resolve(path, field: "\(at).path")
+            guard let bytes = FileManager.default.contents(atPath: resolved) else {
+                throw ServerError.io("\(at).path: cannot read \(resolved)")
+            }
+            return (try Images.decode([UInt8](bytes), channels: shape[0], height: shape[1], width: shape[2], range: range, what: "\(at).path \(path)"), [nil])
+        }
+    }
+
+    private func checked(_ indices: [Int], count: Int, at: String) throws -> [Int] {
+        guard !indices.isEmpty else { throw ServerError.invalidParams("\(at): expected at least one index") }
+        guard indices.count <= InputDecoder.maxImages else {
+            throw ServerError.resourceLimit("\(at): more than \(InputDecoder.maxImages) indices in one request; split it")
+        }
+        if let bad = indices.firstIndex(where: { $0 < 0 || $0 >= count }) {
+            throw ServerError.invalidParams("\(at)[\(bad)]: \(indices[bad]) is out of range 0..<\(count)")
+        }
+        return indices
+    }
+
+    /// A wire tensor's values, checked: dtype, shape, byte count, finiteness.
+    func decodeTensor(_ wire: WireTensor, at: String) throws -> Tensor {
+        guard wire.dtype == "float32" else { throw ServerError.invalidParams("\(at).dtype: expected \"float32\", got \"\(wire.dtype)\"") }
+        guard !wire.shape.isEmpty, wire.shape.allSatisfy({ $0 > 0 && $0 <= 1 << 24 }) else {
+            throw ServerError.invalidParams("\(at).shape: expected positive dimensions, got \(wire.shape)")
+        }
+        let (count, overflow) = wire.shape.reduce((1, false)) { acc, d in
+            let (p, o) = acc.0.multipliedReportingOverflow(by: d)
+            return (p, acc.1 || o)
+        }
+        guard !overflow, count <= InputDecoder.maxImages * 3 * 512 * 512 else {
+            throw ServerError.resourceLimit("\(at).shape: \(wire.shape) is larger than one request may carry")
+        }
+        guard let bytes = Foundation.Data(base64Encoded: wire.data, options: .ignoreUnknownCharacters) else {
+            throw ServerError.invalidParams("\(at).data: expected base64 of little-endian float32 values")
+        }
+        guard bytes.count == count * 4 else {
+            throw ServerError.shapeMismatch("\(at).data: holds \(bytes.count) bytes, shape \(wire.shape) needs \(count * 4)")
+        }
+        var values = [Float](repeating: 0, count: count)
+        _ = values.withUnsafeMutableBytes { bytes.copyBytes(to: $0) }
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw ServerError.invalidParams("\(at).data: value \(bad) is \(values[bad]); inputs must be finite")
+        }
+        return Tensor(shape: wire.shape, data: values)
+    }
+}
+
+extension Tensor {
+    /// The wire form of this tensor (little-endian float32, base64).
+    var wire: WireTensor {
+        WireTensor(shape: shape, data: data.withUnsafeBytes { Foundation.Data($0).base64EncodedString() })
+    }
+}

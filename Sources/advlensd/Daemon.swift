@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import RPC
+import Server
+import TensorEngine
+
+/// `advlensd`: the AdvLens daemon. JSON-RPC 2.0 over stdin/stdout (LSP's Content-Length
+/// framing or newline-delimited JSON, detected from the first byte), or over a Unix socket
+/// serving many clients. Models stay warm for the life of the process.
+@main
+struct Daemon: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "advlensd",
+        abstract: "The AdvLens daemon: JSON-RPC over stdio (default) or a Unix socket. See protocol/README.md.")
+
+    @Option(help: "Serve a Unix socket instead of stdio: unix:PATH (the socket is created with mode 0600).")
+    var listen: String?
+    @Option(name: .customLong("log-level"), help: "error, warning, info, debug or trace (logs go to stderr).")
+    var logLevel = "info"
+    @Option(help: "Requests computed at once (default: the number of cores, at least 2).")
+    var workers: Int?
+    @Option(help: "Workspace root used until a client's initialize names one (default: the working directory).")
+    var root: String?
+    @Option(name: .customLong("max-message-bytes"), help: "Largest message accepted.")
+    var maxMessageBytes = 64 << 20
+    @Option(name: .customLong("idle-timeout"), help: "With --listen: exit after this many seconds without a client (0: never).")
+    var idleTimeout: Double = 0
+
+    func validate() throws {
+        guard Log.Level(name: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of error, warning, info, debug, trace")
+        }
+        if let listen, !listen.hasPrefix("unix:") || listen.count <= 5 {
+            throw ValidationError("--listen takes unix:PATH")
+        }
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+    }
+
+    func run() throws {
+        Log.level = Log.Level(name: logLevel)!
+        var options = ConnectionOptions()
+        options.maxMessageBytes = maxMessageBytes
+        if let workers { options.workers = workers }
+        let server = AdvLensServer(rootPath: root ?? FileManager.default.currentDirectoryPath,
+                                   options: .init(workers: options.workers, maxMessageBytes: maxMessageBytes))
+        Log.info("advlensd \(AdvLensServer.version): OpenBLAS core \(BLAS.coreName) (\(BLASCore.selection)), \(BLAS.threads) BLAS threads, \(options.workers) workers")
+        if let listen {
+            let path = String(listen.dropFirst("unix:".count))
+            let socket = try UnixSocketServer(path: path, handler: server, options: options, idleTimeout: idleTimeout > 0 ? idleTimeout : nil)
+            Log.info("listening on \(path)")
+            socket.run()
+            throw ExitCode.success
+        }
+        let protocolOutput = try StdoutGuard.redirect()
+        let code = Connection(input: STDIN_FILENO, output: protocolOutput, handler: server, options: options).run()
+        throw ExitCode(code)
+    }
+
+    static func main() {
+        BLASCore.reexecWithBestCoreIfNeeded()
+        signal(SIGPIPE, SIG_IGN)
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import RPC
+import XCTest
+
+/// The LSP-style lifecycle through the real binary: initialize, initialized, shutdown, exit.
+final class LifecycleTests: XCTestCase {
+    func testRequestsBeforeInitializeAreRefused() throws {
+        let d = try DaemonProcess()
+        let r = d.response(to: d.request("model/list"))
+        XCTAssertEqual(r["error"]?["code"]?.intValue, -32002)
+        _ = d.initialize()
+        XCTAssertNotNil(d.call("model/list")["models"])
+    }
+
+    func testInitializeAnswersCapabilitiesAndEngine() throws {
+        let d = try DaemonProcess()
+        let result = d.initialize()
+        XCTAssertEqual(result["serverInfo"]?["name"], "advlensd")
+        let caps = result["capabilities"]!
+        let methods = caps["methods"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        for m in ["initialize", "shutdown", "model/create", "model/load", "model/save", "model/list", "model/info", "model/unload",
+                  "dataset/load", "dataset/list", "dataset/info", "predict"] {
+            XCTAssertTrue(methods.contains(m), "capabilities lack \(m)")
+        }
+        XCTAssertEqual(caps["architectures"]?.arrayValue?.compactMap(\.stringValue), ["mnist-small", "mnist-madry"])
+        XCTAssertTrue(caps["layerTypes"]?.arrayValue?.contains("residual") ?? false)
+        let engine = caps["engine"]!
+        XCTAssertFalse(engine["blasCore"]?.stringValue?.isEmpty ?? true)
+        XCTAssertGreaterThanOrEqual(engine["blasThreads"]?.intValue ?? 0, 1)
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        if cpuinfo.contains("avx512bw") && ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil {
+            XCTAssertEqual(engine["blasCore"], "SkylakeX")
+            XCTAssertEqual(engine["blasCoreSelection"], "auto")
+        }
+    }
+
+    func testShutdownThenExitExitsZero() throws {
+        let d = try DaemonProcess()
+        _ = d.initialize()
+        XCTAssertEqual(d.call("shutdown"), .object(JSONObject()))
+        let after = d.response(to: d.request("model/list"))
+        XCTAssertEqual(after["error"]?["code"]?.intValue, -32600, "requests after shutdown are invalid")
+        d.notify("exit")
+        XCTAssertEqual(d.waitForExit(), 0)
+    }
+
+    func testExitWithoutShutdownExitsOne() throws {
+        let d = try DaemonProcess()
+        _ = d.initialize()
+        d.notify("exit")
+        XCTAssertEqual(d.waitForExit(), 1)
+    }
+
+    func testClosedInputWithoutShutdownExitsOne() throws {
+        let d = try DaemonProcess()
+        _ = d.initialize()
+        d.closeInput()
+        XCTAssertEqual(d.waitForExit(), 1)
+    }
+
+    /// `printf '{"jsonrpc":"2.0",...}\n' | advlensd` works in a shell pipeline.
+    func testNewlineDelimitedJSONInAShellPipeline() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        let lines = [#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#,
+                     #"{"jsonrpc":"2.0","id":2,"method":"model/create","params":{"name":"m","architecture":"mnist-small","seed":1}}"#,
+                     #"{"jsonrpc":"2.0","id":3,"method":"shutdown"}"#,
+                     #"{"jsonrpc":"2.0","method":"exit"}"#]
+        p.arguments = ["-c", "printf '%s\\n' '\(lines.joined(separator: "' '"))' | '\(DaemonProcess.binary.path)' --log-level error"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        let replies = text.split(separator: "\n").compactMap { try? JSONText.parse(String($0)) }
+        XCTAssertEqual(replies.count, 3, text)
+        XCTAssertEqual(replies.first { $0["id"] == 2 }?["result"]?["architecture"], "mnist-small")
+        XCTAssertFalse(text.contains("Content-Length"), "NDJSON in, NDJSON out")
+    }
+}
