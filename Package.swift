@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "advlens-train", targets: ["advlens-train"]),
         .executable(name: "advlens-bench", targets: ["advlens-bench"]),
         .executable(name: "advlensd", targets: ["advlensd"]),
+        .executable(name: "advlens", targets: ["advlens"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -44,6 +45,11 @@ let package = Package(
         .target(name: "Training", dependencies: ["NN", "Data"], swiftSettings: fast),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport", "NN"]),
 
+        // Adversarial attacks on one model or an ensemble: FGSM, BIM, PGD, MI-FGSM, C&W, DeepFool,
+        // and the paper's ensemble-optimization attack.
+        .target(name: "Attacks", dependencies: ["NN"], swiftSettings: fast),
+        .testTarget(name: "AttacksTests", dependencies: ["Attacks", "TestSupport", "Data", "SafeTensors"], exclude: ["Fixtures"]),
+
         // JSON-RPC 2.0 transport: framing (Content-Length and NDJSON), dispatch, cancellation,
         // progress, per-key read/write scheduling, Unix socket serving. Knows no ML.
         .target(name: "RPC", exclude: ["README.md"]),
@@ -58,12 +64,16 @@ let package = Package(
 
         // Method handlers and the workspace (resident models, datasets, result handles):
         // the one place where the protocol meets the engine.
-        .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "CStb"], swiftSettings: fast),
+        .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "Attacks", "CStb"], swiftSettings: fast),
         // End-to-end tests: the real advlensd binary over pipes and sockets.
         .testTarget(name: "DaemonTests", dependencies: ["RPC", "CStb"]),
 
         // Executables.
         .executableTarget(name: "advlensd", dependencies: ["Server", "RPC", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // The shell client: a thin command over the daemon's Unix socket (clients/shell).
+        .executableTarget(name: "advlens", dependencies: ["RPC", "Protocol", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "clients/shell/Sources/advlens"),
+        .testTarget(name: "ShellClientTests", dependencies: ["RPC"]),
         .executableTarget(name: "advlens-train", dependencies: ["Training", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "advlens-bench", dependencies: ["Training", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "bench/Sources/advlens-bench",
                           swiftSettings: fast),

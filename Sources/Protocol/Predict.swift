@@ -75,7 +75,9 @@ public enum ProgressToken: Codable, Sendable, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if let i = try? c.decode(Int.self) { self = .number(i) } else { self = .string(try c.decode(String.self)) }
+        if let i = try? c.decode(Int.self) { self = .number(i) } else if let s = try? c.decode(String.self) { self = .string(s) } else {
+            throw DecodingError.typeMismatch(ProgressToken.self, .init(codingPath: c.codingPath, debugDescription: "expected a string or an integer"))
+        }
     }
 
     public func encode(to encoder: Encoder) throws {

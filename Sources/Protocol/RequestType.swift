@@ -25,7 +25,7 @@ public enum Methods {
         Initialize.method, Shutdown.method,
         ModelCreate.method, ModelLoad.method, ModelSave.method, ModelList.method, ModelInfo.method, ModelUnload.method,
         DatasetLoad.method, DatasetList.method, DatasetInfo.method,
-        Predict.method,
+        Predict.method, AttackMethod.method, HandleList.method, HandleDrop.method,
     ]
     /// Notifications the server accepts.
     public static let notifications = ["initialized", "exit", "$/cancelRequest"]

@@ -32,6 +32,7 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
         registerModelMethods()
         registerDatasetMethods()
         registerPredict()
+        registerAttack()
     }
 
     /// Adds a method: `access` decides from the params how the request may run beside others,

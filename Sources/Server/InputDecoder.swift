@@ -19,7 +19,7 @@ struct InputDecoder {
         var labels: [Int?]
     }
 
-    func decode(_ inputs: Inputs, for model: Model, field: String = "inputs") throws -> Batch {
+    func decode(_ inputs: Inputs, for model: Model, field: String = "params.inputs") throws -> Batch {
         guard !inputs.sources.isEmpty else { throw ServerError.invalidParams("\(field): expected at least one input") }
         var parts: [Tensor] = []
         var labels: [Int?] = []
@@ -56,8 +56,14 @@ struct InputDecoder {
             let idx = try checked(indices ?? Array(0..<d.count), count: d.count, at: "\(at).indices")
             let (x, y) = d.batch(idx)
             return (x, y.map { $0 })
-        case let .handle(id, _):
-            throw ServerError.notFound("\(at).handle: no result handle named \"\(id)\"")
+        case let .handle(id, indices):
+            let r = try workspace.handles.get(id)
+            guard Array(r.images.shape.dropFirst()) == shape else {
+                throw ServerError.shapeMismatch("\(at).handle: \"\(id)\" holds \(Array(r.images.shape.dropFirst())) images, the model takes \(shape)")
+            }
+            guard let indices else { return (r.images, r.labels.map { $0 }) }
+            let idx = try checked(indices, count: r.images.batch, at: "\(at).indices")
+            return (r.images.gather(idx), idx.map { r.labels[$0] })
         case .png(let base64):
             guard let bytes = Foundation.Data(base64Encoded: base64, options: .ignoreUnknownCharacters) else {
                 throw ServerError.invalidParams("\(at).png: expected base64 PNG bytes")

@@ -42,6 +42,8 @@ public final class Workspace: @unchecked Sendable {
     private var models: [String: ResidentModel] = [:]
     private var datasets: [String: LoadedDataset] = [:]
     private let defaultPaths: PathResolver
+    /// Results (adversarial batches) kept for later requests.
+    public let handles = HandleStore()
     private var sessions: [Int: Session] = [:]
 
     /// What one client's initialize set.

@@ -19,10 +19,17 @@ public enum Parallel {
     /// Cores this process may use.
     public static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
-    private static let workerCount = Atomic<Int>(cores)
+    private static let workerCount = Atomic<Int>(defaultWorkers)
 
-    /// Threads a parallel region (and a large matrix product) uses: `cores` unless set
-    /// with `BLAS.setThreads`.
+    /// OPENBLAS_NUM_THREADS when set to a positive number (it still means "threads a product
+    /// runs on"), otherwise every core.
+    static var defaultWorkers: Int {
+        if let v = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"], let n = Int(v), n > 0 { return n }
+        return cores
+    }
+
+    /// Threads a parallel region (and a large matrix product) uses: OPENBLAS_NUM_THREADS or
+    /// `cores` unless set with `BLAS.setThreads`.
     public static var workers: Int {
         get { workerCount.load(ordering: .relaxed) }
         set { workerCount.store(max(1, newValue), ordering: .relaxed) }
@@ -49,10 +56,11 @@ public enum Parallel {
     }
 
     /// Runs `body(task, worker)` for every task in 0..<tasks, on up to `workers` threads
-    /// (the calling thread included). `worker` lies in 0..<workers(forTasks: tasks) and no
-    /// two calls with the same worker overlap, so it can index per-worker scratch memory.
-    public static func forEachTask(_ tasks: Int, _ body: (_ task: Int, _ worker: Int) -> Void) {
-        let w = workers(forTasks: tasks)
+    /// (the calling thread included). `worker` lies in 0..<min(maxWorkers, workers(forTasks:
+    /// tasks)) and no two calls with the same worker overlap, so it can index per-worker
+    /// scratch memory prepared for `maxWorkers` workers.
+    public static func forEachTask(_ tasks: Int, maxWorkers: Int = .max, _ body: (_ task: Int, _ worker: Int) -> Void) {
+        let w = min(maxWorkers, workers(forTasks: tasks))
         if w <= 1 {
             for t in 0..<tasks { body(t, 0) }
             return

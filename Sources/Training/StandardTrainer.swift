@@ -29,11 +29,16 @@ public final class StandardTrainer {
     /// One optimiser step on a batch.
     public func step(images: Tensor, labels: [Int]) throws -> StepResult {
         execution.mode = .train
-        let out = try model.forward(images, execution, record: true)
-        let loss = Loss.crossEntropy(logits: out.logits, labels: labels, reduction: .mean)
-        let grads = try model.backward(out.trace!, seeds: ["logits": loss.gradient], input: false, parameters: true, execution)
+        // The forward record is released before the update, so the optimiser writes the
+        // weights in place (nothing else holds them) and the activations' memory is free.
+        let (loss, correct, grads) = try { () throws -> (LossResult, Int, Model.Gradients) in
+            let out = try model.forward(images, execution, record: true)
+            let loss = Loss.crossEntropy(logits: out.logits, labels: labels, reduction: .mean)
+            let grads = try model.backward(out.trace!, seeds: ["logits": loss.gradient], input: false, parameters: true, execution)
+            let correct = zip(out.logits.argmaxRows(), labels).filter { $0 == $1 }.count
+            return (loss, correct, grads)
+        }()
         optimizer.step(model.parameters, grads.parameters)
-        let correct = zip(out.logits.argmaxRows(), labels).filter { $0 == $1 }.count
         return StepResult(loss: loss.value, accuracy: Double(correct) / Double(labels.count))
     }
 

@@ -1,20 +1,18 @@
-import Foundation
 import TensorEngine
 
 /// 2-D convolution (cross-correlation, as PyTorch): weight [out, in, kh, kw], bias [out].
 ///
-/// Forward: the batch is cut into groups of a few images sized so that one group's im2col
-/// columns and product stay in a core's L2 cache; each group is one task (see `Parallel`):
-/// im2col side by side, one single-threaded GEMM with the filter matrix, then the
-/// [out, group·patches] product is scattered into NCHW with the bias added. When the
-/// layers after it are a ReLU and/or a max pooling (`Sequence` finds these blocks), they are
-/// applied in the same scatter, while the product is still in cache, and intermediate outputs
-/// are written only when a trace or the caller needs them.
+/// Forward: each image (or a group of a few, when one image is tiny) is one task on one core
+/// (see `Parallel`): im2col, one single-threaded GEMM with the filter matrix, then the
+/// [out, patches] product is scattered into NCHW with the bias added. When the layers after
+/// it are a ReLU and/or a max pooling (`Sequence` finds these blocks) they are applied in the
+/// same scatter, while the product is still in cache, and the intermediate outputs are
+/// written only when the caller keeps them (a trace defers them, see `Trace`).
 /// Backward: dW = dY·colᵀ (im2col recomputed rather than stored), db = row sums of dY,
-/// dX = col2im(Wᵀ·dY), per group, with the gradient of a fused ReLU / max pooling applied
+/// dX = col2im(Wᵀ·dY), per image, with the gradient of a fused ReLU / max pooling applied
 /// while dY is gathered. Weight gradients are summed per fixed segment of the batch and the
-/// segments added in order, so results do not depend on thread timing. Only the gradients
-/// asked for are computed.
+/// segments added in order, so results do not depend on thread timing or the thread count.
+/// Only the gradients asked for are computed.
 public final class Conv2d: LeafLayer {
     public let name: String
     public var kind: String { "conv2d" }
@@ -64,10 +62,8 @@ public final class Conv2d: LeafLayer {
 
     /// Images per group (per GEMM).
     private func groupSize(_ g: ConvGeometry, batch: Int) -> Int {
-        if let e = Conv2d.groupOverride { return max(1, min(batch, e)) }
         return max(1, min(batch, Conv2d.groupWork / max(1, g.columnRows * outChannels * g.patches)))
     }
-    static let groupOverride: Int? = getenv("ADVLENS_CONV_GROUP").flatMap { Int(String(cString: $0)) }
 
     public func compute(_ x: Tensor, _ run: Execution) -> (Tensor, SavedState?) {
         let out = forwardBlock(x, run, relu: false, pool: nil, keepConv: true, keepRelu: false, keepArgmax: false)
@@ -88,8 +84,13 @@ public final class Conv2d: LeafLayer {
     /// The convolution's output is kept when `keepConv` (or when it is the block's output), the
     /// ReLU's when `keepRelu` (or when it is the block's output), the pooling's argmax when
     /// `keepArgmax`.
+    /// `parameters` replaces the layer's weight and bias (a trace recomputing an output with
+    /// the values the forward pass used).
     func forwardBlock(_ x: Tensor, _ run: Execution, relu: Bool, pool: MaxPool2d?,
-                      keepConv: Bool, keepRelu: Bool, keepArgmax: Bool) -> BlockOutputs {
+                      keepConv: Bool, keepRelu: Bool, keepArgmax: Bool,
+                      parameters: (weight: Tensor, bias: Tensor?)? = nil) -> BlockOutputs {
+        let weightValue = parameters?.weight ?? weight.value
+        let biasValue = parameters != nil ? parameters!.bias : bias?.value
         let n = x.batch
         let g = geometry(Array(x.shape.dropFirst()))
         let (K, P, O) = (g.columnRows, g.patches, outChannels)
@@ -120,15 +121,15 @@ public final class Conv2d: LeafLayer {
         }
 
         x.data.withUnsafeBufferPointer { xs in
-        weight.value.data.withUnsafeBufferPointer { wv in
+        weightValue.data.withUnsafeBufferPointer { wv in
         convOut.withUnsafeMutableBufferPointer { co in
         reluOut.withUnsafeMutableBufferPointer { ro in
         poolOut.withUnsafeMutableBufferPointer { po in
         argmax.withUnsafeMutableBufferPointer { am in
             let xp = xs.baseAddress!, wp = wv.baseAddress!
             let cop = co.baseAddress, rop = ro.baseAddress, pop = po.baseAddress, amp = am.baseAddress
-            let bp = bias?.value.data
-            Parallel.forEachTask(groups) { task, worker in
+            let bp = biasValue?.data
+            Parallel.forEachTask(groups, maxWorkers: workers) { task, worker in
                 let i0 = task * gs, nb = min(gs, n - i0)
                 let ld = nb * P
                 let col = cols[worker], prod = prods[worker], temp = temps[worker]
@@ -224,7 +225,7 @@ public final class Conv2d: LeafLayer {
             // (An empty array may still have a base address: test what was passed instead.)
             let rp = reluMask != nil ? rs.baseAddress : nil
             let amp = pool != nil ? am.baseAddress : nil, dxp = needInput ? dxb.baseAddress : nil
-            Parallel.forEachTask(segments) { s, worker in
+            Parallel.forEachTask(segments, maxWorkers: workers) { s, worker in
                 let start = s * n / segments, end = (s + 1) * n / segments
                 let col = cols[worker], dyBlock = dys[worker], temp = temps[worker]
                 let part = partials + s * partSize
@@ -325,30 +326,24 @@ public final class Conv2d: LeafLayer {
 }
 
 extension Conv2d {
-    /// The gradient of a 2×2 / stride 2 max pooling (windows that tile the plane, a last odd
-    /// row or column left out) routed to each window's winner, dropped where the pooled ReLU
-    /// output `mask` (when given) is not positive: `dst` (h×w) is written whole, no zero-fill and scatter. Values are those of
-    /// zero-fill then add (x + 0 turns -0 into +0 as the add did).
+    /// The gradient of a 2×2 / stride 2 max pooling routed to each window's winner (windows
+    /// do not overlap, so each position receives at most one value: a store, not an add),
+    /// dropped where the pooled ReLU output `mask` (when given) is not positive. `dst` (h×w)
+    /// is written whole. Values are those of zero-fill then add (x + 0 turns -0 into +0).
     @inline(__always)
     static func routePool2x2(_ src: UnsafePointer<Float>, _ idx: UnsafePointer<Int32>, mask: UnsafePointer<Float>?,
                              into dst: UnsafeMutablePointer<Float>, _ h: Int, _ w: Int) {
-        let (ph, pw) = (h / 2, w / 2)
-        for py in 0..<ph {
-            let r0 = dst + 2 * py * w, r1 = r0 + w
-            let base = 2 * py * w
-            for px in 0..<pw {
-                let j = py * pw + px
-                let at = Int(idx[j]) - base - 2 * px
-                var v = src[j] + 0
-                if let mask, !(mask[j] > 0) { v = 0 }
-                r0[2 * px] = at == 0 ? v : 0
-                r0[2 * px + 1] = at == 1 ? v : 0
-                r1[2 * px] = at == w ? v : 0
-                r1[2 * px + 1] = at == w + 1 ? v : 0
+        dst.update(repeating: 0, count: h * w)
+        let n = (h / 2) * (w / 2)
+        if let mask {
+            // A select on bit patterns: whether a window passes is data, and branches on it mispredict.
+            for j in 0..<n {
+                let v = (src[j] + 0).bitPattern
+                dst[Int(idx[j])] = Float(bitPattern: mask[j] > 0 ? v : 0)
             }
-            if w % 2 == 1 { r0[w - 1] = 0; r1[w - 1] = 0 }
+        } else {
+            for j in 0..<n { dst[Int(idx[j])] = src[j] + 0 }
         }
-        if h % 2 == 1 { for x in 0..<w { dst[(h - 1) * w + x] = 0 } }
     }
 }
 

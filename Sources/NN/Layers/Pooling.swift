@@ -68,26 +68,38 @@ public final class MaxPool2d: LeafLayer {
             // Without NaN, "first maximum of a, b, then c, d in scan order" is the larger of the
             // two row winners, the first row on ties: selects, no branches.
             let w32 = Int32(W)
+            // Four windows at a time: eight consecutive values of each row, split into the
+            // windows' left (even) and right (odd) columns.
+            let lanes = SIMD4<Int32>(0, 2, 4, 6)
             for oy in 0..<OH {
                 let r0 = src + 2 * oy * W, r1 = r0 + W
                 let out = dst + oy * OW
-                if let argmax {
-                    let idx = argmax + oy * OW
-                    let base = Int32(2 * oy * W)
-                    for ox in 0..<OW {
-                        let a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1]
-                        let m0 = b > a ? b : a, j0: Int32 = b > a ? 1 : 0
-                        let m1 = d > c ? d : c, j1: Int32 = d > c ? w32 + 1 : w32
-                        let second = m1 > m0
-                        out[ox] = second ? m1 : m0
-                        idx[ox] = base + Int32(2 * ox) + (second ? j1 : j0)
+                let base = Int32(2 * oy * W)
+                var ox = 0
+                while ox + 4 <= OW && 2 * ox + 8 <= W {
+                    let x0 = UnsafeRawPointer(r0 + 2 * ox).loadUnaligned(as: SIMD8<Float>.self)
+                    let x1 = UnsafeRawPointer(r1 + 2 * ox).loadUnaligned(as: SIMD8<Float>.self)
+                    let (a, b, c, d) = (x0.evenHalf, x0.oddHalf, x1.evenHalf, x1.oddHalf)
+                    let tb = b .> a, td = d .> c
+                    let m0 = a.replacing(with: b, where: tb), m1 = c.replacing(with: d, where: td)
+                    let second = m1 .> m0
+                    UnsafeMutableRawPointer(out + ox).storeBytes(of: m0.replacing(with: m1, where: second), as: SIMD4<Float>.self)
+                    if let argmax {
+                        let j0 = SIMD4<Int32>(repeating: 0).replacing(with: 1, where: tb)
+                        let j1 = SIMD4<Int32>(repeating: w32).replacing(with: w32 + 1, where: td)
+                        let at = SIMD4<Int32>(repeating: base + Int32(2 * ox)) &+ lanes &+ j0.replacing(with: j1, where: second)
+                        UnsafeMutableRawPointer(argmax + oy * OW + ox).storeBytes(of: at, as: SIMD4<Int32>.self)
                     }
-                } else {
-                    for ox in 0..<OW {
-                        let a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1]
-                        let m0 = b > a ? b : a, m1 = d > c ? d : c
-                        out[ox] = m1 > m0 ? m1 : m0
-                    }
+                    ox += 4
+                }
+                while ox < OW {
+                    let a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1]
+                    let m0 = b > a ? b : a, j0: Int32 = b > a ? 1 : 0
+                    let m1 = d > c ? d : c, j1: Int32 = d > c ? w32 + 1 : w32
+                    let second = m1 > m0
+                    out[ox] = second ? m1 : m0
+                    if let argmax { argmax[oy * OW + ox] = base + Int32(2 * ox) + (second ? j1 : j0) }
+                    ox += 1
                 }
             }
             return

@@ -68,10 +68,12 @@ public final class Sequence: Layer {
             }
             if out.conv == nil || (relu != nil && out.relu == nil) {
                 let layers = [conv.traceIndex] + [relu?.traceIndex, pool?.traceIndex].compactMap { $0 }
+                // The weights as they are now (copy on write keeps them if an optimiser steps).
+                let parameters = (weight: conv.weight.value, bias: conv.bias?.value)
                 trace.deferSlots(of: layers) { t in
                     // The same computation as above, so the same values.
                     let r = conv.forwardBlock(x, Execution(), relu: relu != nil, pool: nil,
-                                              keepConv: true, keepRelu: true, keepArgmax: false)
+                                              keepConv: true, keepRelu: true, keepArgmax: false, parameters: parameters)
                     t.outputs[conv.traceIndex] = r.conv
                     if let relu {
                         t.inputs[relu.traceIndex] = r.conv

@@ -6,8 +6,21 @@ import TensorEngine
 
 /// dataset/load, dataset/list, dataset/info.
 extension AdvLensServer {
+    static func datasetKey(_ name: String) -> String { "dataset:" + name }
+
+    /// Read locks for the datasets a request's inputs name, so a dataset/load in flight for one
+    /// of them completes first.
+    static func datasetKeys(_ inputs: Inputs) -> [String] {
+        Array(Set(inputs.sources.compactMap { source -> String? in
+            if case let .dataset(name, _) = source { return datasetKey(name) }
+            return nil
+        })).sorted()
+    }
+
     func registerDatasetMethods() {
-        register(DatasetLoad.self, access: { .write("dataset:" + $0.name) }) { [unowned self] p, context in
+        register(DatasetLoad.self, access: { p in
+            .writes(p.split == nil ? [Self.datasetKey(p.name)] : [p.name, p.name + "-train", p.name + "-test"].map(Self.datasetKey))
+        }) { [unowned self] p, context in
             try checkName(p.name, field: "params.name")
             let (data, source) = try loadDataset(p, paths: workspace.paths(for: context.connection))
             guard let split = p.split else {

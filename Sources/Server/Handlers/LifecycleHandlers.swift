@@ -1,3 +1,4 @@
+import Attacks
 import Foundation
 import NN
 import Protocol
@@ -32,7 +33,7 @@ extension AdvLensServer {
                 layerTypes: LayerFactory.types,
                 datasetKinds: DatasetKinds.all,
                 inputKinds: ["tensor", "dataset", "handle", "png", "path"],
-                attacks: [], explainers: [], objectives: [],
+                attacks: Attack.methods, explainers: [], objectives: [],
                 engine: .init(blasCore: BLAS.coreName, blasCoreSelection: BLASCore.selection, blasThreads: BLAS.threads,
                               blas: BLAS.configuration, cores: Parallel.cores, workers: options.workers),
                 limits: .init(maxMessageBytes: options.maxMessageBytes, maxBatch: InputDecoder.maxImages)))

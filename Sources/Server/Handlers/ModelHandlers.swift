@@ -49,7 +49,7 @@ extension AdvLensServer {
             } catch {
                 throw ServerError.from(error, context: "model/save")
             }
-            let bytes = ((try? FileManager.default.attributesOfItem(atPath: weightsPath)[.size] as? Int) ?? 0) ?? 0
+            let bytes = (try? FileManager.default.attributesOfItem(atPath: weightsPath)[.size] as? Int) ?? 0
             return ModelSave.Result(spec: specPath, weights: weightsPath, bytes: bytes, fingerprint: resident.model.fingerprint)
         }
         register(ModelList.self, access: { _ in .concurrent }) { [unowned self] _, _ in

@@ -10,7 +10,7 @@ extension AdvLensServer {
     static let predictSlice = 256
 
     func registerPredict() {
-        register(Predict.self, access: { .read(Self.modelKey($0.model)) }) { [unowned self] p, context in
+        register(Predict.self, access: { .reads([Self.modelKey($0.model)] + Self.datasetKeys($0.inputs)) }) { [unowned self] p, context in
             try predict(p, context)
         }
     }

@@ -11,7 +11,14 @@ struct Timing {
     var chunks = 5
 
     func measure(_ body: () throws -> Void) rethrows -> (callSeconds: [Double], ratePerSecond: Double) {
-        for _ in 0..<warmup { try body() }
+        // Warm-up as the reference does: at least `warmup` calls and min(0.25 s, a quarter of
+        // the row's time).
+        let warmupEnd = DispatchTime.now().uptimeNanoseconds + UInt64(min(0.25, minSeconds / 4) * 1e9)
+        var warmed = 0
+        while warmed < warmup || DispatchTime.now().uptimeNanoseconds < warmupEnd {
+            try body()
+            warmed += 1
+        }
         var calls: [Double] = []
         var rates: [Double] = []
         for _ in 0..<chunks {

@@ -1,0 +1,109 @@
+import Foundation
+import NN
+import TensorEngine
+
+/// Runs an attack: chooses targets, makes the batch (several targets per image for the
+/// ensemble-optimization attack), dispatches to the method, then judges every adversarial
+/// image once more on the ensemble for the per-sample results.
+public enum Attack {
+    /// The attacks by wire name, for capabilities.
+    public static var methods: [String] { AttackConfig.Method.allCases.map(\.rawValue) }
+
+    public static func run(_ config: AttackConfig, on ensemble: Ensemble, images: Tensor, labels: [Int],
+                           monitor: AttackMonitor = AttackMonitor()) throws -> AttackResult {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let config = try config.resolved()
+        guard images.rank == 4, Array(images.shape.dropFirst()) == ensemble.inputShape, images.batch > 0 else {
+            throw AttackError.invalid("inputs", "images of shape \(images.shape) do not fit the model's input [N] + \(ensemble.inputShape)")
+        }
+        guard labels.count == images.batch else {
+            throw AttackError.invalid("labels", "\(labels.count) labels for \(images.batch) images")
+        }
+        if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= ensemble.classCount }) {
+            throw AttackError.invalid("labels[\(bad)]", "\(labels[bad]) is not a class index 0..<\(ensemble.classCount)")
+        }
+        var clean = images
+        clip(&clean, ensemble.lower, ensemble.upper)
+
+        // Targets, and the batch of (image, target) pairs.
+        var sources = Array(0..<images.batch)
+        var targets: [Int]?
+        if config.targeted! {
+            let perImage = config.targetsPerImage ?? 1
+            let chosen = try chooseTargets(config, ensemble: ensemble, images: clean, labels: labels, perImage: perImage)
+            sources = (0..<images.batch).flatMap { Array(repeating: $0, count: perImage) }
+            targets = chosen.flatMap { $0 }
+            if perImage > 1 { clean = clean.gather(sources) }
+        }
+        var batch = AttackBatch(clean: clean, labels: sources.map { labels[$0] }, targets: targets)
+
+        let stopped: Bool
+        switch config.method {
+        case .fgsm, .bim, .pgd, .mifgsm:
+            stopped = try GradientAttack(config: config, ensemble: ensemble, monitor: monitor).run(&batch)
+        case .ensembleOpt:
+            stopped = try EnsembleOptimizationAttack(config: config, ensemble: ensemble, monitor: monitor).run(&batch)
+        case .cw:
+            stopped = try CarliniWagnerAttack(config: config, ensemble: ensemble, monitor: monitor).run(&batch)
+        case .deepfool:
+            stopped = try DeepFoolAttack(config: config, ensemble: ensemble, monitor: monitor).run(&batch)
+        }
+
+        // Judge every sample on its final image.
+        let runs = ensemble.executions()
+        var predicted: [Int] = [], confidence: [Float] = []
+        for s in stride(from: 0, to: batch.count, by: 256) {
+            let (p, c) = try ensemble.predict(batch.adversarial.slice(s..<min(batch.count, s + 256)), runs)
+            predicted += p
+            confidence += c
+        }
+        let (linf, l2) = perturbationNorms(batch.adversarial, batch.clean)
+        let samples = (0..<batch.count).map { i in
+            SampleResult(label: batch.labels[i], target: targets?[i], adversarialLabel: predicted[i],
+                         success: batch.succeeded(i, predicted: predicted[i]), linf: linf[i], l2: l2[i],
+                         confidence: confidence[i], iterations: batch.iterations[i], source: sources[i])
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return AttackResult(adversarial: batch.adversarial, samples: samples, config: config, seconds: seconds, stoppedEarly: stopped)
+    }
+
+    /// Targets per image: random classes other than the label (distinct, from the seed),
+    /// the least likely classes on the clean image, or the given ones.
+    static func chooseTargets(_ config: AttackConfig, ensemble: Ensemble, images: Tensor, labels: [Int], perImage: Int) throws -> [[Int]] {
+        let k = ensemble.classCount
+        guard perImage <= k - 1 else {
+            throw AttackError.invalid("targetsPerImage", "at most \(k - 1) targets differ from the label, asked for \(perImage)")
+        }
+        switch config.target! {
+        case .given(let given):
+            guard perImage == 1 else { throw AttackError.invalid("targetsPerImage", "given targets are one per image") }
+            guard given.count == labels.count else {
+                throw AttackError.invalid("target", "\(given.count) targets for \(labels.count) images")
+            }
+            if let bad = given.firstIndex(where: { $0 < 0 || $0 >= k }) {
+                throw AttackError.invalid("target[\(bad)]", "\(given[bad]) is not a class index 0..<\(k)")
+            }
+            return given.map { [$0] }
+        case .random:
+            var rng = SeededRNG(seed: config.seed! ^ 0x7A72_6765_7473)   // a stream apart from random starts
+            return labels.map { y in
+                var others = (0..<k).filter { $0 != y }
+                rng.shuffle(&others)
+                return Array(others.prefix(perImage))
+            }
+        case .leastLikely:
+            let runs = ensemble.executions()
+            var out: [[Int]] = []
+            for s in stride(from: 0, to: images.batch, by: 256) {
+                let chunk = images.slice(s..<min(images.batch, s + 256))
+                let p = ensemble.probabilities(try ensemble.logits(chunk, runs))
+                for row in 0..<chunk.batch {
+                    let y = labels[s + row]
+                    let order = (0..<k).filter { $0 != y }.sorted { p.data[row * k + $0] < p.data[row * k + $1] }
+                    out.append(Array(order.prefix(perImage)))
+                }
+            }
+            return out
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import TensorEngine
+
+/// What an attack made of each input.
+public struct SampleResult: Codable, Sendable, Equatable {
+    /// The true label.
+    public var label: Int
+    /// The target class, for targeted attacks.
+    public var target: Int?
+    /// The class the (ensemble) model predicts for the adversarial image.
+    public var adversarialLabel: Int
+    /// Untargeted: adversarialLabel differs from label. Targeted: it equals the target.
+    public var success: Bool
+    /// Norms of the perturbation (adversarial - original).
+    public var linf: Float
+    public var l2: Float
+    /// The predicted class's probability on the adversarial image.
+    public var confidence: Float
+    /// Iterations this sample took (fewer than configured when it stopped early).
+    public var iterations: Int
+    /// Index of the source image in the request's inputs.
+    public var source: Int
+}
+
+/// The whole outcome of one attack call.
+public struct AttackResult: Sendable {
+    /// [N, C, H, W] adversarial images, one per sample (N = inputs × targets per image).
+    public var adversarial: Tensor
+    public var samples: [SampleResult]
+    /// The configuration used, every default filled in.
+    public var config: AttackConfig
+    public var seconds: Double
+    /// Whether the attack was stopped before it finished (results are the best so far).
+    public var stoppedEarly: Bool
+
+    public var successRate: Double { fraction { $0.success } }
+    /// Fraction of samples the model still classifies correctly.
+    public var robustAccuracy: Double { fraction { $0.adversarialLabel == $0.label } }
+
+    func fraction(_ p: (SampleResult) -> Bool) -> Double {
+        samples.isEmpty ? 0 : Double(samples.filter(p).count) / Double(samples.count)
+    }
+}
+
+/// Progress and cancellation hooks an attack calls between iterations.
+public struct AttackMonitor {
+    /// (iteration done, iterations in all, fraction of samples already successful).
+    public var progress: (Int, Int, Double) -> Void
+    /// Polled every iteration: true stops the attack, which returns its best results so far.
+    public var shouldStop: () -> Bool
+
+    public init(progress: @escaping (Int, Int, Double) -> Void = { _, _, _ in }, shouldStop: @escaping () -> Bool = { false }) {
+        self.progress = progress
+        self.shouldStop = shouldStop
+    }
+}

@@ -1,0 +1,111 @@
+import NN
+import TensorEngine
+
+/// The models an attack runs against: one, or several with weights (normalised to sum 1),
+/// all taking the same input shape and range and giving the same number of classes.
+///
+/// How members combine depends on the method (protocol/README.md documents it per method):
+/// gradient-sign and PGD-style attacks average the members' **losses**; the ensemble-
+/// optimization attack averages their **probabilities** (its loss is -log Σ aᵢ pᵢ(t)); C&W and
+/// DeepFool average their **logits**. The ensemble's prediction, used to judge success, is the
+/// argmax of the weighted average of the members' probabilities.
+public struct Ensemble {
+    public let members: [Model]
+    public let weights: [Float]
+
+    public init(_ members: [(Model, Float)]) throws {
+        guard let first = members.first?.0 else { throw AttackError.invalid("models", "expected at least one model") }
+        for (i, (m, w)) in members.enumerated() {
+            guard m.inputShape == first.inputShape else {
+                throw AttackError.invalid("models[\(i)]", "takes \(m.inputShape) inputs, the first model \(first.inputShape)")
+            }
+            guard m.classCount == first.classCount else {
+                throw AttackError.invalid("models[\(i)]", "has \(m.classCount) classes, the first model \(first.classCount)")
+            }
+            guard m.spec.input.range == first.spec.input.range else {
+                throw AttackError.invalid("models[\(i)]", "has input range \(m.spec.input.range), the first model \(first.spec.input.range)")
+            }
+            guard w > 0, w.isFinite else { throw AttackError.invalid("models[\(i)].weight", "must be positive, got \(w)") }
+        }
+        let total = members.reduce(0) { $0 + $1.1 }
+        self.members = members.map(\.0)
+        self.weights = members.map { $0.1 / total }
+    }
+
+    public init(_ model: Model) { members = [model]; weights = [1] }
+
+    public var classCount: Int { members[0].classCount }
+    public var inputShape: [Int] { members[0].inputShape }
+    public var lower: Float { members[0].spec.input.lower }
+    public var upper: Float { members[0].spec.input.upper }
+
+    /// Each member's logits for a batch (eval mode).
+    public func logits(_ x: Tensor, _ runs: [Execution]) throws -> [Tensor] {
+        try zip(members, runs).map { m, run in try m.forward(x, run).logits }
+    }
+
+    /// Σ aᵢ softmax(zᵢ).
+    public func probabilities(_ logits: [Tensor]) -> Tensor {
+        var p = logits[0].softmaxRows()
+        if members.count == 1 { return p }
+        p.scale(weights[0])
+        for i in 1..<logits.count { p.axpy(weights[i], logits[i].softmaxRows()) }
+        return p
+    }
+
+    /// Σ aᵢ zᵢ.
+    public func averagedLogits(_ logits: [Tensor]) -> Tensor {
+        if members.count == 1 { return logits[0] }
+        var z = logits[0]
+        z.scale(weights[0])
+        for i in 1..<logits.count { z.axpy(weights[i], logits[i]) }
+        return z
+    }
+
+    /// Predicted class and its probability per sample.
+    public func predict(_ x: Tensor, _ runs: [Execution]) throws -> (classes: [Int], confidence: [Float]) {
+        let p = probabilities(try logits(x, runs))
+        let c = p.argmaxRows()
+        return (c, c.enumerated().map { p.data[$0.offset * classCount + $0.element] })
+    }
+
+    /// Every member's forward, then one input-gradient pass each: `seeds` turns all members'
+    /// logits into the gradient of the objective with respect to each member's logits
+    /// (weights already applied), and the result is Σᵢ d(objective)/dx with the logits.
+    public func inputGradient(_ x: Tensor, _ runs: [Execution], seeds: ([Tensor]) -> [Tensor]) throws -> (gradient: Tensor, logits: [Tensor]) {
+        let outs = try zip(members, runs).map { m, run in try m.forward(x, run, record: true) }
+        let logits = outs.map(\.logits)
+        let perMember = seeds(logits)
+        var total: Tensor?
+        for (i, m) in members.enumerated() {
+            let g = try m.backward(outs[i].trace!, seeds: ["logits": perMember[i]], input: true, parameters: false, runs[i]).input!
+            if total == nil { total = g } else { total!.add(g) }
+        }
+        return (total!, logits)
+    }
+
+    /// One execution (scratch memory) per member, reused across an attack's iterations.
+    public func executions() -> [Execution] { members.map { _ in Execution(mode: .eval) } }
+}
+
+extension Ensemble {
+    /// The averaged logits Z = Σ aᵢ zᵢ and, for every class k, dZₖ/dx: one forward per member,
+    /// then one input-gradient pass per class and member (what DeepFool linearises).
+    public func classGradients(_ x: Tensor, _ runs: [Execution]) throws -> (logits: Tensor, gradients: [Tensor]) {
+        let outs = try zip(members, runs).map { m, run in try m.forward(x, run, record: true) }
+        let z = averagedLogits(outs.map(\.logits))
+        let (n, k) = (x.batch, classCount)
+        var gradients: [Tensor] = []
+        for c in 0..<k {
+            var total: Tensor?
+            for (i, m) in members.enumerated() {
+                var seed = Tensor(shape: [n, k])
+                for s in 0..<n { seed.data[s * k + c] = weights[i] }
+                let g = try m.backward(outs[i].trace!, seeds: ["logits": seed], input: true, parameters: false, runs[i]).input!
+                if total == nil { total = g } else { total!.add(g) }
+            }
+            gradients.append(total!)
+        }
+        return (z, gradients)
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import TensorEngine
+
+/// The paper's targeted attack (Dong et al., after Liu et al. 2017): for each image x and
+/// target t, Adam on the image x* minimises
+///     -log( Σᵢ aᵢ pᵢ(t | x*) ) + λ ‖x* - x‖₂²
+/// keeping x* in the input range (and in the L-inf box of radius epsilon when one is set)
+/// after every step. With early stopping a sample stops once the ensemble predicts t.
+struct EnsembleOptimizationAttack {
+    let config: AttackConfig
+    let ensemble: Ensemble
+    let monitor: AttackMonitor
+
+    func run(_ batch: inout AttackBatch) throws -> Bool {
+        let steps = config.steps!, lr = config.learningRate!, lambda = config.lambda!
+        let (beta1, beta2, adamEps): (Float, Float, Float) = (0.9, 0.999, 1e-8)
+        let runs = ensemble.executions()
+        let targets = batch.targets!
+        var m = Tensor(shape: batch.clean.shape), v = Tensor(shape: batch.clean.shape)
+        var active = batch.active
+        for step in 0..<steps {
+            if monitor.shouldStop() { return true }
+            guard !active.isEmpty else { break }
+            let x = batch.adversarial.gather(active)
+            let x0 = batch.clean.gather(active)
+            let activeTargets = active.map { targets[$0] }
+            let (gradient, logits) = try ensemble.inputGradient(x, runs) { all in
+                AttackLoss.ensembleTargetSeeds(all, weights: ensemble.weights, targets: activeTargets).seeds
+            }
+            let predicted = ensemble.probabilities(logits).argmaxRows()
+            var g = gradient
+            g.axpy(2 * lambda, x - x0)
+            // Adam, one row per active sample, bias-corrected by this step's count.
+            let t = Float(step + 1)
+            let stepSize = lr / (1 - powf(beta1, t)), bc2 = (1 - powf(beta2, t)).squareRoot()
+            let per = batch.item
+            var stillActive: [Int] = []
+            for (k, i) in active.enumerated() {
+                batch.iterations[i] = step
+                if config.earlyStop! && predicted[k] == targets[i] {
+                    batch.done[i] = true
+                    continue
+                }
+                stillActive.append(i)
+                batch.iterations[i] = step + 1
+                for j in 0..<per {
+                    let gi = g.data[k * per + j], idx = i * per + j
+                    m.data[idx] = beta1 * m.data[idx] + (1 - beta1) * gi
+                    v.data[idx] = beta2 * v.data[idx] + (1 - beta2) * gi * gi
+                    var value = batch.adversarial.data[idx] - stepSize * m.data[idx] / (v.data[idx].squareRoot() / bc2 + adamEps)
+                    if let eps = config.epsilon {
+                        let c = batch.clean.data[idx]
+                        value = min(max(value, c - eps), c + eps)
+                    }
+                    batch.adversarial.data[idx] = min(max(value, ensemble.lower), ensemble.upper)
+                }
+            }
+            active = stillActive
+            monitor.progress(step + 1, steps, Double(batch.count - active.count) / Double(batch.count))
+        }
+        return false
+    }
+}

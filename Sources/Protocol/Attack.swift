@@ -1,0 +1,256 @@
+/// `attack`: adversarial examples for a batch of inputs, against one resident model or a
+/// weighted ensemble. The adversarial batch is kept by the server as a result handle that
+/// predict (and later probe, explainPrediction, trainStep) accept as input.
+///
+/// Parameters left out take the method's defaults (see protocol/README.md); `config` in the
+/// result echoes every value used, seed included, so a call can be repeated exactly.
+public enum AttackMethod: RequestType {
+    public static let method = "attack"
+
+    public struct Params: Codable, Sendable {
+        /// One model by name, or `models` for an ensemble (exactly one of the two).
+        public var model: String?
+        public var models: [WeightedModel]?
+        /// fgsm, bim, pgd, mifgsm, ensemble-opt, cw, deepfool.
+        public var method: String
+        public var inputs: Inputs
+        /// True labels; dataset references and handles carry their own; for tensors, PNGs and
+        /// paths without labels the model's clean predictions are used.
+        public var labels: [Int]?
+        public var norm: String?
+        public var epsilon: Float?
+        public var stepSize: Float?
+        public var steps: Int?
+        public var restarts: Int?
+        public var randomStart: Bool?
+        public var decay: Float?
+        public var targeted: Bool?
+        /// "random", "leastLikely", or one class per input.
+        public var target: TargetSpec?
+        public var targetsPerImage: Int?
+        public var kappa: Float?
+        public var c: Float?
+        public var binarySearchSteps: Int?
+        public var learningRate: Float?
+        public var lambda: Float?
+        public var overshoot: Float?
+        public var earlyStop: Bool?
+        public var seed: UInt64?
+        /// Models to judge the adversarial batch on as well: the transfer matrix.
+        public var evaluateOn: [String]?
+        /// What to send back beyond the per-sample table.
+        public var `return`: ReturnOptions?
+        public var workDoneToken: ProgressToken?
+
+        public init(model: String? = nil, models: [WeightedModel]? = nil, method: String, inputs: Inputs) {
+            self.model = model
+            self.models = models
+            self.method = method
+            self.inputs = inputs
+        }
+    }
+
+    public struct WeightedModel: Codable, Sendable, Equatable {
+        public var name: String
+        /// Relative weight (normalised to sum 1 over the ensemble); default 1.
+        public var weight: Float?
+        public init(name: String, weight: Float? = nil) { self.name = name; self.weight = weight }
+    }
+
+    /// A target choice on the wire: a string ("random", "leastLikely") or a list of classes.
+    public enum TargetSpec: Codable, Sendable, Equatable {
+        case named(String)
+        case classes([Int])
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let s = try? c.decode(String.self) { self = .named(s) } else if let n = try? c.decode(Int.self) {
+                self = .classes([n])
+            } else {
+                self = .classes(try c.decode([Int].self))
+            }
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.singleValueContainer()
+            switch self {
+            case .named(let s): try c.encode(s)
+            case .classes(let list): try c.encode(list)
+            }
+        }
+    }
+
+    public struct ReturnOptions: Codable, Sendable {
+        /// Include the adversarial images as a tensor.
+        public var images: Bool?
+        /// Include the perturbations (adversarial - original) as a tensor.
+        public var perturbations: Bool?
+        /// Directory (inside rootPath) to write one PNG per sample into: original |
+        /// adversarial | perturbation amplified to full contrast.
+        public var png: String?
+        /// At most this many PNGs (default 64).
+        public var pngLimit: Int?
+        /// Each pixel drawn as scale × scale (default 4).
+        public var pngScale: Int?
+        public init(images: Bool? = nil, perturbations: Bool? = nil, png: String? = nil, pngLimit: Int? = nil, pngScale: Int? = nil) {
+            self.images = images
+            self.perturbations = perturbations
+            self.png = png
+            self.pngLimit = pngLimit
+            self.pngScale = pngScale
+        }
+    }
+
+    public struct Result: Codable, Sendable {
+        /// The adversarial batch kept by the server: `{"handle": id}` as an input elsewhere.
+        public var handle: String
+        public var samples: [Sample]
+        public var summary: Summary
+        /// Every parameter used, defaults filled in, with the models and their fingerprints.
+        public var config: Config
+        public var transfer: [Transfer]?
+        public var images: WireTensor?
+        public var perturbations: WireTensor?
+        public var png: [String]?
+
+        public init(handle: String, samples: [Sample], summary: Summary, config: Config, transfer: [Transfer]?, images: WireTensor?, perturbations: WireTensor?, png: [String]?) {
+            self.handle = handle
+            self.samples = samples
+            self.summary = summary
+            self.config = config
+            self.transfer = transfer
+            self.images = images
+            self.perturbations = perturbations
+            self.png = png
+        }
+    }
+
+    public struct Sample: Codable, Sendable {
+        public var index: Int
+        /// Which input image it was made from (several targets per image share one source).
+        public var source: Int
+        public var label: Int
+        public var target: Int?
+        public var adversarialLabel: Int
+        public var success: Bool
+        public var linf: Float
+        public var l2: Float
+        public var confidence: Float
+        public var iterations: Int
+
+        public init(index: Int, source: Int, label: Int, target: Int?, adversarialLabel: Int, success: Bool, linf: Float, l2: Float, confidence: Float, iterations: Int) {
+            self.index = index
+            self.source = source
+            self.label = label
+            self.target = target
+            self.adversarialLabel = adversarialLabel
+            self.success = success
+            self.linf = linf
+            self.l2 = l2
+            self.confidence = confidence
+            self.iterations = iterations
+        }
+    }
+
+    public struct Summary: Codable, Sendable {
+        public var count: Int
+        public var successRate: Double
+        /// Fraction of samples the (ensemble) model still classifies correctly.
+        public var robustAccuracy: Double
+        /// Accuracy on the clean inputs before the attack.
+        public var cleanAccuracy: Double
+        public var meanLinf: Float
+        public var medianLinf: Float
+        public var meanL2: Float
+        public var medianL2: Float
+        public var elapsedMs: Double
+        public var imagesPerSecond: Double
+        /// True when a cancel stopped the attack (results are the best so far).
+        public var stoppedEarly: Bool
+
+        public init(count: Int, successRate: Double, robustAccuracy: Double, cleanAccuracy: Double, meanLinf: Float, medianLinf: Float, meanL2: Float, medianL2: Float, elapsedMs: Double, imagesPerSecond: Double, stoppedEarly: Bool) {
+            self.count = count
+            self.successRate = successRate
+            self.robustAccuracy = robustAccuracy
+            self.cleanAccuracy = cleanAccuracy
+            self.meanLinf = meanLinf
+            self.medianLinf = medianLinf
+            self.meanL2 = meanL2
+            self.medianL2 = medianL2
+            self.elapsedMs = elapsedMs
+            self.imagesPerSecond = imagesPerSecond
+            self.stoppedEarly = stoppedEarly
+        }
+    }
+
+    public struct Config: Codable, Sendable {
+        public var method: String
+        public var models: [ConfigModel]
+        public var norm: String
+        public var epsilon: Float?
+        public var stepSize: Float?
+        public var steps: Int?
+        public var restarts: Int?
+        public var randomStart: Bool?
+        public var decay: Float?
+        public var targeted: Bool
+        public var target: TargetSpec?
+        public var targetsPerImage: Int?
+        public var kappa: Float?
+        public var c: Float?
+        public var binarySearchSteps: Int?
+        public var learningRate: Float?
+        public var lambda: Float?
+        public var overshoot: Float?
+        public var earlyStop: Bool
+        public var seed: UInt64
+
+        public init(method: String, models: [ConfigModel], norm: String, epsilon: Float?, stepSize: Float?, steps: Int?, restarts: Int?, randomStart: Bool?, decay: Float?, targeted: Bool, target: TargetSpec?, targetsPerImage: Int?, kappa: Float?, c: Float?, binarySearchSteps: Int?, learningRate: Float?, lambda: Float?, overshoot: Float?, earlyStop: Bool, seed: UInt64) {
+            self.method = method
+            self.models = models
+            self.norm = norm
+            self.epsilon = epsilon
+            self.stepSize = stepSize
+            self.steps = steps
+            self.restarts = restarts
+            self.randomStart = randomStart
+            self.decay = decay
+            self.targeted = targeted
+            self.target = target
+            self.targetsPerImage = targetsPerImage
+            self.kappa = kappa
+            self.c = c
+            self.binarySearchSteps = binarySearchSteps
+            self.learningRate = learningRate
+            self.lambda = lambda
+            self.overshoot = overshoot
+            self.earlyStop = earlyStop
+            self.seed = seed
+        }
+    }
+
+    public struct ConfigModel: Codable, Sendable {
+        public var name: String
+        public var weight: Float
+        public var fingerprint: String
+
+        public init(name: String, weight: Float, fingerprint: String) {
+            self.name = name
+            self.weight = weight
+            self.fingerprint = fingerprint
+        }
+    }
+
+    /// Success of the adversarial batch on another model.
+    public struct Transfer: Codable, Sendable {
+        public var model: String
+        public var successRate: Double
+        public var robustAccuracy: Double
+
+        public init(model: String, successRate: Double, robustAccuracy: Double) {
+            self.model = model
+            self.successRate = successRate
+            self.robustAccuracy = robustAccuracy
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import Attacks
+import Foundation
+import NN
+import Protocol
+import RPC
+import TensorEngine
+
+/// attack: runs an Attacks method on one model or an ensemble, keeps the adversarial batch as
+/// a handle, optionally judges it on other models (transfer) and writes comparison PNGs.
+/// Reads every model involved; progress reports each iteration with the fraction fooled; a
+/// cancel answers -32800 with the best adversarials so far in error.data.
+extension AdvLensServer {
+    func registerAttack() {
+        register(AttackMethod.self, access: { p in
+            let names = (p.models?.map(\.name) ?? []) + (p.model.map { [$0] } ?? []) + (p.evaluateOn ?? [])
+            return .reads(Array(Set(names.map(Self.modelKey))).sorted() + Self.datasetKeys(p.inputs))
+        }) { [unowned self] p, context in
+            try attack(p, context)
+        }
+        register(HandleList.self, access: { _ in .concurrent }) { [unowned self] _, _ in
+            HandleList.Result(handles: workspace.handles.all.map(\.summary), totalBytes: workspace.handles.totalBytes,
+                              limitBytes: workspace.handles.limitBytes)
+        }
+        register(HandleDrop.self, access: { _ in .concurrent }) { [unowned self] p, _ in
+            guard workspace.handles.drop(p.handle) else { throw ServerError.notFound("no result handle named \"\(p.handle)\"") }
+            return EmptyResult()
+        }
+    }
+
+    private func attack(_ p: AttackMethod.Params, _ context: RequestContext) throws -> AttackMethod.Result {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let members = try ensembleMembers(p)
+        let ensemble: Ensemble
+        do { ensemble = try Ensemble(members.map { ($0.model.model, $0.weight) }) } catch { throw attackError(error) }
+        let paths = workspace.paths(for: context.connection)
+        let batch = try InputDecoder(workspace: workspace, paths: paths).decode(p.inputs, for: members[0].model.model)
+        let n = batch.images.batch
+        let runs = ensemble.executions()
+        let clean = try ensemble.predict(batch.images, runs).classes
+        var labels = batch.labels.enumerated().map { $0.element ?? clean[$0.offset] }
+        if let given = p.labels {
+            guard given.count == n else { throw ServerError.invalidParams("params.labels: \(given.count) labels for \(n) inputs") }
+            labels = given
+        }
+        let config = try attackConfig(p)
+        context.progressBegin(title: "attack \(p.method)", message: "\(n) inputs", percentage: 0)
+        let monitor = AttackMonitor(progress: { done, total, fooled in
+            context.progressReport(message: String(format: "iteration %d/%d, %.0f%% fooled", done, total, fooled * 100),
+                                   percentage: total > 0 ? 100 * done / total : 100)
+        }, shouldStop: { context.isCancelled })
+        let result: AttackResult
+        do {
+            result = try Attack.run(config, on: ensemble, images: batch.images, labels: labels, monitor: monitor)
+        } catch {
+            throw attackError(error)
+        }
+        context.progressEnd(message: String(format: "%.0f%% success", result.successRate * 100))
+        let resolved = result.config
+        let wireConfig = AttackMethod.Config(
+            method: resolved.method.rawValue,
+            models: members.map { .init(name: $0.model.name, weight: $0.weight, fingerprint: $0.model.model.fingerprint) },
+            norm: resolved.norm!.rawValue, epsilon: resolved.epsilon, stepSize: resolved.stepSize, steps: resolved.steps,
+            restarts: resolved.restarts, randomStart: resolved.randomStart, decay: resolved.decay, targeted: resolved.targeted!,
+            target: resolved.target.map(Self.wireTarget), targetsPerImage: resolved.targetsPerImage, kappa: resolved.kappa, c: resolved.c,
+            binarySearchSteps: resolved.binarySearchSteps, learningRate: resolved.learningRate, lambda: resolved.lambda,
+            overshoot: resolved.overshoot, earlyStop: resolved.earlyStop!, seed: resolved.seed!)
+        let provenance = String(decoding: JSONText.serialize(try JSONValueCoding.encode(wireConfig)), as: UTF8.self)
+        let handle = try workspace.handles.add(kind: "attack \(resolved.method.rawValue)", images: result.adversarial,
+                                               labels: result.samples.map(\.label), provenance: provenance)
+        let samples = result.samples.enumerated().map { i, s in
+            AttackMethod.Sample(index: i, source: s.source, label: s.label, target: s.target, adversarialLabel: s.adversarialLabel,
+                                success: s.success, linf: s.linf, l2: s.l2, confidence: s.confidence, iterations: s.iterations)
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let succeeded = result.samples.filter(\.success)
+        func mean(_ v: [Float]) -> Float { v.isEmpty ? 0 : v.reduce(0, +) / Float(v.count) }
+        func median(_ v: [Float]) -> Float { let s = v.sorted(); return s.isEmpty ? 0 : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2) }
+        let summary = AttackMethod.Summary(
+            count: samples.count, successRate: result.successRate, robustAccuracy: result.robustAccuracy,
+            cleanAccuracy: Double(zip(clean, labels).filter { $0 == $1 }.count) / Double(n),
+            meanLinf: mean(succeeded.map(\.linf)), medianLinf: median(succeeded.map(\.linf)),
+            meanL2: mean(succeeded.map(\.l2)), medianL2: median(succeeded.map(\.l2)),
+            elapsedMs: seconds * 1000, imagesPerSecond: Double(samples.count) / max(result.seconds, 1e-9), stoppedEarly: result.stoppedEarly)
+        var out = AttackMethod.Result(handle: handle, samples: samples, summary: summary, config: wireConfig, transfer: nil,
+                                      images: nil, perturbations: nil, png: nil)
+        if let names = p.evaluateOn {
+            out.transfer = try names.map { name in
+                let m = try workspace.model(name).model
+                let (predicted, _) = try Ensemble(m).predict(result.adversarial, [Execution()])
+                let ok = zip(predicted, result.samples).map { pred, s in s.target.map { pred == $0 } ?? (pred != s.label) }
+                return .init(model: name, successRate: Double(ok.filter { $0 }.count) / Double(ok.count),
+                             robustAccuracy: Double(zip(predicted, result.samples).filter { $0 == $1.label }.count) / Double(ok.count))
+            }
+        }
+        if p.return?.images == true { out.images = result.adversarial.wire }
+        if p.return?.perturbations == true {
+            let cleanRows = result.samples.map(\.source)
+            out.perturbations = (result.adversarial - batch.images.gather(cleanRows)).wire
+        }
+        if let dir = p.return?.png {
+            out.png = try writeStrips(result, clean: batch.images, handle: handle, directory: dir, options: p.return!, paths: paths,
+                                      range: (ensemble.lower, ensemble.upper))
+        }
+        if result.stoppedEarly {
+            throw RPCError.cancelled(partial: try JSONValueCoding.encode(out))
+        }
+        return out
+    }
+
+    private func ensembleMembers(_ p: AttackMethod.Params) throws -> [(model: ResidentModel, weight: Float)] {
+        switch (p.model, p.models) {
+        case let (name?, nil):
+            return [(try workspace.model(name), 1)]
+        case let (nil, list?):
+            guard !list.isEmpty else { throw ServerError.invalidParams("params.models: expected at least one model") }
+            return try list.map { (try workspace.model($0.name), $0.weight ?? 1) }
+        default:
+            throw ServerError.invalidParams("params: give exactly one of model (a name) or models (an ensemble)")
+        }
+    }
+
+    private func attackConfig(_ p: AttackMethod.Params) throws -> AttackConfig {
+        guard let method = AttackConfig.Method(rawValue: p.method) else {
+            throw ServerError.invalidParams("params.method: unknown \"\(p.method)\"; known: \(Attack.methods.joined(separator: ", "))")
+        }
+        var c = AttackConfig(method: method)
+        if let norm = p.norm {
+            guard let n = AttackConfig.Norm(rawValue: norm) else { throw ServerError.invalidParams("params.norm: expected \"linf\" or \"l2\", got \"\(norm)\"") }
+            c.norm = n
+        }
+        (c.epsilon, c.stepSize, c.steps, c.restarts, c.randomStart, c.decay) = (p.epsilon, p.stepSize, p.steps, p.restarts, p.randomStart, p.decay)
+        (c.targeted, c.targetsPerImage, c.kappa, c.c, c.binarySearchSteps) = (p.targeted, p.targetsPerImage, p.kappa, p.c, p.binarySearchSteps)
+        (c.learningRate, c.lambda, c.overshoot, c.earlyStop, c.seed) = (p.learningRate, p.lambda, p.overshoot, p.earlyStop, p.seed)
+        switch p.target {
+        case nil: break
+        case .named("random"): c.target = .random
+        case .named("leastLikely"): c.target = .leastLikely
+        case .named(let other): throw ServerError.invalidParams("params.target: expected \"random\", \"leastLikely\" or class indices, got \"\(other)\"")
+        case .classes(let list): c.target = .given(list)
+        }
+        do { return try c.resolved() } catch { throw attackError(error) }
+    }
+
+    static func wireTarget(_ t: AttackConfig.TargetChoice) -> AttackMethod.TargetSpec {
+        switch t {
+        case .random: return .named("random")
+        case .leastLikely: return .named("leastLikely")
+        case .given(let list): return .classes(list)
+        }
+    }
+
+    private func attackError(_ error: Error) -> Error {
+        if let e = error as? AttackError { return ServerError.invalidParams("params.\(e.description)") }
+        return error
+    }
+
+    private func writeStrips(_ r: AttackResult, clean: Tensor, handle: String, directory: String, options: AttackMethod.ReturnOptions,
+                             paths: PathResolver, range: (Float, Float)) throws -> [String] {
+        let dir = try paths.resolve(directory, field: "params.return.png")
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ServerError.io("params.return.png: cannot create directory \(dir)")
+        }
+        let limit = options.pngLimit ?? 64, scale = options.pngScale ?? 4
+        guard (1...32).contains(scale) else { throw ServerError.invalidParams("params.return.pngScale: expected 1 to 32, got \(scale)") }
+        let shape = Array(r.adversarial.shape.dropFirst()), per = r.adversarial.itemCount
+        var written: [String] = []
+        for (i, s) in r.samples.enumerated().prefix(max(0, limit)) {
+            let strip = Images.comparisonStrip(original: clean.data[(s.source * per)..<((s.source + 1) * per)],
+                                               adversarial: r.adversarial.data[(i * per)..<((i + 1) * per)],
+                                               channels: shape[0], height: shape[1], width: shape[2], range: range, scale: scale)
+            let path = (dir as NSString).appendingPathComponent("\(handle)-\(i).png")
+            try Images.writePNG(strip.pixels, width: strip.width, height: strip.height, channels: shape[0], to: path)
+            written.append(path)
+        }
+        return written
+    }
+}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import Protocol
+import RPC
+
+/// `advlens model ...`: resident models.
+struct ModelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "Create, load, save, list, inspect and unload resident models.",
+        subcommands: [Create.self, Load.self, Save.self, List.self, Info.self, Unload.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A built-in architecture, freshly initialised from a seed.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The name requests will use.") var name: String
+        @Option(name: .customLong("arch"), help: "The architecture, e.g. mnist-small or mnist-madry.") var architecture: String
+        @Option(help: "Initialisation seed.") var seed: UInt64?
+
+        func run() throws {
+            let params = ModelCreate.Params(name: name, architecture: architecture, seed: seed)
+            try Request.run(global, ModelCreate.method, try Request.params(params)) {
+                ModelCommand.summary(try Request.decode(ModelSummary.self, $0))
+            }
+        }
+    }
+
+    struct Load: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A model from a spec JSON and a safetensors file.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The name requests will use.") var name: String
+        @Option(help: ArgumentHelp("The spec JSON.", valueName: "file")) var spec: String
+        @Option(help: ArgumentHelp("The .safetensors weights.", valueName: "file")) var weights: String
+
+        func run() throws {
+            let params = ModelLoad.Params(name: name, spec: spec, weights: weights)
+            try Request.run(global, ModelLoad.method, try Request.params(params)) {
+                ModelCommand.summary(try Request.decode(ModelSummary.self, $0))
+            }
+        }
+    }
+
+    struct Save: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a resident model's spec and weights (atomically).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The resident model.") var name: String
+        @Option(help: ArgumentHelp("The spec JSON to write.", valueName: "file")) var spec: String
+        @Option(help: ArgumentHelp("The .safetensors file to write.", valueName: "file")) var weights: String
+
+        func run() throws {
+            let params = ModelSave.Params(name: name, spec: spec, weights: weights)
+            try Request.run(global, ModelSave.method, try Request.params(params)) {
+                let r = try Request.decode(ModelSave.Result.self, $0)
+                return Format.keyValues([("spec", r.spec), ("weights", r.weights), ("bytes", Format.grouped(r.bytes)),
+                                         ("fingerprint", r.fingerprint)])
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The resident models.")
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            try Request.run(global, ModelList.method) {
+                ModelCommand.table(try Request.decode(ModelList.Result.self, $0).models)
+            }
+        }
+    }
+
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A resident model in detail: input, classes, layers.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The resident model.") var name: String
+
+        func run() throws {
+            try Request.run(global, ModelInfo.method, try Request.params(ModelInfo.Params(name: name))) {
+                ModelCommand.info(try Request.decode(ModelInfo.Result.self, $0))
+            }
+        }
+    }
+
+    struct Unload: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Free a resident model.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The resident model.") var name: String
+
+        func run() throws {
+            try Request.run(global, ModelUnload.method, try Request.params(ModelUnload.Params(name: name))) { _ in
+                "unloaded \(name)"
+            }
+        }
+    }
+
+    // MARK: tables
+
+    static func summary(_ m: ModelSummary) -> String {
+        Format.keyValues([("model", m.name), ("architecture", m.architecture), ("input", Format.shape(m.inputShape)),
+                          ("classes", Format.names(m.classes)), ("parameters", Format.grouped(m.parameters)),
+                          ("fingerprint", m.fingerprint)])
+    }
+
+    static func table(_ models: [ModelSummary]) -> String {
+        guard !models.isEmpty else { return "no models resident" }
+        var t = Table(["name", "architecture", "input", "classes", "parameters", "fingerprint"], rightAligned: [3, 4])
+        for m in models {
+            t.add([m.name, m.architecture, Format.shape(m.inputShape), String(m.classes.count), Format.grouped(m.parameters), m.fingerprint])
+        }
+        return t.render()
+    }
+
+    static func info(_ r: ModelInfo.Result) -> String {
+        var input = Format.shape(r.input.shape)
+        if r.input.range.count == 2 { input += ", range [\(r.input.range[0]), \(r.input.range[1])]" }
+        if let mean = r.input.mean, let std = r.input.std { input += ", mean \(mean), std \(std)" }
+        let head = Format.keyValues([("model", r.summary.name), ("architecture", r.summary.architecture), ("input", input),
+                                     ("classes", Format.names(r.summary.classes)),
+                                     ("parameters", Format.grouped(r.summary.parameters)), ("fingerprint", r.summary.fingerprint)])
+        var t = Table(["layer", "type", "output", "parameters"], rightAligned: [3])
+        for l in r.layers { t.add([l.name, l.type, Format.shape(l.outputShape), Format.grouped(l.parameters)]) }
+        return head + "\n\n" + t.render()
+    }
+}
