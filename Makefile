@@ -25,9 +25,10 @@ test: data build
 	$(SWIFT) test
 	ADVLENSD=$(RELEASE)/advlensd $(PYTHON) -m pytest -q Tests/python
 
-## demo: the main job — build, fetch data, train mnist-small, report its test accuracy
+## demo: the main job — build, fetch data, then a real session through the daemon with the
+## shell client: train (or reuse) mnist-small, predict the test split, warm vs cold, a PGD attack
 demo: data build
-	$(RELEASE)/advlens-train --arch mnist-small --out out/models/mnist-small
+	bash scripts/demo.sh
 
 ## bench: AdvLens benchmarks, beside PyTorch's when torch is installed (not part of test)
 bench: build

@@ -15,11 +15,11 @@ def daemon_binary() -> pathlib.Path:
     raise FileNotFoundError("advlensd is not built: run `make build`")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def advlensd() -> pathlib.Path:
     return daemon_binary()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def repo_root() -> pathlib.Path:
     return ROOT

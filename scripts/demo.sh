@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The main job (`make demo`): a real session through the daemon with the shell client.
+# Expects the release build and data/ (make demo builds and fetches first).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=.build/release
+SOCK="$PWD/out/demo/daemon.sock"
+MODEL=out/models/mnist-small
+ADV=("$BIN/advlens" --socket "$SOCK")
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+ms() { python3 -c "import time; print(time.perf_counter()*1000)"; }
+mkdir -p out/demo
+
+echo "== 1. mnist-small: trained weights in $MODEL"
+if [ ! -f "$MODEL/model.safetensors" ]; then
+    echo "   not trained yet: training with advlens-train (Adam 1e-3, batch 64, 5 epochs on the 4,000-image split)"
+    "$BIN/advlens-train" --arch mnist-small --out "$MODEL"
+else
+    echo "   trained before: loading it"
+fi
+
+echo "== 2. start the daemon on $SOCK (it stays warm between commands)"
+"${ADV[@]}" daemon stop >/dev/null 2>&1 || true
+"${ADV[@]}" daemon start --pretty
+trap '"${ADV[@]}" daemon stop --pretty >/dev/null 2>&1 || true' EXIT
+"${ADV[@]}" --pretty model load mnist-small --spec "$MODEL/model.json" --weights "$MODEL/model.safetensors"
+"${ADV[@]}" --pretty dataset load mnist --kind mnist-csv --path data/mnist_5k.csv.gz --split-test-per-class 100 --split-seed 0
+
+echo "== 3. predict the 1,000 test images"
+"${ADV[@]}" predict --model mnist-small --dataset mnist-test --all | json '"   test accuracy %.4f on %d images (%.1f ms in the daemon)" % (d["accuracy"], d["count"], d["elapsedMs"])'
+
+echo "== 4. a warm predict next to a cold one-shot process"
+t0=$(ms); "${ADV[@]}" predict --model mnist-small --dataset mnist-test --indices 7 >/dev/null; t1=$(ms)
+cold=$(printf '%s\n' \
+  '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}' \
+  "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"model/load\",\"params\":{\"name\":\"m\",\"spec\":\"$MODEL/model.json\",\"weights\":\"$MODEL/model.safetensors\"}}" \
+  '{"jsonrpc":"2.0","id":3,"method":"dataset/load","params":{"name":"mnist","kind":"mnist-csv","path":"data/mnist_5k.csv.gz","split":{"testPerClass":100}}}' \
+  '{"jsonrpc":"2.0","id":4,"method":"predict","params":{"model":"m","inputs":{"dataset":"mnist-test","indices":[7]}}}' \
+  '{"jsonrpc":"2.0","id":5,"method":"shutdown"}' '{"jsonrpc":"2.0","method":"exit"}')
+t2=$(ms); printf '%s\n' "$cold" | "$BIN/advlensd" --log-level error >/dev/null; t3=$(ms)
+python3 -c "print('   warm: %.1f ms (a new advlens process talking to the warm daemon)   cold: %.1f ms (a fresh advlensd loading model and data)' % ($t1-$t0, $t3-$t2))"
+
+echo "== 5. PGD attack (L-inf, eps 0.3, 40 steps) on 100 test images"
+"${ADV[@]}" --pretty attack --model mnist-small --method pgd --epsilon 0.3 --step-size 0.01 --steps 40 \
+    --dataset mnist-test --indices 0-99 --png out/demo/pgd --png-limit 4 | head -n 12
+echo "   comparison strips (original | adversarial | perturbation) in out/demo/pgd/"
