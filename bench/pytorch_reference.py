@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch reference benchmark for AdvLens (see bench/README.md).
 
-    python3 bench/pytorch_reference.py [--weights-dir DIR] [--threads 2] [--quick]
+    python3 bench/pytorch_reference.py [--weights-dir DIR] [--threads 2] [--quick] [--models a,b] [--rows r1,r2]
 
 Prints one JSON object per line on stdout, first an "info" row, then e.g.
     {"impl": "pytorch", "model": "mnist-small", "row": "forward_b256", "value": 12345.6, "unit": "img/s"}
@@ -88,7 +88,7 @@ def emit(model, row, value, unit):
           flush=True)
 
 
-def bench_model(arch, weights_dir, min_time):
+def bench_model(arch, weights_dir, min_time, wants=lambda row: True):
     net, src = build(arch, weights_dir)
     print(f"[{arch}] weights: {src}", file=sys.stderr)
     g = torch.Generator().manual_seed(42)
@@ -98,13 +98,15 @@ def bench_model(arch, weights_dir, min_time):
     # forward latency and throughput, inference mode
     with torch.inference_mode():
         x1 = xs[1]
-        t, rate = timed(lambda: net(x1), min_time, min_iters=20, warmup=20)
-        emit(arch, "forward_b1_ms", statistics.median(t) * 1e3, "ms")
-        emit(arch, "forward_b1", rate, "img/s")
+        if wants("forward_b1"):
+            t, rate = timed(lambda: net(x1), min_time, min_iters=20, warmup=20)
+            emit(arch, "forward_b1_ms", statistics.median(t) * 1e3, "ms")
+            emit(arch, "forward_b1", rate, "img/s")
         for b in (64, 256):
             xb = xs[b]
-            _, rate = timed(lambda: net(xb), min_time)
-            emit(arch, f"forward_b{b}", b * rate, "img/s")
+            if wants(f"forward_b{b}"):
+                _, rate = timed(lambda: net(xb), min_time)
+                emit(arch, f"forward_b{b}", b * rate, "img/s")
 
     # forward + backward to the input only (an attack step)
     for p in net.parameters():
@@ -117,8 +119,11 @@ def bench_model(arch, weights_dir, min_time):
         (gx,) = torch.autograd.grad(loss, [xg])
         return gx
 
-    _, rate = timed(attack_step, min_time)
-    emit(arch, "fwd_inputgrad_b256", 256 * rate, "img/s")
+    if wants("fwd_inputgrad_b256"):
+        _, rate = timed(attack_step, min_time)
+        emit(arch, "fwd_inputgrad_b256", 256 * rate, "img/s")
+    if not wants("train_step_b64"):
+        return
 
     # training step: train mode, Adam lr 1e-3, CE mean (on a copy, so the eval net is unchanged)
     tnet = copy.deepcopy(net).train()
@@ -153,7 +158,15 @@ def main():
     ap.add_argument("--quick", action="store_true", help="short runs (~0.5 s per row) for a smoke test")
     ap.add_argument("--min-time", type=float, default=None,
                     help="timed seconds per row, after warm-up (default 2, --quick 0.5)")
+    ap.add_argument("--models", default=",".join(ARCHS), help="models to benchmark (comma separated)")
+    ap.add_argument("--rows", default=None,
+                    help="only rows whose names start with these prefixes (comma separated), as advlens-bench --rows")
     a = ap.parse_args()
+    prefixes = a.rows.split(",") if a.rows else None
+
+    def wants(row):
+        return prefixes is None or any(row.startswith(p) for p in prefixes)
+
     min_time = a.min_time if a.min_time is not None else (0.5 if a.quick else 2.0)
 
     torch.set_num_threads(a.threads)
@@ -163,9 +176,10 @@ def main():
                       "mkldnn": torch.backends.mkldnn.is_available(),
                       "python": platform.python_version(), "machine": platform.machine(),
                       "min_time_s": min_time}), flush=True)
-    bench_sgemm(min_time)
-    for arch in ARCHS:
-        bench_model(arch, a.weights_dir, min_time)
+    if wants("sgemm_1024"):
+        bench_sgemm(min_time)
+    for arch in a.models.split(","):
+        bench_model(arch, a.weights_dir, min_time, wants)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,14 @@ Fixture keys (see FIXTURES/README.md for the full description):
   l2_mean, l2_median     L2 norm of (adv - x) over those successful images (median = mean
                          of the two middle values for an even count)
   linf_max               largest |adv - x| over all 256 images
+  in_range               every adversarial pixel is inside [0, 1]
+  near_boundary          images whose logit margin (true logit - best other logit) is
+                         below 1e-3 in absolute value: float noise decides their label
+  robust_accuracy_clear  fraction whose margin is >= 1e-3 (clearly still correct); the
+                         figure to compare for DeepFool, whose outputs sit ON the boundary
+  reached_rate, l2_mean_reached, l2_median_reached
+                         like success_rate / l2_*, counting an image as fooled when its
+                         margin is < 1e-3 (misclassified or on the boundary)
   robust_accuracy_seeds  (random-start attacks only) robust accuracy for seeds 0..4, to
                          show how much the random start alone moves the figure
 
@@ -64,6 +72,7 @@ ATTACKS = [
     ("deepfool", "DeepFool", {"steps": 50, "overshoot": 0.02}),
 ]
 SEED_SPREAD = [0, 1, 2, 3, 4]  # extra seeds for the random-start attacks
+MARGIN_TOL = 1e-3  # logit margin under which an image counts as "on the decision boundary"
 
 
 def test_images(n):
@@ -99,14 +108,23 @@ def predict(net, x):
 
 
 def summarise(net, x, y, clean_pred, adv):
-    adv_pred = predict(net, adv)
+    """Statistics of one attack's output; every image is evaluated in one batched forward."""
+    with torch.no_grad():
+        logits = net(adv)
+    adv_pred = logits.argmax(1)
     still = adv_pred == y
     attacked = clean_pred == y
     success = attacked & ~still
+    # margin = logit of the true class minus the best other logit (> 0: still correct)
+    true_logit = logits.gather(1, y[:, None])[:, 0]
+    other = logits.scatter(1, y[:, None], float("-inf")).max(1).values
+    margin = true_logit - other
+    clear = margin >= MARGIN_TOL
+    reached = attacked & ~clear
     d = (adv - x).flatten(1)
     l2 = d.norm(p=2, dim=1)
-    l2s = l2[success].tolist()
-    r = {
+    l2s, l2r = l2[success].tolist(), l2[reached].tolist()
+    return {
         "robust_accuracy": still.float().mean().item(),
         "robust_mask": "".join("1" if s else "0" for s in still.tolist()),
         "success_rate": success.sum().item() / max(1, attacked.sum().item()),
@@ -116,8 +134,12 @@ def summarise(net, x, y, clean_pred, adv):
         "l2_median": statistics.median(l2s) if l2s else None,
         "linf_max": d.abs().max().item(),
         "in_range": bool(adv.min().item() >= 0.0 and adv.max().item() <= 1.0),
+        "near_boundary": int((margin.abs() < MARGIN_TOL).sum().item()),
+        "robust_accuracy_clear": clear.float().mean().item(),
+        "reached_rate": reached.sum().item() / max(1, attacked.sum().item()),
+        "l2_mean_reached": statistics.fmean(l2r) if l2r else None,
+        "l2_median_reached": statistics.median(l2r) if l2r else None,
     }
-    return r
 
 
 def run_attack(net, cls_name, params, x, y, seed):
@@ -175,8 +197,9 @@ def make_fixture(arch, fixtures, idx, x, y, seed):
             r["robust_accuracy_seeds"] = accs
         out["attacks"][key] = r
         l2 = f"{r['l2_mean']:.4f}" if r["l2_mean"] is not None else "-"
-        print(f"[{arch}] {key:24s} robust acc {r['robust_accuracy']:.4f}  success {r['success_rate']:.4f}  "
-              f"mean L2 {l2}  linf max {r['linf_max']:.4f}  ({secs:.2f} s)"
+        print(f"[{arch}] {key:22s} robust acc {r['robust_accuracy']:.4f} (clear {r['robust_accuracy_clear']:.4f})  "
+              f"success {r['success_rate']:.4f}  mean L2 {l2}  linf max {r['linf_max']:.4f}  "
+              f"near boundary {r['near_boundary']}  ({secs:.2f} s)"
               + (f"  seeds {r['robust_accuracy_seeds']}" if "robust_accuracy_seeds" in r else ""),
               file=sys.stderr, flush=True)
     return rounded(out)

@@ -49,19 +49,16 @@ public enum Attack {
             stopped = try DeepFoolAttack(config: config, ensemble: ensemble, monitor: monitor).run(&batch)
         }
 
-        // Judge every sample on its final image.
+        // Judge every sample on its final image (and its clean one).
         let runs = ensemble.executions()
-        var predicted: [Int] = [], confidence: [Float] = []
-        for s in stride(from: 0, to: batch.count, by: 256) {
-            let (p, c) = try ensemble.predict(batch.adversarial.slice(s..<min(batch.count, s + 256)), runs)
-            predicted += p
-            confidence += c
-        }
+        let cleanPredicted = try ensemble.predict(batch.clean, runs).classes
+        let (predicted, confidence) = try ensemble.predict(batch.adversarial, runs)
         let (linf, l2) = perturbationNorms(batch.adversarial, batch.clean)
         let samples = (0..<batch.count).map { i in
             SampleResult(label: batch.labels[i], target: targets?[i], adversarialLabel: predicted[i],
                          success: batch.succeeded(i, predicted: predicted[i]), linf: linf[i], l2: l2[i],
-                         confidence: confidence[i], iterations: batch.iterations[i], source: sources[i])
+                         confidence: confidence[i], iterations: batch.iterations[i], source: sources[i],
+                         cleanCorrect: cleanPredicted[i] == batch.labels[i])
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return AttackResult(adversarial: batch.adversarial, samples: samples, config: config, seconds: seconds, stoppedEarly: stopped)
@@ -82,6 +79,9 @@ public enum Attack {
             }
             if let bad = given.firstIndex(where: { $0 < 0 || $0 >= k }) {
                 throw AttackError.invalid("target[\(bad)]", "\(given[bad]) is not a class index 0..<\(k)")
+            }
+            if let same = given.indices.first(where: { given[$0] == labels[$0] }) {
+                throw AttackError.invalid("target[\(same)]", "equals the input's label \(labels[same]); a target must be another class")
             }
             return given.map { [$0] }
         case .random:

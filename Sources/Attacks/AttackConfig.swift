@@ -37,21 +37,24 @@ public struct AttackConfig: Codable, Sendable, Equatable {
     public var overshoot: Float?
     public var earlyStop: Bool?
     public var seed: UInt64?
+    /// Set by `resolved()`: resolving again returns the configuration as it is.
+    public private(set) var isResolved = false
+
+    enum CodingKeys: String, CodingKey {
+        case method, norm, epsilon, stepSize, steps, restarts, randomStart, decay, targeted, target, targetsPerImage
+        case kappa, c, binarySearchSteps, learningRate, lambda, overshoot, earlyStop, seed
+    }
 
     public init(method: Method) { self.method = method }
 
     /// Every parameter set: the method's defaults where the caller left one open. Throws for
     /// values out of range or parameters the method does not take, naming the field.
     public func resolved() throws -> AttackConfig {
+        if isResolved { return self }
+        try checkParametersApply()
         var r = self
         let l2 = method == .cw || method == .deepfool || (method == .pgd && norm == .l2)
         r.norm = l2 ? .l2 : (method == .ensembleOpt ? .l2 : .linf)
-        if norm == .l2 && [.fgsm, .bim, .mifgsm].contains(method) {
-            throw AttackError.invalid("norm", "\(method.rawValue) is an L-inf attack; use pgd with norm l2")
-        }
-        if norm == .linf && [.cw, .deepfool].contains(method) {
-            throw AttackError.invalid("norm", "\(method.rawValue) is an L2 attack")
-        }
         switch method {
         case .fgsm:
             r.epsilon = epsilon ?? 0.3
@@ -95,13 +98,50 @@ public struct AttackConfig: Codable, Sendable, Equatable {
         } else if target != nil {
             throw AttackError.invalid("target", "given, but targeted is false")
         }
-        if r.targetsPerImage != nil && method != .ensembleOpt {
-            throw AttackError.invalid("targetsPerImage", "only the ensemble-opt attack makes several targets per image")
-        }
         r.earlyStop = earlyStop ?? true
         r.seed = seed ?? 0
         try r.validate()
+        r.isResolved = true
         return r
+    }
+
+    /// The parameters each method takes (beyond method, seed, earlyStop and target choice).
+    static let accepted: [Method: Set<String>] = [
+        .fgsm: ["epsilon", "targeted", "target"],
+        .bim: ["epsilon", "stepSize", "steps", "targeted", "target"],
+        .pgd: ["norm", "epsilon", "stepSize", "steps", "restarts", "randomStart", "targeted", "target"],
+        .mifgsm: ["epsilon", "stepSize", "steps", "decay", "targeted", "target"],
+        .ensembleOpt: ["epsilon", "steps", "learningRate", "lambda", "targeted", "target", "targetsPerImage"],
+        .cw: ["steps", "learningRate", "c", "kappa", "binarySearchSteps", "targeted", "target"],
+        .deepfool: ["steps", "overshoot"],
+    ]
+
+    /// Refuses parameters the method does not use, so a value that would be ignored is never
+    /// echoed as if it had been applied. (`targeted: false` and the method's own norm are
+    /// always fine: they say what the method does anyway.)
+    private func checkParametersApply() throws {
+        let given: [(String, Bool)] = [
+            ("norm", norm != nil), ("epsilon", epsilon != nil), ("stepSize", stepSize != nil), ("steps", steps != nil),
+            ("restarts", restarts != nil), ("randomStart", randomStart != nil), ("decay", decay != nil),
+            ("targeted", targeted == true), ("target", target != nil), ("targetsPerImage", targetsPerImage != nil),
+            ("kappa", kappa != nil), ("c", c != nil), ("binarySearchSteps", binarySearchSteps != nil),
+            ("learningRate", learningRate != nil), ("lambda", lambda != nil), ("overshoot", overshoot != nil),
+        ]
+        // Naming the norm a method already uses is harmless; another one is an error.
+        if let norm, method != .pgd {
+            let own: Norm = [.fgsm, .bim, .mifgsm].contains(method) ? .linf : .l2
+            guard norm == own else {
+                throw AttackError.invalid("norm", "\(method.rawValue) is an \(own == .linf ? "L-inf" : "L2") attack\(own == .linf ? "; use pgd with norm l2" : "")")
+            }
+        }
+        let accepted = AttackConfig.accepted[method]!.union(["norm"])
+        if let unused = given.first(where: { $0.1 && !accepted.contains($0.0) }) {
+            let list = accepted.sorted().joined(separator: ", ")
+            throw AttackError.invalid(unused.0, "\(method.rawValue) does not use it (it takes \(list), seed and earlyStop)")
+        }
+        if method == .ensembleOpt && targeted == false {
+            throw AttackError.invalid("targeted", "ensemble-opt is a targeted attack")
+        }
     }
 
     private func validate() throws {

@@ -19,6 +19,9 @@ public struct SampleResult: Codable, Sendable, Equatable {
     public var iterations: Int
     /// Index of the source image in the request's inputs.
     public var source: Int
+    /// Whether the model classified the clean image correctly. Untargeted success rates and
+    /// norm statistics count only these: a clean mistake is no success of the attack.
+    public var cleanCorrect: Bool
 }
 
 /// The whole outcome of one attack call.
@@ -32,7 +35,15 @@ public struct AttackResult: Sendable {
     /// Whether the attack was stopped before it finished (results are the best so far).
     public var stoppedEarly: Bool
 
-    public var successRate: Double { fraction { $0.success } }
+    /// Samples the attack could meaningfully try: for untargeted attacks those the model
+    /// got right before the attack; for targeted ones all of them.
+    public var attacked: [SampleResult] { samples.filter { $0.target != nil || $0.cleanCorrect } }
+
+    /// Fraction of attacked samples that succeeded.
+    public var successRate: Double {
+        let a = attacked
+        return a.isEmpty ? 0 : Double(a.filter(\.success).count) / Double(a.count)
+    }
     /// Fraction of samples the model still classifies correctly.
     public var robustAccuracy: Double { fraction { $0.adversarialLabel == $0.label } }
 

@@ -35,17 +35,24 @@ struct CarliniWagnerAttack {
             var succeededThisRound = [Bool](repeating: false, count: n)
             var previousCost = Float.infinity
             for step in 0..<steps {
-                if monitor.shouldStop() { return true }
                 let t = w.map(tanhf)
                 let x = t.map { lo + span * ($0 + 1) / 2 }
                 var cost: Float = 0
-                let (gradient, logits) = try ensemble.inputGradient(x, runs) { all in
-                    let z = ensemble.averagedLogits(all)
-                    var g = Loss.cwMargin(logits: z, labels: classes, targeted: config.targeted!, kappa: config.kappa!, reduction: .sum)
-                    for s in 0..<n { cost += c[s] * g.perSample[s] }
-                    let k = z.shape[1]
-                    for s in 0..<n { for j in 0..<k { g.gradient.data[s * k + j] *= c[s] } }
-                    return ensemble.weights.map { g.gradient * $0 }
+                let gradient: Tensor, logits: [Tensor]
+                do {
+                    (gradient, logits) = try ensemble.inputGradient(x, runs, stop: monitor.shouldStop) { range, all in
+                        let z = ensemble.averagedLogits(all)
+                        var g = Loss.cwMargin(logits: z, labels: Array(classes[range]), targeted: config.targeted!, kappa: config.kappa!,
+                                              reduction: .sum)
+                        let k = z.shape[1]
+                        for (row, s) in range.enumerated() {
+                            cost += c[s] * g.perSample[row]
+                            for j in 0..<k { g.gradient.data[row * k + j] *= c[s] }
+                        }
+                        return ensemble.weights.map { g.gradient * $0 }
+                    }
+                } catch is AttackStopped {
+                    return true
                 }
                 let diff = x - batch.clean
                 let l2 = diff.itemNorms()
@@ -71,7 +78,7 @@ struct CarliniWagnerAttack {
                     v.data[j] = beta2 * v.data[j] + (1 - beta2) * gw * gw
                     w.data[j] -= stepSize * m.data[j] / (v.data[j].squareRoot() / bc2 + adamEps)
                 }
-                monitor.progress(round * steps + step + 1, rounds * steps, Double(batch.done.filter { $0 }.count) / Double(n))
+                monitor.progress(round * steps + step + 1, rounds * steps, Double(succeededThisRound.filter { $0 }.count) / Double(n))
                 if config.earlyStop! && step % checkEvery == 0 {
                     if cost > previousCost { break }
                     previousCost = cost

@@ -19,10 +19,10 @@ struct DeepFoolAttack {
         var active = batch.active
         let steps = config.steps!
         for step in 0..<steps {
-            if monitor.shouldStop() { return true }
             guard !active.isEmpty else { break }
             let x = batch.adversarial.gather(active)
-            let (z, grads) = try ensemble.classGradients(x, runs)
+            let z: Tensor, grads: [Tensor]
+            do { (z, grads) = try ensemble.classGradients(x, runs, stop: monitor.shouldStop) } catch is AttackStopped { return true }
             let predicted = z.argmaxRows()
             var next: [Int] = []
             for (row, i) in active.enumerated() {

@@ -62,27 +62,49 @@ public struct Ensemble {
         return z
     }
 
-    /// Predicted class and its probability per sample.
+    /// Predicted class and its probability per sample, in slices of 256 rows.
     public func predict(_ x: Tensor, _ runs: [Execution]) throws -> (classes: [Int], confidence: [Float]) {
-        let p = probabilities(try logits(x, runs))
-        let c = p.argmaxRows()
-        return (c, c.enumerated().map { p.data[$0.offset * classCount + $0.element] })
+        var classes: [Int] = [], confidence: [Float] = []
+        for start in stride(from: 0, to: x.batch, by: 256) {
+            let part = x.batch <= 256 ? x : x.slice(start..<min(x.batch, start + 256))
+            let p = probabilities(try logits(part, runs))
+            let c = p.argmaxRows()
+            classes += c
+            confidence += c.enumerated().map { p.data[$0.offset * classCount + $0.element] }
+        }
+        return (classes, confidence)
     }
 
     /// Every member's forward, then one input-gradient pass each: `seeds` turns all members'
-    /// logits into the gradient of the objective with respect to each member's logits
-    /// (weights already applied), and the result is Σᵢ d(objective)/dx with the logits.
-    public func inputGradient(_ x: Tensor, _ runs: [Execution], seeds: ([Tensor]) -> [Tensor]) throws -> (gradient: Tensor, logits: [Tensor]) {
-        let outs = try zip(members, runs).map { m, run in try m.forward(x, run, record: true) }
-        let logits = outs.map(\.logits)
-        let perMember = seeds(logits)
-        var total: Tensor?
-        for (i, m) in members.enumerated() {
-            let g = try m.backward(outs[i].trace!, seeds: ["logits": perMember[i]], input: true, parameters: false, runs[i]).input!
-            if total == nil { total = g } else { total!.add(g) }
+    /// logits for rows `range` of the batch into the gradient of the objective with respect to
+    /// each member's logits (weights already applied), and the result is Σᵢ d(objective)/dx
+    /// with the logits. The batch runs in chunks of `chunk` rows, and `stop` is polled between
+    /// chunks (throwing `AttackStopped`), so a cancel never waits for a whole large batch.
+    public func inputGradient(_ x: Tensor, _ runs: [Execution], chunk: Int = Ensemble.chunk, stop: () -> Bool = { false },
+                              seeds: (Range<Int>, [Tensor]) -> [Tensor]) throws -> (gradient: Tensor, logits: [Tensor]) {
+        var gradients: [Tensor] = [], logitParts: [[Tensor]] = []
+        for start in stride(from: 0, to: x.batch, by: chunk) {
+            if stop() { throw AttackStopped() }
+            let range = start..<min(x.batch, start + chunk)
+            let part = range.count == x.batch ? x : x.slice(range)
+            let outs = try zip(members, runs).map { m, run in try m.forward(part, run, record: true) }
+            let logits = outs.map(\.logits)
+            let perMember = seeds(range, logits)
+            var total: Tensor?
+            for (i, m) in members.enumerated() {
+                let g = try m.backward(outs[i].trace!, seeds: ["logits": perMember[i]], input: true, parameters: false, runs[i]).input!
+                if total == nil { total = g } else { total!.add(g) }
+            }
+            gradients.append(total!)
+            logitParts.append(logits)
         }
-        return (total!, logits)
+        if gradients.count == 1 { return (gradients[0], logitParts[0]) }
+        return (Tensor.concatenate(gradients), members.indices.map { i in Tensor.concatenate(logitParts.map { $0[i] }) })
     }
+
+    /// Rows per forward/backward chunk: small enough that a cancel is honoured quickly on the
+    /// larger models, large enough to keep the GEMMs efficient.
+    public static let chunk = 64
 
     /// One execution (scratch memory) per member, reused across an attack's iterations.
     public func executions() -> [Execution] { members.map { _ in Execution(mode: .eval) } }
@@ -91,21 +113,30 @@ public struct Ensemble {
 extension Ensemble {
     /// The averaged logits Z = Σ aᵢ zᵢ and, for every class k, dZₖ/dx: one forward per member,
     /// then one input-gradient pass per class and member (what DeepFool linearises).
-    public func classGradients(_ x: Tensor, _ runs: [Execution]) throws -> (logits: Tensor, gradients: [Tensor]) {
-        let outs = try zip(members, runs).map { m, run in try m.forward(x, run, record: true) }
-        let z = averagedLogits(outs.map(\.logits))
-        let (n, k) = (x.batch, classCount)
-        var gradients: [Tensor] = []
-        for c in 0..<k {
-            var total: Tensor?
-            for (i, m) in members.enumerated() {
-                var seed = Tensor(shape: [n, k])
-                for s in 0..<n { seed.data[s * k + c] = weights[i] }
-                let g = try m.backward(outs[i].trace!, seeds: ["logits": seed], input: true, parameters: false, runs[i]).input!
-                if total == nil { total = g } else { total!.add(g) }
+    public func classGradients(_ x: Tensor, _ runs: [Execution], stop: () -> Bool = { false }) throws -> (logits: Tensor, gradients: [Tensor]) {
+        var zs: [Tensor] = [], perClass: [[Tensor]] = Array(repeating: [], count: classCount)
+        for start in stride(from: 0, to: x.batch, by: Ensemble.chunk) {
+            if stop() { throw AttackStopped() }
+            let range = start..<min(x.batch, start + Ensemble.chunk)
+            let part = range.count == x.batch ? x : x.slice(range)
+            let outs = try zip(members, runs).map { m, run in try m.forward(part, run, record: true) }
+            zs.append(averagedLogits(outs.map(\.logits)))
+            let (n, k) = (part.batch, classCount)
+            for c in 0..<k {
+                var total: Tensor?
+                for (i, m) in members.enumerated() {
+                    var seed = Tensor(shape: [n, k])
+                    for s in 0..<n { seed.data[s * k + c] = weights[i] }
+                    let g = try m.backward(outs[i].trace!, seeds: ["logits": seed], input: true, parameters: false, runs[i]).input!
+                    if total == nil { total = g } else { total!.add(g) }
+                }
+                perClass[c].append(total!)
             }
-            gradients.append(total!)
         }
-        return (z, gradients)
+        if zs.count == 1 { return (zs[0], perClass.map { $0[0] }) }
+        return (Tensor.concatenate(zs), perClass.map(Tensor.concatenate))
     }
 }
+
+/// Thrown between chunks when the attack's monitor asks to stop.
+public struct AttackStopped: Error {}

@@ -19,13 +19,17 @@ struct EnsembleOptimizationAttack {
         var m = Tensor(shape: batch.clean.shape), v = Tensor(shape: batch.clean.shape)
         var active = batch.active
         for step in 0..<steps {
-            if monitor.shouldStop() { return true }
             guard !active.isEmpty else { break }
             let x = batch.adversarial.gather(active)
             let x0 = batch.clean.gather(active)
             let activeTargets = active.map { targets[$0] }
-            let (gradient, logits) = try ensemble.inputGradient(x, runs) { all in
-                AttackLoss.ensembleTargetSeeds(all, weights: ensemble.weights, targets: activeTargets).seeds
+            let gradient: Tensor, logits: [Tensor]
+            do {
+                (gradient, logits) = try ensemble.inputGradient(x, runs, stop: monitor.shouldStop) { range, all in
+                    AttackLoss.ensembleTargetSeeds(all, weights: ensemble.weights, targets: Array(activeTargets[range])).seeds
+                }
+            } catch is AttackStopped {
+                return true
             }
             let predicted = ensemble.probabilities(logits).argmaxRows()
             var g = gradient
@@ -35,6 +39,7 @@ struct EnsembleOptimizationAttack {
             let stepSize = lr / (1 - powf(beta1, t)), bc2 = (1 - powf(beta2, t)).squareRoot()
             let per = batch.item
             var stillActive: [Int] = []
+            let fooledNow = batch.count - active.count + active.indices.filter { predicted[$0] == targets[active[$0]] }.count
             for (k, i) in active.enumerated() {
                 batch.iterations[i] = step
                 if config.earlyStop! && predicted[k] == targets[i] {
@@ -56,7 +61,7 @@ struct EnsembleOptimizationAttack {
                 }
             }
             active = stillActive
-            monitor.progress(step + 1, steps, Double(batch.count - active.count) / Double(batch.count))
+            monitor.progress(step + 1, steps, Double(fooledNow) / Double(batch.count))
         }
         return false
     }

@@ -36,15 +36,23 @@ struct GradientAttack {
             var momentum = Tensor(shape: x.shape)
             var center = start
             for step in 0..<steps {
-                if monitor.shouldStop() { return true }
                 let classes = active.map(batch.lossClass)
-                let (gradient, logits) = try ensemble.inputGradient(x, runs) { all in
-                    all.enumerated().map { i, z in AttackLoss.crossEntropySeed(z, classes, weight: ensemble.weights[i]) }
+                let gradient: Tensor, logits: [Tensor]
+                do {
+                    (gradient, logits) = try ensemble.inputGradient(x, runs, stop: monitor.shouldStop) { range, all in
+                        all.enumerated().map { i, z in AttackLoss.crossEntropySeed(z, Array(classes[range]), weight: ensemble.weights[i]) }
+                    }
+                } catch is AttackStopped {
+                    // Keep where every sample got to: the best so far.
+                    AttackBatch.scatter(x, into: &batch.adversarial, at: active)
+                    return true
                 }
                 // Samples already successful at this iterate stop here (their iterate is kept).
                 let predicted = ensemble.probabilities(logits).argmaxRows()
                 var keep: [Int] = []
+                var fooledNow = batch.count - active.count
                 for (k, i) in active.enumerated() {
+                    if batch.succeeded(i, predicted: predicted[k]) { fooledNow += 1 }
                     batch.iterations[i] = restart * steps + step
                     if batch.succeeded(i, predicted: predicted[k]) && config.earlyStop! {
                         batch.done[i] = true
@@ -67,7 +75,7 @@ struct GradientAttack {
                 }
                 for i in active { batch.iterations[i] = restart * steps + step + 1 }
                 iterationCount += 1
-                monitor.progress(iterationCount, totalIterations, Double(batch.count - batch.active.count) / Double(batch.count))
+                monitor.progress(iterationCount, totalIterations, Double(fooledNow) / Double(batch.count))
             }
             // What is left active ends this restart at its last iterate; a later restart
             // replaces it only if that one succeeds (checked by the caller's final pass).

@@ -132,19 +132,23 @@ public enum AttackMethod: RequestType {
         public var label: Int
         public var target: Int?
         public var adversarialLabel: Int
+        /// Untargeted: the model now misclassifies it. Targeted: it now predicts the target.
         public var success: Bool
+        /// Whether the model classified the clean image correctly before the attack.
+        public var cleanCorrect: Bool
         public var linf: Float
         public var l2: Float
         public var confidence: Float
         public var iterations: Int
 
-        public init(index: Int, source: Int, label: Int, target: Int?, adversarialLabel: Int, success: Bool, linf: Float, l2: Float, confidence: Float, iterations: Int) {
+        public init(index: Int, source: Int, label: Int, target: Int?, adversarialLabel: Int, success: Bool, cleanCorrect: Bool, linf: Float, l2: Float, confidence: Float, iterations: Int) {
             self.index = index
             self.source = source
             self.label = label
             self.target = target
             self.adversarialLabel = adversarialLabel
             self.success = success
+            self.cleanCorrect = cleanCorrect
             self.linf = linf
             self.l2 = l2
             self.confidence = confidence
@@ -154,11 +158,16 @@ public enum AttackMethod: RequestType {
 
     public struct Summary: Codable, Sendable {
         public var count: Int
+        /// Samples the attack tried: untargeted, those the model got right before the attack
+        /// (a clean mistake is no success of the attack); targeted, all.
+        public var attacked: Int
+        /// Fraction of the attacked samples that succeeded.
         public var successRate: Double
         /// Fraction of samples the (ensemble) model still classifies correctly.
         public var robustAccuracy: Double
         /// Accuracy on the clean inputs before the attack.
         public var cleanAccuracy: Double
+        /// Norms over the successful attacked samples.
         public var meanLinf: Float
         public var medianLinf: Float
         public var meanL2: Float
@@ -168,8 +177,9 @@ public enum AttackMethod: RequestType {
         /// True when a cancel stopped the attack (results are the best so far).
         public var stoppedEarly: Bool
 
-        public init(count: Int, successRate: Double, robustAccuracy: Double, cleanAccuracy: Double, meanLinf: Float, medianLinf: Float, meanL2: Float, medianL2: Float, elapsedMs: Double, imagesPerSecond: Double, stoppedEarly: Bool) {
+        public init(count: Int, attacked: Int, successRate: Double, robustAccuracy: Double, cleanAccuracy: Double, meanLinf: Float, medianLinf: Float, meanL2: Float, medianL2: Float, elapsedMs: Double, imagesPerSecond: Double, stoppedEarly: Bool) {
             self.count = count
+            self.attacked = attacked
             self.successRate = successRate
             self.robustAccuracy = robustAccuracy
             self.cleanAccuracy = cleanAccuracy

@@ -47,8 +47,21 @@ struct Daemon: ParsableCommand {
         if let listen {
             let path = String(listen.dropFirst("unix:".count))
             let socket = try UnixSocketServer(path: path, handler: server, options: options, idleTimeout: idleTimeout > 0 ? idleTimeout : nil)
+            // SIGTERM / SIGINT stop the server cleanly: running requests finish, the socket file goes.
+            var sources: [DispatchSourceSignal] = []
+            for sig in [SIGTERM, SIGINT] {
+                signal(sig, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                source.setEventHandler {
+                    Log.info("signal \(sig): stopping")
+                    socket.stop()
+                }
+                source.resume()
+                sources.append(source)
+            }
             Log.info("listening on \(path)")
             socket.run()
+            sources.forEach { $0.cancel() }
             throw ExitCode.success
         }
         let protocolOutput = try StdoutGuard.redirect()

@@ -42,14 +42,18 @@ final class ShellRunner {
 
     static var dataFile: URL { repositoryRoot.appendingPathComponent("data/mnist_5k.csv.gz") }
 
-    /// `advlens --socket <private> ARGS` (without the --socket when `privateSocket` is false).
+    /// The trained mnist-small model the attack tests use (relative to the repository root).
+    static let trainedModel = "Tests/AttacksTests/Fixtures/mnist-small"
+
+    /// `advlens --socket <private> ARGS` (without the --socket when `privateSocket` is false),
+    /// run in `directory` (default: the repository root, so data/ and Tests/ paths work).
     @discardableResult
     func run(_ arguments: [String], stdin: String? = nil, privateSocket: Bool = true, timeout: Double = 90,
-             whileRunning: ((Process, () -> String) -> Void)? = nil) -> ShellResult {
+             directory: URL? = nil, whileRunning: ((Process, () -> String) -> Void)? = nil) -> ShellResult {
         let process = Process()
         process.executableURL = ShellRunner.binary
         process.arguments = (privateSocket ? ["--socket", socket] : []) + arguments
-        process.currentDirectoryURL = ShellRunner.repositoryRoot
+        process.currentDirectoryURL = directory ?? ShellRunner.repositoryRoot
         var env = ProcessInfo.processInfo.environment
         for key in ["ADVLENSD", "ADVLENS_SOCKET", "ADVLENS_IDLE_TIMEOUT"] { env[key] = nil }
         env["ADVLENS_IDLE_TIMEOUT"] = "300"   // a daemon a failed test leaks goes away by itself

@@ -7,7 +7,7 @@ params and each result are validated with the JSON Schemas in protocol/schema/, 
 params of a request that succeeds (or fails for a reason other than its params) must validate,
 params the server refuses with -32602 must not (unless the session marks them "schema": "valid",
 for semantic errors a schema cannot see), and every result must match its method's result
-schema. Static checks make sure every advertised method has both schemas, a README section and
+schema, as must the partial result a cancelled request carries in error.data. Static checks make sure every advertised method has both schemas, a README section and
 an example, and that the .jsonl files are what protocol/examples/generate.py writes.
 """
 import importlib.util
@@ -337,6 +337,13 @@ class Replay:
             self.checked += 2
             return
         code = response["error"]["code"]
+        if code == -32800 and "data" in response["error"]:
+            # A cancelled request's partial result has the shape of its result.
+            data_problems = schema_errors(schema_path(method, "result").as_uri(), response["error"]["data"])
+            if data_problems:
+                self.fail(f"{method} was cancelled with error.data that fails {method}.result.json: {data_problems}\n"
+                          f"data: {json.dumps(response['error']['data'])[:2000]}")
+            self.checked += 1
         if flag == "skip" or code in (-32600, -32601, -32700):
             return
         if code == -32602 and flag != "valid":
@@ -499,6 +506,7 @@ def test_schema_enums_match_capabilities(capabilities):
     assert load["properties"]["kind"]["enum"] == capabilities["datasetKinds"]
     common = json.loads((SCHEMAS / "common.json").read_text())
     assert common["$defs"]["DatasetSummary"]["properties"]["kind"]["enum"] == capabilities["datasetKinds"]
+    assert common["$defs"]["AttackMethod"]["enum"] == capabilities["attacks"]
     forms = [branch["title"] for branch in common["$defs"]["InputSource"]["oneOf"]]
     assert len(forms) == len(capabilities["inputKinds"])
 

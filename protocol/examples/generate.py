@@ -47,7 +47,8 @@ NAN_TENSOR = tensor([float("nan")] + DIGIT[1:], [1, 28, 28])
 
 CLASSES = [str(c) for c in range(10)]
 METHODS = ["initialize", "shutdown", "model/create", "model/load", "model/save", "model/list", "model/info",
-           "model/unload", "dataset/load", "dataset/list", "dataset/info", "predict"]
+           "model/unload", "dataset/load", "dataset/list", "dataset/info", "predict", "attack", "handle/list", "handle/drop"]
+ATTACKS = ["fgsm", "bim", "pgd", "mifgsm", "ensemble-opt", "cw", "deepfool"]
 
 # ---------------------------------------------------------------------------------------------
 # Session builder.
@@ -130,6 +131,30 @@ def dataset(name, count, per_class, source="${REPO}/data/mnist_5k.csv.gz"):
 
 MNIST_SPLIT = {"name": "mnist", "kind": "mnist-csv", "path": "data/mnist_5k.csv.gz", "split": {"testPerClass": 100, "seed": 0}}
 
+# A trained mnist-small (test accuracy about 98 %), so that attacks have something to break.
+TRAINED = {"name": "digits", "spec": "Tests/AttacksTests/Fixtures/mnist-small/model.json",
+           "weights": "Tests/AttacksTests/Fixtures/mnist-small/model.safetensors"}
+# Eight test images, one of each class 0...7 (mnist-test holds 100 per class, in class order).
+EIGHT = {"dataset": "mnist-test", "indices": [1, 101, 201, 301, 401, 501, 601, 701]}
+TWO = {"dataset": "mnist-test", "indices": [1, 101]}
+
+
+def sample(index, label, source=None, target="<absent>", iterations="<integer>", success="<boolean>"):
+    """An attack's per-sample pattern."""
+    return {"index": index, "source": index if source is None else source, "label": label, "target": target,
+            "adversarialLabel": "<integer>", "success": success, "linf": "<number>", "l2": "<number>",
+            "confidence": "<number>", "iterations": iterations}
+
+
+def attack_summary(count, **fields):
+    return {"count": count, "successRate": "<number>", "robustAccuracy": "<number>", "cleanAccuracy": "<number>",
+            "meanLinf": "<number>", "medianLinf": "<number>", "meanL2": "<number>", "medianL2": "<number>",
+            "elapsedMs": "<number>", "imagesPerSecond": "<number>", "stoppedEarly": False, **fields}
+
+
+def digits_only(fp="<eq:fp>"):
+    return [{"name": "digits", "weight": 1, "fingerprint": fp}]
+
 # ---------------------------------------------------------------------------------------------
 # The sessions.
 
@@ -151,7 +176,7 @@ def lifecycle():
             "layerTypes": "<array>",
             "datasetKinds": ["mnist-csv", "mnist-idx", "npy"],
             "inputKinds": ["tensor", "dataset", "handle", "png", "path"],
-            "attacks": [], "explainers": [], "objectives": [],
+            "attacks": ATTACKS, "explainers": [], "objectives": [],
             "engine": {"blasCore": "<string>", "blasCoreSelection": "<string>", "blasThreads": "<integer>",
                        "blas": "<string>", "cores": "<integer>", "workers": "<integer>"},
             "limits": {"maxMessageBytes": 67108864, "maxBatch": 65536}}})
@@ -389,7 +414,245 @@ def concurrency():
     return s
 
 
-SESSIONS = [lifecycle, lifecycle_abrupt, models, datasets, predict, errors, transport, concurrency]
+def attack():
+    s = Session("attack", "attack on a trained model: FGSM and PGD on a dataset reference, the adversarial batch fed "
+                "back to predict as a result handle, handle/list and handle/drop, an ensemble of two models with "
+                "evaluateOn (the transfer matrix), a targeted attack with given targets, the ensemble-optimization "
+                "attack with two least-likely targets per image, the other methods with their defaults echoed, "
+                "and $/progress.")
+    s.start()
+    s.call(2, "model/load", TRAINED, summary("digits", fingerprint="<let:fp>"))
+    s.call(3, "model/create", {"name": "madry", "architecture": "mnist-madry", "seed": 1},
+           summary("madry", "mnist-madry", parameters=3274634, fingerprint="<let:fpMadry>"))
+    s.call(4, "dataset/load", MNIST_SPLIT, {"datasets": "<array:2>"})
+    s.comment("The trained model classifies the eight test images correctly.")
+    s.call(5, "predict", {"model": "digits", "inputs": EIGHT, "topK": 1}, {"accuracy": 1, "count": 8})
+    s.comment("FGSM: one signed-gradient step of size epsilon. The adversarial batch is kept as handle adv-1; "
+              "config echoes every parameter used, defaults included.")
+    s.call(6, "attack", {"model": "digits", "method": "fgsm", "inputs": EIGHT, "epsilon": 0.15}, {
+        "handle": "adv-1",
+        "samples": [sample(i, i, iterations=1) for i in range(8)],
+        "summary": attack_summary(8, robustAccuracy="<let:fgsmRobust>", cleanAccuracy=1),
+        "config": {"method": "fgsm", "models": digits_only(), "norm": "linf", "epsilon": 0.15, "steps": 1,
+                   "targeted": False, "earlyStop": True, "seed": 0},
+        "transfer": "<absent>", "images": "<absent>", "perturbations": "<absent>", "png": "<absent>"})
+    s.comment("The handle is an input like any other and carries the labels: predict's accuracy on it is the "
+              "attack's robust accuracy.")
+    s.call(7, "predict", {"model": "digits", "inputs": {"handle": "adv-1"}, "topK": 1},
+           {"predictions": [{"label": i} for i in range(8)], "accuracy": "<eq:fgsmRobust>", "count": 8})
+    s.comment("PGD (defaults: epsilon 0.3, random start, 1 restart; here 10 steps of 0.05) fools all eight. With a "
+              "workDoneToken: begin, reports (\"iteration i/n, x% fooled\", rate-limited, not shown), end.")
+    s.request(8, "attack", {"model": "digits", "method": "pgd", "inputs": EIGHT, "steps": 10, "stepSize": 0.05,
+                            "workDoneToken": "pgd-8"})
+    s.progress("pgd-8", {"kind": "begin", "title": "attack pgd", "cancellable": True, "message": "8 inputs", "percentage": 0})
+    s.progress("pgd-8", {"kind": "end", "message": "100% success"})
+    s.result(8, {
+        "handle": "adv-2",
+        "samples": [sample(i, i, success=True) for i in range(8)],
+        "summary": attack_summary(8, successRate=1, robustAccuracy=0, cleanAccuracy=1),
+        "config": {"method": "pgd", "models": digits_only(), "norm": "linf", "epsilon": 0.3, "stepSize": 0.05, "steps": 10,
+                   "restarts": 1, "randomStart": True, "targeted": False, "earlyStop": True, "seed": 0}})
+    s.comment("A subset of a handle by indices: the accuracy has dropped from 1 to 0.")
+    s.call(9, "predict", {"model": "digits", "inputs": {"handle": "adv-2", "indices": [0, 7]}, "topK": 1},
+           {"predictions": [{"label": 0}, {"label": 7}], "accuracy": 0, "count": 2})
+    s.comment("handle/list: the kept results, oldest first, with the config that made them (provenance, JSON text).")
+    handle = {"imageShape": [1, 28, 28], "bytes": 25088, "count": 8}
+    s.call(10, "handle/list", None, {"handles": [
+        {"handle": "adv-1", "kind": "attack fgsm", **handle, "provenance": "<contains:\"method\":\"fgsm\">"},
+        {"handle": "adv-2", "kind": "attack pgd", **handle, "provenance": "<contains:\"method\":\"pgd\">"}],
+        "totalBytes": 50176, "limitBytes": "<integer>"})
+    s.comment("handle/drop frees one; afterwards it is not found (-32001), as input or to drop again.")
+    s.call(11, "handle/drop", {"handle": "adv-1"}, {})
+    s.fail(12, "predict", {"model": "digits", "inputs": {"handle": "adv-1"}}, -32001, "<contains:no result handle named \"adv-1\">")
+    s.fail(13, "handle/drop", {"handle": "adv-1"}, -32001, "<contains:adv-1>")
+    s.call(14, "handle/list", {}, {"handles": [{"handle": "adv-2"}], "totalBytes": 25088})
+    s.comment("An ensemble: models with relative weights (normalised to sum 1; config echoes them as given). PGD "
+              "averages the members' losses; success is judged on the weighted average of their probabilities. "
+              "evaluateOn judges the adversarial batch on each listed model alone: the transfer matrix.")
+    s.call(15, "attack", {"models": [{"name": "digits", "weight": 3}, {"name": "madry"}], "method": "pgd", "inputs": EIGHT,
+                          "steps": 5, "stepSize": 0.1, "evaluateOn": ["digits", "madry"]}, {
+        "handle": "adv-3",
+        "samples": [sample(i, i) for i in range(8)],
+        "summary": attack_summary(8),
+        "config": {"method": "pgd", "models": [{"name": "digits", "weight": 3, "fingerprint": "<eq:fp>"},
+                                               {"name": "madry", "weight": 1, "fingerprint": "<eq:fpMadry>"}]},
+        "transfer": [{"model": "digits", "successRate": "<number>", "robustAccuracy": "<number>"},
+                     {"model": "madry", "successRate": "<number>", "robustAccuracy": "<number>"}]})
+    s.comment("Targeted, with the targets given (one per input image; target implies targeted): success means "
+              "the model predicts the target.")
+    targets = [1, 2, 3, 4, 5, 6, 7, 0]
+    s.call(16, "attack", {"model": "digits", "method": "pgd", "inputs": EIGHT, "target": targets, "steps": 20,
+                          "stepSize": 0.05, "evaluateOn": ["madry"]}, {
+        "handle": "adv-4",
+        "samples": [sample(i, i, target=targets[i]) for i in range(8)],
+        "summary": attack_summary(8, cleanAccuracy=1),
+        "config": {"method": "pgd", "targeted": True, "target": targets, "steps": 20},
+        "transfer": [{"model": "madry"}]})
+    s.comment("The ensemble-optimization attack (always targeted; Adam on the image, lambda times the squared L2 "
+              "distance, here inside an L-inf box of epsilon 0.3): two least-likely targets per image give two "
+              "samples per image, source naming the input image.")
+    s.call(17, "attack", {"model": "digits", "method": "ensemble-opt", "inputs": TWO, "target": "leastLikely",
+                          "targetsPerImage": 2, "steps": 20, "learningRate": 0.1, "epsilon": 0.3}, {
+        "handle": "adv-5",
+        "samples": [sample(0, 0, source=0, target="<integer>"), sample(1, 0, source=0, target="<integer>"),
+                    sample(2, 1, source=1, target="<integer>"), sample(3, 1, source=1, target="<integer>")],
+        "summary": attack_summary(4, cleanAccuracy=1),
+        "config": {"method": "ensemble-opt", "models": digits_only(), "norm": "l2", "epsilon": 0.3, "steps": 20,
+                   "targeted": True, "target": "leastLikely", "targetsPerImage": 2, "learningRate": 0.1,
+                   "lambda": 0.05, "earlyStop": True, "seed": 0}})
+    s.comment("The other methods, each with its defaults filled in by config (steps shortened here; mifgsm's "
+              "stepSize is epsilon / steps in float32).")
+    s.call(18, "attack", {"model": "digits", "method": "bim", "inputs": TWO, "steps": 5}, {
+        "handle": "adv-6", "samples": "<array:2>", "summary": attack_summary(2),
+        "config": {"method": "bim", "models": digits_only(), "norm": "linf", "epsilon": 0.3, "stepSize": 0.01, "steps": 5,
+                   "targeted": False, "earlyStop": True, "seed": 0}})
+    s.call(19, "attack", {"model": "digits", "method": "mifgsm", "inputs": TWO, "steps": 5}, {
+        "handle": "adv-7", "samples": "<array:2>", "summary": attack_summary(2),
+        "config": {"method": "mifgsm", "models": digits_only(), "norm": "linf", "epsilon": 0.3, "stepSize": 0.060000002,
+                   "steps": 5, "decay": 1, "targeted": False, "earlyStop": True, "seed": 0}})
+    s.call(20, "attack", {"model": "digits", "method": "pgd", "norm": "l2", "inputs": TWO, "steps": 5}, {
+        "handle": "adv-8", "samples": "<array:2>", "summary": attack_summary(2),
+        "config": {"method": "pgd", "models": digits_only(), "norm": "l2", "epsilon": 2, "stepSize": 0.2, "steps": 5,
+                   "restarts": 1, "randomStart": True, "targeted": False, "earlyStop": True, "seed": 0}})
+    s.call(21, "attack", {"model": "digits", "method": "cw", "inputs": TWO, "steps": 20, "c": 5, "learningRate": 0.1}, {
+        "handle": "adv-9", "samples": "<array:2>", "summary": attack_summary(2),
+        "config": {"method": "cw", "models": digits_only(), "norm": "l2", "steps": 20, "targeted": False, "kappa": 0, "c": 5,
+                   "binarySearchSteps": 1, "learningRate": 0.1, "earlyStop": True, "seed": 0}})
+    s.call(22, "attack", {"model": "digits", "method": "deepfool", "inputs": TWO, "steps": 10}, {
+        "handle": "adv-10", "samples": "<array:2>", "summary": attack_summary(2),
+        "config": {"method": "deepfool", "models": digits_only(), "norm": "l2", "steps": 10, "targeted": False,
+                   "overshoot": 0.02, "earlyStop": True, "seed": 0}})
+    s.finish(23)
+    return s
+
+
+def attack_output():
+    s = Session("attack-output", "attack's return options inside the workspace root ${TMP}: the adversarial images "
+                "and the perturbations as tensors, PNG strips (original | adversarial | amplified perturbation), "
+                "inputs without labels (the model's clean predictions stand in), and the errors of return.png.")
+    s.start(params={"rootPath": "${TMP}"})
+    s.call(2, "model/create", {"name": "m", "architecture": "mnist-small", "seed": 1}, summary("m"))
+    s.comment("A tensor and a PNG carry no labels: each sample's label is the model's clean prediction, so the clean "
+              "accuracy is 1.")
+    tensor2 = {"shape": [2, 1, 28, 28], "dtype": "float32", "data": "<string>"}
+    s.call(3, "attack", {"model": "m", "method": "fgsm", "inputs": [DIGIT_NCHW, {"png": DIGIT_PNG}], "epsilon": 0.1,
+                         "return": {"images": True, "perturbations": True, "png": "strips", "pngScale": 2}}, {
+        "handle": "adv-1",
+        "samples": [sample(0, "<integer>", iterations=1), sample(1, "<integer>", iterations=1)],
+        "summary": attack_summary(2, cleanAccuracy=1),
+        "images": tensor2, "perturbations": tensor2,
+        "png": ["${TMP}/strips/adv-1-0.png", "${TMP}/strips/adv-1-1.png"]})
+    s.comment("labels replaces the labels of the inputs; pngLimit caps the strips written.")
+    s.call(4, "attack", {"model": "m", "method": "fgsm", "inputs": [DIGIT_NCHW, {"png": DIGIT_PNG}], "labels": [1, 1],
+                         "return": {"png": "strips", "pngLimit": 1}}, {
+        "handle": "adv-2", "samples": [sample(0, 1), sample(1, 1)],
+        "images": "<absent>", "perturbations": "<absent>", "png": ["${TMP}/strips/adv-2-0.png"]})
+    s.comment("The PNG directory must lie inside the root (-32013) and be a directory (-32012).")
+    s.fail(5, "attack", {"model": "m", "method": "fgsm", "inputs": DIGIT_CHW, "return": {"png": "../outside"}}, -32013,
+           "<contains:params.return.png>")
+    s.fail(6, "attack", {"model": "m", "method": "fgsm", "inputs": DIGIT_CHW, "return": {"png": "strips/adv-1-0.png"}},
+           -32012, "<contains:params.return.png>")
+    s.fail(7, "attack", {"model": "m", "method": "fgsm", "inputs": DIGIT_CHW, "return": {"png": "strips", "pngScale": 0}},
+           -32602, "params.return.pngScale: expected 1 to 32, got 0")
+    s.finish(8)
+    return s
+
+
+def attack_errors():
+    s = Session("attack-errors", "attack's errors: -32602 naming the field for every parameter the server refuses "
+                "(a few only the server can see), -32001 for missing models and handles, -32010 for inputs that do "
+                "not fit. Errors keep nothing.")
+    s.start()
+    s.call(2, "model/create", {"name": "m", "architecture": "mnist-small", "seed": 1}, summary("m"))
+    s.call(3, "model/create", {"name": "m2", "architecture": "mnist-small", "seed": 2}, summary("m2"))
+    one = {"model": "m", "inputs": DIGIT_CHW}
+    s.fail(4, "attack", {**one, "method": "jsma"}, -32602,
+           "params.method: unknown \"jsma\"; known: fgsm, bim, pgd, mifgsm, ensemble-opt, cw, deepfool")
+    s.fail(5, "attack", {**one, "method": "fgsm", "epsilon": -0.1}, -32602, "params.epsilon: must be a positive number, got -0.1")
+    s.fail(6, "attack", {**one, "models": [{"name": "m2"}], "method": "fgsm"}, -32602,
+           "params: give exactly one of model (a name) or models (an ensemble)")
+    s.fail(7, "attack", {"inputs": DIGIT_CHW, "method": "fgsm"}, -32602, "<contains:give exactly one of model>")
+    s.fail(8, "attack", {**one, "method": "fgsm", "norm": "l2"}, -32602, "params.norm: fgsm is an L-inf attack; use pgd with norm l2")
+    s.fail(9, "attack", {**one, "method": "cw", "norm": "linf"}, -32602, "params.norm: cw is an L2 attack")
+    s.fail(10, "attack", {**one, "method": "pgd", "norm": "l1"}, -32602, "<contains:params.norm>")
+    s.fail(11, "attack", {**one, "method": "pgd", "steps": 0}, -32602, "params.steps: must be 1 to 100000, got 0")
+    s.fail(12, "attack", {**one, "method": "mifgsm", "decay": -1}, -32602, "<contains:params.decay>")
+    s.fail(13, "attack", {**one, "method": "deepfool", "targeted": True}, -32602,
+           "params.targeted: deepfool does not use it (it takes norm, overshoot, steps, seed and earlyStop)")
+    s.fail(14, "attack", {**one, "method": "pgd", "targeted": False, "target": "random"}, -32602,
+           "params.target: given, but targeted is false")
+    s.fail(15, "attack", {**one, "method": "pgd", "target": "mostLikely"}, -32602, "<contains:params.target>")
+    s.fail(16, "attack", {**one, "method": "pgd", "targetsPerImage": 2}, -32602,
+           "params.targetsPerImage: pgd does not use it (it takes epsilon, norm, randomStart, restarts, stepSize, steps, target, targeted, seed and earlyStop)")
+    s.fail(17, "attack", {"models": [], "inputs": DIGIT_CHW, "method": "fgsm"}, -32602, "params.models: expected at least one model")
+    s.fail(18, "attack", {"models": [{"name": "m", "weight": 0}, {"name": "m2"}], "inputs": DIGIT_CHW, "method": "fgsm"},
+           -32602, "<contains:params.models[0].weight>")
+    s.fail(19, "attack", {**one, "method": "fgsm", "seed": -1}, -32602, "<contains:params.seed>")
+    s.fail(20, "attack", {**one, "method": "fgsm", "return": {"images": "yes"}}, -32602, "<contains:params.return.images>")
+    s.comment("Checks that need the inputs or the model: the params are valid for the schema.")
+    s.fail(21, "attack", {**one, "method": "pgd", "target": [1, 2]}, -32602, "params.target: 2 targets for 1 images", schema="valid")
+    s.fail(22, "attack", {**one, "method": "pgd", "target": [12]}, -32602, "params.target[0]: 12 is not a class index 0..<10",
+           schema="valid")
+    s.fail(23, "attack", {**one, "method": "fgsm", "labels": [1, 2]}, -32602, "params.labels: 2 labels for 1 inputs", schema="valid")
+    s.fail(24, "attack", {**one, "method": "fgsm", "labels": [10]}, -32602, "<contains:params.labels[0]>", schema="valid")
+    s.fail(25, "attack", {**one, "method": "ensemble-opt", "targetsPerImage": 10}, -32602,
+           "params.targetsPerImage: at most 9 targets differ from the label, asked for 10", schema="valid")
+    s.comment("-32001: a model (of model, models or evaluateOn) or a handle that does not exist.")
+    s.fail(26, "attack", {"model": "missing", "inputs": DIGIT_CHW, "method": "fgsm"}, -32001, "<contains:no model named \"missing\">")
+    s.fail(27, "attack", {"models": [{"name": "m"}, {"name": "missing"}], "inputs": DIGIT_CHW, "method": "fgsm"}, -32001,
+           "<contains:\"missing\">")
+    s.fail(28, "attack", {"model": "m", "inputs": {"handle": "adv-1"}, "method": "fgsm"}, -32001, "<contains:adv-1>")
+    s.comment("-32010: inputs that do not fit the model.")
+    s.fail(29, "attack", {"model": "m", "inputs": tensor([0.0] * 1024, [1, 1, 32, 32]), "method": "fgsm"}, -32010,
+           "<contains:does not fit the model's input>")
+    s.comment("None of these kept a result.")
+    s.call(30, "handle/list", None, {"handles": [], "totalBytes": 0})
+    s.comment("evaluateOn is resolved after the attack has run: a missing model there is -32001 too.")
+    s.fail(31, "attack", {**one, "method": "fgsm", "evaluateOn": ["missing"]}, -32001, "<contains:no model named \"missing\">")
+    s.finish(32)
+    return s
+
+
+def attack_cancel():
+    s = Session("attack-cancel", "Cancelling attacks (one worker): a queued attack is answered -32800 at once, "
+                "without data; a running attack stops at its next iteration and answers -32800 with the partial "
+                "result in error.data (the best adversarials so far, summary.stoppedEarly true), whose handle is "
+                "kept.")
+    s.args("--workers", "1")
+    s.start()
+    s.call(2, "model/load", TRAINED, summary("digits"))
+    s.call(3, "dataset/load", MNIST_SPLIT, {"datasets": "<array:2>"})
+    images = {"dataset": "mnist-test", "indices": list(range(0, 1000, 4))}
+    s.comment("A long C&W attack (250 images, 10000 steps) takes the only worker; a second attack queues behind it.")
+    s.request(4, "attack", {"model": "digits", "method": "cw", "inputs": images, "steps": 10000, "earlyStop": False,
+                            "workDoneToken": "cw-4"})
+    s.request(5, "attack", {"model": "digits", "method": "fgsm", "inputs": TWO})
+    s.comment("Cancelling the queued one answers it at once, without data.")
+    s.notify("$/cancelRequest", {"id": 5})
+    s.expect({"jsonrpc": "2.0", "id": 5, "error": {"code": -32800, "message": "request cancelled", "data": "<absent>"}})
+    s.progress("cw-4", {"kind": "begin", "title": "attack cw", "cancellable": True, "message": "250 inputs", "percentage": 0})
+    s.progress("cw-4", {"kind": "report", "message": "<regex:iteration [0-9]+/10000, [0-9]+% fooled>", "percentage": "<integer>"})
+    s.comment("After the first report, cancel the running one: progress ends, then the -32800 carries the result so far.")
+    s.notify("$/cancelRequest", {"id": 4})
+    s.progress("cw-4", {"kind": "end", "message": "<regex:[0-9]+% success>"})
+    s.expect({"jsonrpc": "2.0", "id": 4, "error": {"code": -32800, "message": "request cancelled", "data": {
+        "handle": "adv-1", "samples": "<array:250>",
+        "summary": {"count": 250, "successRate": "<number>", "stoppedEarly": True},
+        "config": {"method": "cw", "models": [{"name": "digits", "weight": 1, "fingerprint": "<string>"}], "norm": "l2",
+                   "steps": 10000, "targeted": False, "kappa": 0, "c": 1, "binarySearchSteps": 1, "learningRate": 0.01,
+                   "earlyStop": False, "seed": 0}}}})
+    s.comment("The partial result's handle is kept like any other: use it, then drop it.")
+    s.call(6, "handle/list", None, {"handles": [{"handle": "adv-1", "kind": "attack cw", "count": 250}]})
+    s.call(7, "predict", {"model": "digits", "inputs": {"handle": "adv-1", "indices": [0, 1]}, "topK": 1},
+           {"predictions": [{"label": 0}, {"label": 0}], "count": 2})
+    s.call(8, "handle/drop", {"handle": "adv-1"}, {})
+    s.call(9, "handle/list", None, {"handles": [], "totalBytes": 0})
+    s.finish(10)
+    return s
+
+
+SESSIONS = [lifecycle, lifecycle_abrupt, models, datasets, predict, errors, transport, concurrency, attack,
+            attack_output, attack_errors, attack_cancel]
 
 
 def render():

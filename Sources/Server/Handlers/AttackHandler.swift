@@ -29,11 +29,14 @@ extension AdvLensServer {
 
     private func attack(_ p: AttackMethod.Params, _ context: RequestContext) throws -> AttackMethod.Result {
         let start = DispatchTime.now().uptimeNanoseconds
+        // Everything that can be checked from the params is checked before any work.
+        let config = try attackConfig(p)
         let members = try ensembleMembers(p)
+        let transferModels = try (p.evaluateOn ?? []).map { (name: $0, model: try workspace.model($0).model) }
+        let pngDirectory = try p.return?.png.map { try pngTarget($0, options: p.return!, paths: workspace.paths(for: context.connection)) }
         let ensemble: Ensemble
         do { ensemble = try Ensemble(members.map { ($0.model.model, $0.weight) }) } catch { throw attackError(error) }
-        let paths = workspace.paths(for: context.connection)
-        let batch = try InputDecoder(workspace: workspace, paths: paths).decode(p.inputs, for: members[0].model.model)
+        let batch = try InputDecoder(workspace: workspace, paths: workspace.paths(for: context.connection)).decode(p.inputs, for: members[0].model.model)
         let n = batch.images.batch
         let runs = ensemble.executions()
         let clean = try ensemble.predict(batch.images, runs).classes
@@ -42,7 +45,6 @@ extension AdvLensServer {
             guard given.count == n else { throw ServerError.invalidParams("params.labels: \(given.count) labels for \(n) inputs") }
             labels = given
         }
-        let config = try attackConfig(p)
         context.progressBegin(title: "attack \(p.method)", message: "\(n) inputs", percentage: 0)
         let monitor = AttackMonitor(progress: { done, total, fooled in
             context.progressReport(message: String(format: "iteration %d/%d, %.0f%% fooled", done, total, fooled * 100),
@@ -69,42 +71,52 @@ extension AdvLensServer {
                                                labels: result.samples.map(\.label), provenance: provenance)
         let samples = result.samples.enumerated().map { i, s in
             AttackMethod.Sample(index: i, source: s.source, label: s.label, target: s.target, adversarialLabel: s.adversarialLabel,
-                                success: s.success, linf: s.linf, l2: s.l2, confidence: s.confidence, iterations: s.iterations)
+                                success: s.success, cleanCorrect: s.cleanCorrect, linf: s.linf, l2: s.l2, confidence: s.confidence,
+                                iterations: s.iterations)
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let succeeded = result.samples.filter(\.success)
+        let succeeded = result.attacked.filter(\.success)
         func mean(_ v: [Float]) -> Float { v.isEmpty ? 0 : v.reduce(0, +) / Float(v.count) }
         func median(_ v: [Float]) -> Float { let s = v.sorted(); return s.isEmpty ? 0 : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2) }
         let summary = AttackMethod.Summary(
-            count: samples.count, successRate: result.successRate, robustAccuracy: result.robustAccuracy,
+            count: samples.count, attacked: result.attacked.count, successRate: result.successRate, robustAccuracy: result.robustAccuracy,
             cleanAccuracy: Double(zip(clean, labels).filter { $0 == $1 }.count) / Double(n),
             meanLinf: mean(succeeded.map(\.linf)), medianLinf: median(succeeded.map(\.linf)),
             meanL2: mean(succeeded.map(\.l2)), medianL2: median(succeeded.map(\.l2)),
             elapsedMs: seconds * 1000, imagesPerSecond: Double(samples.count) / max(result.seconds, 1e-9), stoppedEarly: result.stoppedEarly)
         var out = AttackMethod.Result(handle: handle, samples: samples, summary: summary, config: wireConfig, transfer: nil,
                                       images: nil, perturbations: nil, png: nil)
-        if let names = p.evaluateOn {
-            out.transfer = try names.map { name in
-                let m = try workspace.model(name).model
+        do {
+            try finish(&out, result: result, clean: batch.images, transferModels: transferModels, pngDirectory: pngDirectory,
+                       options: p.return, range: (ensemble.lower, ensemble.upper))
+        } catch {
+            workspace.handles.drop(handle)   // no reply names it: do not keep it
+            throw error
+        }
+        if result.stoppedEarly {
+            throw RPCError.cancelled(partial: try JSONValueCoding.encode(out))
+        }
+        return out
+    }
+
+    /// Transfer matrix, returned tensors and PNG strips of a finished attack.
+    private func finish(_ out: inout AttackMethod.Result, result: AttackResult, clean: Tensor, transferModels: [(name: String, model: Model)],
+                        pngDirectory: String?, options: AttackMethod.ReturnOptions?, range: (Float, Float)) throws {
+        if !transferModels.isEmpty {
+            out.transfer = try transferModels.map { name, m in
                 let (predicted, _) = try Ensemble(m).predict(result.adversarial, [Execution()])
                 let ok = zip(predicted, result.samples).map { pred, s in s.target.map { pred == $0 } ?? (pred != s.label) }
                 return .init(model: name, successRate: Double(ok.filter { $0 }.count) / Double(ok.count),
                              robustAccuracy: Double(zip(predicted, result.samples).filter { $0 == $1.label }.count) / Double(ok.count))
             }
         }
-        if p.return?.images == true { out.images = result.adversarial.wire }
-        if p.return?.perturbations == true {
-            let cleanRows = result.samples.map(\.source)
-            out.perturbations = (result.adversarial - batch.images.gather(cleanRows)).wire
+        if options?.images == true { out.images = result.adversarial.wire }
+        if options?.perturbations == true {
+            out.perturbations = (result.adversarial - clean.gather(result.samples.map(\.source))).wire
         }
-        if let dir = p.return?.png {
-            out.png = try writeStrips(result, clean: batch.images, handle: handle, directory: dir, options: p.return!, paths: paths,
-                                      range: (ensemble.lower, ensemble.upper))
+        if let dir = pngDirectory {
+            out.png = try writeStrips(result, clean: clean, handle: out.handle, directory: dir, options: options!, range: range)
         }
-        if result.stoppedEarly {
-            throw RPCError.cancelled(partial: try JSONValueCoding.encode(out))
-        }
-        return out
     }
 
     private func ensembleMembers(_ p: AttackMethod.Params) throws -> [(model: ResidentModel, weight: Float)] {
@@ -113,6 +125,9 @@ extension AdvLensServer {
             return [(try workspace.model(name), 1)]
         case let (nil, list?):
             guard !list.isEmpty else { throw ServerError.invalidParams("params.models: expected at least one model") }
+            if let bad = list.firstIndex(where: { !(($0.weight ?? 1) > 0 && ($0.weight ?? 1).isFinite) }) {
+                throw ServerError.invalidParams("params.models[\(bad)].weight: must be positive, got \(list[bad].weight!)")
+            }
             return try list.map { (try workspace.model($0.name), $0.weight ?? 1) }
         default:
             throw ServerError.invalidParams("params: give exactly one of model (a name) or models (an ensemble)")
@@ -154,16 +169,26 @@ extension AdvLensServer {
         return error
     }
 
-    private func writeStrips(_ r: AttackResult, clean: Tensor, handle: String, directory: String, options: AttackMethod.ReturnOptions,
-                             paths: PathResolver, range: (Float, Float)) throws -> [String] {
+    /// The PNG directory, resolved and created, with the PNG options checked.
+    private func pngTarget(_ directory: String, options: AttackMethod.ReturnOptions, paths: PathResolver) throws -> String {
+        if let scale = options.pngScale, !(1...32).contains(scale) {
+            throw ServerError.invalidParams("params.return.pngScale: expected 1 to 32, got \(scale)")
+        }
+        if let limit = options.pngLimit, limit < 0 {
+            throw ServerError.invalidParams("params.return.pngLimit: expected a non-negative count, got \(limit)")
+        }
         let dir = try paths.resolve(directory, field: "params.return.png")
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ServerError.io("params.return.png: cannot create directory \(dir)")
         }
+        return dir
+    }
+
+    private func writeStrips(_ r: AttackResult, clean: Tensor, handle: String, directory dir: String, options: AttackMethod.ReturnOptions,
+                             range: (Float, Float)) throws -> [String] {
         let limit = options.pngLimit ?? 64, scale = options.pngScale ?? 4
-        guard (1...32).contains(scale) else { throw ServerError.invalidParams("params.return.pngScale: expected 1 to 32, got \(scale)") }
         let shape = Array(r.adversarial.shape.dropFirst()), per = r.adversarial.itemCount
         var written: [String] = []
         for (i, s) in r.samples.enumerated().prefix(max(0, limit)) {

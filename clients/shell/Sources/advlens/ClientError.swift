@@ -16,13 +16,17 @@ enum ClientError: Error {
     case failed(String)
     /// Ctrl-C: the request was cancelled.
     case interrupted
+    /// Ctrl-C, and the daemon still answered with something worth printing: the partial result
+    /// of a cancelled request (`error.data` of its -32800), or the full result of a request
+    /// that finished before it saw the cancel.
+    case cancelled(partial: JSONValue)
 
     var exitStatus: Int32 {
         switch self {
         case .server, .failed: return 1
         case .usage: return 2
         case .unreachable: return 3
-        case .interrupted: return 130
+        case .interrupted, .cancelled: return 130
         }
     }
 
@@ -31,7 +35,7 @@ enum ClientError: Error {
         switch self {
         case .server(let e): return "advlens: \(e.message) (code \(e.code))"
         case .usage(let m), .unreachable(let m), .failed(let m): return "advlens: \(m)"
-        case .interrupted: return "advlens: interrupted"
+        case .interrupted, .cancelled: return "advlens: interrupted"
         }
     }
 }

@@ -70,9 +70,12 @@ final class RPCClient {
     /// daemon's error. With `workDone`, the params get a `workDoneToken` (when they are an
     /// object without one) so the daemon reports progress. With `interruptible`, Ctrl-C sends
     /// `$/cancelRequest` and the call ends with `.interrupted` once the reply is in (or after
-    /// 2 s; a second Ctrl-C leaves at once). `timeout` bounds the wait (nil: none).
+    /// `cancelGrace` s, 2 by default; a second Ctrl-C leaves at once). A reply that carries
+    /// something after the cancel (the partial result in a -32800's `error.data`, or a result
+    /// that was complete before the cancel landed) ends the call with `.cancelled(partial:)`.
+    /// `timeout` bounds the wait (nil: none).
     func request(_ method: String, _ params: JSONValue? = nil, workDone: Bool = false, interruptible: Bool = false,
-                 timeout: Double? = nil) throws -> JSONValue {
+                 cancelGrace: Double = 2, timeout: Double? = nil) throws -> JSONValue {
         let id = nextID
         nextID += 1
         var params = params
@@ -95,7 +98,7 @@ final class RPCClient {
                 progress?.finish()
                 Output.error("advlens: cancelling \(method) (Ctrl-C again to leave at once)")
                 try? notify("$/cancelRequest", ["id": JSONValue(id)])
-                cancelDeadline = Date(timeIntervalSinceNow: 2)
+                cancelDeadline = Date(timeIntervalSinceNow: cancelGrace)
             }
             if let c = cancelDeadline, Date() >= c { throw ClientError.interrupted }
             if let d = deadline, Date() >= d {
@@ -114,7 +117,13 @@ final class RPCClient {
                 continue
             }
             guard reply["id"]?.intValue == id else { continue }   // a late reply to something else
-            if cancelDeadline != nil { throw ClientError.interrupted }
+            if cancelDeadline != nil {
+                if let e = reply["error"], e["code"]?.intValue == ErrorCode.requestCancelled, let data = e["data"], data != .null {
+                    throw ClientError.cancelled(partial: data)
+                }
+                if reply["error"] == nil, let result = reply["result"] { throw ClientError.cancelled(partial: result) }
+                throw ClientError.interrupted
+            }
             if let e = reply["error"] {
                 throw ClientError.server(RPCError(code: e["code"]?.intValue ?? ErrorCode.internalError,
                                                   message: e["message"]?.stringValue ?? e.description, data: e["data"]))

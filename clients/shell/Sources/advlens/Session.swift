@@ -111,11 +111,12 @@ final class Session {
         try client.notify("initialized")
     }
 
-    /// A request of the command: progress shown, Ctrl-C cancels it.
-    func call(_ method: String, _ params: JSONValue? = nil) throws -> JSONValue {
+    /// A request of the command: progress shown, Ctrl-C cancels it (and waits `cancelGrace` s
+    /// for the daemon's answer, which may carry a partial result).
+    func call(_ method: String, _ params: JSONValue? = nil, cancelGrace: Double = 2) throws -> JSONValue {
         Interrupt.install()
         defer { signal(SIGINT, SIG_DFL) }
-        return try client.request(method, params ?? .object(JSONObject()), workDone: true, interruptible: true)
+        return try client.request(method, params ?? .object(JSONObject()), workDone: true, interruptible: true, cancelGrace: cancelGrace)
     }
 
     /// shutdown + exit for this connection (bounded), then close; a private daemon is awaited.

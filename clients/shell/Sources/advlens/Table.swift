@@ -53,6 +53,14 @@ enum Format {
         return n < 0 ? "-" + out : out
     }
 
+    /// 50176 -> "49.0 KiB".
+    static func bytes(_ n: Int) -> String {
+        let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(n), unit = 0
+        while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+        return unit == 0 ? "\(n) bytes" : fixed(value, 1) + " " + units[unit]
+    }
+
     static func shape(_ s: [Int]?) -> String {
         guard let s else { return "-" }
         return "[" + s.map(String.init).joined(separator: ", ") + "]"

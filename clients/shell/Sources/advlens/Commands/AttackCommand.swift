@@ -1,0 +1,321 @@
+import ArgumentParser
+import Foundation
+import Protocol
+import RPC
+
+/// `advlens attack`: adversarial examples against a resident model or a weighted ensemble.
+/// The daemon keeps the adversarial batch as a result handle (`predict --handle H`).
+struct AttackCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attack",
+        abstract: "Make adversarial examples against a resident model or an ensemble.",
+        discussion: """
+            Methods: fgsm, bim, pgd, mifgsm, ensemble-opt, cw, deepfool. Parameters left out take \
+            the method's defaults; the result's config echoes every value used, seed included. \
+            The daemon keeps the adversarial batch under a handle (adv-1, ...): give it to \
+            `predict --handle H` or `attack --handle H`, list with `handle list`, free with \
+            `handle drop H`.
+
+            Output: the whole result as one line of JSON; --pretty prints a summary, a \
+            per-sample table (20 rows unless --all-rows), the transfer table (--evaluate-on) \
+            and the PNG files written (--png DIR, relative to the current directory). Ctrl-C \
+            stops the attack: the best adversarials so far are printed, and the exit status is 130.
+
+            Examples:
+              advlens attack --model m --method pgd --dataset mnist-test --all --pretty
+              advlens attack --models a:0.5,b:0.5 --method ensemble-opt \\
+                  --dataset mnist-test --indices 0-9 --evaluate-on c --png adv
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("The resident model to attack.", valueName: "name"))
+    var model: String?
+
+    @Option(help: ArgumentHelp("An ensemble to attack: name:weight,name:weight (weights default to 1, normalised).", valueName: "list"))
+    var models: String?
+
+    @Option(help: ArgumentHelp("fgsm, bim, pgd, mifgsm, ensemble-opt, cw or deepfool.", valueName: "method"))
+    var method: String
+
+    @OptionGroup var source: InputOptions
+
+    @Option(help: ArgumentHelp("True labels, one per input (dataset and handle inputs carry their own; otherwise the clean predictions).", valueName: "list"))
+    var labels: String?
+
+    // Numbers are taken as given (even "-1") and checked by the daemon, which names the field.
+    @Option(help: ArgumentHelp("linf or l2 (pgd); the other methods have one norm.", valueName: "norm"))
+    var norm: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Perturbation budget (L-inf or L2 radius).", valueName: "e"))
+    var epsilon: Float?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Step size per iteration.", valueName: "a"))
+    var stepSize: Float?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Iterations.", valueName: "n"))
+    var steps: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Random restarts (pgd).", valueName: "r"))
+    var restarts: Int?
+    @Flag(name: .customLong("no-random-start"), help: "Start pgd at the clean image instead of a random point of the ball.")
+    var noRandomStart = false
+    @Option(parsing: .unconditional, help: ArgumentHelp("Momentum decay mu (mifgsm).", valueName: "mu"))
+    var decay: Float?
+    @Flag(help: "A targeted attack (the target defaults to random).")
+    var targeted = false
+    @Option(help: ArgumentHelp("random, leastLikely, or one class per input: 3,5,1 (implies --targeted).", valueName: "target"))
+    var target: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Targets per image (ensemble-opt).", valueName: "t"))
+    var targetsPerImage: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Confidence margin kappa (cw).", valueName: "k"))
+    var kappa: Float?
+    @Option(name: .customLong("c"), parsing: .unconditional, help: ArgumentHelp("Initial trade-off constant c (cw).", valueName: "c"))
+    var c: Float?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Binary search steps over c (cw).", valueName: "b"))
+    var binarySearchSteps: Int?
+    @Option(name: .customLong("lr"), parsing: .unconditional, help: ArgumentHelp("Adam learning rate (cw, ensemble-opt).", valueName: "lr"))
+    var learningRate: Float?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Weight of the L2 distance (ensemble-opt).", valueName: "l"))
+    var lambda: Float?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Overshoot (deepfool).", valueName: "o"))
+    var overshoot: Float?
+    @Flag(name: .customLong("no-early-stop"), help: "Keep iterating on samples that already succeeded.")
+    var noEarlyStop = false
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seed of random starts and random targets (default 0).", valueName: "s"))
+    var seed: UInt64?
+
+    @Option(help: ArgumentHelp("Also judge the adversarial batch on these models: the transfer table.", valueName: "list"))
+    var evaluateOn: String?
+
+    @Option(help: ArgumentHelp("Write one PNG per sample (original | adversarial | perturbation) into this directory.", valueName: "dir"))
+    var png: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("At most this many PNGs (default 64).", valueName: "n"))
+    var pngLimit: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("PNG pixels per image pixel (default 4).", valueName: "s"))
+    var pngScale: Int?
+
+    @Flag(help: "--pretty: every row of the per-sample table and every PNG path, not the first 20.")
+    var allRows = false
+
+    func validate() throws {
+        if (model == nil) == (models == nil) { throw ValidationError("give exactly one of --model NAME or --models a:0.5,b:0.5") }
+        if let models { _ = try Self.parseModels(models) }
+        if let labels { _ = try Self.parseInts(labels, option: "--labels") }
+        if let target { _ = try Self.parseTarget(target) }
+        if let evaluateOn, Self.parseNames(evaluateOn).isEmpty { throw ValidationError("--evaluate-on: no model named") }
+        if png == nil && (pngLimit != nil || pngScale != nil) { throw ValidationError("--png-limit and --png-scale need --png DIR") }
+    }
+
+    // MARK: parsing
+
+    /// "a:0.5,b:0.5" (or "a,b": weight 1 each). The weight follows the last colon.
+    static func parseModels(_ text: String) throws -> [AttackMethod.WeightedModel] {
+        var out: [AttackMethod.WeightedModel] = []
+        for part in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !part.isEmpty {
+            if let colon = part.lastIndex(of: ":") {
+                let name = String(part[..<colon]), weightText = String(part[part.index(after: colon)...])
+                guard !name.isEmpty, let weight = Float(weightText) else {
+                    throw ValidationError("--models: \"\(part)\" is not NAME or NAME:WEIGHT")
+                }
+                out.append(.init(name: name, weight: weight))
+            } else {
+                out.append(.init(name: part))
+            }
+        }
+        guard !out.isEmpty else { throw ValidationError("--models: no model named") }
+        return out
+    }
+
+    static func parseInts(_ text: String, option: String) throws -> [Int] {
+        let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let values = parts.compactMap { Int($0) }
+        guard !parts.isEmpty, values.count == parts.count else {
+            throw ValidationError("\(option): expected class indices such as 3,5,1, got \"\(text)\"")
+        }
+        return values
+    }
+
+    /// random | leastLikely (least-likely too) | 3,5,1.
+    static func parseTarget(_ text: String) throws -> AttackMethod.TargetSpec {
+        switch text.lowercased().replacingOccurrences(of: "-", with: "").replacingOccurrences(of: "_", with: "") {
+        case "random": return .named("random")
+        case "leastlikely", "ll": return .named("leastLikely")
+        default:
+            guard let list = try? parseInts(text, option: "--target") else {
+                throw ValidationError("--target: expected random, leastLikely or class indices such as 3,5,1, got \"\(text)\"")
+            }
+            return .classes(list)
+        }
+    }
+
+    static func parseNames(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    func params() throws -> (params: AttackMethod.Params, names: [String]?) {
+        let (inputs, names) = try source.sources()
+        var p = AttackMethod.Params(model: model, models: try models.map(Self.parseModels), method: method, inputs: inputs)
+        p.labels = try labels.map { try Self.parseInts($0, option: "--labels") }
+        p.norm = norm
+        (p.epsilon, p.stepSize, p.steps, p.restarts, p.decay) = (epsilon, stepSize, steps, restarts, decay)
+        if noRandomStart { p.randomStart = false }
+        p.target = try target.map(Self.parseTarget)
+        if targeted || p.target != nil { p.targeted = true }
+        (p.targetsPerImage, p.kappa, p.c, p.binarySearchSteps) = (targetsPerImage, kappa, c, binarySearchSteps)
+        (p.learningRate, p.lambda, p.overshoot, p.seed) = (learningRate, lambda, overshoot, seed)
+        if noEarlyStop { p.earlyStop = false }
+        p.evaluateOn = evaluateOn.map(Self.parseNames)
+        if let png { p.return = .init(png: png, pngLimit: pngLimit, pngScale: pngScale) }
+        return (p, names)
+    }
+
+    // MARK: run
+
+    /// How long Ctrl-C waits for the daemon's partial result (the attack stops within an
+    /// iteration, then writes the PNGs and judges the transfer models on what it has).
+    static let cancelGrace = 10.0
+
+    func run() throws {
+        let (params, names) = try params()
+        let encoded = try Request.params(params)
+        var interrupted = false
+        let (result, classes) = try Session.with(global) { session -> (JSONValue, [String]?) in
+            var result: JSONValue
+            do {
+                result = try session.call(AttackMethod.method, encoded, cancelGrace: Self.cancelGrace)
+            } catch ClientError.cancelled(let partial) {
+                result = partial
+                interrupted = true
+            }
+            // Class names for the table (one short request; the numbers stand in when it fails).
+            var classes: [String]?
+            if global.pretty, let first = result["config"]?["models"]?[0]?["name"]?.stringValue,
+               let list = try? session.client.request(ModelInfo.method, ["name": .string(first)], timeout: 5) {
+                classes = list["summary"]?["classes"]?.arrayValue?.compactMap(\.stringValue)
+            }
+            return (result, classes)
+        }
+        let cwd = FileManager.default.currentDirectoryPath
+        Request.show(result, global) { value in
+            Self.report(try Request.decode(AttackMethod.Result.self, value), inputNames: names, files: source.areFiles,
+                        classes: classes, allRows: allRows, currentDirectory: cwd)
+        }
+        if interrupted { throw ClientError.interrupted }
+    }
+
+    // MARK: the report
+
+    static let rowLimit = 20
+
+    /// The summary block, the per-sample table, the transfer table and the PNG files.
+    static func report(_ r: AttackMethod.Result, inputNames: [String]?, files: Bool, classes: [String]?,
+                       allRows: Bool, currentDirectory: String) -> String {
+        func name(_ c: Int) -> String { classes.flatMap { c >= 0 && c < $0.count ? $0[c] : nil } ?? String(c) }
+        let s = r.summary
+        let succeeded = r.samples.filter(\.success).count
+        let lines = configLines(r.config)
+        var pairs: [(String, String)] = [("attack", lines.head), ("config", lines.params)]
+        if let more = lines.more { pairs.append(("", more)) }
+        if s.stoppedEarly { pairs.append(("stopped", "early (cancelled): the best adversarials found so far")) }
+        pairs += [
+            ("success", "\(Format.percent(s.successRate)) (\(succeeded)/\(s.count))"),
+            ("accuracy", "robust \(Format.percent(s.robustAccuracy)), clean \(Format.percent(s.cleanAccuracy))"),
+        ]
+        // The daemon's means and medians are over the successful samples only.
+        if succeeded > 0 {
+            pairs += [("L-inf", "mean \(Format.fixed(Double(s.meanLinf), 4)), median \(Format.fixed(Double(s.medianLinf), 4))"
+                           + "  (over the \(succeeded) successful)"),
+                      ("L2", "mean \(Format.fixed(Double(s.meanL2), 4)), median \(Format.fixed(Double(s.medianL2), 4))")]
+        } else {
+            pairs += [("L-inf", "- (no successful sample)"), ("L2", "-")]
+        }
+        pairs += [
+            ("speed", "\(Format.fixed(s.imagesPerSecond, 1)) images/s, \(elapsed(s.elapsedMs)) in the daemon"),
+            ("handle", r.handle),
+        ]
+        var out = Format.keyValues(pairs)
+
+        var t = Table(["index", "label", "target", "adversarial", "success", "L-inf", "L2", "confidence", "iterations"],
+                      rightAligned: files ? [5, 6, 7, 8] : [0, 5, 6, 7, 8])
+        if files { t.headers[0] = "input" }
+        let shown = allRows ? r.samples : Array(r.samples.prefix(rowLimit))
+        for x in shown {
+            let source = inputNames.flatMap { x.source < $0.count ? $0[x.source] : nil } ?? String(x.source)
+            t.add([source, name(x.label), x.target.map(name) ?? "-", name(x.adversarialLabel), x.success ? "✓" : "✗",
+                   Format.fixed(Double(x.linf), 4), Format.fixed(Double(x.l2), 4), Format.percent(Double(x.confidence)),
+                   String(x.iterations)])
+        }
+        out += "\n\n" + t.render()
+        if shown.count < r.samples.count {
+            out += "\n... \(r.samples.count - shown.count) more (--all-rows shows every row)"
+        }
+
+        if let transfer = r.transfer, !transfer.isEmpty {
+            var tt = Table(["evaluated on", "success", "robust accuracy"], rightAligned: [1, 2])
+            for x in transfer { tt.add([x.model, Format.percent(x.successRate), Format.percent(x.robustAccuracy)]) }
+            out += "\n\n" + tt.render()
+        }
+
+        if let png = r.png {
+            let paths = png.map { relative($0, to: currentDirectory) }
+            out += "\n\n\(paths.count) PNG file\(paths.count == 1 ? "" : "s") (original | adversarial | perturbation):"
+            let listed = allRows ? paths : Array(paths.prefix(rowLimit))
+            out += listed.map { "\n  " + $0 }.joined()
+            if listed.count < paths.count { out += "\n  ... \(paths.count - listed.count) more" }
+        }
+        return out
+    }
+
+    /// "pgd on trained (b8ddb29e)", then the parameters that matter for the method, in one or two lines.
+    static func configLines(_ c: AttackMethod.Config) -> (head: String, params: String, more: String?) {
+        let models: String
+        if c.models.count == 1 {
+            models = "\(c.models[0].name) (\(c.models[0].fingerprint))"
+        } else {
+            models = "ensemble " + c.models.map { "\($0.name) ×\(number($0.weight))" }.joined(separator: ", ")
+        }
+        var first: [String] = [c.norm == "l2" ? "L2" : "L-inf"]
+        if let e = c.epsilon { first.append("epsilon \(number(e))") }
+        if let a = c.stepSize { first.append("step size \(number(a))") }
+        if let n = c.steps { first.append("\(n) step\(n == 1 ? "" : "s")") }
+        if let r = c.restarts { first.append("\(r) restart\(r == 1 ? "" : "s")") }
+        if let rs = c.randomStart { first.append(rs ? "random start" : "no random start") }
+        if let mu = c.decay { first.append("decay \(number(mu))") }
+        if let lr = c.learningRate { first.append("lr \(number(lr))") }
+        if let l = c.lambda { first.append("lambda \(number(l))") }
+        if let k = c.kappa { first.append("kappa \(number(k))") }
+        if let cc = c.c { first.append("c \(number(cc))") }
+        if let b = c.binarySearchSteps { first.append("\(b) binary search step\(b == 1 ? "" : "s")") }
+        if let o = c.overshoot { first.append("overshoot \(number(o))") }
+        var second: [String] = []
+        if c.targeted {
+            var t = "targeted"
+            switch c.target {
+            case .named(let n)?: t += " (\(n))"
+            case .classes(let list)?: t += " (" + (list.count <= 8 ? list.map(String.init).joined(separator: ",") : "\(list.count) given") + ")"
+            case nil: break
+            }
+            if let per = c.targetsPerImage, per > 1 { t += ", \(per) targets per image" }
+            second.append(t)
+        } else {
+            second.append("untargeted")
+        }
+        second.append(c.earlyStop ? "early stop" : "no early stop")
+        second.append("seed \(c.seed)")
+        let params = first.joined(separator: ", ")
+        let rest = second.joined(separator: ", ")
+        // One line when it fits a terminal, else two.
+        if params.count + rest.count + 2 <= 90 { return ("\(c.method) on \(models)", params + ", " + rest, nil) }
+        return ("\(c.method) on \(models)", params, rest)
+    }
+
+    /// 0.3 rather than 0.30000001 (floats as the user would write them).
+    static func number(_ x: Float) -> String { String(format: "%g", Double(x)) }
+
+    static func elapsed(_ ms: Double) -> String {
+        ms < 1000 ? "\(Format.fixed(ms, 1)) ms" : "\(Format.fixed(ms / 1000, 2)) s"
+    }
+
+    /// A path under the current directory, written relative to it (as the user gave --png).
+    static func relative(_ path: String, to directory: String) -> String {
+        let base = directory.hasSuffix("/") ? directory : directory + "/"
+        return path.hasPrefix(base) ? String(path.dropFirst(base.count)) : path
+    }
+}
