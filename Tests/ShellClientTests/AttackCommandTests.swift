@@ -91,7 +91,10 @@ final class AttackCommandTests: XCTestCase {
             XCTAssertLessThanOrEqual(try XCTUnwrap(s["iterations"]?.intValue), 10)
             XCTAssertNotNil(s["confidence"]?.doubleValue)
         }
-        XCTAssertEqual(success, fraction(samples) { $0["success"] == true }, accuracy: 1e-9)
+        // Untargeted success counts the samples the model got right before the attack.
+        let attacked = samples.filter { $0["cleanCorrect"] == true }
+        XCTAssertEqual(summary["attacked"]?.intValue, attacked.count)
+        XCTAssertEqual(success, fraction(attacked) { $0["success"] == true }, accuracy: 1e-9)
         XCTAssertEqual(try XCTUnwrap(summary["robustAccuracy"]?.doubleValue),
                        fraction(samples) { $0["adversarialLabel"] == $0["label"] }, accuracy: 1e-9)
 

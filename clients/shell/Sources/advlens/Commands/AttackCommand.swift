@@ -209,13 +209,14 @@ struct AttackCommand: ParsableCommand {
                        allRows: Bool, currentDirectory: String) -> String {
         func name(_ c: Int) -> String { classes.flatMap { c >= 0 && c < $0.count ? $0[c] : nil } ?? String(c) }
         let s = r.summary
-        let succeeded = r.samples.filter(\.success).count
+        // Untargeted attacks count only the samples the model got right before the attack.
+        let succeeded = r.samples.filter { $0.success && ($0.target != nil || $0.cleanCorrect) }.count
         let lines = configLines(r.config)
         var pairs: [(String, String)] = [("attack", lines.head), ("config", lines.params)]
         if let more = lines.more { pairs.append(("", more)) }
         if s.stoppedEarly { pairs.append(("stopped", "early (cancelled): the best adversarials found so far")) }
         pairs += [
-            ("success", "\(Format.percent(s.successRate)) (\(succeeded)/\(s.count))"),
+            ("success", "\(Format.percent(s.successRate)) (\(succeeded)/\(s.attacked) attacked\(s.attacked < s.count ? "; \(s.count - s.attacked) misclassified before the attack" : ""))"),
             ("accuracy", "robust \(Format.percent(s.robustAccuracy)), clean \(Format.percent(s.cleanAccuracy))"),
         ]
         // The daemon's means and medians are over the successful samples only.
