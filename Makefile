@@ -30,19 +30,28 @@ test: data build
 demo: data build
 	bash scripts/demo.sh
 
-## bench: AdvLens benchmarks, beside PyTorch's when torch is installed (not part of test)
+## bench: AdvLens beside PyTorch and torchattacks in one run, when they are installed (not part of test)
 bench: build
 	@mkdir -p out/bench
+	@for arch in mnist-small mnist-madry; do \
+		[ -f out/models/$$arch/model.safetensors ] || $(RELEASE)/advlens-train --arch $$arch --out out/models/$$arch; \
+	done
 	$(RELEASE)/advlens-bench > out/bench/advlens.jsonl
 	$(PYTHON) bench/daemon_bench.py >> out/bench/advlens.jsonl
+	$(PYTHON) bench/attack_bench.py --weights-dir out/models >> out/bench/advlens.jsonl
+	@: > out/bench/reference.jsonl
 	@if $(PYTHON) -c "import torch, safetensors" 2>/dev/null; then \
-		$(PYTHON) bench/pytorch_reference.py --weights-dir out/bench/weights > out/bench/pytorch.jsonl; \
-		$(PYTHON) bench/pytorch_cold_start.py --weights-dir out/bench/weights >> out/bench/pytorch.jsonl; \
+		$(PYTHON) bench/pytorch_reference.py --weights-dir out/bench/weights >> out/bench/reference.jsonl; \
+		$(PYTHON) bench/pytorch_cold_start.py --weights-dir out/bench/weights >> out/bench/reference.jsonl; \
 	else \
-		echo "torch not installed: AdvLens figures only (pip install torch safetensors for the side-by-side)"; \
-		: > out/bench/pytorch.jsonl; \
+		echo "torch not installed: no PyTorch reference (pip install torch safetensors)"; \
 	fi
-	$(PYTHON) bench/compare.py out/bench/advlens.jsonl out/bench/pytorch.jsonl
+	@if $(PYTHON) -c "import torchattacks" 2>/dev/null; then \
+		$(PYTHON) bench/torchattacks_reference.py --weights-dir out/models >> out/bench/reference.jsonl; \
+	else \
+		echo "torchattacks not installed: no attack reference (pip install torchattacks)"; \
+	fi
+	$(PYTHON) bench/compare.py out/bench/advlens.jsonl out/bench/reference.jsonl
 
 ## fuzz: libFuzzer over the RPC framing, JSON parser and request decoding, for FUZZ_SECONDS (default 60; not part of test)
 fuzz:

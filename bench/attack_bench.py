@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""AdvLens's attacks timed through the daemon, the counterpart of bench/torchattacks_reference.py.
+
+    python3 bench/attack_bench.py [--weights-dir out/models] [--advlensd .build/release/advlensd] [--runs 3]
+
+Same 256 test images (the first 256 of the test split), same weights (DIR/<arch>/model.json +
+model.safetensors, trained: `make bench` trains them with advlens-train when missing), same
+attack parameters as the torchattacks rows. Each row is a real `attack` request to a warm
+advlensd over stdio; img/s = samples / wall time of the request (median of --runs after one
+warm-up), so decoding inputs and encoding results are included. AdvLens's per-sample early
+stopping is on (its default); torchattacks has none for these attacks.
+Prints JSON lines ("impl": "advlens", rows attack_*, plus attack_*_robust robust accuracies).
+"""
+import argparse
+import json
+import pathlib
+import statistics
+import subprocess
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROWS = {
+    "fgsm": {"method": "fgsm", "epsilon": 0.3},
+    "pgd40": {"method": "pgd", "epsilon": 0.3, "stepSize": 0.01, "steps": 40},
+    "mifgsm10": {"method": "mifgsm", "epsilon": 0.3, "stepSize": 0.03, "steps": 10, "decay": 1.0},
+    "pgdl2_40": {"method": "pgd", "norm": "l2", "epsilon": 2.0, "stepSize": 0.2, "steps": 40},
+    "cw100": {"method": "cw", "c": 1.0, "kappa": 0.0, "steps": 100, "learningRate": 0.01},
+    "deepfool50": {"method": "deepfool", "steps": 50, "overshoot": 0.02},
+}
+ENSEMBLE = {"method": "ensemble-opt", "steps": 100, "learningRate": 0.01, "lambda": 0.05}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--weights-dir", default=str(ROOT / "out/models"))
+    ap.add_argument("--advlensd", default=str(ROOT / ".build/release/advlensd"))
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--images", type=int, default=256)
+    args = ap.parse_args()
+
+    proc = subprocess.Popen([args.advlensd, "--log-level", "error"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+    counter = [0]
+
+    def call(method, params):
+        counter[0] += 1
+        proc.stdin.write(json.dumps({"jsonrpc": "2.0", "id": counter[0], "method": method, "params": params}).encode() + b"\n")
+        while True:
+            reply = json.loads(proc.stdout.readline())
+            if reply.get("id") == counter[0]:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply["result"]
+
+    call("initialize", {"rootPath": str(ROOT)})
+    weights = pathlib.Path(args.weights_dir).resolve()
+    for arch in ("mnist-small", "mnist-madry"):
+        rel = weights.relative_to(ROOT) / arch
+        call("model/load", {"name": arch, "spec": f"{rel}/model.json", "weights": f"{rel}/model.safetensors"})
+    call("dataset/load", {"name": "mnist", "kind": "mnist-csv", "path": "data/mnist_5k.csv.gz", "split": {"testPerClass": 100}})
+    inputs = {"dataset": "mnist-test", "indices": list(range(args.images))}
+    labels = call("predict", {"model": "mnist-small", "inputs": inputs, "topK": 1})
+    targets = [(p["label"] + 1) % 10 for p in labels["predictions"]]
+
+    def timed(model_params, params):
+        result = None
+        times = []
+        for run in range(args.runs + 1):
+            t0 = time.perf_counter()
+            result = call("attack", {**model_params, **params, "inputs": inputs})
+            if run > 0:
+                times.append(time.perf_counter() - t0)
+            call("handle/drop", {"handle": result["handle"]})
+        return result["summary"]["count"] / statistics.median(times), result["summary"]["robustAccuracy"]
+
+    def emit(model, row, value, unit):
+        print(json.dumps({"impl": "advlens", "model": model, "row": row, "value": round(value, 4), "unit": unit}), flush=True)
+
+    for arch in ("mnist-small", "mnist-madry"):
+        for row, params in ROWS.items():
+            rate, robust = timed({"model": arch}, params)
+            emit(arch, f"attack_{row}", rate, "img/s")
+            emit(arch, f"attack_{row}_robust", robust, "robust_acc")
+    rate, robust = timed({"models": [{"name": "mnist-small"}, {"name": "mnist-madry"}]}, {**ENSEMBLE, "target": targets})
+    emit("mnist-small+mnist-madry", "attack_ensemble100", rate, "img/s")
+    emit("mnist-small+mnist-madry", "attack_ensemble100_robust", robust, "robust_acc")
+    proc.kill()
+
+
+if __name__ == "__main__":
+    main()
