@@ -9,8 +9,10 @@ public enum Attack {
     /// The attacks by wire name, for capabilities.
     public static var methods: [String] { AttackConfig.Method.allCases.map(\.rawValue) }
 
+    /// `cleanPredictions`, when the caller already has the ensemble's predictions for the
+    /// clean images (one per image), saves a forward pass.
     public static func run(_ config: AttackConfig, on ensemble: Ensemble, images: Tensor, labels: [Int],
-                           monitor: AttackMonitor = AttackMonitor()) throws -> AttackResult {
+                           cleanPredictions: [Int]? = nil, monitor: AttackMonitor = AttackMonitor()) throws -> AttackResult {
         let start = DispatchTime.now().uptimeNanoseconds
         let config = try config.resolved()
         guard images.rank == 4, Array(images.shape.dropFirst()) == ensemble.inputShape, images.batch > 0 else {
@@ -51,7 +53,12 @@ public enum Attack {
 
         // Judge every sample on its final image (and its clean one).
         let runs = ensemble.executions()
-        let cleanPredicted = try ensemble.predict(batch.clean, runs).classes
+        let cleanPredicted = try cleanPredictions.map { given in
+            guard given.count == images.batch else {
+                throw AttackError.invalid("inputs", "\(given.count) clean predictions for \(images.batch) images")
+            }
+            return sources.map { given[$0] }
+        } ?? ensemble.predict(batch.clean, runs).classes
         let (predicted, confidence) = try ensemble.predict(batch.adversarial, runs)
         let (linf, l2) = perturbationNorms(batch.adversarial, batch.clean)
         let samples = (0..<batch.count).map { i in

@@ -1,3 +1,4 @@
+import Foundation
 import NN
 import TensorEngine
 
@@ -80,12 +81,15 @@ public struct Ensemble {
     /// each member's logits (weights already applied), and the result is Σᵢ d(objective)/dx
     /// with the logits. The batch runs in chunks of `chunk` rows, and `stop` is polled between
     /// chunks (throwing `AttackStopped`), so a cancel never waits for a whole large batch.
-    public func inputGradient(_ x: Tensor, _ runs: [Execution], chunk: Int = Ensemble.chunk, stop: () -> Bool = { false },
+    public func inputGradient(_ x: Tensor, _ runs: [Execution], chunk fixed: Int? = nil, stop: () -> Bool = { false },
                               seeds: (Range<Int>, [Tensor]) -> [Tensor]) throws -> (gradient: Tensor, logits: [Tensor]) {
         var gradients: [Tensor] = [], logitParts: [[Tensor]] = []
-        for start in stride(from: 0, to: x.batch, by: chunk) {
+        var start = 0
+        while start < x.batch {
             if stop() { throw AttackStopped() }
-            let range = start..<min(x.batch, start + chunk)
+            let began = DispatchTime.now().uptimeNanoseconds
+            let range = start..<min(x.batch, start + (fixed ?? chunks.size))
+            start = range.upperBound
             let part = range.count == x.batch ? x : x.slice(range)
             let outs = try zip(members, runs).map { m, run in try m.forward(part, run, record: true) }
             let logits = outs.map(\.logits)
@@ -97,14 +101,16 @@ public struct Ensemble {
             }
             gradients.append(total!)
             logitParts.append(logits)
+            if fixed == nil { chunks.observe(rows: range.count, nanoseconds: DispatchTime.now().uptimeNanoseconds - began) }
         }
         if gradients.count == 1 { return (gradients[0], logitParts[0]) }
         return (Tensor.concatenate(gradients), members.indices.map { i in Tensor.concatenate(logitParts.map { $0[i] }) })
     }
 
-    /// Rows per forward/backward chunk: small enough that a cancel is honoured quickly on the
-    /// larger models, large enough to keep the GEMMs efficient.
-    public static let chunk = 64
+    /// Rows per forward/backward chunk when the caller gives none: adapted as the attack runs
+    /// (see `ChunkSizer`), so a cancel is honoured within tens of milliseconds on any model
+    /// while small models still get large, efficient GEMMs.
+    public let chunks = ChunkSizer()
 
     /// One execution (scratch memory) per member, reused across an attack's iterations.
     public func executions() -> [Execution] { members.map { _ in Execution(mode: .eval) } }
@@ -115,9 +121,12 @@ extension Ensemble {
     /// then one input-gradient pass per class and member (what DeepFool linearises).
     public func classGradients(_ x: Tensor, _ runs: [Execution], stop: () -> Bool = { false }) throws -> (logits: Tensor, gradients: [Tensor]) {
         var zs: [Tensor] = [], perClass: [[Tensor]] = Array(repeating: [], count: classCount)
-        for start in stride(from: 0, to: x.batch, by: Ensemble.chunk) {
+        var start = 0
+        while start < x.batch {
             if stop() { throw AttackStopped() }
-            let range = start..<min(x.batch, start + Ensemble.chunk)
+            let began = DispatchTime.now().uptimeNanoseconds
+            let range = start..<min(x.batch, start + chunks.size)
+            start = range.upperBound
             let part = range.count == x.batch ? x : x.slice(range)
             let outs = try zip(members, runs).map { m, run in try m.forward(part, run, record: true) }
             zs.append(averagedLogits(outs.map(\.logits)))
@@ -132,6 +141,7 @@ extension Ensemble {
                 }
                 perClass[c].append(total!)
             }
+            chunks.observe(rows: range.count, nanoseconds: DispatchTime.now().uptimeNanoseconds - began)
         }
         if zs.count == 1 { return (zs[0], perClass.map { $0[0] }) }
         return (Tensor.concatenate(zs), perClass.map(Tensor.concatenate))
@@ -140,3 +150,19 @@ extension Ensemble {
 
 /// Thrown between chunks when the attack's monitor asks to stop.
 public struct AttackStopped: Error {}
+
+/// Chooses how many rows one forward/backward chunk takes: it starts at 64 and aims for
+/// chunks of about 25 ms (scaled from the last chunk's rows per second, within 8...1024), so
+/// the cancellation check between chunks comes several times per 100 ms whatever the model.
+public final class ChunkSizer: @unchecked Sendable {
+    public private(set) var size = 64
+    static let target: Double = 0.025
+
+    public init() {}
+
+    func observe(rows: Int, nanoseconds: UInt64) {
+        guard rows > 0, nanoseconds > 0 else { return }
+        let perRow = Double(nanoseconds) / 1e9 / Double(rows)
+        size = max(8, min(1024, Int(ChunkSizer.target / perRow)))
+    }
+}

@@ -52,7 +52,7 @@ extension AdvLensServer {
         }, shouldStop: { context.isCancelled })
         let result: AttackResult
         do {
-            result = try Attack.run(config, on: ensemble, images: batch.images, labels: labels, monitor: monitor)
+            result = try Attack.run(config, on: ensemble, images: batch.images, labels: labels, cleanPredictions: clean, monitor: monitor)
         } catch {
             throw attackError(error)
         }
