@@ -36,7 +36,6 @@ import time
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -140,21 +139,9 @@ def load_mnist_csv(path):
 
 # ---------------------------------------------------------------- models
 
-def mnist_small():
-    return nn.Sequential(
-        nn.Conv2d(1, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(512, 128), nn.ReLU(), nn.Linear(128, 10))
-
-
-def mnist_madry():
-    return nn.Sequential(
-        nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(3136, 1024), nn.ReLU(), nn.Linear(1024, 10))
-
-
-ARCHS = {"mnist-small": mnist_small, "mnist-madry": mnist_madry}
+# The built-in architectures, defined once for every reference script.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pytorch_reference import ARCHS  # noqa: E402
 
 
 # ---------------------------------------------------------------- training
