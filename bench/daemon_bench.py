@@ -15,6 +15,7 @@ Usage: python3 bench/daemon_bench.py [--advlensd PATH] [--weights-dir out/bench/
 The weights are the ones advlens-bench writes (make bench runs it first).
 """
 import argparse
+import io
 import base64
 import json
 import os
@@ -39,6 +40,8 @@ class Daemon:
         self.lines = lines
         self.proc = subprocess.Popen([binary, "--log-level", "error"], cwd=ROOT, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, bufsize=0)
+        # Buffered: readline on the raw pipe would read one byte per system call.
+        self.out = io.open(self.proc.stdout.fileno(), "rb", buffering=1 << 16, closefd=False)
         self.next_id = 0
 
     def write(self, msg):
@@ -49,7 +52,7 @@ class Daemon:
             self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
 
     def read(self):
-        out = self.proc.stdout
+        out = self.out
         if self.lines:
             return json.loads(out.readline())
         length = None
@@ -146,7 +149,7 @@ def main():
     writer = threading.Thread(target=p.proc.stdin.write, args=(payload,))
     writer.start()
     for _ in range(n):
-        p.proc.stdout.readline()
+        p.out.readline()
     elapsed = time.perf_counter() - t0
     writer.join()
     emit("-", "pipelined_requests_per_s", n / elapsed, "req/s")
