@@ -1,6 +1,5 @@
 import Dispatch
 import Foundation
-import Synchronization
 
 /// Splits independent work over the machine's cores.
 ///
@@ -10,7 +9,7 @@ import Synchronization
 /// task doing its own im2col, product and output scatter on one core, so nothing waits on
 /// a second thread pool (OpenBLAS's spinning threads used to fight ours for the 2 cores).
 ///
-/// Tasks are handed out dynamically (an atomic counter), so a core stolen by another process
+/// Tasks are handed out dynamically (a shared counter), so a core stolen by another process
 /// slows the region down rather than stalling half of it. Results must never depend on which
 /// worker ran a task: callers that reduce across tasks do it in task order.
 ///
@@ -19,7 +18,8 @@ public enum Parallel {
     /// Cores this process may use.
     public static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
-    private static let workerCount = Atomic<Int>(defaultWorkers)
+    private static let workerLock = NSLock()
+    nonisolated(unsafe) private static var workerCount = defaultWorkers
 
     /// OPENBLAS_NUM_THREADS when set to a positive number (it still means "threads a product
     /// runs on"), otherwise every core.
@@ -31,8 +31,8 @@ public enum Parallel {
     /// Threads a parallel region (and a large matrix product) uses: OPENBLAS_NUM_THREADS or
     /// `cores` unless set with `BLAS.setThreads`.
     public static var workers: Int {
-        get { workerCount.load(ordering: .relaxed) }
-        set { workerCount.store(max(1, newValue), ordering: .relaxed) }
+        get { workerLock.withLock { workerCount } }
+        set { workerLock.withLock { workerCount = max(1, newValue) } }
     }
 
     /// Set on a thread while it runs a region's task.
@@ -51,8 +51,12 @@ public enum Parallel {
         return min(workers, tasks)
     }
 
+    /// The next task to hand out (a lock rather than an atomic: tasks are large, and the
+    /// Synchronization module's atomics need macOS 15).
     private final class Counter: @unchecked Sendable {
-        let next = Atomic<Int>(0)
+        private let lock = NSLock()
+        private var value = 0
+        func next() -> Int { lock.withLock { let v = value; value += 1; return v } }
     }
 
     /// Runs `body(task, worker)` for every task in 0..<tasks, on up to `workers` threads
@@ -70,7 +74,7 @@ public enum Parallel {
             let previous = pthread_getspecific(regionKey)
             pthread_setspecific(regionKey, UnsafeRawPointer(bitPattern: 1))
             while true {
-                let t = counter.next.wrappingAdd(1, ordering: .relaxed).oldValue
+                let t = counter.next()
                 if t >= tasks { break }
                 body(t, worker)
             }
