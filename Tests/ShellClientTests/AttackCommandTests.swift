@@ -23,9 +23,9 @@ final class AttackCommandTests: XCTestCase {
 
     /// Loads the trained model as "trained" and MNIST as mnist-train / mnist-test.
     private func loadModelAndData() throws {
-        try XCTSkipUnless(FileManager.default.fileExists(atPath: ShellRunner.dataFile.path), "data/mnist_5k.csv.gz is missing (make data)")
+        try requireTrue(FileManager.default.fileExists(atPath: ShellRunner.dataFile.path), "data/mnist_5k.csv.gz is missing (make data)")
         let model = ShellRunner.trainedModel
-        try XCTSkipUnless(FileManager.default.fileExists(atPath: ShellRunner.repositoryRoot.appendingPathComponent(model + "/model.safetensors").path),
+        try requireTrue(FileManager.default.fileExists(atPath: ShellRunner.repositoryRoot.appendingPathComponent(model + "/model.safetensors").path),
                           "the trained fixture model is missing")
         ok(["model", "load", "trained", "--spec", model + "/model.json", "--weights", model + "/model.safetensors"])
         ok(["dataset", "load", "mnist", "--kind", "mnist-csv", "--path", "data/mnist_5k.csv.gz",
@@ -59,7 +59,9 @@ final class AttackCommandTests: XCTestCase {
     func testAttackPrintsTheWholeResultAsJSON() throws {
         try loadModelAndData()
         let indices = Self.perClass.split(separator: ",").compactMap { Int($0) } + [1, 101]
-        let r = shell.run(pgd(indices.map(String.init).joined(separator: ","), ["--seed", "7", "--progress"]))
+        // Without early stopping every iteration runs, so the final "iteration 10/10" report
+        // always comes (reports are rate-limited, and a fast run may end before the first one).
+        let r = shell.run(pgd(indices.map(String.init).joined(separator: ","), ["--seed", "7", "--progress", "--no-early-stop"]))
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stdout.filter { $0 == "\n" }.count, 1, "one line of JSON")
         let result = try XCTUnwrap(r.json, r.stdout)
@@ -278,22 +280,23 @@ final class AttackCommandTests: XCTestCase {
 
     func testCtrlCPrintsThePartialResultAndExits130() throws {
         try loadModelAndData()
-        // The bigger architecture, so 16 images x 10 steps last long enough to interrupt.
+        // The bigger architecture and 2,000 steps without early stopping: far longer than the
+        // time it takes to interrupt it.
         ok(["model", "create", "slow", "--arch", "mnist-madry", "--seed", "0"])
         for pretty in [false, true] {
             var interruptedWhileRunning = false
             let args = ["attack", "--model", "slow", "--method", "pgd", "--dataset", "mnist-test", "--indices", "0-15",
-                        "--steps", "10", "--no-early-stop", "--progress"] + (pretty ? ["--pretty"] : [])
+                        "--steps", "2000", "--no-early-stop", "--progress"] + (pretty ? ["--pretty"] : [])
             let r = shell.run(args, timeout: 60) { process, stderr in
-                // Ctrl-C after the first iteration.
+                // Ctrl-C after the first progress report.
                 let deadline = Date(timeIntervalSinceNow: 30)
-                while process.isRunning && Date() < deadline && !stderr().contains("iteration 1/") { usleep(2_000) }
+                while process.isRunning && Date() < deadline && !stderr().contains("iteration ") { usleep(2_000) }
                 if process.isRunning {
                     interruptedWhileRunning = true
                     process.interrupt()
                 }
             }
-            try XCTSkipUnless(interruptedWhileRunning, "the attack finished before it could be interrupted")
+            XCTAssertTrue(interruptedWhileRunning, "the attack finished before it could be interrupted")
             XCTAssertEqual(r.status, 130, r.stderr)
             XCTAssertTrue(r.stderr.contains("cancelling attack"), r.stderr)
             XCTAssertTrue(r.stderr.contains("advlens: interrupted"), r.stderr)

@@ -153,3 +153,14 @@ final class Collector: @unchecked Sendable {
         return false
     }
 }
+
+/// Fails the test (and stops it) when a precondition of the test does not hold: a missing
+/// data file or fixture is a broken set-up (`make test` provides them), never a reason to skip.
+func requireTrue(_ condition: Bool, _ message: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    guard condition else {
+        XCTFail(message, file: file, line: line)
+        throw RequirementNotMet(message: message)
+    }
+}
+
+struct RequirementNotMet: Error { let message: String }
