@@ -8,14 +8,22 @@ public struct Dataset: Sendable {
     public var images: Tensor
     public var labels: [Int]
     public var classes: [String]
+    /// Per-pixel concept masks, for datasets that carry them (the shapes set); nil otherwise.
+    public var concepts: ConceptMasks?
+    /// Class-similarity matrix A (classes x classes, row-major) for the consistency level LC,
+    /// when the dataset has a class hierarchy; nil means the identity.
+    public var classSimilarity: [Float]?
 
-    public init(name: String, images: Tensor, labels: [Int], classes: [String]) {
+    public init(name: String, images: Tensor, labels: [Int], classes: [String],
+                concepts: ConceptMasks? = nil, classSimilarity: [Float]? = nil) {
         precondition(images.rank >= 1 && images.batch == labels.count,
                      "Dataset: \(labels.count) labels for images of shape \(images.shape)")
         self.name = name
         self.images = images
         self.labels = labels
         self.classes = classes
+        self.concepts = concepts
+        self.classSimilarity = classSimilarity
     }
 
     /// Number of images.
@@ -26,7 +34,8 @@ public struct Dataset: Sendable {
 
     /// The images and labels at `indices`, in that order (indices may repeat).
     public func subset(_ indices: [Int], name: String? = nil) -> Dataset {
-        Dataset(name: name ?? self.name, images: images.gather(indices), labels: indices.map { labels[$0] }, classes: classes)
+        Dataset(name: name ?? self.name, images: images.gather(indices), labels: indices.map { labels[$0] }, classes: classes,
+                concepts: concepts?.subset(indices), classSimilarity: classSimilarity)
     }
 
     /// A batch: the images at `indices` as one [B, C, H, W] tensor, and their labels.
