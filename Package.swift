@@ -50,6 +50,12 @@ let package = Package(
         .target(name: "Attacks", dependencies: ["NN"], swiftSettings: fast),
         .testTarget(name: "AttacksTests", dependencies: ["Attacks", "TestSupport", "Data", "SafeTensors"], exclude: ["Fixtures"]),
 
+        // Neuron analysis as plain functions over tensors: unit activations (one ActivationSource,
+        // where the activation cache plugs in), receptive fields, top-K, class histograms,
+        // CS1/CS2/LC, the representation ratio, Network-Dissection IoU.
+        .target(name: "Interpret", dependencies: ["NN", "Data", "TensorEngine"], swiftSettings: fast),
+        .testTarget(name: "InterpretTests", dependencies: ["Interpret", "TestSupport", "NN", "Data"]),
+
         // JSON-RPC 2.0 transport: framing (Content-Length and NDJSON), dispatch, cancellation,
         // progress, per-key read/write scheduling, Unix socket serving. Knows no ML.
         .target(name: "RPC", exclude: ["README.md"]),
@@ -64,7 +70,7 @@ let package = Package(
 
         // Method handlers and the workspace (resident models, datasets, result handles):
         // the one place where the protocol meets the engine.
-        .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "Attacks", "CStb"], swiftSettings: fast),
+        .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "Attacks", "CStb", "Interpret"], swiftSettings: fast),
         // End-to-end tests: the real advlensd binary over pipes and sockets.
         .testTarget(name: "DaemonTests", dependencies: ["RPC", "CStb"]),
 
