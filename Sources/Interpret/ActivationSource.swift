@@ -2,7 +2,7 @@ import NN
 import TensorEngine
 
 /// How a layer's output becomes what a probe reads per unit.
-public enum Reduction: String, Sendable, CaseIterable {
+public enum ActivationReduction: String, Sendable, CaseIterable {
     /// A conv channel's spatial maximum (with its location); a dense unit's value.
     case max
     /// A conv channel's spatial mean; a dense unit's value.
@@ -18,19 +18,19 @@ public enum Reduction: String, Sendable, CaseIterable {
 public struct LayerActivations: Sendable {
     /// The layer's name as the model names it.
     public var layer: String
-    public var reduction: Reduction
+    public var reduction: ActivationReduction
     public var count: Int
     public var units: Int
     /// Height and width of one unit's map in the layer's output (1 x 1 for dense layers).
     public var mapHeight: Int
     public var mapWidth: Int
-    /// Reduction `none`: [count, units, mapHeight, mapWidth]; otherwise [count, units].
+    /// ActivationReduction `none`: [count, units, mapHeight, mapWidth]; otherwise [count, units].
     public var values: [Float]
-    /// Reduction `max`: per [image, unit], the flat position y * mapWidth + x of the maximum
+    /// ActivationReduction `max`: per [image, unit], the flat position y * mapWidth + x of the maximum
     /// (the first one on ties). Nil for the other reductions.
     public var argmax: [Int32]?
 
-    public init(layer: String, reduction: Reduction, count: Int, units: Int, mapHeight: Int, mapWidth: Int,
+    public init(layer: String, reduction: ActivationReduction, count: Int, units: Int, mapHeight: Int, mapWidth: Int,
                 values: [Float], argmax: [Int32]?) {
         self.layer = layer
         self.reduction = reduction
@@ -76,9 +76,9 @@ public struct LayerActivations: Sendable {
 public struct ActivationKey: Hashable, Sendable {
     public var weights: String
     public var layer: String
-    public var reduction: Reduction
+    public var reduction: ActivationReduction
     public var input: String
-    public init(weights: String, layer: String, reduction: Reduction, input: String) {
+    public init(weights: String, layer: String, reduction: ActivationReduction, input: String) {
         self.weights = weights
         self.layer = layer
         self.reduction = reduction
@@ -165,7 +165,7 @@ public final class ActivationSource {
     }
 
     /// A layer's activations for all of `images` ([N] + the model's input shape).
-    public func activations(layer: String, images: Tensor, reduction: Reduction) throws -> LayerActivations {
+    public func activations(layer: String, images: Tensor, reduction: ActivationReduction) throws -> LayerActivations {
         var all: LayerActivations?
         try forEachBatch(layer: layer, images: images, reduction: reduction) { _, part in
             if all == nil { all = part } else { all!.append(part) }
@@ -175,7 +175,7 @@ public final class ActivationSource {
 
     /// A layer's activations batch by batch: `body(range of images, their activations)`.
     /// Checks `shouldStop` before each batch.
-    public func forEachBatch(layer name: String, images: Tensor, reduction: Reduction,
+    public func forEachBatch(layer name: String, images: Tensor, reduction: ActivationReduction,
                              _ body: (Range<Int>, LayerActivations) throws -> Void) throws {
         let layer = try Self.resolve(name, in: model)
         let n = images.batch
@@ -193,7 +193,7 @@ public final class ActivationSource {
     }
 
     /// One batch, from the cache where it has the images.
-    private func batch(_ layer: String, _ x: Tensor, _ reduction: Reduction, _ run: Execution) throws -> LayerActivations {
+    private func batch(_ layer: String, _ x: Tensor, _ reduction: ActivationReduction, _ run: Execution) throws -> LayerActivations {
         guard let cache else { return try compute(layer, x, reduction, run) }
         let per = x.itemCount
         let keys = (0..<x.batch).map { i in
@@ -230,7 +230,7 @@ public final class ActivationSource {
     }
 
     /// The forward pass and the reduction.
-    private func compute(_ layer: String, _ x: Tensor, _ reduction: Reduction, _ run: Execution) throws -> LayerActivations {
+    private func compute(_ layer: String, _ x: Tensor, _ reduction: ActivationReduction, _ run: Execution) throws -> LayerActivations {
         run.mode = .eval
         let out = try model.forward(x, run, keep: [layer])
         guard let y = out.activations[layer] else { throw InterpretError.invalid("layer \(layer) produced no output") }
@@ -240,7 +240,7 @@ public final class ActivationSource {
 
     /// Per-unit reduction of [count, units, height, width] values.
     public static func reduce(_ y: [Float], count: Int, units: Int, height: Int, width: Int, layer: String,
-                              reduction: Reduction) -> LayerActivations {
+                              reduction: ActivationReduction) -> LayerActivations {
         let plane = height * width
         switch reduction {
         case .none:

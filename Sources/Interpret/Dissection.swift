@@ -206,19 +206,24 @@ public enum Dissection {
     /// The whole analysis for `units` of `layer` on `images`, whose masks are
     /// `masks` image `maskImages[i]`: thresholds in a first pass, IoU in a second. Full maps
     /// are kept between the passes when they fit in `keepBytes`, else computed again.
+    /// `thresholds` given (e.g. a real set's, applied to adversarial images) skips the first pass.
     public static func dissect(_ source: ActivationSource, layer: String, images: Tensor, masks: ConceptMasks,
                                maskImages: [Int], units: [Int], quantile: Float = defaultQuantile,
-                               iouThreshold: Float = defaultIoUThreshold, keepBytes: Int = 256 << 20) throws -> [UnitLabel] {
+                               iouThreshold: Float = defaultIoUThreshold, thresholds given: [Float]? = nil,
+                               keepBytes: Int = 256 << 20) throws -> [UnitLabel] {
         precondition(maskImages.count == images.batch, "dissect: one mask image per image")
+        precondition(given == nil || given!.count == units.count, "dissect: one threshold per unit")
         let g = try ActivationSource.geometry(of: layer, in: source.model)
         var thresholds = ThresholdAccumulator(units: units, valuesPerUnit: images.batch * g.height * g.width, quantile: quantile)
-        let fits = images.batch * g.units * g.height * g.width * 4 <= keepBytes
+        let fits = given == nil && images.batch * g.units * g.height * g.width * 4 <= keepBytes
         var kept: [LayerActivations] = []
-        try source.forEachBatch(layer: layer, images: images, reduction: .none) { _, maps in
-            thresholds.add(maps)
-            if fits { kept.append(maps) }
+        if given == nil {
+            try source.forEachBatch(layer: layer, images: images, reduction: .none) { _, maps in
+                thresholds.add(maps)
+                if fits { kept.append(maps) }
+            }
         }
-        var acc = IoUAccumulator(units: units, thresholds: thresholds.thresholds(), concepts: masks.conceptCount,
+        var acc = IoUAccumulator(units: units, thresholds: given ?? thresholds.thresholds(), concepts: masks.conceptCount,
                                  height: masks.height, width: masks.width)
         if fits {
             var start = 0

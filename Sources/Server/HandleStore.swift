@@ -11,11 +11,33 @@ public struct StoredResult: Sendable {
     public var labels: [Int]
     /// JSON text: the models (with fingerprints) and the full configuration that made it.
     public var provenance: String
+    /// Attack results: per image, which clean input it was made from, its target and its
+    /// adversarial prediction (probe's class histograms and r(x*) need them).
+    public var origins: [Origin]?
+    /// Attack results: the attack's clean inputs (`Origin.source` indexes them).
+    public var clean: Tensor?
+    /// When the attack's inputs were one dataset reference: the dataset and, per clean input,
+    /// its index there (probe's dissect finds a source's concept masks by it).
+    public var cleanDataset: CleanDataset?
     public var created = Date()
+
+    public struct Origin: Sendable, Equatable {
+        public var source: Int
+        public var target: Int?
+        public var adversarialLabel: Int
+    }
+
+    public struct CleanDataset: Sendable, Equatable {
+        public var name: String
+        public var indices: [Int]
+    }
+
+    /// Bytes of tensors kept (adversarial and clean images).
+    var bytes: Int { (images.count + (clean?.count ?? 0)) * 4 }
 
     var summary: HandleSummary {
         HandleSummary(handle: id, kind: kind, count: images.batch, imageShape: Array(images.shape.dropFirst()),
-                      bytes: images.count * 4, provenance: provenance)
+                      bytes: bytes, provenance: provenance)
     }
 }
 
@@ -30,18 +52,21 @@ public final class HandleStore: @unchecked Sendable {
 
     public init(limitBytes: Int = 4 << 30) { self.limitBytes = limitBytes }
 
-    public var totalBytes: Int { lock.withLock { results.values.reduce(0) { $0 + $1.images.count * 4 } } }
+    public var totalBytes: Int { lock.withLock { results.values.reduce(0) { $0 + $1.bytes } } }
 
     /// Keeps a result under a new handle and returns the handle.
-    public func add(kind: String, images: Tensor, labels: [Int], provenance: String) throws -> String {
+    public func add(kind: String, images: Tensor, labels: [Int], provenance: String, origins: [StoredResult.Origin]? = nil,
+                    clean: Tensor? = nil, cleanDataset: StoredResult.CleanDataset? = nil) throws -> String {
         try lock.withLock {
-            let used = results.values.reduce(0) { $0 + $1.images.count * 4 }
-            guard used + images.count * 4 <= limitBytes else {
+            let used = results.values.reduce(0) { $0 + $1.bytes }
+            let adding = (images.count + (clean?.count ?? 0)) * 4
+            guard used + adding <= limitBytes else {
                 throw ServerError.resourceLimit("keeping this result would exceed the \(limitBytes)-byte limit for kept results (\(used) in use); drop some with handle/drop")
             }
             let id = "adv-\(next)"
             next += 1
-            results[id] = StoredResult(id: id, kind: kind, images: images, labels: labels, provenance: provenance)
+            results[id] = StoredResult(id: id, kind: kind, images: images, labels: labels, provenance: provenance, origins: origins,
+                                       clean: clean, cleanDataset: cleanDataset)
             return id
         }
     }

@@ -123,5 +123,13 @@ final class DissectionTests: XCTestCase {
         let recomputed = try Dissection.dissect(source, layer: "0", images: Tensor(shape: [6, 1, 4, 4], data: pixels), masks: masks,
                                                 maskImages: Array(0..<6), units: [0, 1], quantile: 0.5, keepBytes: 0)
         XCTAssertEqual(recomputed, labels)
+        // Given thresholds (a real set's, applied to other images) skip the first pass: with
+        // unit 0's threshold raised above every value, its region is empty.
+        let given = try Dissection.dissect(source, layer: "0", images: Tensor(shape: [6, 1, 4, 4], data: pixels), masks: masks,
+                                           maskImages: Array(0..<6), units: [0], thresholds: [10])
+        XCTAssertEqual(given[0].threshold, 10)
+        XCTAssertEqual(given[0].iou, 0)
+        XCTAssertEqual(try Dissection.dissect(source, layer: "0", images: Tensor(shape: [6, 1, 4, 4], data: pixels), masks: masks,
+                                              maskImages: Array(0..<6), units: [0], thresholds: [labels[0].threshold])[0], labels[0])
     }
 }

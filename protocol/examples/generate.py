@@ -47,7 +47,8 @@ NAN_TENSOR = tensor([float("nan")] + DIGIT[1:], [1, 28, 28])
 
 CLASSES = [str(c) for c in range(10)]
 METHODS = ["initialize", "shutdown", "model/create", "model/load", "model/save", "model/list", "model/info",
-           "model/unload", "dataset/load", "dataset/list", "dataset/info", "predict", "attack", "handle/list", "handle/drop"]
+           "model/unload", "dataset/load", "dataset/list", "dataset/info", "predict", "attack", "handle/list", "handle/drop",
+           "probe"]
 ATTACKS = ["fgsm", "bim", "pgd", "mifgsm", "ensemble-opt", "cw", "deepfool"]
 
 # ---------------------------------------------------------------------------------------------
@@ -456,16 +457,16 @@ def attack():
     s.call(9, "predict", {"model": "digits", "inputs": {"handle": "adv-2", "indices": [0, 7]}, "topK": 1},
            {"predictions": [{"label": 0}, {"label": 7}], "accuracy": 0, "count": 2})
     s.comment("handle/list: the kept results, oldest first, with the config that made them (provenance, JSON text).")
-    handle = {"imageShape": [1, 28, 28], "bytes": 25088, "count": 8}
+    handle = {"imageShape": [1, 28, 28], "bytes": 50176, "count": 8}
     s.call(10, "handle/list", None, {"handles": [
         {"handle": "adv-1", "kind": "attack fgsm", **handle, "provenance": "<contains:\"method\":\"fgsm\">"},
         {"handle": "adv-2", "kind": "attack pgd", **handle, "provenance": "<contains:\"method\":\"pgd\">"}],
-        "totalBytes": 50176, "limitBytes": "<integer>"})
+        "totalBytes": 100352, "limitBytes": "<integer>"})
     s.comment("handle/drop frees one; afterwards it is not found (-32001), as input or to drop again.")
     s.call(11, "handle/drop", {"handle": "adv-1"}, {})
     s.fail(12, "predict", {"model": "digits", "inputs": {"handle": "adv-1"}}, -32001, "<contains:no result handle named \"adv-1\">")
     s.fail(13, "handle/drop", {"handle": "adv-1"}, -32001, "<contains:adv-1>")
-    s.call(14, "handle/list", {}, {"handles": [{"handle": "adv-2"}], "totalBytes": 25088})
+    s.call(14, "handle/list", {}, {"handles": [{"handle": "adv-2"}], "totalBytes": 50176})
     s.comment("An ensemble: models with relative weights (normalised to sum 1; config echoes them as given). PGD "
               "averages the members' losses; success is judged on the weighted average of their probabilities. "
               "evaluateOn judges the adversarial batch on each listed model alone: the transfer matrix.")
@@ -651,8 +652,82 @@ def attack_cancel():
     return s
 
 
+def probe():
+    s = Session("probe", "probe on a trained model: unit activations (spatial max with its location), the top-K test "
+                "images of a conv unit with receptive-field boxes, class histograms of dense units, consistency "
+                "(CS1, CS2, LC) against a targeted PGD attack run by the probe itself (kept as a handle), the "
+                "representation ratio r(x*) on that handle, $/progress, and errors that name the field.")
+    s.start()
+    s.call(2, "model/load", TRAINED, summary("digits"))
+    s.call(3, "dataset/load", MNIST_SPLIT, {"datasets": "<array:2>"})
+    s.comment("activations: one row per input, one column per unit; for a conv layer with reduction max also the "
+              "[y, x] of each maximum in the unit's 8 x 8 map.")
+    s.call(4, "probe", {"model": "digits", "layer": "3", "kind": "activations", "units": [0, 5], "inputs": TWO}, {
+        "kind": "activations", "model": "digits", "layer": "3", "layerShape": [32, 8, 8], "reduction": "max", "count": 2,
+        "activations": {"units": [0, 5], "indices": [0, 1], "labels": [0, 1], "values": ["<array:2>", "<array:2>"],
+                        "locations": ["<array:2>", "<array:2>"], "maps": "<absent>"},
+        "elapsedMs": "<number>"})
+    s.comment("topActivations: unit 0's three strongest images among the first 200 test images (dataset indices), "
+              "with the input box that the location of the maximum sees (a 14 x 14 window, clipped at the border).")
+    s.call(5, "probe", {"model": "digits", "layer": "3", "kind": "topActivations", "units": [0], "k": 3,
+                        "dataset": {"name": "mnist-test", "indices": list(range(200))}}, {
+        "kind": "topActivations", "layer": "3", "k": 3, "count": 200,
+        "top": [{"unit": 0, "top": [{"index": "<integer>", "label": "<integer>", "value": "<number>", "y": "<integer>",
+                                     "x": "<integer>", "box": {"top": "<integer>", "left": "<integer>", "bottom": "<integer>",
+                                                               "right": "<integer>"}, "patch": "<absent>"}] * 3}]})
+    s.comment("classHistograms without an adversarial set: p_real of each unit (labels of its top-K real images) "
+              "and LC with the identity (the purity sum).")
+    s.call(6, "probe", {"model": "digits", "layer": "8", "kind": "classHistograms", "units": [0, 1], "k": 20,
+                        "dataset": {"name": "mnist-test"}}, {
+        "kind": "classHistograms", "layer": "8", "layerShape": [128], "k": 20, "count": 1000,
+        "histograms": [{"unit": 0, "pReal": "<array:10>", "lc": "<number>", "cs1": "<absent>", "pAdvTrue": "<absent>"},
+                       {"unit": 1, "pReal": "<array:10>", "lc": "<number>"}]})
+    s.comment("consistency against a targeted PGD attack that the probe runs (its model defaults to the probe's); "
+              "the adversarial batch is kept as handle adv-1. Progress: begin, reports (the attack's iterations, "
+              "then each batch; rate-limited, not shown), end.")
+    s.request(7, "probe", {"model": "digits", "layer": "8", "kind": "consistency", "units": [0, 1, 2], "k": 5,
+                           "dataset": {"name": "mnist-test", "indices": list(range(0, 1000, 10))},
+                           "adversarial": {"attack": {"method": "pgd", "inputs": EIGHT, "targeted": True, "target": "random",
+                                                      "steps": 10, "stepSize": 0.05}},
+                           "workDoneToken": "probe-7"})
+    s.progress("probe-7", {"kind": "begin", "title": "probe consistency", "cancellable": True, "message": "layer 8",
+                           "percentage": 0})
+    s.progress("probe-7", {"kind": "end", "message": "done"})
+    unit = {"cs1": "<number>", "cs2": "<number>", "lc": "<number>", "pReal": "<array:10>", "pAdvTrue": "<array:10>",
+            "pAdvTarget": "<array:10>"}
+    s.result(7, {"kind": "consistency", "count": 100, "adversarialHandle": "adv-1", "adversarialCount": 8,
+                 "histograms": [{"unit": u, **unit} for u in range(3)],
+                 "consistencySummary": {"units": 3, "meanCS1": "<number>", "medianCS1": "<number>", "meanCS2": "<number>",
+                                        "medianCS2": "<number>", "meanLC": "<number>", "medianLC": "<number>",
+                                        "similarity": "identity"}})
+    s.comment("representation: r(x*) = ||phi(x*) - phi(x)|| / min over real z of the target class ||phi(x*) - phi(z)|| "
+              "for the kept handle, at the penultimate layer's full output.")
+    s.call(8, "probe", {"model": "digits", "layer": "8", "kind": "representation", "dataset": {"name": "mnist-test"},
+                        "adversarial": {"handle": "adv-1"}, "bins": 4}, {
+        "kind": "representation", "reduction": "none", "count": 1000, "adversarialHandle": "adv-1",
+        "representation": {"count": 8, "undefined": 0, "fractionBelowOne": "<number>", "mean": "<number>",
+                           "median": "<number>", "quantiles": "<array:7>", "histogramEdges": "<array:5>",
+                           "histogramCounts": "<array:4>",
+                           "samples": [{"index": i, "source": i, "target": "<integer>", "ratio": "<number>",
+                                        "toSource": "<number>", "toTargetClass": "<number>"} for i in range(8)]}})
+    s.comment("Errors name the field: an unknown layer lists the valid ones (-32001); a unit out of range, an "
+              "unknown kind, dissect on a dataset without concept masks, consistency without an adversarial set (-32602).")
+    s.fail(9, "probe", {"model": "digits", "layer": "conv9", "kind": "activations", "inputs": TWO}, -32001,
+           "<contains:params.layer: no layer named \"conv9\" in model \"digits\"; layers: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9>")
+    s.fail(10, "probe", {"model": "digits", "layer": "3", "kind": "activations", "units": [32], "inputs": TWO}, -32602,
+           "<contains:params.units[0]: 32 is out of range>", schema="valid")
+    s.fail(11, "probe", {"model": "digits", "layer": "3", "kind": "histogram", "inputs": TWO}, -32602,
+           "<contains:params.kind>")
+    s.fail(12, "probe", {"model": "digits", "layer": "3", "kind": "dissect", "dataset": {"name": "mnist-test"}}, -32602,
+           "<contains:params.dataset: \"mnist-test\" has no concept masks>", schema="valid")
+    s.fail(13, "probe", {"model": "digits", "layer": "8", "kind": "consistency", "dataset": {"name": "mnist-test"}}, -32602,
+           "<contains:params.adversarial>", schema="valid")
+    s.finish(14)
+    return s
+
+
 SESSIONS = [lifecycle, lifecycle_abrupt, models, datasets, predict, errors, transport, concurrency, attack,
-            attack_output, attack_errors, attack_cancel]
+            attack_output, attack_errors, attack_cancel, probe]
 
 
 def render():

@@ -27,7 +27,9 @@ extension AdvLensServer {
         }
     }
 
-    private func attack(_ p: AttackMethod.Params, _ context: RequestContext) throws -> AttackMethod.Result {
+    /// Runs an attack and keeps its result as a handle. `ownsProgress` false (probe runs an
+    /// attack inside its own progress) skips begin and end but keeps the iteration reports.
+    func attack(_ p: AttackMethod.Params, _ context: RequestContext, ownsProgress: Bool = true) throws -> AttackMethod.Result {
         let start = DispatchTime.now().uptimeNanoseconds
         // Everything that can be checked from the params is checked before any work.
         let config = try attackConfig(p)
@@ -45,7 +47,7 @@ extension AdvLensServer {
             guard given.count == n else { throw ServerError.invalidParams("params.labels: \(given.count) labels for \(n) inputs") }
             labels = given
         }
-        context.progressBegin(title: "attack \(p.method)", message: "\(n) inputs", percentage: 0)
+        if ownsProgress { context.progressBegin(title: "attack \(p.method)", message: "\(n) inputs", percentage: 0) }
         let monitor = AttackMonitor(progress: { done, total, fooled in
             context.progressReport(message: String(format: "iteration %d/%d, %.0f%% fooled", done, total, fooled * 100),
                                    percentage: total > 0 ? 100 * done / total : 100)
@@ -56,7 +58,7 @@ extension AdvLensServer {
         } catch {
             throw attackError(error)
         }
-        context.progressEnd(message: String(format: "%.0f%% success", result.successRate * 100))
+        if ownsProgress { context.progressEnd(message: String(format: "%.0f%% success", result.successRate * 100)) }
         let resolved = result.config
         let wireConfig = AttackMethod.Config(
             method: resolved.method.rawValue,
@@ -67,8 +69,14 @@ extension AdvLensServer {
             binarySearchSteps: resolved.binarySearchSteps, learningRate: resolved.learningRate, lambda: resolved.lambda,
             overshoot: resolved.overshoot, earlyStop: resolved.earlyStop!, seed: resolved.seed!)
         let provenance = String(decoding: JSONText.serialize(try JSONValueCoding.encode(wireConfig)), as: UTF8.self)
+        var cleanDataset: StoredResult.CleanDataset?
+        if p.inputs.sources.count == 1, case let .dataset(name, indices) = p.inputs.sources[0] {
+            cleanDataset = .init(name: name, indices: indices ?? Array(0..<n))
+        }
         let handle = try workspace.handles.add(kind: "attack \(resolved.method.rawValue)", images: result.adversarial,
-                                               labels: result.samples.map(\.label), provenance: provenance)
+                                               labels: result.samples.map(\.label), provenance: provenance,
+                                               origins: result.samples.map { .init(source: $0.source, target: $0.target, adversarialLabel: $0.adversarialLabel) },
+                                               clean: batch.images, cleanDataset: cleanDataset)
         let samples = result.samples.enumerated().map { i, s in
             AttackMethod.Sample(index: i, source: s.source, label: s.label, target: s.target, adversarialLabel: s.adversarialLabel,
                                 success: s.success, cleanCorrect: s.cleanCorrect, linf: s.linf, l2: s.l2, confidence: s.confidence,

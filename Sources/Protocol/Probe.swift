@@ -1,0 +1,318 @@
+/// `probe`: what the units of one layer respond to, on real images and on adversarial ones
+/// (PAPER.md §3). One method, six kinds:
+///
+/// - `activations`: each unit's value per input (spatial max or mean, or the full maps);
+/// - `topActivations`: each unit's top-K inputs with the location of the maximum and its
+///   receptive-field box (optionally patch PNGs);
+/// - `classHistograms`: p_real (labels of the top-K real images) and, with an adversarial set,
+///   p_adv_true and p_adv_target;
+/// - `consistency`: those plus CS1, CS2 and LC per unit, with a summary;
+/// - `representation`: the distribution of r(x*) over an adversarial set;
+/// - `dissect`: Network-Dissection IoU with the concept masks of a dataset that has them.
+public enum Probe: RequestType {
+    public static let method = "probe"
+    public static let kinds = ["activations", "topActivations", "classHistograms", "consistency", "representation", "dissect"]
+
+    public struct Params: Codable, Sendable {
+        public var model: String
+        public var layer: String
+        public var kind: String
+        /// Units (channels of a conv layer, features of a dense one); default all.
+        public var units: [Int]?
+        /// "max" (default), "mean", or "none" (full maps; activations, representation).
+        public var reduction: String?
+        /// Top images per unit (default 10).
+        public var k: Int?
+        /// The real set: a loaded dataset, optionally some of its images.
+        public var dataset: DatasetRef?
+        /// Or any inputs (activations, topActivations).
+        public var inputs: Inputs?
+        /// The adversarial set: a kept handle, or attack parameters to make one.
+        public var adversarial: AdversarialSet?
+        /// Class-similarity matrix A for LC (classes x classes); default the dataset's, else identity.
+        public var similarity: [[Float]]?
+        /// dissect: a unit's region is where its upsampled map exceeds its top-`quantile`
+        /// level over the dataset (default 0.005); a detector has IoU >= `iouThreshold` (default 0.04).
+        public var quantile: Float?
+        public var iouThreshold: Float?
+        /// topActivations: write a PNG of each top image's receptive-field box.
+        public var patches: Bool?
+        /// Directory for the patches, inside the workspace root (default "advlens-patches").
+        public var patchDirectory: String?
+        /// Each patch pixel drawn scale x scale (default 4).
+        public var patchScale: Int?
+        /// representation: histogram bins (default 10).
+        public var bins: Int?
+        /// Images per forward pass (default 100).
+        public var batchSize: Int?
+        public var workDoneToken: ProgressToken?
+
+        public init(model: String, layer: String, kind: String) {
+            self.model = model
+            self.layer = layer
+            self.kind = kind
+        }
+    }
+
+    public struct DatasetRef: Codable, Sendable, Equatable {
+        public var name: String
+        public var indices: [Int]?
+        public init(name: String, indices: [Int]? = nil) {
+            self.name = name
+            self.indices = indices
+        }
+    }
+
+    /// Exactly one of `handle` (a kept attack result, optionally some of its images) or `attack`
+    /// (the attack method's params; its model defaults to the probe's, and the result is kept
+    /// as a handle that the reply names).
+    public struct AdversarialSet: Codable, Sendable {
+        public var handle: String?
+        public var indices: [Int]?
+        public var attack: AttackMethod.Params?
+        public init(handle: String? = nil, indices: [Int]? = nil, attack: AttackMethod.Params? = nil) {
+            self.handle = handle
+            self.indices = indices
+            self.attack = attack
+        }
+    }
+
+    public struct Result: Codable, Sendable {
+        public var kind: String
+        public var model: String
+        /// The layer's name as the model names it, and its per-input output shape.
+        public var layer: String
+        public var layerShape: [Int]
+        public var reduction: String?
+        public var k: Int?
+        /// Images in the real set (or the inputs).
+        public var count: Int
+        /// The adversarial set used: its handle and size.
+        public var adversarialHandle: String?
+        public var adversarialCount: Int?
+        public var activations: ActivationTable?
+        public var top: [UnitTop]?
+        public var histograms: [UnitHistogram]?
+        public var consistencySummary: ConsistencySummary?
+        public var representation: Representation?
+        public var dissection: Dissection?
+        public var elapsedMs: Double
+
+        public init(kind: String, model: String, layer: String, layerShape: [Int], count: Int, elapsedMs: Double) {
+            self.kind = kind
+            self.model = model
+            self.layer = layer
+            self.layerShape = layerShape
+            self.count = count
+            self.elapsedMs = elapsedMs
+        }
+    }
+
+    /// `activations`: one row per input, one column per unit.
+    public struct ActivationTable: Codable, Sendable {
+        public var units: [Int]
+        /// Per input: its dataset index (for a dataset) or position in the inputs.
+        public var indices: [Int]
+        public var labels: [Int?]
+        /// [input][unit] (reductions max and mean).
+        public var values: [[Float]]?
+        /// [input][unit] location of the maximum as [y, x] (reduction max on a conv layer).
+        public var locations: [[[Int]]]?
+        /// The full maps [inputs, units, H, W] (reduction none).
+        public var maps: WireTensor?
+        public init(units: [Int], indices: [Int], labels: [Int?]) {
+            self.units = units
+            self.indices = indices
+            self.labels = labels
+        }
+    }
+
+    public struct Box: Codable, Sendable, Equatable {
+        public var top: Int, left: Int, bottom: Int, right: Int
+        public init(top: Int, left: Int, bottom: Int, right: Int) {
+            self.top = top
+            self.left = left
+            self.bottom = bottom
+            self.right = right
+        }
+    }
+
+    public struct UnitTop: Codable, Sendable {
+        public var unit: Int
+        public var top: [TopEntry]
+        public init(unit: Int, top: [TopEntry]) {
+            self.unit = unit
+            self.top = top
+        }
+    }
+
+    public struct TopEntry: Codable, Sendable {
+        /// The image's dataset index (or position in the inputs).
+        public var index: Int
+        public var label: Int?
+        public var value: Float
+        /// Location of the maximum in the unit's map.
+        public var y: Int
+        public var x: Int
+        /// The input pixels that location sees (bounds inclusive, clipped to the image).
+        public var box: Box
+        /// The patch PNG's path, when patches were asked for.
+        public var patch: String?
+        public init(index: Int, label: Int?, value: Float, y: Int, x: Int, box: Box, patch: String?) {
+            self.index = index
+            self.label = label
+            self.value = value
+            self.y = y
+            self.x = x
+            self.box = box
+            self.patch = patch
+        }
+    }
+
+    public struct UnitHistogram: Codable, Sendable {
+        public var unit: Int
+        public var cs1: Float?
+        public var cs2: Float?
+        public var lc: Float?
+        public var pReal: [Float]
+        public var pAdvTrue: [Float]?
+        public var pAdvTarget: [Float]?
+        public init(unit: Int, cs1: Float?, cs2: Float?, lc: Float?, pReal: [Float], pAdvTrue: [Float]?, pAdvTarget: [Float]?) {
+            self.unit = unit
+            self.cs1 = cs1
+            self.cs2 = cs2
+            self.lc = lc
+            self.pReal = pReal
+            self.pAdvTrue = pAdvTrue
+            self.pAdvTarget = pAdvTarget
+        }
+    }
+
+    public struct ConsistencySummary: Codable, Sendable {
+        public var units: Int
+        public var meanCS1: Float, medianCS1: Float
+        public var meanCS2: Float, medianCS2: Float
+        public var meanLC: Float, medianLC: Float
+        /// "request", "dataset" or "identity".
+        public var similarity: String
+        public init(units: Int, meanCS1: Float, medianCS1: Float, meanCS2: Float, medianCS2: Float, meanLC: Float, medianLC: Float,
+                    similarity: String) {
+            self.units = units
+            self.meanCS1 = meanCS1
+            self.medianCS1 = medianCS1
+            self.meanCS2 = meanCS2
+            self.medianCS2 = medianCS2
+            self.meanLC = meanLC
+            self.medianLC = medianLC
+            self.similarity = similarity
+        }
+    }
+
+    public struct Quantile: Codable, Sendable {
+        public var q: Float
+        public var value: Float
+        public init(q: Float, value: Float) { self.q = q; self.value = value }
+    }
+
+    /// `representation`: r(x*) over the adversarial set.
+    public struct Representation: Codable, Sendable {
+        /// Adversarial images, and those whose ratio is undefined (no real image of the target class).
+        public var count: Int
+        public var undefined: Int
+        public var fractionBelowOne: Float
+        public var mean: Float?
+        public var median: Float?
+        public var min: Float?
+        public var max: Float?
+        public var quantiles: [Quantile]
+        public var histogramEdges: [Float]
+        public var histogramCounts: [Int]
+        public var samples: [RepresentationSample]
+        public init(count: Int, undefined: Int, fractionBelowOne: Float, quantiles: [Quantile], histogramEdges: [Float],
+                    histogramCounts: [Int], samples: [RepresentationSample]) {
+            self.count = count
+            self.undefined = undefined
+            self.fractionBelowOne = fractionBelowOne
+            self.quantiles = quantiles
+            self.histogramEdges = histogramEdges
+            self.histogramCounts = histogramCounts
+            self.samples = samples
+        }
+    }
+
+    public struct RepresentationSample: Codable, Sendable {
+        /// Position in the adversarial set, the input it was made from, its target class.
+        public var index: Int
+        public var source: Int
+        public var target: Int
+        public var ratio: Float?
+        public var toSource: Float
+        public var toTargetClass: Float?
+        public init(index: Int, source: Int, target: Int, ratio: Float?, toSource: Float, toTargetClass: Float?) {
+            self.index = index
+            self.source = source
+            self.target = target
+            self.ratio = ratio
+            self.toSource = toSource
+            self.toTargetClass = toTargetClass
+        }
+    }
+
+    /// `dissect`: unit labels on the real set and, with an adversarial set, on it (with the
+    /// real set's thresholds and the masks of each adversarial image's source).
+    public struct Dissection: Codable, Sendable {
+        public var quantile: Float
+        public var iouThreshold: Float
+        public var concepts: [String]
+        public var real: DissectionReport
+        public var adversarial: DissectionReport?
+        public init(quantile: Float, iouThreshold: Float, concepts: [String], real: DissectionReport, adversarial: DissectionReport?) {
+            self.quantile = quantile
+            self.iouThreshold = iouThreshold
+            self.concepts = concepts
+            self.real = real
+            self.adversarial = adversarial
+        }
+    }
+
+    public struct DissectionReport: Codable, Sendable {
+        public var units: [UnitLabel]
+        public var detectors: Int
+        public var uniqueConcepts: Int
+        public var byKind: [KindCount]
+        public init(units: [UnitLabel], detectors: Int, uniqueConcepts: Int, byKind: [KindCount]) {
+            self.units = units
+            self.detectors = detectors
+            self.uniqueConcepts = uniqueConcepts
+            self.byKind = byKind
+        }
+    }
+
+    public struct UnitLabel: Codable, Sendable {
+        public var unit: Int
+        public var label: String
+        public var conceptKind: String
+        public var iou: Float
+        public var detector: Bool
+        public var threshold: Float
+        public init(unit: Int, label: String, conceptKind: String, iou: Float, detector: Bool, threshold: Float) {
+            self.unit = unit
+            self.label = label
+            self.conceptKind = conceptKind
+            self.iou = iou
+            self.detector = detector
+            self.threshold = threshold
+        }
+    }
+
+    public struct KindCount: Codable, Sendable {
+        public var kind: String
+        public var detectors: Int
+        public var uniqueConcepts: Int
+        public init(kind: String, detectors: Int, uniqueConcepts: Int) {
+            self.kind = kind
+            self.detectors = detectors
+            self.uniqueConcepts = uniqueConcepts
+        }
+    }
+}

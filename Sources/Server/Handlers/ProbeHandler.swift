@@ -1,0 +1,205 @@
+import Data
+import Foundation
+import Interpret
+import NN
+import Protocol
+import RPC
+import TensorEngine
+
+/// probe: the neuron analyses of the Interpret module on a resident model (PAPER.md §3).
+/// Reads the model, the datasets named and, when it runs an attack, that attack's models.
+/// Activations come from one `ActivationSource` per request (where the activation cache plugs
+/// in); progress reports each batch, and a cancel is honoured between batches.
+/// The kinds' own work is in ProbeKinds.swift; patches in ProbePatches.swift.
+extension AdvLensServer {
+    func registerProbe() {
+        register(Probe.self, access: { p in
+            var keys = [Self.modelKey(p.model)]
+            if let d = p.dataset { keys.append(Self.datasetKey(d.name)) }
+            if let inputs = p.inputs { keys += Self.datasetKeys(inputs) }
+            if let a = p.adversarial?.attack {
+                keys += ((a.models?.map(\.name) ?? []) + (a.model.map { [$0] } ?? [])).map(Self.modelKey)
+                keys += Self.datasetKeys(a.inputs) + (a.evaluateOn ?? []).map(Self.modelKey)
+            }
+            return .reads(Array(Set(keys)).sorted())
+        }) { [unowned self] p, context in
+            try probe(p, context)
+        }
+    }
+
+    /// What every kind works from, checked before any work.
+    struct ProbeRequest {
+        let params: Probe.Params
+        let model: Model
+        /// The layer's name as the model names it.
+        let layer: String
+        let layerShape: [Int]
+        let units: [Int]
+        let reduction: ActivationReduction
+        let k: Int
+        let source: ActivationSource
+        let context: RequestContext
+    }
+
+    /// The real set: images with their labels and the index each is reported under.
+    struct ProbeImages {
+        var images: Tensor
+        var labels: [Int?]
+        var indices: [Int]
+        /// The dataset, when the set is (part of) one.
+        var dataset: Dataset?
+    }
+
+    /// The adversarial set, with what each image was made from.
+    struct AdversarialImages {
+        var handle: String
+        var images: Tensor
+        var sourceLabels: [Int]
+        /// The attack's target, else the adversarial prediction.
+        var targets: [Int]
+        var origins: [StoredResult.Origin]?
+        var clean: Tensor?
+        var cleanDataset: StoredResult.CleanDataset?
+    }
+
+    private func probe(_ p: Probe.Params, _ context: RequestContext) throws -> Probe.Result {
+        let start = DispatchTime.now().uptimeNanoseconds
+        guard Probe.kinds.contains(p.kind) else {
+            throw ServerError.invalidParams("params.kind: unknown \"\(p.kind)\"; known: \(Probe.kinds.joined(separator: ", "))")
+        }
+        let model = try workspace.model(p.model).model
+        let layer: Layer
+        do { layer = try ActivationSource.resolve(p.layer, in: model) } catch {
+            throw ServerError.notFound("params.layer: no layer named \"\(p.layer)\" in model \"\(p.model)\"; layers: \(ActivationSource.layerNames(model).joined(separator: ", "))")
+        }
+        let g = try ActivationSource.geometry(of: layer.name, in: model)
+        let units = try p.units ?? Array(0..<g.units)
+        guard !units.isEmpty else { throw ServerError.invalidParams("params.units: expected at least one unit") }
+        if let bad = units.firstIndex(where: { $0 < 0 || $0 >= g.units }) {
+            throw ServerError.invalidParams("params.units[\(bad)]: \(units[bad]) is out of range; layer \(layer.name) has \(g.units) units (0..<\(g.units))")
+        }
+        let reduction = try probeReduction(p)
+        let k = p.k ?? 10
+        guard k >= 1 else { throw ServerError.invalidParams("params.k: expected a positive integer, got \(k)") }
+        let batchSize = p.batchSize ?? 100
+        guard (1...4096).contains(batchSize) else { throw ServerError.invalidParams("params.batchSize: expected 1 to 4096, got \(batchSize)") }
+        let source = ActivationSource(model: model, batchSize: batchSize)
+        source.shouldStop = { context.isCancelled }
+        let request = ProbeRequest(params: p, model: model, layer: layer.name, layerShape: model.outputShapes[layer.name]!, units: units,
+                                   reduction: reduction, k: k, source: source, context: context)
+        context.progressBegin(title: "probe \(p.kind)", message: "layer \(layer.name)", percentage: 0)
+        var result = Probe.Result(kind: p.kind, model: p.model, layer: layer.name, layerShape: request.layerShape, count: 0, elapsedMs: 0)
+        do {
+            switch p.kind {
+            case "activations": try probeActivations(request, &result)
+            case "topActivations": try probeTop(request, &result)
+            case "classHistograms", "consistency": try probeHistograms(request, &result)
+            case "representation": try probeRepresentation(request, &result)
+            default: try probeDissect(request, &result)
+            }
+        } catch InterpretError.cancelled {
+            throw RPCError.cancelled()
+        } catch let e as InterpretError {
+            throw ServerError.invalidParams("params: \(e.description)")
+        }
+        context.progressEnd(message: "done")
+        result.elapsedMs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        return result
+    }
+
+    private func probeReduction(_ p: Probe.Params) throws -> ActivationReduction {
+        let allowed: [ActivationReduction]
+        switch p.kind {
+        case "activations", "representation": allowed = [.max, .mean, .none]
+        case "dissect": allowed = [.none]
+        default: allowed = [.max, .mean]
+        }
+        guard let name = p.reduction else { return ["representation", "dissect"].contains(p.kind) ? .none : .max }
+        guard let r = ActivationReduction(rawValue: name), allowed.contains(r) else {
+            throw ServerError.invalidParams("params.reduction: expected \(allowed.map { "\"\($0.rawValue)\"" }.joined(separator: " or ")) for \(p.kind), got \"\(name)\"")
+        }
+        return r
+    }
+
+    /// Reports a phase's progress: `phase` of `phases`, images done of total.
+    func probeProgress(_ r: ProbeRequest, phase: Int, of phases: Int, label: String) {
+        r.source.progress = { done, total in
+            let pct = (100 * phase + 100 * done / max(total, 1)) / phases
+            r.context.progressReport(message: "\(label): \(done)/\(total) images", percentage: min(99, pct))
+        }
+    }
+
+    /// The real set: `dataset` or `inputs` (exactly one; `needLabels` requires labels).
+    func probeImages(_ r: ProbeRequest, needLabels: Bool) throws -> ProbeImages {
+        let p = r.params
+        switch (p.dataset, p.inputs) {
+        case let (d?, nil):
+            let data = try workspace.dataset(d.name).data
+            guard data.imageShape == r.model.inputShape else {
+                throw ServerError.shapeMismatch("params.dataset: \"\(d.name)\" holds \(data.imageShape) images, the model takes \(r.model.inputShape)")
+            }
+            let idx = d.indices ?? Array(0..<data.count)
+            guard !idx.isEmpty else { throw ServerError.invalidParams("params.dataset.indices: expected at least one index") }
+            if let bad = idx.firstIndex(where: { $0 < 0 || $0 >= data.count }) {
+                throw ServerError.invalidParams("params.dataset.indices[\(bad)]: \(idx[bad]) is out of range 0..<\(data.count)")
+            }
+            let (x, y) = d.indices == nil ? (data.images, data.labels) : data.batch(idx)
+            return ProbeImages(images: x, labels: y.map { $0 }, indices: idx, dataset: data)
+        case let (nil, inputs?):
+            guard !needLabels else { throw ServerError.invalidParams("params.dataset: \(p.kind) needs a labelled dataset as its real set (not inputs)") }
+            let b = try InputDecoder(workspace: workspace, paths: workspace.paths(for: r.context.connection)).decode(inputs, for: r.model)
+            return ProbeImages(images: b.images, labels: b.labels, indices: Array(0..<b.images.batch), dataset: nil)
+        case (nil, nil):
+            throw ServerError.invalidParams("params.dataset: \(p.kind) needs a real set: dataset {name, indices?}\(needLabels ? "" : " or inputs")")
+        default:
+            throw ServerError.invalidParams("params: give one of dataset or inputs, not both")
+        }
+    }
+
+    /// The adversarial set: a handle, or an attack run now (kept as a handle).
+    func adversarialImages(_ r: ProbeRequest, required: Bool) throws -> AdversarialImages? {
+        guard let a = r.params.adversarial else {
+            if required { throw ServerError.invalidParams("params.adversarial: \(r.params.kind) needs an adversarial set: {\"handle\": ...} or {\"attack\": {...}}") }
+            return nil
+        }
+        let id: String
+        switch (a.handle, a.attack) {
+        case let (h?, nil):
+            id = h
+        case let (nil, attack?):
+            var params = attack
+            if params.model == nil && params.models == nil { params.model = r.params.model }
+            r.context.progressReport(message: "attack \(attack.method)", percentage: 0)
+            do { id = try self.attack(params, r.context, ownsProgress: false).handle } catch let e as RPCError {
+                throw RPCError(code: e.code, message: e.message.replacingOccurrences(of: "params.", with: "params.adversarial.attack."), data: e.data)
+            }
+        default:
+            throw ServerError.invalidParams("params.adversarial: give exactly one of handle or attack")
+        }
+        var stored: StoredResult
+        do { stored = try workspace.handles.get(id) } catch let e as RPCError {
+            throw RPCError(code: e.code, message: "params.adversarial.handle: " + e.message, data: nil)
+        }
+        guard Array(stored.images.shape.dropFirst()) == r.model.inputShape else {
+            throw ServerError.shapeMismatch("params.adversarial.handle: \"\(id)\" holds \(Array(stored.images.shape.dropFirst())) images, the model takes \(r.model.inputShape)")
+        }
+        var origins = stored.origins
+        if let idx = a.indices {
+            guard !idx.isEmpty else { throw ServerError.invalidParams("params.adversarial.indices: expected at least one index") }
+            if let bad = idx.firstIndex(where: { $0 < 0 || $0 >= stored.images.batch }) {
+                throw ServerError.invalidParams("params.adversarial.indices[\(bad)]: \(idx[bad]) is out of range 0..<\(stored.images.batch)")
+            }
+            stored.images = stored.images.gather(idx)
+            stored.labels = idx.map { stored.labels[$0] }
+            origins = origins.map { o in idx.map { o[$0] } }
+        }
+        let targets: [Int]
+        if let origins {
+            targets = origins.map { $0.target ?? $0.adversarialLabel }
+        } else {
+            targets = try r.model.predict(stored.images).argmaxRows()
+        }
+        return AdversarialImages(handle: id, images: stored.images, sourceLabels: stored.labels, targets: targets, origins: origins,
+                                 clean: stored.clean, cleanDataset: stored.cleanDataset)
+    }
+}
