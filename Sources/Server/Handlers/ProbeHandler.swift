@@ -122,10 +122,12 @@ extension AdvLensServer {
     }
 
     /// Reports a phase's progress: `phase` of `phases`, images done of total.
+    /// (The closure holds the context only: holding `r` would make the source own itself.)
     func probeProgress(_ r: ProbeRequest, phase: Int, of phases: Int, label: String) {
+        let context = r.context
         r.source.progress = { done, total in
             let pct = (100 * phase + 100 * done / max(total, 1)) / phases
-            r.context.progressReport(message: "\(label): \(done)/\(total) images", percentage: min(99, pct))
+            context.progressReport(message: "\(label): \(done)/\(total) images", percentage: min(99, pct))
         }
     }
 
