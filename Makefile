@@ -26,7 +26,8 @@ test: data build
 	ADVLENSD=$(RELEASE)/advlensd $(PYTHON) -m pytest -q Tests/python
 
 ## demo: the main job — build, fetch data, then a real session through the daemon with the
-## shell client: train (or reuse) mnist-small, predict the test split, warm vs cold, a PGD attack
+## shell client: train (or reuse) mnist-small, predict the test split, warm vs cold, a PGD attack,
+## a consistency report (probe)
 demo: data build
 	bash scripts/demo.sh
 

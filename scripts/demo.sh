@@ -45,3 +45,11 @@ echo "== 5. PGD attack (L-inf, eps 0.3, 40 steps) on 100 test images"
 "${ADV[@]}" --pretty attack --model mnist-small --method pgd --epsilon 0.3 --step-size 0.01 --steps 40 \
     --dataset mnist-test --indices 0-99 --png out/demo/pgd --png-limit 4 | head -n 12
 echo "   comparison strips (original | adversarial | perturbation) in out/demo/pgd/"
+
+echo "== 6. the penultimate layer's units under attack: probe consistency and r(x*)"
+echo "   (ensemble-optimization attack, 2 targets per image, on every 10th test image; top 20 images per unit)"
+"${ADV[@]}" --pretty probe consistency --model mnist-small --layer 8 --units 0-9 -k 20 --dataset mnist-test --all \
+    --attack ensemble-opt --targets-per-image 2 --attack-indices "$(seq -s, 0 10 999)" | tail -n +6
+handle=$("${ADV[@]}" handle list | json 'd["handles"][-1]["handle"]')
+"${ADV[@]}" --pretty probe representation --model mnist-small --layer 8 --dataset mnist-test --all --adversarial "$handle" \
+    | sed -n '6,9p'
