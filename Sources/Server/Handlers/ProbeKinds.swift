@@ -186,7 +186,12 @@ extension AdvLensServer {
             guard let origins = adv.origins, let from = adv.cleanDataset, from.name == ref.name else {
                 throw ServerError.invalidParams("params.adversarial: dissect needs adversarial images made from dataset \"\(ref.name)\" (an attack on {\"dataset\": \"\(ref.name)\"}) to find their sources' masks")
             }
-            advMaskImages = origins.map { from.indices[$0.source] }
+            let images = origins.map { from.indices[$0.source] }
+            // The dataset may have been loaded again under its name since the attack.
+            guard images.allSatisfy({ $0 < masks.imageCount }) else {
+                throw ServerError.invalidParams("params.adversarial: its source images are not in dataset \"\(ref.name)\" as loaded now")
+            }
+            advMaskImages = images
         }
         probeProgress(r, phase: 0, of: adv == nil ? 2 : 3, label: "real set")
         let real = try Dissection.dissect(r.source, layer: r.layer, images: set.images, masks: masks, maskImages: set.indices,
