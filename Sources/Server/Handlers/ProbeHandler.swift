@@ -73,7 +73,7 @@ extension AdvLensServer {
             throw ServerError.notFound("params.layer: no layer named \"\(p.layer)\" in model \"\(p.model)\"; layers: \(ActivationSource.layerNames(model).joined(separator: ", "))")
         }
         let g = try ActivationSource.geometry(of: layer.name, in: model)
-        let units = try p.units ?? Array(0..<g.units)
+        let units = p.units ?? Array(0..<g.units)
         guard !units.isEmpty else { throw ServerError.invalidParams("params.units: expected at least one unit") }
         if let bad = units.firstIndex(where: { $0 < 0 || $0 >= g.units }) {
             throw ServerError.invalidParams("params.units[\(bad)]: \(units[bad]) is out of range; layer \(layer.name) has \(g.units) units (0..<\(g.units))")
