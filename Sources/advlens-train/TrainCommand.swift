@@ -35,6 +35,9 @@ struct TrainCommand: ParsableCommand {
     var testCount = ShapesSplit.defaultTest
     @Option(name: .customLong("data-seed"), help: "shapes-cnn: seed of the generated shapes set.")
     var dataSeed: UInt64 = ShapesSplit.defaultSeed
+    @Option(name: .customLong("save-data"),
+            help: "Directory to write the data trained and tested on into, as train-images.npy (float32 NCHW), train-labels.npy (int64), test-images.npy, test-labels.npy.")
+    var saveData: String?
     @Option(help: "Directory to write model.json and model.safetensors into (none: don't save).")
     var out: String?
     @Flag(help: "Print one JSON object with the results instead of text.")
@@ -71,6 +74,13 @@ struct TrainCommand: ParsableCommand {
         let (train, test) = arch == "shapes-cnn"
             ? try ShapesSplit.make(train: trainCount, test: testCount, seed: dataSeed)
             : try MNISTSplit.load(path: data, seed: splitSeed)
+        if let saveData {
+            try FileManager.default.createDirectory(atPath: saveData, withIntermediateDirectories: true)
+            for (part, d) in [("train", train), ("test", test)] {
+                try NPY.write(d.images, to: saveData + "/\(part)-images.npy")
+                try NPY.writeLabels(d.labels, to: saveData + "/\(part)-labels.npy")
+            }
+        }
         let model = try Architectures.create(arch, seed: seed)
         let trainer = StandardTrainer(model: model, optimizer: Adam(learningRate: learningRate), seed: seed)
         if !json {
