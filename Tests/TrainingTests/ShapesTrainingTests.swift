@@ -6,7 +6,7 @@ import XCTest
 
 /// shapes-cnn on the generated shapes set: the architecture's geometry, and a short training
 /// run (kept small for debug builds) that learns well above chance. The full recipe — 6,000
-/// images, 94 % test accuracy after 5 epochs, 98 % after 8 — is `advlens-train --arch
+/// images, 94 % test accuracy after 5 epochs, 97 % after 8 — is `advlens-train --arch
 /// shapes-cnn` (README; TrainCommandTests checks it).
 final class ShapesTrainingTests: XCTestCase {
     func testShapesCNNLayersAndShapes() throws {
