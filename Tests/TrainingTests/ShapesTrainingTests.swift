@@ -23,13 +23,13 @@ final class ShapesTrainingTests: XCTestCase {
     }
 
     func testShortTrainingLearnsWellAboveChance() throws {
-        let (train, test) = try ShapesSplit.make(train: 1_080, test: 270, seed: 21)
+        let (train, test) = try ShapesSplit.make(train: 720, test: 180, seed: 21)
         let model = try Architectures.create("shapes-cnn", seed: 3)
         let before = try Evaluation.accuracy(model, on: test)
-        let trainer = StandardTrainer(model: model, optimizer: Adam(learningRate: 2e-3), seed: 3)
+        let trainer = StandardTrainer(model: model, optimizer: Adam(learningRate: 4e-3), seed: 3)
         let reports = try trainer.fit(train: train, test: test, epochs: 2, batchSize: 32, seed: 3)
         let after = try XCTUnwrap(reports.last?.testAccuracy)
-        // Chance is 1/9 (0.11); this run measured 0.44 (deterministic: fixed seeds, and the
+        // Chance is 1/9 (0.11); this run measured 0.37 (deterministic: fixed seeds, and the
         // engine's results do not depend on thread scheduling).
         XCTAssertEqual(before, 1.0 / 9, accuracy: 0.1)
         XCTAssertGreaterThan(after, 0.3, "test accuracy \(after) after 2 epochs (before: \(before))")
