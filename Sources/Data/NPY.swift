@@ -64,6 +64,14 @@ public enum NPY {
         try Gzip.writeFile(bytes, to: path, compressed: false)
     }
 
+    /// Writes labels as a 1-D '<i8' array (what `loadLabels` and numpy read back).
+    public static func writeLabels(_ labels: [Int], to path: String) throws {
+        var bytes = NPYHeader.encode(descr: "<i8", shape: [labels.count])
+        bytes.reserveCapacity(bytes.count + labels.count * 8)
+        for v in labels { withUnsafeBytes(of: Int64(v).littleEndian) { bytes.append(contentsOf: $0) } }
+        try Gzip.writeFile(bytes, to: path, compressed: false)
+    }
+
     private static func header(_ bytes: [UInt8], path: String) throws -> NPYHeader {
         let h = try NPYHeader.parse(bytes, path: path)
         let needed = h.count * h.size

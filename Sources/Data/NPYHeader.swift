@@ -73,10 +73,13 @@ struct NPYHeader {
     /// The header bytes numpy writes for a C-order '<f4' array: version 1.0 (2.0 if the
     /// header needs more than 65535 bytes), padded with spaces and a newline so the data
     /// starts at a multiple of 64 bytes.
-    static func encodeF32(shape: [Int]) -> [UInt8] {
+    static func encodeF32(shape: [Int]) -> [UInt8] { encode(descr: "<f4", shape: shape) }
+
+    /// The same for any little-endian dtype descr ('<f4', '<i8', ...).
+    static func encode(descr: String, shape: [Int]) -> [UInt8] {
         let dims = shape.map(String.init)
         let tuple = dims.count == 1 ? "(\(dims[0]),)" : "(\(dims.joined(separator: ", ")))"
-        let dict = Array("{'descr': '<f4', 'fortran_order': False, 'shape': \(tuple), }".utf8)
+        let dict = Array("{'descr': '\(descr)', 'fortran_order': False, 'shape': \(tuple), }".utf8)
         for (major, prefix) in [(UInt8(1), 10), (UInt8(2), 12)] {
             let total = (prefix + dict.count + 1 + 63) / 64 * 64
             let headerLength = total - prefix

@@ -3,8 +3,12 @@ public enum Architectures {
     static let digits = (0..<10).map(String.init)
     static let mnistInput = InputSpec(shape: [1, 28, 28], range: [0, 1], mean: [0], std: [1])
 
+    /// The shapes set (Data's ShapesCatalog, in label order; NN does not import Data).
+    static let shapesClasses = ["car", "bus", "boat", "house", "tower", "face", "robot", "tree", "flower"]
+    static let shapesInput = InputSpec(shape: [3, 64, 64], range: [0, 1], mean: [0, 0, 0], std: [1, 1, 1])
+
     /// Names of the built-in architectures.
-    public static let names = ["mnist-small", "mnist-madry"]
+    public static let names = ["mnist-small", "mnist-madry", "shapes-cnn"]
 
     /// The spec of a built-in architecture, or nil for an unknown name.
     public static func spec(_ name: String) -> ModelSpec? {
@@ -25,9 +29,31 @@ public enum Architectures {
                 LayerSpec(name: "6", type: "flatten"), .linear("7", 3136, 1024), LayerSpec(name: "8", type: "relu"),
                 .linear("9", 1024, 10),
             ])
+        case "shapes-cnn":
+            return shapesCNN
         default:
             return nil
         }
+    }
+
+    /// The shapes set's network: three conv-batchnorm-relu stages with a residual block,
+    /// each halving the side by max pooling (64 → 32 → 16 → 8 → 4), then a 128-unit dense
+    /// layer "fc1" (the penultimate layer probes address; "relu5" is its activation) and the
+    /// logits "fc2". Convolutions before a batchnorm carry no bias (the batchnorm's shift is one).
+    static var shapesCNN: ModelSpec {
+        func conv(_ name: String, _ i: Int, _ o: Int) -> LayerSpec { .conv2d(name, i, o, kernel: 3, padding: 1, bias: false) }
+        return ModelSpec(name: "shapes-cnn", input: shapesInput, classes: shapesClasses, layers: [
+            conv("conv1", 3, 16), .batchNorm2d("bn1", 16), LayerSpec(name: "relu1", type: "relu"), .pool("maxpool2d", "pool1", kernel: 2),
+            conv("conv2", 16, 32), .batchNorm2d("bn2", 32), LayerSpec(name: "relu2", type: "relu"), .pool("maxpool2d", "pool2", kernel: 2),
+            .residual("res3", body: [
+                conv("conv1", 32, 32), .batchNorm2d("bn1", 32), LayerSpec(name: "relu1", type: "relu"),
+                conv("conv2", 32, 32), .batchNorm2d("bn2", 32),
+            ]),
+            LayerSpec(name: "relu3", type: "relu"), .pool("maxpool2d", "pool3", kernel: 2),
+            conv("conv4", 32, 64), .batchNorm2d("bn4", 64), LayerSpec(name: "relu4", type: "relu"), .pool("maxpool2d", "pool4", kernel: 2),
+            LayerSpec(name: "flatten", type: "flatten"), .linear("fc1", 1024, 128), LayerSpec(name: "relu5", type: "relu"),
+            .linear("fc2", 128, shapesClasses.count),
+        ])
     }
 
     /// A freshly initialised built-in model.

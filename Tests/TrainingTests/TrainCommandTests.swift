@@ -58,6 +58,15 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(s.testAccuracy, 0.965)
     }
 
+    /// shapes-cnn on the generated shapes set (6,000 train / 1,000 test of seed 0), 5 epochs:
+    /// measured 0.939 (0.974 after 8 epochs); the issue asks for at least 0.90.
+    func testShapesCNNReachesNinetyPercent() throws {
+        let s = try train(["--arch", "shapes-cnn", "--epochs", "5"], environment: cleanEnvironment)
+        XCTAssertEqual(s.trainImages, 6000)
+        XCTAssertEqual(s.testImages, 1000)
+        XCTAssertGreaterThanOrEqual(s.testAccuracy, 0.90)
+    }
+
     /// Without OPENBLAS_CORETYPE the binary re-executes itself with the best core this CPU
     /// supports and reports it; a core the user sets is kept.
     func testPicksTheBestBLASCoreUnlessTheUserChose() throws {

@@ -173,9 +173,9 @@ def lifecycle():
         "capabilities": {
             "methods": METHODS,
             "notifications": ["initialized", "exit", "$/cancelRequest"],
-            "architectures": ["mnist-small", "mnist-madry"],
+            "architectures": ["mnist-small", "mnist-madry", "shapes-cnn"],
             "layerTypes": "<array>",
-            "datasetKinds": ["mnist-csv", "mnist-idx", "npy"],
+            "datasetKinds": ["mnist-csv", "mnist-idx", "npy", "shapes"],
             "inputKinds": ["tensor", "dataset", "handle", "png", "path"],
             "attacks": ATTACKS, "explainers": [], "objectives": [],
             "engine": {"blasCore": "<string>", "blasCoreSelection": "<string>", "blasThreads": "<integer>",
@@ -306,7 +306,7 @@ def errors():
     s.fail(7, "model/create", {"name": "x", "architecture": "mnist-small", "seed": -1}, -32602, "<contains:params.seed>")
     s.fail(8, "model/create", {"name": "a/b", "architecture": "mnist-small"}, -32602, "<contains:params.name>")
     s.fail(9, "model/create", {"name": "x", "architecture": "resnet-50"}, -32602,
-           "params.architecture: unknown \"resnet-50\"; known: mnist-small, mnist-madry")
+           "params.architecture: unknown \"resnet-50\"; known: mnist-small, mnist-madry, shapes-cnn")
     s.fail(10, "predict", {"model": "m", "inputs": {}}, -32602,
            "params.inputs: expected exactly one of shape (a tensor), dataset, handle, png or path; got none")
     s.fail(11, "predict", {"model": "m", "inputs": {"png": DIGIT_PNG, "path": "digit.png"}}, -32602,
@@ -726,8 +726,63 @@ def probe():
     return s
 
 
+SHAPES_CLASSES = ["car", "bus", "boat", "house", "tower", "face", "robot", "tree", "flower"]
+
+
+def shapes_dataset(name, count, per_class, seed):
+    return {"name": name, "kind": "shapes", "count": count, "imageShape": [3, 64, 64], "classes": SHAPES_CLASSES,
+            "classCounts": [per_class] * 9, "source": f"shapes generator, seed {seed}",
+            "concepts": "<array:44>", "classSimilarity": True}
+
+
+def shapes():
+    s = Session("shapes", "The generated shapes-and-parts set: load it with a split, read its concepts and class "
+                "hierarchy, classify it with a fresh shapes-cnn, and the errors that name the field.")
+    s.start()
+    s.comment("count images of seed 3 (class of image i: i % 9), split 2 per class into shapes-test.")
+    s.call(2, "dataset/load", {"name": "shapes", "kind": "shapes", "count": 90, "seed": 3, "split": {"testPerClass": 2, "seed": 0}},
+           {"datasets": [shapes_dataset("shapes-train", 72, 8, 3), shapes_dataset("shapes-test", 18, 2, 3)]})
+    s.comment("44 concepts with per-pixel masks: 21 parts, 10 colours, 4 textures, 9 objects; classSimilarity: "
+              "the vehicle / building / figure / plant hierarchy defines LC's matrix A.")
+    s.call(3, "dataset/info", {"name": "shapes-test"}, {
+        **shapes_dataset("shapes-test", 18, 2, 3),
+        "concepts": [{"name": "body", "kind": "part"}, {"name": "window", "kind": "part"}, {"name": "wheel", "kind": "part"},
+                     {"name": "door", "kind": "part"}, {"name": "hull", "kind": "part"}, {"name": "mast", "kind": "part"},
+                     {"name": "sail", "kind": "part"}, {"name": "wall", "kind": "part"}, {"name": "roof", "kind": "part"},
+                     {"name": "chimney", "kind": "part"}, {"name": "head", "kind": "part"}, {"name": "eye", "kind": "part"},
+                     {"name": "nose", "kind": "part"}, {"name": "mouth", "kind": "part"}, {"name": "antenna", "kind": "part"},
+                     {"name": "arm", "kind": "part"}, {"name": "trunk", "kind": "part"}, {"name": "crown", "kind": "part"},
+                     {"name": "stem", "kind": "part"}, {"name": "petal", "kind": "part"}, {"name": "centre", "kind": "part"},
+                     {"name": "red", "kind": "colour"}, {"name": "orange", "kind": "colour"}, {"name": "yellow", "kind": "colour"},
+                     {"name": "green", "kind": "colour"}, {"name": "blue", "kind": "colour"}, {"name": "purple", "kind": "colour"},
+                     {"name": "brown", "kind": "colour"}, {"name": "white", "kind": "colour"}, {"name": "grey", "kind": "colour"},
+                     {"name": "black", "kind": "colour"},
+                     {"name": "solid", "kind": "texture"}, {"name": "striped", "kind": "texture"},
+                     {"name": "dotted", "kind": "texture"}, {"name": "checkered", "kind": "texture"},
+                     *({"name": c, "kind": "object"} for c in SHAPES_CLASSES)]})
+    s.comment("Without masks the set is lighter (up to 20000 images); it has no concepts.")
+    s.call(4, "dataset/load", {"name": "bulk", "kind": "shapes", "count": 900, "seed": 5, "masks": False},
+           {"datasets": [{**shapes_dataset("bulk", 900, 100, 5), "source": "shapes generator, seed 5, no masks",
+                          "concepts": "<absent>"}]})
+    s.call(5, "model/create", {"name": "net", "architecture": "shapes-cnn", "seed": 0},
+           {"name": "net", "architecture": "shapes-cnn", "inputShape": [3, 64, 64], "classes": SHAPES_CLASSES,
+            "parameters": "<integer>", "fingerprint": "<regex:[0-9a-f]{16}>"})
+    s.comment("An untrained network: the predictions are arbitrary; the labels (face, flower) come with the dataset.")
+    s.call(6, "predict", {"model": "net", "inputs": {"dataset": "shapes-test", "indices": [0, 1]}, "topK": 1},
+           {"predictions": [{"label": 5, "predictedName": "<string>"}, {"label": 8, "predictedName": "<string>"}], "count": 2})
+    s.fail(7, "dataset/load", {"name": "s", "kind": "shapes"}, -32602, "params.count: required for kind \"shapes\"")
+    s.fail(8, "dataset/load", {"name": "s", "kind": "shapes", "count": 6000}, -32602,
+           "params.count: must be in 1...5000 with masks (20000 with \"masks\": false), got 6000", schema="valid")
+    s.fail(9, "dataset/load", {"name": "s", "kind": "shapes", "count": 10, "path": "data/mnist_5k.csv.gz"}, -32602,
+           "<contains:params.path>", schema="valid")
+    s.fail(10, "dataset/load", {"name": "s", "kind": "npy", "images": "x.npy", "seed": 1}, -32602,
+           "params.seed: only for kind \"shapes\"", schema="valid")
+    s.finish(11)
+    return s
+
+
 SESSIONS = [lifecycle, lifecycle_abrupt, models, datasets, predict, errors, transport, concurrency, attack,
-            attack_output, attack_errors, attack_cancel, probe]
+            attack_output, attack_errors, attack_cancel, probe, shapes]
 
 
 def render():

