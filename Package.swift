@@ -50,6 +50,11 @@ let package = Package(
         .target(name: "Attacks", dependencies: ["NN"], swiftSettings: fast),
         .testTarget(name: "AttacksTests", dependencies: ["Attacks", "TestSupport", "Data", "SafeTensors"], exclude: ["Fixtures"]),
 
+        // Interpretation: explanations of a prediction (unit influence by ablation and gradient x
+        // activation, saliency, integrated gradients, Grad-CAM, occlusion) and probe analysis.
+        .target(name: "Interpret", dependencies: ["NN", "Data", "TensorEngine"], swiftSettings: fast),
+        .testTarget(name: "InterpretTests", dependencies: ["Interpret", "NN", "TestSupport", "SafeTensors"], exclude: ["Fixtures"]),
+
         // JSON-RPC 2.0 transport: framing (Content-Length and NDJSON), dispatch, cancellation,
         // progress, per-key read/write scheduling, Unix socket serving. Knows no ML.
         .target(name: "RPC", exclude: ["README.md"]),
@@ -64,7 +69,7 @@ let package = Package(
 
         // Method handlers and the workspace (resident models, datasets, result handles):
         // the one place where the protocol meets the engine.
-        .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "Attacks", "CStb"], swiftSettings: fast),
+        .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "Attacks", "CStb", "Interpret"], swiftSettings: fast),
         // End-to-end tests: the real advlensd binary over pipes and sockets.
         .testTarget(name: "DaemonTests", dependencies: ["RPC", "CStb"]),
 
