@@ -9,6 +9,8 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
     public let workspace: Workspace
     let options: Options
     private var methods: [String: Entry] = [:]
+    /// Concept labels and exemplars for explainPrediction's neurons (see ExplainHandler).
+    var neuronAnnotator: NeuronAnnotator?
 
     /// Settings the daemon passes in.
     public struct Options: Sendable {
@@ -33,6 +35,7 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
         registerDatasetMethods()
         registerPredict()
         registerAttack()
+        registerExplain()
     }
 
     /// Adds a method: `access` decides from the params how the request may run beside others,

@@ -59,19 +59,20 @@ public struct Explainer {
         return seed
     }
 
-    /// One forward and one backward of `image` ([1, C, H, W]) for the logit of `cls`: the
-    /// logits, the activations of `layers` and the gradient of the logit at them and (when
-    /// asked) at the input.
-    public func gradientPass(_ image: Tensor, class cls: Int, layers: [String], inputGradient: Bool) throws -> GradientPass {
+    /// One forward and one backward of `image` ([1, C, H, W]) for the logit of `cls` (nil: the
+    /// predicted class): the logits, the activations of `layers` and the gradient of the logit
+    /// at them and (when asked) at the input.
+    public func gradientPass(_ image: Tensor, class requested: Int?, layers: [String], inputGradient: Bool) throws -> GradientPass {
         try checkImage(image)
-        try checkClass(cls)
+        if let requested { try checkClass(requested) }
         let run = Execution(mode: .eval)
         let out = try model.forward(image, run, keep: Set(layers), record: true)
+        let cls = requested ?? out.logits.argmaxRows()[0]
         let g = try model.backward(out.trace!, seeds: ["logits": classSeed(cls, batch: 1)], input: inputGradient, parameters: false,
                                    observe: Set(layers), run)
         var gradients: [String: Tensor] = [:]
         for l in layers { gradients[l] = g.layers[l] ?? Tensor(shape: out.activations[l]!.shape) }
-        return GradientPass(logits: out.logits, activations: out.activations, layerGradients: gradients, inputGradient: g.input)
+        return GradientPass(class: cls, logits: out.logits, activations: out.activations, layerGradients: gradients, inputGradient: g.input)
     }
 
     func checkImage(_ image: Tensor) throws {
@@ -89,6 +90,8 @@ public struct Explainer {
 
 /// The record of `Explainer.gradientPass`.
 public struct GradientPass {
+    /// The class whose logit was differentiated.
+    public var `class`: Int
     /// [1, classes].
     public var logits: Tensor
     /// Per layer, its output [1, ...].
