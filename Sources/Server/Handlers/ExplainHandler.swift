@@ -55,12 +55,14 @@ extension AdvLensServer {
         let (image, label) = try oneImage(p.input, decoder, model, field: "params.input")
         let baseline = try baselineTensor(p.baseline, like: image, decoder: decoder)
 
-        let observed = Array(Set(r.layers + (r.gradCamLayer.map { [$0] } ?? [])))
+        // Units are scored only when listed or compared; otherwise their layers are not observed.
+        let unitLayers = r.neuronMethods || p.compareWith != nil ? r.layers : []
+        let observed = Array(Set(unitLayers + (r.gradCamLayer.map { [$0] } ?? [])))
         let pass = try timed("gradientPass") {
             try engine { try explainer.gradientPass(image, class: p.class, layers: observed, inputGradient: !r.methods.isDisjoint(with: ["saliency", "inputTimesGradient"])) }
         }
         let cls = pass.class
-        let influences = try r.layers.map { layer in
+        let influences = try unitLayers.map { layer in
             try timed(r.methods.contains("influence") ? "influence" : "gradientTimesActivation") {
                 try engine { try explainer.influence(of: layer, pass: pass, class: cls, ablation: r.methods.contains("influence"), gradientTimesActivation: true) }
             }
