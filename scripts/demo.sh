@@ -45,3 +45,10 @@ echo "== 5. PGD attack (L-inf, eps 0.3, 40 steps) on 100 test images"
 "${ADV[@]}" --pretty attack --model mnist-small --method pgd --epsilon 0.3 --step-size 0.01 --steps 40 \
     --dataset mnist-test --indices 0-99 --png out/demo/pgd --png-limit 4 | head -n 12
 echo "   comparison strips (original | adversarial | perturbation) in out/demo/pgd/"
+
+echo "== 6. explain a clean test image, then its adversarial twin against it"
+"${ADV[@]}" --pretty explain --model mnist-small --dataset mnist-test --indices 301 --top 3 --png out/demo/explain
+twin=$("${ADV[@]}" attack --model mnist-small --method pgd --epsilon 0.3 --dataset mnist-test --indices 301 | json 'd["handle"]')
+"${ADV[@]}" --pretty explain --model mnist-small --handle "$twin" --compare-dataset mnist-test --compare-index 301 --top 3 \
+    --png out/demo/explain
+echo "   heatmaps (saliency, Grad-CAM) in out/demo/explain/"

@@ -91,6 +91,13 @@ final class ExplainCorrectnessTests: XCTestCase {
         }
     }
 
+    /// Saliency of a colour image: per pixel, the largest |gradient| over its channels.
+    func testChannelMaxTakesTheLargestChannelPerPixel() {
+        let map = Tensor(shape: [3, 1, 2], data: [0.1, 0.9, 0.5, 0.2, 0.3, 0.4])
+        XCTAssertEqual(Explainer.channelMax(map), Tensor(shape: [1, 1, 2], data: [0.5, 0.9]))
+        XCTAssertEqual(Explainer.saliency(inputGradient: Tensor(shape: [1, 1, 1, 2], data: [-2, 3])), Tensor(shape: [1, 1, 2], data: [2, 3]))
+    }
+
     /// Bad requests name the parameter.
     func testErrorsNameTheField() throws {
         let e = Explainer(model: try ExplainFixtures.model())

@@ -9,6 +9,15 @@ extension Explainer {
         g.map { abs($0) }.reshaped(Array(g.shape.dropFirst()))
     }
 
+    /// The largest value over channels at each pixel, [1, H, W]: the saliency map of Simonyan
+    /// et al. for a colour image (|gradient| maximised over its channels).
+    public static func channelMax(_ map: Tensor) -> Tensor {
+        let (c, plane) = (map.shape[0], map.count / map.shape[0])
+        var out = Tensor(shape: [1] + Array(map.shape.dropFirst()), repeating: -.infinity)
+        for ch in 0..<c { for i in 0..<plane { out.data[i] = max(out.data[i], map.data[ch * plane + i]) } }
+        return out
+    }
+
     /// Captum's InputXGradient: pixel · d logit / d pixel.
     public static func inputTimesGradient(image x: Tensor, inputGradient g: Tensor) -> Tensor {
         (x * g).reshaped(Array(x.shape.dropFirst()))

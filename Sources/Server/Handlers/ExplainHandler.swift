@@ -119,7 +119,9 @@ extension AdvLensServer {
         if let dir = r.png {
             try timed("png") {
                 for (method, value) in maps {
-                    let overImage = method == "gradCam" ? Explainer.upsample(value.0, height: image.shape[2], width: image.shape[3]) : value.0
+                    // Grad-CAM is drawn at the image's size; saliency as its maximum over channels.
+                    let overImage = method == "gradCam" ? Explainer.upsample(value.0, height: image.shape[2], width: image.shape[3])
+                        : method == "saliency" ? Explainer.channelMax(value.0) : value.0
                     let pic = Images.heatmap(image: image, map: overImage, range: (model.spec.input.lower, model.spec.input.upper), scale: r.pngScale)
                     let path = (dir as NSString).appendingPathComponent("explain-\(Self.imageTag(image))-\(cls)-\(method).png")
                     try Images.writePNG(pic.pixels, width: pic.width, height: pic.height, channels: 3, to: path)
