@@ -90,6 +90,33 @@ final class ExplainTests: XCTestCase {
         }
     }
 
+    /// A given class, one layer, a baseline as a number or as the same tensor, a rectangular
+    /// occlusion window, and another integration rule.
+    func testClassLayerBaselineAndWindowOptions() throws {
+        let d = try daemon()
+        let image: JSONValue = ["dataset": "mnist-test", "indices": [301]]
+        let r = d.call("explainPrediction", ["model": "m", "input": image, "class": 5, "layer": "8", "topNeurons": 128,
+                                             "methods": ["gradientTimesActivation", "integratedGradients", "occlusion"],
+                                             "baseline": 0.25, "window": [3, 5], "stride": [3, 1], "integrationMethod": "riemann_middle", "steps": 40])
+        XCTAssertEqual(r["prediction"]?["class"], 5)
+        XCTAssertEqual(r["prediction"]?["predicted"], 3)
+        XCTAssertEqual(r["layers"]?.arrayValue?.map { $0["layer"] }, ["8"])
+        XCTAssertEqual(r["layers"]?[0]?["rankedBy"], "gradientTimesActivation")
+        let contributions = r["layers"]?[0]?["neurons"]?.arrayValue?.compactMap { $0["gradientTimesActivation"]?.doubleValue } ?? []
+        XCTAssertEqual(contributions.count, 128)
+        XCTAssertEqual(contributions, contributions.sorted(by: >), "ranked by gradient x activation without ablation")
+        XCTAssertNil(r["layers"]?[0]?["neurons"]?[0]?["logitDrop"])
+        XCTAssertEqual(r["maps"]?["integratedGradients"]?["integrationMethod"], "riemann_middle")
+        let asTensor = d.call("explainPrediction", ["model": "m", "input": image, "class": 5, "methods": ["integratedGradients", "occlusion"],
+                                                    "baseline": .tensor(shape: [1, 28, 28], values: Array(repeating: 0.25, count: 784)),
+                                                    "window": [3, 5], "stride": [3, 1], "integrationMethod": "riemann_middle", "steps": 40])
+        for name in ["integratedGradients", "occlusion"] {
+            XCTAssertEqual(decode(asTensor["maps"]?[name]?["tensor"]), decode(r["maps"]?[name]?["tensor"]), name)
+            XCTAssertEqual(decode(r["maps"]?[name]?["tensor"]).count, 784)
+        }
+        XCTAssertNotEqual(decode(r["maps"]?["occlusion"]?["tensor"]).first { $0 != 0 }, nil)
+    }
+
     func testBadParamsNameTheField() throws {
         let d = try daemon()
         let one: JSONValue = ["dataset": "mnist-test", "indices": [0]]
