@@ -117,6 +117,22 @@ final class ExplainTests: XCTestCase {
         XCTAssertNotEqual(decode(r["maps"]?["occlusion"]?["tensor"]).first { $0 != 0 }, nil)
     }
 
+    /// A long integrated-gradients run stops at the next batch of path images when cancelled,
+    /// and the daemon serves on.
+    func testCancelStopsIntegratedGradients() throws {
+        let d = try daemon()
+        let id = d.request("explainPrediction", ["model": "m", "input": ["dataset": "mnist-test", "indices": [3]],
+                                                 "methods": ["integratedGradients"], "steps": 4096])
+        usleep(100_000)
+        let sent = Date()
+        d.notify("$/cancelRequest", ["id": id])
+        let r = d.response(to: id)
+        XCTAssertEqual(r["error"]?["code"]?.intValue, -32800, "\(r)")
+        XCTAssertLessThan(Date().timeIntervalSince(sent), 2, "a cancel waits for one batch at most")
+        XCTAssertEqual(d.call("explainPrediction", ["model": "m", "input": ["dataset": "mnist-test", "indices": [3]],
+                                                    "methods": ["saliency"]])["prediction"]?["label"]?.intValue, 0)
+    }
+
     func testBadParamsNameTheField() throws {
         let d = try daemon()
         let one: JSONValue = ["dataset": "mnist-test", "indices": [0]]

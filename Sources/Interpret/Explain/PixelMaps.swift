@@ -29,9 +29,10 @@ extension Explainer {
     /// Integrated gradients from `baseline` (same shape as `image`) to `image` along the straight
     /// path: (x - x') · Σ_k w_k ∇logit(x' + α_k (x - x')), the α_k and w_k from `rule`; the
     /// path's images go through the model in batches. Also returns the completeness gap:
-    /// Σ attributions - (logit(x) - logit(x')).
-    public func integratedGradients(_ image: Tensor, class cls: Int, baseline: Tensor, steps: Int, rule: IntegrationRule)
-        throws -> (map: Tensor, delta: Float) {
+    /// Σ attributions - (logit(x) - logit(x')). `checkpoint` runs between batches (a cancel
+    /// throws from it).
+    public func integratedGradients(_ image: Tensor, class cls: Int, baseline: Tensor, steps: Int, rule: IntegrationRule,
+                                    checkpoint: () throws -> Void = {}) throws -> (map: Tensor, delta: Float) {
         try checkImage(image)
         try checkClass(cls)
         guard baseline.shape == image.shape else {
@@ -45,6 +46,7 @@ extension Explainer {
         let run = Execution(mode: .eval)
         var start = 0
         while start < steps {
+            try checkpoint()
             let count = min(Self.integrationBatch, steps - start)
             let path = Tensor(uninitializedShape: [count] + Array(image.shape.dropFirst())) { out in
                 for k in 0..<count {
@@ -117,8 +119,10 @@ extension Explainer {
     /// Captum's Occlusion with a window over all channels: each window position (stride apart,
     /// windows inside the image) replaces its pixels by the baseline's and the logit's drop is
     /// credited to those pixels; a pixel's attribution is the mean over the windows covering it
-    /// (0 where none does). All occluded copies go through the model in batches.
-    public func occlusion(_ image: Tensor, class cls: Int, baseline: Tensor, window: (Int, Int), stride: (Int, Int)) throws -> Tensor {
+    /// (0 where none does). All occluded copies go through the model in batches; `checkpoint`
+    /// runs between them.
+    public func occlusion(_ image: Tensor, class cls: Int, baseline: Tensor, window: (Int, Int), stride: (Int, Int),
+                          checkpoint: () throws -> Void = {}) throws -> Tensor {
         try checkImage(image)
         try checkClass(cls)
         let (c, h, w) = (image.shape[1], image.shape[2], image.shape[3])
@@ -139,6 +143,7 @@ extension Explainer {
         let per = image.itemCount
         var start = 0
         while start < positions.count {
+            try checkpoint()
             let group = Array(positions[start..<min(positions.count, start + Self.integrationBatch * 4)])
             var copies = Tensor(shape: [group.count, c, h, w])
             for (k, (y0, x0)) in group.enumerated() {

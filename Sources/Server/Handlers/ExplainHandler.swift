@@ -85,13 +85,15 @@ extension AdvLensServer {
         }
         if r.methods.contains("integratedGradients") {
             let (map, delta) = try timed("integratedGradients") {
-                try engine { try explainer.integratedGradients(image, class: cls, baseline: baseline, steps: r.steps, rule: r.rule) }
+                try engine { try explainer.integratedGradients(image, class: cls, baseline: baseline, steps: r.steps, rule: r.rule,
+                                                           checkpoint: context.cancellation.checkCancelled) }
             }
             add("integratedGradients", map) { $0.steps = r.steps; $0.integrationMethod = r.rule.rawValue; $0.convergenceDelta = delta }
         }
         try context.cancellation.checkCancelled()
         if r.methods.contains("occlusion") {
-            add("occlusion", try timed("occlusion") { try engine { try explainer.occlusion(image, class: cls, baseline: baseline, window: r.window, stride: r.stride) } })
+            add("occlusion", try timed("occlusion") { try engine { try explainer.occlusion(image, class: cls, baseline: baseline, window: r.window, stride: r.stride,
+                                                                                     checkpoint: context.cancellation.checkCancelled) } })
         }
 
         let names = model.spec.classes
