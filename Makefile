@@ -40,6 +40,7 @@ bench: build
 	$(RELEASE)/advlens-bench > out/bench/advlens.jsonl
 	$(PYTHON) bench/daemon_bench.py >> out/bench/advlens.jsonl
 	$(PYTHON) bench/attack_bench.py --weights-dir out/models >> out/bench/advlens.jsonl
+	$(PYTHON) bench/explain_bench.py --weights-dir out/models >> out/bench/advlens.jsonl
 	@: > out/bench/reference.jsonl
 	@if $(PYTHON) -c "import torch, safetensors" 2>/dev/null; then \
 		$(PYTHON) bench/pytorch_reference.py --weights-dir out/bench/weights >> out/bench/reference.jsonl; \
@@ -51,6 +52,11 @@ bench: build
 		$(PYTHON) bench/torchattacks_reference.py --weights-dir out/models >> out/bench/reference.jsonl; \
 	else \
 		echo "torchattacks not installed: no attack reference (pip install torchattacks)"; \
+	fi
+	@if $(PYTHON) -c "import captum.attr" 2>/dev/null; then \
+		$(PYTHON) bench/captum_reference.py --weights-dir out/models >> out/bench/reference.jsonl; \
+	else \
+		echo "captum not installed: no explanation reference (pip install --no-deps captum; pip install matplotlib)"; \
 	fi
 	$(PYTHON) bench/compare.py out/bench/advlens.jsonl out/bench/reference.jsonl
 

@@ -50,11 +50,12 @@ let package = Package(
         .target(name: "Attacks", dependencies: ["NN"], swiftSettings: fast),
         .testTarget(name: "AttacksTests", dependencies: ["Attacks", "TestSupport", "Data", "SafeTensors"], exclude: ["Fixtures"]),
 
-        // Neuron analysis as plain functions over tensors: unit activations (one ActivationSource,
-        // where the activation cache plugs in), receptive fields, top-K, class histograms,
-        // CS1/CS2/LC, the representation ratio, Network-Dissection IoU.
+        // Interpretation: probe analysis (unit activations through one ActivationSource, receptive fields,
+        // top-K, class histograms, CS1/CS2/LC, r(x*), Network-Dissection IoU) and explanations of a
+        // prediction (unit influence by ablation and gradient x
+        // activation, saliency, integrated gradients, Grad-CAM, occlusion).
         .target(name: "Interpret", dependencies: ["NN", "Data", "TensorEngine"], swiftSettings: fast),
-        .testTarget(name: "InterpretTests", dependencies: ["Interpret", "TestSupport", "NN", "Data"]),
+        .testTarget(name: "InterpretTests", dependencies: ["Interpret", "NN", "Data", "TestSupport", "SafeTensors"], exclude: ["Fixtures"]),
 
         // JSON-RPC 2.0 transport: framing (Content-Length and NDJSON), dispatch, cancellation,
         // progress, per-key read/write scheduling, Unix socket serving. Knows no ML.

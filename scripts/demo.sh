@@ -53,3 +53,9 @@ echo "   (ensemble-optimization attack, 2 targets per image, on every 10th test 
 handle=$("${ADV[@]}" handle list | json 'd["handles"][-1]["handle"]')
 "${ADV[@]}" --pretty probe representation --model mnist-small --layer 8 --dataset mnist-test --all --adversarial "$handle" \
     | sed -n '6,9p'
+echo "== 7. explain a clean test image, then its adversarial twin against it"
+"${ADV[@]}" --pretty explain --model mnist-small --dataset mnist-test --indices 301 --top 3 --png out/demo/explain
+twin=$("${ADV[@]}" attack --model mnist-small --method pgd --epsilon 0.3 --dataset mnist-test --indices 301 | json 'd["handle"]')
+"${ADV[@]}" --pretty explain --model mnist-small --handle "$twin" --compare-dataset mnist-test --compare-index 301 --top 3 \
+    --png out/demo/explain
+echo "   heatmaps (saliency, Grad-CAM) in out/demo/explain/"

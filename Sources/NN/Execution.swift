@@ -107,9 +107,14 @@ public final class BackwardPass {
     public let wantParameters: Bool
     public var gradients: ParameterGradients
     public let execution: Execution
+    /// Layer names whose output gradient `observed` receives as it flows past (explanations
+    /// read the gradient at hidden layers this way).
+    public let observe: Set<String>
+    public var observed: [String: Tensor] = [:]
 
-    init(seeds: [String: Tensor], wantParameters: Bool, parameterCount: Int, execution: Execution) {
+    init(seeds: [String: Tensor], wantParameters: Bool, parameterCount: Int, execution: Execution, observe: Set<String> = []) {
         self.seeds = seeds
+        self.observe = observe
         self.wantParameters = wantParameters
         self.gradients = ParameterGradients(count: parameterCount)
         self.execution = execution

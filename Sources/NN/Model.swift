@@ -137,14 +137,18 @@ public final class Model: @unchecked Sendable {
         public var input: Tensor?
         /// d(seeded objective)/d(parameters), when asked for.
         public var parameters: ParameterGradients
+        /// d(seeded objective)/d(output of each observed layer), by the name asked for (a layer
+        /// no gradient reaches is absent: its gradient is zero).
+        public var layers: [String: Tensor] = [:]
     }
 
     /// Back-propagates gradients placed at any set of layer outputs at once (`seeds`: layer
     /// name, or "logits", to d(objective)/d(that output)). Computes the input gradient and the
     /// parameter gradients only when asked: an attack's input-gradient pass skips every
     /// weight-gradient product.
+    /// `observe` names layers whose output gradient to return as well (`Gradients.layers`).
     public func backward(_ trace: Trace, seeds: [String: Tensor], input: Bool, parameters wantParameters: Bool,
-                         _ run: Execution) throws -> Gradients {
+                         observe: Set<String> = [], _ run: Execution) throws -> Gradients {
         var resolved: [String: Tensor] = [:]
         for (name, seed) in seeds {
             guard let l = layer(named: name), let out = trace.outputs[l.traceIndex] else {
@@ -155,13 +159,20 @@ public final class Model: @unchecked Sendable {
             }
             if resolved[l.name] == nil { resolved[l.name] = seed } else { resolved[l.name]!.add(seed) }
         }
-        let pass = BackwardPass(seeds: resolved, wantParameters: wantParameters, parameterCount: parameters.count, execution: run)
+        let observed = try Dictionary(observe.map { name -> (String, String) in
+            guard let l = layer(named: name) else { throw ModelError.unknownLayer(name) }
+            return (l.name, name)
+        }, uniquingKeysWith: { a, _ in a })
+        let pass = BackwardPass(seeds: resolved, wantParameters: wantParameters, parameterCount: parameters.count, execution: run,
+                                observe: Set(observed.keys))
         var dx = root.backward(optional: nil, trace, pass, needInput: input)
         if input {
             if dx == nil { dx = Tensor(shape: trace.inputShape) }
             if let (_, invStd) = normalization { dx = scaleChannels(dx!, invStd) }
         }
-        return Gradients(input: input ? dx : nil, parameters: pass.gradients)
+        var layerGradients: [String: Tensor] = [:]
+        for (resolvedName, asked) in observed { layerGradients[asked] = pass.observed[resolvedName] }
+        return Gradients(input: input ? dx : nil, parameters: pass.gradients, layers: layerGradients)
     }
 
     /// (x - mean[c]) / std[c] per channel, or x itself when the spec normalises nothing.

@@ -27,6 +27,7 @@ public enum Methods {
         DatasetLoad.method, DatasetList.method, DatasetInfo.method,
         Predict.method, AttackMethod.method, HandleList.method, HandleDrop.method,
         Probe.method,
+        ExplainPrediction.method,
     ]
     /// Notifications the server accepts.
     public static let notifications = ["initialized", "exit", "$/cancelRequest"]

@@ -9,6 +9,8 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
     public let workspace: Workspace
     let options: Options
     private var methods: [String: Entry] = [:]
+    /// Concept labels and exemplars for explainPrediction's neurons (see ExplainHandler).
+    var neuronAnnotator: NeuronAnnotator?
 
     /// Settings the daemon passes in.
     public struct Options: Sendable {
@@ -34,6 +36,7 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
         registerPredict()
         registerAttack()
         registerProbe()
+        registerExplain()
     }
 
     /// Adds a method: `access` decides from the params how the request may run beside others,

@@ -507,6 +507,8 @@ def test_schema_enums_match_capabilities(capabilities):
     common = json.loads((SCHEMAS / "common.json").read_text())
     assert common["$defs"]["DatasetSummary"]["properties"]["kind"]["enum"] == capabilities["datasetKinds"]
     assert common["$defs"]["AttackMethod"]["enum"] == capabilities["attacks"]
+    explain = json.loads(schema_path("explainPrediction", "params").read_text())
+    assert explain["properties"]["methods"]["items"]["enum"] == capabilities["explainers"]
     forms = [branch["title"] for branch in common["$defs"]["InputSource"]["oneOf"]]
     assert len(forms) == len(capabilities["inputKinds"])
 

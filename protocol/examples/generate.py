@@ -781,8 +781,66 @@ def shapes():
     return s
 
 
+def explain():
+    s = Session("explain", "explainPrediction on a trained model: the units and pixels behind one test image's "
+                "prediction, then an adversarial twin (PGD) compared with the clean image, with heatmap PNGs, "
+                "and errors that name the field.")
+    s.start()
+    s.call(2, "model/load", TRAINED, summary("digits"))
+    s.call(3, "dataset/load", MNIST_SPLIT, {"datasets": "<array:2>"})
+    s.comment("A clean 3. By default: ablation influence and gradient x activation of the last convolution's 32 "
+              "channels (layer 4, the ReLU after conv 3) and of the 128 units feeding the last linear layer "
+              "(layer 8), ranked by the logit drop when the unit is zeroed; saliency and Grad-CAM maps as tensors.")
+    neuron = {"unit": "<integer>", "activation": "<number>", "probabilityDrop": "<number>", "logitDrop": "<number>",
+              "gradientTimesActivation": "<number>"}
+    s.call(4, "explainPrediction", {"model": "digits", "input": {"dataset": "mnist-test", "indices": [301]}, "topNeurons": 3}, {
+        "prediction": {"predicted": 3, "predictedName": "3", "confidence": "<number>", "class": 3, "className": "3",
+                       "probability": "<number>", "logit": "<number>", "label": 3, "top": "<array:3>"},
+        "layers": [{"layer": "4", "unitKind": "channels", "unitCount": 32, "rankedBy": "logitDrop", "neurons": [neuron] * 3},
+                   {"layer": "8", "unitKind": "units", "unitCount": 128, "rankedBy": "logitDrop", "neurons": [neuron] * 3}],
+        "maps": {"saliency": {"tensor": {"shape": [1, 28, 28], "dtype": "float32", "data": "<string>"}, "min": "<number>",
+                              "max": "<number>", "sum": "<number>"},
+                 "gradCam": {"tensor": {"shape": [1, 8, 8], "dtype": "float32", "data": "<string>"}, "layer": "4",
+                             "min": "<number>", "max": "<number>", "sum": "<number>"}},
+        "comparison": "<absent>", "summary": "<regex:Predicted 3 with .*>", "timingsMs": "<object>", "elapsedMs": "<number>"})
+    s.comment("Integrated gradients (Captum's Gauss-Legendre rule) from a black baseline, occlusion with a 4x4 window; "
+              "convergenceDelta is sum(attributions) - (logit(x) - logit(baseline)).")
+    s.call(5, "explainPrediction", {"model": "digits", "input": {"dataset": "mnist-test", "indices": [301]},
+                                    "methods": ["integratedGradients", "occlusion", "inputTimesGradient"], "steps": 50,
+                                    "window": 4, "stride": 2}, {
+        "layers": [], "maps": {"integratedGradients": {"steps": 50, "integrationMethod": "gausslegendre",
+                                                       "convergenceDelta": "<number>", "tensor": "<object>"},
+                               "occlusion": {"tensor": "<object>"}, "inputTimesGradient": {"tensor": "<object>"}}})
+    s.comment("An adversarial twin made by PGD, explained against the clean image: which units pushed it toward the "
+              "wrong class. Heatmaps go to out/explain-example under the root.")
+    s.call(6, "attack", {"model": "digits", "method": "pgd", "inputs": {"dataset": "mnist-test", "indices": [301]}, "epsilon": 0.3},
+           {"handle": "adv-1", "samples": [sample(0, 3, success=True)]})
+    change = {"unit": "<integer>", "influence": "<number>", "comparisonInfluence": "<number>", "change": "<number>",
+              "activation": "<number>", "comparisonActivation": "<number>"}
+    s.call(7, "explainPrediction", {"model": "digits", "input": {"handle": "adv-1"},
+                                    "compareWith": {"dataset": "mnist-test", "indices": [301]}, "topNeurons": 2,
+                                    "methods": ["influence", "saliency"], "return": {"png": "out/explain-example", "maps": False}}, {
+        "prediction": {"predicted": "<let:wrong>", "label": 3},
+        "comparison": {"predicted": 3, "predictedName": "3", "confidence": "<number>", "probabilityOfClass": "<number>",
+                       "layers": [{"layer": "4", "unitKind": "channels", "measure": "logitDrop", "changed": [change] * 2,
+                                   "pushedToward": "<array>"},
+                                  {"layer": "8", "unitKind": "units", "measure": "logitDrop", "changed": [change] * 2,
+                                   "pushedToward": "<array>"}],
+                       "summary": "<regex:The input is classified as .*, the comparison input as 3 .*>"},
+        "maps": {"saliency": {"tensor": "<absent>", "png": "<regex:.*/out/explain-example/explain-[0-9a-f]+-[0-9]-saliency[.]png>"}}})
+    s.comment("Errors name the field.")
+    s.fail(8, "explainPrediction", {"model": "digits", "input": {"dataset": "mnist-test", "indices": [1, 2]}}, -32602,
+           "<contains:params.input>", schema="valid")
+    s.fail(9, "explainPrediction", {"model": "digits", "input": {"dataset": "mnist-test", "indices": [1]}, "layers": ["nope"]},
+           -32602, "<contains:params.layers[0]>", schema="valid")
+    s.fail(10, "explainPrediction", {"model": "digits", "input": {"dataset": "mnist-test", "indices": [1]}, "methods": ["telepathy"]},
+           -32602, "<contains:params.methods[0]>")
+    s.finish(11)
+    return s
+
+
 SESSIONS = [lifecycle, lifecycle_abrupt, models, datasets, predict, errors, transport, concurrency, attack,
-            attack_output, attack_errors, attack_cancel, probe, shapes]
+            attack_output, attack_errors, attack_cancel, probe, shapes, explain]
 
 
 def render():

@@ -101,6 +101,7 @@ public final class Sequence: Layer {
                 if g == nil { g = seed } else { g!.add(seed) }
             }
             guard let flowing = g else { k -= 1; continue }
+            if !pass.observe.isEmpty, pass.observe.contains(layer.name) { pass.observed[layer.name] = flowing }
             if let (c, block) = convBlock(endingAt: k, trace, pass) {
                 g = block(flowing, c > 0 || needInput)
                 k = c - 1
@@ -121,9 +122,10 @@ public final class Sequence: Layer {
         if let p = layers[c] as? MaxPool2d { pool = p; c -= 1 }
         if c >= 0, let r = layers[c] as? ReLU { relu = r; c -= 1 }
         guard c >= 0, c < k, let conv = layers[c] as? Conv2d else { return nil }
-        // Seeds inside the block (after the convolution or the ReLU) need the layer-by-layer path.
-        if pass.seeds[conv.name] != nil { return nil }
-        if let relu, c + 1 < k, pass.seeds[relu.name] != nil { return nil }
+        // Seeds or observed gradients inside the block (after the convolution or the ReLU) need
+        // the layer-by-layer path.
+        if pass.seeds[conv.name] != nil || pass.observe.contains(conv.name) { return nil }
+        if let relu, c + 1 < k, pass.seeds[relu.name] != nil || pass.observe.contains(relu.name) { return nil }
         guard let x = trace.inputs.stored(conv.traceIndex) else { return nil }
         // The ReLU's mask: where its output is positive. Behind a max pooling only the
         // winners' mask matters, and a winner's ReLU output is the pooled value.

@@ -19,7 +19,7 @@ struct AdvLens: ParsableCommand {
             2 for a wrong command line, 3 when no daemon can be reached or started, 130 after Ctrl-C.
             """,
         version: Session.clientVersion,
-        subcommands: [PredictCommand.self, AttackCommand.self, ModelCommand.self, DatasetCommand.self, HandleCommand.self,
+        subcommands: [PredictCommand.self, AttackCommand.self, ExplainCommand.self, ModelCommand.self, DatasetCommand.self, HandleCommand.self,
                       CallCommand.self, DaemonCommand.self, ProbeCommand.self])
 
     @OptionGroup var global: GlobalOptions

@@ -1,0 +1,117 @@
+import NN
+import TensorEngine
+
+/// Explains one prediction of a model: which hidden units made it (ablation, gradient x
+/// activation) and which pixels (saliency, input x gradient, integrated gradients, Grad-CAM,
+/// occlusion). Every attribution is of the class's logit, as Captum's attributions of a
+/// model that outputs logits; ablation reports the change of the class probability as well.
+///
+/// Reads the model only (eval mode), so several explainers may share one model.
+public struct Explainer {
+    public let model: Model
+
+    public init(model: Model) { self.model = model }
+
+    /// The layers whose units are explained when none are named: the last convolution's
+    /// channels (the ReLU right after it when there is one: the channel's activation) and the
+    /// units feeding the last linear layer. Only top-level layers qualify (ablation runs the
+    /// model from the layer onward).
+    public var defaultNeuronLayers: [String] {
+        [lastConvolutionLayer, penultimateDenseLayer].compactMap { $0 }
+    }
+
+    /// The last convolution's channel layer (see `defaultNeuronLayers`): the default Grad-CAM layer.
+    public var lastConvolutionLayer: String? {
+        let top = model.root.layers
+        guard let c = top.lastIndex(where: { $0 is Conv2d }) else {
+            // No top-level convolution (e.g. inside residual blocks): the last top-level layer
+            // with a [C, H, W] output.
+            return top.last(where: { model.outputShapes[$0.name]?.count == 3 })?.name
+        }
+        if c + 1 < top.count, top[c + 1] is ReLU { return top[c + 1].name }
+        return top[c].name
+    }
+
+    /// The top-level layer feeding the last linear layer, when its output is a vector.
+    public var penultimateDenseLayer: String? {
+        let top = model.root.layers
+        guard top.count >= 2, top.last is Linear else { return nil }
+        let name = top[top.count - 2].name
+        return model.outputShapes[name]?.count == 1 ? name : nil
+    }
+
+    /// Checks that `layer` can be explained unit by unit: a top-level layer with a [C, H, W]
+    /// (channels) or [F] (units) output. Returns its resolved name.
+    public func checkUnitLayer(_ layer: String) throws -> String {
+        let k = try model.topLevelIndex(of: layer)
+        let name = model.root.layers[k].name
+        let shape = model.outputShapes[name]!
+        guard shape.count == 3 || shape.count == 1 else {
+            throw ExplainError.invalid(field: "layer", message: "\"\(layer)\" outputs \(shape); units are channels of a [C, H, W] output or entries of a vector")
+        }
+        return name
+    }
+
+    /// The one-hot gradient seed selecting `cls` at the logits, for a batch of `n`.
+    func classSeed(_ cls: Int, batch n: Int) -> Tensor {
+        var seed = Tensor(shape: [n, model.classCount])
+        for i in 0..<n { seed.data[i * model.classCount + cls] = 1 }
+        return seed
+    }
+
+    /// One forward and one backward of `image` ([1, C, H, W]) for the logit of `cls` (nil: the
+    /// predicted class): the logits, the activations of `layers` and the gradient of the logit
+    /// at them and (when asked) at the input.
+    public func gradientPass(_ image: Tensor, class requested: Int?, layers: [String], inputGradient: Bool) throws -> GradientPass {
+        try checkImage(image)
+        if let requested { try checkClass(requested) }
+        let run = Execution(mode: .eval)
+        let out = try model.forward(image, run, keep: Set(layers), record: true)
+        let cls = requested ?? out.logits.argmaxRows()[0]
+        let g = try model.backward(out.trace!, seeds: ["logits": classSeed(cls, batch: 1)], input: inputGradient, parameters: false,
+                                   observe: Set(layers), run)
+        var gradients: [String: Tensor] = [:]
+        for l in layers { gradients[l] = g.layers[l] ?? Tensor(shape: out.activations[l]!.shape) }
+        return GradientPass(class: cls, logits: out.logits, activations: out.activations, layerGradients: gradients, inputGradient: g.input)
+    }
+
+    func checkImage(_ image: Tensor) throws {
+        guard image.rank == 4, image.batch == 1, Array(image.shape.dropFirst()) == model.inputShape else {
+            throw ExplainError.invalid(field: "input", message: "expected one image of shape \(model.inputShape), got \(image.shape)")
+        }
+    }
+
+    func checkClass(_ cls: Int) throws {
+        guard cls >= 0 && cls < model.classCount else {
+            throw ExplainError.invalid(field: "class", message: "\(cls) is not a class index 0..<\(model.classCount)")
+        }
+    }
+}
+
+/// The record of `Explainer.gradientPass`.
+public struct GradientPass {
+    /// The class whose logit was differentiated.
+    public var `class`: Int
+    /// [1, classes].
+    public var logits: Tensor
+    /// Per layer, its output [1, ...].
+    public var activations: [String: Tensor]
+    /// Per layer, d(logit of the class)/d(its output).
+    public var layerGradients: [String: Tensor]
+    /// d(logit of the class)/d(input pixels), when asked for.
+    public var inputGradient: Tensor?
+
+    public var probabilities: [Float] { logits.softmaxRows().data }
+}
+
+/// A request the explainer cannot serve, naming the parameter at fault (without "params.").
+public enum ExplainError: Error, CustomStringConvertible {
+    case invalid(field: String, message: String)
+
+    public var field: String { if case .invalid(let f, _) = self { return f }; return "" }
+    public var description: String {
+        switch self {
+        case let .invalid(field, message): return "\(field): \(message)"
+        }
+    }
+}

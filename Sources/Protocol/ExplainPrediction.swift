@@ -1,0 +1,300 @@
+/// `explainPrediction`: why a model predicts what it does for one image — which hidden units
+/// carried the class (ablation, gradient x activation), which pixels (saliency, input x
+/// gradient, integrated gradients, Grad-CAM, occlusion), and, with `compareWith`, which units
+/// pushed it toward its class compared with another image (the clean twin of an adversarial).
+public enum ExplainPrediction: RequestType {
+    public static let method = "explainPrediction"
+
+    /// The explanation methods by wire name, for capabilities.
+    public static let methods = ["influence", "gradientTimesActivation", "saliency", "inputTimesGradient",
+                                 "integratedGradients", "gradCam", "occlusion"]
+    /// Integrated-gradients rules (Captum's names; "gausslegendre" is the default).
+    public static let integrationMethods = ["gausslegendre", "riemann_trapezoid", "riemann_left", "riemann_right", "riemann_middle"]
+
+    public struct Params: Codable, Sendable {
+        public var model: String
+        /// One image (a dataset reference or handle must select exactly one).
+        public var input: InputSource
+        /// The class to explain (default: the predicted one).
+        public var `class`: Int?
+        /// One layer, or several, whose units to rank (default: the last convolution's channels
+        /// and the units feeding the last linear layer).
+        public var layer: String?
+        public var layers: [String]?
+        /// Units to return per layer (default 10).
+        public var topNeurons: Int?
+        /// Any of `ExplainPrediction.methods` (default influence, gradientTimesActivation,
+        /// saliency, gradCam).
+        public var methods: [String]?
+        /// Integrated gradients: points on the path (default 50) and rule (default "gausslegendre").
+        public var steps: Int?
+        public var integrationMethod: String?
+        /// Integrated gradients' and occlusion's baseline: a number for every pixel, or an image
+        /// tensor (default 0).
+        public var baseline: Baseline?
+        /// Grad-CAM's layer (default the last convolution's channels).
+        public var gradCamLayer: String?
+        /// Occlusion window and stride: n or [height, width] (default 4 and 2).
+        public var window: Size?
+        public var stride: Size?
+        /// A second image to compare with (e.g. the clean image behind an adversarial one).
+        public var compareWith: InputSource?
+        public var `return`: ReturnOptions?
+
+        public init(model: String, input: InputSource) {
+            self.model = model
+            self.input = input
+        }
+    }
+
+    /// A number (every pixel) or a tensor of the image's shape.
+    public enum Baseline: Codable, Sendable, Equatable {
+        case value(Float)
+        case tensor(WireTensor)
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let v = try? c.decode(Float.self) { self = .value(v) } else { self = .tensor(try c.decode(WireTensor.self)) }
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.singleValueContainer()
+            switch self {
+            case .value(let v): try c.encode(v)
+            case .tensor(let t): try c.encode(t)
+            }
+        }
+    }
+
+    /// n (square) or [height, width].
+    public struct Size: Codable, Sendable, Equatable {
+        public var height: Int
+        public var width: Int
+        public init(height: Int, width: Int) { self.height = height; self.width = width }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let n = try? c.decode(Int.self) { (height, width) = (n, n); return }
+            let pair = try c.decode([Int].self)
+            guard pair.count == 2 else {
+                throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "expected n or [height, width]"))
+            }
+            (height, width) = (pair[0], pair[1])
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode([height, width])
+        }
+    }
+
+    public struct ReturnOptions: Codable, Sendable {
+        /// Include each map as a tensor (default true).
+        public var maps: Bool?
+        /// Directory (inside rootPath) to write one heatmap PNG per map into: the image in grey
+        /// with the map over it (red positive, blue negative).
+        public var png: String?
+        /// Each pixel drawn as scale × scale (default 8).
+        public var pngScale: Int?
+        public init(maps: Bool? = nil, png: String? = nil, pngScale: Int? = nil) {
+            self.maps = maps
+            self.png = png
+            self.pngScale = pngScale
+        }
+    }
+
+    public struct Result: Codable, Sendable {
+        public var prediction: Prediction
+        /// Per layer, its top units.
+        public var layers: [LayerNeurons]
+        /// Per pixel-map method asked for (saliency, inputTimesGradient, integratedGradients,
+        /// gradCam, occlusion), its map.
+        public var maps: [String: PixelMap]
+        public var comparison: Comparison?
+        /// A readable account of the figures above.
+        public var summary: String
+        /// Wall time per method and in total, in milliseconds.
+        public var timingsMs: [String: Double]
+        public var elapsedMs: Double
+        public init(prediction: Prediction, layers: [LayerNeurons], maps: [String: PixelMap], comparison: Comparison?, summary: String,
+                    timingsMs: [String: Double], elapsedMs: Double) {
+            self.prediction = prediction
+            self.layers = layers
+            self.maps = maps
+            self.comparison = comparison
+            self.summary = summary
+            self.timingsMs = timingsMs
+            self.elapsedMs = elapsedMs
+        }
+    }
+
+    public struct Prediction: Codable, Sendable {
+        public var predicted: Int
+        public var predictedName: String
+        public var confidence: Float
+        /// The class explained, its probability and logit.
+        public var `class`: Int
+        public var className: String
+        public var probability: Float
+        public var logit: Float
+        /// The input's label, when its source knows it.
+        public var label: Int?
+        /// The three most probable classes.
+        public var top: [Predict.ClassScore]
+        public init(predicted: Int, predictedName: String, confidence: Float, class cls: Int, className: String, probability: Float, logit: Float,
+                    label: Int?, top: [Predict.ClassScore]) {
+            self.predicted = predicted
+            self.predictedName = predictedName
+            self.confidence = confidence
+            self.class = cls
+            self.className = className
+            self.probability = probability
+            self.logit = logit
+            self.label = label
+            self.top = top
+        }
+    }
+
+    public struct LayerNeurons: Codable, Sendable {
+        public var layer: String
+        /// "channels" (of a [C, H, W] output) or "units".
+        public var unitKind: String
+        public var unitCount: Int
+        /// What the units are ranked by: "logitDrop" (with influence) or "gradientTimesActivation".
+        public var rankedBy: String
+        public var neurons: [Neuron]
+        public init(layer: String, unitKind: String, unitCount: Int, rankedBy: String, neurons: [Neuron]) {
+            self.layer = layer
+            self.unitKind = unitKind
+            self.unitCount = unitCount
+            self.rankedBy = rankedBy
+            self.neurons = neurons
+        }
+    }
+
+    public struct Neuron: Codable, Sendable {
+        public var unit: Int
+        /// The unit's activation (mean over space for a channel).
+        public var activation: Float
+        /// Ablation: p(class | x) - p(class | x with the unit zeroed), and the same for the logit.
+        public var probabilityDrop: Float?
+        public var logitDrop: Float?
+        public var gradientTimesActivation: Float?
+        /// What the unit detects, from probe's dissection or class histograms, when known.
+        public var concept: Concept?
+        /// The dataset images that activate it most, when known.
+        public var exemplars: [Exemplar]?
+        public init(unit: Int, activation: Float, probabilityDrop: Float?, logitDrop: Float?, gradientTimesActivation: Float?) {
+            self.unit = unit
+            self.activation = activation
+            self.probabilityDrop = probabilityDrop
+            self.logitDrop = logitDrop
+            self.gradientTimesActivation = gradientTimesActivation
+        }
+    }
+
+    /// A unit's concept label and its evidence.
+    public struct Concept: Codable, Sendable {
+        public var label: String
+        /// "iou" (dissection against concept masks) or "classHistogram".
+        public var method: String
+        /// The IoU, or the label's share of the top activations.
+        public var score: Float
+        public init(label: String, method: String, score: Float) {
+            self.label = label
+            self.method = method
+            self.score = score
+        }
+    }
+
+    /// One top-activating image of a unit.
+    public struct Exemplar: Codable, Sendable {
+        /// Usable as an input source: a dataset reference or handle with one index.
+        public var source: InputSource
+        public var activation: Float
+        /// A PNG of the image (or its most active patch), when written.
+        public var png: String?
+        public init(source: InputSource, activation: Float, png: String? = nil) {
+            self.source = source
+            self.activation = activation
+            self.png = png
+        }
+    }
+
+    public struct PixelMap: Codable, Sendable {
+        /// [C, H, W] like the image; Grad-CAM [1, H', W'] at its layer.
+        public var tensor: WireTensor?
+        public var png: String?
+        public var min: Float
+        public var max: Float
+        public var sum: Float
+        /// Grad-CAM: its layer; integrated gradients: steps, rule and the completeness gap
+        /// Σ attributions - (logit(x) - logit(baseline)).
+        public var layer: String?
+        public var steps: Int?
+        public var integrationMethod: String?
+        public var convergenceDelta: Float?
+        public init(tensor: WireTensor?, png: String?, min: Float, max: Float, sum: Float) {
+            self.tensor = tensor
+            self.png = png
+            self.min = min
+            self.max = max
+            self.sum = sum
+        }
+    }
+
+    public struct Comparison: Codable, Sendable {
+        /// The comparison input's prediction, and its probability of the explained class.
+        public var predicted: Int
+        public var predictedName: String
+        public var confidence: Float
+        public var probabilityOfClass: Float
+        public var layers: [LayerChanges]
+        /// E.g. "The input is classified as 8 (93.0%), the comparison input as 3 (99.1%), ..."
+        public var summary: String
+        public init(predicted: Int, predictedName: String, confidence: Float, probabilityOfClass: Float, layers: [LayerChanges], summary: String) {
+            self.predicted = predicted
+            self.predictedName = predictedName
+            self.confidence = confidence
+            self.probabilityOfClass = probabilityOfClass
+            self.layers = layers
+            self.summary = summary
+        }
+    }
+
+    public struct LayerChanges: Codable, Sendable {
+        public var layer: String
+        public var unitKind: String
+        /// The influence measure compared ("logitDrop" or "gradientTimesActivation").
+        public var measure: String
+        /// Units whose influence on the class changed most (largest |change| first).
+        public var changed: [NeuronChange]
+        /// Units whose influence toward the class grew most: they pushed the prediction there.
+        public var pushedToward: [NeuronChange]
+        public init(layer: String, unitKind: String, measure: String, changed: [NeuronChange], pushedToward: [NeuronChange]) {
+            self.layer = layer
+            self.unitKind = unitKind
+            self.measure = measure
+            self.changed = changed
+            self.pushedToward = pushedToward
+        }
+    }
+
+    public struct NeuronChange: Codable, Sendable {
+        public var unit: Int
+        public var influence: Float
+        public var comparisonInfluence: Float
+        public var change: Float
+        public var activation: Float
+        public var comparisonActivation: Float
+        public var concept: Concept?
+        public init(unit: Int, influence: Float, comparisonInfluence: Float, change: Float, activation: Float, comparisonActivation: Float) {
+            self.unit = unit
+            self.influence = influence
+            self.comparisonInfluence = comparisonInfluence
+            self.change = change
+            self.activation = activation
+            self.comparisonActivation = comparisonActivation
+        }
+    }
+}

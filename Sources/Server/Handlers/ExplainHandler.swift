@@ -1,0 +1,293 @@
+import Foundation
+import Interpret
+import NN
+import Protocol
+import RPC
+import TensorEngine
+
+/// explainPrediction: one image's prediction traced to units (ablation, gradient x activation)
+/// and pixels (saliency, input x gradient, integrated gradients, Grad-CAM, occlusion), and
+/// compared with a second image. Reads the model only.
+extension AdvLensServer {
+    /// What a unit detects and its top images, for the units of one layer: `probe`'s work
+    /// (dissection, class histograms). Set by the server when it knows them; when nil, the
+    /// neurons' `concept` and `exemplars` are left out.
+    typealias NeuronAnnotation = (concept: ExplainPrediction.Concept?, exemplars: [ExplainPrediction.Exemplar]?)
+    typealias NeuronAnnotator = (_ model: String, _ layer: String, _ units: [Int], _ context: RequestContext) throws -> [Int: NeuronAnnotation]
+
+    func registerExplain() {
+        register(ExplainPrediction.self, access: { p in
+            .reads([Self.modelKey(p.model)] + Self.datasetKeys(Inputs([p.input] + (p.compareWith.map { [$0] } ?? []))))
+        }) { [unowned self] p, context in
+            try explain(p, context)
+        }
+    }
+
+    /// The checked parameters, defaults filled in.
+    private struct ExplainRequest {
+        var methods: Set<String>
+        var layers: [String]
+        var gradCamLayer: String?
+        var topNeurons: Int
+        var steps: Int
+        var rule: IntegrationRule
+        var window: (Int, Int)
+        var stride: (Int, Int)
+        var maps: Bool
+        var png: String?
+        var pngScale: Int
+        var neuronMethods: Bool { methods.contains("influence") || methods.contains("gradientTimesActivation") }
+    }
+
+    private func explain(_ p: ExplainPrediction.Params, _ context: RequestContext) throws -> ExplainPrediction.Result {
+        let start = DispatchTime.now().uptimeNanoseconds
+        var timings: [String: Double] = [:]
+        func timed<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            defer { timings[name, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6 }
+            return try body()
+        }
+        let resident = try workspace.model(p.model)
+        let model = resident.model
+        let explainer = Explainer(model: model)
+        let r = try explainRequest(p, explainer, paths: workspace.paths(for: context.connection))
+        let decoder = InputDecoder(workspace: workspace, paths: workspace.paths(for: context.connection))
+        let (image, label) = try oneImage(p.input, decoder, model, field: "params.input")
+        let baseline = try baselineTensor(p.baseline, like: image, decoder: decoder)
+
+        // Units are scored only when listed or compared; otherwise their layers are not observed.
+        let unitLayers = r.neuronMethods || p.compareWith != nil ? r.layers : []
+        let observed = Array(Set(unitLayers + (r.gradCamLayer.map { [$0] } ?? [])))
+        let pass = try timed("gradientPass") {
+            try engine { try explainer.gradientPass(image, class: p.class, layers: observed, inputGradient: !r.methods.isDisjoint(with: ["saliency", "inputTimesGradient"])) }
+        }
+        let cls = pass.class
+        let influences = try unitLayers.map { layer in
+            try timed(r.methods.contains("influence") ? "influence" : "gradientTimesActivation") {
+                try engine { try explainer.influence(of: layer, pass: pass, class: cls, ablation: r.methods.contains("influence"), gradientTimesActivation: true) }
+            }
+        }
+        try context.cancellation.checkCancelled()
+
+        var maps: [String: (Tensor, ExplainPrediction.PixelMap)] = [:]
+        func add(_ name: String, _ t: Tensor, _ extra: (inout ExplainPrediction.PixelMap) -> Void = { _ in }) {
+            var m = ExplainPrediction.PixelMap(tensor: r.maps ? t.wire : nil, png: nil, min: t.data.min() ?? 0, max: t.data.max() ?? 0, sum: t.sum())
+            extra(&m)
+            maps[name] = (t, m)
+        }
+        if r.methods.contains("saliency") { add("saliency", timed("saliency") { Explainer.saliency(inputGradient: pass.inputGradient!) }) }
+        if r.methods.contains("inputTimesGradient") {
+            add("inputTimesGradient", timed("inputTimesGradient") { Explainer.inputTimesGradient(image: image, inputGradient: pass.inputGradient!) })
+        }
+        if let layer = r.gradCamLayer {
+            let cam = try timed("gradCam") { try engine { try Explainer.gradCam(activation: pass.activations[layer]!, gradient: pass.layerGradients[layer]!) } }
+            add("gradCam", cam) { $0.layer = layer }
+        }
+        if r.methods.contains("integratedGradients") {
+            let (map, delta) = try timed("integratedGradients") {
+                try engine { try explainer.integratedGradients(image, class: cls, baseline: baseline, steps: r.steps, rule: r.rule,
+                                                           checkpoint: context.cancellation.checkCancelled) }
+            }
+            add("integratedGradients", map) { $0.steps = r.steps; $0.integrationMethod = r.rule.rawValue; $0.convergenceDelta = delta }
+        }
+        try context.cancellation.checkCancelled()
+        if r.methods.contains("occlusion") {
+            add("occlusion", try timed("occlusion") { try engine { try explainer.occlusion(image, class: cls, baseline: baseline, window: r.window, stride: r.stride,
+                                                                                     checkpoint: context.cancellation.checkCancelled) } })
+        }
+
+        let names = model.spec.classes
+        func name(_ c: Int) -> String { c < names.count ? names[c] : String(c) }
+        let probabilities = pass.probabilities
+        let order = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] || (probabilities[$0] == probabilities[$1] && $0 < $1) }
+        let prediction = ExplainPrediction.Prediction(
+            predicted: order[0], predictedName: name(order[0]), confidence: probabilities[order[0]], class: cls, className: name(cls),
+            probability: probabilities[cls], logit: pass.logits.data[cls], label: label,
+            top: order.prefix(3).map { .init(index: $0, name: name($0), probability: probabilities[$0], logit: pass.logits.data[$0]) })
+        let measure = r.methods.contains("influence") ? "logitDrop" : "gradientTimesActivation"
+        var layers = r.neuronMethods ? influences.map { neurons($0, top: r.topNeurons, methods: r.methods, measure: measure) } : []
+        var summary = ExplanationText.summary(predicted: name(order[0]), confidence: probabilities[order[0]], explained: name(cls),
+                                              layers: r.neuronMethods ? influences : [], measure: measure == "logitDrop" ? "logit drop" : "gradient x activation")
+
+        var comparison: ExplainPrediction.Comparison?
+        if let other = p.compareWith {
+            comparison = try timed("compare") {
+                try compare(other, decoder: decoder, explainer: explainer, class: cls, layers: r.layers, influences: influences, request: r,
+                            measure: measure, predicted: (name(order[0]), probabilities[order[0]]), name: name)
+            }
+            summary += " " + comparison!.summary
+        }
+        try annotateNeurons(&layers, &comparison, model: p.model, context)
+        if let dir = r.png {
+            try timed("png") {
+                for (method, value) in maps {
+                    // Grad-CAM is drawn at the image's size; saliency as its maximum over channels.
+                    let overImage = method == "gradCam" ? Explainer.upsample(value.0, height: image.shape[2], width: image.shape[3])
+                        : method == "saliency" ? Explainer.channelMax(value.0) : value.0
+                    let pic = Images.heatmap(image: image, map: overImage, range: (model.spec.input.lower, model.spec.input.upper), scale: r.pngScale)
+                    let path = (dir as NSString).appendingPathComponent("explain-\(Self.imageTag(image))-\(cls)-\(method).png")
+                    try Images.writePNG(pic.pixels, width: pic.width, height: pic.height, channels: 3, to: path)
+                    maps[method]!.1.png = path
+                }
+            }
+        }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        return ExplainPrediction.Result(prediction: prediction, layers: layers, maps: maps.mapValues(\.1), comparison: comparison,
+                                        summary: summary, timingsMs: timings, elapsedMs: elapsed)
+    }
+
+    /// The seam for concept labels and exemplars: when a `neuronAnnotator` is installed, each
+    /// listed unit (and each unit of the comparison) gets its concept and exemplars.
+    private func annotateNeurons(_ layers: inout [ExplainPrediction.LayerNeurons], _ comparison: inout ExplainPrediction.Comparison?,
+                                 model: String, _ context: RequestContext) throws {
+        guard let annotate = neuronAnnotator else { return }
+        for i in layers.indices {
+            let found = try annotate(model, layers[i].layer, layers[i].neurons.map(\.unit), context)
+            for j in layers[i].neurons.indices {
+                guard let a = found[layers[i].neurons[j].unit] else { continue }
+                layers[i].neurons[j].concept = a.concept
+                layers[i].neurons[j].exemplars = a.exemplars
+            }
+        }
+        guard var c = comparison else { return }
+        for i in c.layers.indices {
+            let units = Array(Set(c.layers[i].changed.map(\.unit) + c.layers[i].pushedToward.map(\.unit))).sorted()
+            let found = try annotate(model, c.layers[i].layer, units, context)
+            for j in c.layers[i].changed.indices { c.layers[i].changed[j].concept = found[c.layers[i].changed[j].unit]?.concept }
+            for j in c.layers[i].pushedToward.indices { c.layers[i].pushedToward[j].concept = found[c.layers[i].pushedToward[j].unit]?.concept }
+        }
+        comparison = c
+    }
+
+    private func neurons(_ l: LayerInfluence, top: Int, methods: Set<String>, measure: String) -> ExplainPrediction.LayerNeurons {
+        let score = l.score
+        let order = score.indices.sorted { score[$0] > score[$1] || (score[$0] == score[$1] && $0 < $1) }
+        let showGxA = methods.contains("gradientTimesActivation")
+        return .init(layer: l.layer, unitKind: l.isChannels ? "channels" : "units", unitCount: l.unitCount, rankedBy: measure,
+                     neurons: order.prefix(top).map { u in
+                         .init(unit: u, activation: l.activation[u], probabilityDrop: l.probabilityDrop?[u], logitDrop: l.logitDrop?[u],
+                               gradientTimesActivation: showGxA ? l.gradientTimesActivation?[u] : nil)
+                     })
+    }
+
+    private func compare(_ other: InputSource, decoder: InputDecoder, explainer: Explainer, class cls: Int, layers: [String],
+                         influences: [LayerInfluence], request r: ExplainRequest, measure: String, predicted: (String, Float),
+                         name: (Int) -> String) throws -> ExplainPrediction.Comparison {
+        let (image, _) = try oneImage(other, decoder, explainer.model, field: "params.compareWith")
+        let pass = try engine { try explainer.gradientPass(image, class: cls, layers: layers, inputGradient: false) }
+        let theirs = try layers.map { layer in
+            try engine { try explainer.influence(of: layer, pass: pass, class: cls, ablation: r.methods.contains("influence"), gradientTimesActivation: true) }
+        }
+        let comparisons = zip(influences, theirs).map { LayerComparison($0, $1, top: r.topNeurons) }
+        let probabilities = pass.probabilities
+        let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] || (probabilities[$0] == probabilities[$1] && $0 > $1) }!
+        func wire(_ c: LayerComparison.Change) -> ExplainPrediction.NeuronChange {
+            .init(unit: c.unit, influence: c.influence, comparisonInfluence: c.comparisonInfluence, change: c.change, activation: c.activation,
+                  comparisonActivation: c.comparisonActivation)
+        }
+        let text = ExplanationText.comparison(predicted: predicted.0, confidence: predicted.1, comparisonPredicted: name(best),
+                                              comparisonConfidence: probabilities[best], comparisonProbabilityOfPredicted: probabilities[cls],
+                                              layers: comparisons, measure: measure == "logitDrop" ? "logit drop" : "gradient x activation")
+        return .init(predicted: best, predictedName: name(best), confidence: probabilities[best], probabilityOfClass: probabilities[cls],
+                     layers: comparisons.map { .init(layer: $0.layer, unitKind: $0.isChannels ? "channels" : "units", measure: measure,
+                                                     changed: $0.changed.map(wire), pushedToward: $0.pushedToward.map(wire)) },
+                     summary: text)
+    }
+
+    /// Runs engine code, turning its errors into ones that name the request's field.
+    private func engine<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as ExplainError {
+            throw ServerError.invalidParams("params.\(e.description)")
+        }
+    }
+
+    private func oneImage(_ source: InputSource, _ decoder: InputDecoder, _ model: Model, field: String) throws -> (Tensor, Int?) {
+        let batch = try decoder.decode(Inputs([source]), for: model, field: field)
+        guard batch.images.batch == 1 else {
+            throw ServerError.invalidParams("\(field): expected one image, got \(batch.images.batch); select one with indices")
+        }
+        return (batch.images, batch.labels[0])
+    }
+
+    private func baselineTensor(_ b: ExplainPrediction.Baseline?, like image: Tensor, decoder: InputDecoder) throws -> Tensor {
+        switch b {
+        case nil: return Tensor(shape: image.shape)
+        case .value(let v):
+            guard v.isFinite else { throw ServerError.invalidParams("params.baseline: must be finite") }
+            return Tensor(shape: image.shape, repeating: v)
+        case .tensor(let wire):
+            let t = try decoder.decodeTensor(wire, at: "params.baseline")
+            guard t.count == image.count else {
+                throw ServerError.shapeMismatch("params.baseline.shape: \(wire.shape) does not match the image \(Array(image.shape.dropFirst()))")
+            }
+            return t.reshaped(image.shape)
+        }
+    }
+
+    private func explainRequest(_ p: ExplainPrediction.Params, _ e: Explainer, paths: PathResolver) throws -> ExplainRequest {
+        let methods = p.methods ?? ["influence", "gradientTimesActivation", "saliency", "gradCam"]
+        guard !methods.isEmpty else { throw ServerError.invalidParams("params.methods: expected at least one method") }
+        if let bad = methods.firstIndex(where: { !ExplainPrediction.methods.contains($0) }) {
+            throw ServerError.invalidParams("params.methods[\(bad)]: unknown \"\(methods[bad])\"; known: \(ExplainPrediction.methods.joined(separator: ", "))")
+        }
+        if let c = p.class, !(0..<e.model.classCount).contains(c) {
+            throw ServerError.invalidParams("params.class: \(c) is not a class index 0..<\(e.model.classCount)")
+        }
+        if p.layer != nil && p.layers != nil { throw ServerError.invalidParams("params.layers: give layer or layers, not both") }
+        let (asked, field) = p.layers.map { ($0, "params.layers") } ?? p.layer.map { ([$0], "params.layer") } ?? (e.defaultNeuronLayers, "params.layers")
+        var layers: [String] = []
+        for (i, l) in asked.enumerated() {
+            let at = p.layers != nil ? "\(field)[\(i)]" : field
+            do { layers.append(try e.checkUnitLayer(l)) } catch let err as ExplainError {
+                throw ServerError.invalidParams("\(at): \(err.description.dropFirst("layer: ".count))")
+            } catch let err as ModelError {
+                throw ServerError.invalidParams("\(at): \(err.description)")
+            }
+        }
+        var gradCamLayer: String?
+        if methods.contains("gradCam") {
+            guard let l = p.gradCamLayer ?? e.lastConvolutionLayer else {
+                throw ServerError.invalidParams("params.gradCamLayer: the model has no convolution; name a layer with a [C, H, W] output")
+            }
+            guard let layer = e.model.layer(named: l), e.model.outputShapes[layer.name]?.count == 3 else {
+                throw ServerError.invalidParams("params.gradCamLayer: \"\(l)\" is not a layer with a [C, H, W] output")
+            }
+            gradCamLayer = layer.name
+        }
+        let top = p.topNeurons ?? 10
+        guard (1...100_000).contains(top) else { throw ServerError.invalidParams("params.topNeurons: expected 1 to 100000, got \(top)") }
+        let steps = p.steps ?? 50
+        guard (1...4096).contains(steps) else { throw ServerError.invalidParams("params.steps: expected 1 to 4096, got \(steps)") }
+        guard let rule = IntegrationRule(rawValue: p.integrationMethod ?? "gausslegendre") else {
+            throw ServerError.invalidParams("params.integrationMethod: unknown \"\(p.integrationMethod!)\"; known: \(ExplainPrediction.integrationMethods.joined(separator: ", "))")
+        }
+        let (h, w) = (e.model.inputShape[1], e.model.inputShape[2])
+        let window = p.window ?? .init(height: min(4, h), width: min(4, w)), stride = p.stride ?? .init(height: 2, width: 2)
+        guard (1...h).contains(window.height), (1...w).contains(window.width) else {
+            throw ServerError.invalidParams("params.window: expected 1 to the image size \(h)x\(w), got \(window.height)x\(window.width)")
+        }
+        guard stride.height >= 1, stride.width >= 1 else { throw ServerError.invalidParams("params.stride: must be positive") }
+        let scale = p.return?.pngScale ?? 8
+        guard (1...32).contains(scale) else { throw ServerError.invalidParams("params.return.pngScale: expected 1 to 32, got \(scale)") }
+        var png: String?
+        if let dir = p.return?.png {
+            let resolved = try paths.resolve(dir, field: "params.return.png")
+            try? FileManager.default.createDirectory(atPath: resolved, withIntermediateDirectories: true)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ServerError.io("params.return.png: cannot create directory \(resolved)")
+            }
+            png = resolved
+        }
+        return ExplainRequest(methods: Set(methods), layers: layers, gradCamLayer: gradCamLayer, topNeurons: top, steps: steps, rule: rule,
+                              window: (window.height, window.width), stride: (stride.height, stride.width), maps: p.return?.maps ?? true,
+                              png: png, pngScale: scale)
+    }
+
+    /// A short stable name for an image (FNV-1a of its values): PNG names of the same image agree.
+    static func imageTag(_ t: Tensor) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        t.data.withUnsafeBytes { for b in $0 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
+        return String(h >> 32, radix: 16)
+    }
+}
