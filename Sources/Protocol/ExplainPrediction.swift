@@ -39,11 +39,30 @@ public enum ExplainPrediction: RequestType {
         public var stride: Size?
         /// A second image to compare with (e.g. the clean image behind an adversarial one).
         public var compareWith: InputSource?
+        /// Where the top units' concept labels and exemplars come from (default: the dataset the
+        /// input came from, directly or through the attack behind a handle).
+        public var concepts: ConceptSource?
         public var `return`: ReturnOptions?
 
         public init(model: String, input: InputSource) {
             self.model = model
             self.input = input
+        }
+    }
+
+    /// The reference set for concept labels: IoU dissection when it carries concept masks and the
+    /// layer has spatial maps, else the class histogram of each unit's top-k images.
+    public struct ConceptSource: Codable, Sendable {
+        /// A loaded dataset; `"none"` turns concept labels off.
+        public var dataset: String
+        /// Some of its images (default: all, up to 2,000).
+        public var indices: [Int]?
+        /// Exemplars (and the histogram's top images) per unit (default 5).
+        public var k: Int?
+        public init(dataset: String, indices: [Int]? = nil, k: Int? = nil) {
+            self.dataset = dataset
+            self.indices = indices
+            self.k = k
         }
     }
 
@@ -200,10 +219,20 @@ public enum ExplainPrediction: RequestType {
         public var method: String
         /// The IoU, or the label's share of the top activations.
         public var score: Float
-        public init(label: String, method: String, score: Float) {
+        /// The evidence: for "classHistogram", the share of each class among the unit's top
+        /// images; for "iou", whether the IoU makes the unit a detector (IoU >= 0.04).
+        public var histogram: [Float]?
+        public var detector: Bool?
+        /// The reference dataset the label was measured on.
+        public var dataset: String?
+        public init(label: String, method: String, score: Float, histogram: [Float]? = nil, detector: Bool? = nil,
+                    dataset: String? = nil) {
             self.label = label
             self.method = method
             self.score = score
+            self.histogram = histogram
+            self.detector = detector
+            self.dataset = dataset
         }
     }
 

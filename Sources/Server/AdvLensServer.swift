@@ -9,8 +9,8 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
     public let workspace: Workspace
     let options: Options
     private var methods: [String: Entry] = [:]
-    /// Concept labels and exemplars for explainPrediction's neurons (see ExplainHandler).
-    var neuronAnnotator: NeuronAnnotator?
+    /// Concept labels of explained units, kept per (weights, layer, reference set).
+    let neuronConcepts = NeuronConcepts()
 
     /// Settings the daemon passes in.
     public struct Options: Sendable {

@@ -9,15 +9,14 @@ import TensorEngine
 /// and pixels (saliency, input x gradient, integrated gradients, Grad-CAM, occlusion), and
 /// compared with a second image. Reads the model only.
 extension AdvLensServer {
-    /// What a unit detects and its top images, for the units of one layer: `probe`'s work
-    /// (dissection, class histograms). Set by the server when it knows them; when nil, the
-    /// neurons' `concept` and `exemplars` are left out.
+    /// What a unit detects and its top images (NeuronConcepts.swift: probe's dissection and
+    /// class histograms on a reference set).
     typealias NeuronAnnotation = (concept: ExplainPrediction.Concept?, exemplars: [ExplainPrediction.Exemplar]?)
-    typealias NeuronAnnotator = (_ model: String, _ layer: String, _ units: [Int], _ context: RequestContext) throws -> [Int: NeuronAnnotation]
 
     func registerExplain() {
         register(ExplainPrediction.self, access: { p in
-            .reads([Self.modelKey(p.model)] + Self.datasetKeys(Inputs([p.input] + (p.compareWith.map { [$0] } ?? []))))
+            .reads([Self.modelKey(p.model)] + Self.datasetKeys(Inputs([p.input] + (p.compareWith.map { [$0] } ?? [])))
+                   + (p.concepts.map { $0.dataset == "none" ? [] : [Self.datasetKey($0.dataset)] } ?? []))
         }) { [unowned self] p, context in
             try explain(p, context)
         }
@@ -117,7 +116,7 @@ extension AdvLensServer {
             }
             summary += " " + comparison!.summary
         }
-        try annotateNeurons(&layers, &comparison, model: p.model, context)
+        try timed("concepts") { try annotateNeurons(&layers, &comparison, p, context) }
         if let dir = r.png {
             try timed("png") {
                 for (method, value) in maps {
@@ -136,13 +135,17 @@ extension AdvLensServer {
                                         summary: summary, timingsMs: timings, elapsedMs: elapsed)
     }
 
-    /// The seam for concept labels and exemplars: when a `neuronAnnotator` is installed, each
-    /// listed unit (and each unit of the comparison) gets its concept and exemplars.
+    /// Concept labels and exemplars for the listed units (and the comparison's), measured on the
+    /// reference set (`conceptSet`); left out when there is none.
     private func annotateNeurons(_ layers: inout [ExplainPrediction.LayerNeurons], _ comparison: inout ExplainPrediction.Comparison?,
-                                 model: String, _ context: RequestContext) throws {
-        guard let annotate = neuronAnnotator else { return }
+                                 _ p: ExplainPrediction.Params, _ context: RequestContext) throws {
+        guard !layers.isEmpty || comparison != nil, let set = try conceptSet(p) else { return }
+        let k = p.concepts?.k ?? 5
+        guard (1...100).contains(k) else { throw ServerError.invalidParams("params.concepts.k: expected 1...100, got \(k)") }
+        let model = try workspace.model(p.model)
+        let annotate = { (layer: String, units: [Int]) in try self.annotateUnits(model, layer: layer, units: units, set: set, k: k, context) }
         for i in layers.indices {
-            let found = try annotate(model, layers[i].layer, layers[i].neurons.map(\.unit), context)
+            let found = try annotate(layers[i].layer, layers[i].neurons.map(\.unit))
             for j in layers[i].neurons.indices {
                 guard let a = found[layers[i].neurons[j].unit] else { continue }
                 layers[i].neurons[j].concept = a.concept
@@ -152,7 +155,7 @@ extension AdvLensServer {
         guard var c = comparison else { return }
         for i in c.layers.indices {
             let units = Array(Set(c.layers[i].changed.map(\.unit) + c.layers[i].pushedToward.map(\.unit))).sorted()
-            let found = try annotate(model, c.layers[i].layer, units, context)
+            let found = try annotate(c.layers[i].layer, units)
             for j in c.layers[i].changed.indices { c.layers[i].changed[j].concept = found[c.layers[i].changed[j].unit]?.concept }
             for j in c.layers[i].pushedToward.indices { c.layers[i].pushedToward[j].concept = found[c.layers[i].pushedToward[j].unit]?.concept }
         }

@@ -19,6 +19,10 @@ struct ExplainCommand: ParsableCommand {
             Output: the result as one line of JSON (maps as tensors only with --maps); --pretty \
             prints the prediction, the top units per layer, the heatmap files and the summary.
 
+            Each listed unit comes with a concept label and exemplars measured on a reference set \
+            (--concepts; default the input's dataset): Network-Dissection IoU for conv channels on a \
+            set with concept masks (the shapes set), else the class histogram of its top images.
+
             Examples:
               advlens explain --model m --dataset mnist-test --indices 7 --png heatmaps --pretty
               advlens explain --model m --handle adv-1 --indices 0 \\
@@ -62,6 +66,11 @@ struct ExplainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The comparison image's index in --compare-dataset or --compare-handle.", valueName: "i"))
     var compareIndex: Int?
 
+    @Option(help: ArgumentHelp("The dataset whose images label the units' concepts (default: the input's; \"none\": no labels).", valueName: "name"))
+    var concepts: String?
+    @Option(help: ArgumentHelp("Exemplars per unit, and the top images a class-histogram label counts (default 5).", valueName: "k"))
+    var conceptK: Int?
+
     @Option(help: ArgumentHelp("Directory to write heatmap PNGs into.", valueName: "dir"))
     var png: String?
     @Option(help: ArgumentHelp("Each pixel drawn as n x n in the PNGs (default 8).", valueName: "n"))
@@ -93,6 +102,10 @@ struct ExplainCommand: ParsableCommand {
         if let f = compareInput { p.compareWith = .path(f) }
         if let d = compareDataset { p.compareWith = .dataset(name: d, indices: compareIndex.map { [$0] }) }
         if let h = compareHandle { p.compareWith = .handle(id: h, indices: compareIndex.map { [$0] }) }
+        if let c = concepts { p.concepts = .init(dataset: c, k: conceptK) } else if let k = conceptK {
+            guard case let .dataset(name, _) = p.input else { throw ValidationError("--concept-k needs --concepts DATASET for this input") }
+            p.concepts = .init(dataset: name, k: k)
+        }
         p.return = .init(maps: maps, png: png, pngScale: pngScale)
         return p
     }

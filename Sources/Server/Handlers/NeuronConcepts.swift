@@ -1,0 +1,107 @@
+import Data
+import Foundation
+import Interpret
+import NN
+import Protocol
+import RPC
+import TensorEngine
+
+/// Concept labels and exemplars for explained units: probe's analysis applied to a reference
+/// set. A conv layer on a dataset with concept masks gets Network-Dissection labels (IoU);
+/// any other layer the class histogram of its top-k images. A layer's labels are computed
+/// once for all its units and kept (by weights fingerprint, layer, set), so later
+/// explanations of the same model read them at no cost; a training step changes the
+/// fingerprint and so never reads stale labels.
+final class NeuronConcepts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var kept: [String: [Int: AdvLensServer.NeuronAnnotation]] = [:]
+    private var order: [String] = []
+    /// Layers remembered; the oldest is forgotten first.
+    private let capacity = 64
+    /// Images of a reference set used at most (a larger set is cut to its first ones).
+    static let maxImages = 2000
+
+    func annotations(key: String, compute: () throws -> [Int: AdvLensServer.NeuronAnnotation]) rethrows -> [Int: AdvLensServer.NeuronAnnotation] {
+        if let found = lock.withLock({ kept[key] }) { return found }
+        let made = try compute()
+        lock.withLock {
+            if kept[key] == nil { order.append(key) }
+            kept[key] = made
+            if order.count > capacity { kept.removeValue(forKey: order.removeFirst()) }
+        }
+        return made
+    }
+}
+
+extension AdvLensServer {
+    /// The reference set for concept labels: the request's `concepts.dataset`, else the dataset
+    /// the input came from (directly, or through the attack that made a handle); nil when there
+    /// is none or the client turned labels off.
+    func conceptSet(_ p: ExplainPrediction.Params) throws -> (LoadedDataset, [Int])? {
+        func load(_ name: String, _ indices: [Int]?, field: String) throws -> (LoadedDataset, [Int]) {
+            let d = try workspace.dataset(name)
+            let all = indices ?? Array(0..<min(d.data.count, NeuronConcepts.maxImages))
+            for (i, index) in all.enumerated() where index < 0 || index >= d.data.count {
+                throw ServerError.invalidParams("\(field).indices[\(i)]: \(index) is out of range for dataset \"\(name)\" (\(d.data.count) images)")
+            }
+            guard !all.isEmpty else { throw ServerError.invalidParams("\(field).indices: empty") }
+            return (d, Array(all.prefix(NeuronConcepts.maxImages)))
+        }
+        if let c = p.concepts {
+            if c.dataset == "none" { return nil }
+            return try load(c.dataset, c.indices, field: "params.concepts")
+        }
+        switch p.input {
+        case let .dataset(name, _):
+            return try? load(name, nil, field: "params.input")
+        case let .handle(id, _):
+            guard let from = try? workspace.handles.get(id).cleanDataset?.name else { return nil }
+            return try? load(from, nil, field: "params.input")
+        default:
+            return nil
+        }
+    }
+
+    /// Concept and exemplars of `units` of `layer`, measured on `set`.
+    func annotateUnits(_ model: ResidentModel, layer: String, units: [Int], set: (LoadedDataset, [Int]), k: Int,
+                       _ context: RequestContext) throws -> [Int: NeuronAnnotation] {
+        let (dataset, indices) = set
+        let key = "\(model.model.fingerprint)|\(layer)|\(dataset.data.name)|\(dataset.data.count)|\(indices.count)|\(indices.first ?? 0)|\(k)"
+        let all = try neuronConcepts.annotations(key: key) {
+            try computeConcepts(model.model, layer: layer, dataset: dataset.data, indices: indices, k: k, context)
+        }
+        return all.filter { units.contains($0.key) }
+    }
+
+    private func computeConcepts(_ model: Model, layer: String, dataset: Dataset, indices: [Int], k: Int,
+                                 _ context: RequestContext) throws -> [Int: NeuronAnnotation] {
+        let images = dataset.images.gather(indices)
+        let source = ActivationSource(model: model)
+        source.shouldStop = { context.isCancelled }
+        let geometry = try ActivationSource.geometry(of: layer, in: model)
+        let units = Array(0..<geometry.units)
+        let top = try source.activations(layer: layer, images: images, reduction: .max)
+        var out: [Int: NeuronAnnotation] = [:]
+        let labels = TopActivations.topImages(top, units: units, k: k).map { $0.map { dataset.labels[indices[$0]] } }
+        for u in units {
+            let best = TopActivations.top(top, unit: u, k: k)
+            let exemplars = best.map {
+                ExplainPrediction.Exemplar(source: .dataset(name: dataset.name, indices: [indices[$0.image]]), activation: $0.value)
+            }
+            let histogram = ClassHistograms.histogram(labels[u], classes: dataset.classes.count)
+            var c = 0
+            for i in histogram.indices where histogram[i] > histogram[c] { c = i }
+            out[u] = (ExplainPrediction.Concept(label: dataset.classes[c], method: "classHistogram", score: histogram[c],
+                                                 histogram: histogram, dataset: dataset.name), exemplars)
+        }
+        // Spatial units on a set with concept masks: the dissection label replaces the histogram's.
+        if let masks = dataset.concepts, geometry.height * geometry.width > 1 {
+            let dissected = try Dissection.dissect(source, layer: layer, images: images, masks: masks, maskImages: indices, units: units)
+            for d in dissected {
+                out[d.unit]?.concept = ExplainPrediction.Concept(label: masks.names[d.concept], method: "iou", score: d.iou,
+                                                                  detector: d.detector, dataset: dataset.name)
+            }
+        }
+        return out
+    }
+}
