@@ -70,7 +70,8 @@ let package = Package(
 
         // Method handlers and the workspace (resident models, datasets, result handles):
         // the one place where the protocol meets the engine.
-        .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "Attacks", "CStb", "Store"], swiftSettings: fast),
+        .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "Attacks", "CStb", "Store",
+                                                 .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: fast),
         // End-to-end tests: the real advlensd binary over pipes and sockets.
         .testTarget(name: "DaemonTests", dependencies: ["RPC", "CStb", "Store"]),
 

@@ -72,7 +72,7 @@ public final class Store: @unchecked Sendable {
 
     /// An absolute, standardized path with symbolic links of existing parents resolved, so
     /// two spellings of one file share one pool.
-    static func canonical(_ path: String) -> String {
+    public static func canonical(_ path: String) -> String {
         let url = URL(fileURLWithPath: path).standardizedFileURL
         let dir = url.deletingLastPathComponent().resolvingSymlinksInPath()
         return dir.appendingPathComponent(url.lastPathComponent).path
