@@ -52,6 +52,27 @@ extension Store {
         }
     }
 
+    /// The arrays for `inputs` in their order: cached ones from the store, the rest from
+    /// `compute`, which gets the positions (in `inputs`) of the misses and returns one array per
+    /// position, in that order; those are stored (one transaction) before returning. Repeated
+    /// fingerprints are computed once. `compute` is not called when everything hits.
+    public func activations(weights: String, layer: String, reduction: String, inputs: [String],
+                            compute: ([Int]) throws -> [StoredArray]) throws -> [StoredArray] {
+        let cached = try loadActivations(weights: weights, layer: layer, reduction: reduction, inputs: inputs)
+        var missing: [Int] = []
+        var seen = Set<String>()
+        for (i, key) in inputs.enumerated() where cached[key] == nil && seen.insert(key).inserted { missing.append(i) }
+        var computed: [String: StoredArray] = [:]
+        if !missing.isEmpty {
+            let arrays = try compute(missing)
+            precondition(arrays.count == missing.count, "Store.activations: compute returned \(arrays.count) arrays for \(missing.count) inputs")
+            let rows = zip(missing, arrays).map { (input: inputs[$0], array: $1) }
+            try storeActivations(weights: weights, layer: layer, reduction: reduction, rows: rows)
+            for row in rows { computed[row.input] = row.array }
+        }
+        return inputs.map { cached[$0] ?? computed[$0]! }
+    }
+
     /// Key text counts against the cap too (it is stored, twice with the index).
     static func keyBytes(_ parts: String...) -> Int { parts.reduce(0) { $0 + $1.utf8.count } }
 

@@ -27,6 +27,27 @@ final class RoundTripTests: StoreTestCase {
         XCTAssertEqual(stats.tables.first { $0.table == .activations }?.bytes, summed)
     }
 
+    /// Load-or-compute: only the misses are computed (each fingerprint once), then stored; the
+    /// answer is in input order whatever came from where.
+    func testActivationsComputeOnlyTheMisses() throws {
+        let store = try Store(path: dbPath)
+        try store.storeActivations(weights: "w", layer: "l", reduction: "max", rows: [(input: "b", array: array(2, count: 3))])
+        var asked: [[Int]] = []
+        let inputs = ["a", "b", "c", "a"]
+        let first = try store.activations(weights: "w", layer: "l", reduction: "max", inputs: inputs) { positions in
+            asked.append(positions)
+            return positions.map { array(10 + $0, count: 3) }
+        }
+        XCTAssertEqual(asked, [[0, 2]], "b was cached and the repeated a is computed once")
+        XCTAssertEqual(first, [array(10, count: 3), array(2, count: 3), array(12, count: 3), array(10, count: 3)])
+        let again = try store.activations(weights: "w", layer: "l", reduction: "max", inputs: inputs) { positions in
+            asked.append(positions)
+            return []
+        }
+        XCTAssertEqual(asked.count, 1, "everything hits the second time")
+        XCTAssertEqual(again, first)
+    }
+
     func testManyInputsInOneBatchCrossTheStatementChunks() throws {
         let store = try Store(path: dbPath)
         let rows = (0..<1200).map { (input: String(format: "%016x", $0), array: array($0, count: 4)) }
