@@ -124,16 +124,18 @@ public final class Store: @unchecked Sendable {
         var toFree = total - Int(Double(capBytes) * Store.evictionTarget)
         var evicted = 0
         while toFree > 0 {
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT 'activations' AS t, id, bytes, last_used FROM activations
-                UNION ALL SELECT 'statistics', id, bytes, last_used FROM statistics
-                ORDER BY last_used LIMIT 256
-                """)
-            if rows.isEmpty { break }
-            for row in rows where toFree > 0 {
-                let table: String = row["t"]
-                try db.execute(sql: "DELETE FROM \(table) WHERE id = ?", arguments: [row["id"] as Int64])
-                toFree -= row["bytes"] as Int
+            // The oldest rows of each table (each read walks its last_used index), merged.
+            var candidates: [(table: String, id: Int64, bytes: Int, lastUsed: Int64)] = []
+            for table in ["activations", "statistics"] {
+                for row in try Row.fetchAll(db, sql: "SELECT id, bytes, last_used FROM \(table) ORDER BY last_used LIMIT 256") {
+                    candidates.append((table, row["id"], row["bytes"], row["last_used"]))
+                }
+            }
+            if candidates.isEmpty { break }
+            candidates.sort { $0.lastUsed < $1.lastUsed }
+            for c in candidates.prefix(256) where toFree > 0 {
+                try db.execute(sql: "DELETE FROM \(c.table) WHERE id = ?", arguments: [c.id])
+                toFree -= c.bytes
                 evicted += 1
             }
         }

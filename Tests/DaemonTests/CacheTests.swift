@@ -155,6 +155,22 @@ final class CacheTests: XCTestCase {
         XCTAssertEqual(d.failure("cache/clear", ["what": []]).code, -32602)
     }
 
+    /// A default cache that cannot be opened costs only the cache: initialize succeeds without
+    /// a cachePath, predict works, methods that need the cache fail with -32012 naming the file.
+    func testUnusableDefaultCacheOnlyDisablesTheCache() throws {
+        let d = try DaemonProcess(cache: URL(fileURLWithPath: "/proc/advlens-test/cache.sqlite"))
+        let result = d.call("initialize", ["clientInfo": ["name": "CacheTests"]])
+        XCTAssertNotNil(result["capabilities"])
+        XCTAssertNil(result["cachePath"])
+        _ = d.call("model/create", ["name": "m", "architecture": "mnist-small", "seed": 1])
+        XCTAssertEqual(d.call("predict", ["model": "m", "inputs": images(2, seed: 0)])["count"], 2)
+        for (method, params) in [("handle/list", JSONValue.null), ("cache/stats", .null), ("attack", attackParams(1, seed: 0))] {
+            let e = d.failure(method, params == .null ? nil : params)
+            XCTAssertEqual(e.code, -32012, method)
+            XCTAssertTrue(e.message.contains("/proc/advlens-test/cache.sqlite"), e.message)
+        }
+    }
+
     /// initialize.cachePath wins over --cache; a relative one resolves inside rootPath; one
     /// that cannot be opened fails initialize naming the field.
     func testInitializeCachePath() throws {

@@ -36,6 +36,7 @@ extension AdvLensServer {
         let start = DispatchTime.now().uptimeNanoseconds
         // Everything that can be checked from the params is checked before any work.
         let config = try attackConfig(p)
+        let handles = try workspace.handles(for: context.connection)   // a cache that cannot open fails before the work
         let members = try ensembleMembers(p)
         let transferModels = try (p.evaluateOn ?? []).map { (name: $0, model: try workspace.model($0).model) }
         let pngDirectory = try p.return?.png.map { try pngTarget($0, options: p.return!, paths: workspace.paths(for: context.connection)) }
@@ -72,7 +73,6 @@ extension AdvLensServer {
             binarySearchSteps: resolved.binarySearchSteps, learningRate: resolved.learningRate, lambda: resolved.lambda,
             overshoot: resolved.overshoot, earlyStop: resolved.earlyStop!, seed: resolved.seed!)
         let provenance = String(decoding: JSONText.serialize(try JSONValueCoding.encode(wireConfig)), as: UTF8.self)
-        let handles = try workspace.handles(for: context.connection)
         let details = HandleDetails(sources: result.samples.map(\.source), targets: result.samples.map(\.target),
                                     adversarialLabels: result.samples.map(\.adversarialLabel), success: result.samples.map(\.success))
         let handle = try handles.add(kind: "attack \(resolved.method.rawValue)", images: result.adversarial,
