@@ -16,6 +16,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
     ],
     targets: [
         // System libraries.
@@ -69,11 +70,17 @@ let package = Package(
         // stb_image / stb_image_write (Debian's libstb).
         .systemLibrary(name: "CStb", path: "Sources/CStb"),
 
+        // The SQLite store (GRDB, WAL): activation cache, per-unit statistics, result handles, run
+        // logs, under a size cap with LRU eviction of cache rows. Stores float arrays and JSON; knows no ML.
+        .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")], exclude: ["README.md"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
+
         // Method handlers and the workspace (resident models, datasets, result handles):
         // the one place where the protocol meets the engine.
-        .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "Attacks", "CStb", "Interpret"], swiftSettings: fast),
+        .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "Attacks", "CStb", "Interpret", "Store",
+                                                 .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: fast),
         // End-to-end tests: the real advlensd binary over pipes and sockets.
-        .testTarget(name: "DaemonTests", dependencies: ["RPC", "CStb"]),
+        .testTarget(name: "DaemonTests", dependencies: ["RPC", "CStb", "Store"]),
 
         // Executables.
         .executableTarget(name: "advlensd", dependencies: ["Server", "RPC", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -14,9 +14,12 @@ Prints JSON lines ("impl": "advlens", rows attack_*, plus attack_*_robust robust
 import argparse
 import io
 import json
+import os
 import pathlib
+import shutil
 import statistics
 import subprocess
+import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -39,7 +42,9 @@ def main():
     ap.add_argument("--images", type=int, default=256)
     args = ap.parse_args()
 
-    proc = subprocess.Popen([args.advlensd, "--log-level", "error"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+    # A private cache database: the benchmark's kept results must not pile up in ~/.cache.
+    cache_dir = tempfile.mkdtemp(prefix="advlens-bench-cache-")
+    proc = subprocess.Popen([args.advlensd, "--log-level", "error", "--cache", os.path.join(cache_dir, "cache.sqlite")], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
     # A buffered reader: readline on the raw pipe would read one byte per system call, which
     # for a 100 KB reply costs more than the attack.
     replies = io.open(proc.stdout.fileno(), "rb", buffering=1 << 16, closefd=False)
@@ -88,6 +93,8 @@ def main():
     emit("mnist-small+mnist-madry", "attack_ensemble100", rate, "img/s")
     emit("mnist-small+mnist-madry", "attack_ensemble100_robust", robust, "robust_acc")
     proc.kill()
+    proc.wait()
+    shutil.rmtree(cache_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -20,10 +20,12 @@ import base64
 import json
 import os
 import pathlib
+import shutil
 import statistics
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -38,7 +40,10 @@ class Daemon:
 
     def __init__(self, binary, lines=False):
         self.lines = lines
-        self.proc = subprocess.Popen([binary, "--log-level", "error"], cwd=ROOT, stdin=subprocess.PIPE,
+        # A private cache database per daemon (nothing lands in ~/.cache; starts are all cold).
+        self.cache_dir = tempfile.mkdtemp(prefix="advlens-bench-cache-")
+        self.proc = subprocess.Popen([binary, "--log-level", "error", "--cache", os.path.join(self.cache_dir, "cache.sqlite")],
+                                     cwd=ROOT, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, bufsize=0)
         # Buffered: readline on the raw pipe would read one byte per system call.
         self.out = io.open(self.proc.stdout.fileno(), "rb", buffering=1 << 16, closefd=False)
@@ -87,6 +92,7 @@ class Daemon:
             self.proc.wait(timeout=10)
         except Exception:  # noqa: BLE001 - best effort at the end of a benchmark
             self.proc.kill()
+        shutil.rmtree(self.cache_dir, ignore_errors=True)
 
 
 def image_tensor():

@@ -82,19 +82,16 @@ extension Model {
         }
     }
 
-    /// A 64-bit FNV-1a-style hash over every parameter and buffer name and value bits, as 16 hex
-    /// digits. It identifies weights (cache keys change whenever a training step changes
+    /// TensorEngine's `Fingerprint` (64-bit FNV-1a style) over every parameter and buffer name
+    /// and value bits, as 16 hex digits. It identifies weights (cache keys change whenever a training step changes
     /// them); it is not a cryptographic digest.
     public var fingerprint: String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        let prime: UInt64 = 0x0000_0100_0000_01b3
+        var f = Fingerprint()
         for p in parameters + buffers {
-            for b in p.name.utf8 { h = (h ^ UInt64(b)) &* prime }
-            p.value.data.withUnsafeBufferPointer { v in
-                for x in v { h = (h ^ UInt64(x.bitPattern)) &* prime }
-            }
+            f.add(p.name)
+            f.add(floats: p.value.data)
         }
-        return String(h, radix: 16).leftPadded(to: 16)
+        return f.hex
     }
 
     private static func describePath(_ e: DecodingError) -> String {
@@ -120,8 +117,4 @@ extension Model {
         @unknown default: return "\(e)"
         }
     }
-}
-
-extension String {
-    func leftPadded(to n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
 }

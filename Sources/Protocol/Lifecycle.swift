@@ -8,7 +8,9 @@ public enum Initialize: RequestType {
         /// The workspace root: every path a client names resolves inside it (default: the
         /// server's working directory).
         public var rootPath: String?
-        /// The cache database (default $XDG_CACHE_HOME/advlens/cache.sqlite).
+        /// The cache database: activation cache, kept results, run logs (default: the daemon's
+        /// --cache, else $XDG_CACHE_HOME/advlens/cache.sqlite). A relative path resolves
+        /// inside rootPath.
         public var cachePath: String?
         public var capabilities: ClientCapabilities?
         public init(processId: Int? = nil, clientInfo: ClientInfo? = nil, rootPath: String? = nil, cachePath: String? = nil,
@@ -36,9 +38,13 @@ public enum Initialize: RequestType {
     public struct Result: Codable, Sendable {
         public var serverInfo: ServerInfo
         public var capabilities: ServerCapabilities
-        public init(serverInfo: ServerInfo, capabilities: ServerCapabilities) {
+        /// The cache database this session uses (absolute); absent if it could not be opened
+        /// (the daemon's log says why, and methods that need it fail with -32012).
+        public var cachePath: String?
+        public init(serverInfo: ServerInfo, capabilities: ServerCapabilities, cachePath: String? = nil) {
             self.serverInfo = serverInfo
             self.capabilities = capabilities
+            self.cachePath = cachePath
         }
     }
 

@@ -28,6 +28,7 @@ public enum Methods {
         Predict.method, AttackMethod.method, HandleList.method, HandleDrop.method,
         Probe.method,
         ExplainPrediction.method,
+        CacheStats.method, CacheClear.method,
     ]
     /// Notifications the server accepts.
     public static let notifications = ["initialized", "exit", "$/cancelRequest"]

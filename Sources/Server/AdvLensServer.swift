@@ -1,6 +1,7 @@
 import Foundation
 import Protocol
 import RPC
+import Store
 
 /// The AdvLens JSON-RPC server: a registry of methods, each one `RequestType` of the Protocol
 /// module with the access it needs (which model it reads or writes) and its handler.
@@ -16,9 +17,15 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
     public struct Options: Sendable {
         public var workers: Int
         public var maxMessageBytes: Int
-        public init(workers: Int, maxMessageBytes: Int) {
+        /// The cache database for clients whose initialize names none (nil: the XDG default).
+        public var cachePath: String?
+        /// The size cap of cache databases.
+        public var cacheCapBytes: Int
+        public init(workers: Int, maxMessageBytes: Int, cachePath: String? = nil, cacheCapBytes: Int = Store.defaultCapBytes) {
             self.workers = workers
             self.maxMessageBytes = maxMessageBytes
+            self.cachePath = cachePath
+            self.cacheCapBytes = cacheCapBytes
         }
     }
 
@@ -28,7 +35,7 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
     }
 
     public init(rootPath: String = FileManager.default.currentDirectoryPath, options: Options) {
-        workspace = Workspace(rootPath: rootPath)
+        workspace = Workspace(rootPath: rootPath, cachePath: options.cachePath, cacheCapBytes: options.cacheCapBytes)
         self.options = options
         registerLifecycle()
         registerModelMethods()
@@ -37,6 +44,7 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
         registerAttack()
         registerProbe()
         registerExplain()
+        registerCacheMethods()
     }
 
     /// Adds a method: `access` decides from the params how the request may run beside others,

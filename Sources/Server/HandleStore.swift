@@ -1,9 +1,10 @@
 import Foundation
 import Protocol
+import Store
 import TensorEngine
 
 /// A result the server keeps for later requests: an adversarial batch with the labels it was
-/// made for and where it came from.
+/// made for, where it came from, and per image what the attack made of it.
 public struct StoredResult: Sendable {
     public var id: String
     public var kind: String
@@ -11,77 +12,114 @@ public struct StoredResult: Sendable {
     public var labels: [Int]
     /// JSON text: the models (with fingerprints) and the full configuration that made it.
     public var provenance: String
-    /// Attack results: per image, which clean input it was made from, its target and its
-    /// adversarial prediction (probe's class histograms and r(x*) need them).
-    public var origins: [Origin]?
-    /// Attack results: the attack's clean inputs (`Origin.source` indexes them).
+    public var details: HandleDetails
+    /// Attack results: the attack's clean inputs (`details.sources` index them).
     public var clean: Tensor?
-    /// When the attack's inputs were one dataset reference: the dataset and, per clean input,
-    /// its index there (probe's dissect finds a source's concept masks by it).
-    public var cleanDataset: CleanDataset?
-    public var created = Date()
+    public var created: Date
+
+    /// Per image: which clean input it was made from, its target and its adversarial
+    /// prediction (probe's class histograms and r(x*) need them); nil unless an attack made it.
+    public var origins: [Origin]? {
+        guard let sources = details.sources, let predicted = details.adversarialLabels, sources.count == predicted.count else { return nil }
+        return sources.indices.map { Origin(source: sources[$0], target: details.targets?[$0], adversarialLabel: predicted[$0]) }
+    }
+
+    /// When the attack's inputs were one dataset reference: that dataset and its indices.
+    public var cleanDataset: HandleDetails.CleanDataset? { details.cleanDataset }
 
     public struct Origin: Sendable, Equatable {
         public var source: Int
         public var target: Int?
         public var adversarialLabel: Int
     }
+}
 
-    public struct CleanDataset: Sendable, Equatable {
+/// What a handle records per image besides its label (all optional: a handle made by something
+/// other than an attack may have none of it).
+public struct HandleDetails: Codable, Sendable, Equatable {
+    /// Index of each image's source among the request's inputs.
+    public var sources: [Int]?
+    /// The target class per image (nil: untargeted).
+    public var targets: [Int?]?
+    /// The class the attacked model(s) predict for each adversarial image.
+    public var adversarialLabels: [Int]?
+    public var success: [Bool]?
+    /// When the attack's inputs were one dataset reference: the dataset and, per clean input,
+    /// its index there (probe's dissect finds a source's concept masks by it).
+    public var cleanDataset: CleanDataset?
+
+    public struct CleanDataset: Codable, Sendable, Equatable {
         public var name: String
         public var indices: [Int]
+        public init(name: String, indices: [Int]) {
+            self.name = name
+            self.indices = indices
+        }
     }
 
-    /// Bytes of tensors kept (adversarial and clean images).
-    var bytes: Int { (images.count + (clean?.count ?? 0)) * 4 }
+    public init(sources: [Int]? = nil, targets: [Int?]? = nil, adversarialLabels: [Int]? = nil, success: [Bool]? = nil,
+                cleanDataset: CleanDataset? = nil) {
+        self.sources = sources
+        self.targets = targets
+        self.adversarialLabels = adversarialLabels
+        self.success = success
+        self.cleanDataset = cleanDataset
+    }
 
-    var summary: HandleSummary {
-        HandleSummary(handle: id, kind: kind, count: images.batch, imageShape: Array(images.shape.dropFirst()),
-                      bytes: bytes, provenance: provenance)
+    var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    static func decode(_ text: String) -> HandleDetails {
+        (try? JSONDecoder().decode(HandleDetails.self, from: Data(text.utf8))) ?? HandleDetails()
     }
 }
 
-/// The results the server keeps, by handle ("adv-1", "adv-2", ...). Bounded by a byte cap:
-/// a result that would exceed it is refused (resource limit) rather than silently evicting
-/// another client's result; handle/drop frees space.
-public final class HandleStore: @unchecked Sendable {
-    private let lock = NSLock()
-    private var results: [String: StoredResult] = [:]
-    private var next = 1
-    public let limitBytes: Int
+/// The results a connection's cache database keeps, by handle ("adv-1", "adv-2", ...): they
+/// survive a restart and are shared by every daemon on the file. Bounded by the store's cap:
+/// a result that would not fit even with the activation cache emptied is refused (resource
+/// limit) rather than silently evicting another client's result; handle/drop frees space.
+public struct HandleStore: Sendable {
+    public let store: Store
 
-    public init(limitBytes: Int = 4 << 30) { self.limitBytes = limitBytes }
+    public init(store: Store) { self.store = store }
 
-    public var totalBytes: Int { lock.withLock { results.values.reduce(0) { $0 + $1.bytes } } }
+    public var limitBytes: Int { store.capBytes }
+
+    /// The kept images' bytes together, clean inputs included (4 per value).
+    public func totalBytes() throws -> Int { try all().reduce(0) { $0 + $1.bytes } }
 
     /// Keeps a result under a new handle and returns the handle.
-    public func add(kind: String, images: Tensor, labels: [Int], provenance: String, origins: [StoredResult.Origin]? = nil,
-                    clean: Tensor? = nil, cleanDataset: StoredResult.CleanDataset? = nil) throws -> String {
-        try lock.withLock {
-            let used = results.values.reduce(0) { $0 + $1.bytes }
-            let adding = (images.count + (clean?.count ?? 0)) * 4
-            guard used + adding <= limitBytes else {
-                throw ServerError.resourceLimit("keeping this result would exceed the \(limitBytes)-byte limit for kept results (\(used) in use); drop some with handle/drop")
-            }
-            let id = "adv-\(next)"
-            next += 1
-            results[id] = StoredResult(id: id, kind: kind, images: images, labels: labels, provenance: provenance, origins: origins,
-                                       clean: clean, cleanDataset: cleanDataset)
-            return id
+    public func add(kind: String, images: Tensor, labels: [Int], provenance: String, details: HandleDetails = HandleDetails(),
+                    clean: Tensor? = nil) throws -> String {
+        do {
+            return try store.addHandle(kind: kind, images: StoredArray(shape: images.shape, values: images.data),
+                                       clean: clean.map { StoredArray(shape: $0.shape, values: $0.data) }, labels: labels,
+                                       provenance: provenance, details: details.json)
+        } catch StoreError.overCap(let message) {
+            throw ServerError.resourceLimit(message)
         }
     }
 
     public func get(_ id: String) throws -> StoredResult {
-        guard let r = lock.withLock({ results[id] }) else {
+        guard let h = try store.handle(id) else {
             throw ServerError.notFound("no result handle named \"\(id)\" (handle/list shows the kept ones)")
         }
-        return r
+        return StoredResult(id: h.id, kind: h.kind, images: Tensor(shape: h.images.shape, data: h.images.values), labels: h.labels,
+                            provenance: h.provenance, details: HandleDetails.decode(h.details),
+                            clean: h.clean.map { Tensor(shape: $0.shape, data: $0.values) }, created: h.created)
     }
 
     @discardableResult
-    public func drop(_ id: String) -> Bool { lock.withLock { results.removeValue(forKey: id) != nil } }
+    public func drop(_ id: String) throws -> Bool { try store.dropHandle(id) }
 
-    public var all: [StoredResult] {
-        lock.withLock { results.values.sorted { $0.created < $1.created || ($0.created == $1.created && $0.id < $1.id) } }
+    /// Every kept result, oldest first, as handle/list shows them.
+    public func all() throws -> [HandleSummary] {
+        try store.handles().map {
+            HandleSummary(handle: $0.id, kind: $0.kind, count: $0.shape.first ?? 0, imageShape: Array($0.shape.dropFirst()),
+                          bytes: $0.imageBytes, provenance: $0.provenance)
+        }
     }
 }

@@ -10,6 +10,9 @@ struct InputDecoder {
     let workspace: Workspace
     /// Where the requesting client's paths resolve.
     let paths: PathResolver
+    /// The requesting connection, whose cache database holds the handles it names (nil: the
+    /// daemon's default cache database).
+    var connection: Int? = nil
     /// Most images one request may carry.
     static let maxImages = 65_536
 
@@ -57,7 +60,7 @@ struct InputDecoder {
             let (x, y) = d.batch(idx)
             return (x, y.map { $0 })
         case let .handle(id, indices):
-            let r = try workspace.handles.get(id)
+            let r = try workspace.handles(for: connection).get(id)
             guard Array(r.images.shape.dropFirst()) == shape else {
                 throw ServerError.shapeMismatch("\(at).handle: \"\(id)\" holds \(Array(r.images.shape.dropFirst())) images, the model takes \(shape)")
             }

@@ -2,6 +2,8 @@ import Data
 import NN
 import RPC
 import SafeTensors
+import Store
+import GRDB
 
 /// The server's errors as JSON-RPC errors (codes in protocol/README.md), and the mapping of
 /// engine errors to them: every message names the field, layer, key or file at fault.
@@ -32,6 +34,11 @@ enum ServerError {
             return invalidParams(prefixed(e.description))
         case let e as SafeTensorsError:
             return io(prefixed(e.description))
+        case let e as StoreError:
+            if case .overCap = e { return resourceLimit(prefixed(e.description)) }
+            return io(prefixed("cache database: \(e.description)"))
+        case let e as DatabaseError:
+            return io(prefixed("cache database: \(e.message ?? e.description)"))
         default:
             return RPCError(code: ErrorCode.internalError, message: prefixed("\(error)"))
         }

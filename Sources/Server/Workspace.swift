@@ -2,6 +2,7 @@ import Data
 import Foundation
 import NN
 import Protocol
+import Store
 
 /// A model the server keeps warm. Requests hold a reference while they run, so replacing or
 /// unloading the registry entry never frees a model under a running request; the RPC layer's
@@ -44,8 +45,10 @@ public final class Workspace: @unchecked Sendable {
     private var models: [String: ResidentModel] = [:]
     private var datasets: [String: LoadedDataset] = [:]
     private let defaultPaths: PathResolver
-    /// Results (adversarial batches) kept for later requests.
-    public let handles = HandleStore()
+    /// The cache database for clients whose initialize names none.
+    public let defaultCachePath: String
+    /// The size cap of every cache database this process opens.
+    public let cacheCapBytes: Int
     private var sessions: [Int: Session] = [:]
 
     /// What one client's initialize set.
@@ -54,9 +57,12 @@ public final class Workspace: @unchecked Sendable {
         var cachePath: String?
     }
 
-    /// `rootPath` is the root for clients whose initialize names none.
-    public init(rootPath: String) {
+    /// `rootPath` is the root for clients whose initialize names none; `cachePath` the cache
+    /// database for clients whose initialize names none (default: `Store.defaultPath()`).
+    public init(rootPath: String, cachePath: String? = nil, cacheCapBytes: Int = Store.defaultCapBytes) {
         defaultPaths = PathResolver(root: rootPath)
+        defaultCachePath = Store.canonical(cachePath ?? Store.defaultPath())
+        self.cacheCapBytes = cacheCapBytes
     }
 
     private func locked<T>(_ body: () throws -> T) rethrows -> T {
@@ -68,11 +74,32 @@ public final class Workspace: @unchecked Sendable {
     /// The path resolver of a connection (its initialize's rootPath, or the default root).
     public func paths(for connection: Int) -> PathResolver { locked { sessions[connection]?.paths ?? defaultPaths } }
 
-    public func cachePath(for connection: Int) -> String? { locked { sessions[connection]?.cachePath } }
+    /// The cache database of a connection: its initialize's cachePath (absolute), else the default.
+    public func cachePath(for connection: Int) -> String { locked { sessions[connection]?.cachePath ?? defaultCachePath } }
 
+    /// The store of a connection, or the daemon's default store for nil.
+    public func store(for connection: Int?) throws -> Store {
+        let path = connection.map(cachePath(for:)) ?? defaultCachePath
+        do {
+            return try Store.shared(path: path, capBytes: cacheCapBytes)
+        } catch {
+            throw ServerError.io("cache database \(path): \(error)")
+        }
+    }
+
+    /// The connection's store: the activation cache, per-unit statistics, kept results and run
+    /// logs. One `Store` (one SQLite pool) per file per process, opened on first use; several
+    /// daemons may share the file.
+    public func store(for connection: Int) throws -> Store { try store(for: Optional(connection)) }
+
+    /// The results (adversarial batches) kept in the connection's cache database.
+    public func handles(for connection: Int?) throws -> HandleStore { HandleStore(store: try store(for: connection)) }
+
+    /// `cachePath` relative to the session's root resolves inside it.
     public func openSession(_ connection: Int, rootPath: String?, cachePath: String?) {
         let paths = rootPath.map(PathResolver.init(root:)) ?? defaultPaths
-        locked { sessions[connection] = Session(paths: paths, cachePath: cachePath) }
+        let cache = cachePath.map { Store.canonical($0.hasPrefix("/") ? $0 : (paths.root as NSString).appendingPathComponent($0)) }
+        locked { sessions[connection] = Session(paths: paths, cachePath: cache) }
     }
 
     public func closeSession(_ connection: Int) { locked { _ = sessions.removeValue(forKey: connection) } }

@@ -23,6 +23,10 @@ struct Daemon: ParsableCommand {
     var root: String?
     @Option(name: .customLong("max-message-bytes"), help: "Largest message accepted.")
     var maxMessageBytes = 64 << 20
+    @Option(help: "The cache database (activations, kept results, run logs) for clients whose initialize names none (default: $XDG_CACHE_HOME/advlens/cache.sqlite).")
+    var cache: String?
+    @Option(name: .customLong("cache-limit"), help: "Size cap of the cache database in bytes; cache rows are evicted least recently used first above it.")
+    var cacheLimit: Int = 4 << 30
     @Option(name: .customLong("idle-timeout"), help: "With --listen: exit after this many seconds without a client (0: never).")
     var idleTimeout: Double = 0
 
@@ -34,6 +38,8 @@ struct Daemon: ParsableCommand {
             throw ValidationError("--listen takes unix:PATH")
         }
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if cacheLimit < 1 { throw ValidationError("--cache-limit must be a positive number of bytes") }
+        if let cache, cache.isEmpty { throw ValidationError("--cache takes a file path") }
     }
 
     func run() throws {
@@ -42,7 +48,10 @@ struct Daemon: ParsableCommand {
         options.maxMessageBytes = maxMessageBytes
         if let workers { options.workers = workers }
         let server = AdvLensServer(rootPath: root ?? FileManager.default.currentDirectoryPath,
-                                   options: .init(workers: options.workers, maxMessageBytes: maxMessageBytes))
+                                   options: .init(workers: options.workers, maxMessageBytes: maxMessageBytes,
+                                                  cachePath: cache.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 },
+                                                  cacheCapBytes: cacheLimit))
+        Log.info("cache database \(server.workspace.defaultCachePath) (cap \(cacheLimit) bytes)")
         Log.info("advlensd \(AdvLensServer.version): OpenBLAS core \(BLAS.coreName) (\(BLASCore.selection)), \(BLAS.threads) BLAS threads, \(options.workers) workers")
         if let listen {
             let path = String(listen.dropFirst("unix:".count))

@@ -28,10 +28,27 @@ final class DaemonProcess {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    init(framing: Framing = .contentLength, arguments: [String] = [], root: URL = DaemonProcess.repositoryRoot) throws {
+    /// A private directory for this daemon's cache database (removed with the process object)
+    /// unless the test names a cache of its own: tests never touch ~/.cache or share state.
+    let privateCache: URL?
+
+    /// `cache`: the cache database to use (for restart and sharing tests); default a private one.
+    init(framing: Framing = .contentLength, arguments: [String] = [], root: URL = DaemonProcess.repositoryRoot, cache: URL? = nil) throws {
         self.framing = framing
         process.executableURL = DaemonProcess.binary
-        process.arguments = ["--log-level", "warning"] + arguments
+        var env = ProcessInfo.processInfo.environment
+        if let cache {
+            privateCache = nil
+            process.arguments = ["--log-level", "warning", "--cache", cache.path] + arguments
+            env["XDG_CACHE_HOME"] = cache.deletingLastPathComponent().path
+        } else {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("advlens-daemon-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            privateCache = dir
+            process.arguments = ["--log-level", "warning", "--cache", dir.appendingPathComponent("cache.sqlite").path] + arguments
+            env["XDG_CACHE_HOME"] = dir.path
+        }
+        process.environment = env
         process.currentDirectoryURL = root
         process.standardInput = stdin
         process.standardOutput = stdout
@@ -40,7 +57,11 @@ final class DaemonProcess {
     }
 
     deinit {
-        if process.isRunning { process.terminate() }
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        if let privateCache { try? FileManager.default.removeItem(at: privateCache) }
     }
 
     // MARK: writing

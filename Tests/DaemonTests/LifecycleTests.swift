@@ -62,6 +62,10 @@ final class LifecycleTests: XCTestCase {
     func testNewlineDelimitedJSONInAShellPipeline() throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // Its cache database in a private directory, never ~/.cache.
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("advlens-pipeline-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: cache) }
+        p.environment = ProcessInfo.processInfo.environment.merging(["XDG_CACHE_HOME": cache.path]) { $1 }
         let lines = [#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#,
                      #"{"jsonrpc":"2.0","id":2,"method":"model/create","params":{"name":"m","architecture":"mnist-small","seed":1}}"#,
                      #"{"jsonrpc":"2.0","id":3,"method":"shutdown"}"#,

@@ -26,6 +26,8 @@ final class ShellRunner {
     init() throws {
         directory = URL(fileURLWithPath: "/tmp").appendingPathComponent("advlens-shell-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // The daemons it starts keep their cache database here, never in ~/.cache.
+        environment["XDG_CACHE_HOME"] = directory.appendingPathComponent("cache").path
     }
 
     /// The `advlens` binary beside the test executable (swift build puts products and tests

@@ -23,3 +23,13 @@ def advlensd() -> pathlib.Path:
 @pytest.fixture(scope="session")
 def repo_root() -> pathlib.Path:
     return ROOT
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    """Every daemon a test starts keeps its cache database (kept results, activation cache, run
+    logs) in the test's own temporary directory: tests never touch ~/.cache nor share state."""
+    cache_home = tmp_path / "xdg-cache"
+    cache_home.mkdir()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home))
+    return cache_home / "advlens" / "cache.sqlite"

@@ -16,6 +16,7 @@ import os
 import pathlib
 import queue
 import re
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -176,7 +177,10 @@ class Daemon:
 
     def __init__(self, binary, framing, args=(), cwd=ROOT):
         self.framing = framing
-        self.proc = subprocess.Popen([str(binary), "--log-level", "warning", *args], cwd=cwd,
+        # A fresh cache database per daemon: handle ids in the sessions start at adv-1.
+        self.cache_dir = tempfile.mkdtemp(prefix="advlens-example-cache-")
+        self.proc = subprocess.Popen([str(binary), "--log-level", "warning", "--cache", os.path.join(self.cache_dir, "cache.sqlite"),
+                                      *args], cwd=cwd,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.messages = queue.Queue()
         self.stderr = []
@@ -247,6 +251,7 @@ class Daemon:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(timeout=EXIT_TIMEOUT)
+        shutil.rmtree(self.cache_dir, ignore_errors=True)
         for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             try:
                 f.close()

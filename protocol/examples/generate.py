@@ -48,7 +48,9 @@ NAN_TENSOR = tensor([float("nan")] + DIGIT[1:], [1, 28, 28])
 CLASSES = [str(c) for c in range(10)]
 METHODS = ["initialize", "shutdown", "model/create", "model/load", "model/save", "model/list", "model/info",
            "model/unload", "dataset/load", "dataset/list", "dataset/info", "predict", "attack", "handle/list", "handle/drop",
-           "probe"]
+           "probe", "explainPrediction", "cache/stats", "cache/clear"]
+EXPLAINERS = ["influence", "gradientTimesActivation", "saliency", "inputTimesGradient", "integratedGradients", "gradCam",
+              "occlusion"]
 ATTACKS = ["fgsm", "bim", "pgd", "mifgsm", "ensemble-opt", "cw", "deepfool"]
 
 # ---------------------------------------------------------------------------------------------
@@ -177,7 +179,7 @@ def lifecycle():
             "layerTypes": "<array>",
             "datasetKinds": ["mnist-csv", "mnist-idx", "npy", "shapes"],
             "inputKinds": ["tensor", "dataset", "handle", "png", "path"],
-            "attacks": ATTACKS, "explainers": [], "objectives": [],
+            "attacks": ATTACKS, "explainers": EXPLAINERS, "objectives": [],
             "engine": {"blasCore": "<string>", "blasCoreSelection": "<string>", "blasThreads": "<integer>",
                        "blas": "<string>", "cores": "<integer>", "workers": "<integer>"},
             "limits": {"maxMessageBytes": 67108864, "maxBatch": 65536}}})
@@ -839,8 +841,49 @@ def explain():
     return s
 
 
+def cache():
+    s = Session("cache", "The cache database: initialize's cachePath (relative to rootPath; one that cannot be opened "
+                "fails initialize), an attack's result kept there and logged, cache/stats, cache/clear of the cache "
+                "tables (the default) and then of kept results and run logs, and -32602 for unknown table names.")
+    s.comment("A cachePath whose directory cannot be made: -32602 naming the field; the session is not started.")
+    s.fail(1, "initialize", {"cachePath": "/proc/advlens/cache.sqlite"}, -32602, "<contains:params.cachePath>", schema="valid")
+    s.comment("A relative cachePath resolves inside rootPath; the result says which file the session uses.")
+    s.call(2, "initialize", {"rootPath": "${TMP}", "cachePath": "cache/session.sqlite"},
+           {"serverInfo": {"name": "advlensd"}, "cachePath": "${TMP}/cache/session.sqlite"})
+    s.notify("initialized", {})
+    s.call(3, "model/create", {"name": "m", "architecture": "mnist-small", "seed": 1}, summary("m"))
+    s.comment("An attack keeps its adversarial batch in the cache database (it survives a restart) and logs the run.")
+    s.call(4, "attack", {"model": "m", "method": "fgsm", "inputs": DIGIT_NCHW, "labels": [1], "epsilon": 0.1},
+           {"handle": "adv-1", "samples": "<array:1>", "summary": "<object>", "config": "<object>"})
+
+    def tables(activations, statistics, handles, run_logs, bytes="<integer>"):
+        return [{"name": "activations", "rows": activations, "bytes": 0 if activations == 0 else "<integer>"},
+                {"name": "statistics", "rows": statistics, "bytes": 0 if statistics == 0 else "<integer>"},
+                {"name": "handles", "rows": handles, "bytes": 0 if handles == 0 else bytes},
+                {"name": "runLogs", "rows": run_logs, "bytes": 0 if run_logs == 0 else bytes}]
+
+    stats_after_attack = {"path": "${TMP}/cache/session.sqlite", "fileBytes": "<integer>", "capBytes": 4294967296,
+                          "totalBytes": "<integer>", "tables": tables(0, 0, 1, 1)}
+    s.call(5, "cache/stats", None, stats_after_attack)
+    s.comment("cache/clear without params empties the cache tables (activations, statistics) only.")
+    s.call(6, "cache/clear", {}, {"cleared": [{"name": "activations", "rows": 0, "bytes": 0},
+                                               {"name": "statistics", "rows": 0, "bytes": 0}],
+                                  "stats": stats_after_attack})
+    s.fail(7, "cache/clear", {"what": ["handles", "bogus"]}, -32602, "<contains:params.what>")
+    s.fail(8, "cache/clear", {"what": []}, -32602, "<contains:params.what>")
+    s.comment("Kept results and run logs go only when named; then the handle is gone.")
+    s.call(9, "cache/clear", {"what": ["handles", "runLogs"]},
+           {"cleared": [{"name": "handles", "rows": 1, "bytes": "<integer>"}, {"name": "runLogs", "rows": 1, "bytes": "<integer>"}],
+            "stats": {"path": "${TMP}/cache/session.sqlite", "fileBytes": "<integer>", "capBytes": 4294967296,
+                      "totalBytes": 0, "tables": tables(0, 0, 0, 0)}})
+    s.call(10, "handle/list", None, {"handles": [], "totalBytes": 0, "limitBytes": 4294967296})
+    s.fail(11, "predict", {"model": "m", "inputs": {"handle": "adv-1"}}, -32001, "<contains:adv-1>")
+    s.finish(12)
+    return s
+
+
 SESSIONS = [lifecycle, lifecycle_abrupt, models, datasets, predict, errors, transport, concurrency, attack,
-            attack_output, attack_errors, attack_cancel, probe, shapes, explain]
+            attack_output, attack_errors, attack_cancel, probe, shapes, explain, cache]
 
 
 def render():

@@ -15,14 +15,19 @@ extension AdvLensServer {
             let names = (p.models?.map(\.name) ?? []) + (p.model.map { [$0] } ?? []) + (p.evaluateOn ?? [])
             return .reads(Array(Set(names.map(Self.modelKey))).sorted() + Self.datasetKeys(p.inputs))
         }) { [unowned self] p, context in
-            try attack(p, context)
+            try logged(context, summarize: { (r: AttackMethod.Result) in
+                .object(JSONObject([("handle", .string(r.handle)), ("summary", try JSONValueCoding.encode(r.summary))]))
+            }) { try attack(p, context) }
         }
-        register(HandleList.self, access: { _ in .concurrent }) { [unowned self] _, _ in
-            HandleList.Result(handles: workspace.handles.all.map(\.summary), totalBytes: workspace.handles.totalBytes,
-                              limitBytes: workspace.handles.limitBytes)
+        register(HandleList.self, access: { _ in .concurrent }) { [unowned self] _, context in
+            let handles = try workspace.handles(for: context.connection)
+            let all = try handles.all()
+            return HandleList.Result(handles: all, totalBytes: all.reduce(0) { $0 + $1.bytes }, limitBytes: handles.limitBytes)
         }
-        register(HandleDrop.self, access: { _ in .concurrent }) { [unowned self] p, _ in
-            guard workspace.handles.drop(p.handle) else { throw ServerError.notFound("no result handle named \"\(p.handle)\"") }
+        register(HandleDrop.self, access: { _ in .concurrent }) { [unowned self] p, context in
+            guard try workspace.handles(for: context.connection).drop(p.handle) else {
+                throw ServerError.notFound("no result handle named \"\(p.handle)\"")
+            }
             return EmptyResult()
         }
     }
@@ -33,12 +38,13 @@ extension AdvLensServer {
         let start = DispatchTime.now().uptimeNanoseconds
         // Everything that can be checked from the params is checked before any work.
         let config = try attackConfig(p)
+        let handles = try workspace.handles(for: context.connection)   // a cache that cannot open fails before the work
         let members = try ensembleMembers(p)
         let transferModels = try (p.evaluateOn ?? []).map { (name: $0, model: try workspace.model($0).model) }
         let pngDirectory = try p.return?.png.map { try pngTarget($0, options: p.return!, paths: workspace.paths(for: context.connection)) }
         let ensemble: Ensemble
         do { ensemble = try Ensemble(members.map { ($0.model.model, $0.weight) }) } catch { throw attackError(error) }
-        let batch = try InputDecoder(workspace: workspace, paths: workspace.paths(for: context.connection)).decode(p.inputs, for: members[0].model.model)
+        let batch = try InputDecoder(workspace: workspace, paths: workspace.paths(for: context.connection), connection: context.connection).decode(p.inputs, for: members[0].model.model)
         let n = batch.images.batch
         let runs = ensemble.executions()
         let clean = try ensemble.predict(batch.images, runs).classes
@@ -69,14 +75,15 @@ extension AdvLensServer {
             binarySearchSteps: resolved.binarySearchSteps, learningRate: resolved.learningRate, lambda: resolved.lambda,
             overshoot: resolved.overshoot, earlyStop: resolved.earlyStop!, seed: resolved.seed!)
         let provenance = String(decoding: JSONText.serialize(try JSONValueCoding.encode(wireConfig)), as: UTF8.self)
-        var cleanDataset: StoredResult.CleanDataset?
+        var cleanDataset: HandleDetails.CleanDataset?
         if p.inputs.sources.count == 1, case let .dataset(name, indices) = p.inputs.sources[0] {
             cleanDataset = .init(name: name, indices: indices ?? Array(0..<n))
         }
-        let handle = try workspace.handles.add(kind: "attack \(resolved.method.rawValue)", images: result.adversarial,
-                                               labels: result.samples.map(\.label), provenance: provenance,
-                                               origins: result.samples.map { .init(source: $0.source, target: $0.target, adversarialLabel: $0.adversarialLabel) },
-                                               clean: batch.images, cleanDataset: cleanDataset)
+        let details = HandleDetails(sources: result.samples.map(\.source), targets: result.samples.map(\.target),
+                                    adversarialLabels: result.samples.map(\.adversarialLabel), success: result.samples.map(\.success),
+                                    cleanDataset: cleanDataset)
+        let handle = try handles.add(kind: "attack \(resolved.method.rawValue)", images: result.adversarial,
+                                     labels: result.samples.map(\.label), provenance: provenance, details: details, clean: batch.images)
         let samples = result.samples.enumerated().map { i, s in
             AttackMethod.Sample(index: i, source: s.source, label: s.label, target: s.target, adversarialLabel: s.adversarialLabel,
                                 success: s.success, cleanCorrect: s.cleanCorrect, linf: s.linf, l2: s.l2, confidence: s.confidence,
@@ -98,7 +105,7 @@ extension AdvLensServer {
             try finish(&out, result: result, clean: batch.images, transferModels: transferModels, pngDirectory: pngDirectory,
                        options: p.return, range: (ensemble.lower, ensemble.upper))
         } catch {
-            workspace.handles.drop(handle)   // no reply names it: do not keep it
+            _ = try? handles.drop(handle)   // no reply names it: do not keep it
             throw error
         }
         if result.stoppedEarly {

@@ -139,7 +139,7 @@ extension AdvLensServer {
     /// reference set (`conceptSet`); left out when there is none.
     private func annotateNeurons(_ layers: inout [ExplainPrediction.LayerNeurons], _ comparison: inout ExplainPrediction.Comparison?,
                                  _ p: ExplainPrediction.Params, _ context: RequestContext) throws {
-        guard !layers.isEmpty || comparison != nil, let set = try conceptSet(p) else { return }
+        guard !layers.isEmpty || comparison != nil, let set = try conceptSet(p, connection: context.connection) else { return }
         let k = p.concepts?.k ?? 5
         guard (1...100).contains(k) else { throw ServerError.invalidParams("params.concepts.k: expected 1...100, got \(k)") }
         let model = try workspace.model(p.model)

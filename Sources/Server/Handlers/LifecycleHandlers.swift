@@ -23,6 +23,19 @@ extension AdvLensServer {
             }
         }
         workspace.openSession(connection, rootPath: params.rootPath, cachePath: params.cachePath)
+        // Open the cache now: a bad cachePath fails here, naming the field; a default that
+        // cannot be opened only loses the cache (methods that need it fail with -32012).
+        var cachePath: String? = workspace.cachePath(for: connection)
+        do {
+            _ = try workspace.store(for: connection)
+        } catch {
+            if params.cachePath != nil {
+                workspace.closeSession(connection)
+                throw ServerError.invalidParams("params.cachePath: \((error as? RPCError)?.message ?? "\(error)")")
+            }
+            Log.warning("\((error as? RPCError)?.message ?? "\(error)"); running without a cache")
+            cachePath = nil
+        }
         Log.info("initialize from \(params.clientInfo?.name ?? "unknown client"), root \(workspace.paths(for: connection).root)")
         return Initialize.Result(
             serverInfo: .init(name: "advlensd", version: AdvLensServer.version),
@@ -36,6 +49,7 @@ extension AdvLensServer {
                 attacks: Attack.methods, explainers: ExplainPrediction.methods, objectives: [],
                 engine: .init(blasCore: BLAS.coreName, blasCoreSelection: BLASCore.selection, blasThreads: BLAS.threads,
                               blas: BLAS.configuration, cores: Parallel.cores, workers: options.workers),
-                limits: .init(maxMessageBytes: options.maxMessageBytes, maxBatch: InputDecoder.maxImages)))
+                limits: .init(maxMessageBytes: options.maxMessageBytes, maxBatch: InputDecoder.maxImages)),
+            cachePath: cachePath)
     }
 }

@@ -37,7 +37,7 @@ extension AdvLensServer {
     /// The reference set for concept labels: the request's `concepts.dataset`, else the dataset
     /// the input came from (directly, or through the attack that made a handle); nil when there
     /// is none or the client turned labels off.
-    func conceptSet(_ p: ExplainPrediction.Params) throws -> (LoadedDataset, [Int])? {
+    func conceptSet(_ p: ExplainPrediction.Params, connection: Int) throws -> (LoadedDataset, [Int])? {
         func load(_ name: String, _ indices: [Int]?, field: String) throws -> (LoadedDataset, [Int]) {
             let d = try workspace.dataset(name)
             let all = indices ?? Array(0..<min(d.data.count, NeuronConcepts.maxImages))
@@ -55,7 +55,7 @@ extension AdvLensServer {
         case let .dataset(name, _):
             return try? load(name, nil, field: "params.input")
         case let .handle(id, _):
-            guard let from = try? workspace.handles.get(id).cleanDataset?.name else { return nil }
+            guard let from = try? workspace.handles(for: connection).get(id).cleanDataset?.name else { return nil }
             return try? load(from, nil, field: "params.input")
         default:
             return nil

@@ -59,7 +59,7 @@ extension AdvLensServer {
         var targets: [Int]
         var origins: [StoredResult.Origin]?
         var clean: Tensor?
-        var cleanDataset: StoredResult.CleanDataset?
+        var cleanDataset: HandleDetails.CleanDataset?
     }
 
     private func probe(_ p: Probe.Params, _ context: RequestContext) throws -> Probe.Result {
@@ -179,7 +179,7 @@ extension AdvLensServer {
             throw ServerError.invalidParams("params.adversarial: give exactly one of handle or attack")
         }
         var stored: StoredResult
-        do { stored = try workspace.handles.get(id) } catch let e as RPCError {
+        do { stored = try workspace.handles(for: r.context.connection).get(id) } catch let e as RPCError {
             throw RPCError(code: e.code, message: "params.adversarial.handle: " + e.message, data: nil)
         }
         guard Array(stored.images.shape.dropFirst()) == r.model.inputShape else {

@@ -9,9 +9,9 @@ struct HandleCommand: ParsableCommand {
         commandName: "handle",
         abstract: "List and drop the results the daemon keeps (adversarial batches).",
         discussion: """
-            An attack's adversarial batch stays in the daemon under a handle (adv-1, adv-2, ...) \
-            until it is dropped or the daemon stops. `predict --handle H` and `attack --handle H` \
-            take it as input.
+            An attack's adversarial batch is kept in the daemon's cache database under a handle \
+            (adv-1, adv-2, ...) until it is dropped; it survives a restart of the daemon. \
+            `predict --handle H` and `attack --handle H` take it as input.
             """,
         subcommands: [List.self, Drop.self])
 

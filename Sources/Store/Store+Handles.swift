@@ -1,0 +1,107 @@
+import Foundation
+import GRDB
+
+/// A kept result (an adversarial batch): images, one label per image, what made it, and any
+/// further per-image detail as JSON text (the server keeps targets and adversarial labels there).
+public struct StoredHandle: Sendable, Equatable {
+    /// "adv-N": N is never reused in one file.
+    public var id: String
+    public var kind: String
+    public var images: StoredArray
+    /// The clean inputs the images were made from, when kept.
+    public var clean: StoredArray?
+    public var labels: [Int]
+    /// JSON text: the models and configuration that made it.
+    public var provenance: String
+    /// JSON text (an object), "{}" when there is nothing more.
+    public var details: String
+    public var created: Date
+}
+
+/// A handle without its images, for listings.
+public struct HandleInfo: Sendable, Equatable {
+    public var id: String
+    public var kind: String
+    public var shape: [Int]
+    public var labels: [Int]
+    public var provenance: String
+    public var details: String
+    public var created: Date
+    /// What the handle counts against the cap.
+    public var bytes: Int
+    /// Shape of the clean inputs kept beside the images, if any.
+    public var cleanShape: [Int]?
+    /// Bytes of the images and the clean inputs kept with them (4 per value).
+    public var imageBytes: Int { (shape.reduce(1, *) + (cleanShape?.reduce(1, *) ?? 0)) * 4 }
+}
+
+extension Store {
+    static let handlePrefix = "adv-"
+
+    /// Keeps a result and returns its new handle. Handles are never evicted: if it does not
+    /// fit under the cap even after evicting every cache row, it is refused with `overCap`.
+    public func addHandle(kind: String, images: StoredArray, clean: StoredArray? = nil, labels: [Int], provenance: String,
+                          details: String = "{}") throws -> String {
+        let labelsText = IntListText.encode(labels)
+        let bytes = images.byteCount + (clean?.byteCount ?? 0) + kind.utf8.count + labelsText.utf8.count + provenance.utf8.count + details.utf8.count
+        let id: Int64 = try pool.write { db in
+            let usage = try Store.usage(db)
+            let kept = (usage[.handles]?.bytes ?? 0) + (usage[.runLogs]?.bytes ?? 0)
+            guard kept + bytes <= capBytes else {
+                throw StoreError.overCap("keeping this result (\(bytes) bytes) would exceed the cache cap of \(capBytes) bytes: "
+                    + "\(usage[.handles]?.bytes ?? 0) bytes are held by \(usage[.handles]?.rows ?? 0) kept results; drop some with handle/drop")
+            }
+            try evictIfNeeded(db, reserving: bytes)
+            try db.execute(sql: """
+                INSERT INTO handles (kind, shape, images, clean_shape, clean, labels, provenance, details, created, bytes)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [kind, images.shapeText, images.blob, clean?.shapeText, clean?.blob, labelsText, provenance, details,
+                                 Date().timeIntervalSince1970, bytes])
+            return db.lastInsertedRowID
+        }
+        return Store.handlePrefix + String(id)
+    }
+
+    /// The handle's row id, or nil for a name that is not "adv-N".
+    static func handleRowID(_ id: String) -> Int64? {
+        guard id.hasPrefix(handlePrefix), let n = Int64(id.dropFirst(handlePrefix.count)), n > 0 else { return nil }
+        return n
+    }
+
+    /// The result kept under `id`, or nil.
+    public func handle(_ id: String) throws -> StoredHandle? {
+        guard let rowID = Store.handleRowID(id) else { return nil }
+        return try pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM handles WHERE id = ?", arguments: [rowID]) else { return nil }
+            let cleanShape: String? = row["clean_shape"]
+            let clean = try cleanShape.map { try StoredArray(shapeText: $0, blob: row["clean"]) }
+            return StoredHandle(id: id, kind: row["kind"], images: try StoredArray(shapeText: row["shape"], blob: row["images"]), clean: clean,
+                                labels: try IntListText.decode(row["labels"]), provenance: row["provenance"], details: row["details"],
+                                created: Date(timeIntervalSince1970: row["created"]))
+        }
+    }
+
+    /// Every kept result without its images, oldest first.
+    public func handles() throws -> [HandleInfo] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, kind, shape, clean_shape, labels, provenance, details, created, bytes FROM handles ORDER BY id").map { row in
+                let shape: String = row["shape"]
+                guard let dims = StoredArray.parseShape(shape) else { throw StoreError.corrupt("handle shape \"\(shape)\"") }
+                return HandleInfo(id: Store.handlePrefix + String(row["id"] as Int64), kind: row["kind"], shape: dims,
+                                  labels: try IntListText.decode(row["labels"]), provenance: row["provenance"], details: row["details"],
+                                  created: Date(timeIntervalSince1970: row["created"]), bytes: row["bytes"],
+                                  cleanShape: (row["clean_shape"] as String?).flatMap(StoredArray.parseShape))
+            }
+        }
+    }
+
+    /// Deletes a kept result; false if there was none.
+    @discardableResult
+    public func dropHandle(_ id: String) throws -> Bool {
+        guard let rowID = Store.handleRowID(id) else { return false }
+        return try pool.write { db in
+            try db.execute(sql: "DELETE FROM handles WHERE id = ?", arguments: [rowID])
+            return db.changesCount > 0
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import GRDB
+
+/// Rows and payload bytes of one table.
+public struct TableUsage: Sendable, Equatable {
+    public var table: StoreTable
+    public var rows: Int
+    public var bytes: Int
+}
+
+/// What `stats()` reports.
+public struct StoreStats: Sendable, Equatable {
+    public var path: String
+    /// The database file plus its WAL, as on disk now.
+    public var fileBytes: Int
+    public var capBytes: Int
+    /// Payload counted against the cap, all tables.
+    public var totalBytes: Int
+    public var tables: [TableUsage]
+}
+
+extension Store {
+    public func stats() throws -> StoreStats {
+        let usage = try pool.read { db in try Store.usage(db) }
+        let tables = StoreTable.allCases.map { TableUsage(table: $0, rows: usage[$0]?.rows ?? 0, bytes: usage[$0]?.bytes ?? 0) }
+        let files = [path, path + "-wal"].map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0 }
+        return StoreStats(path: path, fileBytes: files.reduce(0, +), capBytes: capBytes,
+                          totalBytes: tables.reduce(0) { $0 + $1.bytes }, tables: tables)
+    }
+
+    /// Deletes every row of the given tables in one transaction and returns what each held;
+    /// then gives freed pages back to the file system.
+    @discardableResult
+    public func clear(_ what: Set<StoreTable>) throws -> [TableUsage] {
+        let order = StoreTable.allCases.filter(what.contains)
+        let cleared = try pool.write { db -> [TableUsage] in
+            let usage = try Store.usage(db)
+            for t in order { try db.execute(sql: "DELETE FROM \(t.sqlName)") }
+            return order.map { TableUsage(table: $0, rows: usage[$0]?.rows ?? 0, bytes: usage[$0]?.bytes ?? 0) }
+        }
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA incremental_vacuum")
+            // Passive: never waits for readers (another daemon may be reading); the WAL is
+            // reused either way.
+            _ = try? db.checkpoint(.passive)
+        }
+        return cleared
+    }
+
+    /// Table names as clients spell them ("activations", "statistics", "handles", "runLogs",
+    /// or "cache" for the two cache tables, "all" for every table).
+    public static func tables(named names: [String]) throws -> Set<StoreTable> {
+        var out = Set<StoreTable>()
+        for name in names {
+            switch name {
+            case "all": out.formUnion(StoreTable.allCases)
+            case "cache": out.formUnion([.activations, .statistics])
+            default:
+                guard let t = StoreTable(rawValue: name) else {
+                    throw StoreError.unknownTable("unknown table \"\(name)\"; known: activations, statistics, handles, runLogs, cache, all")
+                }
+                out.insert(t)
+            }
+        }
+        return out
+    }
+}
