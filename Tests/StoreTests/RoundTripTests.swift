@@ -93,6 +93,19 @@ final class RoundTripTests: StoreTestCase {
         let c = try reopened.addHandle(kind: "attack fgsm", images: array(5, count: 784, shape: [1, 1, 28, 28]), labels: [0], provenance: "{}")
         XCTAssertFalse([a, b].contains(c))
         XCTAssertEqual(try reopened.handle(a)?.images, images)
+        XCTAssertNil(try reopened.handle(a)?.clean)
+    }
+
+    func testHandlesKeepTheirCleanInputs() throws {
+        let store = try Store(path: dbPath)
+        let images = array(3, count: 2 * 784, shape: [2, 1, 28, 28]), clean = array(9, count: 784, shape: [1, 1, 28, 28])
+        let id = try store.addHandle(kind: "attack pgd", images: images, clean: clean, labels: [7, 7], provenance: "{}")
+        XCTAssertEqual(try store.handle(id)?.clean, clean)
+        XCTAssertEqual(try store.handle(id)?.images, images)
+        let info = try XCTUnwrap(try store.handles().first)
+        XCTAssertEqual(info.cleanShape, [1, 1, 28, 28])
+        XCTAssertEqual(info.imageBytes, 3 * 784 * 4, "the images and the clean inputs kept with them")
+        XCTAssertGreaterThanOrEqual(info.bytes, info.imageBytes)
     }
 
     func testRunLogsAppendNewestFirst() throws {
