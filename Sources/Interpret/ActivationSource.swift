@@ -270,10 +270,5 @@ public final class ActivationSource {
     }
 
     /// A 64-bit FNV-1a hash of an image's float bits, as 16 hex digits: the input's cache key.
-    public static func fingerprint(_ pixels: ArraySlice<Float>) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for x in pixels { h = (h ^ UInt64(x.bitPattern)) &* 0x0000_0100_0000_01b3 }
-        let s = String(h, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
-    }
+    public static func fingerprint(_ pixels: ArraySlice<Float>) -> String { Fingerprint.input(pixels) }
 }

@@ -62,6 +62,12 @@ extension AdvLensServer {
         }
     }
 
+    /// The connection's activation cache (nil when its cache database cannot be opened: the
+    /// analyses then compute everything).
+    func activationCache(_ context: RequestContext) -> ActivationCache? {
+        (try? workspace.store(for: context.connection)).map(ActivationStoreCache.init)
+    }
+
     /// Concept and exemplars of `units` of `layer`, measured on `set`.
     func annotateUnits(_ model: ResidentModel, layer: String, units: [Int], set: (LoadedDataset, [Int]), k: Int,
                        _ context: RequestContext) throws -> [Int: NeuronAnnotation] {
@@ -76,7 +82,7 @@ extension AdvLensServer {
     private func computeConcepts(_ model: Model, layer: String, dataset: Dataset, indices: [Int], k: Int,
                                  _ context: RequestContext) throws -> [Int: NeuronAnnotation] {
         let images = dataset.images.gather(indices)
-        let source = ActivationSource(model: model)
+        let source = ActivationSource(model: model, cache: activationCache(context))
         source.shouldStop = { context.isCancelled }
         let geometry = try ActivationSource.geometry(of: layer, in: model)
         let units = Array(0..<geometry.units)

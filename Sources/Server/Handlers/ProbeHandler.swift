@@ -83,7 +83,7 @@ extension AdvLensServer {
         guard k >= 1 else { throw ServerError.invalidParams("params.k: expected a positive integer, got \(k)") }
         let batchSize = p.batchSize ?? 100
         guard (1...4096).contains(batchSize) else { throw ServerError.invalidParams("params.batchSize: expected 1 to 4096, got \(batchSize)") }
-        let source = ActivationSource(model: model, batchSize: batchSize)
+        let source = ActivationSource(model: model, cache: activationCache(context), batchSize: batchSize)
         source.shouldStop = { context.isCancelled }
         let request = ProbeRequest(params: p, model: model, layer: layer.name, layerShape: model.outputShapes[layer.name]!, units: units,
                                    reduction: reduction, k: k, source: source, context: context)
