@@ -151,6 +151,13 @@ class Setup:
     dissect_layers: tuple = ()      # conv layers to dissect (datasets with masks)
     successful_only: bool = True    # analyse only the adversarial images the model classifies as their target
     seed: int = 0
+    label: str = None               # the row's name in the tables (default: the model's)
+
+    def control(self):
+        """The same analysis with x* = x to within one Adam step of 1e-6: what CS1, CS2 and r read
+        when the images do not move, i.e. the chance level of CS2 for these targets."""
+        return dataclasses.replace(self, steps=1, learning_rate=1e-6, successful_only=False, dissect_layers=(),
+                                   label=f"{self.label or self.model}, control (x* = x)")
 
 
 def quartiles(values):
@@ -202,7 +209,7 @@ def analyse(client, s: Setup, log=lambda *a: None):
     ratios = [x["ratio"] for x in rep["representation"]["samples"] if x.get("ratio") is not None]
     l2 = [adv["samples"][i]["l2"] for i in chosen]
     rows = {
-        "model": s.model, "layer": s.layer, "dataset": s.dataset, "realImages": clean["count"],
+        "model": s.label or s.model, "layer": s.layer, "dataset": s.dataset, "realImages": clean["count"],
         "cleanAccuracy": clean["accuracy"], "attackedImages": len(s.attack_images), "targetsPerImage": s.targets_per_image,
         "adversarial": len(adv["samples"]), "reachedTarget": len(hit), "analysed": len(chosen),
         "meanL2": statistics.fmean(l2), "meanLinf": statistics.fmean(adv["samples"][i]["linf"] for i in chosen),
@@ -322,6 +329,7 @@ def main(argv=None):
     ap.add_argument("--out", default="out/findings", help="directory for the raw JSON")
     ap.add_argument("--markdown", help="write the tables here instead of stdout")
     ap.add_argument("--json", help="also write the rows as JSON here ('-': stdout, instead of the tables)")
+    ap.add_argument("--no-control", action="store_true", help="skip the control rows (images that do not move)")
     ap.add_argument("--verbose", action="store_true")
     a = ap.parse_args(argv)
     log = lambda m: print(m, file=sys.stderr)
@@ -349,11 +357,14 @@ def main(argv=None):
                 shapes = load_shapes(client, "shapes-eval", a.shapes_count, a.shapes_seed)
                 setups.append(Setup("shapes-cnn", shapes, "relu5", every(a.shapes_count // a.shapes_images, a.shapes_count)[:a.shapes_images],
                                     dissect_layers=("relu4", "relu3"), **common))
+        if not a.no_control:
+            setups = [x for s in setups for x in (s, s.control())]
         for s in setups:
             r, raw = analyse(client, s, log)
             rows.append(r)
-            (out / f"{s.model}.json").write_text(json.dumps({"setup": dataclasses.asdict(s), "rows": r, "raw": raw}))
-            log(f"{s.model}: raw replies in {out / (s.model + '.json')}")
+            stem = s.model + ("-control" if s.label and "control" in s.label else "")
+            (out / f"{stem}.json").write_text(json.dumps({"setup": dataclasses.asdict(s), "rows": r, "raw": raw}))
+            log(f"{r['model']}: raw replies in {out / (stem + '.json')}")
     finally:
         client.close()
     if a.json:

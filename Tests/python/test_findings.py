@@ -2,7 +2,8 @@
 fields, and the direction of the first finding holds on a standard-trained model (the
 committed mnist-small weights): the penultimate layer's units follow the adversarial target
 (mean CS2 > mean CS1) and adversarial features sit nearer the target class than their source
-(mean r(x*) > 1). Directions only; docs/findings.md has the numbers."""
+(mean r(x*) > 1), where the control row (images that do not move) reads CS2 at chance and r = 0.
+Directions only; docs/findings.md has the numbers."""
 import importlib.util
 import json
 
@@ -23,7 +24,7 @@ def test_small_configuration(advlensd, repo_root, tmp_path):
     out = tmp_path / "rows.json"
     tables = tmp_path / "tables.md"
     findings.main(["--small", "--daemon", str(advlensd), "--out", str(tmp_path), "--json", str(out), "--markdown", str(tables)])
-    (row,) = json.loads(out.read_text())
+    row, control = json.loads(out.read_text())
     assert row["model"] == "mnist-small" and row["layer"] == "8"
     assert row["adversarial"] == 60 and row["analysed"] == row["reachedTarget"] >= 54
     for metric in ("cs1", "cs2", "lc"):
@@ -34,9 +35,16 @@ def test_small_configuration(advlensd, repo_root, tmp_path):
     assert row["fractionCS2AboveCS1"] > 0.5
     assert row["r"]["n"] == row["analysed"] and row["r"]["mean"] > 1
     assert row["rFractionBelowOne"] < 0.5
+    # The control: the same images and targets, unmoved. The attack raised CS2 and lowered CS1.
+    assert control["model"] == "mnist-small, control (x* = x)" and control["analysed"] == 60
+    assert control["r"]["max"] < 0.01 and control["rFractionBelowOne"] == 1
+    assert row["cs2"]["mean"] > control["cs2"]["mean"] + 0.1
+    assert row["cs1"]["mean"] < control["cs1"]["mean"]
+    assert control["fractionCS2AboveCS1"] < 0.5
     raw = json.loads((tmp_path / "mnist-small.json").read_text())
     assert raw["raw"]["consistency"]["kind"] == "consistency"
     text = tables.read_text()
+    assert (tmp_path / "mnist-small-control.json").is_file()
     assert "### CS1 / CS2 / LC" in text and "| mnist-small | CS2 |" in text and "### r(x*)" in text
 
 
