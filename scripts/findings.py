@@ -156,7 +156,7 @@ class Setup:
     def control(self):
         """The same analysis with x* = x to within one Adam step of 1e-6: what CS1, CS2 and r read
         when the images do not move, i.e. the chance level of CS2 for these targets."""
-        return dataclasses.replace(self, steps=1, learning_rate=1e-6, successful_only=False, dissect_layers=(),
+        return dataclasses.replace(self, steps=1, learning_rate=1e-6, successful_only=False,
                                    label=f"{self.label or self.model}, control (x* = x)")
 
 
@@ -330,10 +330,14 @@ def main(argv=None):
     ap.add_argument("--markdown", help="write the tables here instead of stdout")
     ap.add_argument("--json", help="also write the rows as JSON here ('-': stdout, instead of the tables)")
     ap.add_argument("--no-control", action="store_true", help="skip the control rows (images that do not move)")
+    ap.add_argument("--render", nargs="+", metavar="NAME", help="only print the tables of earlier runs: the rows of --out/NAME.json, in order")
     ap.add_argument("--verbose", action="store_true")
     a = ap.parse_args(argv)
     log = lambda m: print(m, file=sys.stderr)
     out = ROOT / a.out
+    if a.render:
+        print(markdown([json.loads((out / f"{n}.json").read_text())["rows"] for n in a.render]))
+        return None
     out.mkdir(parents=True, exist_ok=True)
     client = Daemon(a.daemon, verbose=a.verbose)
     rows = []
@@ -355,7 +359,8 @@ def main(argv=None):
             if "shapes-cnn" in names:
                 load_model(client, "shapes-cnn", ensure_trained("shapes-cnn", "out/models/shapes-cnn", ["--epochs", "8"], trainer=a.trainer))
                 shapes = load_shapes(client, "shapes-eval", a.shapes_count, a.shapes_seed)
-                setups.append(Setup("shapes-cnn", shapes, "relu5", every(a.shapes_count // a.shapes_images, a.shapes_count)[:a.shapes_images],
+                # The first N images: image i has class i % 9, so every class is attacked equally.
+                setups.append(Setup("shapes-cnn", shapes, "relu5", list(range(a.shapes_images)),
                                     dissect_layers=("relu4", "relu3"), **common))
         if not a.no_control:
             setups = [x for s in setups for x in (s, s.control())]
