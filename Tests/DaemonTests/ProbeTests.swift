@@ -5,7 +5,8 @@ import XCTest
 
 /// probe, every kind, through the real binary: values cross-checked between kinds and against
 /// the definitions, patches on disk, errors that name the field, progress and cancellation.
-/// (dissect on a dataset with concept masks is tested in InterpretTests on hand-made masks.)
+/// (dissect on the shapes set, which has concept masks: DissectTests; on hand-made masks with
+/// known IoUs: InterpretTests.)
 final class ProbeTests: XCTestCase {
     func daemon() throws -> DaemonProcess {
         let d = try DaemonProcess()

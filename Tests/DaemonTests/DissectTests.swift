@@ -1,0 +1,126 @@
+import Foundation
+import RPC
+import XCTest
+
+/// probe dissect through the real binary, on the generated shapes set (which carries concept
+/// masks) and a fresh shapes-cnn: the report's structure and invariants, the adversarial report
+/// beside the real one, images that do not change giving the same IoUs, and the errors.
+/// (IoU values against hand-made masks with known answers: InterpretTests.)
+final class DissectTests: XCTestCase {
+    static let images = 18
+
+    func daemon() throws -> (DaemonProcess, concepts: [String: String]) {
+        let d = try DaemonProcess()
+        _ = d.initialize()
+        let loaded = d.call("dataset/load", ["name": "shapes", "kind": "shapes", "count": .number(Double(Self.images)), "seed": 2])
+        var concepts: [String: String] = [:]
+        for c in loaded["datasets"]?[0]?["concepts"]?.arrayValue ?? [] { concepts[c["name"]!.stringValue!] = c["kind"]!.stringValue! }
+        _ = d.call("model/create", ["name": "net", "architecture": "shapes-cnn", "seed": 1])
+        return (d, concepts)
+    }
+
+    var everyImage: JSONValue { .array((0..<Self.images).map { .number(Double($0)) }) }
+
+    /// What every report must satisfy, whatever the weights.
+    func checkReport(_ report: JSONValue?, units: [Int], concepts: [String: String], iouThreshold: Double, line: UInt = #line) {
+        let rows = report?["units"]?.arrayValue ?? []
+        XCTAssertEqual(rows.compactMap { $0["unit"]?.intValue }, units, line: line)
+        var detectorLabels: [String] = []
+        for row in rows {
+            let label = row["label"]?.stringValue ?? "?"
+            XCTAssertNotNil(concepts[label], "\(label) is not a concept of the dataset", line: line)
+            XCTAssertEqual(row["conceptKind"]?.stringValue, concepts[label], line: line)
+            let iou = row["iou"]?.doubleValue ?? -1
+            XCTAssertTrue((0...1).contains(iou), "IoU \(iou) outside [0, 1]", line: line)
+            XCTAssertEqual(row["detector"]?.boolValue, iou >= iouThreshold, "unit \(row["unit"]!): IoU \(iou)", line: line)
+            XCTAssertNotNil(row["threshold"]?.doubleValue, line: line)
+            if row["detector"]?.boolValue == true { detectorLabels.append(label) }
+        }
+        let detectors = report?["detectors"]?.intValue ?? -1
+        XCTAssertEqual(detectors, detectorLabels.count, line: line)
+        XCTAssertLessThanOrEqual(detectors, units.count, line: line)
+        XCTAssertEqual(report?["uniqueConcepts"]?.intValue, Set(detectorLabels).count, line: line)
+        let byKind = report?["byKind"]?.arrayValue ?? []
+        XCTAssertEqual(byKind.compactMap { $0["detectors"]?.intValue }.reduce(0, +), detectors, line: line)
+        for k in byKind {
+            let kind = k["kind"]?.stringValue ?? "?"
+            XCTAssertEqual(k["detectors"]?.intValue, detectorLabels.filter { concepts[$0] == kind }.count, kind, line: line)
+            XCTAssertEqual(k["uniqueConcepts"]?.intValue, Set(detectorLabels.filter { concepts[$0] == kind }).count, kind, line: line)
+        }
+    }
+
+    func testRealAndAdversarialReports() throws {
+        let (d, concepts) = try daemon()
+        let attack = d.call("attack", ["model": "net", "method": "pgd", "inputs": ["dataset": "shapes", "indices": [0, 4, 8, 13]],
+                                       "epsilon": 0.1, "stepSize": 0.05, "steps": 3])
+        let handle = attack["handle"]!
+        let r = d.call("probe", ["model": "net", "layer": "relu3", "kind": "dissect", "dataset": ["name": "shapes"],
+                                 "adversarial": ["handle": handle]])
+        XCTAssertEqual(r["layerShape"], [32, 16, 16])
+        XCTAssertEqual(r["count"]?.intValue, Self.images)
+        XCTAssertEqual(r["adversarialHandle"], handle)
+        XCTAssertEqual(r["adversarialCount"], 4)
+        let dissection = r["dissection"]
+        XCTAssertEqual(dissection?["quantile"]?.doubleValue ?? 0, 0.005, accuracy: 1e-7)
+        XCTAssertEqual(dissection?["iouThreshold"]?.doubleValue ?? 0, 0.04, accuracy: 1e-7)
+        XCTAssertEqual(Set((dissection?["concepts"]?.arrayValue ?? []).compactMap(\.stringValue)), Set(concepts.keys))
+        XCTAssertEqual(concepts.count, 44)
+        checkReport(dissection?["real"], units: Array(0..<32), concepts: concepts, iouThreshold: 0.04)
+        checkReport(dissection?["adversarial"], units: Array(0..<32), concepts: concepts, iouThreshold: 0.04)
+        // The adversarial images are judged with the real set's thresholds.
+        XCTAssertEqual(dissection?["adversarial"]?["units"]?.arrayValue?.map { $0["threshold"] },
+                       dissection?["real"]?["units"]?.arrayValue?.map { $0["threshold"] })
+
+        // Without an adversarial set: the same real report and no adversarial one.
+        let alone = d.call("probe", ["model": "net", "layer": "relu3", "kind": "dissect", "dataset": ["name": "shapes"]])
+        XCTAssertEqual(alone["dissection"]?["real"], dissection?["real"])
+        XCTAssertNil(alone["dissection"]?["adversarial"])
+        XCTAssertNil(alone["adversarialHandle"])
+
+        // Some units: their rows of the full report (each unit's threshold is its own).
+        let some = d.call("probe", ["model": "net", "layer": "relu3", "kind": "dissect", "units": [3, 17], "dataset": ["name": "shapes"]])
+        let full = dissection?["real"]?["units"]?.arrayValue ?? []
+        XCTAssertEqual(some["dissection"]?["real"]?["units"], .array([full[3], full[17]]))
+
+        // An IoU threshold of 0 makes every unit a detector.
+        let all = d.call("probe", ["model": "net", "layer": "conv1", "kind": "dissect", "dataset": ["name": "shapes"], "iouThreshold": 0])
+        checkReport(all["dissection"]?["real"], units: Array(0..<16), concepts: concepts, iouThreshold: 0)
+        XCTAssertEqual(all["dissection"]?["real"]?["detectors"], 16)
+    }
+
+    /// Adversarial images that are the real images to within 1e-6 label every unit as the real ones do.
+    func testUnchangedImagesGiveTheRealIoUs() throws {
+        let (d, concepts) = try daemon()
+        let attack = d.call("attack", ["model": "net", "method": "fgsm", "epsilon": 1e-6, "inputs": ["dataset": "shapes", "indices": everyImage]])
+        let r = d.call("probe", ["model": "net", "layer": "relu4", "kind": "dissect", "units": [0, 1, 2, 3, 4, 5, 6, 7],
+                                 "dataset": ["name": "shapes"], "adversarial": ["handle": attack["handle"]!]])
+        let real = r["dissection"]?["real"]?["units"]?.arrayValue ?? []
+        let adv = r["dissection"]?["adversarial"]?["units"]?.arrayValue ?? []
+        XCTAssertEqual(real.count, 8)
+        XCTAssertEqual(adv.count, 8)
+        for (a, b) in zip(real, adv) {
+            XCTAssertEqual(a["label"], b["label"], "unit \(a["unit"]!)")
+            XCTAssertEqual(a["iou"]?.doubleValue ?? -1, b["iou"]?.doubleValue ?? 1, accuracy: 1e-3, "unit \(a["unit"]!)")
+        }
+        checkReport(r["dissection"]?["adversarial"], units: Array(0..<8), concepts: concepts, iouThreshold: 0.04)
+    }
+
+    func testErrorsNameTheField() throws {
+        let (d, _) = try daemon()
+        _ = d.call("dataset/load", ["name": "other", "kind": "shapes", "count": 9, "seed": 5])
+        let elsewhere = d.call("attack", ["model": "net", "method": "fgsm", "epsilon": 0.01, "inputs": ["dataset": "other", "indices": [0, 1]]])
+        let set: JSONValue = ["name": "shapes"]
+        var e = d.failure("probe", ["model": "net", "layer": "relu3", "kind": "dissect", "dataset": set,
+                                    "adversarial": ["handle": elsewhere["handle"]!]])
+        XCTAssertEqual(e.code, -32602)
+        XCTAssertTrue(e.message.contains("params.adversarial") && e.message.contains("\"shapes\""), e.message)
+        e = d.failure("probe", ["model": "net", "layer": "relu3", "kind": "dissect", "dataset": set, "reduction": "max"])
+        XCTAssertTrue(e.message.contains("params.reduction"), e.message)
+        e = d.failure("probe", ["model": "net", "layer": "relu3", "kind": "dissect", "dataset": set, "quantile": 0])
+        XCTAssertTrue(e.message.contains("params.quantile"), e.message)
+        e = d.failure("probe", ["model": "net", "layer": "relu3", "kind": "dissect", "dataset": set, "iouThreshold": 1.5])
+        XCTAssertTrue(e.message.contains("params.iouThreshold"), e.message)
+        e = d.failure("probe", ["model": "net", "layer": "relu3", "kind": "dissect", "inputs": ["dataset": "shapes"]])
+        XCTAssertTrue(e.message.contains("params.dataset"), e.message)
+    }
+}
