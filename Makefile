@@ -40,6 +40,7 @@ bench: build
 	$(RELEASE)/advlens-bench > out/bench/advlens.jsonl
 	$(PYTHON) bench/daemon_bench.py >> out/bench/advlens.jsonl
 	$(PYTHON) bench/attack_bench.py --weights-dir out/models >> out/bench/advlens.jsonl
+	$(PYTHON) bench/probe_bench.py --models-dir out/models >> out/bench/advlens.jsonl
 	$(PYTHON) bench/explain_bench.py --weights-dir out/models >> out/bench/advlens.jsonl
 	@: > out/bench/reference.jsonl
 	@if $(PYTHON) -c "import torch, safetensors" 2>/dev/null; then \
