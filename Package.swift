@@ -41,9 +41,10 @@ let package = Package(
         .target(name: "Data", dependencies: ["TensorEngine", "CZlib"], swiftSettings: fast),
         .testTarget(name: "DataTests", dependencies: ["Data"]),
 
-        // Training loops and objectives (standard now; adversarial objectives later).
-        .target(name: "Training", dependencies: ["NN", "Data"], swiftSettings: fast),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport", "NN"]),
+        // Training loops and objectives: standard, PGD (Madry), TRADES, the consistent loss;
+        // resident training state, schedules, checkpoints of the optimiser state.
+        .target(name: "Training", dependencies: ["NN", "Data", "Attacks", "SafeTensors"], swiftSettings: fast),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport", "NN", "Attacks", "Data", "SafeTensors"]),
 
         // Adversarial attacks on one model or an ensemble: FGSM, BIM, PGD, MI-FGSM, C&W, DeepFool,
         // and the paper's ensemble-optimization attack.
