@@ -65,7 +65,7 @@ let package = Package(
 
         // Method handlers and the workspace (resident models, datasets, result handles):
         // the one place where the protocol meets the engine.
-        .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "Attacks", "CStb"], swiftSettings: fast),
+        .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "Attacks", "SafeTensors", "CStb"], swiftSettings: fast),
         // End-to-end tests: the real advlensd binary over pipes and sockets.
         .testTarget(name: "DaemonTests", dependencies: ["RPC", "CStb"]),
 

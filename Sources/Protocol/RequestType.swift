@@ -26,6 +26,7 @@ public enum Methods {
         ModelCreate.method, ModelLoad.method, ModelSave.method, ModelList.method, ModelInfo.method, ModelUnload.method,
         DatasetLoad.method, DatasetList.method, DatasetInfo.method,
         Predict.method, AttackMethod.method, HandleList.method, HandleDrop.method,
+        TrainStep.method, Evaluate.method,
     ]
     /// Notifications the server accepts.
     public static let notifications = ["initialized", "exit", "$/cancelRequest"]

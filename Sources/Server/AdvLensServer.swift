@@ -33,6 +33,7 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
         registerDatasetMethods()
         registerPredict()
         registerAttack()
+        registerTraining()
     }
 
     /// Adds a method: `access` decides from the params how the request may run beside others,
