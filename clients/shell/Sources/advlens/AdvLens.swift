@@ -20,7 +20,7 @@ struct AdvLens: ParsableCommand {
             """,
         version: Session.clientVersion,
         subcommands: [PredictCommand.self, AttackCommand.self, ModelCommand.self, DatasetCommand.self, HandleCommand.self,
-                      CallCommand.self, DaemonCommand.self])
+                      CallCommand.self, DaemonCommand.self, TrainCommand.self, EvaluateCommand.self])
 
     @OptionGroup var global: GlobalOptions
 
