@@ -72,6 +72,19 @@ public struct ObjectiveOutcome {
 }
 
 extension TrainingObjective {
+    /// The train-mode passes of x and x*, each its own forward (so batchnorm normalises each
+    /// batch by its own statistics, as the references' two calls do), under the **same
+    /// dropout masks**: the random stream is rewound before the second pass, so the feature
+    /// distance compares x and x* through the same sub-network rather than adding the noise
+    /// of two different masks.
+    private func pairedForward(_ model: Model, _ x: Tensor, _ xAdv: Tensor, keep: Set<String>, _ run: Execution) throws -> (Model.Output, Model.Output) {
+        let stream = run.rng
+        let clean = try model.forward(x, run, keep: keep, record: true)
+        run.rng = stream
+        let adv = try model.forward(xAdv, run, keep: keep, record: true)
+        return (clean, adv)
+    }
+
     /// Forward (in `run`'s mode, normally train) and backward of the objective. `adversarial`
     /// is ignored by `standard` and required by the others.
     public func evaluate(_ model: Model, clean x: Tensor, adversarial: Tensor?, labels: [Int], _ run: Execution) throws -> ObjectiveOutcome {
@@ -94,8 +107,7 @@ extension TrainingObjective {
             return ObjectiveOutcome(total: ce.value, parts: ["adversarialCrossEntropy": ce.value], cleanCorrect: nil,
                                     adversarialCorrect: correct(out.logits), gradients: gradients)
         case let .trades(beta, _):
-            let clean = try model.forward(x, run, record: true)
-            let adv = try model.forward(adversarial!, run, record: true)
+            let (clean, adv) = try pairedForward(model, x, adversarial!, keep: [], run)
             let ce = Loss.crossEntropy(logits: clean.logits, labels: labels)
             let (kl, klClean) = Loss.klDivergence(target: clean.logits, input: adv.logits, reduction: .mean)
             var seedClean = ce.gradient
@@ -106,8 +118,7 @@ extension TrainingObjective {
                                     cleanCorrect: correct(clean.logits), adversarialCorrect: correct(adv.logits), gradients: gradients)
         case let .consistent(lambda, layers, reduction, _):
             let keep = Set(layers)
-            let clean = try model.forward(x, run, keep: keep, record: true)
-            let adv = try model.forward(adversarial!, run, keep: keep, record: true)
+            let (clean, adv) = try pairedForward(model, x, adversarial!, keep: keep, run)
             let ce = Loss.crossEntropy(logits: clean.logits, labels: labels)
             let ceAdv = Loss.crossEntropy(logits: adv.logits, labels: labels)
             var seedsClean = ["logits": ce.gradient], seedsAdv = ["logits": ceAdv.gradient]

@@ -79,3 +79,25 @@ final class ObjectiveGradientTests: XCTestCase {
         XCTAssertEqual(trades.total, ce + 6 * kl.value, accuracy: 1e-5)
     }
 }
+
+/// With dropout in train mode, the clean and adversarial passes share their masks: for
+/// x* = x the feature distance is exactly zero and the two cross-entropies are equal.
+final class PairedDropoutTests: XCTestCase {
+    func testCleanAndAdversarialPassesShareTheDropoutMasks() throws {
+        let spec = ModelSpec(name: "dropout-net", input: InputSpec(shape: [1, 28, 28], range: [0, 1], mean: [0], std: [1]), classes: [],
+                             layers: [LayerSpec(name: "0", type: "flatten"), .linear("1", 784, 64), LayerSpec(name: "2", type: "relu"),
+                                      { var d = LayerSpec(name: "3", type: "dropout"); d.p = 0.5; return d }(), .linear("4", 64, 10)])
+        let model = try Model(spec: spec)
+        model.initialize(seed: 3)
+        let x = TestTensors.uniform([8, 1, 28, 28], 0, 1, seed: 5)
+        let labels = (0..<8).map { $0 % 10 }
+        let run = Execution(mode: .train, seed: 9)
+        let out = try TrainingObjective.consistent(lambda: 1, layers: ["3"], featureReduction: .sum, adversary: try Adversary(method: .fgsm))
+            .evaluate(model, clean: x, adversarial: x, labels: labels, run)
+        XCTAssertEqual(out.parts["featureDistance"], 0)
+        XCTAssertEqual(out.parts["cleanCrossEntropy"], out.parts["adversarialCrossEntropy"])
+        // Dropout is active: another stream gives other masks, hence another loss.
+        let other = try TrainingObjective.standard.evaluate(model, clean: x, adversarial: nil, labels: labels, Execution(mode: .train, seed: 10))
+        XCTAssertNotEqual(other.parts["cleanCrossEntropy"], out.parts["cleanCrossEntropy"])
+    }
+}

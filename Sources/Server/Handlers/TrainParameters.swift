@@ -55,10 +55,11 @@ extension AdvLensServer {
         return objective
     }
 
-    /// The layer whose output feeds the last top-level layer (the classifier's input features).
+    /// The layer whose output feeds the last top-level layer (the classifier's input
+    /// features), passing over dropout layers before it (the features, not their masked copy).
     static func penultimateLayer(_ model: Model) -> String {
-        let top = model.root.layers
-        return top.count >= 2 ? top[top.count - 2].name : model.logitsLayer
+        let before = model.root.layers.dropLast()
+        return before.last(where: { $0.kind != "dropout" })?.name ?? model.logitsLayer
     }
 
     static func optimizerConfig(_ o: TrainStep.Optimizer) throws -> OptimizerConfig {

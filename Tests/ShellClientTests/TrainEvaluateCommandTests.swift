@@ -4,7 +4,7 @@ import XCTest
 
 /// `advlens train` and `advlens evaluate` against the real daemon: JSON on stdout, the
 /// progress bar on stderr, summaries with --pretty, Ctrl-C keeping whole steps.
-final class TrainCommandTests: XCTestCase {
+final class TrainEvaluateCommandTests: XCTestCase {
     var shell: ShellRunner!
 
     override func setUpWithError() throws {
