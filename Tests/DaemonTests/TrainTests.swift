@@ -114,6 +114,23 @@ final class TrainTests: XCTestCase {
         XCTAssertEqual(info?["fingerprint"], partial["fingerprint"])
     }
 
+    /// trainStep takes the model's write lock: reads sent right behind it (pipelined, before
+    /// its reply) wait for it and see the new weights; a read sent before it sees the old ones.
+    func testReadsAreOrderedAroundTheWrite() throws {
+        let d = try daemon()
+        let created = d.call("model/create", ["name": "m", "architecture": "mnist-madry", "seed": 6])
+        let before = d.request("model/info", ["name": "m"])
+        let train = d.request("trainStep", ["model": "m", "dataset": "mnist-train", "steps": 3, "batchSize": 16])
+        let after = d.request("model/info", ["name": "m"])
+        let predicted = d.request("predict", ["model": "m", "inputs": ["dataset": "mnist-test", "indices": [0]], "returnLogits": true])
+        let trained = d.response(to: train)["result"]
+        XCTAssertEqual(d.response(to: before)["result"]?["summary"]?["fingerprint"], created["fingerprint"])
+        XCTAssertEqual(d.response(to: after)["result"]?["summary"]?["fingerprint"], trained?["fingerprint"])
+        let logits = d.response(to: predicted)["result"]?["predictions"]?[0]?["logits"]
+        let fresh = d.call("predict", ["model": "m", "inputs": ["dataset": "mnist-test", "indices": [0]], "returnLogits": true])
+        XCTAssertEqual(logits, fresh["predictions"]?[0]?["logits"], "the pipelined predict ran on the trained weights")
+    }
+
     func testEvaluateCleanAndRobustAccuracy() throws {
         let d = try daemon()
         _ = d.call("model/create", ["name": "m", "architecture": "mnist-small", "seed": 4])
