@@ -21,6 +21,7 @@ public final class TrainingSession {
     public private(set) var stepCount: Int
     public var cursor: DataCursor?
     private let execution = Execution(mode: .train)
+    private let evalExecution = Execution(mode: .eval)
 
     public init(model: Model, optimizer: OptimizerConfig, schedule: LearningRateSchedule = .constant, stepCount: Int = 0) {
         self.model = model
@@ -76,7 +77,7 @@ public final class TrainingSession {
             adversarial = x
             if case .pgd = objective {
                 // Madry's objective has no clean pass; the clean accuracy is measured in eval mode.
-                let logits = try model.predict(images, Execution(mode: .eval))
+                let logits = try model.predict(images, evalExecution)
                 cleanCorrect = zip(logits.argmaxRows(), labels).filter { $0 == $1 }.count
             }
         }

@@ -699,7 +699,7 @@ def train():
            {"steps": 1, "stepCount": 8, "parts": {"cleanCrossEntropy": "<number>", "kl": "<number>"},
             "objective": {"kind": "trades", "beta": 6, "adversary": {"method": "kl", "epsilon": 0.3, "stepSize": 0.1, "steps": 2, "randomStart": True}},
             "optimizer": {"kind": "adam", "learningRate": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weightDecay": 0},
-            "schedule": {"kind": "cosine"}, "optimizerReset": True, "batchPosition": 7})
+            "schedule": {"kind": "cosine"}, "optimizerReset": True, "batchPosition": "<absent>"})
     s.comment("evaluate: clean accuracy on the test part, then robust accuracy under PGD (the attack method's parameters).")
     s.call(8, "evaluate", {"model": "net", "dataset": "mnist-test"},
            {"count": 1000, "cleanAccuracy": "<number>", "robustAccuracy": "<absent>", "attack": "<absent>", "fingerprint": "<string>",

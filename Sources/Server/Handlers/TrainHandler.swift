@@ -70,7 +70,7 @@ extension AdvLensServer {
                 cleanAccuracy: history.last?.cleanAccuracy == nil ? nil : sums.clean / n,
                 adversarialAccuracy: history.last?.adversarialAccuracy == nil ? nil : sums.adversarial / n,
                 history: Array(history.suffix(1000)), objective: Self.wire(objective), optimizer: Self.wire(session.optimizerConfig),
-                schedule: Self.wire(session.schedule), optimizerReset: reset, batchPosition: session.cursor.map { _ in session.cursor!.position },
+                schedule: Self.wire(session.schedule), optimizerReset: reset, batchPosition: source.isStream ? session.cursor?.position : nil,
                 elapsedMs: seconds * 1000, stepsPerSecond: Double(taken) / max(seconds, 1e-9))
         }
         var lastReport = DispatchTime.now().uptimeNanoseconds
@@ -113,6 +113,8 @@ extension AdvLensServer {
     private enum BatchSource {
         case dataset(Dataset, batchSize: Int)
         case fixed(Tensor, [Int])
+
+        var isStream: Bool { if case .dataset = self { return true }; return false }
 
         func batch(_ cursor: DataCursor?) -> (Tensor, [Int]) {
             switch self {
