@@ -44,7 +44,7 @@ let package = Package(
         // Training loops and objectives: standard, PGD (Madry), TRADES, the consistent loss;
         // resident training state, schedules, checkpoints of the optimiser state.
         .target(name: "Training", dependencies: ["NN", "Data", "Attacks", "SafeTensors"], swiftSettings: fast),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport", "NN", "Attacks", "Data", "SafeTensors"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport", "NN", "Attacks", "Data", "SafeTensors"], exclude: ["Fixtures"]),
 
         // Adversarial attacks on one model or an ensemble: FGSM, BIM, PGD, MI-FGSM, C&W, DeepFool,
         // and the paper's ensemble-optimization attack.
