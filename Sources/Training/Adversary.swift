@@ -76,7 +76,9 @@ public struct Adversary: Codable, Sendable, Equatable {
         if shouldStop() { return nil }
         if var config = attackConfig {
             config.seed = seed
-            let (adversarial, stopped) = try Attack.examples(config, on: Ensemble(model), images: images, labels: labels,
+            var ensemble = Ensemble(model)
+            ensemble.fixedChunk = min(images.batch, 256)
+            let (adversarial, stopped) = try Attack.examples(config, on: ensemble, images: images, labels: labels,
                                                              monitor: AttackMonitor(shouldStop: shouldStop))
             return stopped ? nil : adversarial
         }
@@ -86,7 +88,8 @@ public struct Adversary: Codable, Sendable, Equatable {
     /// TRADES' inner loop (trades.py, perturb_steps of step_size, distance 'l_inf').
     private func klExamples(_ model: Model, images: Tensor, seed: UInt64, shouldStop: @escaping () -> Bool) throws -> Tensor? {
         let (lo, hi) = (model.spec.input.lower, model.spec.input.upper)
-        let ensemble = Ensemble(model)
+        var ensemble = Ensemble(model)
+        ensemble.fixedChunk = min(images.batch, 256)
         let runs = ensemble.executions()
         let clean = try model.forward(images, runs[0]).logits.softmaxRows()
         var rng = SeededRNG(seed: seed)
