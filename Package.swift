@@ -42,9 +42,10 @@ let package = Package(
         .target(name: "Data", dependencies: ["TensorEngine", "CZlib"], swiftSettings: fast),
         .testTarget(name: "DataTests", dependencies: ["Data"]),
 
-        // Training loops and objectives (standard now; adversarial objectives later).
-        .target(name: "Training", dependencies: ["NN", "Data"], swiftSettings: fast),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport", "NN"]),
+        // Training loops and objectives: standard, PGD (Madry), TRADES, the consistent loss;
+        // resident training state, schedules, checkpoints of the optimiser state.
+        .target(name: "Training", dependencies: ["NN", "Data", "Attacks", "SafeTensors"], swiftSettings: fast),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport", "NN", "Attacks", "Data", "SafeTensors"], exclude: ["Fixtures"]),
 
         // Adversarial attacks on one model or an ensemble: FGSM, BIM, PGD, MI-FGSM, C&W, DeepFool,
         // and the paper's ensemble-optimization attack.
@@ -77,7 +78,7 @@ let package = Package(
 
         // Method handlers and the workspace (resident models, datasets, result handles):
         // the one place where the protocol meets the engine.
-        .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "Attacks", "CStb", "Interpret", "Store",
+        .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "Attacks", "SafeTensors", "CStb", "Interpret", "Store",
                                                  .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: fast),
         // End-to-end tests: the real advlensd binary over pipes and sockets.
         .testTarget(name: "DaemonTests", dependencies: ["RPC", "CStb", "Store"]),

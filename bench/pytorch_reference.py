@@ -122,6 +122,7 @@ def bench_model(arch, weights_dir, min_time, wants=lambda row: True):
     if wants("fwd_inputgrad_b256"):
         _, rate = timed(attack_step, min_time)
         emit(arch, "fwd_inputgrad_b256", 256 * rate, "img/s")
+    bench_objectives(arch, net, xs[64], ys[64], min_time, wants)
     if not wants("train_step_b64"):
         return
 
@@ -140,6 +141,68 @@ def bench_model(arch, weights_dir, min_time, wants=lambda row: True):
 
     _, rate = timed(train_step, min_time)
     emit(arch, "train_step_b64", rate, "steps/s")
+
+
+def bench_objectives(arch, net, x, y, min_time, wants):
+    """trainStep's objectives at batch 64 as the usual PyTorch loops write them (the rows of
+    advlens-bench's benchObjectives): SGD lr 0.01 momentum 0.9; standard CE; Madry's PGD-7
+    (eps 0.3, step 0.1, uniform random start, the attack in eval mode as TRADES' code does,
+    the step in train mode); the consistent loss CE(x) + CE(x*) + 0.1 * ||phi(x) - phi(x*)||^2
+    (squared distance summed over the penultimate layer's features, mean over the batch) with
+    FGSM eps 0.3 x*. Each on a fresh copy of the model."""
+    eps, alpha = 0.3, 0.1
+
+    def fresh():
+        tnet = copy.deepcopy(net)
+        for p in tnet.parameters():
+            p.requires_grad_(True)
+        return tnet, torch.optim.SGD(tnet.parameters(), lr=0.01, momentum=0.9)
+
+    def input_grad(tnet, xa):
+        xa = xa.detach().requires_grad_(True)
+        loss = F.cross_entropy(tnet(xa), y, reduction="sum")
+        (g,) = torch.autograd.grad(loss, [xa])
+        return g
+
+    def pgd(tnet, steps, random_start):
+        tnet.eval()
+        xa = x.clone()
+        if random_start:
+            xa = (xa + torch.empty_like(xa).uniform_(-eps, eps)).clamp(0, 1)
+        for _ in range(steps):
+            xa = xa + (alpha if steps > 1 else eps) * input_grad(tnet, xa).sign()
+            xa = torch.min(torch.max(xa, x - eps), x + eps).clamp(0, 1)
+        tnet.train()
+        return xa.detach()
+
+    def step_standard(tnet, opt):
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(tnet(x), y).backward()
+        opt.step()
+
+    def step_pgd7(tnet, opt):
+        xa = pgd(tnet, 7, True)
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(tnet(xa), y).backward()
+        opt.step()
+
+    def step_consistent(tnet, opt):
+        xa = pgd(tnet, 1, False)   # FGSM
+        features, head = tnet[:-1], tnet[-1]
+        opt.zero_grad(set_to_none=True)
+        phi, phi_a = features(x), features(xa)
+        loss = F.cross_entropy(head(phi), y) + F.cross_entropy(head(phi_a), y) \
+            + 0.1 * (phi - phi_a).pow(2).sum(1).mean()
+        loss.backward()
+        opt.step()
+
+    for row, step in (("train_standard_b64", step_standard), ("train_pgd7_b64", step_pgd7),
+                      ("train_consistent_b64", step_consistent)):
+        if wants(row):
+            tnet, opt = fresh()
+            tnet.train()
+            _, rate = timed(lambda: step(tnet, opt), min_time)
+            emit(arch, row, rate, "steps/s")
 
 
 def bench_sgemm(min_time, n=1024):

@@ -59,3 +59,15 @@ twin=$("${ADV[@]}" attack --model mnist-small --method pgd --epsilon 0.3 --datas
 "${ADV[@]}" --pretty explain --model mnist-small --handle "$twin" --compare-dataset mnist-test --compare-index 301 --top 3 \
     --png out/demo/explain
 echo "   heatmaps (saliency, Grad-CAM) in out/demo/explain/"
+echo "== 8. a short consistent-loss fine-tune (PAPER.md section 4) of a copy of the model"
+# CE(x) + CE(x*) + 0.01 * ||phi(x) - phi(x*)||^2 at the penultimate layer "8", x* from FGSM eps 0.3.
+"${ADV[@]}" model load fine --spec "$MODEL/model.json" --weights "$MODEL/model.safetensors" >/dev/null
+robust() { "${ADV[@]}" evaluate --model fine --dataset mnist-test --attack fgsm --epsilon 0.3 \
+    | json '"clean %.3f, robust %.3f under FGSM eps 0.3" % (d["cleanAccuracy"], d["robustAccuracy"])'; }
+echo "   before: $(robust)"
+"${ADV[@]}" train --model fine --dataset mnist-train --steps 300 --batch-size 64 --seed 0 \
+    --objective consistent --lambda 0.01 --layers 8 --adversary fgsm --epsilon 0.3 \
+    --optimizer sgd --lr 0.01 --momentum 0.9 > out/demo/train.json
+json '"   %d steps at %.1f steps/s; feature distance ||phi(x) - phi(x*)||^2 on the batch: %.2f at the first step, %.2f at the last; batch accuracy on x*: %.2f then %.2f" % (d["steps"], d["stepsPerSecond"], d["history"][0]["parts"]["featureDistance"], d["history"][-1]["parts"]["featureDistance"], d["history"][0]["adversarialAccuracy"], d["history"][-1]["adversarialAccuracy"])' < out/demo/train.json
+echo "   after:  $(robust)"
+"${ADV[@]}" --pretty model save fine --spec out/demo/fine.json --weights out/demo/fine.safetensors | grep -i "training\|weights" || true

@@ -15,6 +15,40 @@ public enum Attack {
                            cleanPredictions: [Int]? = nil, monitor: AttackMonitor = AttackMonitor()) throws -> AttackResult {
         let start = DispatchTime.now().uptimeNanoseconds
         let config = try config.resolved()
+        let (batch, sources, targets, stopped) = try craft(config, on: ensemble, images: images, labels: labels, monitor: monitor)
+
+        // Judge every sample on its final image (and its clean one).
+        let runs = ensemble.executions()
+        let cleanPredicted = try cleanPredictions.map { given in
+            guard given.count == images.batch else {
+                throw AttackError.invalid("inputs", "\(given.count) clean predictions for \(images.batch) images")
+            }
+            return sources.map { given[$0] }
+        } ?? ensemble.predict(batch.clean, runs).classes
+        let (predicted, confidence) = try ensemble.predict(batch.adversarial, runs)
+        let (linf, l2) = perturbationNorms(batch.adversarial, batch.clean)
+        let samples = (0..<batch.count).map { i in
+            SampleResult(label: batch.labels[i], target: targets?[i], adversarialLabel: predicted[i],
+                         success: batch.succeeded(i, predicted: predicted[i]), linf: linf[i], l2: l2[i],
+                         confidence: confidence[i], iterations: batch.iterations[i], source: sources[i],
+                         cleanCorrect: cleanPredicted[i] == batch.labels[i])
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return AttackResult(adversarial: batch.adversarial, samples: samples, config: config, seconds: seconds, stoppedEarly: stopped)
+    }
+
+    /// The adversarial images alone, without judging them: what adversarial training needs
+    /// (its own training forward pass measures the adversarial accuracy). `stopped` is true
+    /// when the monitor asked to stop; the images are then the iterates reached so far.
+    public static func examples(_ config: AttackConfig, on ensemble: Ensemble, images: Tensor, labels: [Int],
+                                monitor: AttackMonitor = AttackMonitor()) throws -> (adversarial: Tensor, stopped: Bool) {
+        let (batch, _, _, stopped) = try craft(try config.resolved(), on: ensemble, images: images, labels: labels, monitor: monitor)
+        return (batch.adversarial, stopped)
+    }
+
+    /// Checks the batch, chooses targets, and runs the method (`config` resolved).
+    static func craft(_ config: AttackConfig, on ensemble: Ensemble, images: Tensor, labels: [Int],
+                      monitor: AttackMonitor) throws -> (batch: AttackBatch, sources: [Int], targets: [Int]?, stopped: Bool) {
         guard images.rank == 4, Array(images.shape.dropFirst()) == ensemble.inputShape, images.batch > 0 else {
             throw AttackError.invalid("inputs", "images of shape \(images.shape) do not fit the model's input [N] + \(ensemble.inputShape)")
         }
@@ -50,25 +84,7 @@ public enum Attack {
         case .deepfool:
             stopped = try DeepFoolAttack(config: config, ensemble: ensemble, monitor: monitor).run(&batch)
         }
-
-        // Judge every sample on its final image (and its clean one).
-        let runs = ensemble.executions()
-        let cleanPredicted = try cleanPredictions.map { given in
-            guard given.count == images.batch else {
-                throw AttackError.invalid("inputs", "\(given.count) clean predictions for \(images.batch) images")
-            }
-            return sources.map { given[$0] }
-        } ?? ensemble.predict(batch.clean, runs).classes
-        let (predicted, confidence) = try ensemble.predict(batch.adversarial, runs)
-        let (linf, l2) = perturbationNorms(batch.adversarial, batch.clean)
-        let samples = (0..<batch.count).map { i in
-            SampleResult(label: batch.labels[i], target: targets?[i], adversarialLabel: predicted[i],
-                         success: batch.succeeded(i, predicted: predicted[i]), linf: linf[i], l2: l2[i],
-                         confidence: confidence[i], iterations: batch.iterations[i], source: sources[i],
-                         cleanCorrect: cleanPredicted[i] == batch.labels[i])
-        }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return AttackResult(adversarial: batch.adversarial, samples: samples, config: config, seconds: seconds, stoppedEarly: stopped)
+        return (batch, sources, targets, stopped)
     }
 
     /// Targets per image: random classes other than the label (distinct, from the seed),

@@ -81,10 +81,11 @@ public struct Ensemble {
     /// each member's logits (weights already applied), and the result is Σᵢ d(objective)/dx
     /// with the logits. The batch runs in chunks of `chunk` rows, and `stop` is polled between
     /// chunks (throwing `AttackStopped`), so a cancel never waits for a whole large batch.
-    public func inputGradient(_ x: Tensor, _ runs: [Execution], chunk fixed: Int? = nil, stop: () -> Bool = { false },
+    public func inputGradient(_ x: Tensor, _ runs: [Execution], chunk given: Int? = nil, stop: () -> Bool = { false },
                               seeds: (Range<Int>, [Tensor]) -> [Tensor]) throws -> (gradient: Tensor, logits: [Tensor]) {
         var gradients: [Tensor] = [], logitParts: [[Tensor]] = []
         var start = 0
+        let fixed = given ?? fixedChunk
         while start < x.batch {
             if stop() { throw AttackStopped() }
             let began = DispatchTime.now().uptimeNanoseconds
@@ -111,6 +112,11 @@ public struct Ensemble {
     /// (see `ChunkSizer`), so a cancel is honoured within tens of milliseconds on any model
     /// while small models still get large, efficient GEMMs.
     public let chunks = ChunkSizer()
+
+    /// Rows per chunk of `inputGradient` instead of the adaptive size (nil: adaptive). Training
+    /// sets it to its batch (up to 256): one GEMM-sized pass per iteration, as PyTorch's loop
+    /// does, with the stop check between iterations.
+    public var fixedChunk: Int?
 
     /// One execution (scratch memory) per member, reused across an attack's iterations.
     public func executions() -> [Execution] { members.map { _ in Execution(mode: .eval) } }

@@ -22,7 +22,12 @@ public enum ModelSave: RequestType {
         public var weights: String
         public var bytes: Int
         public var fingerprint: String
-        public init(spec: String, weights: String, bytes: Int, fingerprint: String) {
+        /// The training state written beside the weights ("<weights>.optimizer.safetensors":
+        /// optimiser state, step count, schedule, batch cursor), when the model was trained
+        /// by trainStep; absent otherwise.
+        public var trainingState: String?
+        public init(spec: String, weights: String, bytes: Int, fingerprint: String, trainingState: String? = nil) {
+            self.trainingState = trainingState
             self.spec = spec
             self.weights = weights
             self.bytes = bytes

@@ -11,13 +11,17 @@ public struct ModelSummary: Codable, Sendable, Equatable {
     public var parameters: Int
     /// Changes whenever any weight changes (16 hex digits); caches key on it.
     public var fingerprint: String
+    /// Optimiser steps trainStep has applied (cumulative, restored by model/load with the
+    /// training state); absent for a model never trained here.
+    public var trainingSteps: Int?
 
-    public init(name: String, architecture: String, inputShape: [Int], classes: [String], parameters: Int, fingerprint: String) {
+    public init(name: String, architecture: String, inputShape: [Int], classes: [String], parameters: Int, fingerprint: String, trainingSteps: Int? = nil) {
         self.name = name
         self.architecture = architecture
         self.inputShape = inputShape
         self.classes = classes
         self.parameters = parameters
         self.fingerprint = fingerprint
+        self.trainingSteps = trainingSteps
     }
 }

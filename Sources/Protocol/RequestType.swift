@@ -29,6 +29,7 @@ public enum Methods {
         Probe.method,
         ExplainPrediction.method,
         CacheStats.method, CacheClear.method,
+        TrainStep.method, Evaluate.method,
     ]
     /// Notifications the server accepts.
     public static let notifications = ["initialized", "exit", "$/cancelRequest"]

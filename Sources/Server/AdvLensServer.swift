@@ -45,6 +45,7 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
         registerProbe()
         registerExplain()
         registerCacheMethods()
+        registerTraining()
     }
 
     /// Adds a method: `access` decides from the params how the request may run beside others,

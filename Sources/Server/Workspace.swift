@@ -3,6 +3,7 @@ import Foundation
 import NN
 import Protocol
 import Store
+import Training
 
 /// A model the server keeps warm. Requests hold a reference while they run, so replacing or
 /// unloading the registry entry never frees a model under a running request; the RPC layer's
@@ -11,15 +12,20 @@ public final class ResidentModel: @unchecked Sendable {
     public let name: String
     public let model: Model
     public let loadedAt = Date()
+    /// The optimiser, schedule, step count and batch cursor trainStep keeps between calls
+    /// (nil until the first step, or restored by model/load). Touched only under the model's
+    /// write access (trainStep) or read access (model/save), which the scheduler serialises.
+    public var training: TrainingSession?
 
-    public init(name: String, model: Model) {
+    public init(name: String, model: Model, training: TrainingSession? = nil) {
         self.name = name
         self.model = model
+        self.training = training
     }
 
     public var summary: ModelSummary {
         ModelSummary(name: name, architecture: model.spec.name, inputShape: model.inputShape, classes: model.spec.classes,
-                     parameters: model.parameterCount, fingerprint: model.fingerprint)
+                     parameters: model.parameterCount, fingerprint: model.fingerprint, trainingSteps: training?.stepCount)
     }
 }
 

@@ -48,7 +48,7 @@ NAN_TENSOR = tensor([float("nan")] + DIGIT[1:], [1, 28, 28])
 CLASSES = [str(c) for c in range(10)]
 METHODS = ["initialize", "shutdown", "model/create", "model/load", "model/save", "model/list", "model/info",
            "model/unload", "dataset/load", "dataset/list", "dataset/info", "predict", "attack", "handle/list", "handle/drop",
-           "probe", "explainPrediction", "cache/stats", "cache/clear"]
+           "probe", "explainPrediction", "cache/stats", "cache/clear", "trainStep", "evaluate"]
 EXPLAINERS = ["influence", "gradientTimesActivation", "saliency", "inputTimesGradient", "integratedGradients", "gradCam",
               "occlusion"]
 ATTACKS = ["fgsm", "bim", "pgd", "mifgsm", "ensemble-opt", "cw", "deepfool"]
@@ -179,7 +179,7 @@ def lifecycle():
             "layerTypes": "<array>",
             "datasetKinds": ["mnist-csv", "mnist-idx", "npy", "shapes"],
             "inputKinds": ["tensor", "dataset", "handle", "png", "path"],
-            "attacks": ATTACKS, "explainers": EXPLAINERS, "objectives": [],
+            "attacks": ATTACKS, "explainers": EXPLAINERS, "objectives": ["standard", "pgd", "trades", "consistent"],
             "engine": {"blasCore": "<string>", "blasCoreSelection": "<string>", "blasThreads": "<integer>",
                        "blas": "<string>", "cores": "<integer>", "workers": "<integer>"},
             "limits": {"maxMessageBytes": 67108864, "maxBatch": 65536}}})
@@ -882,8 +882,114 @@ def cache():
     return s
 
 
+def step_report(**fields):
+    return {"step": "<integer>", "learningRate": "<number>", "loss": "<number>", "parts": "<object>", **fields}
+
+
+def train():
+    s = Session("train", "trainStep and evaluate on MNIST: the consistent loss on a seeded dataset stream (each part of "
+                "the loss, batch accuracies, the cumulative step count, the new fingerprint, $/progress), the resident "
+                "optimiser kept when left out and replaced (its state dropped) when another is given, TRADES on one "
+                "given batch, evaluate (clean, then robust under PGD), and -32602 errors naming the field.")
+    s.start()
+    s.call(2, "model/create", {"name": "net", "architecture": "mnist-small", "seed": 1}, summary("net", fingerprint="<let:fp0>"))
+    s.call(3, "dataset/load", MNIST_SPLIT, {"datasets": "<array:2>"})
+    s.comment("Five steps of the consistent loss: CE(x) + CE(x*) + lambda * ||phi(x) - phi(x*)||^2 at the penultimate "
+              "layer (\"8\", the default), x* from FGSM; SGD with momentum and a cosine schedule with warmup.")
+    s.request(4, "trainStep", {"model": "net", "dataset": "mnist-train", "batchSize": 64, "seed": 3, "steps": 5,
+                               "objective": {"kind": "consistent", "lambda": 0.1, "adversary": {"method": "fgsm", "epsilon": 0.3}},
+                               "optimizer": {"kind": "sgd", "learningRate": 0.05, "momentum": 0.9},
+                               "schedule": {"kind": "cosine", "warmupSteps": 2, "totalSteps": 100},
+                               "workDoneToken": "train-4"})
+    s.progress("train-4", {"kind": "begin", "title": "trainStep consistent", "message": "5 steps", "percentage": 0})
+    s.progress("train-4", {"kind": "report", "message": "<regex:step 5/5, loss [0-9.]+, clean [0-9]+%, adversarial [0-9]+%>", "percentage": 100})
+    s.progress("train-4", {"kind": "end", "message": "<regex:5 steps, loss [0-9.]+>"})
+    s.result(4, {"steps": 5, "stepCount": 5, "fingerprint": "<let:fp1>", "loss": "<number>",
+                 "parts": {"cleanCrossEntropy": "<number>", "adversarialCrossEntropy": "<number>", "featureDistance": "<number>"},
+                 "cleanAccuracy": "<number>", "adversarialAccuracy": "<number>",
+                 "history": [step_report(step=1, learningRate=0.025), step_report(step=2, learningRate=0.05), step_report(step=3),
+                             step_report(step=4), step_report(step=5)],
+                 "objective": {"kind": "consistent", "lambda": 0.1, "layers": ["8"], "featureReduction": "sum",
+                               "adversary": {"method": "fgsm", "epsilon": 0.3, "stepSize": 0.3, "steps": 1, "randomStart": False}},
+                 "optimizer": {"kind": "sgd", "learningRate": 0.05, "momentum": 0.9, "dampening": 0, "nesterov": False, "weightDecay": 0},
+                 "schedule": {"kind": "cosine", "warmupSteps": 2, "totalSteps": 100, "minLearningRate": 0},
+                 "optimizerReset": False, "batchPosition": 5, "elapsedMs": "<number>", "stepsPerSecond": "<number>"})
+    s.call(5, "model/info", {"name": "net"}, {"summary": summary("net", fingerprint="<eq:fp1>") | {"trainingSteps": 5}})
+    s.comment("Left out, the optimiser and schedule are the resident ones; Madry's PGD objective (3 steps of 0.1) continues the stream.")
+    s.call(6, "trainStep", {"model": "net", "dataset": "mnist-train", "batchSize": 64, "seed": 3, "steps": 2,
+                            "objective": {"kind": "pgd", "adversary": {"epsilon": 0.3, "stepSize": 0.1, "steps": 3}}},
+           {"steps": 2, "stepCount": 7, "fingerprint": "<ne:fp1>", "parts": {"adversarialCrossEntropy": "<number>"},
+            "cleanAccuracy": "<number>", "adversarialAccuracy": "<number>",
+            "objective": {"kind": "pgd", "adversary": {"method": "pgd", "epsilon": 0.3, "stepSize": 0.1, "steps": 3, "randomStart": True}},
+            "optimizer": {"kind": "sgd", "momentum": 0.9}, "optimizerReset": False, "batchPosition": 7})
+    s.comment("Another optimiser replaces the resident one and drops its state; TRADES (beta 6, KL adversary) on one given batch.")
+    s.call(7, "trainStep", {"model": "net", "inputs": {"dataset": "mnist-test", "indices": [0, 100, 200, 300]},
+                            "optimizer": {"kind": "adam", "learningRate": 0.001},
+                            "objective": {"kind": "trades", "adversary": {"epsilon": 0.3, "stepSize": 0.1, "steps": 2}}},
+           {"steps": 1, "stepCount": 8, "parts": {"cleanCrossEntropy": "<number>", "kl": "<number>"},
+            "objective": {"kind": "trades", "beta": 6, "adversary": {"method": "kl", "epsilon": 0.3, "stepSize": 0.1, "steps": 2, "randomStart": True}},
+            "optimizer": {"kind": "adam", "learningRate": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weightDecay": 0},
+            "schedule": {"kind": "cosine"}, "optimizerReset": True, "batchPosition": "<absent>"})
+    s.comment("evaluate: clean accuracy on the test part, then robust accuracy under PGD (the attack method's parameters).")
+    s.call(8, "evaluate", {"model": "net", "dataset": "mnist-test"},
+           {"count": 1000, "cleanAccuracy": "<number>", "robustAccuracy": "<absent>", "attack": "<absent>", "fingerprint": "<string>",
+            "elapsedMs": "<number>", "stoppedEarly": False})
+    s.request(9, "evaluate", {"model": "net", "inputs": {"dataset": "mnist-test", "indices": list(range(0, 1000, 50))},
+                              "attack": {"method": "pgd", "epsilon": 0.3, "stepSize": 0.05, "steps": 10}, "workDoneToken": "eval-9"})
+    s.progress("eval-9", {"kind": "begin", "title": "evaluate under pgd", "message": "20 images", "percentage": 0})
+    s.progress("eval-9", {"kind": "report", "message": "<regex:20/20, clean [0-9.]+%, robust [0-9.]+%>", "percentage": 100})
+    s.result(9, {"count": 20, "cleanAccuracy": "<number>", "robustAccuracy": "<number>",
+                 "attack": {"method": "pgd", "models": [{"name": "net", "weight": 1, "fingerprint": "<string>"}], "norm": "linf",
+                            "epsilon": 0.3, "stepSize": 0.05, "steps": 10, "restarts": 1, "randomStart": True, "targeted": False,
+                            "earlyStop": True, "seed": 0},
+                 "stoppedEarly": False})
+    s.comment("Errors name the field; the first three are semantic (the schema cannot see them).")
+    s.fail(10, "trainStep", {"model": "net", "dataset": "mnist-train", "objective": {"kind": "consistent", "layers": ["fc"]}},
+           -32602, "<regex:params.objective.layers\\[0\\]: the model has no layer \"fc\">", schema="valid")
+    s.fail(11, "trainStep", {"model": "net", "dataset": "mnist-train", "optimizer": {"kind": "sgd", "nesterov": True}},
+           -32602, "<regex:params.optimizer.nesterov: .+>", schema="valid")
+    s.fail(12, "trainStep", {"model": "net", "inputs": {"dataset": "mnist-test", "indices": [0]}, "labels": [10]},
+           -32602, "<regex:params.labels\\[0\\]: 10 is not a class index.*>", schema="valid")
+    s.fail(13, "trainStep", {"model": "net", "dataset": "mnist-train", "objective": {"kind": "trades", "lambda": 1}},
+           -32602, "params.objective.lambda: trades does not use it")
+    s.fail(14, "trainStep", {"model": "net", "dataset": "mnist-train", "schedule": {"kind": "step"}},
+           -32602, "<regex:params.schedule.stepSize: .+>")
+    s.fail(15, "trainStep", {"model": "net", "dataset": "mnist-train", "inputs": {"dataset": "mnist-test", "indices": [0]}},
+           -32602, "<regex:params: give exactly one of dataset.*>")
+    s.fail(16, "evaluate", {"model": "net", "dataset": "mnist-test", "attack": {"method": "fgsm", "steps": 3}},
+           -32602, "<regex:params.attack.steps: fgsm does not use it.*>")
+    s.fail(17, "trainStep", {"model": "nothing", "dataset": "mnist-train"}, -32001, "<regex:no model named.*>")
+    s.finish(18)
+    return s
+
+
+def train_checkpoint():
+    s = Session("train-checkpoint", "Checkpoints inside the workspace root ${TMP}: a trained model's model/save also "
+                "writes its training state (optimiser state, step count, schedule, batch cursor) beside the weights; "
+                "model/load restores it, so the next step continues exactly as it would have without the save: both "
+                "copies take the same step and end with the same fingerprint.")
+    s.start(params={"rootPath": "${TMP}"})
+    s.call(2, "model/create", {"name": "a", "architecture": "mnist-small", "seed": 2}, summary("a"))
+    batch = {"inputs": DIGIT_NCHW, "labels": [1], "seed": 4,
+             "optimizer": {"kind": "sgd", "learningRate": 0.1, "momentum": 0.9, "nesterov": True},
+             "objective": {"kind": "pgd", "adversary": {"epsilon": 0.2, "stepSize": 0.05, "steps": 3}}}
+    s.call(3, "trainStep", {"model": "a", "steps": 3, **batch}, {"steps": 3, "stepCount": 3})
+    s.call(4, "model/save", {"name": "a", "spec": "a.json", "weights": "a.safetensors"},
+           {"spec": "${TMP}/a.json", "weights": "${TMP}/a.safetensors", "bytes": "<integer>", "fingerprint": "<string>",
+            "trainingState": "${TMP}/a.optimizer.safetensors"})
+    s.call(5, "model/load", {"name": "b", "spec": "a.json", "weights": "a.safetensors"}, summary("b") | {"trainingSteps": 3})
+    s.call(6, "trainStep", {"model": "a", **batch}, {"steps": 1, "stepCount": 4, "fingerprint": "<let:next>", "optimizerReset": False})
+    s.call(7, "trainStep", {"model": "b", **batch}, {"steps": 1, "stepCount": 4, "fingerprint": "<eq:next>", "optimizerReset": False})
+    s.comment("A model never trained here writes no training state.")
+    s.call(8, "model/create", {"name": "c", "architecture": "mnist-small"}, summary("c"))
+    s.call(9, "model/save", {"name": "c", "spec": "c.json", "weights": "c.safetensors"},
+           {"spec": "${TMP}/c.json", "trainingState": "<absent>"})
+    s.finish(10)
+    return s
+
+
 SESSIONS = [lifecycle, lifecycle_abrupt, models, datasets, predict, errors, transport, concurrency, attack,
-            attack_output, attack_errors, attack_cancel, probe, shapes, explain, cache]
+            attack_output, attack_errors, attack_cancel, probe, shapes, explain, cache, train, train_checkpoint]
 
 
 def render():

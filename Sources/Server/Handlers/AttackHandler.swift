@@ -66,14 +66,7 @@ extension AdvLensServer {
         }
         if ownsProgress { context.progressEnd(message: String(format: "%.0f%% success", result.successRate * 100)) }
         let resolved = result.config
-        let wireConfig = AttackMethod.Config(
-            method: resolved.method.rawValue,
-            models: members.map { .init(name: $0.model.name, weight: $0.weight, fingerprint: $0.model.model.fingerprint) },
-            norm: resolved.norm!.rawValue, epsilon: resolved.epsilon, stepSize: resolved.stepSize, steps: resolved.steps,
-            restarts: resolved.restarts, randomStart: resolved.randomStart, decay: resolved.decay, targeted: resolved.targeted!,
-            target: resolved.target.map(Self.wireTarget), targetsPerImage: resolved.targetsPerImage, kappa: resolved.kappa, c: resolved.c,
-            binarySearchSteps: resolved.binarySearchSteps, learningRate: resolved.learningRate, lambda: resolved.lambda,
-            overshoot: resolved.overshoot, earlyStop: resolved.earlyStop!, seed: resolved.seed!)
+        let wireConfig = Self.wireConfig(resolved, models: members.map { .init(name: $0.model.name, weight: $0.weight, fingerprint: $0.model.model.fingerprint) })
         let provenance = String(decoding: JSONText.serialize(try JSONValueCoding.encode(wireConfig)), as: UTF8.self)
         var cleanDataset: HandleDetails.CleanDataset?
         if p.inputs.sources.count == 1, case let .dataset(name, indices) = p.inputs.sources[0] {
@@ -149,7 +142,18 @@ extension AdvLensServer {
         }
     }
 
-    private func attackConfig(_ p: AttackMethod.Params) throws -> AttackConfig {
+    /// A resolved configuration as the wire echoes it.
+    static func wireConfig(_ resolved: AttackConfig, models: [AttackMethod.ConfigModel]) -> AttackMethod.Config {
+        AttackMethod.Config(
+            method: resolved.method.rawValue, models: models,
+            norm: resolved.norm!.rawValue, epsilon: resolved.epsilon, stepSize: resolved.stepSize, steps: resolved.steps,
+            restarts: resolved.restarts, randomStart: resolved.randomStart, decay: resolved.decay, targeted: resolved.targeted!,
+            target: resolved.target.map(Self.wireTarget), targetsPerImage: resolved.targetsPerImage, kappa: resolved.kappa, c: resolved.c,
+            binarySearchSteps: resolved.binarySearchSteps, learningRate: resolved.learningRate, lambda: resolved.lambda,
+            overshoot: resolved.overshoot, earlyStop: resolved.earlyStop!, seed: resolved.seed!)
+    }
+
+    func attackConfig(_ p: AttackMethod.Params) throws -> AttackConfig {
         guard let method = AttackConfig.Method(rawValue: p.method) else {
             throw ServerError.invalidParams("params.method: unknown \"\(p.method)\"; known: \(Attack.methods.joined(separator: ", "))")
         }

@@ -46,7 +46,7 @@ extension AdvLensServer {
                 layerTypes: LayerFactory.types,
                 datasetKinds: DatasetKinds.all,
                 inputKinds: ["tensor", "dataset", "handle", "png", "path"],
-                attacks: Attack.methods, explainers: ExplainPrediction.methods, objectives: [],
+                attacks: Attack.methods, explainers: ExplainPrediction.methods, objectives: ["standard", "pgd", "trades", "consistent"],
                 engine: .init(blasCore: BLAS.coreName, blasCoreSelection: BLASCore.selection, blasThreads: BLAS.threads,
                               blas: BLAS.configuration, cores: Parallel.cores, workers: options.workers),
                 limits: .init(maxMessageBytes: options.maxMessageBytes, maxBatch: InputDecoder.maxImages)),

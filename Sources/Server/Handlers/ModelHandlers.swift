@@ -2,6 +2,8 @@ import Foundation
 import NN
 import Protocol
 import RPC
+import SafeTensors
+import Training
 
 /// model/create, model/load, model/save, model/list, model/info, model/unload.
 /// Creating, loading over and unloading a name take that model's write access, so they wait
@@ -29,7 +31,17 @@ extension AdvLensServer {
             } catch {
                 throw ServerError.from(error, context: "model/load \(p.spec)")
             }
-            let resident = ResidentModel(name: p.name, model: model)
+            // The training state saved beside the weights, when there is one for these weights.
+            let statePath = TrainingCheckpoint.path(forWeights: weightsPath)
+            var training: TrainingSession?
+            if FileManager.default.fileExists(atPath: statePath) {
+                do {
+                    training = try TrainingCheckpoint.decode(try Data(contentsOf: URL(fileURLWithPath: statePath)), for: model)
+                } catch {
+                    throw ServerError.from(error, context: "model/load training state \(statePath)")
+                }
+            }
+            let resident = ResidentModel(name: p.name, model: model, training: training)
             workspace.setModel(resident)
             return resident.summary
         }
@@ -44,13 +56,24 @@ extension AdvLensServer {
                     throw ServerError.io("\(field): directory \(parent) does not exist")
                 }
             }
+            // The training state goes first: it names the fingerprint of the weights it belongs
+            // to, so a crash between the writes leaves a state that model/load refuses rather
+            // than one silently applied to other weights. A stale state of an untrained model
+            // is removed, so loading never picks it up.
+            let statePath = TrainingCheckpoint.path(forWeights: weightsPath)
             do {
+                if let training = resident.training {
+                    try SafeTensorsFile.writeAtomically(try TrainingCheckpoint.encode(training), to: URL(fileURLWithPath: statePath))
+                } else if FileManager.default.fileExists(atPath: statePath) {
+                    try FileManager.default.removeItem(atPath: statePath)
+                }
                 try resident.model.save(specTo: URL(fileURLWithPath: specPath), weightsTo: URL(fileURLWithPath: weightsPath))
             } catch {
                 throw ServerError.from(error, context: "model/save")
             }
             let bytes = (try? FileManager.default.attributesOfItem(atPath: weightsPath)[.size] as? Int) ?? 0
-            return ModelSave.Result(spec: specPath, weights: weightsPath, bytes: bytes, fingerprint: resident.model.fingerprint)
+            return ModelSave.Result(spec: specPath, weights: weightsPath, bytes: bytes, fingerprint: resident.model.fingerprint,
+                                    trainingState: resident.training == nil ? nil : statePath)
         }
         register(ModelList.self, access: { _ in .concurrent }) { [unowned self] _, _ in
             ModelList.Result(models: workspace.allModels.map(\.summary))

@@ -85,13 +85,34 @@ struct BenchCommand: ParsableCommand {
             }
             emit(model: arch, row: "fwd_inputgrad_b256", value: gradRate * 256, unit: "img/s")
         }
-        guard wants("train_step_b64") else { return }
-        // A training step: train mode, mean cross-entropy, parameter gradients, Adam.
-        let trainer = StandardTrainer(model: model, optimizer: Adam(learningRate: 1e-3))
         let x64 = images(64)
         let labels64 = (0..<64).map { $0 % 10 }
-        let (_, stepRate) = try timing.measure { _ = try trainer.step(images: x64, labels: labels64) }
-        emit(model: arch, row: "train_step_b64", value: stepRate, unit: "steps/s")
+        if wants("train_step_b64") {
+            // A training step: train mode, mean cross-entropy, parameter gradients, Adam.
+            let trainer = StandardTrainer(model: model, optimizer: Adam(learningRate: 1e-3))
+            let (_, stepRate) = try timing.measure { _ = try trainer.step(images: x64, labels: labels64) }
+            emit(model: arch, row: "train_step_b64", value: stepRate, unit: "steps/s")
+        }
+        try benchObjectives(arch, timing, x64, labels64)
+    }
+
+    /// trainStep's objectives, batch 64, SGD lr 0.01 momentum 0.9 (bench/README.md): standard;
+    /// Madry's PGD-7 (eps 0.3, step 0.1, random start, adversary in eval mode); the consistent
+    /// loss with FGSM eps 0.3 and lambda 0.1 at the penultimate layer. Each on a fresh copy of
+    /// the seed-0 model, through `TrainingSession.step` (what the daemon runs).
+    func benchObjectives(_ arch: String, _ timing: Timing, _ x: Tensor, _ labels: [Int]) throws {
+        let objectives: [(String, TrainingObjective)] = [
+            ("train_standard_b64", .standard),
+            ("train_pgd7_b64", .pgd(try Adversary(method: .pgd, epsilon: 0.3, stepSize: 0.1, steps: 7))),
+            ("train_consistent_b64", .consistent(lambda: 0.1, layers: ["8"], featureReduction: .sum,
+                                                 adversary: try Adversary(method: .fgsm, epsilon: 0.3))),
+        ]
+        for (row, objective) in objectives where wants(row) {
+            let session = TrainingSession(model: try Architectures.create(arch, seed: 0),
+                                          optimizer: try OptimizerConfig(kind: .sgd, learningRate: 0.01, momentum: 0.9))
+            let (_, rate) = try timing.measure { _ = try session.step(images: x, labels: labels, objective: objective, seed: 0) }
+            emit(model: arch, row: row, value: rate, unit: "steps/s")
+        }
     }
 
     static func main() {

@@ -20,7 +20,7 @@ struct AdvLens: ParsableCommand {
             """,
         version: Session.clientVersion,
         subcommands: [PredictCommand.self, AttackCommand.self, ExplainCommand.self, ModelCommand.self, DatasetCommand.self, HandleCommand.self,
-                      CallCommand.self, DaemonCommand.self, ProbeCommand.self, CacheCommand.self])
+                      CallCommand.self, DaemonCommand.self, ProbeCommand.self, CacheCommand.self, TrainCommand.self, EvaluateCommand.self])
 
     @OptionGroup var global: GlobalOptions
 

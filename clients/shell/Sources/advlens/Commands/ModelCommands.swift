@@ -51,8 +51,9 @@ struct ModelCommand: ParsableCommand {
             let params = ModelSave.Params(name: name, spec: spec, weights: weights)
             try Request.run(global, ModelSave.method, try Request.params(params)) {
                 let r = try Request.decode(ModelSave.Result.self, $0)
-                return Format.keyValues([("spec", r.spec), ("weights", r.weights), ("bytes", Format.grouped(r.bytes)),
-                                         ("fingerprint", r.fingerprint)])
+                var pairs = [("spec", r.spec), ("weights", r.weights), ("bytes", Format.grouped(r.bytes)), ("fingerprint", r.fingerprint)]
+                if let state = r.trainingState { pairs.append(("training state", state)) }
+                return Format.keyValues(pairs)
             }
         }
     }
@@ -95,9 +96,10 @@ struct ModelCommand: ParsableCommand {
     // MARK: tables
 
     static func summary(_ m: ModelSummary) -> String {
-        Format.keyValues([("model", m.name), ("architecture", m.architecture), ("input", Format.shape(m.inputShape)),
-                          ("classes", Format.names(m.classes)), ("parameters", Format.grouped(m.parameters)),
-                          ("fingerprint", m.fingerprint)])
+        var pairs = [("model", m.name), ("architecture", m.architecture), ("input", Format.shape(m.inputShape)),
+                     ("classes", Format.names(m.classes)), ("parameters", Format.grouped(m.parameters)), ("fingerprint", m.fingerprint)]
+        if let steps = m.trainingSteps { pairs.append(("training steps", Format.grouped(steps))) }
+        return Format.keyValues(pairs)
     }
 
     static func table(_ models: [ModelSummary]) -> String {
@@ -113,9 +115,11 @@ struct ModelCommand: ParsableCommand {
         var input = Format.shape(r.input.shape)
         if r.input.range.count == 2 { input += ", range [\(r.input.range[0]), \(r.input.range[1])]" }
         if let mean = r.input.mean, let std = r.input.std { input += ", mean \(mean), std \(std)" }
-        let head = Format.keyValues([("model", r.summary.name), ("architecture", r.summary.architecture), ("input", input),
-                                     ("classes", Format.names(r.summary.classes)),
-                                     ("parameters", Format.grouped(r.summary.parameters)), ("fingerprint", r.summary.fingerprint)])
+        var pairs = [("model", r.summary.name), ("architecture", r.summary.architecture), ("input", input),
+                     ("classes", Format.names(r.summary.classes)),
+                     ("parameters", Format.grouped(r.summary.parameters)), ("fingerprint", r.summary.fingerprint)]
+        if let steps = r.summary.trainingSteps { pairs.append(("training steps", Format.grouped(steps))) }
+        let head = Format.keyValues(pairs)
         var t = Table(["layer", "type", "output", "parameters"], rightAligned: [3])
         for l in r.layers { t.add([l.name, l.type, Format.shape(l.outputShape), Format.grouped(l.parameters)]) }
         return head + "\n\n" + t.render()

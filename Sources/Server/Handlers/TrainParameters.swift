@@ -1,0 +1,103 @@
+import Foundation
+import NN
+import Protocol
+import Training
+
+/// trainStep's wire parameters to the Training module's types and back (defaults filled in).
+extension AdvLensServer {
+    static func objective(_ o: TrainStep.Objective?, model: Model) throws -> TrainingObjective {
+        let o = o ?? TrainStep.Objective(kind: "standard")
+        func refuse(_ fields: [(String, Bool)]) throws {
+            if let f = fields.first(where: \.1) { throw TrainingError.invalid("objective.\(f.0)", "\(o.kind) does not use it") }
+        }
+        func adversary(default method: Adversary.Method) throws -> Adversary {
+            let a = o.adversary ?? TrainStep.Adversary()
+            var m = method
+            if let name = a.method {
+                guard let parsed = Adversary.Method(rawValue: name) else {
+                    throw TrainingError.invalid("objective.adversary.method", "unknown \"\(name)\"; known: fgsm, pgd, llc, kl")
+                }
+                m = parsed
+            }
+            do {
+                return try Adversary(method: m, epsilon: a.epsilon, stepSize: a.stepSize, steps: a.steps, randomStart: a.randomStart)
+            } catch let TrainingError.invalid(field, message) {
+                throw TrainingError.invalid("objective." + field, message)
+            }
+        }
+        let objective: TrainingObjective
+        switch o.kind {
+        case "standard":
+            try refuse([("beta", o.beta != nil), ("lambda", o.lambda != nil), ("layers", o.layers != nil),
+                        ("featureReduction", o.featureReduction != nil), ("adversary", o.adversary != nil)])
+            objective = .standard
+        case "pgd":
+            try refuse([("beta", o.beta != nil), ("lambda", o.lambda != nil), ("layers", o.layers != nil), ("featureReduction", o.featureReduction != nil)])
+            objective = .pgd(try adversary(default: .pgd))
+        case "trades":
+            try refuse([("lambda", o.lambda != nil), ("layers", o.layers != nil), ("featureReduction", o.featureReduction != nil)])
+            objective = .trades(beta: o.beta ?? 6, adversary: try adversary(default: .kl))
+        case "consistent":
+            try refuse([("beta", o.beta != nil)])
+            var reduction = TrainingObjective.FeatureReduction.sum
+            if let r = o.featureReduction {
+                guard let parsed = TrainingObjective.FeatureReduction(rawValue: r) else {
+                    throw TrainingError.invalid("objective.featureReduction", "expected \"sum\" or \"mean\", got \"\(r)\"")
+                }
+                reduction = parsed
+            }
+            objective = .consistent(lambda: o.lambda ?? 1, layers: o.layers ?? [penultimateLayer(model)], featureReduction: reduction,
+                                    adversary: try adversary(default: .fgsm))
+        default:
+            throw TrainingError.invalid("objective.kind", "unknown \"\(o.kind)\"; known: standard, pgd, trades, consistent")
+        }
+        try objective.validate(for: model)
+        return objective
+    }
+
+    /// The layer whose output feeds the last top-level layer (the classifier's input
+    /// features), passing over dropout layers before it (the features, not their masked copy).
+    static func penultimateLayer(_ model: Model) -> String {
+        let before = model.root.layers.dropLast()
+        return before.last(where: { $0.kind != "dropout" })?.name ?? model.logitsLayer
+    }
+
+    static func optimizerConfig(_ o: TrainStep.Optimizer) throws -> OptimizerConfig {
+        guard let kind = OptimizerConfig.Kind(rawValue: o.kind) else {
+            throw TrainingError.invalid("optimizer.kind", "unknown \"\(o.kind)\"; known: sgd, adam, adamw")
+        }
+        return try OptimizerConfig(kind: kind, learningRate: o.learningRate, momentum: o.momentum, dampening: o.dampening, nesterov: o.nesterov,
+                                   weightDecay: o.weightDecay, beta1: o.beta1, beta2: o.beta2, eps: o.eps)
+    }
+
+    static func schedule(_ s: TrainStep.Schedule) throws -> LearningRateSchedule {
+        guard let kind = LearningRateSchedule.Kind(rawValue: s.kind) else {
+            throw TrainingError.invalid("schedule.kind", "unknown \"\(s.kind)\"; known: constant, step, cosine, linear")
+        }
+        return try LearningRateSchedule(kind: kind, warmupSteps: s.warmupSteps, stepSize: s.stepSize, gamma: s.gamma, totalSteps: s.totalSteps,
+                                        minLearningRate: s.minLearningRate)
+    }
+
+    static func wire(_ o: TrainingObjective) -> TrainStep.Objective {
+        func wire(_ a: Adversary) -> TrainStep.Adversary {
+            TrainStep.Adversary(method: a.method.rawValue, epsilon: a.epsilon, stepSize: a.stepSize, steps: a.steps, randomStart: a.randomStart)
+        }
+        switch o {
+        case .standard: return TrainStep.Objective(kind: "standard")
+        case .pgd(let a): return TrainStep.Objective(kind: "pgd", adversary: wire(a))
+        case let .trades(beta, a): return TrainStep.Objective(kind: "trades", beta: beta, adversary: wire(a))
+        case let .consistent(lambda, layers, reduction, a):
+            return TrainStep.Objective(kind: "consistent", lambda: lambda, layers: layers, featureReduction: reduction.rawValue, adversary: wire(a))
+        }
+    }
+
+    static func wire(_ o: OptimizerConfig) -> TrainStep.Optimizer {
+        TrainStep.Optimizer(kind: o.kind.rawValue, learningRate: o.learningRate, momentum: o.momentum, dampening: o.dampening, nesterov: o.nesterov,
+                            weightDecay: o.weightDecay, beta1: o.beta1, beta2: o.beta2, eps: o.eps)
+    }
+
+    static func wire(_ s: LearningRateSchedule) -> TrainStep.Schedule {
+        TrainStep.Schedule(kind: s.kind.rawValue, warmupSteps: s.warmupSteps, stepSize: s.stepSize, gamma: s.gamma, totalSteps: s.totalSteps,
+                           minLearningRate: s.minLearningRate)
+    }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import Protocol
+import RPC
+
+/// `advlens evaluate`: clean accuracy, and robust accuracy under an attack, on a dataset.
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Clean accuracy of a resident model on a dataset, and robust accuracy under an attack.",
+        discussion: """
+            The attack takes the attack command's parameters (defaults per method; the result \
+            echoes every value used). Ctrl-C prints the figures over the chunks finished (exit 130).
+
+            Example:
+              advlens evaluate --model m --dataset mnist-test --attack pgd --epsilon 0.3 --steps 40 --pretty
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("The resident model.", valueName: "name"))
+    var model: String
+    @Option(help: ArgumentHelp("A loaded dataset (e.g. the test part of a split).", valueName: "name"))
+    var dataset: String
+    @Option(help: ArgumentHelp("fgsm, bim, pgd, mifgsm, cw, deepfool, ... (none: clean accuracy only).", valueName: "method"))
+    var attack: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Perturbation budget.", valueName: "e"))
+    var epsilon: Float?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Step size per iteration.", valueName: "a"))
+    var stepSize: Float?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Iterations.", valueName: "n"))
+    var steps: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seed of random starts (default 0).", valueName: "s"))
+    var seed: UInt64?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Images per chunk (default 256).", valueName: "n"))
+    var batchSize: Int?
+
+    func validate() throws {
+        if attack == nil && (epsilon != nil || stepSize != nil || steps != nil || seed != nil) {
+            throw ValidationError("--epsilon, --step-size, --steps and --seed need --attack")
+        }
+    }
+
+    func run() throws {
+        var p = Evaluate.Params(model: model, dataset: dataset, batchSize: batchSize)
+        p.attack = attack.map { Evaluate.AttackSpec(method: $0, epsilon: epsilon, stepSize: stepSize, steps: steps, seed: seed) }
+        let encoded = try Request.params(p)
+        var interrupted = false
+        let result = try Session.with(global) { session -> JSONValue in
+            do {
+                return try session.call(Evaluate.method, encoded, cancelGrace: 10)
+            } catch ClientError.cancelled(let partial) {
+                interrupted = true
+                return partial
+            }
+        }
+        Request.show(result, global) { value in
+            let r = try Request.decode(Evaluate.Result.self, value)
+            var pairs: [(String, String)] = [("model", "\(model) (\(r.fingerprint)) on \(dataset)")]
+            if interrupted { pairs.append(("stopped", "cancelled: figures over the first \(r.count) images")) }
+            pairs.append(("images", String(r.count)))
+            pairs.append(("clean accuracy", Format.percent(r.cleanAccuracy)))
+            if let robust = r.robustAccuracy, let c = r.attack {
+                let lines = AttackCommand.configLines(c)
+                pairs.append(("robust accuracy", Format.percent(robust) + " under \(c.method): " + lines.params))
+            }
+            pairs.append(("time", AttackCommand.elapsed(r.elapsedMs)))
+            return Format.keyValues(pairs)
+        }
+        if interrupted { throw ClientError.interrupted }
+    }
+}
