@@ -118,7 +118,10 @@ final class PredictTests: XCTestCase {
         let r = d.response(to: id)
         let latency = Date().timeIntervalSince(sent)
         XCTAssertEqual(r["error"]?["code"]?.intValue, -32800)
-        XCTAssertLessThan(latency, 0.1, "cancel took \(latency) s")
+        // A cancel is honoured between chunks of ~25 ms; the bound is loose because a debug
+        // build on a loaded 2-core machine can be descheduled for a while (speed is the
+        // benchmarks' business, this checks that the cancel stops the work well before it ends).
+        XCTAssertLessThan(latency, 1.0, "cancel took \(latency) s")
         // The daemon still serves.
         XCTAssertEqual(d.call("predict", ["model": "m", "inputs": ["dataset": "mnist-test", "indices": [3]]])["count"], 1)
     }
