@@ -61,14 +61,7 @@ extension AdvLensServer {
     private func evaluationData(_ p: Evaluate.Params, model: Model, context: RequestContext) throws -> (Tensor, [Int]) {
         switch (p.dataset, p.inputs) {
         case let (name?, nil):
-            guard p.labels == nil else { throw ServerError.invalidParams("params.labels: a dataset carries its labels; give labels with inputs") }
-            let d = try workspace.dataset(name).data
-            guard d.imageShape == model.inputShape else {
-                throw ServerError.shapeMismatch("params.dataset: \"\(name)\" holds \(d.imageShape) images, the model takes \(model.inputShape)")
-            }
-            if let bad = d.labels.firstIndex(where: { !(0..<model.classCount).contains($0) }) {
-                throw ServerError.invalidParams("params.dataset: label \(d.labels[bad]) of image \(bad) is not a class of the model")
-            }
+            let d = try labelledDataset(name, labels: p.labels, model: model)
             return (d.images, d.labels)
         case let (nil, inputs?):
             let batch = try InputDecoder(workspace: workspace, paths: workspace.paths(for: context.connection)).decode(inputs, for: model)

@@ -127,11 +127,7 @@ extension AdvLensServer {
     private func batchSource(_ p: TrainStep.Params, model: Model, context: RequestContext) throws -> BatchSource {
         switch (p.dataset, p.inputs) {
         case let (name?, nil):
-            guard p.labels == nil else { throw ServerError.invalidParams("params.labels: a dataset carries its labels; give labels with inputs") }
-            let d = try workspace.dataset(name).data
-            guard d.imageShape == model.inputShape else {
-                throw ServerError.shapeMismatch("params.dataset: \"\(name)\" holds \(d.imageShape) images, the model takes \(model.inputShape)")
-            }
+            let d = try labelledDataset(name, labels: p.labels, model: model)
             let batchSize = p.batchSize ?? 64
             guard (1...4096).contains(batchSize) else { throw ServerError.invalidParams("params.batchSize: expected 1 to 4096, got \(batchSize)") }
             return .dataset(d, batchSize: batchSize)
@@ -143,6 +139,20 @@ extension AdvLensServer {
         default:
             throw ServerError.invalidParams("params: give exactly one of dataset (seeded batches) or inputs (one batch, with labels)")
         }
+    }
+
+    /// A loaded dataset that `model` can train or be evaluated on: its images of the model's
+    /// input shape, every label a class of the model (labels come with it, never with the request).
+    func labelledDataset(_ name: String, labels: [Int]?, model: Model) throws -> Dataset {
+        guard labels == nil else { throw ServerError.invalidParams("params.labels: a dataset carries its labels; give labels with inputs") }
+        let d = try workspace.dataset(name).data
+        guard d.imageShape == model.inputShape else {
+            throw ServerError.shapeMismatch("params.dataset: \"\(name)\" holds \(d.imageShape) images, the model takes \(model.inputShape)")
+        }
+        if let bad = d.labels.firstIndex(where: { !(0..<model.classCount).contains($0) }) {
+            throw ServerError.invalidParams("params.dataset: label \(d.labels[bad]) of image \(bad) is not a class of the model")
+        }
+        return d
     }
 
     /// Labels given with the request, else those the sources carry (all must be known).
