@@ -64,10 +64,21 @@ echo "== 8. a short consistent-loss fine-tune (PAPER.md section 4) of a copy of 
 "${ADV[@]}" model load fine --spec "$MODEL/model.json" --weights "$MODEL/model.safetensors" >/dev/null
 robust() { "${ADV[@]}" evaluate --model fine --dataset mnist-test --attack fgsm --epsilon 0.3 \
     | json '"clean %.3f, robust %.3f under FGSM eps 0.3" % (d["cleanAccuracy"], d["robustAccuracy"])'; }
+consistency() {
+    local r h
+    r=$("${ADV[@]}" probe consistency --model fine --layer 8 -k 20 --dataset mnist-test --all \
+        --attack ensemble-opt --targets-per-image 2 --attack-indices "$(seq -s, 0 10 999)")
+    h=$(printf '%s' "$r" | json 'd["adversarialHandle"]')
+    printf '%s' "$r" | json '"CS1 %.3f, CS2 %.3f, LC %.3f (means over the 128 units of layer 8)" % (d["consistencySummary"]["meanCS1"], d["consistencySummary"]["meanCS2"], d["consistencySummary"]["meanLC"])' | tr -d '\n'
+    "${ADV[@]}" probe representation --model fine --layer 8 --dataset mnist-test --all --adversarial "$h" \
+        | json '"; r(x*) mean %.3f, %.0f%% below 1" % (d["representation"]["mean"], 100 * d["representation"]["fractionBelowOne"])'
+}
 echo "   before: $(robust)"
+echo "           $(consistency)"
 "${ADV[@]}" train --model fine --dataset mnist-train --steps 300 --batch-size 64 --seed 0 \
     --objective consistent --lambda 0.01 --layers 8 --adversary fgsm --epsilon 0.3 \
     --optimizer sgd --lr 0.01 --momentum 0.9 > out/demo/train.json
 json '"   %d steps at %.1f steps/s; feature distance ||phi(x) - phi(x*)||^2 on the batch: %.2f at the first step, %.2f at the last; batch accuracy on x*: %.2f then %.2f" % (d["steps"], d["stepsPerSecond"], d["history"][0]["parts"]["featureDistance"], d["history"][-1]["parts"]["featureDistance"], d["history"][0]["adversarialAccuracy"], d["history"][-1]["adversarialAccuracy"])' < out/demo/train.json
 echo "   after:  $(robust)"
+echo "           $(consistency)"
 "${ADV[@]}" --pretty model save fine --spec out/demo/fine.json --weights out/demo/fine.safetensors | grep -i "training\|weights" || true
