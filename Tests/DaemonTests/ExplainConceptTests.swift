@@ -81,3 +81,49 @@ final class ExplainConceptTests: XCTestCase {
         XCTAssertLessThan(again["timingsMs"]?["concepts"]?.doubleValue ?? 1e9, r["timingsMs"]?["concepts"]?.doubleValue ?? 0)
     }
 }
+
+/// Concept labels kept in the cache database's statistics table: a second daemon on the same
+/// file reads them instead of measuring them again; other weights miss.
+final class ExplainConceptCacheTests: XCTestCase {
+    func explain(_ d: DaemonProcess) -> JSONValue {
+        d.call("explainPrediction", ["model": "m", "input": ["dataset": "mnist-test", "indices": [5]], "topNeurons": 4,
+                                     "methods": ["influence"], "layers": ["8"]])
+    }
+
+    func statistics(_ d: DaemonProcess) -> Int {
+        d.call("cache/stats")["tables"]?.arrayValue?.first { $0["name"] == "statistics" }?["rows"]?.intValue ?? -1
+    }
+
+    func start(_ cache: URL) throws -> DaemonProcess {
+        let d = try DaemonProcess(cache: cache)
+        _ = d.initialize()
+        let w = ExplainTests.weights
+        _ = d.call("model/load", ["name": "m", "spec": .string(w + "/model.json"), "weights": .string(w + "/model.safetensors")])
+        _ = d.call("dataset/load", ["name": "mnist", "kind": "mnist-csv", "path": "data/mnist_5k.csv.gz", "split": ["testPerClass": 40]])
+        return d
+    }
+
+    func testLabelsSurviveARestart() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("advlens-concepts-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cache = dir.appendingPathComponent("cache.sqlite")
+        let first = try start(cache)
+        XCTAssertEqual(statistics(first), 0)
+        let a = explain(first)
+        XCTAssertEqual(statistics(first), 1, "one row: every unit of layer 8 on this reference set")
+        first.notify("exit")
+        _ = first.waitForExit()
+        // The activation rows go, the statistics row stays: the labels must come from it.
+        let second = try start(cache)
+        _ = second.call("cache/clear", ["what": ["activations"]])
+        let b = explain(second)
+        XCTAssertEqual(a["layers"], b["layers"], "the same labels and exemplars after a restart")
+        let rows = second.call("cache/stats")["tables"]?.arrayValue?.first { $0["name"] == "activations" }?["rows"]?.intValue
+        XCTAssertEqual(rows, 0, "nothing was measured again")
+        // Other weights: a miss, measured and kept beside the first row.
+        _ = second.call("model/create", ["name": "m", "architecture": "mnist-small", "seed": 9])
+        _ = explain(second)
+        XCTAssertEqual(statistics(second), 2)
+    }
+}

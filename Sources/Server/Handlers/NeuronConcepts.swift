@@ -4,14 +4,16 @@ import Interpret
 import NN
 import Protocol
 import RPC
+import Store
 import TensorEngine
 
 /// Concept labels and exemplars for explained units: probe's analysis applied to a reference
 /// set. A conv layer on a dataset with concept masks gets Network-Dissection labels (IoU);
 /// any other layer the class histogram of its top-k images. A layer's labels are computed
-/// once for all its units and kept (by weights fingerprint, layer, set), so later
-/// explanations of the same model read them at no cost; a training step changes the
-/// fingerprint and so never reads stale labels.
+/// once for all its units and kept (by weights fingerprint, layer, set) in memory and in the
+/// cache database's statistics table, so later explanations of the same model read them at no
+/// cost, also after a restart; a training step changes the fingerprint and so never reads
+/// stale labels.
 final class NeuronConcepts: @unchecked Sendable {
     private let lock = NSLock()
     private var kept: [String: [Int: AdvLensServer.NeuronAnnotation]] = [:]
@@ -68,20 +70,49 @@ extension AdvLensServer {
         (try? workspace.store(for: context.connection)).map(ActivationStoreCache.init)
     }
 
-    /// Concept and exemplars of `units` of `layer`, measured on `set`.
+    /// Concept and exemplars of `units` of `layer`, measured on `set`: from memory, else from
+    /// the statistics table of the cache database (kind "concepts", keyed by the weights, the
+    /// layer and the reference images' fingerprint, so labels survive a restart and a trained
+    /// model misses), else computed and kept in both.
     func annotateUnits(_ model: ResidentModel, layer: String, units: [Int], set: (LoadedDataset, [Int]), k: Int,
                        _ context: RequestContext) throws -> [Int: NeuronAnnotation] {
         let (dataset, indices) = set
-        let key = "\(model.model.fingerprint)|\(layer)|\(dataset.data.name)|\(dataset.data.count)|\(indices.count)|\(indices.first ?? 0)|\(k)"
-        let all = try neuronConcepts.annotations(key: key) {
-            try computeConcepts(model.model, layer: layer, dataset: dataset.data, indices: indices, k: k, context)
+        let weights = model.model.fingerprint
+        let images = dataset.data.images.gather(indices)
+        var f = Fingerprint()
+        Fingerprint.inputs(images.data, count: images.batch).forEach { f.add($0) }
+        let imagesKey = f.hex
+        let kind = "concepts k=\(k) dataset=\(dataset.data.name)"
+        let all = try neuronConcepts.annotations(key: "\(weights)|\(layer)|\(imagesKey)|\(kind)") {
+            let store = try? workspace.store(for: context.connection)
+            if let kept = try? store?.loadStatistics(weights: weights, layer: layer, dataset: imagesKey, kind: kind),
+               let decoded = try? JSONDecoder().decode([KeptAnnotation].self, from: Data(kept.json.utf8)) {
+                return Dictionary(decoded.map { ($0.unit, ($0.concept, $0.exemplars)) }, uniquingKeysWith: { a, _ in a })
+            }
+            let made = try computeConcepts(model.model, layer: layer, dataset: dataset.data, indices: indices, images: images, k: k, context)
+            let rows = made.keys.sorted().map { KeptAnnotation(unit: $0, concept: made[$0]!.concept, exemplars: made[$0]!.exemplars) }
+            if let store, let json = try? JSONEncoder().encode(rows) {
+                do {
+                    try store.storeStatistics(weights: weights, layer: layer, dataset: imagesKey, kind: kind,
+                                              StoredStatistics(json: String(decoding: json, as: UTF8.self)))
+                } catch {
+                    Log.warning("concept labels not kept in the cache database: \(error)")
+                }
+            }
+            return made
         }
         return all.filter { units.contains($0.key) }
     }
 
-    private func computeConcepts(_ model: Model, layer: String, dataset: Dataset, indices: [Int], k: Int,
+    /// One unit's labels as the statistics table keeps them.
+    private struct KeptAnnotation: Codable {
+        var unit: Int
+        var concept: ExplainPrediction.Concept?
+        var exemplars: [ExplainPrediction.Exemplar]?
+    }
+
+    private func computeConcepts(_ model: Model, layer: String, dataset: Dataset, indices: [Int], images: Tensor, k: Int,
                                  _ context: RequestContext) throws -> [Int: NeuronAnnotation] {
-        let images = dataset.images.gather(indices)
         let source = ActivationSource(model: model, cache: activationCache(context))
         source.shouldStop = { context.isCancelled }
         let geometry = try ActivationSource.geometry(of: layer, in: model)
