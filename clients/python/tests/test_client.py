@@ -111,3 +111,19 @@ def test_close_ends_the_daemon_with_status_zero(daemon, root):
     assert c.process.returncode == 0
     with pytest.raises(advlens.ConnectionClosed):
         c.model_list()
+
+
+def test_ensembles_and_handles_as_attack_inputs(client):
+    client.model_create("other", architecture="mnist-small", seed=5)
+    try:
+        first = client.attack({"digits": 3, "other": 1}, "fgsm", advlens.dataset("mnist-test", [0, 20]),
+                              evaluate_on=["digits", "other"], images=False)
+        assert [(m["name"], m["weight"]) for m in first.config["models"]] == [("digits", 3), ("other", 1)]
+        assert [t["model"] for t in first.transfer] == ["digits", "other"]
+        # The adversarial batch attacked again: its labels travel with the handle.
+        second = client.attack("digits", "fgsm", first.handle, epsilon=0.05, images=False)
+        assert [s["label"] for s in second.samples] == [s["label"] for s in first.samples]
+        for h in (first.handle, second.handle):
+            h.drop()
+    finally:
+        client.model_unload("other")
