@@ -155,6 +155,92 @@ function attackHtml(r) {
   return html;
 }
 
+function unitName(n, unitKind) {
+  let name = `${unitKind === 'channels' ? 'channel' : 'unit'} ${n.unit}`;
+  if (n.concept && n.concept.label) name += ` (${n.concept.label})`;
+  return name;
+}
+
+function explainHtml(r) {
+  let html = r.summary ? `<p class="advlens-explain-summary">${esc(r.summary)}</p>` : '';
+  const p = r.prediction || {};
+  html += keyValues(['predictedName', 'confidence', 'className', 'probability', 'logit', 'label']
+    .filter((k) => p[k] !== undefined).map((k) => [k, p[k]]), 'prediction');
+  if (p.top) html += table(p.top, ['index', 'name', 'probability', 'logit'], { caption: 'top classes' });
+  for (const layer of r.layers || []) {
+    const measure = layer.rankedBy || 'logitDrop';
+    const items = (layer.neurons || []).filter((n) => typeof n[measure] === 'number').map((n) => [unitName(n, layer.unitKind), n[measure]]);
+    if (items.length) html += bars(items, `layer ${layer.layer}: ${layer.unitCount} ${layer.unitKind || 'units'}, by ${measure}`);
+    html += table((layer.neurons || []).map((n) => Object.assign({}, n, { concept: n.concept ? n.concept.label : undefined, exemplars: undefined })),
+      ['unit', 'activation', 'logitDrop', 'probabilityDrop', 'gradientTimesActivation', 'concept']);
+  }
+  const panels = [];
+  for (const [method, m] of Object.entries(r.maps || {})) {
+    if (isTensor(m.tensor)) {
+      const t = decodeTensor(m.tensor);
+      const w = t.shape[t.shape.length - 1];
+      panels.push(figure(method, imageUri(t, 0, t.values.some((v) => v < 0) ? 'signed' : 'heat', Math.max(1, Math.floor(112 / w)))));
+    }
+    if (typeof m.png === 'string') {
+      const uri = fileUri(m.png);
+      if (uri) panels.push(figure(`${method} (${m.png.split('/').pop()})`, uri));
+    }
+  }
+  if (panels.length) html += `<div class="advlens-row advlens-maps">${panels.join('')}</div>`;
+  const c = r.comparison;
+  if (c) {
+    const summary = Array.isArray(c.summary) ? c.summary.join(' ') : c.summary;
+    if (summary) html += `<p class="advlens-comparison">${esc(summary)}</p>`;
+    for (const layer of c.layers || []) {
+      const pushed = (layer.pushedToward || []).map((n) => [unitName(n, layer.unitKind), n.change]);
+      if (pushed.length) html += bars(pushed, `layer ${layer.layer}: pushed toward the class (${layer.measure || ''} change)`);
+    }
+  }
+  return html;
+}
+
+function probeHtml(r) {
+  const head = ['kind', 'model', 'layer', 'layerShape', 'reduction', 'k', 'count', 'adversarialHandle', 'adversarialCount', 'elapsedMs']
+    .filter((k) => r[k] !== undefined).map((k) => [k, r[k]]);
+  let html = keyValues(head);
+  if (r.kind === 'topActivations') {
+    for (const entry of (r.top || []).slice(0, 16)) {
+      const patches = entry.top.filter((t) => typeof t.patch === 'string').map((t) => [t, fileUri(t.patch)]).filter(([, u]) => u);
+      if (patches.length) {
+        html += `<div class="advlens-unit"><p>unit ${esc(entry.unit)}</p><div class="advlens-row">` +
+          patches.map(([t, u]) => figure(`#${t.index} label ${t.label === undefined ? '-' : t.label}: ${fmt(t.value)}`, u)).join('') + '</div></div>';
+      } else {
+        html += table(entry.top, ['index', 'label', 'value', 'y', 'x'], { caption: `unit ${entry.unit}` });
+      }
+    }
+  } else if (r.kind === 'classHistograms' || r.kind === 'consistency') {
+    const rows = r.histograms || [];
+    const measure = rows.length && rows[0].cs1 !== undefined ? 'cs1' : 'lc';
+    html += bars(rows.slice(0, 32).map((h) => [`unit ${h.unit}`, h[measure]]), `${measure} per unit`);
+    html += table(rows, ['unit', 'cs1', 'cs2', 'lc']);
+    if (r.consistencySummary) html += keyValues(Object.entries(r.consistencySummary), 'consistency');
+  } else if (r.kind === 'representation') {
+    const rep = r.representation || {};
+    html += keyValues(Object.entries(rep).filter(([, v]) => typeof v !== 'object'), 'r(x*)');
+    if (rep.histogramCounts) {
+      html += bars(rep.histogramCounts.map((c, i) => [`${fmt(rep.histogramEdges[i])}–${fmt(rep.histogramEdges[i + 1])}`, c]), 'histogram of r(x*)');
+    }
+    if (rep.samples) html += table(rep.samples, undefined, { caption: 'samples' });
+  } else if (r.kind === 'dissect') {
+    for (const which of ['real', 'adversarial']) {
+      const report = (r.dissection || {})[which];
+      if (!report) continue;
+      html += bars((report.units || []).slice(0, 32).map((u) => [`unit ${u.unit} ${u.label || ''}`, u.iou]), `${which}: IoU (${report.detectors} detectors)`);
+      html += table(report.units || [], ['unit', 'label', 'conceptKind', 'iou', 'detector', 'threshold']);
+    }
+  } else {
+    const rest = {};
+    for (const [k, v] of Object.entries(r)) if (!head.some(([h]) => h === k)) rest[k] = v;
+    html += generic(rest);
+  }
+  return html;
+}
+
 const STYLE = `
 body { font-family: var(--vscode-font-family, sans-serif); font-size: 13px; color: var(--vscode-foreground, #222); background: var(--vscode-editor-background, #fff); }
 table { border-collapse: collapse; margin: 8px 0; }
@@ -179,6 +265,8 @@ function render(method, result, options = {}) {
   let body;
   if (method === 'predict') body = predictHtml(result);
   else if (method === 'attack') body = attackHtml(result);
+  else if (method === 'explainPrediction' && result.prediction) body = explainHtml(result);
+  else if (method === 'probe' && result.kind) body = probeHtml(result);
   else body = generic(result);
   const title = options.title || method;
   const note = options.error ? `<p class="error">${esc(options.error)}</p>` : '';

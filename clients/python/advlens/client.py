@@ -6,6 +6,7 @@ import time
 
 from . import daemon as daemon_paths
 from .errors import AdvLensError, ConnectionClosed, RequestCancelled, error_from_reply
+from .handles import Handle
 from .params import camel, from_wire, snake, to_wire
 from .progress import ProgressSink
 from .results import result_class
@@ -223,9 +224,18 @@ class Client:
             params["return"] = ret
         return self.call("attack", dict(params, method=method, inputs=inputs), progress)
 
-    def probe(self, model, layer, kind="topActivations", progress=None, **params):
-        """Per-unit statistics of one layer (see protocol/README.md, probe)."""
-        return self.call("probe", dict(params, model=model, layer=layer, kind=kind), progress)
+    def probe(self, model, layer, kind="topActivations", dataset=None, adversarial=None, progress=None, **params):
+        """What the units of one layer respond to (protocol/README.md, probe). `dataset` is a
+        dataset name or advlens.dataset(name, indices); `adversarial` a Handle (or
+        handle.select(...)) or {"attack": {...attack params}}."""
+        if isinstance(dataset, str):
+            dataset = {"name": dataset}
+        elif isinstance(dataset, dict) and "dataset" in dataset:
+            dataset = {"name": dataset["dataset"], **({"indices": dataset["indices"]} if "indices" in dataset else {})}
+        if isinstance(adversarial, Handle):
+            adversarial = adversarial.as_input()
+        return self.call("probe", dict(params, model=model, layer=layer, kind=kind, dataset=dataset,
+                                       adversarial=adversarial), progress)
 
     def explain_prediction(self, model, input, progress=None, **params):
         """Why `model` predicts what it does on one input: top neurons, maps."""

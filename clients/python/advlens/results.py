@@ -135,8 +135,8 @@ class HandleListResult(Result):
                 f'{display.key_values([("total bytes", self["totalBytes"]), ("limit bytes", self["limitBytes"])])}</div>')
 
 
-CLASSES = {"predict": PredictResult, "attack": AttackResult, "handle/list": HandleListResult}
-
-
 def result_class(method):
-    return CLASSES.get(method, Result)
+    from .interpret import ExplainResult, ProbeResult
+    classes = {"predict": PredictResult, "attack": AttackResult, "handle/list": HandleListResult,
+               "probe": ProbeResult, "explainPrediction": ExplainResult}
+    return classes.get(method, Result)

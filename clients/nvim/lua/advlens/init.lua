@@ -248,8 +248,10 @@ function M.probe(words, on_done)
   if pos[1] then
     params.inputs = M.source(pos[1])
   elseif not params.inputs and not params.dataset then
-    params.dataset = M.config.dataset
+    params.dataset = { name = M.config.dataset }
   end
+  if type(params.dataset) == "string" then params.dataset = { name = params.dataset } end
+  if type(params.adversarial) == "string" then params.adversarial = { handle = params.adversarial } end
   params.model = params.model or M.config.model
   return M.run("probe", with_defaults("probe", params), "probe " .. tostring(params.layer or ""), on_done)
 end

@@ -225,6 +225,10 @@ function M.result(method, result)
     out = M.predict(result)
   elseif method == "attack" then
     out = M.attack(result)
+  elseif method == "probe" and result.kind then
+    out = require("advlens.interpret").probe(result)
+  elseif method == "explainPrediction" and result.prediction then
+    out = require("advlens.interpret").explain(result)
   else
     out = M.generic(result)
     local pngs = {}
