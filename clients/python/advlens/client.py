@@ -24,9 +24,10 @@ KNOWN_METHODS = [
 ]
 # Methods that report progress through a workDoneToken when asked.
 PROGRESS_METHODS = {"predict", "attack", "probe", "explainPrediction", "trainStep", "evaluate"}
-# Methods whose `name` param names a model or dataset: a positional argument fills it.
+# A single positional argument fills the param naming what the method acts on.
 POSITIONAL = {"model/create": "name", "model/load": "name", "model/save": "name", "model/info": "name",
-              "model/unload": "name", "dataset/load": "name", "dataset/info": "name", "handle/drop": "handle"}
+              "model/unload": "name", "dataset/load": "name", "dataset/info": "name", "handle/drop": "handle",
+              "trainStep": "model", "evaluate": "model"}
 
 
 class _Pending:

@@ -6,37 +6,13 @@ const assert = require('node:assert');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { execFileSync } = require('child_process');
 const webview = require('../webview');
 const { startClient, loadFixtures, repo, digit } = require('./helpers');
 
-function chromium() {
-  for (const name of [process.env.CHROMIUM, 'chromium', 'chromium-browser', 'google-chrome']) {
-    if (!name) continue;
-    try { execFileSync('which', [name], { stdio: 'ignore' }); return name; } catch (e) { /* next */ }
-  }
-  throw new Error('chromium is not installed (apt-get install -y chromium)');
-}
-
+const { dumpDom: dump } = require('./chromium');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advlens-webview-'));
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-// The DOM Chromium builds from the page. With `probe`, a copy of the page without its CSP
-// (which forbids scripts, as in VS Code) gets a script that records which images decoded.
-function dumpDom(html, name, probe = false) {
-  if (probe) {
-    html = html.replace(/<meta http-equiv="Content-Security-Policy"[^>]*>/, '').replace('</body>',
-      `<script>window.addEventListener('load', () => { const imgs = [...document.images];
-        document.body.setAttribute('data-images', imgs.length);
-        document.body.setAttribute('data-decoded', imgs.filter((i) => i.complete && i.naturalWidth > 0).length);
-        document.body.setAttribute('data-widths', imgs.map((i) => i.naturalWidth).join(',')); });</script></body>`);
-  }
-  const file = path.join(dir, name);
-  fs.writeFileSync(file, html);
-  return execFileSync(chromium(), ['--headless', '--no-sandbox', '--disable-gpu', '--virtual-time-budget=3000',
-    `--user-data-dir=${path.join(dir, 'profile')}`, '--dump-dom', `file://${file}`],
-  { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60000 });
-}
+const dumpDom = (html, name, probe) => dump(dir, html, name, probe);
 
 const count = (dom, pattern) => (dom.match(pattern) || []).length;
 

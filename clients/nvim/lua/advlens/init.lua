@@ -136,6 +136,10 @@ local function value(text)
   return text
 end
 
+-- Params whose values are names, never numbers (layer names look like "4").
+local STRING_KEYS = { layer = true, gradCamLayer = true, model = true, dataset = true, name = true,
+                      handle = true, patchDirectory = true, png = true }
+
 -- "key=value" words to params (numbers, booleans, JSON arrays/objects, dotted keys nest:
 -- return.pngScale=2); other words are positional.
 function M.parse_args(words)
@@ -149,7 +153,15 @@ function M.parse_args(words)
         t[parts[i]] = t[parts[i]] or {}
         t = t[parts[i]]
       end
-      t[parts[#parts]] = value(v)
+      local key = parts[#parts]
+      if STRING_KEYS[key] then
+        t[key] = v
+      elseif key == "layers" then
+        -- layer names are strings even when they look like numbers: layers=4,8 or [4,8]
+        t[key] = vim.split(v:gsub("[%[%]\"%s]", ""), ",", true)
+      else
+        t[key] = value(v)
+      end
     else
       table.insert(positional, w)
     end
