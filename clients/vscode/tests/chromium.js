@@ -24,7 +24,7 @@ function dumpDom(dir, html, name, probe = false) {
   }
   const file = path.join(dir, name);
   fs.writeFileSync(file, html);
-  return execFileSync(chromium(), ['--headless', '--no-sandbox', '--disable-gpu', '--virtual-time-budget=3000',
+  return execFileSync(chromium(), ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--virtual-time-budget=3000',
     `--user-data-dir=${path.join(dir, 'profile')}`, '--dump-dom', `file://${file}`],
   { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60000 });
 }
