@@ -24,6 +24,21 @@ data/mnist_5k.csv.gz:
 test: data build
 	$(SWIFT) test
 	ADVLENSD=$(RELEASE)/advlensd $(PYTHON) -m pytest -q Tests/python
+	$(MAKE) --no-print-directory test-python test-nvim test-vscode
+
+.PHONY: test-python test-nvim test-vscode
+
+## test-python: the Python/Jupyter client (clients/python) against the built daemon, notebook included
+test-python: data build
+	ADVLENSD=$(CURDIR)/$(RELEASE)/advlensd $(PYTHON) -m pytest -q clients/python/tests
+
+## test-nvim: the Neovim client (clients/nvim), headless, against the built daemon
+test-nvim: data build
+	ADVLENSD=$(CURDIR)/$(RELEASE)/advlensd nvim --headless -u NONE --cmd 'set rtp+=clients/nvim' -c 'luafile clients/nvim/tests/run.lua'
+
+## test-vscode: the VS Code client's JSON-RPC module against the built daemon, its webview in headless Chromium
+test-vscode: data build
+	ADVLENSD=$(CURDIR)/$(RELEASE)/advlensd node --test clients/vscode/tests/
 
 ## demo: the main job — build, fetch data, then a real session through the daemon with the
 ## shell client: train (or reuse) mnist-small, predict the test split, warm vs cold, a PGD attack,

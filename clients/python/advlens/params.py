@@ -1,0 +1,83 @@
+"""Python keyword arguments to wire params: snake_case keys to camelCase, numpy arrays to
+tensors, handles / paths / PNG bytes to input sources; and wire results back (tensors to
+numpy, handle names to Handle objects)."""
+import base64
+import pathlib
+
+import numpy as np
+
+from .handles import Handle
+from .tensors import decode_tensor, encode_tensor, is_wire_tensor
+
+# Params whose value is an input source (or a list of them).
+INPUT_KEYS = {"inputs", "input", "compareWith"}
+
+
+def camel(key):
+    key = key.rstrip("_")  # return_ -> return
+    head, *rest = key.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def snake(name):
+    out = []
+    for ch in name.replace("/", "_").replace("$", ""):
+        if ch.isupper():
+            out.append("_" + ch.lower())
+        else:
+            out.append(ch)
+    return "".join(out).strip("_")
+
+
+def as_source(value):
+    if isinstance(value, Handle):
+        return value.as_input()
+    if isinstance(value, np.ndarray):
+        return encode_tensor(value)
+    if isinstance(value, (bytes, bytearray)):
+        return {"png": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, (str, pathlib.PurePath)):
+        return {"path": str(value)}
+    if isinstance(value, dict):
+        return to_wire(value)
+    raise TypeError(f"cannot send {type(value).__name__} as an input")
+
+
+def to_wire(value, key=None):
+    if key in INPUT_KEYS:
+        if isinstance(value, (list, tuple)):
+            return [as_source(v) for v in value]
+        return as_source(value)
+    if isinstance(value, dict):
+        return {camel(k) if "_" in k else k: to_wire(v, camel(k)) for k, v in value.items() if v is not None}
+    if isinstance(value, Handle):
+        return str(value)
+    if isinstance(value, np.ndarray):
+        return encode_tensor(value)
+    if isinstance(value, (list, tuple)):
+        return [to_wire(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pathlib.PurePath):
+        return str(value)
+    return value
+
+
+def from_wire(value, client=None, key=None):
+    if is_wire_tensor(value):
+        return decode_tensor(value)
+    if isinstance(value, dict):
+        return {k: from_wire(v, client, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_wire(v, client) for v in value]
+    if key == "handle" and isinstance(value, str):
+        return Handle(value, client)
+    return value
+
+
+def dataset(name, indices=None):
+    """An input source naming images of a loaded dataset."""
+    source = {"dataset": name}
+    if indices is not None:
+        source["indices"] = [int(i) for i in indices]
+    return source

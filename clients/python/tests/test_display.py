@@ -1,0 +1,84 @@
+"""Jupyter display: inline PNGs that decode to the images sent, bars and tables."""
+import base64
+import re
+import struct
+import zlib
+
+import numpy as np
+
+import advlens
+from advlens import display
+
+
+def decode_png(data):
+    """A tiny PNG reader for the client's own files (8-bit grey or RGB, filter 0)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, header = 8, b"", None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        crc = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])[0]
+        assert crc == zlib.crc32(kind + body) & 0xFFFFFFFF
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    width, height, depth, colour = header[:4]
+    channels = {0: 1, 2: 3}[colour]
+    raw = zlib.decompress(idat)
+    stride = width * channels + 1
+    rows = [raw[y * stride:(y + 1) * stride] for y in range(height)]
+    assert all(r[0] == 0 for r in rows)
+    return np.frombuffer(b"".join(r[1:] for r in rows), np.uint8).reshape(height, width, channels)
+
+
+def images_in(html):
+    return [decode_png(base64.b64decode(m)) for m in re.findall(r'src="data:image/png;base64,([^"]+)"', html)]
+
+
+def test_png_round_trip():
+    grey = (np.arange(12 * 7) % 256).astype(np.uint8).reshape(12, 7)
+    assert (decode_png(display.png_bytes(grey))[:, :, 0] == grey).all()
+    rgb = np.random.default_rng(0).integers(0, 256, (5, 9, 3), dtype=np.uint8)
+    assert (decode_png(display.png_bytes(rgb)) == rgb).all()
+
+
+def test_attack_shows_original_adversarial_and_perturbation(client):
+    attack = client.attack("digits", "fgsm", advlens.dataset("mnist-test", [0, 40]), epsilon=0.2)
+    html = attack._repr_html_()
+    images = images_in(html)
+    assert len(images) == 6  # two samples, three panels each
+    original, adversarial, perturbation = images[:3]
+    assert original.shape == (112, 112, 1) and perturbation.shape == (112, 112, 3)
+    expected = np.clip(attack.originals[0, 0] * 255 + 0.5, 0, 255).astype(np.uint8)
+    assert (original[::4, ::4, 0] == expected).all()
+    expected_adv = np.clip(attack.images[0, 0] * 255 + 0.5, 0, 255).astype(np.uint8)
+    assert (adversarial[::4, ::4, 0] == expected_adv).all()
+    # Perturbation: red where positive, blue where negative, white at 0.
+    signs = np.sign(attack.perturbations[0, 0])
+    px = perturbation[::4, ::4]
+    assert (px[signs > 0][:, 0] == 255).all() and (px[signs < 0][:, 2] == 255).all()
+    assert "advlens-table" in html and f"label {attack.samples[0]['label']}" in html
+    assert attack.handle in html
+
+
+def test_predict_and_handle_list_tables(client):
+    html = client.predict("digits", advlens.dataset("mnist-test", range(3)))._repr_html_()
+    assert html.count("<tr>") >= 4 and "accuracy" in html
+    assert "totalBytes" not in client.handle_list()._repr_html_()
+
+
+def test_generic_results_draw_bars_maps_and_tables():
+    result = advlens.Result({
+        "prediction": 3,
+        "neurons": [{"unit": 5, "influence": 0.8}, {"unit": 9, "influence": -0.3}],
+        "maps": {"saliency": np.random.default_rng(1).random((28, 28), dtype=np.float32),
+                 "gradCam": np.linspace(-1, 1, 28 * 28, dtype=np.float32).reshape(1, 28, 28)},
+    })
+    html = result._repr_html_()
+    assert html.count('class="advlens-bar"') == 2 and "neurons: influence" in html
+    maps = images_in(html)
+    assert len(maps) == 2 and all(m.shape == (112, 112, 3) for m in maps)
+    widths = re.findall(r'class="advlens-bar" style="[^"]*width:([0-9.]+)%', html)
+    assert [float(w) for w in widths] == [100.0, 37.5]

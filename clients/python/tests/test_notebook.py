@@ -1,0 +1,45 @@
+"""The example notebook runs headless (nbclient + ipykernel) against the real daemon, and its
+outputs show what it promises."""
+import os
+import pathlib
+
+import pytest
+
+from conftest import REPO
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+NOTEBOOK = REPO / "clients/python/examples/attack_and_probe.ipynb"
+
+
+def html_of(cell):
+    return "".join(o.get("data", {}).get("text/html", "") for o in cell.outputs)
+
+
+def text_of(cell):
+    return "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in cell.outputs)
+
+
+def test_example_notebook_executes_and_shows_results(daemon, root, monkeypatch):
+    monkeypatch.setenv("ADVLENSD", daemon)
+    monkeypatch.setenv("ADVLENS_ROOT", root)
+    monkeypatch.setenv("PYTHONPATH", str(REPO / "clients/python") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    assert not [o for c in cells for o in c.outputs if o.output_type == "error"]
+    assert "'name': 'advlensd'" in text_of(cells[0])
+    predict_html = html_of(cells[2])
+    assert "advlens-predict" in predict_html and predict_html.count("<tr>") >= 11
+    attack_html = html_of(cells[3])
+    assert "advlens-attack" in attack_html
+    assert attack_html.count("data:image/png;base64,") == 12  # 4 samples x (original, adversarial, perturbation)
+    assert "== predict on the handle" in text_of(cells[4])
+    robust, handle_accuracy = text_of(cells[4]).split("robust accuracy")[1].split("== predict on the handle")
+    assert float(robust) == pytest.approx(float(handle_accuracy))
+    assert len(text_of(cells[5]).strip().strip("[]").split(",")) == 4
+    assert "advlens-result" in html_of(cells[6]) or "methods:" in text_of(cells[6])
+    assert "attack pgd" in html_of(cells[7])
