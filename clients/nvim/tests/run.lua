@@ -219,15 +219,58 @@ test(":AdvLensCall sends any method; results render as tables", function()
   contains(generic, "^  /tmp/x/saliency%.png$")
 end)
 
-test(":AdvLensProbe and :AdvLensExplain reach the daemon", function()
-  local methods = advlens.client.capabilities.methods
-  local has = {}
-  for _, m in ipairs(methods) do has[m] = true end
-  local err = run_and_wait(function(done) advlens.probe({ "layer=7", "units=[0,1]" }, done) end)
-  if has.probe then eq(err, nil, "probe error") else eq(err.code, -32601, "probe not on this daemon") end
+test(":AdvLensExplain on an image path shows the prediction and unit bars", function()
+  local err, result, lines = run_and_wait(function(done) advlens.explain({ digit, "topNeurons=3" }, done) end)
+  eq(err, nil, "error")
+  eq(result.prediction.predicted, 7, "the seven")
+  eq(#result.layers[2].neurons, 3, "topNeurons")
+  contains(lines, "^predicted 7 %(99%.8%%%)")
+  contains(lines, "^layer 8: 128 units, by logitDrop$")
+  local top = result.layers[2].neurons[1]
+  contains(lines, "^unit " .. top.unit .. " ████████████████████████ ")
+  contains(lines, "^saliency")
   close_floats()
-  err = run_and_wait(function(done) advlens.explain({ digit }, done) end)
-  if has.explainPrediction then eq(err, nil, "explain error") else eq(err.code, -32601, "explain not on this daemon") end
+end)
+
+test(":AdvLensProbe shows each unit's top images and the patch files", function()
+  local dir = repo .. "/out/nvim-patches"
+  local err, result, lines = run_and_wait(function(done)
+    advlens.probe({ "layer=4", "units=[0,5]", "k=3", "patches=true", "patchDirectory=" .. dir }, done)
+  end)
+  eq(err, nil, "error")
+  eq(result.kind, "topActivations")
+  eq(#result.top, 2, "units")
+  contains(lines, "^unit 0:$")
+  contains(lines, "^unit 5:$")
+  for _, unit in ipairs(result.top) do
+    eq(#unit.top, 3, "k")
+    for _, t in ipairs(unit.top) do
+      truthy(vim.fn.filereadable(t.patch) == 1, t.patch)
+      contains(lines, vim.pesc(t.patch))
+    end
+  end
+  close_floats()
+end)
+
+test("trainStep and evaluate through :AdvLensCall", function()
+  local err, result, lines = run_and_wait(function(done)
+    advlens.call("model/create", '{"name": "student", "architecture": "mnist-small"}', done)
+  end)
+  eq(err, nil, "error")
+  close_floats()
+  err, result, lines = run_and_wait(function(done)
+    advlens.call("trainStep", '{"model": "student", "dataset": "mnist-train", "steps": 3, "batchSize": 16}', done)
+  end)
+  eq(err, nil, "error")
+  eq(result.stepCount, 3)
+  contains(lines, "^stepCount%s+3$")
+  close_floats()
+  err, result, lines = run_and_wait(function(done)
+    advlens.call("evaluate", '{"model": "digits", "dataset": "mnist-test"}', done)
+  end)
+  eq(err, nil, "error")
+  eq(result.count, 200)
+  contains(lines, "^cleanAccuracy%s+0%.%d+$")
   close_floats()
 end)
 

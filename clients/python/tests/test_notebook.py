@@ -41,5 +41,11 @@ def test_example_notebook_executes_and_shows_results(daemon, root, monkeypatch):
     robust, handle_accuracy = text_of(cells[4]).split("robust accuracy")[1].split("== predict on the handle")
     assert float(robust) == pytest.approx(float(handle_accuracy))
     assert len(text_of(cells[5]).strip().strip("[]").split(",")) == 4
-    assert "advlens-result" in html_of(cells[6]) or "methods:" in text_of(cells[6])
-    assert "attack pgd" in html_of(cells[7])
+    explain_html = html_of(cells[6])
+    assert "advlens-explain" in explain_html and "advlens-comparison" in explain_html
+    assert explain_html.count('class="advlens-bar"') >= 10  # 5 units in each of two layers, and the comparison's
+    assert explain_html.count("data:image/png;base64,") == 2  # saliency and Grad-CAM
+    top_html = html_of(cells[7])
+    assert top_html.count('class="advlens-image advlens-file"') == 12  # 3 units x 4 patches
+    assert "cs1 per unit" in html_of(cells[8]) and html_of(cells[8]).count('class="advlens-bar"') == 8
+    assert "attack pgd" in html_of(cells[9])

@@ -1,0 +1,128 @@
+"""probe, explainPrediction, trainStep and evaluate through the Python client, against the real
+daemon: results decoded, arrays in, handles as inputs, progress, cancellation and display."""
+import _thread
+import os
+import threading
+
+import numpy as np
+import pytest
+
+import advlens
+from conftest import REPO
+
+
+def test_explain_prediction_ranks_units_and_returns_maps(client):
+    ref = advlens.dataset("mnist-test", [61])
+    predicted = client.predict("digits", ref).predictions[0]["predicted"]
+    r = client.explain_prediction("digits", ref, top_neurons=3,
+                                  methods=["influence", "gradientTimesActivation", "saliency", "gradCam"])
+    assert r.prediction["predicted"] == predicted and r.prediction["class"] == predicted
+    assert [layer["layer"] for layer in r.layers] == ["4", "8"]
+    for layer in r.layers:
+        assert layer["rankedBy"] == "logitDrop" and len(layer["neurons"]) == 3
+        drops = [n["logitDrop"] for n in layer["neurons"]]
+        assert drops == sorted(drops, reverse=True)
+    saliency = r.maps["saliency"]["tensor"]
+    assert isinstance(saliency, np.ndarray) and saliency.shape == (1, 28, 28) and saliency.min() >= 0
+    assert saliency.max() == pytest.approx(r.maps["saliency"]["max"], rel=1e-5)
+    html = r._repr_html_()
+    assert html.count('class="advlens-bar"') == 6 and "advlens-explain" in html
+    assert html.count("data:image/png;base64,") == 2  # saliency and Grad-CAM heatmaps
+    # The same image as a numpy array explains the same way.
+    attack = client.attack("digits", "fgsm", ref, epsilon=0.01)
+    from_array = client.explain("digits", attack.originals[0], top_neurons=3, methods=["influence"])
+    assert [n["unit"] for n in from_array.layers[1]["neurons"]] == [n["unit"] for n in r.layers[1]["neurons"]]
+    attack.handle.drop()
+
+
+def test_explain_compares_an_adversarial_handle_with_its_clean_image(client):
+    ref = advlens.dataset("mnist-test", [61])
+    attack = client.attack("digits", "pgd", ref, steps=20, images=False)
+    r = client.explain("digits", attack.handle.select([0]), compare_with=ref, top_neurons=4,
+                       methods=["influence"])
+    assert r.prediction["predicted"] == attack.samples[0]["adversarialLabel"]
+    assert r.comparison["predicted"] == client.predict("digits", ref).predictions[0]["predicted"]
+    assert r.comparison["layers"] and "pushedToward" in r.comparison["layers"][0]
+    assert "advlens-comparison" in r._repr_html_()
+    attack.handle.drop()
+
+
+def test_probe_top_activations_with_patches(client, root):
+    patches = os.path.join(REPO, "out", "python-test-patches")
+    r = client.probe("digits", "4", "topActivations", dataset="mnist-test", units=[0, 5], k=3,
+                     patches=True, patch_directory=patches)
+    assert [u["unit"] for u in r.top] == [0, 5]
+    for unit in r.top:
+        values = [t["value"] for t in unit["top"]]
+        assert len(values) == 3 and values == sorted(values, reverse=True)
+        assert all(os.path.isfile(t["patch"]) for t in unit["top"])
+    html = r._repr_html_()
+    assert html.count('class="advlens-image advlens-file"') == 6
+    # The top image of unit 0, probed alone as an input array, gives the same value.
+    best = r.top[0]["top"][0]
+    acts = client.probe("digits", "4", "activations", inputs=advlens.dataset("mnist-test", [best["index"]]), units=[0])
+    assert acts.activations["values"][0][0] == pytest.approx(best["value"], rel=1e-5)
+
+
+def test_probe_consistency_on_an_adversarial_handle(client):
+    attack = client.attack("digits", "pgd", advlens.dataset("mnist-test", range(0, 200, 4)), steps=10,
+                           targeted=True, images=False)
+    r = client.probe("digits", "8", "consistency", dataset="mnist-test", adversarial=attack.handle,
+                     units=[0, 1, 2, 3], k=5)
+    assert [h["unit"] for h in r.histograms] == [0, 1, 2, 3]
+    for h in r.histograms:
+        assert 0 <= h["cs1"] <= 1 + 1e-6 and sum(h["pReal"]) == pytest.approx(1)
+    assert r.consistencySummary["units"] == 4
+    assert r.consistencySummary["meanCS1"] == pytest.approx(np.mean([h["cs1"] for h in r.histograms]), abs=1e-5)
+    assert "cs1 per unit" in r._repr_html_()
+    attack.handle.drop()
+
+
+def test_train_step_and_evaluate(client):
+    client.model_create("student", architecture="mnist-small", seed=2)
+    try:
+        before = client.model_info("student").summary["fingerprint"]
+        values = []
+        r = client.train_step("student", dataset="mnist-train", steps=8, batch_size=32,
+                              optimizer={"kind": "sgd", "learning_rate": 0.05}, progress=values.append)
+        assert r.steps == 8 and r.step_count == 8 and r.fingerprint != before
+        assert len(r.history) == 8 and [h["step"] for h in r.history] == list(range(1, 9))
+        assert values[0]["kind"] == "begin" and values[-1]["kind"] == "end"
+        assert client.model_info("student").summary["fingerprint"] == r.fingerprint
+        clean = client.evaluate("student", dataset="mnist-test")
+        assert clean.count == 200 and 0 <= clean.clean_accuracy <= 1
+        assert clean.clean_accuracy == pytest.approx(client.predict("student", advlens.dataset("mnist-test")).accuracy)
+        robust = client.evaluate("digits", dataset="mnist-test", attack={"method": "fgsm", "epsilon": 0.2})
+        assert robust.robust_accuracy <= robust.clean_accuracy
+    finally:
+        client.model_unload("student")
+
+
+def test_ctrl_c_keeps_whole_training_steps(client):
+    client.model_create("student2", architecture="mnist-small", seed=3)
+    try:
+        begun = threading.Event()
+
+        def interrupt():
+            begun.wait(30)
+            _thread.interrupt_main()
+
+        threading.Thread(target=interrupt, daemon=True).start()
+        with pytest.raises(advlens.RequestCancelled) as cancelled:
+            client.train_step("student2", dataset="mnist-train", steps=100000, batch_size=16,
+                              progress=lambda v: begun.set() if v["kind"] == "report" else None)
+        partial = cancelled.value.data
+        assert 0 < partial.steps < 100000
+        assert client.model_info("student2").summary["fingerprint"] == partial.fingerprint
+    finally:
+        client.model_unload("student2")
+
+
+def test_cache_stats_and_clear_on_a_private_database(daemon, root, tmp_path):
+    cache = tmp_path / "cache.sqlite"
+    with advlens.Client(daemon=daemon, root=root, cache=cache, progress=False) as c:
+        stats = c.cache_stats()
+        assert stats.path == str(cache) and [t["name"] for t in stats.tables] == ["activations", "statistics", "handles", "runLogs"]
+        cleared = c.cache_clear(what=["all"])
+        assert cleared.stats["totalBytes"] == 0
+    assert cache.exists()
