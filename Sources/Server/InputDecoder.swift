@@ -10,9 +10,15 @@ struct InputDecoder {
     let workspace: Workspace
     /// Where the requesting client's paths resolve.
     let paths: PathResolver
-    /// The requesting connection, whose cache database holds the handles it names (nil: the
-    /// daemon's default cache database).
-    var connection: Int? = nil
+    /// The requesting connection, whose cache database holds the handles it names.
+    let connection: Int
+
+    /// The decoder of one request: its client's root for paths, its cache database for handles.
+    init(workspace: Workspace, connection: Int) {
+        self.workspace = workspace
+        self.paths = workspace.paths(for: connection)
+        self.connection = connection
+    }
     /// Most images one request may carry.
     static let maxImages = 65_536
 

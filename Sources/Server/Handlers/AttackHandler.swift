@@ -44,7 +44,7 @@ extension AdvLensServer {
         let pngDirectory = try p.return?.png.map { try pngTarget($0, options: p.return!, paths: workspace.paths(for: context.connection)) }
         let ensemble: Ensemble
         do { ensemble = try Ensemble(members.map { ($0.model.model, $0.weight) }) } catch { throw attackError(error) }
-        let batch = try InputDecoder(workspace: workspace, paths: workspace.paths(for: context.connection), connection: context.connection).decode(p.inputs, for: members[0].model.model)
+        let batch = try InputDecoder(workspace: workspace, connection: context.connection).decode(p.inputs, for: members[0].model.model)
         let n = batch.images.batch
         let runs = ensemble.executions()
         let clean = try ensemble.predict(batch.images, runs).classes

@@ -64,7 +64,7 @@ extension AdvLensServer {
             let d = try labelledDataset(name, labels: p.labels, model: model)
             return (d.images, d.labels)
         case let (nil, inputs?):
-            let batch = try InputDecoder(workspace: workspace, paths: workspace.paths(for: context.connection)).decode(inputs, for: model)
+            let batch = try InputDecoder(workspace: workspace, connection: context.connection).decode(inputs, for: model)
             return (batch.images, try Self.labels(given: p.labels, carried: batch.labels, classes: model.classCount))
         default:
             throw ServerError.invalidParams("params: give exactly one of dataset (a loaded dataset's name) or inputs (with labels)")

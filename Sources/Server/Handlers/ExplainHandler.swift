@@ -50,7 +50,7 @@ extension AdvLensServer {
         let model = resident.model
         let explainer = Explainer(model: model)
         let r = try explainRequest(p, explainer, paths: workspace.paths(for: context.connection))
-        let decoder = InputDecoder(workspace: workspace, paths: workspace.paths(for: context.connection))
+        let decoder = InputDecoder(workspace: workspace, connection: context.connection)
         let (image, label) = try oneImage(p.input, decoder, model, field: "params.input")
         let baseline = try baselineTensor(p.baseline, like: image, decoder: decoder)
 

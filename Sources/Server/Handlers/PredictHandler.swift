@@ -21,7 +21,7 @@ extension AdvLensServer {
         let classes = model.classCount
         let topK = p.topK ?? 3
         guard topK >= 1 else { throw ServerError.invalidParams("params.topK: expected a positive integer, got \(topK)") }
-        let batch = try InputDecoder(workspace: workspace, paths: workspace.paths(for: context.connection), connection: context.connection).decode(p.inputs, for: model)
+        let batch = try InputDecoder(workspace: workspace, connection: context.connection).decode(p.inputs, for: model)
         var labels = batch.labels
         if let given = p.labels {
             guard given.count == batch.images.batch else {

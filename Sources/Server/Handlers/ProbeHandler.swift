@@ -149,7 +149,7 @@ extension AdvLensServer {
             return ProbeImages(images: x, labels: y.map { $0 }, indices: idx, dataset: data)
         case let (nil, inputs?):
             guard !needLabels else { throw ServerError.invalidParams("params.dataset: \(p.kind) needs a labelled dataset as its real set (not inputs)") }
-            let b = try InputDecoder(workspace: workspace, paths: workspace.paths(for: r.context.connection)).decode(inputs, for: r.model)
+            let b = try InputDecoder(workspace: workspace, connection: r.context.connection).decode(inputs, for: r.model)
             return ProbeImages(images: b.images, labels: b.labels, indices: Array(0..<b.images.batch), dataset: nil)
         case (nil, nil):
             throw ServerError.invalidParams("params.dataset: \(p.kind) needs a real set: dataset {name, indices?}\(needLabels ? "" : " or inputs")")

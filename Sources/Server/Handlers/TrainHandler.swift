@@ -133,7 +133,7 @@ extension AdvLensServer {
             return .dataset(d, batchSize: batchSize)
         case let (nil, inputs?):
             guard p.batchSize == nil else { throw ServerError.invalidParams("params.batchSize: only with dataset (inputs are one batch)") }
-            let batch = try InputDecoder(workspace: workspace, paths: workspace.paths(for: context.connection)).decode(inputs, for: model)
+            let batch = try InputDecoder(workspace: workspace, connection: context.connection).decode(inputs, for: model)
             let labels = try Self.labels(given: p.labels, carried: batch.labels, classes: model.classCount)
             return .fixed(batch.images, labels)
         default:
