@@ -39,6 +39,8 @@ ARCHS = {
                        eval_attack={"method": "pgd", "epsilon": 8 / 255, "stepSize": 1 / 255, "steps": 40},
                        train_adversary={"method": "pgd", "epsilon": 8 / 255, "stepSize": 2 / 255, "steps": 7}),
 }
+# "consistent-lambdaX" is the consistent loss with lambda X instead of --lambda-*: lambda 0 is the
+# control of the feature term (CE(x) + CE(x*) with the same adversary).
 VARIANTS = ("standard", "pgd", "consistent")
 
 
@@ -46,6 +48,8 @@ def objective(arch, variant, lam):
     adversary = dict(ARCHS[arch]["train_adversary"])
     if variant == "pgd":
         return {"kind": "pgd", "adversary": adversary}
+    if variant.startswith("consistent-lambda"):
+        lam = float(variant[len("consistent-lambda"):])
     return {"kind": "consistent", "lambda": lam, "layers": [ARCHS[arch]["layer"]], "adversary": adversary}
 
 
@@ -114,6 +118,25 @@ def evaluate(client, arch, name, test):
             "attack": r["attack"], "seconds": r["elapsedMs"] / 1000}
 
 
+def within_budget(client, arch, name, test, attacked):
+    """The feature shift the consistent loss is trained against, on held-out images: untargeted
+    PGD-40 at the evaluation epsilon (no early stop) on the analysed images, then at the
+    penultimate layer ‖φ(x*) − φ(x)‖ for every image, and r(x*) (target = the adversarial
+    prediction) for the images it fools (for the others the nearest real image of their own
+    class is x itself, so r would be >= 1 by construction)."""
+    adv = client.call("attack", {"model": name, **ARCHS[arch]["eval_attack"], "earlyStop": False, "seed": 0,
+                                 "inputs": {"dataset": test, "indices": attacked}})
+    rep = client.call("probe", {"model": name, "layer": ARCHS[arch]["layer"], "kind": "representation",
+                                "dataset": {"name": test}, "adversarial": {"handle": adv["handle"]}})
+    samples = rep["representation"]["samples"]
+    fooled = {i for i, x in enumerate(adv["samples"]) if x["adversarialLabel"] != x["label"]}
+    ratios = [x["ratio"] for i, x in enumerate(samples) if i in fooled and x.get("ratio") is not None]
+    client.call("handle/drop", {"handle": adv["handle"]})
+    return {"images": len(samples), "fooled": len(fooled), "toSource": F.quartiles([x["toSource"] for x in samples]),
+            "toSourceFooled": F.quartiles([x["toSource"] for i, x in enumerate(samples) if i in fooled]),
+            "r": F.quartiles(ratios), "rFractionBelowOne": sum(r < 1 for r in ratios) / len(ratios) if ratios else None}
+
+
 # --------------------------------------------------------------------------------------------
 # Tables.
 
@@ -134,16 +157,27 @@ def markdown(results):
                    f"{t['steps']} x {t['batchSize']} | {t['optimizer']['kind']} lr {t['optimizer']['learningRate']:g} | {t['seconds']:.0f} s | "
                    f"{parts} | {f(last.get('cleanAccuracy'))} / {f(last.get('adversarialAccuracy'))} |")
     out += ["", "### Accuracy, CS1 / CS2 / LC, r(x*)", "",
-            "| model | clean acc | robust acc (attack) | attack reaches target | CS1 mean (median) | CS2 mean (median) | units CS2 > CS1 | LC mean | r mean (median) | fraction r < 1 | units firing |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+            "| model | clean acc | robust acc (attack) | attack reaches target | mean L2 / Linf | CS1 mean (median) | CS2 mean (median) | units CS2 > CS1 | LC mean | r mean (median) | fraction r < 1 | units firing |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for x in results:
         e, r = x["evaluate"], x["rows"]
         at = e["attack"]
         attack = f"PGD-{at['steps']} eps {at['epsilon']:.4g} step {at['stepSize']:.4g}"
         out.append(f"| {r['model']} | {f(e['cleanAccuracy'])} | {f(e['robustAccuracy'])} ({attack}) | {r['reachedTarget']} / {r['adversarial']} | "
+                   f"{f(r['meanL2'])} / {f(r['meanLinf'])} | "
                    f"{f(r['cs1']['mean'])} ({f(r['cs1']['median'])}) | {f(r['cs2']['mean'])} ({f(r['cs2']['median'])}) | "
                    f"{f(r['fractionCS2AboveCS1'])} | {f(r['lc']['mean'])} | {f(r['r']['mean'])} ({f(r['r']['median'])}) | "
                    f"{f(r['rFractionBelowOne'])} | {r['unitsAlive']} / {r['units']} |")
+    budget = [x for x in results if x.get("budget")]
+    if budget:
+        out += ["", "### At the training budget: untargeted PGD-40 at the evaluation epsilon, no early stop", "",
+                "| model | images | fooled | mean ‖φ(x*)−φ(x)‖ all (median) | mean ‖φ(x*)−φ(x)‖ fooled | r over the fooled: mean (median) | fraction r < 1 |",
+                "| --- | --- | --- | --- | --- | --- | --- |"]
+        for x in budget:
+            b = x["budget"]
+            out.append(f"| {x['rows']['model']} | {b['images']} | {b['fooled']} | {f(b['toSource']['mean'])} ({f(b['toSource']['median'])}) | "
+                       f"{f(b['toSourceFooled'].get('mean', '—'))} | {f(b['r'].get('mean', '—'))} ({f(b['r'].get('median', '—'))}) | "
+                       f"{f(b['rFractionBelowOne']) if b['rFractionBelowOne'] is not None else '—'} |")
     dis = [(x["rows"]["model"], d) for x in results for d in x["rows"]["dissect"]]
     if dis:
         out += ["", "### Network-Dissection detectors (IoU ≥ 0.04, top-0.5% thresholds from the real images)", "",
@@ -155,6 +189,15 @@ def markdown(results):
             out.append(f"| {model} | {d['layer']} | {re['detectors']} ({re['uniqueConcepts']}) | {ad['detectors']} ({ad['uniqueConcepts']}) | "
                        f"{d['realDetectorsKeptOnAdversarial']} | {f(re['meanIoU'])} / {f(ad['meanIoU'])} | {tops} |")
     return "\n".join(out) + "\n"
+
+
+def order(result):
+    """Tables list the models in ARCHS order, each model's variants in VARIANTS order."""
+    name = result["rows"]["model"]
+    arch = next(x for x in ARCHS if name.startswith(x + "-"))
+    variant = name[len(arch) + 1:]
+    lam = float(variant[len("consistent-lambda"):]) if variant.startswith("consistent-lambda") else 0
+    return list(ARCHS).index(arch), VARIANTS.index(variant) if variant in VARIANTS else len(VARIANTS), lam
 
 
 def main(argv=None):
@@ -169,9 +212,11 @@ def main(argv=None):
     ap.add_argument("--lambda-shapes", type=float, default=0.01, help="consistent-loss lambda for shapes-cnn (relu5, sum over 128 features)")
     ap.add_argument("--mnist-images", type=int, default=100, help="MNIST test images attacked for the analysis")
     ap.add_argument("--shapes-images", type=int, default=90, help="shapes images attacked for the analysis")
+    ap.add_argument("--variants", default="standard,pgd,consistent", help=f"which of {', '.join(VARIANTS)}, consistent-lambdaX")
     ap.add_argument("--measure", action="store_true", help="only print steps/s and loss parts of each objective at the standard weights")
     ap.add_argument("--out", default="out/claim")
     ap.add_argument("--render", action="store_true", help="only print the tables of --out/rows.json")
+    ap.add_argument("--budget-only", action="store_true", help="add only the at-the-budget rows to --out/rows.json (saved variants)")
     ap.add_argument("--verbose", action="store_true")
     a = ap.parse_args(argv)
     a.lam = {"mnist-madry": a.lambda_mnist, "shapes-cnn": a.lambda_shapes}
@@ -182,7 +227,8 @@ def main(argv=None):
         return None
     out.mkdir(parents=True, exist_ok=True)
     client = F.Daemon(a.daemon, verbose=a.verbose)
-    results = []
+    # Rows of earlier runs stay (a variant analysed again replaces its row), so variants can be added one run at a time.
+    results = json.loads((out / "rows.json").read_text()) if (out / "rows.json").is_file() and not a.measure else []
     try:
         for arch in a.models.split(","):
             F.ensure_trained(arch, f"out/models/{arch}", ["--epochs", "8"] if arch == "shapes-cnn" else [])
@@ -191,7 +237,19 @@ def main(argv=None):
                 results += measure(client, arch, train, [a.lam[arch] / 10, a.lam[arch], a.lam[arch] * 10])
                 continue
             F.load_model(client, f"{arch}-standard", ROOT / "out/models" / arch)
-            for variant in VARIANTS:
+            if a.budget_only:
+                for x in results:
+                    name = x["rows"]["model"]
+                    if not name.startswith(arch + "-"):
+                        continue
+                    if not name.endswith("-standard"):
+                        F.load_model(client, name, ROOT / "out/models" / name)
+                    x["budget"] = within_budget(client, arch, name, test, attacked)
+                    log(f"{name}: at the budget, {x['budget']['fooled']}/{x['budget']['images']} fooled, "
+                        f"mean |phi(x*)-phi(x)| {x['budget']['toSource']['mean']:.3f}")
+                    (out / "rows.json").write_text(json.dumps(results, indent=1))
+                continue
+            for variant in a.variants.split(","):
                 name = f"{arch}-{variant}"
                 training = None if variant == "standard" else ensure_variant(client, arch, variant, train, a, log)
                 t0 = time.time()
@@ -201,7 +259,10 @@ def main(argv=None):
                                 dissect_layers=("relu4", "relu3") if arch == "shapes-cnn" else ())
                 rows, raw = F.analyse(client, setup, log)
                 (out / f"{name}.json").write_text(json.dumps({"setup": F.dataclasses.asdict(setup), "rows": rows, "raw": raw}))
-                results.append({"training": training, "evaluate": ev, "rows": rows})
+                budget = within_budget(client, arch, name, test, attacked)
+                log(f"{name}: at the budget, {budget['fooled']}/{budget['images']} fooled, mean |phi(x*)-phi(x)| {budget['toSource']['mean']:.3f}")
+                results = [x for x in results if x["rows"]["model"] != name] + [{"training": training, "evaluate": ev, "rows": rows, "budget": budget}]
+                results.sort(key=order)
                 (out / "rows.json").write_text(json.dumps(results, indent=1))
                 client.call("model/unload", {"name": name})
     finally:
