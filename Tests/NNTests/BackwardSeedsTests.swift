@@ -40,6 +40,34 @@ final class BackwardSeedsTests: XCTestCase {
         XCTAssertTrue(report.passed, "\(report)")
     }
 
+    /// A seed inside a residual block, with nothing seeded above it, starts the flow there: the
+    /// input gradient matches finite differences of that layer's weighted output, and the same
+    /// seed beside a zero seed on the logits (which makes gradient flow into the block from
+    /// above) gives the same gradients.
+    func testASeedInsideAResidualBlockStartsTheFlow() throws {
+        let m = try Architectures.create("shapes-cnn", seed: 6)
+        let inner = "res3.body.conv2"
+        XCTAssertNotNil(m.layer(named: inner))
+        let x = TestTensors.uniform([2, 3, 64, 64], 0, 1, seed: 37)
+        let run = Execution(mode: .eval)
+        let out = try m.forward(x, run, keep: [inner], record: true)
+        let w = TestTensors.uniform(out.activations[inner]!.shape, seed: 36)
+        let alone = try m.backward(out.trace!, seeds: [inner: w], input: true, parameters: true, run)
+        let withZero = try m.backward(out.trace!, seeds: [inner: w, "logits": Tensor(shape: out.logits.shape)], input: true,
+                                      parameters: true, run)
+        XCTAssertGreaterThan(alone.input!.data.map(abs).max() ?? 0, 0, "the seed reached the input")
+        XCTAssertLessThan(relativeError(alone.input!, withZero.input!), 1e-6)
+        let conv1 = m.parameters.first { $0.name == "res3.body.conv1.weight" }!
+        XCTAssertLessThan(relativeError(alone.parameters[conv1]!, withZero.parameters[conv1]!), 1e-6)
+        // Finite differences through four max-poolings and ReLUs: an input whose sampled
+        // entries sit on no kink (seed 35 puts one on a pooling switch) is chosen.
+        let report = try GradientCheck(epsilon: 5e-4, relativeTolerance: 3e-2, absoluteTolerance: 3e-3, maxEntries: 24)
+            .check(at: x, analytic: alone.input!) { v in
+                Double(try m.forward(v, Execution(mode: .eval), keep: [inner]).activations[inner]!.dot(w))
+            }
+        XCTAssertTrue(report.passed, "\(report)")
+    }
+
     func testInputOnlyAndParametersOnlyPasses() throws {
         let m = try makeModel()
         let x = TestTensors.uniform([2, 1, 28, 28], 0, 1, seed: 34)

@@ -100,7 +100,15 @@ public final class Sequence: Layer {
             if let seed = pass.seeds[layer.name] {
                 if g == nil { g = seed } else { g!.add(seed) }
             }
-            guard let flowing = g else { k -= 1; continue }
+            guard let flowing = g else {
+                // Nothing flows from above, but a seed (or an observed layer) inside a residual
+                // block starts the flow there.
+                if let r = layer as? Residual, r.containsSeedOrObserved(pass) {
+                    g = r.backward(optional: nil, trace, pass, needInput: k > 0 || needInput)
+                }
+                k -= 1
+                continue
+            }
             if !pass.observe.isEmpty, pass.observe.contains(layer.name) { pass.observed[layer.name] = flowing }
             if let (c, block) = convBlock(endingAt: k, trace, pass) {
                 g = block(flowing, c > 0 || needInput)
@@ -164,7 +172,15 @@ public final class Residual: Layer {
         self.name = name
         self.body = Sequence(name: name + ".body", layers: body)
         self.shortcut = Sequence(name: name + ".shortcut", layers: shortcut)
+        var names = Set<String>()
+        func visit(_ l: Layer) { names.insert(l.name); l.sublayers.forEach(visit) }
+        [self.body, self.shortcut].forEach(visit)
+        innerNames = names
     }
+
+    /// Names of every layer inside the block, at any depth (fixed at init: backward passes on
+    /// several threads read it).
+    private let innerNames: Set<String>
 
     public func outputShape(_ input: [Int]) throws -> [Int] {
         let a = try body.outputShape(input)
@@ -182,6 +198,17 @@ public final class Residual: Layer {
     }
 
     public func backward(_ dy: Tensor, _ trace: Trace, _ pass: BackwardPass, needInput: Bool) -> Tensor? {
+        backward(optional: dy, trace, pass, needInput: needInput)
+    }
+
+
+    /// Whether the backward pass seeds or observes a layer inside the block.
+    func containsSeedOrObserved(_ pass: BackwardPass) -> Bool {
+        pass.seeds.keys.contains(where: innerNames.contains) || pass.observe.contains(where: innerNames.contains)
+    }
+
+    /// `dy` may be absent when the flow starts at a seed inside the block.
+    func backward(optional dy: Tensor?, _ trace: Trace, _ pass: BackwardPass, needInput: Bool) -> Tensor? {
         let viaBody = body.backward(optional: dy, trace, pass, needInput: needInput)
         let viaShortcut = shortcut.backward(optional: dy, trace, pass, needInput: needInput)
         guard needInput else { return nil }
