@@ -59,10 +59,14 @@ public enum ExplainPrediction: RequestType {
         public var indices: [Int]?
         /// Exemplars (and the histogram's top images) per unit (default 5).
         public var k: Int?
-        public init(dataset: String, indices: [Int]? = nil, k: Int? = nil) {
+        /// A directory inside the root: each listed unit's exemplars are written there as PNG
+        /// patches (the receptive field of the unit's maximum), `concept-<layer>-u<unit>-<rank>.png`.
+        public var patches: String?
+        public init(dataset: String, indices: [Int]? = nil, k: Int? = nil, patches: String? = nil) {
             self.dataset = dataset
             self.indices = indices
             self.k = k
+            self.patches = patches
         }
     }
 
@@ -241,11 +245,16 @@ public enum ExplainPrediction: RequestType {
         /// Usable as an input source: a dataset reference or handle with one index.
         public var source: InputSource
         public var activation: Float
-        /// A PNG of the image (or its most active patch), when written.
+        /// Where in the unit's map the maximum lies (0, 0 for a dense unit).
+        public var y: Int?
+        public var x: Int?
+        /// The PNG of its receptive-field patch, when `concepts.patches` asked for it.
         public var png: String?
-        public init(source: InputSource, activation: Float, png: String? = nil) {
+        public init(source: InputSource, activation: Float, y: Int? = nil, x: Int? = nil, png: String? = nil) {
             self.source = source
             self.activation = activation
+            self.y = y
+            self.x = x
             self.png = png
         }
     }

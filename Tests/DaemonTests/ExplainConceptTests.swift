@@ -74,6 +74,25 @@ final class ExplainConceptTests: XCTestCase {
         for neuron in layers[1]["neurons"]?.arrayValue ?? [] {
             XCTAssertEqual(neuron["concept"]?["method"], "classHistogram", "a dense layer has no maps to dissect")
         }
+        // Exemplar patches: the receptive field of each listed unit's maximum, as PNG files.
+        let dir = "out/test-concept-patches-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: DaemonProcess.repositoryRoot.appendingPathComponent(dir).path) }
+        let withPatches = d.call("explainPrediction", ["model": "net", "input": ["dataset": "shapes", "indices": [4]], "topNeurons": 2,
+                                                       "layers": ["relu4"], "methods": ["influence"],
+                                                       "concepts": ["dataset": "shapes", "k": 3, "patches": .string(dir)]])
+        let exemplars = withPatches["layers"]?[0]?["neurons"]?.arrayValue?.flatMap { $0["exemplars"]?.arrayValue ?? [] } ?? []
+        XCTAssertEqual(exemplars.count, 6)
+        for e in exemplars {
+            let png = try XCTUnwrap(e["png"]?.stringValue)
+            XCTAssertTrue(png.hasSuffix(".png") && png.contains("concept-relu4-u"), png)
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: png))
+            XCTAssertEqual(Array(bytes.prefix(4)), [0x89, 0x50, 0x4E, 0x47], "a PNG file")
+            XCTAssertNotNil(e["y"]?.intValue)
+            XCTAssertNotNil(e["x"]?.intValue)
+        }
+        let outside = d.failure("explainPrediction", ["model": "net", "input": ["dataset": "shapes", "indices": [4]], "layers": ["relu4"],
+                                                      "methods": ["influence"], "concepts": ["dataset": "shapes", "patches": "/etc/x"]])
+        XCTAssertTrue(outside.message.contains("params.concepts.patches"), outside.message)
         // The same units again: labels come from what the daemon kept, and agree.
         let again = d.call("explainPrediction", ["model": "net", "input": ["dataset": "shapes", "indices": [4]], "topNeurons": 4,
                                                  "layers": ["relu4", "relu5"], "methods": ["influence"]])

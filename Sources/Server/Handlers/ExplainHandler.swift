@@ -152,6 +152,9 @@ extension AdvLensServer {
                 layers[i].neurons[j].exemplars = a.exemplars
             }
         }
+        if let dir = p.concepts?.patches {
+            try writeExemplarPatches(&layers, model: model, set: set, directory: dir, context)
+        }
         guard var c = comparison else { return }
         for i in c.layers.indices {
             let units = Array(Set(c.layers[i].changed.map(\.unit) + c.layers[i].pushedToward.map(\.unit))).sorted()

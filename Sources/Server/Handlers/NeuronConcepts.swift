@@ -104,6 +104,32 @@ extension AdvLensServer {
         return all.filter { units.contains($0.key) }
     }
 
+    /// Writes the receptive-field patch of each exemplar of the listed units into `directory`
+    /// (inside the root) and records the paths.
+    func writeExemplarPatches(_ layers: inout [ExplainPrediction.LayerNeurons], model: ResidentModel, set: (LoadedDataset, [Int]),
+                              directory: String, _ context: RequestContext) throws {
+        let dir = try workspace.paths(for: context.connection).resolve(directory, field: "params.concepts.patches")
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let images = set.0.data.images
+        for i in layers.indices {
+            for j in layers[i].neurons.indices {
+                guard var exemplars = layers[i].neurons[j].exemplars else { continue }
+                let unit = layers[i].neurons[j].unit
+                for (rank, e) in exemplars.enumerated() {
+                    guard case let .dataset(_, idx?) = e.source, let image = idx.first else { continue }
+                    let box = try ReceptiveField.box(model: model.model, layer: layers[i].layer, y: e.y ?? 0, x: e.x ?? 0)
+                    let path = (dir as NSString).appendingPathComponent("concept-\(layers[i].layer)-u\(unit)-\(rank + 1).png")
+                    do {
+                        exemplars[rank].png = try writePatch(images, image: image, box: box, model: model.model, scale: 4, to: path)
+                    } catch {
+                        throw ServerError.io("params.concepts.patches: cannot write \(path): \(error)")
+                    }
+                }
+                layers[i].neurons[j].exemplars = exemplars
+            }
+        }
+    }
+
     /// One unit's labels as the statistics table keeps them.
     private struct KeptAnnotation: Codable {
         var unit: Int
@@ -123,7 +149,8 @@ extension AdvLensServer {
         for u in units {
             let best = TopActivations.top(top, unit: u, k: k)
             let exemplars = best.map {
-                ExplainPrediction.Exemplar(source: .dataset(name: dataset.name, indices: [indices[$0.image]]), activation: $0.value)
+                ExplainPrediction.Exemplar(source: .dataset(name: dataset.name, indices: [indices[$0.image]]), activation: $0.value,
+                                           y: $0.y, x: $0.x)
             }
             let histogram = ClassHistograms.histogram(labels[u], classes: dataset.classes.count)
             var c = 0
