@@ -34,6 +34,13 @@ public struct LoadedDataset: Sendable {
     public var data: Dataset
     public var kind: String
     public var source: String
+    /// Distinct for every load (a dataset loaded again under its name gets a new one): memo
+    /// keys use it instead of hashing the images on every request.
+    public var serial: Int = LoadedDataset.nextSerial()
+
+    private static let serials = NSLock()
+    nonisolated(unsafe) private static var lastSerial = 0
+    static func nextSerial() -> Int { serials.withLock { lastSerial += 1; return lastSerial } }
 
     public var summary: DatasetSummary {
         DatasetSummary(name: data.name, kind: kind, count: data.count, imageShape: data.imageShape, classes: data.classes,

@@ -78,12 +78,17 @@ extension AdvLensServer {
                        _ context: RequestContext) throws -> [Int: NeuronAnnotation] {
         let (dataset, indices) = set
         let weights = model.model.fingerprint
-        let images = dataset.data.images.gather(indices)
-        var f = Fingerprint()
-        Fingerprint.inputs(images.data, count: images.batch).forEach { f.add($0) }
-        let imagesKey = f.hex
         let kind = "concepts k=\(k) dataset=\(dataset.data.name)"
-        let all = try neuronConcepts.annotations(key: "\(weights)|\(layer)|\(imagesKey)|\(kind)") {
+        // In memory the load's serial stands for the images; the cache database, which outlives
+        // loads and processes, keys them by their fingerprint (computed only on a memory miss).
+        var indexHash = Hasher()
+        indexHash.combine(indices)
+        let memoKey = "\(weights)|\(layer)|\(dataset.serial)|\(indexHash.finalize())|\(kind)"
+        let all = try neuronConcepts.annotations(key: memoKey) {
+            let images = dataset.data.images.gather(indices)
+            var f = Fingerprint()
+            Fingerprint.inputs(images.data, count: images.batch).forEach { f.add($0) }
+            let imagesKey = f.hex
             let store = try? workspace.store(for: context.connection)
             if let kept = try? store?.loadStatistics(weights: weights, layer: layer, dataset: imagesKey, kind: kind),
                let decoded = try? JSONDecoder().decode([KeptAnnotation].self, from: Data(kept.json.utf8)) {
