@@ -76,16 +76,28 @@ extension Store {
     /// Key text counts against the cap too (it is stored, twice with the index).
     static func keyBytes(_ parts: String...) -> Int { parts.reduce(0) { $0 + $1.utf8.count } }
 
-    /// Marks rows most recently used.
+    /// Marks rows most recently used. The stamps wait in memory and are written by the next
+    /// eviction (which is what reads them) or once many are pending, so a read that hits the
+    /// cache costs no write transaction. Another process evicting meanwhile sees the older
+    /// stamps; a killed process loses only recency, never data.
     func touch(_ table: String, ids: [Int64]) throws {
         let stamp = now()
-        try pool.write { db in
-            for start in stride(from: 0, to: ids.count, by: Store.keyChunk) {
-                let chunk = Array(ids[start..<min(ids.count, start + Store.keyChunk)])
-                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                try db.execute(sql: "UPDATE \(table) SET last_used = ? WHERE id IN (\(marks))",
-                               arguments: StatementArguments([stamp] + chunk))
-            }
+        let count = touchLock.withLock { () -> Int in
+            for id in ids { pendingTouches[table, default: [:]][id] = stamp }
+            return pendingTouches.values.reduce(0) { $0 + $1.count }
+        }
+        if count >= Store.maxPendingTouches { try pool.write { db in try flushTouches(db) } }
+    }
+
+    /// Writes the pending recency stamps (inside a write transaction).
+    func flushTouches(_ db: Database) throws {
+        let pending = touchLock.withLock { () -> [String: [Int64: Int64]] in
+            defer { pendingTouches = [:] }
+            return pendingTouches
+        }
+        for (table, stamps) in pending {
+            let statement = try db.cachedStatement(sql: "UPDATE \(table) SET last_used = MAX(last_used, ?) WHERE id = ?")
+            for (id, stamp) in stamps { try statement.execute(arguments: [stamp, id]) }
         }
     }
 }

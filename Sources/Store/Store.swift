@@ -95,6 +95,11 @@ public final class Store: @unchecked Sendable {
     private let clockLock = NSLock()
     private var lastStamp: Int64 = 0
 
+    /// Recency stamps of cache hits not yet written (table -> row id -> stamp); see `touch`.
+    let touchLock = NSLock()
+    var pendingTouches: [String: [Int64: Int64]] = [:]
+    static let maxPendingTouches = 50_000
+
     /// Microseconds since 1970, strictly increasing within this process (LRU order of rows
     /// written back to back).
     func now() -> Int64 {
@@ -119,6 +124,10 @@ public final class Store: @unchecked Sendable {
     /// cache row is left). Returns the rows evicted.
     @discardableResult
     func evictIfNeeded(_ db: Database, reserving extra: Int = 0) throws -> Int {
+        let total0 = try Store.usage(db).values.reduce(0) { $0 + $1.bytes } + extra
+        guard total0 > capBytes else { return 0 }
+        // Eviction reads last_used: the recency of recent hits must be written first.
+        try flushTouches(db)
         let total = try Store.usage(db).values.reduce(0) { $0 + $1.bytes } + extra
         guard total > capBytes else { return 0 }
         var toFree = total - Int(Double(capBytes) * Store.evictionTarget)

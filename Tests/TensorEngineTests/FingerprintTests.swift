@@ -16,12 +16,29 @@ final class FingerprintTests: XCTestCase {
         XCTAssertEqual(foobar.hex, "85944171f73967e8")
     }
 
-    /// Floats mix one 32-bit pattern at a time: one step of FNV-1a on the whole word.
-    func testFloatsMixWholeBitPatterns() {
-        var f = Fingerprint()
-        f.add(floats: [Float(1)])
-        let expected = (0xcbf2_9ce4_8422_2325 ^ UInt64(Float(1).bitPattern)) &* 0x0000_0100_0000_01b3
-        XCTAssertEqual(f.hex, String(format: "%016llx", expected))
+    /// Floats: every value, its position and the count matter; the contiguous and the generic
+    /// paths agree; one float is the documented fold of the four lanes.
+    func testFloatsMixEveryValueAndPosition() {
+        func hash(_ v: [Float]) -> String { var f = Fingerprint(); f.add(floats: v); return f.hex }
+        let base: [Float] = (0..<11).map { Float($0) * 0.25 }
+        var seen = Set([hash(base)])
+        for i in base.indices {
+            var v = base
+            v[i] += 1e-3
+            XCTAssertTrue(seen.insert(hash(v)).inserted, "changing element \(i) changes the hash")
+        }
+        var swapped = base
+        swapped.swapAt(2, 6)
+        XCTAssertTrue(seen.insert(hash(swapped)).inserted, "order matters (2 and 6 share a lane)")
+        XCTAssertTrue(seen.insert(hash(base + [0])).inserted, "the count matters")
+        var generic = Fingerprint()
+        generic.add(floats: base.lazy.map { $0 })
+        XCTAssertEqual(generic.hex, hash(base))
+        let p: UInt64 = 0x0000_0100_0000_01b3, h: UInt64 = 0xcbf2_9ce4_8422_2325
+        let lanes = [(h ^ UInt64(Float(1).bitPattern)) &* p, h ^ 0x9e37_79b9_7f4a_7c15, h ^ 0xc2b2_ae3d_27d4_eb4f,
+                     h ^ 0x1656_67b1_9e37_79f9, 1]
+        let expected = lanes.reduce(h) { x, lane in (x ^ (lane ^ (lane >> 32))) &* p }
+        XCTAssertEqual(hash([1]), String(format: "%016llx", expected))
     }
 
     /// An image's fingerprint does not depend on its batch or position; -0 and 0 differ (bits).
