@@ -195,10 +195,8 @@ public final class ActivationSource {
     /// One batch, from the cache where it has the images.
     private func batch(_ layer: String, _ x: Tensor, _ reduction: ActivationReduction, _ run: Execution) throws -> LayerActivations {
         guard let cache else { return try compute(layer, x, reduction, run) }
-        let per = x.itemCount
-        let keys = (0..<x.batch).map { i in
-            ActivationKey(weights: weights, layer: layer, reduction: reduction,
-                          input: Self.fingerprint(x.data[(i * per)..<((i + 1) * per)]))
+        let keys = Fingerprint.inputs(x.data, count: x.batch).map {
+            ActivationKey(weights: weights, layer: layer, reduction: reduction, input: $0)
         }
         let found = cache.lookup(keys)
         let missing = found.indices.filter { found[$0] == nil }
@@ -268,7 +266,4 @@ public final class ActivationSource {
                                     values: values, argmax: argmax)
         }
     }
-
-    /// A 64-bit FNV-1a hash of an image's float bits, as 16 hex digits: the input's cache key.
-    public static func fingerprint(_ pixels: ArraySlice<Float>) -> String { Fingerprint.input(pixels) }
 }

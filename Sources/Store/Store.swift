@@ -124,12 +124,10 @@ public final class Store: @unchecked Sendable {
     /// cache row is left). Returns the rows evicted.
     @discardableResult
     func evictIfNeeded(_ db: Database, reserving extra: Int = 0) throws -> Int {
-        let total0 = try Store.usage(db).values.reduce(0) { $0 + $1.bytes } + extra
-        guard total0 > capBytes else { return 0 }
-        // Eviction reads last_used: the recency of recent hits must be written first.
-        try flushTouches(db)
         let total = try Store.usage(db).values.reduce(0) { $0 + $1.bytes } + extra
         guard total > capBytes else { return 0 }
+        // Eviction reads last_used: the recency of recent hits must be written first.
+        try flushTouches(db)
         var toFree = total - Int(Double(capBytes) * Store.evictionTarget)
         var evicted = 0
         while toFree > 0 {
