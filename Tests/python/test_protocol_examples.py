@@ -7,7 +7,7 @@ params and each result are validated with the JSON Schemas in protocol/schema/, 
 params of a request that succeeds (or fails for a reason other than its params) must validate,
 params the server refuses with -32602 must not (unless the session marks them "schema": "valid",
 for semantic errors a schema cannot see), and every result must match its method's result
-schema, as must the partial result a cancelled request carries in error.data. Static checks make sure every advertised method has both schemas, a README section and
+schema, as must the partial result a cancelled request carries in error.data. Static checks make sure every advertised method has both schemas, a section in protocol/*.md and
 an example, and that the .jsonl files are what protocol/examples/generate.py writes.
 """
 import importlib.util
@@ -486,7 +486,7 @@ def capabilities(advlensd):
 
 
 def test_every_advertised_method_has_schemas_and_a_readme_section(capabilities):
-    readme = (PROTOCOL / "README.md").read_text()
+    readme = "\n".join(page.read_text() for page in sorted(PROTOCOL.glob("*.md")))  # one file per method family
     headings = set(re.findall(r"^#{2,4} `([^`]+)`", readme, re.M))
     missing = []
     for method in capabilities["methods"]:
@@ -497,7 +497,7 @@ def test_every_advertised_method_has_schemas_and_a_readme_section(capabilities):
             else:
                 jsonschema.Draft202012Validator.check_schema(json.loads(path.read_text()))
         if method not in headings:
-            missing.append(f"README.md section \"### `{method}`\"")
+            missing.append(f"protocol/*.md section \"## `{method}`\"")
     assert not missing, f"missing for advertised methods: {missing}"
     jsonschema.Draft202012Validator.check_schema(json.loads((SCHEMAS / "common.json").read_text()))
     documented = {p.relative_to(SCHEMAS).as_posix().rsplit(".", 2)[0] for p in SCHEMAS.rglob("*.params.json")}
