@@ -39,7 +39,7 @@ class RPCError(Exception):
 
 
 class Daemon:
-    """advlensd as a child process, spoken to with Content-Length framing (protocol/README.md §2)."""
+    """advlensd as a child process, spoken to with Content-Length framing (protocol/transport.md)."""
 
     def __init__(self, binary, root=ROOT, verbose=False):
         self.verbose = verbose

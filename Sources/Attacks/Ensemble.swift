@@ -5,7 +5,7 @@ import TensorEngine
 /// The models an attack runs against: one, or several with weights (normalised to sum 1),
 /// all taking the same input shape and range and giving the same number of classes.
 ///
-/// How members combine depends on the method (protocol/README.md documents it per method):
+/// How members combine depends on the method (protocol/attack.md documents it per method):
 /// gradient-sign and PGD-style attacks average the members' **losses**; the ensemble-
 /// optimization attack averages their **probabilities** (its loss is -log Σ aᵢ pᵢ(t)); C&W and
 /// DeepFool average their **logits**. The ensemble's prediction, used to judge success, is the

@@ -2,7 +2,7 @@
 /// weighted ensemble. The adversarial batch is kept by the server as a result handle that
 /// predict (and later probe, explainPrediction, trainStep) accept as input.
 ///
-/// Parameters left out take the method's defaults (see protocol/README.md); `config` in the
+/// Parameters left out take the method's defaults (see protocol/attack.md); `config` in the
 /// result echoes every value used, seed included, so a call can be repeated exactly.
 public enum AttackMethod: RequestType {
     public static let method = "attack"

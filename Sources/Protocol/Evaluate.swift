@@ -12,7 +12,7 @@ public enum Evaluate: RequestType {
         public var dataset: String?
         public var inputs: Inputs?
         public var labels: [Int]?
-        /// The attack, with the attack method's parameters (protocol/README.md, attack).
+        /// The attack, with the attack method's parameters (protocol/attack.md).
         public var attack: AttackSpec?
         /// Images per chunk (default 256): progress and cancel come between chunks.
         public var batchSize: Int?

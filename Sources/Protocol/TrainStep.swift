@@ -1,7 +1,7 @@
 /// `trainStep`: optimiser steps on a resident model (write access: it waits for the model's
 /// running reads and holds new ones back). The optimiser and its state, the schedule, the
 /// step count and the batch cursor stay with the model between calls and go into model/save.
-/// See protocol/README.md for every default and the loss definitions.
+/// See protocol/training.md for every default and the loss definitions.
 public enum TrainStep: RequestType {
     public static let method = "trainStep"
 

@@ -1,7 +1,7 @@
 /// JSON-RPC error codes: the standard ones, LSP's, and AdvLens's server range.
 ///
 /// Kept as plain `Int` constants so a handler compares `error.code == ErrorCode.notFound`
-/// without conversions, and the numbers appear in one place for protocol/README.md.
+/// without conversions, and the numbers appear in one place for protocol/errors.md.
 public enum ErrorCode {
     // JSON-RPC 2.0.
     public static let parseError = -32700          // the bytes are not JSON (id null unless recovered)

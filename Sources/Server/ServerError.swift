@@ -5,7 +5,7 @@ import SafeTensors
 import Store
 import GRDB
 
-/// The server's errors as JSON-RPC errors (codes in protocol/README.md), and the mapping of
+/// The server's errors as JSON-RPC errors (codes in protocol/errors.md), and the mapping of
 /// engine errors to them: every message names the field, layer, key or file at fault.
 enum ServerError {
     static func invalidParams(_ message: String) -> RPCError { RPCError(code: ErrorCode.invalidParams, message: message) }

@@ -226,7 +226,7 @@ class Client:
         return self.call("attack", dict(params, method=method, inputs=inputs), progress)
 
     def probe(self, model, layer, kind="topActivations", dataset=None, adversarial=None, progress=None, **params):
-        """What the units of one layer respond to (protocol/README.md, probe). `dataset` is a
+        """What the units of one layer respond to (protocol/probe.md). `dataset` is a
         dataset name or advlens.dataset(name, indices); `adversarial` a Handle (or
         handle.select(...)) or {"attack": {...attack params}}."""
         if isinstance(dataset, str):

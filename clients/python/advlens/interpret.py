@@ -1,5 +1,5 @@
-"""Jupyter display of probe and explainPrediction results (protocol/README.md, probe and
-explainPrediction): unit bars, heatmaps, patches and tables."""
+"""Jupyter display of probe and explainPrediction results (protocol/probe.md and
+protocol/explain.md): unit bars, heatmaps, patches and tables."""
 import base64
 import os
 

@@ -1,5 +1,5 @@
--- Text for probe and explainPrediction results (protocol/README.md): unit bars and tables,
--- map statistics and the PNG files the daemon wrote.
+-- Text for probe and explainPrediction results (protocol/probe.md, protocol/explain.md): unit
+-- bars and tables, map statistics and the PNG files the daemon wrote.
 local render = require("advlens.render")
 
 local M = {}
