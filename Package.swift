@@ -44,13 +44,18 @@ let package = Package(
 
         // Training loops and objectives: standard, PGD (Madry), TRADES, the consistent loss;
         // resident training state, schedules, checkpoints of the optimiser state.
-        .target(name: "Training", dependencies: ["NN", "Data", "Attacks", "SafeTensors"], swiftSettings: fast),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport", "NN", "Attacks", "Data", "SafeTensors"], exclude: ["Fixtures"]),
+        .target(name: "Training", dependencies: ["NN", "Data", "Attacks", "SafeTensors", "Settings", "TensorEngine"], swiftSettings: fast),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport", "NN", "Attacks", "Data", "SafeTensors", "Settings"], exclude: ["Fixtures"]),
+
+        // The settings objects, once: attack, optimiser and schedule parameters with their
+        // checks, decoded straight from the wire. A leaf: the engine and the protocol import it.
+        .target(name: "Settings"),
+        .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
 
         // Adversarial attacks on one model or an ensemble: FGSM, BIM, PGD, MI-FGSM, C&W, DeepFool,
         // and the paper's ensemble-optimization attack.
-        .target(name: "Attacks", dependencies: ["NN"], swiftSettings: fast),
-        .testTarget(name: "AttacksTests", dependencies: ["Attacks", "TestSupport", "Data", "SafeTensors"], exclude: ["Fixtures"]),
+        .target(name: "Attacks", dependencies: ["NN", "Settings", "TensorEngine"], swiftSettings: fast),
+        .testTarget(name: "AttacksTests", dependencies: ["Attacks", "TestSupport", "Data", "SafeTensors", "Settings"], exclude: ["Fixtures"]),
 
         // Interpretation: probe analysis (unit activations through one ActivationSource, receptive fields,
         // top-K, class histograms, CS1/CS2/LC, r(x*), Network-Dissection IoU) and explanations of a
@@ -64,9 +69,9 @@ let package = Package(
         .target(name: "RPC", exclude: ["README.md"]),
         .testTarget(name: "RPCTests", dependencies: ["RPC"]),
 
-        // The wire protocol's types, one file per method, and the error codes. Imports nothing.
-        .target(name: "Protocol"),
-        .testTarget(name: "ProtocolTests", dependencies: ["Protocol"]),
+        // The wire protocol's types, one file per method. Imports only the settings it carries.
+        .target(name: "Protocol", dependencies: ["Settings"]),
+        .testTarget(name: "ProtocolTests", dependencies: ["Protocol", "Settings", "RPC"]),
 
         // stb_image / stb_image_write (Debian's libstb).
         .systemLibrary(name: "CStb", path: "Sources/CStb"),
@@ -78,7 +83,7 @@ let package = Package(
 
         // Method handlers and the workspace (resident models, datasets, result handles):
         // the one place where the protocol meets the engine.
-        .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "Attacks", "SafeTensors", "CStb", "Interpret", "Store",
+        .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "Attacks", "SafeTensors", "CStb", "Interpret", "Store", "Settings",
                                                  .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: fast),
         // End-to-end tests: the real advlensd binary over pipes and sockets.
         .testTarget(name: "DaemonTests", dependencies: ["RPC", "CStb", "Store"]),
@@ -86,11 +91,11 @@ let package = Package(
         // Executables.
         .executableTarget(name: "advlensd", dependencies: ["Server", "RPC", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The shell client: a thin command over the daemon's Unix socket (clients/shell).
-        .executableTarget(name: "advlens", dependencies: ["RPC", "Protocol", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        .executableTarget(name: "advlens", dependencies: ["RPC", "Protocol", "Settings", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "clients/shell/Sources/advlens"),
         .testTarget(name: "ShellClientTests", dependencies: ["RPC"]),
         .executableTarget(name: "advlens-train", dependencies: ["Training", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "advlens-bench", dependencies: ["Training", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "bench/Sources/advlens-bench",
+        .executableTarget(name: "advlens-bench", dependencies: ["Training", "Attacks", "NN", "Settings", "TensorEngine", "Data", "RPC", "Protocol", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "bench/Sources/advlens-bench",
                           swiftSettings: fast),
     ],
     swiftLanguageModes: [.v5]

@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import Settings
 import TensorEngine
 
 /// Runs an attack: chooses targets, makes the batch (several targets per image for the
@@ -7,7 +8,7 @@ import TensorEngine
 /// image once more on the ensemble for the per-sample results.
 public enum Attack {
     /// The attacks by wire name, for capabilities.
-    public static var methods: [String] { AttackConfig.Method.allCases.map(\.rawValue) }
+    public static var methods: [String] { AttackRegistry.names }
 
     /// `cleanPredictions`, when the caller already has the ensemble's predictions for the
     /// clean images (one per image), saves a forward pass.
@@ -73,17 +74,7 @@ public enum Attack {
         }
         var batch = AttackBatch(clean: clean, labels: sources.map { labels[$0] }, targets: targets)
 
-        let stopped: Bool
-        switch config.method {
-        case .fgsm, .bim, .pgd, .mifgsm:
-            stopped = try GradientAttack(config: config, ensemble: ensemble, monitor: monitor).run(&batch)
-        case .ensembleOpt:
-            stopped = try EnsembleOptimizationAttack(config: config, ensemble: ensemble, monitor: monitor).run(&batch)
-        case .cw:
-            stopped = try CarliniWagnerAttack(config: config, ensemble: ensemble, monitor: monitor).run(&batch)
-        case .deepfool:
-            stopped = try DeepFoolAttack(config: config, ensemble: ensemble, monitor: monitor).run(&batch)
-        }
+        let stopped = try AttackRegistry.method(config.method).run(config, on: ensemble, monitor: monitor, batch: &batch)
         return (batch, sources, targets, stopped)
     }
 

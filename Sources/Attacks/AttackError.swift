@@ -1,12 +1,5 @@
-/// Bad attack parameters, naming the field (the daemon prefixes "params.").
-public enum AttackError: Error, CustomStringConvertible, Equatable {
-    case invalid(String, String)
+import Settings
 
-    public var field: String { if case .invalid(let f, _) = self { return f }; return "" }
-
-    public var description: String {
-        switch self {
-        case let .invalid(field, message): return "\(field): \(message)"
-        }
-    }
-}
+/// Bad attack parameters, naming the field (the daemon prefixes where the settings sit):
+/// the Settings module's one error for every settings object.
+public typealias AttackError = SettingsError

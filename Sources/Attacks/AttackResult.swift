@@ -1,3 +1,4 @@
+import Settings
 import TensorEngine
 
 /// What an attack made of each input.

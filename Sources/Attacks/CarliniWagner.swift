@@ -1,4 +1,5 @@
 import Foundation
+import Settings
 import NN
 import TensorEngine
 
@@ -10,10 +11,27 @@ import TensorEngine
 /// or bisected after failure), as in the original; with 1 (the default, as torchattacks) c
 /// stays fixed. Like torchattacks, a round stops early when the total loss has not fallen
 /// over a tenth of the steps.
-struct CarliniWagnerAttack {
+struct CarliniWagnerAttack: AttackMethodDefinition {
     let config: AttackConfig
     let ensemble: Ensemble
     let monitor: AttackMonitor
+
+    static let name: AttackConfig.MethodName = "cw"
+    static let parameters: Set<AttackConfig.Field> = [.steps, .learningRate, .c, .kappa, .binarySearchSteps, .targeted, .target]
+    static let norms: [Norm] = [.l2]
+    static let targeting = Targeting.optional
+
+    static func fillDefaults(_ c: inout AttackConfig) {
+        c.steps = c.steps ?? 100
+        c.learningRate = c.learningRate ?? 0.01
+        c.c = c.c ?? 1
+        c.kappa = c.kappa ?? 0
+        c.binarySearchSteps = c.binarySearchSteps ?? 1
+    }
+
+    static func run(_ config: AttackConfig, on ensemble: Ensemble, monitor: AttackMonitor, batch: inout AttackBatch) throws -> Bool {
+        try Self(config: config, ensemble: ensemble, monitor: monitor).run(&batch)
+    }
 
     func run(_ batch: inout AttackBatch) throws -> Bool {
         let (lo, hi) = (ensemble.lower, ensemble.upper), span = hi - lo
@@ -99,3 +117,5 @@ struct CarliniWagnerAttack {
         return false
     }
 }
+
+extension AttackConfig.MethodName { public static let cw = CarliniWagnerAttack.name }

@@ -1,4 +1,5 @@
 import Foundation
+import Settings
 import TensorEngine
 
 /// DeepFool (Moosavi-Dezfooli et al.), L2: at each iterate the classifier (the ensemble's
@@ -7,10 +8,24 @@ import TensorEngine
 /// |fₖ|/‖wₖ‖, r = (|f_k*| + 1e-4) w_k* / ‖w_k*‖². The accumulated step is applied with
 /// (1 + overshoot): x' = clip(x + (1 + overshoot)·Σr). A sample stops as soon as its label
 /// changes; all samples step together as one batch.
-struct DeepFoolAttack {
+struct DeepFoolAttack: AttackMethodDefinition {
     let config: AttackConfig
     let ensemble: Ensemble
     let monitor: AttackMonitor
+
+    static let name: AttackConfig.MethodName = "deepfool"
+    static let parameters: Set<AttackConfig.Field> = [.steps, .overshoot]
+    static let norms: [Norm] = [.l2]
+    static let targeting = Targeting.never
+
+    static func fillDefaults(_ c: inout AttackConfig) {
+        c.steps = c.steps ?? 50
+        c.overshoot = c.overshoot ?? 0.02
+    }
+
+    static func run(_ config: AttackConfig, on ensemble: Ensemble, monitor: AttackMonitor, batch: inout AttackBatch) throws -> Bool {
+        try Self(config: config, ensemble: ensemble, monitor: monitor).run(&batch)
+    }
 
     func run(_ batch: inout AttackBatch) throws -> Bool {
         let runs = ensemble.executions()
@@ -59,3 +74,5 @@ struct DeepFoolAttack {
         return false
     }
 }
+
+extension AttackConfig.MethodName { public static let deepfool = DeepFoolAttack.name }

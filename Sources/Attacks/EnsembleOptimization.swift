@@ -1,4 +1,5 @@
 import Foundation
+import Settings
 import TensorEngine
 
 /// The paper's targeted attack (Dong et al., after Liu et al. 2017): for each image x and
@@ -6,10 +7,26 @@ import TensorEngine
 ///     -log( Σᵢ aᵢ pᵢ(t | x*) ) + λ ‖x* - x‖₂²
 /// keeping x* in the input range (and in the L-inf box of radius epsilon when one is set)
 /// after every step. With early stopping a sample stops once the ensemble predicts t.
-struct EnsembleOptimizationAttack {
+struct EnsembleOptimizationAttack: AttackMethodDefinition {
     let config: AttackConfig
     let ensemble: Ensemble
     let monitor: AttackMonitor
+
+    static let name: AttackConfig.MethodName = "ensemble-opt"
+    static let parameters: Set<AttackConfig.Field> = [.epsilon, .steps, .learningRate, .lambda, .targeted, .target, .targetsPerImage]
+    static let norms: [Norm] = [.l2]
+    static let targeting = Targeting.always
+
+    static func fillDefaults(_ c: inout AttackConfig) {
+        c.steps = c.steps ?? 100
+        c.learningRate = c.learningRate ?? 0.01
+        c.lambda = c.lambda ?? 0.05
+        c.targetsPerImage = c.targetsPerImage ?? 1
+    }
+
+    static func run(_ config: AttackConfig, on ensemble: Ensemble, monitor: AttackMonitor, batch: inout AttackBatch) throws -> Bool {
+        try Self(config: config, ensemble: ensemble, monitor: monitor).run(&batch)
+    }
 
     func run(_ batch: inout AttackBatch) throws -> Bool {
         let steps = config.steps!, lr = config.learningRate!, lambda = config.lambda!
@@ -66,3 +83,5 @@ struct EnsembleOptimizationAttack {
         return false
     }
 }
+
+extension AttackConfig.MethodName { public static let ensembleOpt = EnsembleOptimizationAttack.name }

@@ -1,4 +1,5 @@
 import Foundation
+import Settings
 import TensorEngine
 
 /// FGSM, BIM (I-FGSM), PGD (L-inf and L2, random start, restarts) and MI-FGSM: steps along
@@ -12,13 +13,18 @@ import TensorEngine
 /// alpha·sign(g). With early stopping a sample stops moving once it succeeds (judged on the
 /// logits each iteration computes anyway), so the work shrinks as samples fall.
 struct GradientAttack {
+    /// How an iterate moves: FGSM's one full step of epsilon, MI-FGSM's momentum sign step,
+    /// or BIM/PGD's projected step of stepSize in the config's norm.
+    enum Rule { case fullStep, momentum, projected }
+
     let config: AttackConfig
+    let rule: Rule
     let ensemble: Ensemble
     let monitor: AttackMonitor
 
     func run(_ batch: inout AttackBatch) throws -> Bool {
         let eps = config.epsilon!, steps = config.steps!
-        let restarts = config.method == .pgd ? config.restarts! : 1
+        let restarts = config.restarts ?? 1
         let runs = ensemble.executions()
         var rng = SeededRNG(seed: config.seed!)
         let totalIterations = steps * restarts
@@ -29,7 +35,7 @@ struct GradientAttack {
             // The iterate of this restart for the active samples.
             let start = batch.clean.gather(active)
             var x = start
-            if config.method == .pgd && config.randomStart! {
+            if config.randomStart == true {
                 randomStart(&x, eps: eps, rng: &rng)
                 clip(&x, ensemble.lower, ensemble.upper)
             }
@@ -93,10 +99,10 @@ struct GradientAttack {
     /// projection onto the epsilon ball around the clean image and the input range.
     private func update(_ x: inout Tensor, _ g: inout Tensor, _ momentum: inout Tensor, center: Tensor, eps: Float) {
         let direction: Float = config.targeted! ? -1 : 1
-        switch (config.method, config.norm!) {
-        case (.fgsm, _):
+        switch (rule, config.norm!) {
+        case (.fullStep, _):
             x.axpy(direction * eps, g.map { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) })
-        case (.mifgsm, _):
+        case (.momentum, _):
             // g ← μ·g + ∇ / mean|∇| per sample, then a sign step.
             let per = g.itemCount
             let mu = config.decay!
@@ -112,10 +118,10 @@ struct GradientAttack {
             }
             x.axpy(direction * config.stepSize!, momentum.map { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) })
             projectLinf(&x, around: center, eps)
-        case (_, .linf):
+        case (.projected, .linf):
             x.axpy(direction * config.stepSize!, g.map { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) })
             projectLinf(&x, around: center, eps)
-        case (_, .l2):
+        case (.projected, .l2):
             let norms = g.itemNorms()
             let per = g.itemCount
             g.data.withUnsafeMutableBufferPointer { gp in

@@ -1,3 +1,5 @@
+import Settings
+
 /// `attack`: adversarial examples for a batch of inputs, against one resident model or a
 /// weighted ensemble. The adversarial batch is kept by the server as a result handle that
 /// predict (and later probe, explainPrediction, trainStep) accept as input.
@@ -7,46 +9,57 @@
 public enum AttackMethod: RequestType {
     public static let method = "attack"
 
+    /// The request: whom to attack and on what (its own fields), and the attack's settings
+    /// (`AttackConfig`, the one definition of them), side by side in one params object.
     public struct Params: Codable, Sendable {
         /// One model by name, or `models` for an ensemble (exactly one of the two).
         public var model: String?
         public var models: [WeightedModel]?
-        /// fgsm, bim, pgd, mifgsm, ensemble-opt, cw, deepfool.
-        public var method: String
+        /// The method and its parameters (method, norm, epsilon, stepSize, ...).
+        public var settings: AttackConfig
         public var inputs: Inputs
         /// True labels; dataset references and handles carry their own; for tensors, PNGs and
         /// paths without labels the model's clean predictions are used.
         public var labels: [Int]?
-        public var norm: String?
-        public var epsilon: Float?
-        public var stepSize: Float?
-        public var steps: Int?
-        public var restarts: Int?
-        public var randomStart: Bool?
-        public var decay: Float?
-        public var targeted: Bool?
-        /// "random", "leastLikely", or one class per input.
-        public var target: TargetSpec?
-        public var targetsPerImage: Int?
-        public var kappa: Float?
-        public var c: Float?
-        public var binarySearchSteps: Int?
-        public var learningRate: Float?
-        public var lambda: Float?
-        public var overshoot: Float?
-        public var earlyStop: Bool?
-        public var seed: UInt64?
         /// Models to judge the adversarial batch on as well: the transfer matrix.
         public var evaluateOn: [String]?
         /// What to send back beyond the per-sample table.
         public var `return`: ReturnOptions?
         public var workDoneToken: ProgressToken?
 
-        public init(model: String? = nil, models: [WeightedModel]? = nil, method: String, inputs: Inputs) {
+        public init(model: String? = nil, models: [WeightedModel]? = nil, settings: AttackConfig, inputs: Inputs) {
             self.model = model
             self.models = models
-            self.method = method
+            self.settings = settings
             self.inputs = inputs
+        }
+
+        private enum CodingKeys: String, CodingKey { case model, models, inputs, labels, evaluateOn, `return`, workDoneToken }
+
+        /// The settings read their keys from the same object (the strict decoder counts both
+        /// groups as known).
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            model = try c.decodeIfPresent(String.self, forKey: .model)
+            models = try c.decodeIfPresent([WeightedModel].self, forKey: .models)
+            settings = try AttackConfig(from: decoder)
+            inputs = try c.decode(Inputs.self, forKey: .inputs)
+            labels = try c.decodeIfPresent([Int].self, forKey: .labels)
+            evaluateOn = try c.decodeIfPresent([String].self, forKey: .evaluateOn)
+            self.return = try c.decodeIfPresent(ReturnOptions.self, forKey: .return)
+            workDoneToken = try c.decodeIfPresent(ProgressToken.self, forKey: .workDoneToken)
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encodeIfPresent(model, forKey: .model)
+            try c.encodeIfPresent(models, forKey: .models)
+            try settings.encode(to: encoder)
+            try c.encode(inputs, forKey: .inputs)
+            try c.encodeIfPresent(labels, forKey: .labels)
+            try c.encodeIfPresent(evaluateOn, forKey: .evaluateOn)
+            try c.encodeIfPresent(self.return, forKey: .return)
+            try c.encodeIfPresent(workDoneToken, forKey: .workDoneToken)
         }
     }
 
@@ -55,29 +68,6 @@ public enum AttackMethod: RequestType {
         /// Relative weight (normalised to sum 1 over the ensemble); default 1.
         public var weight: Float?
         public init(name: String, weight: Float? = nil) { self.name = name; self.weight = weight }
-    }
-
-    /// A target choice on the wire: a string ("random", "leastLikely") or a list of classes.
-    public enum TargetSpec: Codable, Sendable, Equatable {
-        case named(String)
-        case classes([Int])
-
-        public init(from decoder: Decoder) throws {
-            let c = try decoder.singleValueContainer()
-            if let s = try? c.decode(String.self) { self = .named(s) } else if let n = try? c.decode(Int.self) {
-                self = .classes([n])
-            } else {
-                self = .classes(try c.decode([Int].self))
-            }
-        }
-
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.singleValueContainer()
-            switch self {
-            case .named(let s): try c.encode(s)
-            case .classes(let list): try c.encode(list)
-            }
-        }
     }
 
     public struct ReturnOptions: Codable, Sendable {
@@ -193,49 +183,28 @@ public enum AttackMethod: RequestType {
         }
     }
 
+    /// The attack as it ran: every setting resolved (defaults filled in, seed included) and
+    /// the models with their fingerprints, in one object.
     public struct Config: Codable, Sendable {
-        public var method: String
+        public var settings: AttackConfig
         public var models: [ConfigModel]
-        public var norm: String
-        public var epsilon: Float?
-        public var stepSize: Float?
-        public var steps: Int?
-        public var restarts: Int?
-        public var randomStart: Bool?
-        public var decay: Float?
-        public var targeted: Bool
-        public var target: TargetSpec?
-        public var targetsPerImage: Int?
-        public var kappa: Float?
-        public var c: Float?
-        public var binarySearchSteps: Int?
-        public var learningRate: Float?
-        public var lambda: Float?
-        public var overshoot: Float?
-        public var earlyStop: Bool
-        public var seed: UInt64
 
-        public init(method: String, models: [ConfigModel], norm: String, epsilon: Float?, stepSize: Float?, steps: Int?, restarts: Int?, randomStart: Bool?, decay: Float?, targeted: Bool, target: TargetSpec?, targetsPerImage: Int?, kappa: Float?, c: Float?, binarySearchSteps: Int?, learningRate: Float?, lambda: Float?, overshoot: Float?, earlyStop: Bool, seed: UInt64) {
-            self.method = method
+        public init(settings: AttackConfig, models: [ConfigModel]) {
+            self.settings = settings
             self.models = models
-            self.norm = norm
-            self.epsilon = epsilon
-            self.stepSize = stepSize
-            self.steps = steps
-            self.restarts = restarts
-            self.randomStart = randomStart
-            self.decay = decay
-            self.targeted = targeted
-            self.target = target
-            self.targetsPerImage = targetsPerImage
-            self.kappa = kappa
-            self.c = c
-            self.binarySearchSteps = binarySearchSteps
-            self.learningRate = learningRate
-            self.lambda = lambda
-            self.overshoot = overshoot
-            self.earlyStop = earlyStop
-            self.seed = seed
+        }
+
+        private enum CodingKeys: String, CodingKey { case models }
+
+        public init(from decoder: Decoder) throws {
+            settings = try AttackConfig(from: decoder)
+            models = try decoder.container(keyedBy: CodingKeys.self).decode([ConfigModel].self, forKey: .models)
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            try settings.encode(to: encoder)
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(models, forKey: .models)
         }
     }
 

@@ -1,3 +1,5 @@
+import Settings
+
 /// `evaluate`: clean accuracy of a resident model on labelled inputs (a dataset, a split's
 /// part, dataset references, handles or tensors with labels) and, with `attack`, its robust
 /// accuracy: the fraction still classified correctly after the attack (a clean mistake
@@ -13,12 +15,12 @@ public enum Evaluate: RequestType {
         public var inputs: Inputs?
         public var labels: [Int]?
         /// The attack, with the attack method's parameters (protocol/attack.md).
-        public var attack: AttackSpec?
+        public var attack: AttackConfig?
         /// Images per chunk (default 256): progress and cancel come between chunks.
         public var batchSize: Int?
         public var workDoneToken: ProgressToken?
 
-        public init(model: String, dataset: String? = nil, inputs: Inputs? = nil, labels: [Int]? = nil, attack: AttackSpec? = nil,
+        public init(model: String, dataset: String? = nil, inputs: Inputs? = nil, labels: [Int]? = nil, attack: AttackConfig? = nil,
                     batchSize: Int? = nil) {
             self.model = model
             self.dataset = dataset
@@ -26,36 +28,6 @@ public enum Evaluate: RequestType {
             self.labels = labels
             self.attack = attack
             self.batchSize = batchSize
-        }
-    }
-
-    /// The attack method's parameters (the same names, defaults and checks).
-    public struct AttackSpec: Codable, Sendable {
-        public var method: String
-        public var norm: String?
-        public var epsilon: Float?
-        public var stepSize: Float?
-        public var steps: Int?
-        public var restarts: Int?
-        public var randomStart: Bool?
-        public var decay: Float?
-        public var targeted: Bool?
-        public var target: AttackMethod.TargetSpec?
-        public var kappa: Float?
-        public var c: Float?
-        public var binarySearchSteps: Int?
-        public var learningRate: Float?
-        public var lambda: Float?
-        public var overshoot: Float?
-        public var earlyStop: Bool?
-        public var seed: UInt64?
-
-        public init(method: String, epsilon: Float? = nil, stepSize: Float? = nil, steps: Int? = nil, seed: UInt64? = nil) {
-            self.method = method
-            self.epsilon = epsilon
-            self.stepSize = stepSize
-            self.steps = steps
-            self.seed = seed
         }
     }
 

@@ -12,6 +12,9 @@ public protocol RequestType {
 /// A request without parameters (model/list, shutdown, ...) takes `{}` or no params at all.
 public struct NoParams: Codable, Sendable, Equatable {
     public init() {}
+    private enum CodingKeys: CodingKey {}
+    /// Reads the params as an (empty) object, so a strict decoder sees every field as unknown.
+    public init(from decoder: Decoder) throws { _ = try decoder.container(keyedBy: CodingKeys.self) }
 }
 
 /// A result with nothing to say but success.

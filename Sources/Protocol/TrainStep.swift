@@ -1,3 +1,5 @@
+import Settings
+
 /// `trainStep`: optimiser steps on a resident model (write access: it waits for the model's
 /// running reads and holds new ones back). The optimiser and its state, the schedule, the
 /// step count and the batch cursor stay with the model between calls and go into model/save.
@@ -22,15 +24,15 @@ public enum TrainStep: RequestType {
         public var labels: [Int]?
         /// Left out: the resident optimiser (SGD lr 0.01 the first time). A different one
         /// replaces it and drops its state.
-        public var optimizer: Optimizer?
+        public var optimizer: OptimizerConfig?
         /// Left out: the resident schedule (constant the first time).
-        public var schedule: Schedule?
+        public var schedule: LearningRateSchedule?
         /// Steps this call takes (default 1, at most 100000).
         public var steps: Int?
         public var workDoneToken: ProgressToken?
 
         public init(model: String, objective: Objective? = nil, dataset: String? = nil, batchSize: Int? = nil, seed: UInt64? = nil,
-                    inputs: Inputs? = nil, labels: [Int]? = nil, optimizer: Optimizer? = nil, schedule: Schedule? = nil, steps: Int? = nil) {
+                    inputs: Inputs? = nil, labels: [Int]? = nil, optimizer: OptimizerConfig? = nil, schedule: LearningRateSchedule? = nil, steps: Int? = nil) {
             self.model = model
             self.objective = objective
             self.dataset = dataset
@@ -86,52 +88,6 @@ public enum TrainStep: RequestType {
         }
     }
 
-    public struct Optimizer: Codable, Sendable, Equatable {
-        /// sgd, adam, adamw.
-        public var kind: String
-        public var learningRate: Float?
-        public var momentum: Float?
-        public var dampening: Float?
-        public var nesterov: Bool?
-        public var weightDecay: Float?
-        public var beta1: Float?
-        public var beta2: Float?
-        public var eps: Float?
-
-        public init(kind: String, learningRate: Float? = nil, momentum: Float? = nil, dampening: Float? = nil, nesterov: Bool? = nil,
-                    weightDecay: Float? = nil, beta1: Float? = nil, beta2: Float? = nil, eps: Float? = nil) {
-            self.kind = kind
-            self.learningRate = learningRate
-            self.momentum = momentum
-            self.dampening = dampening
-            self.nesterov = nesterov
-            self.weightDecay = weightDecay
-            self.beta1 = beta1
-            self.beta2 = beta2
-            self.eps = eps
-        }
-    }
-
-    public struct Schedule: Codable, Sendable, Equatable {
-        /// constant, step, cosine, linear.
-        public var kind: String
-        public var warmupSteps: Int?
-        public var stepSize: Int?
-        public var gamma: Float?
-        public var totalSteps: Int?
-        public var minLearningRate: Float?
-
-        public init(kind: String, warmupSteps: Int? = nil, stepSize: Int? = nil, gamma: Float? = nil, totalSteps: Int? = nil,
-                    minLearningRate: Float? = nil) {
-            self.kind = kind
-            self.warmupSteps = warmupSteps
-            self.stepSize = stepSize
-            self.gamma = gamma
-            self.totalSteps = totalSteps
-            self.minLearningRate = minLearningRate
-        }
-    }
-
     /// One step's figures.
     public struct StepReport: Codable, Sendable {
         /// The model's step count after this step.
@@ -171,8 +127,8 @@ public enum TrainStep: RequestType {
         public var history: [StepReport]
         /// The resolved objective, optimiser and schedule in force.
         public var objective: Objective
-        public var optimizer: Optimizer
-        public var schedule: Schedule
+        public var optimizer: OptimizerConfig
+        public var schedule: LearningRateSchedule
         /// True when this call's optimiser differed from the resident one, whose state was dropped.
         public var optimizerReset: Bool
         /// Where the dataset stream is: the next batch's index in it.
@@ -181,7 +137,7 @@ public enum TrainStep: RequestType {
         public var stepsPerSecond: Double
 
         public init(steps: Int, stepCount: Int, fingerprint: String, loss: Float, parts: [String: Float], cleanAccuracy: Double?,
-                    adversarialAccuracy: Double?, history: [StepReport], objective: Objective, optimizer: Optimizer, schedule: Schedule,
+                    adversarialAccuracy: Double?, history: [StepReport], objective: Objective, optimizer: OptimizerConfig, schedule: LearningRateSchedule,
                     optimizerReset: Bool, batchPosition: Int?, elapsedMs: Double, stepsPerSecond: Double) {
             self.steps = steps
             self.stepCount = stepCount

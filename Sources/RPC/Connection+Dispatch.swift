@@ -104,14 +104,16 @@ extension Connection {
         if duplicate {
             return reply(sink, OutgoingMessage.error(id: id, .invalidRequest("duplicate id \(id): a request with this id is still in flight")))
         }
-        let access: Access
+        let prepared: PreparedRequest
         do {
-            access = method == "initialize" ? .immediate : try handler.access(for: method, params: params)
+            prepared = method == "initialize" ? PreparedRequest(access: .immediate) : try handler.prepare(method, params: params)
         } catch {
             return reply(sink, OutgoingMessage.error(id: id, error as? RPCError ?? .internalError("\(error)")))
         }
+        let access = prepared.access
         let out = self.out
-        let context = RequestContext(id: id, connection: self.id, method: method, params: params, progressInterval: options.progressInterval) { m, p in
+        let context = RequestContext(id: id, connection: self.id, method: method, params: params, prepared: prepared.decoded,
+                                     progressInterval: options.progressInterval) { m, p in
             out.send(OutgoingMessage.notification(method: m, params: p))
         }
         Log.trace("\(options.name): -> \(method) id \(id) (\(access))")

@@ -5,11 +5,13 @@ struct ValueDecoder: Decoder, JSONValueDecoderProtocol, SingleValueDecodingConta
     let value: JSONValue
     let codingPath: [CodingKey]
     let root: String
+    /// The keys of this object that the type asked for (strict params: the rest are unknown).
+    let asked: AskedKeys?
     var userInfo: [CodingUserInfoKey: Any] { [:] }
     var jsonValue: JSONValue { value }
 
-    init(value: JSONValue, codingPath: [CodingKey], root: String) {
-        self.value = value; self.codingPath = codingPath; self.root = root
+    init(value: JSONValue, codingPath: [CodingKey], root: String, asked: AskedKeys? = nil) {
+        self.value = value; self.codingPath = codingPath; self.root = root; self.asked = asked
     }
 
     func mismatch(_ expected: String, _ v: JSONValue, _ path: [CodingKey]) -> RPCError {
@@ -18,6 +20,7 @@ struct ValueDecoder: Decoder, JSONValueDecoderProtocol, SingleValueDecodingConta
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         guard case .object(let o) = value else { throw mismatch("an object", value, codingPath) }
+        asked?.opened = true
         return KeyedDecodingContainer(KeyedContainer<Key>(object: o, decoder: self))
     }
 
@@ -74,7 +77,19 @@ struct ValueDecoder: Decoder, JSONValueDecoderProtocol, SingleValueDecodingConta
         if type is StringKeyedDictionaryMarker.Type, v.objectValue == nil {
             throw mismatch("an object", v, path)
         }
-        return try T(from: ValueDecoder(value: v, codingPath: path, root: root))
+        guard case .object(let object) = v else { return try T(from: ValueDecoder(value: v, codingPath: path, root: root)) }
+        // An object: every key must be one the type asked for (read, probed or listed), so a
+        // misspelt parameter is an error instead of a silent default.
+        let asked = AskedKeys()
+        // LSP's work-done token may ride on any request's params: the connection reads it.
+        if path.isEmpty { asked.keys.insert("workDoneToken") }
+        let decoded = try T(from: ValueDecoder(value: v, codingPath: path, root: root, asked: asked))
+        if asked.opened, let unknown = object.keys.first(where: { !asked.keys.contains($0) }) {
+            var message = "\(JSONValueCoding.pathString(root, path + [NameKey(unknown)])): unknown field"
+            if let near = FieldSuggestion.nearest(to: unknown, among: asked.keys) { message += "; did you mean \"\(near)\"?" }
+            throw RPCError.invalidParams(message)
+        }
+        return decoded
     }
 
     func unboxInteger<I: FixedWidthInteger>(_ type: I.Type, _ v: JSONValue, _ path: [CodingKey]) throws -> I {
@@ -91,11 +106,19 @@ struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let object: JSONObject
     let decoder: ValueDecoder
     var codingPath: [CodingKey] { decoder.codingPath }
-    var allKeys: [Key] { object.keys.compactMap { Key(stringValue: $0) } }
+    var allKeys: [Key] {
+        let keys = object.keys.compactMap { Key(stringValue: $0) }
+        for k in keys { decoder.asked?.keys.insert(k.stringValue) }
+        return keys
+    }
 
-    func contains(_ key: Key) -> Bool { object.contains(key.stringValue) }
+    func contains(_ key: Key) -> Bool {
+        decoder.asked?.keys.insert(key.stringValue)
+        return object.contains(key.stringValue)
+    }
 
     func required(_ key: Key) throws -> JSONValue {
+        decoder.asked?.keys.insert(key.stringValue)
         guard let v = object[key.stringValue] else {
             throw RPCError.invalidParams("\(JSONValueCoding.pathString(decoder.root, codingPath + [key])): required field missing")
         }
@@ -110,6 +133,7 @@ struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     /// Missing and null both mean "absent" for optional fields.
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        decoder.asked?.keys.insert(key.stringValue)
         guard let v = object[key.stringValue], !v.isNull else { return nil }
         return try decoder.unbox(type, v, codingPath + [key])
     }
@@ -142,11 +166,13 @@ struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func superDecoder() throws -> Decoder {
-        ValueDecoder(value: object["super"] ?? .null, codingPath: codingPath + [NameKey("super")], root: decoder.root)
+        decoder.asked?.keys.insert("super")
+        return ValueDecoder(value: object["super"] ?? .null, codingPath: codingPath + [NameKey("super")], root: decoder.root)
     }
 
     func superDecoder(forKey key: Key) throws -> Decoder {
-        ValueDecoder(value: object[key.stringValue] ?? .null, codingPath: codingPath + [key], root: decoder.root)
+        decoder.asked?.keys.insert(key.stringValue)
+        return ValueDecoder(value: object[key.stringValue] ?? .null, codingPath: codingPath + [key], root: decoder.root)
     }
 }
 

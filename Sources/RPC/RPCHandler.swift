@@ -10,6 +10,11 @@ public protocol RPCHandler: AnyObject, Sendable {
     /// at once without running it. Must be quick: the reader thread waits for it.
     func access(for method: String, params: JSONValue?) throws -> Access
 
+    /// `access`, plus whatever the handler made of the params to decide it (their typed
+    /// decoding), handed to `handle` as `RequestContext.prepared` so params are decoded once.
+    /// The default calls `access` and keeps nothing.
+    func prepare(_ method: String, params: JSONValue?) throws -> PreparedRequest
+
     /// Runs the request: on a worker thread, or on the reader thread for `.immediate`.
     /// Returns the result or throws an RPCError; any other error becomes `internalError` with
     /// its description. `initialize` is always run `.immediate`, before anything else.
@@ -24,7 +29,18 @@ public protocol RPCHandler: AnyObject, Sendable {
     func connectionClosed(_ connection: Int)
 }
 
+/// What the reader thread learnt of a request before scheduling it: how it may run, and the
+/// handler's own decoding of its params (opaque to the transport).
+public struct PreparedRequest: @unchecked Sendable {
+    public var access: Access
+    public var decoded: Any?
+    public init(access: Access, decoded: Any? = nil) { self.access = access; self.decoded = decoded }
+}
+
 extension RPCHandler {
+    public func prepare(_ method: String, params: JSONValue?) throws -> PreparedRequest {
+        PreparedRequest(access: try access(for: method, params: params))
+    }
     public func notification(method: String, params: JSONValue?) {}
     public func connectionClosed(_ connection: Int) {}
 }

@@ -15,6 +15,8 @@ public final class RequestContext: @unchecked Sendable {
     public let connection: Int
     public let method: String
     public let params: JSONValue?
+    /// The handler's decoding of `params` from `RPCHandler.prepare`, when it made one.
+    public let prepared: Any?
     public let cancellation: CancellationToken
     /// From `params.workDoneToken` when present; progress calls are no-ops without it.
     public let workDoneToken: JSONValue?
@@ -30,13 +32,14 @@ public final class RequestContext: @unchecked Sendable {
 
     /// A context for calling a handler directly (tests, in-process use). `send` receives the
     /// notifications the handler emits.
-    public init(id: RequestID = .number(0), connection: Int = 0, method: String, params: JSONValue?,
+    public init(id: RequestID = .number(0), connection: Int = 0, method: String, params: JSONValue?, prepared: Any? = nil,
                 cancellation: CancellationToken = CancellationToken(), progressInterval: Double = 0.05,
                 send: (@Sendable (_ method: String, _ params: JSONValue?) -> Void)? = nil) {
         self.id = id
         self.connection = connection
         self.method = method
         self.params = params
+        self.prepared = prepared
         self.cancellation = cancellation
         self.progressInterval = progressInterval
         self.send = send

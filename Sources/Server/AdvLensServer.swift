@@ -30,7 +30,8 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
     }
 
     struct Entry {
-        let access: (JSONValue?) throws -> Access
+        /// Decodes the params once (on the reader thread) and decides the access.
+        let prepare: (JSONValue?) throws -> PreparedRequest
         let run: (RequestContext) throws -> JSONValue
     }
 
@@ -49,13 +50,24 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
     }
 
     /// Adds a method: `access` decides from the params how the request may run beside others,
-    /// `run` does the work. Params decode with errors that name the field.
+    /// `run` does the work. Params are decoded once, before `access`, with errors that name
+    /// the field (unknown fields included); the worker reuses that decoding.
     func register<R: RequestType>(_ type: R.Type, access: @escaping (R.Params) throws -> Access,
                                   run: @escaping (R.Params, RequestContext) throws -> R.Result) {
+        func decode(_ params: JSONValue?) throws -> R.Params {
+            try JSONValueCoding.decode(R.Params.self, from: params ?? .object(JSONObject([])))
+        }
         methods[R.method] = Entry(
-            access: { params in try access(JSONValueCoding.decode(R.Params.self, from: params ?? .object(JSONObject([])))) },
+            prepare: { params in
+                do {
+                    let decoded = try decode(params)
+                    return PreparedRequest(access: try access(decoded), decoded: decoded)
+                } catch {
+                    throw ServerError.from(error)
+                }
+            },
             run: { context in
-                let params = try JSONValueCoding.decode(R.Params.self, from: context.params ?? .object(JSONObject([])))
+                let params = try (context.prepared as? R.Params) ?? decode(context.params)
                 return try JSONValueCoding.encode(try run(params, context))
             })
     }
@@ -64,8 +76,12 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
     var methodNames: [String] { Methods.all.filter { methods[$0] != nil } }
 
     public func access(for method: String, params: JSONValue?) throws -> Access {
+        try prepare(method, params: params).access
+    }
+
+    public func prepare(_ method: String, params: JSONValue?) throws -> PreparedRequest {
         guard let entry = methods[method] else { throw RPCError.methodNotFound(method) }
-        return try entry.access(params)
+        return try entry.prepare(params)
     }
 
     public func handle(_ context: RequestContext) throws -> JSONValue {

@@ -2,6 +2,7 @@ import Data
 import NN
 import RPC
 import SafeTensors
+import Settings
 import Store
 import GRDB
 
@@ -22,6 +23,8 @@ enum ServerError {
         switch error {
         case let e as RPCError:
             return e
+        case let e as SettingsError:
+            return invalidParams(prefixed("params.\(e.description)"))
         case let e as ModelError:
             switch e {
             case .inputShape, .shapeMismatch: return shapeMismatch(prefixed(e.description))

@@ -1,5 +1,6 @@
 import Attacks
 import NN
+import Settings
 import TensorEngine
 
 /// How an adversarial training objective makes its adversarial examples x* for a batch.
@@ -120,12 +121,6 @@ public struct Adversary: Codable, Sendable, Equatable {
     }
 }
 
-/// A training request that cannot run as given; `field` names the parameter.
-public enum TrainingError: Error, CustomStringConvertible {
-    case invalid(String, String)
-
-    public var field: String { if case let .invalid(f, _) = self { return f }; return "" }
-    public var description: String {
-        switch self { case let .invalid(field, message): return "\(field): \(message)" }
-    }
-}
+/// A training request that cannot run as given; `field` names the parameter: the Settings
+/// module's one error for settings.
+public typealias TrainingError = SettingsError

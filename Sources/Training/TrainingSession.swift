@@ -1,3 +1,4 @@
+import Settings
 import Data
 import Foundation
 import NN

@@ -2,6 +2,7 @@ import Foundation
 import NN
 import TensorEngine
 import TestSupport
+import Settings
 import XCTest
 @testable import Attacks
 
@@ -24,7 +25,7 @@ final class AttackBehaviourTests: XCTestCase {
         labels = try model.predict(images).argmaxRows()   // clean predictions as labels: everything starts correct
     }
 
-    func run(_ configure: (inout AttackConfig) -> Void, method: AttackConfig.Method) throws -> AttackResult {
+    func run(_ configure: (inout AttackConfig) -> Void, method: AttackConfig.MethodName) throws -> AttackResult {
         var c = AttackConfig(method: method)
         configure(&c)
         return try Attack.run(c, on: Ensemble(model), images: images, labels: labels)
@@ -41,7 +42,7 @@ final class AttackBehaviourTests: XCTestCase {
     }
 
     func testLinfAttacksStayInTheirBall() throws {
-        for method in [AttackConfig.Method.fgsm, .bim, .pgd, .mifgsm] {
+        for method in [AttackConfig.MethodName.fgsm, .bim, .pgd, .mifgsm] {
             let r = try run({ $0.epsilon = 0.1 }, method: method)
             try assertConsistent(r)
             XCTAssertLessThanOrEqual(r.samples.map(\.linf).max()!, 0.1 + 1e-5, "\(method)")

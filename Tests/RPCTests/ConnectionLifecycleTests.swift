@@ -102,7 +102,9 @@ final class ConnectionLifecycleTests: XCTestCase {
         peer.request(4, "typed", ["model": "m", "inputs": [["indices": [1, "2"]]]])
         XCTAssertEqual(peer.reply(to: 4)?["error"]?["message"], "params.inputs[0].indices[1]: expected an integer, got string")
         peer.request(5, "typed", ["model": "m", "inputs": [["indices": [1, 2]]], "zzz": 1])
-        XCTAssertEqual(peer.reply(to: 5)?["result"], ["model": "m", "inputs": [["indices": [1, 2]]]])
+        XCTAssertEqual(peer.reply(to: 5)?["error"]?["message"], "params.zzz: unknown field")
+        peer.request(6, "typed", ["model": "m", "inputs": [["indices": [1, 2]]]])
+        XCTAssertEqual(peer.reply(to: 6)?["result"], ["model": "m", "inputs": [["indices": [1, 2]]]])
     }
 
     func testInvalidMessages() {

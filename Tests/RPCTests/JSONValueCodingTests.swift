@@ -24,7 +24,7 @@ final class JSONValueCodingTests: XCTestCase {
         "inputs": [["dataset": "mnist-test", "indices": [0, 5, 9]], ["indices": []]],
         "epsilon": 0.3, "steps": 40, "seed": 7, "norm": "linf",
         "weights": "AAEC", "extra": ["anything": [1, "x"]], "scale": 0.1,
-        "tags": ["a": 1], "grid": [[1, 2], [3]], "unknownKey": "ignored",
+        "tags": ["a": 1], "grid": [[1, 2], [3]],
     ]
 
     func decodeError(_ v: JSONValue, file: StaticString = #filePath, line: UInt = #line) -> String {
@@ -66,6 +66,29 @@ final class JSONValueCodingTests: XCTestCase {
         XCTAssertEqual(p.grid, [[1, 2], [3]])
     }
 
+    /// Strict params: a field the type does not know is an error naming it, with the known
+    /// field it resembles; nested objects are checked too, and free-form values are not.
+    func testUnknownFieldsAreRefusedWithASuggestion() {
+        XCTAssertEqual(decodeError(with(["eps"], 0.1)), "params.eps: unknown field; did you mean \"epsilon\"?")
+        XCTAssertEqual(decodeError(with(["Model"], "m")), "params.Model: unknown field; did you mean \"model\"?")
+        XCTAssertEqual(decodeError(with(["stpes"], 3)), "params.stpes: unknown field; did you mean \"steps\"?")
+        XCTAssertEqual(decodeError(with(["zzzzzzzz"], 1)), "params.zzzzzzzz: unknown field")
+        XCTAssertEqual(decodeError(with(["inputs", "0", "indexes"], [1])), "params.inputs[0].indexes: unknown field; did you mean \"indices\"?")
+        // JSONValue fields and dictionaries take any keys.
+        XCTAssertNoThrow(try JSONValueCoding.decode(Params.self, from: with(["extra"], ["whatever": 1])))
+        XCTAssertNoThrow(try JSONValueCoding.decode(Params.self, from: with(["tags"], ["b": 2, "c": 3])))
+    }
+
+    func testSuggestionsForOtherLibrariesNames() {
+        let attack: Set<String> = ["epsilon", "stepSize", "steps", "randomStart", "norm"]
+        XCTAssertEqual(FieldSuggestion.nearest(to: "alpha", among: attack), "stepSize")
+        XCTAssertEqual(FieldSuggestion.nearest(to: "random_start", among: attack), "randomStart")
+        XCTAssertEqual(FieldSuggestion.nearest(to: "eps", among: attack), "epsilon")
+        // An alias applies only where its target is a field: the optimiser's own `eps` is known there.
+        XCTAssertNil(FieldSuggestion.nearest(to: "eps", among: ["kind", "learningRate"]))
+        XCTAssertNil(FieldSuggestion.nearest(to: "banana", among: attack))
+    }
+
     func testRoundTrip() throws {
         let p = try JSONValueCoding.decode(Params.self, from: good)
         let encoded = try JSONValueCoding.encode(p)
@@ -74,7 +97,6 @@ final class JSONValueCodingTests: XCTestCase {
         XCTAssertEqual(encoded["scale"], 0.1)          // a Float prints as itself
         XCTAssertEqual(encoded["steps"], 40)
         XCTAssertEqual(encoded["seed"], 7)
-        XCTAssertNil(encoded["unknownKey"])
         // Keys in declaration order, as the type encodes them.
         XCTAssertEqual(encoded.objectValue?.keys.prefix(3), ["model", "inputs", "epsilon"])
         // Matches Foundation's encoder on the same value.

@@ -4,6 +4,7 @@ import NN
 import SafeTensors
 import TensorEngine
 import TestSupport
+import Settings
 import XCTest
 @testable import Training
 
@@ -140,8 +141,8 @@ final class TrainingSessionTests: XCTestCase {
         XCTAssertEqual(values[7], 0.01, accuracy: 1e-7)
         let linear = try LearningRateSchedule(kind: .linear, totalSteps: 4)
         XCTAssertEqual((0..<5).map { linear.learningRate(base: 0.1, step: $0) }, [0.1, 0.075, 0.05, 0.025, 0].map { Float($0) })
-        XCTAssertThrowsError(try LearningRateSchedule(kind: .cosine)) { XCTAssertEqual(($0 as! TrainingError).field, "schedule.totalSteps") }
-        XCTAssertThrowsError(try LearningRateSchedule(kind: .constant, gamma: 0.1)) { XCTAssertEqual(($0 as! TrainingError).field, "schedule.gamma") }
+        XCTAssertThrowsError(try LearningRateSchedule(kind: .cosine)) { XCTAssertEqual(($0 as! TrainingError).field, "totalSteps") }
+        XCTAssertThrowsError(try LearningRateSchedule(kind: .constant, gamma: 0.1)) { XCTAssertEqual(($0 as! TrainingError).field, "gamma") }
     }
 
     func testTheCursorWalksEveryItemOncePerEpoch() {

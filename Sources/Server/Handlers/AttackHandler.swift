@@ -2,6 +2,7 @@ import Attacks
 import Foundation
 import NN
 import Protocol
+import Settings
 import RPC
 import TensorEngine
 
@@ -37,7 +38,7 @@ extension AdvLensServer {
     func attack(_ p: AttackMethod.Params, _ context: RequestContext, ownsProgress: Bool = true) throws -> AttackMethod.Result {
         let start = DispatchTime.now().uptimeNanoseconds
         // Everything that can be checked from the params is checked before any work.
-        let config = try attackConfig(p)
+        let config = try Self.resolvedAttack(p.settings)
         let handles = try workspace.handles(for: context.connection)   // a cache that cannot open fails before the work
         let members = try ensembleMembers(p)
         let transferModels = try (p.evaluateOn ?? []).map { (name: $0, model: try workspace.model($0).model) }
@@ -53,7 +54,7 @@ extension AdvLensServer {
             guard given.count == n else { throw ServerError.invalidParams("params.labels: \(given.count) labels for \(n) inputs") }
             labels = given
         }
-        if ownsProgress { context.progressBegin(title: "attack \(p.method)", message: "\(n) inputs", percentage: 0) }
+        if ownsProgress { context.progressBegin(title: "attack \(p.settings.method)", message: "\(n) inputs", percentage: 0) }
         let monitor = AttackMonitor(progress: { done, total, fooled in
             context.progressReport(message: String(format: "iteration %d/%d, %.0f%% fooled", done, total, fooled * 100),
                                    percentage: total > 0 ? 100 * done / total : 100)
@@ -66,7 +67,7 @@ extension AdvLensServer {
         }
         if ownsProgress { context.progressEnd(message: String(format: "%.0f%% success", result.successRate * 100)) }
         let resolved = result.config
-        let wireConfig = Self.wireConfig(resolved, models: members.map { .init(name: $0.model.name, weight: $0.weight, fingerprint: $0.model.model.fingerprint) })
+        let wireConfig = AttackMethod.Config(settings: resolved, models: members.map { .init(name: $0.model.name, weight: $0.weight, fingerprint: $0.model.model.fingerprint) })
         let provenance = String(decoding: JSONText.serialize(try JSONValueCoding.encode(wireConfig)), as: UTF8.self)
         var cleanDataset: HandleDetails.CleanDataset?
         if p.inputs.sources.count == 1, case let .dataset(name, indices) = p.inputs.sources[0] {
@@ -142,49 +143,14 @@ extension AdvLensServer {
         }
     }
 
-    /// A resolved configuration as the wire echoes it.
-    static func wireConfig(_ resolved: AttackConfig, models: [AttackMethod.ConfigModel]) -> AttackMethod.Config {
-        AttackMethod.Config(
-            method: resolved.method.rawValue, models: models,
-            norm: resolved.norm!.rawValue, epsilon: resolved.epsilon, stepSize: resolved.stepSize, steps: resolved.steps,
-            restarts: resolved.restarts, randomStart: resolved.randomStart, decay: resolved.decay, targeted: resolved.targeted!,
-            target: resolved.target.map(Self.wireTarget), targetsPerImage: resolved.targetsPerImage, kappa: resolved.kappa, c: resolved.c,
-            binarySearchSteps: resolved.binarySearchSteps, learningRate: resolved.learningRate, lambda: resolved.lambda,
-            overshoot: resolved.overshoot, earlyStop: resolved.earlyStop!, seed: resolved.seed!)
-    }
-
-    func attackConfig(_ p: AttackMethod.Params) throws -> AttackConfig {
-        guard let method = AttackConfig.Method(rawValue: p.method) else {
-            throw ServerError.invalidParams("params.method: unknown \"\(p.method)\"; known: \(Attack.methods.joined(separator: ", "))")
-        }
-        var c = AttackConfig(method: method)
-        if let norm = p.norm {
-            guard let n = AttackConfig.Norm(rawValue: norm) else { throw ServerError.invalidParams("params.norm: expected \"linf\" or \"l2\", got \"\(norm)\"") }
-            c.norm = n
-        }
-        (c.epsilon, c.stepSize, c.steps, c.restarts, c.randomStart, c.decay) = (p.epsilon, p.stepSize, p.steps, p.restarts, p.randomStart, p.decay)
-        (c.targeted, c.targetsPerImage, c.kappa, c.c, c.binarySearchSteps) = (p.targeted, p.targetsPerImage, p.kappa, p.c, p.binarySearchSteps)
-        (c.learningRate, c.lambda, c.overshoot, c.earlyStop, c.seed) = (p.learningRate, p.lambda, p.overshoot, p.earlyStop, p.seed)
-        switch p.target {
-        case nil: break
-        case .named("random"): c.target = .random
-        case .named("leastLikely"): c.target = .leastLikely
-        case .named(let other): throw ServerError.invalidParams("params.target: expected \"random\", \"leastLikely\" or class indices, got \"\(other)\"")
-        case .classes(let list): c.target = .given(list)
-        }
-        do { return try c.resolved() } catch { throw attackError(error) }
-    }
-
-    static func wireTarget(_ t: AttackConfig.TargetChoice) -> AttackMethod.TargetSpec {
-        switch t {
-        case .random: return .named("random")
-        case .leastLikely: return .named("leastLikely")
-        case .given(let list): return .classes(list)
-        }
+    /// The attack's settings resolved (the method's defaults filled in), or the error naming
+    /// the field under `prefix` (where the settings sit in the request).
+    static func resolvedAttack(_ settings: AttackConfig, prefix: String = "params.") throws -> AttackConfig {
+        do { return try settings.resolved() } catch let e as SettingsError { throw ServerError.invalidParams(prefix + e.description) }
     }
 
     private func attackError(_ error: Error) -> Error {
-        if let e = error as? AttackError { return ServerError.invalidParams("params.\(e.description)") }
+        if let e = error as? SettingsError { return ServerError.invalidParams("params.\(e.description)") }
         return error
     }
 

@@ -3,6 +3,7 @@ import Data
 import Foundation
 import NN
 import Protocol
+import Settings
 import RPC
 import TensorEngine
 
@@ -14,12 +15,7 @@ extension AdvLensServer {
         let model = try workspace.model(p.model).model
         let chunk = p.batchSize ?? 256
         guard (1...4096).contains(chunk) else { throw ServerError.invalidParams("params.batchSize: expected 1 to 4096, got \(chunk)") }
-        let config: AttackConfig?
-        do {
-            config = try p.attack.map { try attackConfig(Self.attackParams($0, model: p.model)) }
-        } catch let e as RPCError where e.code == ErrorCode.invalidParams && e.message.hasPrefix("params.") {
-            throw ServerError.invalidParams("params.attack." + e.message.dropFirst("params.".count))
-        }
+        let config = try p.attack.map { try Self.resolvedAttack($0, prefix: "params.attack.") }
         let (images, labels) = try evaluationData(p, model: model, context: context)
 
         let ensemble = Ensemble(model)
@@ -48,7 +44,7 @@ extension AdvLensServer {
             context.progressReport(message: message, percentage: 100 * done / n)
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let wireAttack = try config.map { try Self.wireConfig($0.resolved(), models: [.init(name: p.model, weight: 1, fingerprint: model.fingerprint)]) }
+        let wireAttack = config.map { AttackMethod.Config(settings: $0, models: [.init(name: p.model, weight: 1, fingerprint: model.fingerprint)]) }
         let out = Evaluate.Result(count: done, cleanAccuracy: Double(cleanCorrect) / Double(max(done, 1)),
                                   robustAccuracy: config == nil ? nil : robustCorrect / Double(max(attacked, 1)), attack: wireAttack,
                                   fingerprint: model.fingerprint, elapsedMs: seconds * 1000, stoppedEarly: stopped)
@@ -69,15 +65,5 @@ extension AdvLensServer {
         default:
             throw ServerError.invalidParams("params: give exactly one of dataset (a loaded dataset's name) or inputs (with labels)")
         }
-    }
-
-    /// The attack method's parameters, so evaluate checks and defaults them as attack does
-    /// (its errors then name params.attack.<field>).
-    static func attackParams(_ a: Evaluate.AttackSpec, model: String) -> AttackMethod.Params {
-        var p = AttackMethod.Params(model: model, method: a.method, inputs: Inputs([]))
-        (p.norm, p.epsilon, p.stepSize, p.steps, p.restarts, p.randomStart, p.decay) = (a.norm, a.epsilon, a.stepSize, a.steps, a.restarts, a.randomStart, a.decay)
-        (p.targeted, p.target, p.kappa, p.c, p.binarySearchSteps) = (a.targeted, a.target, a.kappa, a.c, a.binarySearchSteps)
-        (p.learningRate, p.lambda, p.overshoot, p.earlyStop, p.seed) = (a.learningRate, a.lambda, a.overshoot, a.earlyStop, a.seed)
-        return p
     }
 }

@@ -171,7 +171,7 @@ extension AdvLensServer {
         case let (nil, attack?):
             var params = attack
             if params.model == nil && params.models == nil { params.model = r.params.model }
-            r.context.progressReport(message: "attack \(attack.method)", percentage: 0)
+            r.context.progressReport(message: "attack \(attack.settings.method)", percentage: 0)
             do { id = try self.attack(params, r.context, ownsProgress: false).handle } catch let e as RPCError {
                 throw RPCError(code: e.code, message: e.message.replacingOccurrences(of: "params.", with: "params.adversarial.attack."), data: e.data)
             }

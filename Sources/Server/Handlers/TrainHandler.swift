@@ -3,6 +3,7 @@ import Data
 import Foundation
 import NN
 import Protocol
+import Settings
 import RPC
 import TensorEngine
 import Training
@@ -36,8 +37,7 @@ extension AdvLensServer {
         guard (1...Self.maxTrainSteps).contains(steps) else {
             throw ServerError.invalidParams("params.steps: expected 1 to \(Self.maxTrainSteps), got \(steps)")
         }
-        let optimizer = try p.optimizer.map { o in try trainingParameter { try Self.optimizerConfig(o) } }
-        let schedule = try p.schedule.map { s in try trainingParameter { try Self.schedule(s) } }
+        let optimizer = p.optimizer, schedule = p.schedule   // checked and resolved as they were decoded
         let seed = p.seed ?? 0
         let source = try batchSource(p, model: model, context: context)
 
@@ -69,8 +69,8 @@ extension AdvLensServer {
                 parts: sums.parts.mapValues { Float($0 / n) },
                 cleanAccuracy: history.last?.cleanAccuracy == nil ? nil : sums.clean / n,
                 adversarialAccuracy: history.last?.adversarialAccuracy == nil ? nil : sums.adversarial / n,
-                history: Array(history.suffix(1000)), objective: Self.wire(objective), optimizer: Self.wire(session.optimizerConfig),
-                schedule: Self.wire(session.schedule), optimizerReset: reset, batchPosition: source.isStream ? session.cursor?.position : nil,
+                history: Array(history.suffix(1000)), objective: Self.wire(objective), optimizer: session.optimizerConfig,
+                schedule: session.schedule, optimizerReset: reset, batchPosition: source.isStream ? session.cursor?.position : nil,
                 elapsedMs: seconds * 1000, stepsPerSecond: Double(taken) / max(seconds, 1e-9))
         }
         var lastReport = DispatchTime.now().uptimeNanoseconds

@@ -1,6 +1,7 @@
 import Foundation
 import NN
 import Protocol
+import Settings
 import Training
 
 /// trainStep's wire parameters to the Training module's types and back (defaults filled in).
@@ -62,22 +63,6 @@ extension AdvLensServer {
         return before.last(where: { $0.kind != "dropout" })?.name ?? model.logitsLayer
     }
 
-    static func optimizerConfig(_ o: TrainStep.Optimizer) throws -> OptimizerConfig {
-        guard let kind = OptimizerConfig.Kind(rawValue: o.kind) else {
-            throw TrainingError.invalid("optimizer.kind", "unknown \"\(o.kind)\"; known: sgd, adam, adamw")
-        }
-        return try OptimizerConfig(kind: kind, learningRate: o.learningRate, momentum: o.momentum, dampening: o.dampening, nesterov: o.nesterov,
-                                   weightDecay: o.weightDecay, beta1: o.beta1, beta2: o.beta2, eps: o.eps)
-    }
-
-    static func schedule(_ s: TrainStep.Schedule) throws -> LearningRateSchedule {
-        guard let kind = LearningRateSchedule.Kind(rawValue: s.kind) else {
-            throw TrainingError.invalid("schedule.kind", "unknown \"\(s.kind)\"; known: constant, step, cosine, linear")
-        }
-        return try LearningRateSchedule(kind: kind, warmupSteps: s.warmupSteps, stepSize: s.stepSize, gamma: s.gamma, totalSteps: s.totalSteps,
-                                        minLearningRate: s.minLearningRate)
-    }
-
     static func wire(_ o: TrainingObjective) -> TrainStep.Objective {
         func wire(_ a: Adversary) -> TrainStep.Adversary {
             TrainStep.Adversary(method: a.method.rawValue, epsilon: a.epsilon, stepSize: a.stepSize, steps: a.steps, randomStart: a.randomStart)
@@ -89,15 +74,5 @@ extension AdvLensServer {
         case let .consistent(lambda, layers, reduction, a):
             return TrainStep.Objective(kind: "consistent", lambda: lambda, layers: layers, featureReduction: reduction.rawValue, adversary: wire(a))
         }
-    }
-
-    static func wire(_ o: OptimizerConfig) -> TrainStep.Optimizer {
-        TrainStep.Optimizer(kind: o.kind.rawValue, learningRate: o.learningRate, momentum: o.momentum, dampening: o.dampening, nesterov: o.nesterov,
-                            weightDecay: o.weightDecay, beta1: o.beta1, beta2: o.beta2, eps: o.eps)
-    }
-
-    static func wire(_ s: LearningRateSchedule) -> TrainStep.Schedule {
-        TrainStep.Schedule(kind: s.kind.rawValue, warmupSteps: s.warmupSteps, stepSize: s.stepSize, gamma: s.gamma, totalSteps: s.totalSteps,
-                           minLearningRate: s.minLearningRate)
     }
 }

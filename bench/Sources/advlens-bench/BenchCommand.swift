@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NN
 import TensorEngine
+import Settings
 import Training
 
 /// `advlens-bench`: the engine's throughput rows, as JSON lines that bench/compare.py sets
@@ -35,6 +36,7 @@ struct BenchCommand: ParsableCommand {
                                    "cores": Parallel.cores, "openblas": BLAS.configuration]
         print(String(decoding: try JSONSerialization.data(withJSONObject: info, options: [.sortedKeys]), as: UTF8.self))
         if wants("sgemm_1024") { benchSGEMM(timing) }
+        if wants("codec") { try CodecBench.run(rounds: quick ? 3 : 7, secondsPerRound: quick ? 0.05 : 0.2) }
         for arch in models.split(separator: ",").map(String.init) {
             try benchModel(arch, timing)
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Protocol
 import RPC
+import Settings
 
 /// `advlens attack`: adversarial examples against a resident model or a weighted ensemble.
 /// The daemon keeps the adversarial batch as a result handle (`predict --handle H`).
@@ -43,43 +44,7 @@ struct AttackCommand: ParsableCommand {
     @Option(help: ArgumentHelp("True labels, one per input (dataset and handle inputs carry their own; otherwise the clean predictions).", valueName: "list"))
     var labels: String?
 
-    // Numbers are taken as given (even "-1") and checked by the daemon, which names the field.
-    @Option(help: ArgumentHelp("linf or l2 (pgd); the other methods have one norm.", valueName: "norm"))
-    var norm: String?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Perturbation budget (L-inf or L2 radius).", valueName: "e"))
-    var epsilon: Float?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Step size per iteration.", valueName: "a"))
-    var stepSize: Float?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Iterations.", valueName: "n"))
-    var steps: Int?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Random restarts (pgd).", valueName: "r"))
-    var restarts: Int?
-    @Flag(name: .customLong("no-random-start"), help: "Start pgd at the clean image instead of a random point of the ball.")
-    var noRandomStart = false
-    @Option(parsing: .unconditional, help: ArgumentHelp("Momentum decay mu (mifgsm).", valueName: "mu"))
-    var decay: Float?
-    @Flag(help: "A targeted attack (the target defaults to random).")
-    var targeted = false
-    @Option(help: ArgumentHelp("random, leastLikely, or one class per input: 3,5,1 (implies --targeted).", valueName: "target"))
-    var target: String?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Targets per image (ensemble-opt).", valueName: "t"))
-    var targetsPerImage: Int?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Confidence margin kappa (cw).", valueName: "k"))
-    var kappa: Float?
-    @Option(name: .customLong("c"), parsing: .unconditional, help: ArgumentHelp("Initial trade-off constant c (cw).", valueName: "c"))
-    var c: Float?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Binary search steps over c (cw).", valueName: "b"))
-    var binarySearchSteps: Int?
-    @Option(name: .customLong("lr"), parsing: .unconditional, help: ArgumentHelp("Adam learning rate (cw, ensemble-opt).", valueName: "lr"))
-    var learningRate: Float?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Weight of the L2 distance (ensemble-opt).", valueName: "l"))
-    var lambda: Float?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Overshoot (deepfool).", valueName: "o"))
-    var overshoot: Float?
-    @Flag(name: .customLong("no-early-stop"), help: "Keep iterating on samples that already succeeded.")
-    var noEarlyStop = false
-    @Option(parsing: .unconditional, help: ArgumentHelp("Seed of random starts and random targets (default 0).", valueName: "s"))
-    var seed: UInt64?
+    @OptionGroup var settings: AttackSettingsOptions
 
     @Option(help: ArgumentHelp("Also judge the adversarial batch on these models: the transfer table.", valueName: "list"))
     var evaluateOn: String?
@@ -98,7 +63,6 @@ struct AttackCommand: ParsableCommand {
         if (model == nil) == (models == nil) { throw ValidationError("give exactly one of --model NAME or --models a:0.5,b:0.5") }
         if let models { _ = try Self.parseModels(models) }
         if let labels { _ = try Self.parseInts(labels, option: "--labels") }
-        if let target { _ = try Self.parseTarget(target) }
         if let evaluateOn, Self.parseNames(evaluateOn).isEmpty { throw ValidationError("--evaluate-on: no model named") }
         if png == nil && (pngLimit != nil || pngScale != nil) { throw ValidationError("--png-limit and --png-scale need --png DIR") }
     }
@@ -132,35 +96,14 @@ struct AttackCommand: ParsableCommand {
         return values
     }
 
-    /// random | leastLikely (least-likely too) | 3,5,1.
-    static func parseTarget(_ text: String) throws -> AttackMethod.TargetSpec {
-        switch text.lowercased().replacingOccurrences(of: "-", with: "").replacingOccurrences(of: "_", with: "") {
-        case "random": return .named("random")
-        case "leastlikely", "ll": return .named("leastLikely")
-        default:
-            guard let list = try? parseInts(text, option: "--target") else {
-                throw ValidationError("--target: expected random, leastLikely or class indices such as 3,5,1, got \"\(text)\"")
-            }
-            return .classes(list)
-        }
-    }
-
     static func parseNames(_ text: String) -> [String] {
         text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     func params() throws -> (params: AttackMethod.Params, names: [String]?) {
         let (inputs, names) = try source.sources()
-        var p = AttackMethod.Params(model: model, models: try models.map(Self.parseModels), method: method, inputs: inputs)
+        var p = AttackMethod.Params(model: model, models: try models.map(Self.parseModels), settings: try settings.config(method: method), inputs: inputs)
         p.labels = try labels.map { try Self.parseInts($0, option: "--labels") }
-        p.norm = norm
-        (p.epsilon, p.stepSize, p.steps, p.restarts, p.decay) = (epsilon, stepSize, steps, restarts, decay)
-        if noRandomStart { p.randomStart = false }
-        p.target = try target.map(Self.parseTarget)
-        if targeted || p.target != nil { p.targeted = true }
-        (p.targetsPerImage, p.kappa, p.c, p.binarySearchSteps) = (targetsPerImage, kappa, c, binarySearchSteps)
-        (p.learningRate, p.lambda, p.overshoot, p.seed) = (learningRate, lambda, overshoot, seed)
-        if noEarlyStop { p.earlyStop = false }
         p.evaluateOn = evaluateOn.map(Self.parseNames)
         if let png { p.return = .init(png: png, pngLimit: pngLimit, pngScale: pngScale) }
         return (p, names)
@@ -272,39 +215,40 @@ struct AttackCommand: ParsableCommand {
         } else {
             models = "ensemble " + c.models.map { "\($0.name) ×\(number($0.weight))" }.joined(separator: ", ")
         }
-        var first: [String] = [c.norm == "l2" ? "L2" : "L-inf"]
-        if let e = c.epsilon { first.append("epsilon \(number(e))") }
-        if let a = c.stepSize { first.append("step size \(number(a))") }
-        if let n = c.steps { first.append("\(n) step\(n == 1 ? "" : "s")") }
-        if let r = c.restarts { first.append("\(r) restart\(r == 1 ? "" : "s")") }
-        if let rs = c.randomStart { first.append(rs ? "random start" : "no random start") }
-        if let mu = c.decay { first.append("decay \(number(mu))") }
-        if let lr = c.learningRate { first.append("lr \(number(lr))") }
-        if let l = c.lambda { first.append("lambda \(number(l))") }
-        if let k = c.kappa { first.append("kappa \(number(k))") }
-        if let cc = c.c { first.append("c \(number(cc))") }
-        if let b = c.binarySearchSteps { first.append("\(b) binary search step\(b == 1 ? "" : "s")") }
-        if let o = c.overshoot { first.append("overshoot \(number(o))") }
+        var first: [String] = [c.settings.norm == .l2 ? "L2" : "L-inf"]
+        if let e = c.settings.epsilon { first.append("epsilon \(number(e))") }
+        if let a = c.settings.stepSize { first.append("step size \(number(a))") }
+        if let n = c.settings.steps { first.append("\(n) step\(n == 1 ? "" : "s")") }
+        if let r = c.settings.restarts { first.append("\(r) restart\(r == 1 ? "" : "s")") }
+        if let rs = c.settings.randomStart { first.append(rs ? "random start" : "no random start") }
+        if let mu = c.settings.decay { first.append("decay \(number(mu))") }
+        if let lr = c.settings.learningRate { first.append("lr \(number(lr))") }
+        if let l = c.settings.lambda { first.append("lambda \(number(l))") }
+        if let k = c.settings.kappa { first.append("kappa \(number(k))") }
+        if let cc = c.settings.c { first.append("c \(number(cc))") }
+        if let b = c.settings.binarySearchSteps { first.append("\(b) binary search step\(b == 1 ? "" : "s")") }
+        if let o = c.settings.overshoot { first.append("overshoot \(number(o))") }
         var second: [String] = []
-        if c.targeted {
+        if c.settings.targeted == true {
             var t = "targeted"
-            switch c.target {
-            case .named(let n)?: t += " (\(n))"
-            case .classes(let list)?: t += " (" + (list.count <= 8 ? list.map(String.init).joined(separator: ",") : "\(list.count) given") + ")"
+            switch c.settings.target {
+            case .random?: t += " (random)"
+            case .leastLikely?: t += " (leastLikely)"
+            case .given(let list)?: t += " (" + (list.count <= 8 ? list.map(String.init).joined(separator: ",") : "\(list.count) given") + ")"
             case nil: break
             }
-            if let per = c.targetsPerImage, per > 1 { t += ", \(per) targets per image" }
+            if let per = c.settings.targetsPerImage, per > 1 { t += ", \(per) targets per image" }
             second.append(t)
         } else {
             second.append("untargeted")
         }
-        second.append(c.earlyStop ? "early stop" : "no early stop")
-        second.append("seed \(c.seed)")
+        second.append(c.settings.earlyStop != false ? "early stop" : "no early stop")
+        second.append("seed \(c.settings.seed ?? 0)")
         let params = first.joined(separator: ", ")
         let rest = second.joined(separator: ", ")
         // One line when it fits a terminal, else two.
-        if params.count + rest.count + 2 <= 90 { return ("\(c.method) on \(models)", params + ", " + rest, nil) }
-        return ("\(c.method) on \(models)", params, rest)
+        if params.count + rest.count + 2 <= 90 { return ("\(c.settings.method) on \(models)", params + ", " + rest, nil) }
+        return ("\(c.settings.method) on \(models)", params, rest)
     }
 
     /// 0.3 rather than 0.30000001 (floats as the user would write them).

@@ -9,8 +9,8 @@ struct EvaluateCommand: ParsableCommand {
         commandName: "evaluate",
         abstract: "Clean accuracy of a resident model on a dataset, and robust accuracy under an attack.",
         discussion: """
-            The attack takes the attack command's parameters (defaults per method; the result \
-            echoes every value used). Ctrl-C prints the figures over the chunks finished (exit 130).
+            The attack takes every parameter of the attack command, under the same names \
+            (defaults per method; the result echoes every value used). Ctrl-C prints the figures over the chunks finished (exit 130).
 
             Example:
               advlens evaluate --model m --dataset mnist-test --attack pgd --epsilon 0.3 --steps 40 --pretty
@@ -24,26 +24,17 @@ struct EvaluateCommand: ParsableCommand {
     var dataset: String
     @Option(help: ArgumentHelp("fgsm, bim, pgd, mifgsm, cw, deepfool, ... (none: clean accuracy only).", valueName: "method"))
     var attack: String?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Perturbation budget.", valueName: "e"))
-    var epsilon: Float?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Step size per iteration.", valueName: "a"))
-    var stepSize: Float?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Iterations.", valueName: "n"))
-    var steps: Int?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Seed of random starts (default 0).", valueName: "s"))
-    var seed: UInt64?
+    @OptionGroup var settings: AttackSettingsOptions
     @Option(parsing: .unconditional, help: ArgumentHelp("Images per chunk (default 256).", valueName: "n"))
     var batchSize: Int?
 
     func validate() throws {
-        if attack == nil && (epsilon != nil || stepSize != nil || steps != nil || seed != nil) {
-            throw ValidationError("--epsilon, --step-size, --steps and --seed need --attack")
-        }
+        if attack == nil && settings.anyGiven { throw ValidationError("the attack's parameters need --attack METHOD") }
     }
 
     func run() throws {
         var p = Evaluate.Params(model: model, dataset: dataset, batchSize: batchSize)
-        p.attack = attack.map { Evaluate.AttackSpec(method: $0, epsilon: epsilon, stepSize: stepSize, steps: steps, seed: seed) }
+        p.attack = try attack.map { try settings.config(method: $0) }
         let encoded = try Request.params(p)
         var interrupted = false
         let result = try Session.with(global) { session -> JSONValue in
@@ -62,7 +53,7 @@ struct EvaluateCommand: ParsableCommand {
             pairs.append(("clean accuracy", Format.percent(r.cleanAccuracy)))
             if let robust = r.robustAccuracy, let c = r.attack {
                 let lines = AttackCommand.configLines(c)
-                pairs.append(("robust accuracy", Format.percent(robust) + " under \(c.method): " + lines.params))
+                pairs.append(("robust accuracy", Format.percent(robust) + " under \(c.settings.method): " + lines.params))
             }
             pairs.append(("time", AttackCommand.elapsed(r.elapsedMs)))
             return Format.keyValues(pairs)

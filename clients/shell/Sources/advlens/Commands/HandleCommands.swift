@@ -58,11 +58,12 @@ struct HandleCommand: ParsableCommand {
         }
         let models = config.models.map { config.models.count == 1 ? $0.name : "\($0.name) ×\(AttackCommand.number($0.weight))" }
             .joined(separator: ", ")
-        var settings: [String] = [config.norm == "l2" ? "L2" : "L-inf"]
-        if let e = config.epsilon { settings.append("eps \(AttackCommand.number(e))") }
-        if let n = config.steps { settings.append("\(n) step\(n == 1 ? "" : "s")") }
-        if config.targeted { settings.append("targeted") }
-        settings.append("seed \(config.seed)")
+        let a = config.settings
+        var settings: [String] = [a.norm == .l2 ? "L2" : "L-inf"]
+        if let e = a.epsilon { settings.append("eps \(AttackCommand.number(e))") }
+        if let n = a.steps { settings.append("\(n) step\(n == 1 ? "" : "s")") }
+        if a.targeted == true { settings.append("targeted") }
+        settings.append("seed \(a.seed ?? 0)")
         return (models, settings.joined(separator: ", "))
     }
 }

@@ -54,20 +54,7 @@ struct ProbeCommand: ParsableCommand {
     var attack: String?
     @Option(help: ArgumentHelp("Dataset images to attack (default the probe's).", valueName: "list"))
     var attackIndices: String?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Attack budget.", valueName: "e"))
-    var epsilon: Float?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Attack step size.", valueName: "a"))
-    var stepSize: Float?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Attack iterations.", valueName: "n"))
-    var steps: Int?
-    @Flag(help: "A targeted attack (random targets unless --target).")
-    var targeted = false
-    @Option(help: ArgumentHelp("random, leastLikely, or one class per attacked image.", valueName: "target"))
-    var target: String?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Targets per image (ensemble-opt).", valueName: "t"))
-    var targetsPerImage: Int?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Attack seed.", valueName: "s"))
-    var seed: UInt64?
+    @OptionGroup var settings: AttackSettingsOptions
 
     @Option(help: ArgumentHelp("A JSON file holding the class-similarity matrix A (rows of numbers) for LC.", valueName: "file"))
     var similarity: String?
@@ -93,11 +80,9 @@ struct ProbeCommand: ParsableCommand {
         if let attackIndices { _ = try Self.parseList(attackIndices, option: "--attack-indices") }
         if adversarial != nil && attack != nil { throw ValidationError("give --adversarial HANDLE or --attack METHOD, not both") }
         if attack != nil && source.dataset == nil { throw ValidationError("--attack attacks images of --dataset") }
-        if attack == nil && (attackIndices != nil || epsilon != nil || stepSize != nil || steps != nil || targeted || target != nil
-                             || targetsPerImage != nil || seed != nil) {
+        if attack == nil && (attackIndices != nil || settings.anyGiven) {
             throw ValidationError("the attack options need --attack METHOD")
         }
-        if let target { _ = try AttackCommand.parseTarget(target) }
     }
 
     static func parseList(_ text: String, option: String) throws -> [Int] {
@@ -119,10 +104,7 @@ struct ProbeCommand: ParsableCommand {
         if let adversarial { p.adversarial = .init(handle: adversarial) }
         if let method = attack, let name = source.dataset {
             let indices = try attackIndices.map(InputOptions.parseIndices) ?? p.dataset?.indices
-            var a = AttackMethod.Params(method: method, inputs: Inputs([.dataset(name: name, indices: indices)]))
-            (a.epsilon, a.stepSize, a.steps, a.targetsPerImage, a.seed) = (epsilon, stepSize, steps, targetsPerImage, seed)
-            a.target = try target.map(AttackCommand.parseTarget)
-            if targeted || a.target != nil { a.targeted = true }
+            let a = AttackMethod.Params(settings: try settings.config(method: method), inputs: Inputs([.dataset(name: name, indices: indices)]))
             p.adversarial = .init(attack: a)
         }
         if let similarity {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Protocol
 import RPC
+import Settings
 
 /// `advlens train`: optimiser steps on a resident model (trainStep), with a progress bar.
 /// The daemon keeps the optimiser state, schedule and step count with the model; `model
@@ -93,7 +94,7 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    func params() -> TrainStep.Params {
+    func params() throws -> TrainStep.Params {
         var p = TrainStep.Params(model: model, dataset: dataset, batchSize: batchSize, seed: seed, steps: steps)
         let hasAdversary = adversary != nil || epsilon != nil || stepSize != nil || attackSteps != nil || noRandomStart
         if objective != nil || lambda != nil || beta != nil || layers != nil || featureReduction != nil || hasAdversary {
@@ -104,12 +105,19 @@ struct TrainCommand: ParsableCommand {
                 adversary: hasAdversary ? TrainStep.Adversary(method: adversary, epsilon: epsilon, stepSize: stepSize, steps: attackSteps,
                                                               randomStart: noRandomStart ? false : nil) : nil)
         }
-        p.optimizer = optimizer.map {
-            TrainStep.Optimizer(kind: $0, learningRate: learningRate, momentum: momentum, nesterov: nesterov ? true : nil, weightDecay: weightDecay)
-        }
-        p.schedule = schedule.map {
-            TrainStep.Schedule(kind: $0, warmupSteps: warmup, stepSize: decayEvery, gamma: gamma, totalSteps: totalSteps, minLearningRate: minLearningRate)
-        }
+        // The settings check themselves as they are made, with the daemon's own rules and words.
+        do {
+            p.optimizer = try optimizer.map {
+                try OptimizerConfig(kind: try .named($0, field: "kind"), learningRate: learningRate, momentum: momentum,
+                                    nesterov: nesterov ? true : nil, weightDecay: weightDecay)
+            }
+        } catch let e as SettingsError { throw ClientError.failed("params.optimizer.\(e.description)") }
+        do {
+            p.schedule = try schedule.map {
+                try LearningRateSchedule(kind: try .named($0, field: "kind"), warmupSteps: warmup, stepSize: decayEvery, gamma: gamma,
+                                         totalSteps: totalSteps, minLearningRate: minLearningRate)
+            }
+        } catch let e as SettingsError { throw ClientError.failed("params.schedule.\(e.description)") }
         return p
     }
 
@@ -139,11 +147,11 @@ struct TrainCommand: ParsableCommand {
             if let n = a.steps, n > 1 { objective += ", \(n) steps of \(AttackCommand.number(a.stepSize ?? 0))" }
         }
         let op = r.optimizer
-        var optimizer = "\(op.kind) lr \(AttackCommand.number(op.learningRate ?? 0))"
+        var optimizer = "\(op.kind.rawValue) lr \(AttackCommand.number(op.learningRate))"
         if let m = op.momentum, m > 0 { optimizer += ", momentum \(AttackCommand.number(m))" + (op.nesterov == true ? " (Nesterov)" : "") }
-        if let wd = op.weightDecay, wd > 0 { optimizer += ", weight decay \(AttackCommand.number(wd))" }
+        if op.weightDecay > 0 { let wd = op.weightDecay; optimizer += ", weight decay \(AttackCommand.number(wd))" }
         if r.optimizerReset { optimizer += " (new: the previous state was dropped)" }
-        var pairs: [(String, String)] = [("objective", objective), ("optimizer", optimizer + "; schedule \(r.schedule.kind)")]
+        var pairs: [(String, String)] = [("objective", objective), ("optimizer", optimizer + "; schedule \(r.schedule.kind.rawValue)")]
         if interrupted { pairs.append(("stopped", "cancelled: \(r.steps) whole steps applied")) }
         pairs.append(("steps", "\(r.steps) (model total \(r.stepCount)), \(Format.fixed(r.stepsPerSecond, 2)) steps/s"))
         let parts = r.parts.keys.sorted().map { "\($0) \(Format.fixed(Double(r.parts[$0]!), 4))" }.joined(separator: ", ")

@@ -1,0 +1,24 @@
+import Settings
+
+/// The attack methods, by wire name, in the order capabilities list them: one line each.
+public enum AttackRegistry {
+    static let all: [any AttackMethodDefinition.Type] = [
+        FGSM.self,
+        BIM.self,
+        PGD.self,
+        MIFGSM.self,
+        EnsembleOptimizationAttack.self,
+        CarliniWagnerAttack.self,
+        DeepFoolAttack.self,
+    ]
+
+    public static var names: [String] { all.map { $0.name.rawValue } }
+
+    /// The method named `name`, or the error every unknown name gets.
+    static func method(_ name: AttackConfig.MethodName) throws -> any AttackMethodDefinition.Type {
+        guard let m = all.first(where: { $0.name == name }) else {
+            throw SettingsError.invalid("method", "unknown \"\(name.rawValue)\"; known: \(names.joined(separator: ", "))")
+        }
+        return m
+    }
+}

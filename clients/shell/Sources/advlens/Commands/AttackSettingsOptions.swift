@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import Settings
+
+/// The attack's settings as shell options: one group that `attack`, `evaluate` and `probe`'s
+/// attack on the fly share, so every command takes every parameter, under the same names.
+/// It builds the Settings module's `AttackConfig`, the one definition the daemon decodes.
+struct AttackSettingsOptions: ParsableArguments {
+    // Numbers are taken as given (even "-1") and checked by the daemon, which names the field.
+    @Option(help: ArgumentHelp("linf or l2 (pgd); the other methods have one norm.", valueName: "norm"))
+    var norm: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Perturbation budget (L-inf or L2 radius).", valueName: "e"))
+    var epsilon: Float?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Step size per iteration.", valueName: "a"))
+    var stepSize: Float?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Iterations.", valueName: "n"))
+    var steps: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Random restarts (pgd).", valueName: "r"))
+    var restarts: Int?
+    @Flag(name: .customLong("no-random-start"), help: "Start pgd at the clean image instead of a random point of the ball.")
+    var noRandomStart = false
+    @Option(parsing: .unconditional, help: ArgumentHelp("Momentum decay mu (mifgsm).", valueName: "mu"))
+    var decay: Float?
+    @Flag(help: "A targeted attack (the target defaults to random).")
+    var targeted = false
+    @Option(help: ArgumentHelp("random, leastLikely, or one class per input: 3,5,1 (implies --targeted).", valueName: "target"))
+    var target: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Targets per image (ensemble-opt).", valueName: "t"))
+    var targetsPerImage: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Confidence margin kappa (cw).", valueName: "k"))
+    var kappa: Float?
+    @Option(name: .customLong("c"), parsing: .unconditional, help: ArgumentHelp("Initial trade-off constant c (cw).", valueName: "c"))
+    var c: Float?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Binary search steps over c (cw).", valueName: "b"))
+    var binarySearchSteps: Int?
+    @Option(name: .customLong("lr"), parsing: .unconditional, help: ArgumentHelp("Adam learning rate (cw, ensemble-opt).", valueName: "lr"))
+    var learningRate: Float?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Weight of the L2 distance (ensemble-opt).", valueName: "l"))
+    var lambda: Float?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Overshoot (deepfool).", valueName: "o"))
+    var overshoot: Float?
+    @Flag(name: .customLong("no-early-stop"), help: "Keep iterating on samples that already succeeded.")
+    var noEarlyStop = false
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seed of random starts and random targets (default 0).", valueName: "s"))
+    var seed: UInt64?
+
+    func validate() throws {
+        if let target { _ = try Self.parseTarget(target) }
+    }
+
+    /// Whether any parameter was given (commands that attack only on request check it).
+    var anyGiven: Bool {
+        let values: [Any?] = [norm, epsilon, stepSize, steps, restarts, decay, target, targetsPerImage, kappa, c, binarySearchSteps,
+                              learningRate, lambda, overshoot, seed]
+        return values.contains { $0 != nil } || noRandomStart || targeted || noEarlyStop
+    }
+
+    /// The settings for `method` (unset parameters are left to the method's defaults).
+    func config(method: String) throws -> AttackConfig {
+        var a = AttackConfig(method: .init(rawValue: method))
+        if let norm {
+            guard let n = Norm(rawValue: norm) else { throw ValidationError("--norm: \(Norm.unknown(norm))") }
+            a.norm = n
+        }
+        (a.epsilon, a.stepSize, a.steps, a.restarts, a.decay) = (epsilon, stepSize, steps, restarts, decay)
+        if noRandomStart { a.randomStart = false }
+        a.target = try target.map(Self.parseTarget)
+        if targeted || a.target != nil { a.targeted = true }
+        (a.targetsPerImage, a.kappa, a.c, a.binarySearchSteps) = (targetsPerImage, kappa, c, binarySearchSteps)
+        (a.learningRate, a.lambda, a.overshoot, a.seed) = (learningRate, lambda, overshoot, seed)
+        if noEarlyStop { a.earlyStop = false }
+        return a
+    }
+
+    /// random | leastLikely (least-likely too) | 3,5,1.
+    static func parseTarget(_ text: String) throws -> TargetChoice {
+        switch text.lowercased().replacingOccurrences(of: "-", with: "").replacingOccurrences(of: "_", with: "") {
+        case "random": return .random
+        case "leastlikely", "ll": return .leastLikely
+        default:
+            guard let list = try? AttackCommand.parseInts(text, option: "--target") else {
+                throw ValidationError("--target: expected random, leastLikely or class indices such as 3,5,1, got \"\(text)\"")
+            }
+            return .given(list)
+        }
+    }
+}
