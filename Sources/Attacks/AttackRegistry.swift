@@ -10,6 +10,7 @@ public enum AttackRegistry {
         EnsembleOptimizationAttack.self,
         CarliniWagnerAttack.self,
         DeepFoolAttack.self,
+        FFGSM.self,
     ]
 
     public static var names: [String] { all.map { $0.name.rawValue } }

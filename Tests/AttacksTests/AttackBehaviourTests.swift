@@ -102,6 +102,20 @@ final class AttackBehaviourTests: XCTestCase {
         }
     }
 
+    /// Fast FGSM: one step of stepSize (default 1.25·epsilon) from a random point of the ball,
+    /// projected back: inside the ball, one iteration, and (the random start) not FGSM's image.
+    func testFastFGSMStepsFromARandomStartInsideTheBall() throws {
+        let r = try run({ $0.epsilon = 0.1 }, method: "ffgsm")
+        try assertConsistent(r)
+        XCTAssertLessThanOrEqual(r.samples.map(\.linf).max()!, 0.1 + 1e-5)
+        XCTAssertEqual(r.config.stepSize!, 0.125, accuracy: 1e-7)
+        XCTAssertEqual(r.config.steps, 1)
+        XCTAssertEqual(r.config.randomStart, true)
+        let fgsm = try run({ $0.epsilon = 0.1 }, method: .fgsm)
+        XCTAssertNotEqual(r.adversarial.data, fgsm.adversarial.data)
+        XCTAssertThrowsError(try run({ $0.steps = 3 }, method: "ffgsm")) { XCTAssertEqual(($0 as? AttackError)?.field, "steps") }
+    }
+
     func testCancellationReturnsTheBestSoFar() throws {
         var calls = 0
         var c = AttackConfig(method: .pgd)

@@ -51,7 +51,7 @@ METHODS = ["initialize", "shutdown", "model/create", "model/load", "model/save",
            "probe", "explainPrediction", "cache/stats", "cache/clear", "trainStep", "evaluate"]
 EXPLAINERS = ["influence", "gradientTimesActivation", "saliency", "inputTimesGradient", "integratedGradients", "gradCam",
               "occlusion"]
-ATTACKS = ["fgsm", "bim", "pgd", "mifgsm", "ensemble-opt", "cw", "deepfool"]
+ATTACKS = ["fgsm", "bim", "pgd", "mifgsm", "ensemble-opt", "cw", "deepfool", "ffgsm"]
 
 # ---------------------------------------------------------------------------------------------
 # Session builder.
@@ -570,7 +570,7 @@ def attack_errors():
     s.call(3, "model/create", {"name": "m2", "architecture": "mnist-small", "seed": 2}, summary("m2"))
     one = {"model": "m", "inputs": DIGIT_CHW}
     s.fail(4, "attack", {**one, "method": "jsma"}, -32602,
-           "params.method: unknown \"jsma\"; known: fgsm, bim, pgd, mifgsm, ensemble-opt, cw, deepfool")
+           "params.method: unknown \"jsma\"; known: fgsm, bim, pgd, mifgsm, ensemble-opt, cw, deepfool, ffgsm")
     s.fail(5, "attack", {**one, "method": "fgsm", "epsilon": -0.1}, -32602, "params.epsilon: must be a positive number, got -0.1")
     s.fail(6, "attack", {**one, "models": [{"name": "m2"}], "method": "fgsm"}, -32602,
            "params: give exactly one of model (a name) or models (an ensemble)")

@@ -7,7 +7,8 @@ import Settings
 /// The daemon's own JSON path (strict parse and decode of an attack request's params, encode
 /// and serialise of a 100-sample attack result) beside Foundation's JSONDecoder/JSONEncoder
 /// on the same bytes and values, interleaved round by round so the machine's drift hits both.
-/// Rows: per-call microseconds of each, and our time over Foundation's (below 1 is faster).
+/// Rows: per-call microseconds of each (`_foundation` rows are Foundation's), and our time over
+/// Foundation's per round, median (below 1 is faster).
 enum CodecBench {
     static func run(rounds: Int = 7, secondsPerRound: Double = 0.2) throws {
         var settings = AttackConfig(method: .pgd)
@@ -52,9 +53,9 @@ enum CodecBench {
             foundation.encode.append(try perCall { _ = try encoder.encode(result) })
         }
         emit(model: "-", row: "codec_attack_params_decode_us", value: median(ours.decode), unit: "us")
-        emit(model: "-", row: "codec_attack_params_decode_us", value: median(foundation.decode), unit: "us", impl: "foundation")
+        emit(model: "-", row: "codec_attack_params_decode_us_foundation", value: median(foundation.decode), unit: "us")
         emit(model: "-", row: "codec_attack_result100_encode_us", value: median(ours.encode), unit: "us")
-        emit(model: "-", row: "codec_attack_result100_encode_us", value: median(foundation.encode), unit: "us", impl: "foundation")
+        emit(model: "-", row: "codec_attack_result100_encode_us_foundation", value: median(foundation.encode), unit: "us")
         emit(model: "-", row: "codec_decode_time_vs_foundation", value: median(zip(ours.decode, foundation.decode).map { $0 / $1 }), unit: "x")
         emit(model: "-", row: "codec_encode_time_vs_foundation", value: median(zip(ours.encode, foundation.encode).map { $0 / $1 }), unit: "x")
     }

@@ -48,8 +48,8 @@ func median(_ xs: [Double]) -> Double {
 }
 
 /// One JSON line of the shared benchmark format (see bench/README.md).
-func emit(model: String, row: String, value: Double, unit: String, impl: String = "advlens") {
-    let line: [String: Any] = ["impl": impl, "model": model, "row": row, "value": (value * 1000).rounded() / 1000, "unit": unit]
+func emit(model: String, row: String, value: Double, unit: String) {
+    let line: [String: Any] = ["impl": "advlens", "model": model, "row": row, "value": (value * 1000).rounded() / 1000, "unit": unit]
     let data = try! JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))
     fflush(stdout)

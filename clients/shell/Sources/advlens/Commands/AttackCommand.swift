@@ -11,7 +11,7 @@ struct AttackCommand: ParsableCommand {
         commandName: "attack",
         abstract: "Make adversarial examples against a resident model or an ensemble.",
         discussion: """
-            Methods: fgsm, bim, pgd, mifgsm, ensemble-opt, cw, deepfool. Parameters left out take \
+            Methods: fgsm, bim, pgd, mifgsm, ensemble-opt, cw, deepfool, ffgsm. Parameters left out take \
             the method's defaults; the result's config echoes every value used, seed included. \
             The daemon keeps the adversarial batch under a handle (adv-1, ...): give it to \
             `predict --handle H` or `attack --handle H`, list with `handle list`, free with \
@@ -36,7 +36,7 @@ struct AttackCommand: ParsableCommand {
     @Option(help: ArgumentHelp("An ensemble to attack: name:weight,name:weight (weights default to 1, normalised).", valueName: "list"))
     var models: String?
 
-    @Option(help: ArgumentHelp("fgsm, bim, pgd, mifgsm, ensemble-opt, cw or deepfool.", valueName: "method"))
+    @Option(help: ArgumentHelp("fgsm, bim, pgd, mifgsm, ensemble-opt, cw, deepfool or ffgsm.", valueName: "method"))
     var method: String
 
     @OptionGroup var source: InputOptions
