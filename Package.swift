@@ -90,7 +90,7 @@ let package = Package(
                           path: "clients/shell/Sources/advlens"),
         .testTarget(name: "ShellClientTests", dependencies: ["RPC"]),
         .executableTarget(name: "advlens-train", dependencies: ["Training", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "advlens-bench", dependencies: ["Training", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "bench/Sources/advlens-bench",
+        .executableTarget(name: "advlens-bench", dependencies: ["Training", "Data", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "bench/Sources/advlens-bench",
                           swiftSettings: fast),
     ],
     swiftLanguageModes: [.v5]
