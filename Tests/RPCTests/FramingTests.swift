@@ -124,12 +124,11 @@ final class FramingTests: XCTestCase {
     }
 
     func testManyMessagesStayLinear() {
-        // 20k messages fed in 3-byte chunks: the scans resume, so this is quick.
+        // 20k messages fed in 3-byte chunks all come out (the scans resume, so this is quick;
+        // speed itself is measured by bench/daemon_bench.py, not asserted here).
         let one = cl(#"{"jsonrpc":"2.0","method":"x"}"#)
         let stream = Array(String(repeating: one, count: 20_000).utf8)
-        let start = now()
         XCTAssertEqual(events(stream, chunks: [3]).count, 20_000)
-        XCTAssertLessThan(now() - start, 20)
     }
 }
 

@@ -4,10 +4,12 @@ import RPC
 
 /// Transport speed: pipelined tiny requests and single round trips, through real pipes.
 ///
-/// Figures are printed; the release targets (>= 20,000 requests/s pipelined, < 100 µs round
-/// trip) are asserted only in an optimised build, looser bounds in debug. Release run:
-///   swift test -c release -Xswiftc -enable-testing --filter RPCTests.ThroughputTests
-/// Set RPC_BENCH_REQUESTS to change the pipelined count (default 100,000).
+/// In `make test` this checks that every pipelined request is answered, in both framings, and
+/// prints the figures. The speed targets (>= 20,000 requests/s pipelined, < 100 µs round trip,
+/// in an optimised build) are asserted only under `make bench`, which sets RPC_BENCH=1: a
+/// test's outcome never depends on the machine's speed or load. Release run:
+///   RPC_BENCH=1 swift test -c release -Xswiftc -enable-testing --filter RPCTests.ThroughputTests
+/// Set RPC_BENCH_REQUESTS to change the pipelined count (default 100,000 under RPC_BENCH, else 20,000).
 final class ThroughputTests: XCTestCase {
     final class Tiny: RPCHandler, @unchecked Sendable {
         func access(for method: String, params: JSONValue?) throws -> Access {
@@ -17,6 +19,7 @@ final class ThroughputTests: XCTestCase {
     }
 
     var optimised: Bool { !_isDebugAssertConfiguration() }
+    var benchmarking: Bool { ProcessInfo.processInfo.environment["RPC_BENCH"] == "1" }
 
     func requests(_ n: Int, method: String, framing: Framing) -> [UInt8] {
         var out: [UInt8] = []
@@ -33,7 +36,7 @@ final class ThroughputTests: XCTestCase {
         var replies = 0
         var decoder = FrameDecoder()
         var buf = [UInt8](repeating: 0, count: 1 << 16)
-        let deadline = Date(timeIntervalSinceNow: 120)
+        let deadline = Date(timeIntervalSinceNow: 600)   // a hang guard only
         while replies < n && deadline.timeIntervalSinceNow > 0 {
             var p = pollfd(fd: peer.fromServer, events: Int16(POLLIN), revents: 0)
             guard poll(&p, 1, 1000) > 0 else { continue }
@@ -51,7 +54,7 @@ final class ThroughputTests: XCTestCase {
         for i in 0..<n {
             let t0 = now()
             peer.request(1_000_000 + i, method)
-            guard peer.receiveBody(timeout: 5) != nil else { XCTFail("no reply"); break }
+            guard peer.receiveBody(timeout: 600) != nil else { XCTFail("no reply"); break }
             times.append(now() - t0)
         }
         times.sort()
@@ -59,7 +62,7 @@ final class ThroughputTests: XCTestCase {
     }
 
     func testPipelinedThroughputAndLatency() {
-        let n = ProcessInfo.processInfo.environment["RPC_BENCH_REQUESTS"].flatMap(Int.init) ?? (optimised ? 100_000 : 20_000)
+        let n = ProcessInfo.processInfo.environment["RPC_BENCH_REQUESTS"].flatMap(Int.init) ?? (benchmarking && optimised ? 100_000 : 20_000)
         let peer = TestPeer(handler: Tiny())
         peer.initialize()
         let immediate = pipelined(peer, n, method: "immediate")
@@ -73,6 +76,7 @@ final class ThroughputTests: XCTestCase {
         print(String(format: "RPC throughput (%@, %d pipelined NDJSON requests): immediate %.0f req/s, concurrent %.0f req/s", build, n, immediate, concurrent))
         print(String(format: "RPC throughput (%@, %d pipelined Content-Length requests): concurrent %.0f req/s", build, n, headers))
         print(String(format: "RPC round trip (%@, 2000 sequential): immediate p50 %.1f µs p99 %.1f µs; concurrent p50 %.1f µs p99 %.1f µs", build, li.p50, li.p99, lc.p50, lc.p99))
+        guard benchmarking else { return }
         let floor = optimised ? 20_000.0 : 3_000.0
         XCTAssertGreaterThan(immediate, floor)
         XCTAssertGreaterThan(concurrent, floor)

@@ -280,16 +280,16 @@ final class AttackCommandTests: XCTestCase {
 
     func testCtrlCPrintsThePartialResultAndExits130() throws {
         try loadModelAndData()
-        // The bigger architecture and 2,000 steps without early stopping: far longer than the
-        // time it takes to interrupt it.
+        // The bigger architecture and 100,000 steps without early stopping: it cannot finish
+        // before the interrupt that follows its first progress report.
         ok(["model", "create", "slow", "--arch", "mnist-madry", "--seed", "0"])
         for pretty in [false, true] {
             var interruptedWhileRunning = false
             let args = ["attack", "--model", "slow", "--method", "pgd", "--dataset", "mnist-test", "--indices", "0-15",
-                        "--steps", "2000", "--no-early-stop", "--progress"] + (pretty ? ["--pretty"] : [])
-            let r = shell.run(args, timeout: 60) { process, stderr in
-                // Ctrl-C after the first progress report.
-                let deadline = Date(timeIntervalSinceNow: 30)
+                        "--steps", "100000", "--no-early-stop", "--progress"] + (pretty ? ["--pretty"] : [])
+            let r = shell.run(args, timeout: 600) { process, stderr in
+                // Ctrl-C after the first progress report (the deadlines only guard against a hang).
+                let deadline = Date(timeIntervalSinceNow: 600)
                 while process.isRunning && Date() < deadline && !stderr().contains("iteration ") { usleep(2_000) }
                 if process.isRunning {
                     interruptedWhileRunning = true
@@ -300,7 +300,6 @@ final class AttackCommandTests: XCTestCase {
             XCTAssertEqual(r.status, 130, r.stderr)
             XCTAssertTrue(r.stderr.contains("cancelling attack"), r.stderr)
             XCTAssertTrue(r.stderr.contains("advlens: interrupted"), r.stderr)
-            XCTAssertLessThan(r.seconds, 20)
             if pretty {
                 XCTAssertTrue(r.stdout.contains("stopped   early (cancelled)"), r.stdout)
                 XCTAssertTrue(r.stdout.contains("handle    adv-"), r.stdout)

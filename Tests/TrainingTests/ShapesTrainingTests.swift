@@ -7,7 +7,7 @@ import XCTest
 /// shapes-cnn on the generated shapes set: the architecture's geometry, and a short training
 /// run (kept small for debug builds) that learns well above chance. The full recipe — 6,000
 /// images, 94 % test accuracy after 5 epochs, 97 % after 8 — is `advlens-train --arch
-/// shapes-cnn` (README; TrainCommandTests checks it).
+/// shapes-cnn` (README; ConvergenceTests checks it, in `make test-long`).
 final class ShapesTrainingTests: XCTestCase {
     func testShapesCNNLayersAndShapes() throws {
         let model = try Architectures.create("shapes-cnn", seed: 0)

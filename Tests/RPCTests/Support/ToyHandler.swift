@@ -6,6 +6,7 @@ import RPC
 /// - `echo` (concurrent): returns its params.  `empty` (immediate): returns {}.
 /// - `sleep {ms, key?, write?}`: runs under `.read(key)`/`.write(key)`, polls its token every
 ///   millisecond, records [start, end] in `spans`, and on cancel throws `.cancelled(partial:)`.
+///   `waitUntilStarted(id)` returns once it runs (the explicit signal tests wait for, not a sleep).
 /// - `stubborn {ms}`: ignores cancellation and returns normally.
 /// - `progress {steps, ms}`: begin, a report per step, end.
 /// - `fail {kind}`: throws invalidParams, a non-RPC error, or notFound.
@@ -15,8 +16,21 @@ final class ToyHandler: RPCHandler, @unchecked Sendable {
     private let lock = NSLock()
     private(set) var notifications: [String] = []
     private var spansByID: [Int: (start: Double, end: Double)] = [:]
+    private var startedIDs: Set<Int> = []
 
     var spans: [Int: (start: Double, end: Double)] { lock.lock(); defer { lock.unlock() }; return spansByID }
+
+    /// Waits until the `sleep` or `stubborn` request `id` has started; false only after
+    /// `timeout`, a guard against a hang far above any machine's time.
+    func waitUntilStarted(_ id: Int, timeout: Double = 600) -> Bool {
+        let deadline = now() + timeout
+        while now() < deadline {
+            lock.lock(); let started = startedIDs.contains(id); lock.unlock()
+            if started { return true }
+            usleep(1000)
+        }
+        return false
+    }
 
     var notificationLog: [String] { lock.lock(); defer { lock.unlock() }; return notifications }
 
@@ -43,6 +57,7 @@ final class ToyHandler: RPCHandler, @unchecked Sendable {
         case "sleep":
             let start = now()
             let ms = p?["ms"]?.doubleValue ?? 10
+            markStarted(context.id)
             defer { record(context.id, start) }
             while now() - start < ms / 1000 {
                 if context.isCancelled { throw RPCError.cancelled(partial: ["slept": .number(((now() - start) * 1000).rounded())]) }
@@ -50,6 +65,7 @@ final class ToyHandler: RPCHandler, @unchecked Sendable {
             }
             return ["slept": .number(ms)]
         case "stubborn":
+            markStarted(context.id)
             usleep(UInt32((p?["ms"]?.doubleValue ?? 50) * 1000))
             return ["done": true]
         case "progress":
@@ -80,6 +96,11 @@ final class ToyHandler: RPCHandler, @unchecked Sendable {
 
     func notification(method: String, params: JSONValue?) {
         lock.lock(); notifications.append(method); lock.unlock()
+    }
+
+    private func markStarted(_ id: RequestID) {
+        guard case .number(let i) = id else { return }
+        lock.lock(); startedIDs.insert(Int(i)); lock.unlock()
     }
 
     private func record(_ id: RequestID, _ start: Double) {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Data
 import Foundation
 import NN
 import TensorEngine
@@ -21,6 +22,8 @@ struct BenchCommand: ParsableCommand {
     var quick = false
     @Option(help: "Models to benchmark (comma separated).")
     var models = "mnist-small,mnist-madry"
+    @Option(help: "The 5,000-digit MNIST CSV (make data) for the data-loading row.")
+    var data = "data/mnist_5k.csv.gz"
     @Option(help: "Only these rows (comma separated, e.g. forward_b256,train_step_b64), for profiling one row.")
     var rows: String?
 
@@ -37,6 +40,7 @@ struct BenchCommand: ParsableCommand {
         print(String(decoding: try JSONSerialization.data(withJSONObject: info, options: [.sortedKeys]), as: UTF8.self))
         if wants("sgemm_1024") { benchSGEMM(timing) }
         if wants("codec") { try CodecBench.run(rounds: quick ? 3 : 7, secondsPerRound: quick ? 0.05 : 0.2) }
+        try benchData(timing)
         for arch in models.split(separator: ",").map(String.init) {
             try benchModel(arch, timing)
         }
@@ -52,6 +56,19 @@ struct BenchCommand: ParsableCommand {
             } } }
         }
         emit(model: "-", row: "sgemm_1024", value: rate * 2 * Double(n * n * n) / 1e9, unit: "GFLOP/s")
+    }
+
+    /// Data loading and generation, whole-call times (these were wall-clock bounds in the tests
+    /// once; speed is measured here): the 5,000-digit CSV with gunzip, 500 shapes scenes with masks.
+    func benchData(_ timing: Timing) throws {
+        if wants("mnist_csv_load"), FileManager.default.fileExists(atPath: data) {
+            let (calls, _) = try timing.measure { _ = try MNISTCSV.load(path: data) }
+            emit(model: "-", row: "mnist_csv_load_5k_ms", value: median(calls) * 1e3, unit: "ms")
+        }
+        if wants("shapes_generate") {
+            let (calls, _) = try timing.measure { _ = try ShapesGenerator.generate(count: 500, seed: 9) }
+            emit(model: "-", row: "shapes_generate_500_ms", value: median(calls) * 1e3, unit: "ms")
+        }
     }
 
     func benchModel(_ arch: String, _ timing: Timing) throws {

@@ -1,11 +1,14 @@
 """Fixtures: the real daemon ($ADVLENSD, default .build/release/advlensd at the repo root), the
 trained mnist-small fixture and the MNIST split, loaded once per test module."""
+import _thread
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import pytest
@@ -74,3 +77,33 @@ def socket_daemon(daemon):
     process.terminate()
     process.wait(10)
     shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture()
+def ctrl_c_after_progress():
+    """Ctrl-C, as a user presses it, once the running request has reported progress.
+
+    Returns (on_progress, begun): pass on_progress as the request's progress callback; a thread
+    interrupts the main thread after the first "report" notification, so the work has visibly
+    started and (given enough steps) cannot have finished. Python turns SIGINT into
+    KeyboardInterrupt only when SIGINT was not ignored at start-up (a background job of a
+    non-interactive shell, as under CI, starts with it ignored, and interrupt_main then does
+    nothing): the test installs the default handler itself and restores the old one after."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    begun = threading.Event()
+
+    def on_progress(value):
+        if value["kind"] == "report":
+            begun.set()
+
+    def interrupt():
+        # No deadline that a slow machine could meet: a daemon that never reports fails the
+        # test below (begun unset) after this generous wait instead of hanging it.
+        begun.wait(600)
+        _thread.interrupt_main()
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    try:
+        yield on_progress, begun
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,8 +1,6 @@
 """probe, explainPrediction, trainStep and evaluate through the Python client, against the real
 daemon: results decoded, arrays in, handles as inputs, progress, cancellation and display."""
-import _thread
 import os
-import threading
 
 import numpy as np
 import pytest
@@ -98,19 +96,16 @@ def test_train_step_and_evaluate(client):
         client.model_unload("student")
 
 
-def test_ctrl_c_keeps_whole_training_steps(client):
+def test_ctrl_c_keeps_whole_training_steps(client, ctrl_c_after_progress):
+    # Ctrl-C after the first progress report, on 100,000 steps (the most one call takes) that
+    # cannot finish first.
+    on_progress, begun = ctrl_c_after_progress
     client.model_create("student2", architecture="mnist-small", seed=3)
     try:
-        begun = threading.Event()
-
-        def interrupt():
-            begun.wait(30)
-            _thread.interrupt_main()
-
-        threading.Thread(target=interrupt, daemon=True).start()
         with pytest.raises(advlens.RequestCancelled) as cancelled:
             client.train_step("student2", dataset="mnist-train", steps=100000, batch_size=16,
-                              progress=lambda v: begun.set() if v["kind"] == "report" else None)
+                              progress=on_progress)
+        assert begun.is_set(), "interrupted before any progress report"
         partial = cancelled.value.data
         assert 0 < partial.steps < 100000
         assert client.model_info("student2").summary["fingerprint"] == partial.fingerprint

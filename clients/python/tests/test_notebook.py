@@ -22,8 +22,11 @@ def text_of(cell):
     return "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in cell.outputs)
 
 
-def test_example_notebook_executes_and_shows_results(daemon, root, monkeypatch):
+def test_example_notebook_executes_and_shows_results(daemon, root, monkeypatch, tmp_path):
     monkeypatch.setenv("ADVLENSD", daemon)
+    # No user-level kernel specs: "python3" is then the one of the interpreter running the tests
+    # (make test: the project's .venv), whose ipykernel and numpy the notebook uses.
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
     monkeypatch.setenv("ADVLENS_ROOT", root)
     monkeypatch.setenv("PYTHONPATH", str(REPO / "clients/python") + os.pathsep + os.environ.get("PYTHONPATH", ""))
     nb = nbformat.read(NOTEBOOK, as_version=4)

@@ -86,7 +86,7 @@ test('a cancellation token sends $/cancelRequest; the partial attack is in error
     const onProgress = (v) => {
       if (v.kind === 'report' && !cancelled) { cancelled = true; token.isCancellationRequested = true; listeners.forEach((fn) => fn()); }
     };
-    const started = Date.now();
+    // Cancelled at the first progress report, on 100,000 C&W steps that cannot finish first.
     await assert.rejects(c.request('attack', { model: 'digits', method: 'cw', steps: 100000,
       inputs: { dataset: 'mnist-test', indices: [...Array(100).keys()] } }, { onProgress, token }), (e) => {
       assert.strictEqual(e.code, -32800);
@@ -95,7 +95,7 @@ test('a cancellation token sends $/cancelRequest; the partial attack is in error
       assert.match(e.data.handle, /^adv-\d+$/);
       return true;
     });
-    assert.ok(Date.now() - started < 30000);
+    assert.ok(cancelled, 'cancelled after a progress report');
     const again = await c.request('predict', { model: 'digits', inputs: { dataset: 'mnist-test', indices: [0] } });
     assert.strictEqual(again.count, 1, 'the session goes on');
   } finally {
