@@ -14,7 +14,7 @@ ADVLENSD := $(CURDIR)/$(RELEASE)/advlensd
 # What each test stage needs first; scripts/test.sh, which has done it once, passes PREREQ= .
 PREREQ ?= deps-test data build-tests
 
-.PHONY: all deps deps-test build build-tests data test test-long demo bench clean fuzz
+.PHONY: all deps deps-test build build-tests data test test-long demo bench clean fuzz schemas
 
 all: build
 
@@ -111,6 +111,11 @@ bench: deps-test build-tests
 		echo "captum not installed: no explanation reference ($(VENV)/bin/pip install --no-deps captum; $(VENV)/bin/pip install matplotlib)"; \
 	fi
 	$(PYTHON) bench/compare.py out/bench/advlens.jsonl out/bench/reference.jsonl
+
+## schemas: protocol/schema/ from the Swift types, the attack registry and protocol/schema-notes.json
+## (ProtocolSchemaTests fails while the committed files differ)
+schemas: deps
+	$(SWIFT) run $(SWIFT_FLAGS) advlens-schema protocol/schema
 
 ## fuzz: libFuzzer over the RPC framing, JSON parser and request decoding, for FUZZ_SECONDS (default 60; not part of test)
 fuzz:

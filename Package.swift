@@ -88,6 +88,11 @@ let package = Package(
         // End-to-end tests: the real advlensd binary over pipes and sockets.
         .testTarget(name: "DaemonTests", dependencies: ["RPC", "CStb", "Store"]),
 
+        // protocol/schema/ from the Protocol types, the attack registry and protocol/schema-notes.json.
+        .target(name: "ProtocolSchema", dependencies: ["Protocol", "Settings", "Attacks", "RPC"]),
+        .testTarget(name: "ProtocolSchemaTests", dependencies: ["ProtocolSchema"]),
+        .executableTarget(name: "advlens-schema", dependencies: ["ProtocolSchema"]),
+
         // Executables.
         .executableTarget(name: "advlensd", dependencies: ["Server", "RPC", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The shell client: a thin command over the daemon's Unix socket (clients/shell).

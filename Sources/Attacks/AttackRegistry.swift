@@ -23,3 +23,21 @@ public enum AttackRegistry {
         return m
     }
 }
+
+/// A method as the protocol's schemas describe it (the registry is the one source).
+public struct AttackMethodSummary: Sendable {
+    public let name: String
+    /// The parameters it takes beyond method, seed and earlyStop.
+    public let parameters: [AttackConfig.Field]
+    public let norms: [Norm]
+    public let targeting: Targeting
+}
+
+extension AttackRegistry {
+    public static var summaries: [AttackMethodSummary] {
+        all.map { m in
+            AttackMethodSummary(name: m.name.rawValue, parameters: AttackConfig.Field.allCases.filter { m.parameters.contains($0) },
+                                norms: m.norms, targeting: m.targeting)
+        }
+    }
+}
