@@ -33,19 +33,19 @@ let package = Package(
 
         // Layers, models (spec JSON + safetensors), forward trace, backward, losses, optimisers.
         .target(name: "NN", dependencies: ["TensorEngine", "SafeTensors"], swiftSettings: fast),
-        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport", "SafeTensors"], exclude: ["Fixtures"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport", "SafeTensors", "TensorEngine"], exclude: ["Fixtures"]),
 
         // Test helpers shared by the test targets: the gradient-check harness, fixture paths.
-        .target(name: "TestSupport", dependencies: ["NN"]),
+        .target(name: "TestSupport", dependencies: ["NN", "SafeTensors", "TensorEngine"]),
 
         // Datasets: MNIST CSV and IDX, NPY, stratified splits, seeded batches.
         .target(name: "Data", dependencies: ["TensorEngine", "CZlib"], swiftSettings: fast),
-        .testTarget(name: "DataTests", dependencies: ["Data"]),
+        .testTarget(name: "DataTests", dependencies: ["Data", "TensorEngine"]),
 
         // Training loops and objectives: standard, PGD (Madry), TRADES, the consistent loss;
         // resident training state, schedules, checkpoints of the optimiser state.
         .target(name: "Training", dependencies: ["NN", "Data", "Attacks", "SafeTensors", "Settings", "TensorEngine"], swiftSettings: fast),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport", "NN", "Attacks", "Data", "SafeTensors", "Settings"], exclude: ["Fixtures"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport", "NN", "Data", "SafeTensors", "Settings", "TensorEngine"], exclude: ["Fixtures"]),
 
         // The settings objects, once: attack, optimiser and schedule parameters with their
         // checks, decoded straight from the wire. A leaf: the engine and the protocol import it.
@@ -55,14 +55,14 @@ let package = Package(
         // Adversarial attacks on one model or an ensemble: FGSM, BIM, PGD, MI-FGSM, C&W, DeepFool,
         // and the paper's ensemble-optimization attack.
         .target(name: "Attacks", dependencies: ["NN", "Settings", "TensorEngine"], swiftSettings: fast),
-        .testTarget(name: "AttacksTests", dependencies: ["Attacks", "TestSupport", "Data", "SafeTensors", "Settings"], exclude: ["Fixtures"]),
+        .testTarget(name: "AttacksTests", dependencies: ["Attacks", "TestSupport", "NN", "Settings", "TensorEngine"], exclude: ["Fixtures"]),
 
         // Interpretation: probe analysis (unit activations through one ActivationSource, receptive fields,
         // top-K, class histograms, CS1/CS2/LC, r(x*), Network-Dissection IoU) and explanations of a
         // prediction (unit influence by ablation and gradient x
         // activation, saliency, integrated gradients, Grad-CAM, occlusion).
         .target(name: "Interpret", dependencies: ["NN", "Data", "TensorEngine"], swiftSettings: fast),
-        .testTarget(name: "InterpretTests", dependencies: ["Interpret", "NN", "Data", "TestSupport", "SafeTensors"], exclude: ["Fixtures"]),
+        .testTarget(name: "InterpretTests", dependencies: ["Interpret", "NN", "Data", "TestSupport", "TensorEngine"], exclude: ["Fixtures"]),
 
         // JSON-RPC 2.0 transport: framing (Content-Length and NDJSON), dispatch, cancellation,
         // progress, per-key read/write scheduling, Unix socket serving. Knows no ML.
@@ -71,7 +71,7 @@ let package = Package(
 
         // The wire protocol's types, one file per method. Imports only the settings it carries.
         .target(name: "Protocol", dependencies: ["Settings"]),
-        .testTarget(name: "ProtocolTests", dependencies: ["Protocol", "Settings", "RPC"]),
+        .testTarget(name: "ProtocolTests", dependencies: ["Protocol", "RPC"]),
 
         // stb_image / stb_image_write (Debian's libstb).
         .systemLibrary(name: "CStb", path: "Sources/CStb"),
@@ -83,8 +83,8 @@ let package = Package(
 
         // Method handlers and the workspace (resident models, datasets, result handles):
         // the one place where the protocol meets the engine.
-        .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "Attacks", "SafeTensors", "CStb", "Interpret", "Store", "Settings",
-                                                 .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: fast),
+        .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "Attacks", "SafeTensors", "CStb", "Interpret", "Store", "Settings", "TensorEngine"],
+                swiftSettings: fast),
         // End-to-end tests: the real advlensd binary over pipes and sockets.
         .testTarget(name: "DaemonTests", dependencies: ["RPC", "CStb", "Store"]),
 
@@ -94,12 +94,12 @@ let package = Package(
         .executableTarget(name: "advlens-schema", dependencies: ["ProtocolSchema"]),
 
         // Executables.
-        .executableTarget(name: "advlensd", dependencies: ["Server", "RPC", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "advlensd", dependencies: ["Server", "RPC", "TensorEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The shell client: a thin command over the daemon's Unix socket (clients/shell).
         .executableTarget(name: "advlens", dependencies: ["RPC", "Protocol", "Settings", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "clients/shell/Sources/advlens"),
         .testTarget(name: "ShellClientTests", dependencies: ["RPC"]),
-        .executableTarget(name: "advlens-train", dependencies: ["Training", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "advlens-train", dependencies: ["Training", "Data", "NN", "TensorEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "advlens-bench", dependencies: ["Training", "Attacks", "NN", "Settings", "TensorEngine", "Data", "RPC", "Protocol", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "bench/Sources/advlens-bench",
                           swiftSettings: fast),
     ],

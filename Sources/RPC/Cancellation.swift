@@ -8,7 +8,6 @@ import Foundation
 public final class CancellationToken: @unchecked Sendable {
     private let lock = NSLock()
     private var cancelled = false
-    private var callbacks: [() -> Void] = []
 
     public init() {}
 
@@ -23,25 +22,13 @@ public final class CancellationToken: @unchecked Sendable {
         if isCancelled { throw RPCError.cancelled() }
     }
 
-    /// Runs `body` once when the token is cancelled (at once if it already is), on the thread
-    /// that cancels: for work that waits on something other than a loop (a child process...).
-    public func onCancel(_ body: @escaping () -> Void) {
-        lock.lock()
-        if cancelled { lock.unlock(); body(); return }
-        callbacks.append(body)
-        lock.unlock()
-    }
-
     /// Cancels; returns false when it already was.
     @discardableResult
     public func cancel() -> Bool {
         lock.lock()
         guard !cancelled else { lock.unlock(); return false }
         cancelled = true
-        let run = callbacks
-        callbacks = []
         lock.unlock()
-        run.forEach { $0() }
         return true
     }
 }

@@ -72,10 +72,10 @@ public enum StdoutGuard {
     public static func redirect() throws -> Int32 {
         fflush(stdout)
         let fd = fcntl(1, F_DUPFD_CLOEXEC, 3)
-        guard fd >= 0 else { throw RPCError.ioError("cannot duplicate stdout: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw SystemCallError("cannot duplicate stdout: \(String(cString: strerror(errno)))") }
         guard dup2(2, 1) >= 0 else {
             close(fd)
-            throw RPCError.ioError("cannot point stdout at stderr: \(String(cString: strerror(errno)))")
+            throw SystemCallError("cannot point stdout at stderr: \(String(cString: strerror(errno)))")
         }
         return fd
     }

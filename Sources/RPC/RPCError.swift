@@ -1,7 +1,9 @@
-/// JSON-RPC error codes: the standard ones, LSP's, and AdvLens's server range.
+/// JSON-RPC error codes: the standard ones and LSP's (the transport's own). A server's codes
+/// in JSON-RPC's -32099...-32000 block live with its protocol (AdvLens's: Protocol's
+/// `AdvLensErrorCode`).
 ///
-/// Kept as plain `Int` constants so a handler compares `error.code == ErrorCode.notFound`
-/// without conversions, and the numbers appear in one place for protocol/errors.md.
+/// Kept as plain `Int` constants so a handler compares `error.code == ErrorCode.invalidParams`
+/// without conversions.
 public enum ErrorCode {
     // JSON-RPC 2.0.
     public static let parseError = -32700          // the bytes are not JSON (id null unless recovered)
@@ -13,14 +15,6 @@ public enum ErrorCode {
     // LSP (-32899 ... -32800 and -32002).
     public static let serverNotInitialized = -32002
     public static let requestCancelled = -32800    // error.data carries partial results when there are some
-    public static let contentModified = -32801     // reserved; not used yet
-
-    // AdvLens server range (-32099 ... -32000 is JSON-RPC's "server error" block):
-    public static let notFound = -32001            // a model, dataset, layer or result handle that does not exist
-    public static let shapeMismatch = -32010       // a tensor's shape does not fit the model or another input
-    public static let resourceLimit = -32011       // too large a batch, too many handles, memory or size caps
-    public static let ioError = -32012             // a file could not be read or written
-    public static let pathOutsideRoot = -32013     // a client path resolves outside the workspace root
 }
 
 /// An error a request answers with: the `error` member of a JSON-RPC response.
@@ -58,14 +52,6 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func cancelled(partial: JSONValue? = nil) -> RPCError {
         RPCError(code: ErrorCode.requestCancelled, message: "request cancelled", data: partial)
     }
-    /// `what` names the thing, e.g. `.notFound("model \"mnist-small\"")` -> `model "mnist-small" not found`.
-    public static func notFound(_ what: String) -> RPCError { RPCError(code: ErrorCode.notFound, message: "\(what) not found") }
-    public static func shapeMismatch(_ message: String) -> RPCError { RPCError(code: ErrorCode.shapeMismatch, message: message) }
-    public static func resourceLimit(_ message: String) -> RPCError { RPCError(code: ErrorCode.resourceLimit, message: message) }
-    public static func ioError(_ message: String) -> RPCError { RPCError(code: ErrorCode.ioError, message: message) }
-    public static func pathOutsideRoot(_ path: String) -> RPCError {
-        RPCError(code: ErrorCode.pathOutsideRoot, message: "path \"\(path)\" resolves outside the workspace root")
-    }
 }
 
 /// A request id: JSON-RPC allows a number or a string (null ids are refused as invalid).
@@ -97,4 +83,11 @@ public enum RequestID: Hashable, Sendable, CustomStringConvertible {
         case .string(let s): return "\"\(s)\""
         }
     }
+}
+
+/// A system call the transport needs failed (a socket that cannot be bound, stdout that cannot
+/// be duplicated): a start-up failure of the process, not a reply to any request.
+public struct SystemCallError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

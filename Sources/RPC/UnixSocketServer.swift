@@ -59,26 +59,26 @@ public final class UnixSocketServer: @unchecked Sendable {
 
     private func listen() throws {
         var addr = try SocketAddress.unix(path)
-        if try SocketAddress.isLive(path) { throw RPCError.ioError("a server is already listening on \(path)") }
+        if try SocketAddress.isLive(path) { throw SystemCallError("a server is already listening on \(path)") }
         var st = stat()
         if lstat(path, &st) == 0 {
-            guard st.st_mode & S_IFMT == S_IFSOCK else { throw RPCError.ioError("\(path) exists and is not a socket; not replacing it") }
+            guard st.st_mode & S_IFMT == S_IFSOCK else { throw SystemCallError("\(path) exists and is not a socket; not replacing it") }
             unlink(path)
             Log.info("replaced stale socket \(path)")
         }
         listenFD = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard listenFD >= 0 else { throw RPCError.ioError("socket(): \(String(cString: strerror(errno)))") }
+        guard listenFD >= 0 else { throw SystemCallError("socket(): \(String(cString: strerror(errno)))") }
         let old = umask(0o177)
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listenFD, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         umask(old)
-        guard rc == 0 else { throw RPCError.ioError("bind(\(path)): \(String(cString: strerror(errno)))") }
+        guard rc == 0 else { throw SystemCallError("bind(\(path)): \(String(cString: strerror(errno)))") }
         chmod(path, 0o600)
-        guard Glibc.listen(listenFD, 64) == 0 else { throw RPCError.ioError("listen(): \(String(cString: strerror(errno)))") }
+        guard Glibc.listen(listenFD, 64) == 0 else { throw SystemCallError("listen(): \(String(cString: strerror(errno)))") }
         if lstat(path, &st) == 0 { socketIdentity = (UInt64(st.st_dev), UInt64(st.st_ino)) }
         var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw RPCError.ioError("pipe(): \(String(cString: strerror(errno)))") }
+        guard pipe(&fds) == 0 else { throw SystemCallError("pipe(): \(String(cString: strerror(errno)))") }
         wakePipe = (fds[0], fds[1])
         _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
         _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
@@ -178,7 +178,7 @@ enum SocketAddress {
         let bytes = Array(path.utf8)
         let capacity = MemoryLayout.size(ofValue: addr.sun_path)
         guard !bytes.isEmpty, bytes.count < capacity else {
-            throw RPCError.ioError("socket path must be 1...\(capacity - 1) bytes: \(path)")
+            throw SystemCallError("socket path must be 1...\(capacity - 1) bytes: \(path)")
         }
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in
             raw.copyBytes(from: bytes)
@@ -203,14 +203,14 @@ enum SocketAddress {
     static func open(_ path: String) throws -> Int32 {
         var addr = try unix(path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw RPCError.ioError("socket(): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw SystemCallError("socket(): \(String(cString: strerror(errno)))") }
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard rc == 0 else {
             let e = errno
             close(fd)
-            throw RPCError.ioError("connect(\(path)): \(String(cString: strerror(e)))")
+            throw SystemCallError("connect(\(path)): \(String(cString: strerror(e)))")
         }
         return fd
     }

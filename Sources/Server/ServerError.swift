@@ -1,20 +1,20 @@
 import Data
 import NN
 import RPC
+import Protocol
 import SafeTensors
 import Settings
 import Store
-import GRDB
 
 /// The server's errors as JSON-RPC errors (codes in protocol/errors.md), and the mapping of
 /// engine errors to them: every message names the field, layer, key or file at fault.
 enum ServerError {
     static func invalidParams(_ message: String) -> RPCError { RPCError(code: ErrorCode.invalidParams, message: message) }
-    static func notFound(_ message: String) -> RPCError { RPCError(code: ErrorCode.notFound, message: message) }
-    static func shapeMismatch(_ message: String) -> RPCError { RPCError(code: ErrorCode.shapeMismatch, message: message) }
-    static func resourceLimit(_ message: String) -> RPCError { RPCError(code: ErrorCode.resourceLimit, message: message) }
-    static func io(_ message: String) -> RPCError { RPCError(code: ErrorCode.ioError, message: message) }
-    static func outsideRoot(_ message: String) -> RPCError { RPCError(code: ErrorCode.pathOutsideRoot, message: message) }
+    static func notFound(_ message: String) -> RPCError { RPCError(code: AdvLensErrorCode.notFound, message: message) }
+    static func shapeMismatch(_ message: String) -> RPCError { RPCError(code: AdvLensErrorCode.shapeMismatch, message: message) }
+    static func resourceLimit(_ message: String) -> RPCError { RPCError(code: AdvLensErrorCode.resourceLimit, message: message) }
+    static func io(_ message: String) -> RPCError { RPCError(code: AdvLensErrorCode.ioError, message: message) }
+    static func outsideRoot(_ message: String) -> RPCError { RPCError(code: AdvLensErrorCode.pathOutsideRoot, message: message) }
 
     /// Any error a handler meets, as the RPC error to answer with. `context` prefixes the
     /// message (e.g. the file being read).
@@ -40,9 +40,8 @@ enum ServerError {
         case let e as StoreError:
             if case .overCap = e { return resourceLimit(prefixed(e.description)) }
             return io(prefixed("cache database: \(e.description)"))
-        case let e as DatabaseError:
-            return io(prefixed("cache database: \(e.message ?? e.description)"))
         default:
+            if let e = StoreError.wrapping(error) { return io(prefixed("cache database: \(e.description)")) }
             return RPCError(code: ErrorCode.internalError, message: prefixed("\(error)"))
         }
     }

@@ -11,7 +11,6 @@ import Training
 public final class ResidentModel: @unchecked Sendable {
     public let name: String
     public let model: Model
-    public let loadedAt = Date()
     /// The optimiser, schedule, step count and batch cursor trainStep keeps between calls
     /// (nil until the first step, or restored by model/load). Touched only under the model's
     /// write access (trainStep) or read access (model/save), which the scheduler serialises.

@@ -79,7 +79,4 @@ public enum StoreTable: String, CaseIterable, Sendable {
     case activations, statistics, handles, runLogs
 
     var sqlName: String { self == .runLogs ? "run_logs" : rawValue }
-
-    /// Cache rows: evicted least recently used first when the store is over its cap.
-    var isCache: Bool { self == .activations || self == .statistics }
 }

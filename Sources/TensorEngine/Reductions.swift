@@ -12,15 +12,6 @@ extension Tensor {
         }
     }
 
-    /// Sum of squares of all elements, accumulated in Double.
-    public func sumOfSquares() -> Float {
-        data.withUnsafeBufferPointer { p in
-            var s = 0.0
-            for v in p { s += Double(v) * Double(v) }
-            return Float(s)
-        }
-    }
-
     /// Dot product with a tensor of the same shape, accumulated in Double.
     public func dot(_ other: Tensor) -> Float {
         precondition(shape == other.shape, "Tensor.dot: shapes \(shape) and \(other.shape) differ")

@@ -57,12 +57,11 @@ final class MessageTests: XCTestCase {
     }
 
     func testErrorFactories() {
-        XCTAssertEqual(RPCError.notFound("model \"x\"").message, "model \"x\" not found")
-        XCTAssertEqual(RPCError.notFound("x").code, -32001)
         XCTAssertEqual(RPCError.methodNotFound("foo").code, -32601)
+        XCTAssertEqual(RPCError.methodNotFound("foo").message, "method not found: foo")
         XCTAssertEqual(RPCError.serverNotInitialized().code, -32002)
-        XCTAssertEqual(RPCError.pathOutsideRoot("../x").code, -32013)
-        XCTAssertEqual([ErrorCode.shapeMismatch, ErrorCode.resourceLimit, ErrorCode.ioError], [-32010, -32011, -32012])
+        XCTAssertEqual(RPCError.invalidParams("params.x: bad").code, -32602)
+        XCTAssertEqual(RPCError.cancelled().code, -32800)
     }
 
     func testAccessLocks() {

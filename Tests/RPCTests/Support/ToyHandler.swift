@@ -79,7 +79,7 @@ final class ToyHandler: RPCHandler, @unchecked Sendable {
             return ["steps": JSONValue(steps)]
         case "fail":
             switch p?["kind"]?.stringValue {
-            case "notFound": throw RPCError.notFound("model \"x\"")
+            case "notFound": throw RPCError(code: -32001, message: "model \"x\" not found")   // a server's own code
             case "swift": throw NSError(domain: "toy", code: 7, userInfo: [NSLocalizedDescriptionKey: "boom"])
             default: throw RPCError.invalidParams("params.kind: expected a string")
             }
