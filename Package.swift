@@ -27,8 +27,13 @@ let package = Package(
         .target(name: "TensorEngine", dependencies: ["CBLAS"], swiftSettings: fast),
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"]),
 
+        // JSON, once: the value (`JSONValue`, ordered `JSONObject`), the strict parser, the
+        // serializer and the Codable bridge (`JSONCoding`, strict about unknown fields). Knows
+        // nothing else; RPC, SafeTensors and Store use it.
+        .target(name: "JSON", swiftSettings: fast),
+
         // The safetensors file format: bytes in, named float arrays out (and back).
-        .target(name: "SafeTensors"),
+        .target(name: "SafeTensors", dependencies: ["JSON"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], exclude: ["Fixtures"]),
 
         // Layers, models (spec JSON + safetensors), forward trace, backward, losses, optimisers.
@@ -66,8 +71,8 @@ let package = Package(
 
         // JSON-RPC 2.0 transport: framing (Content-Length and NDJSON), dispatch, cancellation,
         // progress, per-key read/write scheduling, Unix socket serving. Knows no ML.
-        .target(name: "RPC", exclude: ["README.md"]),
-        .testTarget(name: "RPCTests", dependencies: ["RPC"]),
+        .target(name: "RPC", dependencies: ["JSON"], exclude: ["README.md"]),
+        .testTarget(name: "RPCTests", dependencies: ["RPC", "JSON", "Protocol", "Settings"]),
 
         // The wire protocol's types, one file per method. Imports only the settings it carries.
         .target(name: "Protocol", dependencies: ["Settings"]),
@@ -78,7 +83,7 @@ let package = Package(
 
         // The SQLite store (GRDB, WAL): activation cache, per-unit statistics, result handles, run
         // logs, under a size cap with LRU eviction of cache rows. Stores float arrays and JSON; knows no ML.
-        .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")], exclude: ["README.md"]),
+        .target(name: "Store", dependencies: ["JSON", .product(name: "GRDB", package: "GRDB.swift")], exclude: ["README.md"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
 
         // Method handlers and the workspace (resident models, datasets, result handles):

@@ -45,6 +45,8 @@ public enum Probe: RequestType {
         public var bins: Int?
         /// Images per forward pass (default 100).
         public var batchSize: Int?
+        /// `base64`: large float arrays (activations' values) as one float32 tensor; default `json`.
+        public var arrayEncoding: ArrayEncoding?
         public var workDoneToken: ProgressToken?
 
         public init(model: String, layer: String, kind: String) {
@@ -114,8 +116,8 @@ public enum Probe: RequestType {
         /// Per input: its dataset index (for a dataset) or position in the inputs.
         public var indices: [Int]
         public var labels: [Int?]
-        /// [input][unit] (reductions max and mean).
-        public var values: [[Float]]?
+        /// [input][unit] (reductions max and mean); a tensor [inputs, units] with `arrayEncoding: "base64"`.
+        public var values: FloatRows?
         /// [input][unit] location of the maximum as [y, x] (reduction max on a conv layer).
         public var locations: [[[Int]]]?
         /// The full maps [inputs, units, H, W] (reduction none).

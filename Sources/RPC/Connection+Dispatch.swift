@@ -27,7 +27,7 @@ extension Connection {
         do {
             value = try JSONText.parse(bytes, maxDepth: options.maxDepth, maxBytes: options.maxMessageBytes)
         } catch {
-            let e = error as? RPCError ?? .parseError("\(error)")
+            let e = (error as? JSONError).map(RPCError.init) ?? error as? RPCError ?? .parseError("\(error)")
             Log.debug("\(options.name): \(e.message)")
             out.send(OutgoingMessage.error(id: JSONText.recoverID(bytes), e))
             return

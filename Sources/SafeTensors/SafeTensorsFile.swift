@@ -5,6 +5,7 @@
 /// and dtype (with overflow checks), and the ranges against each other (sorted, no overlap,
 /// no gap, covering the buffer exactly).
 import Foundation
+import JSON
 
 /// The contents of a safetensors file: named tensors and the optional `__metadata__`.
 public struct SafeTensorsFile: Sendable, Equatable {
@@ -63,18 +64,18 @@ public struct SafeTensorsFile: Sendable, Equatable {
         guard String(bytes: headerBytes, encoding: .utf8) != nil else { throw SafeTensorsError.headerNotUTF8 }
         let json: JSONValue
         do {
-            json = try JSONParser.parse(headerBytes)
-        } catch let failure as JSONParser.Failure {
-            throw SafeTensorsError.malformedHeader(reason: failure.message)
+            // Exact integers: shapes and offsets reach 2^63 - 1, and 2.0 or 1e1 are no integers here.
+            json = try JSONText.parse(headerBytes, options: .init(maxBytes: .max, exactIntegers: true, rejectDuplicateKeys: true))
+        } catch let error as JSONError {
+            if case .duplicateKey(let key, depth: 1) = error.kind { throw SafeTensorsError.duplicateKey(key: key) }
+            throw SafeTensorsError.malformedHeader(reason: error.message)
         }
         guard case .object(let members) = json else { throw SafeTensorsError.headerNotObject }
 
         let buffer = UnsafeRawBufferPointer(rebasing: bytes[(8 + headerLength)...])
         var metadata: [String: String] = [:]
         var entries: [Entry] = []
-        var seen = Set<String>()
         for (key, value) in members {
-            guard seen.insert(key).inserted else { throw SafeTensorsError.duplicateKey(key: key) }
             if key == "__metadata__" {
                 metadata = try parseMetadata(value)
             } else {
@@ -93,15 +94,27 @@ public struct SafeTensorsFile: Sendable, Equatable {
         return SafeTensorsFile(tensors: tensors, metadata: metadata)
     }
 
+    /// A header value in this module's messages: "an object", "the number 3", "true".
+    private static func describe(_ v: JSONValue) -> String {
+        switch v {
+        case .object: return "an object"
+        case .array: return "an array"
+        case .string: return "a string"
+        case .number, .integer: return "the number \(v)"
+        case .bool(let b): return b ? "true" : "false"
+        case .null: return "null"
+        }
+    }
+
     private static func parseMetadata(_ value: JSONValue) throws -> [String: String] {
         if case .null = value { return [:] }
         guard case .object(let members) = value else {
-            throw SafeTensorsError.invalidMetadata(key: nil, reason: "expected an object of strings, found \(value.kindName)")
+            throw SafeTensorsError.invalidMetadata(key: nil, reason: "expected an object of strings, found \(describe(value))")
         }
         var out: [String: String] = [:]
         for (k, v) in members {
             guard case .string(let s) = v else {
-                throw SafeTensorsError.invalidMetadata(key: k, reason: "expected a string value, found \(v.kindName)")
+                throw SafeTensorsError.invalidMetadata(key: k, reason: "expected a string value, found \(describe(v))")
             }
             guard out.updateValue(s, forKey: k) == nil else {
                 throw SafeTensorsError.invalidMetadata(key: k, reason: "appears twice")
@@ -112,10 +125,10 @@ public struct SafeTensorsFile: Sendable, Equatable {
 
     private static func parseEntry(_ key: String, _ value: JSONValue, bufferSize: Int) throws -> Entry {
         guard case .object(let fields) = value else {
-            throw SafeTensorsError.invalidEntry(key: key, field: "(entry)", reason: "must be an object, found \(value.kindName)")
+            throw SafeTensorsError.invalidEntry(key: key, field: "(entry)", reason: "must be an object, found \(describe(value))")
         }
         func field(_ name: String) throws -> JSONValue {
-            guard let v = fields.first(where: { $0.key == name })?.value else {
+            guard let v = fields[name] else {
                 throw SafeTensorsError.invalidEntry(key: key, field: name, reason: "is missing")
             }
             return v
@@ -125,8 +138,8 @@ public struct SafeTensorsFile: Sendable, Equatable {
                 throw SafeTensorsError.invalidEntry(key: key, field: name, reason: "must be an array of integers")
             }
             return try items.map { item in
-                guard let i = item.exactInt else {
-                    throw SafeTensorsError.invalidEntry(key: key, field: name, reason: "must hold non-negative integers, found \(item.kindName)")
+                guard case .integer(let n) = item, let i = Int(exactly: n) else {
+                    throw SafeTensorsError.invalidEntry(key: key, field: name, reason: "must hold non-negative integers, found \(describe(item))")
                 }
                 guard i >= 0 else {
                     throw SafeTensorsError.invalidEntry(key: key, field: name, reason: "must hold non-negative integers, found \(i)")

@@ -3,6 +3,7 @@
 /// then by name, header keys in that same order after `__metadata__`, compact JSON, and the
 /// header padded with spaces to a multiple of 8 bytes.
 import Foundation
+import JSON
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -51,14 +52,14 @@ extension SafeTensorsFile {
         var header = "{"
         var parts: [String] = []
         if !metadata.isEmpty {
-            let m = metadata.keys.sorted().map { "\(jsonQuoted($0)):\(jsonQuoted(metadata[$0]!))" }
+            let m = metadata.keys.sorted().map { "\(JSONText.string(.string($0))):\(JSONText.string(.string(metadata[$0]!)))" }
             parts.append("\"__metadata__\":{\(m.joined(separator: ","))}")
         }
         var offset = 0
         for it in items {
             let bytes = it.floats.count * it.dtype.size
             let shape = it.shape.map(String.init).joined(separator: ",")
-            parts.append("\(jsonQuoted(it.name)):{\"dtype\":\"\(it.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+            parts.append("\(JSONText.string(.string(it.name))):{\"dtype\":\"\(it.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + bytes)]}")
             offset += bytes
         }
         header += parts.joined(separator: ",") + "}"

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A float32 array with its shape, as the store keeps it: the values as a little-endian
 /// float32 blob, the shape as JSON text ("[1,28,28]").
@@ -15,7 +16,7 @@ public struct StoredArray: Sendable, Equatable {
     /// The values' bytes (little-endian float32, the layout of every platform Swift runs on here).
     var blob: Data { values.withUnsafeBytes { Data($0) } }
 
-    var shapeText: String { "[" + shape.map(String.init).joined(separator: ",") + "]" }
+    var shapeText: String { IntListText.encode(shape) }
 
     /// Bytes a row holding this array accounts for against the cap.
     var byteCount: Int { values.count * 4 + shapeText.utf8.count }
@@ -34,30 +35,21 @@ public struct StoredArray: Sendable, Equatable {
     }
 
     static func parseShape(_ text: String) -> [Int]? {
-        let t = text.trimmingCharacters(in: .whitespaces)
-        guard t.hasPrefix("["), t.hasSuffix("]") else { return nil }
-        let inner = t.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
-        if inner.isEmpty { return [] }
-        var out: [Int] = []
-        for part in inner.split(separator: ",") {
-            guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 0 else { return nil }
-            out.append(n)
-        }
-        return out
+        guard let dims = try? IntListText.decode(text), dims.allSatisfy({ $0 >= 0 }) else { return nil }
+        return dims
     }
 }
 
-/// An integer list as JSON text and back (labels of a handle).
+/// An integer list as JSON text and back (shapes, labels of a handle), through the JSON module.
 enum IntListText {
-    static func encode(_ list: [Int]) -> String { "[" + list.map(String.init).joined(separator: ",") + "]" }
+    static func encode(_ list: [Int]) -> String { JSONText.string(.array(list.map { .number(Double($0)) })) }
 
     static func decode(_ text: String) throws -> [Int] {
-        let t = text.trimmingCharacters(in: .whitespaces)
-        guard t.hasPrefix("["), t.hasSuffix("]") else { throw StoreError.corrupt("\"\(text.prefix(40))\" is not a JSON integer list") }
-        let inner = t.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
-        if inner.isEmpty { return [] }
-        return try inner.split(separator: ",").map {
-            guard let n = Int($0.trimmingCharacters(in: .whitespaces)) else { throw StoreError.corrupt("\"\($0)\" is not an integer") }
+        guard case .array(let items)? = try? JSONText.parse(text) else {
+            throw StoreError.corrupt("\"\(text.prefix(40))\" is not a JSON integer list")
+        }
+        return try items.map {
+            guard let n = $0.intValue else { throw StoreError.corrupt("\"\($0)\" is not an integer") }
             return n
         }
     }

@@ -1,16 +1,20 @@
 import Foundation
 import XCTest
 @testable import Protocol
+import RPC
 
 /// Protocol types against golden JSON: what a client writes decodes, and what the server
-/// writes has the documented shape and round-trips.
+/// writes has the documented shape and round-trips — through the daemon's own parser,
+/// decoder, encoder and serializer (JSONText, JSONValueCoding), strict about unknown fields.
 final class WireFormatTests: XCTestCase {
     func decode<T: Decodable>(_ type: T.Type, _ json: String) throws -> T {
-        try JSONDecoder().decode(T.self, from: Data(json.utf8))
+        try JSONValueCoding.decode(T.self, from: JSONText.parse(json))
     }
 
+    /// Encoded, written as text, parsed and decoded again: the same value.
     func roundTrip<T: Codable & Equatable>(_ value: T, file: StaticString = #filePath, line: UInt = #line) throws {
-        XCTAssertEqual(try JSONDecoder().decode(T.self, from: JSONEncoder().encode(value)), value, file: file, line: line)
+        let text = JSONText.serialize(try JSONValueCoding.encode(value))
+        XCTAssertEqual(try JSONValueCoding.decode(T.self, from: JSONText.parse(text)), value, file: file, line: line)
     }
 
     func testInputSourceForms() throws {
@@ -45,14 +49,29 @@ final class WireFormatTests: XCTestCase {
 
     func testModelSummaryShape() throws {
         let s = ModelSummary(name: "m", architecture: "mnist-small", inputShape: [1, 28, 28], classes: ["0"], parameters: 5, fingerprint: "00ff")
-        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(s)) as! [String: Any]
-        XCTAssertEqual(Set(json.keys), ["name", "architecture", "inputShape", "classes", "parameters", "fingerprint"])
+        let json = try JSONText.parse(JSONText.serialize(JSONValueCoding.encode(s)))
+        XCTAssertEqual(json.objectValue?.keys, ["name", "architecture", "inputShape", "classes", "parameters", "fingerprint"])
         try roundTrip(s)
     }
 
     func testNoParamsAcceptsAnEmptyObject() throws {
         XCTAssertEqual(try decode(NoParams.self, "{}"), NoParams())
-        XCTAssertEqual(String(decoding: try JSONEncoder().encode(EmptyResult()), as: UTF8.self), "{}")
+        XCTAssertEqual(JSONText.string(try JSONValueCoding.encode(EmptyResult())), "{}")
+        XCTAssertThrowsError(try decode(NoParams.self, #"{"x": 1}"#))   // strict: unknown fields are refused
+    }
+
+    /// probe's opt-in: activations' values as one float32 tensor, read back as the same rows.
+    func testFloatRowsTakeEitherEncoding() throws {
+        let rows: [[Float]] = [[0, 0.5, 1], [2, -3, 0.25]]
+        XCTAssertEqual(FloatRows(rows, encoding: nil), .rows(rows))
+        let tensor = FloatRows(rows, encoding: .base64)
+        guard case .tensor(let t) = tensor else { return XCTFail("\(tensor)") }
+        XCTAssertEqual(t.shape, [2, 3])
+        XCTAssertEqual(tensor.rows, rows)
+        try roundTrip(tensor)
+        try roundTrip(FloatRows.rows(rows))
+        XCTAssertEqual(try decode(Probe.Params.self, #"{"model": "m", "layer": "8", "kind": "activations", "arrayEncoding": "base64"}"#).arrayEncoding, .base64)
+        XCTAssertThrowsError(try decode(Probe.Params.self, #"{"model": "m", "layer": "8", "kind": "activations", "arrayEncoding": "b64"}"#))
     }
 
     func testEveryMethodIsListedOnce() {

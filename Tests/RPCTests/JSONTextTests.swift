@@ -1,14 +1,16 @@
 import Foundation
 import XCTest
-@testable import RPC
+@testable import JSON
+import RPC
 
 final class JSONTextTests: XCTestCase {
     func parse(_ s: String, maxDepth: Int = 64) throws -> JSONValue { try JSONText.parse(s, maxDepth: maxDepth) }
 
     func assertInvalid(_ s: String, contains fragment: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertThrowsError(try parse(s), file: file, line: line) { e in
-            guard let e = e as? RPCError else { return XCTFail("not an RPCError: \(e)", file: file, line: line) }
-            XCTAssertEqual(e.code, ErrorCode.parseError, file: file, line: line)
+            guard let e = e as? JSONError else { return XCTFail("not a JSONError: \(e)", file: file, line: line) }
+            XCTAssertEqual(e.kind, .syntax, file: file, line: line)
+            XCTAssertEqual(RPCError(e).code, ErrorCode.parseError, file: file, line: line)
             XCTAssertTrue(e.message.contains(fragment), "\"\(e.message)\" lacks \"\(fragment)\"", file: file, line: line)
         }
     }
@@ -106,8 +108,8 @@ final class JSONTextTests: XCTestCase {
         ]
         for bytes in cases {
             XCTAssertThrowsError(try JSONText.parse(bytes), "\(bytes)") { e in
-                XCTAssertTrue((e as? RPCError)?.message.contains("invalid UTF-8") == true, "\(e)")
-                XCTAssertTrue((e as? RPCError)?.message.contains("at byte ") == true, "\(e)")
+                XCTAssertTrue((e as? JSONError)?.message.contains("invalid UTF-8") == true, "\(e)")
+                XCTAssertTrue((e as? JSONError)?.message.contains("at byte ") == true, "\(e)")
             }
         }
         XCTAssertThrowsError(try JSONText.parse([0x5B, 0xFF, 0x5D]))   // outside a string
@@ -140,7 +142,7 @@ final class JSONTextTests: XCTestCase {
 
     func testSizeLimit() {
         XCTAssertThrowsError(try JSONText.parse("[1,2,3]", maxBytes: 4)) { e in
-            XCTAssertTrue((e as? RPCError)?.message.contains("too large") == true)
+            XCTAssertTrue((e as? JSONError)?.message.contains("too large") == true)
         }
     }
 

@@ -1,8 +1,12 @@
 import Foundation
 import XCTest
+import Protocol
 import RPC
+import Settings
 
-/// Transport speed: pipelined tiny requests and single round trips, through real pipes.
+/// Transport speed: pipelined tiny requests, pipelined attack requests (real `AttackMethod.Params`
+/// of 100 dataset images, parsed and decoded once each, strictly, as the daemon does), and
+/// single round trips, through real pipes.
 ///
 /// In `make test` this checks that every pipelined request is answered, in both framings, and
 /// prints the figures. The speed targets (>= 20,000 requests/s pipelined, < 100 µs round trip,
@@ -13,10 +17,31 @@ import RPC
 final class ThroughputTests: XCTestCase {
     final class Tiny: RPCHandler, @unchecked Sendable {
         func access(for method: String, params: JSONValue?) throws -> Access {
-            method == "concurrent" ? .concurrent : .immediate
+            method == "concurrent" || method == "attack" ? .concurrent : .immediate
         }
-        func handle(_ context: RequestContext) throws -> JSONValue { context.method == "initialize" ? ["ok": true] : [:] }
+        func prepare(_ method: String, params: JSONValue?) throws -> PreparedRequest {
+            let access = try access(for: method, params: params)
+            guard method == "attack" else { return PreparedRequest(access: access) }
+            return PreparedRequest(access: access, decoded: try JSONValueCoding.decode(AttackMethod.Params.self, from: params ?? .null))
+        }
+        func handle(_ context: RequestContext) throws -> JSONValue {
+            if context.method == "attack" {
+                guard let p = context.prepared as? AttackMethod.Params else { throw RPCError(code: ErrorCode.internalError, message: "params not decoded") }
+                return ["labels": JSONValue(p.labels?.count ?? 0)]
+            }
+            return context.method == "initialize" ? ["ok": true] : [:]
+        }
     }
+
+    /// The params text of a PGD attack on 100 dataset images, as a client sends it.
+    static let attackParams: String = {
+        var settings = AttackConfig(method: "pgd")
+        (settings.norm, settings.epsilon, settings.stepSize, settings.steps, settings.randomStart, settings.seed) = (.linf, 0.3, 0.01, 40, true, 7)
+        var params = AttackMethod.Params(model: "mnist-small", settings: settings,
+                                         inputs: Inputs([.dataset(name: "mnist-test", indices: Array(0..<100))]))
+        params.labels = (0..<100).map { $0 % 10 }
+        return JSONText.string(try! JSONValueCoding.encode(params))
+    }()
 
     var optimised: Bool { !_isDebugAssertConfiguration() }
     var benchmarking: Bool { ProcessInfo.processInfo.environment["RPC_BENCH"] == "1" }
@@ -24,7 +49,8 @@ final class ThroughputTests: XCTestCase {
     func requests(_ n: Int, method: String, framing: Framing) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(n * 80)
-        for i in 1...n { framing.appendFrame(Array("{\"jsonrpc\":\"2.0\",\"id\":\(i),\"method\":\"\(method)\"}".utf8), to: &out) }
+        let params = method == "attack" ? ",\"params\":\(Self.attackParams)" : ""
+        for i in 1...n { framing.appendFrame(Array("{\"jsonrpc\":\"2.0\",\"id\":\(i),\"method\":\"\(method)\"\(params)}".utf8), to: &out) }
         return out
     }
 
@@ -72,9 +98,11 @@ final class ThroughputTests: XCTestCase {
         let lsp = TestPeer(handler: Tiny(), framing: .contentLength)
         lsp.initialize()
         let headers = pipelined(lsp, n, method: "concurrent")
+        let attacks = pipelined(peer, n / 10, method: "attack")
         let build = optimised ? "release" : "debug"
         print(String(format: "RPC throughput (%@, %d pipelined NDJSON requests): immediate %.0f req/s, concurrent %.0f req/s", build, n, immediate, concurrent))
         print(String(format: "RPC throughput (%@, %d pipelined Content-Length requests): concurrent %.0f req/s", build, n, headers))
+        print(String(format: "RPC throughput (%@, %d pipelined attack requests, 100-image params decoded): %.0f req/s", build, n / 10, attacks))
         print(String(format: "RPC round trip (%@, 2000 sequential): immediate p50 %.1f µs p99 %.1f µs; concurrent p50 %.1f µs p99 %.1f µs", build, li.p50, li.p99, lc.p50, lc.p99))
         guard benchmarking else { return }
         let floor = optimised ? 20_000.0 : 3_000.0

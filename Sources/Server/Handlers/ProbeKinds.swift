@@ -20,7 +20,7 @@ extension AdvLensServer {
             for i in 0..<a.count { for u in r.units { maps += a.map(image: i, unit: u) } }
             table.maps = Tensor(shape: [a.count, r.units.count, a.mapHeight, a.mapWidth], data: maps).wire
         } else {
-            table.values = (0..<a.count).map { i in r.units.map { a.value(image: i, unit: $0) } }
+            table.values = FloatRows((0..<a.count).map { i in r.units.map { a.value(image: i, unit: $0) } }, encoding: r.params.arrayEncoding)
             if let argmax = a.argmax, a.mapHeight * a.mapWidth > 1 {
                 table.locations = (0..<a.count).map { i in
                     r.units.map { u in let at = Int(argmax[i * a.units + u]); return [at / a.mapWidth, at % a.mapWidth] }

@@ -40,6 +40,7 @@ struct BenchCommand: ParsableCommand {
         print(String(decoding: try JSONSerialization.data(withJSONObject: info, options: [.sortedKeys]), as: UTF8.self))
         if wants("sgemm_1024") { benchSGEMM(timing) }
         if wants("codec") { try CodecBench.run(rounds: quick ? 3 : 7, secondsPerRound: quick ? 0.05 : 0.2) }
+        if wants("probe_reply") { try ProbeReplyBench.run(rounds: quick ? 3 : 7) }
         try benchData(timing)
         for arch in models.split(separator: ",").map(String.init) {
             try benchModel(arch, timing)

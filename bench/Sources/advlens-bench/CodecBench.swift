@@ -60,3 +60,44 @@ enum CodecBench {
         emit(model: "-", row: "codec_encode_time_vs_foundation", value: median(zip(ours.encode, foundation.encode).map { $0 / $1 }), unit: "x")
     }
 }
+
+/// A large reply: `probe` activations of 256 images x 1,024 units (mnist-madry's dense layer),
+/// encoded, framed and written to /dev/null as the daemon answers it; the default rows of
+/// numbers and the `arrayEncoding: "base64"` tensor. Rows: median ms of each.
+enum ProbeReplyBench {
+    static func run(rounds: Int = 7) throws {
+        var rng = SystemRandomNumberGenerator()
+        // After a ReLU: about half the values are zero, the rest spread over (0, 4).
+        let rows: [[Float]] = (0..<256).map { _ in (0..<1024).map { _ in Bool.random(using: &rng) ? 0 : Float.random(in: 0..<4, using: &rng) } }
+        func reply(_ encoding: ArrayEncoding?) -> Probe.Result {
+            var r = Probe.Result(kind: "activations", model: "madry", layer: "10", layerShape: [1024], count: 256, elapsedMs: 5)
+            var table = Probe.ActivationTable(units: Array(0..<1024), indices: Array(0..<256), labels: (0..<256).map { $0 % 10 })
+            table.values = FloatRows(rows, encoding: encoding)
+            r.activations = table
+            r.reduction = "max"
+            return r
+        }
+        let devNull = open("/dev/null", O_WRONLY)
+        defer { close(devNull) }
+        func time(_ encoding: ArrayEncoding?) throws -> (ms: Double, bytes: Int) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            // The handler's part that depends on the encoding (rows -> tensor), then the transport's.
+            let result = reply(encoding)
+            var frame = OutgoingMessage.result(id: .number(7), try JSONValueCoding.encode(result))
+            frame.append(0x0A)
+            _ = frame.withUnsafeBytes { write(devNull, $0.baseAddress, $0.count) }
+            return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6, frame.count)
+        }
+        var json: [Double] = [], base64: [Double] = []
+        var sizes = (0, 0)
+        for _ in 0..<rounds {
+            let j = try time(nil), b = try time(.base64)
+            json.append(j.ms); base64.append(b.ms)
+            sizes = (j.bytes, b.bytes)
+        }
+        emit(model: "-", row: "probe_reply_256x1024_json_encode_write_ms", value: median(json), unit: "ms")
+        emit(model: "-", row: "probe_reply_256x1024_base64_encode_write_ms", value: median(base64), unit: "ms")
+        emit(model: "-", row: "probe_reply_256x1024_json_kb", value: Double(sizes.0) / 1024, unit: "KB")
+        emit(model: "-", row: "probe_reply_256x1024_base64_kb", value: Double(sizes.1) / 1024, unit: "KB")
+    }
+}

@@ -56,7 +56,7 @@ struct CallCommand: ParsableCommand {
                 let value: JSONValue
                 do {
                     value = try JSONText.parse(text.trimmingCharacters(in: .whitespacesAndNewlines))
-                } catch let e as RPCError {
+                } catch let e as JSONError {
                     throw ValidationError("params of \(last.method) are not valid JSON: \(e.message)")
                 }
                 guard value.objectValue != nil || value.arrayValue != nil else {

@@ -33,8 +33,9 @@ enum ProbeReport {
         let cols = allRows ? a.units : Array(a.units.prefix(unitColumns))
         var t = Table(["index", "label"] + cols.map { "u\($0)" }, rightAligned: Set(0..<(cols.count + 2)))
         let (rows, more) = limited(Array(0..<a.indices.count), allRows)
+        let all = a.values?.rows
         for i in rows {
-            let values = a.values?[i] ?? []
+            let values = all?[i] ?? []
             t.add([String(a.indices[i]), a.labels[i].map(String.init) ?? "-"] + cols.indices.map { values.indices.contains($0) ? num(values[$0]) : "-" })
         }
         let hidden = a.units.count - cols.count

@@ -28,7 +28,7 @@ extension JSONText {
     }
 
     /// Appends a quoted, escaped JSON string.
-    static func appendString(_ s: String, to out: inout [UInt8]) {
+    public static func appendString(_ s: String, to out: inout [UInt8]) {
         var w = Writer(pretty: false)
         swap(&w.out, &out)
         w.writeString(s)
@@ -36,7 +36,7 @@ extension JSONText {
     }
 
     /// Appends a JSON number (see the type's note for the format).
-    static func appendNumber(_ d: Double, to out: inout [UInt8]) {
+    public static func appendNumber(_ d: Double, to out: inout [UInt8]) {
         var w = Writer(pretty: false)
         swap(&w.out, &out)
         w.writeNumber(d)
@@ -55,6 +55,7 @@ struct Writer {
         case .null: append("null")
         case .bool(let b): append(b ? "true" : "false")
         case .number(let d): writeNumber(d)
+        case .integer(let n): writeInteger(n)
         case .string(let s): writeString(s)
         case .array(let a):
             out.append(UInt8(ascii: "["))

@@ -4,13 +4,35 @@
 /// one number case keeps pattern matching simple. Integers beyond ±2^53 lose precision (send
 /// such values as strings). Objects keep their keys in the order received (see `JSONObject`),
 /// so a reply echoes a client's structure faithfully and golden tests are stable.
-public enum JSONValue: Sendable, Equatable {
+///
+/// `.integer` holds an integer literal exactly; only a parse with `exactIntegers` (a
+/// safetensors header's shapes and offsets, which reach 2^63 - 1) makes it. Everything else
+/// (messages, encoded values) uses `.number`, and the accessors, the decoder, the serializer
+/// and `==` treat an `.integer` as the number it is.
+public enum JSONValue: Sendable {
     case null
     case bool(Bool)
     case number(Double)
     case string(String)
     case array([JSONValue])
     case object(JSONObject)
+    case integer(Int64)
+}
+
+extension JSONValue: Equatable {
+    public static func == (a: JSONValue, b: JSONValue) -> Bool {
+        switch (a, b) {
+        case (.null, .null): return true
+        case let (.bool(x), .bool(y)): return x == y
+        case let (.number(x), .number(y)): return x == y
+        case let (.integer(x), .integer(y)): return x == y
+        case let (.integer(x), .number(y)), let (.number(y), .integer(x)): return Int64(exactly: y) == x
+        case let (.string(x), .string(y)): return x == y
+        case let (.array(x), .array(y)): return x == y
+        case let (.object(x), .object(y)): return x == y
+        default: return false
+        }
+    }
 }
 
 // MARK: - Accessors
@@ -31,15 +53,24 @@ extension JSONValue {
     public var isNull: Bool { if case .null = self { return true }; return false }
     public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
     public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
-    public var doubleValue: Double? { if case .number(let d) = self { return d }; return nil }
+    public var doubleValue: Double? {
+        switch self {
+        case .number(let d): return d
+        case .integer(let i): return Double(i)
+        default: return nil
+        }
+    }
     public var arrayValue: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
     public var objectValue: JSONObject? { if case .object(let o) = self { return o }; return nil }
 
     /// The number as an `Int` only when it is an exact integer in range (1.5 and 1e300 give nil),
     /// because silently truncating an index or a count hides client bugs.
     public var intValue: Int? {
-        guard case .number(let d) = self else { return nil }
-        return Int(exactly: d)
+        switch self {
+        case .number(let d): return Int(exactly: d)
+        case .integer(let i): return Int(exactly: i)
+        default: return nil
+        }
     }
 
     /// A one-word name of the kind of value, for error messages ("got string").
@@ -47,7 +78,7 @@ extension JSONValue {
         switch self {
         case .null: return "null"
         case .bool: return "boolean"
-        case .number: return "number"
+        case .number, .integer: return "number"
         case .string: return "string"
         case .array: return "array"
         case .object: return "object"
@@ -114,6 +145,7 @@ extension JSONValue: Codable {
         case .null: try c.encodeNil()
         case .bool(let b): try c.encode(b)
         case .number(let d): try c.encode(d)
+        case .integer(let i): try c.encode(i)
         case .string(let s): try c.encode(s)
         case .array(let a): try c.encode(a)
         case .object(let o):

@@ -1,11 +1,47 @@
 /// The keys of one JSON object that the decoding type asked for. A reference, so every
 /// container opened on the object (a type that decodes its fields in two groups, e.g. an
-/// attack's settings beside the request's own fields) adds to the same set; `opened` tells
+/// attack's settings beside the request's own fields) adds to the same record; `opened` tells
 /// whether the type read the object as keyed at all (one that hands the value on whole to
 /// another type leaves the check to that type).
+///
+/// Cheap on the way through: the members found are bits by position, and asked keys that the
+/// object lacks are kept only as names for the "did you mean" of an error.
 final class AskedKeys {
-    var keys: Set<String> = []
+    var found: UInt64 = 0
+    var foundBeyond64: Set<Int> = []
+    var missed: [String] = []
     var opened = false
+
+    @inline(__always) func mark(_ position: Int) {
+        if position < 64 { found |= 1 << UInt64(position) } else { foundBeyond64.insert(position) }
+    }
+
+    @inline(__always) func isFound(_ position: Int) -> Bool {
+        position < 64 ? found & (1 << UInt64(position)) != 0 : foundBeyond64.contains(position)
+    }
+
+    /// The position of the first member not asked for, if any.
+    func firstUnknown(in object: JSONObject, top: Bool) -> Int? {
+        let n = object.count
+        if n <= 64, !top {
+            let all: UInt64 = n == 64 ? ~0 : (1 << UInt64(n)) - 1
+            if found & all == all { return nil }
+        }
+        for i in 0..<n where !isFound(i) {
+            // LSP's work-done token may ride on any request's params: the connection reads it.
+            if top && object.key(at: i) == "workDoneToken" { continue }
+            return i
+        }
+        return nil
+    }
+
+    /// Every key asked for (found or not), for suggestions.
+    func names(in object: JSONObject, top: Bool) -> Set<String> {
+        var s = Set(missed)
+        for i in 0..<object.count where isFound(i) { s.insert(object.key(at: i)) }
+        if top { s.insert("workDoneToken") }
+        return s
+    }
 }
 
 /// "did you mean" for an unknown field: the known field it most resembles, if any is close.

@@ -9,7 +9,7 @@
 public struct JSONObject: Sendable, Sequence {
     public typealias Element = (key: String, value: JSONValue)
 
-    private var members: [Element] = []
+    private(set) var members: [Element] = []
     private var index: [String: Int]? = nil
     private static let indexThreshold = 12
 
@@ -56,7 +56,14 @@ public struct JSONObject: Sendable, Sequence {
     /// Whether the object has a member named `key` (even one whose value is null).
     public func contains(_ key: String) -> Bool { position(of: key) != nil }
 
-    private func position(of key: String) -> Int? {
+    /// The key and value at a position (0..<count), in order.
+    @inline(__always) func key(at i: Int) -> String { members[i].key }
+    @inline(__always) func value(at i: Int) -> JSONValue { members[i].value }
+
+    /// Members known to have distinct keys (an encoder's output after its check).
+    init(uniqueMembers: [Element]) { members = uniqueMembers; rebuildIndex() }
+
+    @inline(__always) func position(of key: String) -> Int? {
         if let index { return index[key] }
         for i in members.indices where members[i].key == key { return i }
         return nil

@@ -8,21 +8,47 @@ import Foundation
 /// instead of strtod. It is strict, because a lenient parser lets malformed clients look
 /// correct until they meet another server: RFC 8259 grammar, valid UTF-8 only, no NaN or
 /// Infinity, no trailing bytes, nesting bounded by `maxDepth` (which also bounds recursion).
-/// Errors are `RPCError.parseError` (-32700) with a message naming the byte offset.
+/// Errors are `JSONError`s of kind `.syntax` with a message naming the byte offset (the RPC
+/// layer answers them -32700 with that message).
+///
+/// Two options serve readers of other formats' JSON (the safetensors header): `exactIntegers`
+/// makes every integer literal that fits an `Int64` a `.integer` (so 2^63 - 1 is read exactly
+/// and `2.0` or `1e1` stay `.number`, distinguishable), and `rejectDuplicateKeys` refuses a
+/// repeated key instead of keeping its last value.
 public enum JSONText {
     public static let defaultMaxDepth = 64
     public static let defaultMaxBytes = 64 << 20
 
-    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth,
-                             maxBytes: Int = defaultMaxBytes) throws -> JSONValue {
-        guard bytes.count <= maxBytes else {
-            throw RPCError.parseError("message too large: \(bytes.count) bytes exceeds the limit of \(maxBytes)")
+    public struct Options: Sendable {
+        public var maxDepth = JSONText.defaultMaxDepth
+        public var maxBytes = JSONText.defaultMaxBytes
+        public var exactIntegers = false
+        public var rejectDuplicateKeys = false
+        public init(maxDepth: Int = JSONText.defaultMaxDepth, maxBytes: Int = JSONText.defaultMaxBytes,
+                    exactIntegers: Bool = false, rejectDuplicateKeys: Bool = false) {
+            self.maxDepth = maxDepth; self.maxBytes = maxBytes
+            self.exactIntegers = exactIntegers; self.rejectDuplicateKeys = rejectDuplicateKeys
+        }
+    }
+
+    public static func parse(_ bytes: UnsafeRawBufferPointer, options: Options) throws -> JSONValue {
+        guard bytes.count <= options.maxBytes else {
+            throw JSONError(.syntax, "message too large: \(bytes.count) bytes exceeds the limit of \(options.maxBytes)")
         }
         guard let base = bytes.baseAddress, bytes.count > 0 else {
-            throw RPCError.parseError("unexpected end of input at byte 0: empty message")
+            throw JSONError(.syntax, "unexpected end of input at byte 0: empty message")
         }
-        var p = Parser(base: base.assumingMemoryBound(to: UInt8.self), count: bytes.count, maxDepth: maxDepth)
+        var p = Parser(base: base.assumingMemoryBound(to: UInt8.self), count: bytes.count, options: options)
         return try p.parseDocument()
+    }
+
+    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth,
+                             maxBytes: Int = defaultMaxBytes) throws -> JSONValue {
+        try parse(bytes, options: Options(maxDepth: maxDepth, maxBytes: maxBytes))
+    }
+
+    public static func parse(_ bytes: [UInt8], options: Options) throws -> JSONValue {
+        try bytes.withUnsafeBytes { try parse($0, options: options) }
     }
 
     public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth, maxBytes: Int = defaultMaxBytes) throws -> JSONValue {
@@ -47,13 +73,16 @@ struct Parser {
     let p: UnsafePointer<UInt8>
     let end: Int
     let maxDepth: Int
+    let exactIntegers: Bool
+    let rejectDuplicateKeys: Bool
     var i = 0
     var depth = 0
     /// Reused for strings with escapes, so a message with many of them allocates once.
     var scratch: [UInt8] = []
 
-    init(base: UnsafePointer<UInt8>, count: Int, maxDepth: Int) {
-        self.p = base; self.end = count; self.maxDepth = maxDepth
+    init(base: UnsafePointer<UInt8>, count: Int, options: JSONText.Options) {
+        self.p = base; self.end = count; self.maxDepth = options.maxDepth
+        self.exactIntegers = options.exactIntegers; self.rejectDuplicateKeys = options.rejectDuplicateKeys
     }
 
     mutating func parseDocument() throws -> JSONValue {
@@ -64,8 +93,8 @@ struct Parser {
         return v
     }
 
-    func fail(_ reason: String, at offset: Int? = nil) -> RPCError {
-        RPCError.parseError("invalid JSON at byte \(offset ?? i): \(reason)")
+    func fail(_ reason: String, at offset: Int? = nil) -> JSONError {
+        JSONError(.syntax, "invalid JSON at byte \(offset ?? i): \(reason)")
     }
 
     func describeByte(_ b: UInt8) -> String {
@@ -89,7 +118,9 @@ struct Parser {
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            if exactIntegers, let n = try exactInteger() { return .integer(n) }
+            return .number(try parseNumber())
         case UInt8(ascii: "N"), UInt8(ascii: "I"):
             throw fail("NaN and Infinity are not JSON numbers")
         case let c: throw fail("unexpected \(describeByte(c)), expected a value")
@@ -140,6 +171,7 @@ struct Parser {
             skipWhitespace()
             guard i < end else { throw fail("unexpected end of input in an object") }
             guard p[i] == UInt8(ascii: "\"") else { throw fail("expected a string key, got \(describeByte(p[i]))") }
+            let keyAt = i
             let key = try parseString()
             skipWhitespace()
             guard i < end, p[i] == UInt8(ascii: ":") else {
@@ -147,6 +179,9 @@ struct Parser {
             }
             i += 1
             skipWhitespace()
+            if rejectDuplicateKeys, object.contains(key) {
+                throw JSONError(.duplicateKey(key, depth: depth), "invalid JSON at byte \(keyAt): duplicate key \"\(key)\"")
+            }
             object[key] = try parseValue()
             skipWhitespace()
             guard i < end else { throw fail("unexpected end of input in an object") }

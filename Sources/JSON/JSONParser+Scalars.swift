@@ -199,5 +199,33 @@ extension Parser {
         return v
     }
 
+    /// With `exactIntegers`: an integer literal (no fraction, no exponent) that fits an Int64,
+    /// consumed; nil (nothing consumed) for any other number, which `parseNumber` then reads.
+    mutating func exactInteger() throws -> Int64? {
+        var k = i
+        let negative = p[k] == UInt8(ascii: "-")
+        if negative { k += 1 }
+        let digitsStart = k
+        var magnitude: UInt64 = 0
+        while k < end, p[k] >= 0x30, p[k] <= 0x39 {
+            let (m1, o1) = magnitude.multipliedReportingOverflow(by: 10)
+            let (m2, o2) = m1.addingReportingOverflow(UInt64(p[k] - 0x30))
+            if o1 || o2 { return nil }
+            magnitude = m2
+            k += 1
+        }
+        let count = k - digitsStart
+        if count == 0 || (count > 1 && p[digitsStart] == 0x30) { return nil }
+        if k < end, p[k] == UInt8(ascii: ".") || p[k] | 0x20 == UInt8(ascii: "e") { return nil }
+        if negative {
+            guard magnitude <= UInt64(Int64.max) + 1 else { return nil }
+            i = k
+            return magnitude == UInt64(Int64.max) + 1 ? Int64.min : -Int64(magnitude)
+        }
+        guard magnitude <= UInt64(Int64.max) else { return nil }
+        i = k
+        return Int64(magnitude)
+    }
+
     static let powersOf10: [Double] = (0...22).map { e in (0..<e).reduce(1.0) { acc, _ in acc * 10 } }
 }
