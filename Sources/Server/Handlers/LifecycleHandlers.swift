@@ -45,7 +45,7 @@ extension AdvLensServer {
                 notifications: Methods.notifications,
                 architectures: Architectures.names,
                 layerTypes: LayerFactory.types,
-                datasetKinds: DatasetKinds.all,
+                datasetKinds: DatasetLoad.Kind.allCases.map(\.rawValue),
                 inputKinds: ["tensor", "dataset", "handle", "png", "path"],
                 attacks: Attack.methods, explainers: ExplainPrediction.methods, objectives: ObjectiveKind.allCases.map(\.rawValue),
                 engine: .init(blasCore: BLAS.coreName, blasCoreSelection: BLASCore.selection, blasThreads: BLAS.threads,

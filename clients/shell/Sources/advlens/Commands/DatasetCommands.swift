@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Protocol
 import RPC
+import Settings
 
 /// `advlens dataset ...`: datasets held by the daemon.
 struct DatasetCommand: ParsableCommand {
@@ -39,7 +40,7 @@ struct DatasetCommand: ParsableCommand {
 
         func run() throws {
             let split = splitTestPerClass.map { DatasetLoad.Split(testPerClass: $0, seed: splitSeed) }
-            let params = DatasetLoad.Params(name: name, kind: kind, path: path, images: images, labels: labels,
+            let params = DatasetLoad.Params(name: name, kind: try .option(kind, field: "kind"), path: path, images: images, labels: labels,
                                             classes: classes.map { $0.split(separator: ",").map(String.init) }, split: split,
                                             count: count, seed: seed, masks: noMasks ? false : nil)
             try Request.run(global, DatasetLoad.method, try Request.params(params)) {
