@@ -61,7 +61,7 @@ let package = Package(
         // top-K, class histograms, CS1/CS2/LC, r(x*), Network-Dissection IoU) and explanations of a
         // prediction (unit influence by ablation and gradient x
         // activation, saliency, integrated gradients, Grad-CAM, occlusion).
-        .target(name: "Interpret", dependencies: ["NN", "Data", "TensorEngine"], swiftSettings: fast),
+        .target(name: "Interpret", dependencies: ["NN", "Data", "Settings", "TensorEngine"], swiftSettings: fast),
         .testTarget(name: "InterpretTests", dependencies: ["Interpret", "NN", "Data", "TestSupport", "SafeTensors"], exclude: ["Fixtures"]),
 
         // JSON-RPC 2.0 transport: framing (Content-Length and NDJSON), dispatch, cancellation,
