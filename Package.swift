@@ -62,7 +62,7 @@ let package = Package(
         // prediction (unit influence by ablation and gradient x
         // activation, saliency, integrated gradients, Grad-CAM, occlusion).
         .target(name: "Interpret", dependencies: ["NN", "Data", "Settings", "TensorEngine"], swiftSettings: fast),
-        .testTarget(name: "InterpretTests", dependencies: ["Interpret", "NN", "Data", "TestSupport", "SafeTensors"], exclude: ["Fixtures"]),
+        .testTarget(name: "InterpretTests", dependencies: ["Interpret", "NN", "Data", "Settings", "TestSupport", "SafeTensors"], exclude: ["Fixtures"]),
 
         // JSON-RPC 2.0 transport: framing (Content-Length and NDJSON), dispatch, cancellation,
         // progress, per-key read/write scheduling, Unix socket serving. Knows no ML.

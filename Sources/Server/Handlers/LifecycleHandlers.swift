@@ -47,7 +47,7 @@ extension AdvLensServer {
                 layerTypes: LayerFactory.types,
                 datasetKinds: DatasetLoad.Kind.allCases.map(\.rawValue),
                 inputKinds: ["tensor", "dataset", "handle", "png", "path"],
-                attacks: Attack.methods, explainers: ExplainPrediction.methods, objectives: ObjectiveKind.allCases.map(\.rawValue),
+                attacks: Attack.methods, explainers: ExplainerRegistry.names, objectives: ObjectiveKind.allCases.map(\.rawValue),
                 engine: .init(blasCore: BLAS.coreName, blasCoreSelection: BLASCore.selection, blasThreads: BLAS.threads,
                               blas: BLAS.configuration, cores: Parallel.cores, workers: options.workers),
                 limits: .init(maxMessageBytes: options.maxMessageBytes, maxBatch: InputDecoder.maxImages)),
