@@ -277,6 +277,7 @@ class Replay:
         self.name = name
         self.captures = {}
         self.buffered = []          # responses received but not yet expected, in arrival order
+        self.notifications = []     # notifications read while a reply was awaited, not yet expected
         self.requests = {}          # id -> stack of (method, params, schema flag) awaiting a reply
         self.checked = 0            # schema validations performed
         self.line = 0
@@ -372,6 +373,9 @@ class Replay:
             if message is Daemon.EOF:
                 self.fail("advlensd closed its output while a reply was expected")
             if is_notification(message):
+                # Keep it for a notification expected later: a reply and a request's progress
+                # may arrive in either order (the worker and the reader thread race).
+                self.notifications.append(message)
                 continue
             if want(message):
                 return message
@@ -380,6 +384,14 @@ class Replay:
     def expect(self, pattern):
         if isinstance(pattern, dict) and "method" in pattern:
             # A notification: skip non-matching notifications, keep responses for later.
+            # Notifications that arrived while a reply was awaited come first, in order.
+            while self.notifications:
+                message = self.notifications.pop(0)
+                try:
+                    match(pattern, message, self.captures)
+                    return
+                except Mismatch:
+                    continue
             while True:
                 message = self.next_message()
                 if message is Daemon.EOF:
