@@ -66,8 +66,8 @@ let package = Package(
         // top-K, class histograms, CS1/CS2/LC, r(x*), Network-Dissection IoU) and explanations of a
         // prediction (unit influence by ablation and gradient x
         // activation, saliency, integrated gradients, Grad-CAM, occlusion).
-        .target(name: "Interpret", dependencies: ["NN", "Data", "TensorEngine"], swiftSettings: fast),
-        .testTarget(name: "InterpretTests", dependencies: ["Interpret", "NN", "Data", "TestSupport", "TensorEngine"], exclude: ["Fixtures"]),
+        .target(name: "Interpret", dependencies: ["NN", "Data", "Settings", "TensorEngine"], swiftSettings: fast),
+        .testTarget(name: "InterpretTests", dependencies: ["Interpret", "NN", "Data", "Settings", "TestSupport", "TensorEngine"], exclude: ["Fixtures"]),
 
         // JSON-RPC 2.0 transport: framing (Content-Length and NDJSON), dispatch, cancellation,
         // progress, per-key read/write scheduling, Unix socket serving. Knows no ML.
@@ -94,7 +94,7 @@ let package = Package(
         .testTarget(name: "DaemonTests", dependencies: ["RPC", "CStb", "Store"]),
 
         // protocol/schema/ from the Protocol types, the attack registry and protocol/schema-notes.json.
-        .target(name: "ProtocolSchema", dependencies: ["Protocol", "Settings", "Attacks", "RPC"]),
+        .target(name: "ProtocolSchema", dependencies: ["Protocol", "Settings", "Attacks", "RPC", "Server"]),
         .testTarget(name: "ProtocolSchemaTests", dependencies: ["ProtocolSchema"]),
         .executableTarget(name: "advlens-schema", dependencies: ["ProtocolSchema"]),
 

@@ -17,9 +17,7 @@ public enum AttackRegistry {
 
     /// The method named `name`, or the error every unknown name gets.
     static func method(_ name: AttackConfig.MethodName) throws -> any AttackMethodDefinition.Type {
-        guard let m = all.first(where: { $0.name == name }) else {
-            throw SettingsError.invalid("method", "unknown \"\(name.rawValue)\"; known: \(names.joined(separator: ", "))")
-        }
+        guard let m = all.first(where: { $0.name == name }) else { throw SettingsError.unknown("method", name.rawValue, known: names) }
         return m
     }
 }

@@ -1,15 +1,6 @@
 import NN
+import Settings
 import TensorEngine
-
-/// How a layer's output becomes what a probe reads per unit.
-public enum ActivationReduction: String, Sendable, CaseIterable {
-    /// A conv channel's spatial maximum (with its location); a dense unit's value.
-    case max
-    /// A conv channel's spatial mean; a dense unit's value.
-    case mean
-    /// The full maps.
-    case none
-}
 
 /// What one layer produced for a set of images, after a reduction.
 ///

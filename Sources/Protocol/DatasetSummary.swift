@@ -3,7 +3,7 @@ public struct DatasetSummary: Codable, Sendable, Equatable {
     /// The name requests use: `{"dataset": name, "indices": [...]}`.
     public var name: String
     /// How it was loaded: "mnist-csv", "mnist-idx", "npy" or "shapes".
-    public var kind: String
+    public var kind: DatasetLoad.Kind
     public var count: Int
     /// Per-image shape [C, H, W].
     public var imageShape: [Int]
@@ -25,7 +25,7 @@ public struct DatasetSummary: Codable, Sendable, Equatable {
         public init(name: String, kind: String) { self.name = name; self.kind = kind }
     }
 
-    public init(name: String, kind: String, count: Int, imageShape: [Int], classes: [String], classCounts: [Int], source: String,
+    public init(name: String, kind: DatasetLoad.Kind, count: Int, imageShape: [Int], classes: [String], classCounts: [Int], source: String,
                 concepts: [Concept]? = nil, classSimilarity: Bool = false) {
         self.name = name
         self.kind = kind

@@ -1,3 +1,5 @@
+import Settings
+
 /// `explainPrediction`: why a model predicts what it does for one image — which hidden units
 /// carried the class (ablation, gradient x activation), which pixels (saliency, input x
 /// gradient, integrated gradients, Grad-CAM, occlusion), and, with `compareWith`, which units
@@ -5,11 +7,12 @@
 public enum ExplainPrediction: RequestType {
     public static let method = "explainPrediction"
 
-    /// The explanation methods by wire name, for capabilities.
-    public static let methods = ["influence", "gradientTimesActivation", "saliency", "inputTimesGradient",
-                                 "integratedGradients", "gradCam", "occlusion"]
-    /// Integrated-gradients rules (Captum's names; "gausslegendre" is the default).
-    public static let integrationMethods = ["gausslegendre", "riemann_trapezoid", "riemann_left", "riemann_right", "riemann_middle"]
+    /// An explanation method's wire name, checked against the daemon's registry of explainers
+    /// (one file each, Server/Handlers/Explain; capabilities list them).
+    public struct Method: WireName {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+    }
 
     public struct Params: Codable, Sendable {
         public var model: String
@@ -23,12 +26,12 @@ public enum ExplainPrediction: RequestType {
         public var layers: [String]?
         /// Units to return per layer (default 10).
         public var topNeurons: Int?
-        /// Any of `ExplainPrediction.methods` (default influence, gradientTimesActivation,
+        /// Any of capabilities' `explainers` (default influence, gradientTimesActivation,
         /// saliency, gradCam).
-        public var methods: [String]?
+        public var methods: [Method]?
         /// Integrated gradients: points on the path (default 50) and rule (default "gausslegendre").
         public var steps: Int?
-        public var integrationMethod: String?
+        public var integrationMethod: IntegrationRule?
         /// Integrated gradients' and occlusion's baseline: a number for every pixel, or an image
         /// tensor (default 0).
         public var baseline: Baseline?
@@ -270,7 +273,7 @@ public enum ExplainPrediction: RequestType {
         /// Σ attributions - (logit(x) - logit(baseline)).
         public var layer: String?
         public var steps: Int?
-        public var integrationMethod: String?
+        public var integrationMethod: IntegrationRule?
         public var convergenceDelta: Float?
         public init(tensor: WireTensor?, png: String?, min: Float, max: Float, sum: Float) {
             self.tensor = tensor

@@ -1,3 +1,5 @@
+import Settings
+
 /// `probe`: what the units of one layer respond to, on real images and on adversarial ones
 /// (PAPER.md §3). One method, six kinds:
 ///
@@ -9,18 +11,26 @@
 /// - `consistency`: those plus CS1, CS2 and LC per unit, with a summary;
 /// - `representation`: the distribution of r(x*) over an adversarial set;
 /// - `dissect`: Network-Dissection IoU with the concept masks of a dataset that has them.
+///
+/// The kinds are the daemon's registry (one file each, Server/Handlers/Probe); an unknown one
+/// fails as `params.kind: unknown "x"; known: ...`.
 public enum Probe: RequestType {
     public static let method = "probe"
-    public static let kinds = ["activations", "topActivations", "classHistograms", "consistency", "representation", "dissect"]
+
+    /// A probe kind's wire name, checked against the daemon's registry of kinds.
+    public struct Kind: WireName {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+    }
 
     public struct Params: Codable, Sendable {
         public var model: String
         public var layer: String
-        public var kind: String
+        public var kind: Kind
         /// Units (channels of a conv layer, features of a dense one); default all.
         public var units: [Int]?
         /// "max" (default), "mean", or "none" (full maps; activations, representation).
-        public var reduction: String?
+        public var reduction: ActivationReduction?
         /// Top images per unit (default 10).
         public var k: Int?
         /// The real set: a loaded dataset, optionally some of its images.
@@ -49,7 +59,7 @@ public enum Probe: RequestType {
         public var arrayEncoding: ArrayEncoding?
         public var workDoneToken: ProgressToken?
 
-        public init(model: String, layer: String, kind: String) {
+        public init(model: String, layer: String, kind: Kind) {
             self.model = model
             self.layer = layer
             self.kind = kind
@@ -80,12 +90,12 @@ public enum Probe: RequestType {
     }
 
     public struct Result: Codable, Sendable {
-        public var kind: String
+        public var kind: Kind
         public var model: String
         /// The layer's name as the model names it, and its per-input output shape.
         public var layer: String
         public var layerShape: [Int]
-        public var reduction: String?
+        public var reduction: ActivationReduction?
         public var k: Int?
         /// Images in the real set (or the inputs).
         public var count: Int
@@ -100,7 +110,7 @@ public enum Probe: RequestType {
         public var dissection: Dissection?
         public var elapsedMs: Double
 
-        public init(kind: String, model: String, layer: String, layerShape: [Int], count: Int, elapsedMs: Double) {
+        public init(kind: Kind, model: String, layer: String, layerShape: [Int], count: Int, elapsedMs: Double) {
             self.kind = kind
             self.model = model
             self.layer = layer

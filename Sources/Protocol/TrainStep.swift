@@ -48,7 +48,7 @@ public enum TrainStep: RequestType {
 
     public struct Objective: Codable, Sendable, Equatable {
         /// standard, pgd, trades, consistent.
-        public var kind: String
+        public var kind: ObjectiveKind
         /// trades: weight of the KL term (default 6, TRADES' MNIST setting).
         public var beta: Float?
         /// consistent: weight of the feature distance (default 1).
@@ -57,10 +57,10 @@ public enum TrainStep: RequestType {
         /// layer, the input of the last one).
         public var layers: [String]?
         /// consistent: "sum" (default, ‖·‖²) or "mean" over each layer's features.
-        public var featureReduction: String?
+        public var featureReduction: FeatureReduction?
         public var adversary: Adversary?
 
-        public init(kind: String, beta: Float? = nil, lambda: Float? = nil, layers: [String]? = nil, featureReduction: String? = nil,
+        public init(kind: ObjectiveKind, beta: Float? = nil, lambda: Float? = nil, layers: [String]? = nil, featureReduction: FeatureReduction? = nil,
                     adversary: Adversary? = nil) {
             self.kind = kind
             self.beta = beta
@@ -73,13 +73,13 @@ public enum TrainStep: RequestType {
 
     public struct Adversary: Codable, Sendable, Equatable {
         /// fgsm, pgd, llc, kl. Default: pgd for pgd, kl for trades, fgsm for consistent.
-        public var method: String?
+        public var method: AdversaryMethod?
         public var epsilon: Float?
         public var stepSize: Float?
         public var steps: Int?
         public var randomStart: Bool?
 
-        public init(method: String? = nil, epsilon: Float? = nil, stepSize: Float? = nil, steps: Int? = nil, randomStart: Bool? = nil) {
+        public init(method: AdversaryMethod? = nil, epsilon: Float? = nil, stepSize: Float? = nil, steps: Int? = nil, randomStart: Bool? = nil) {
             self.method = method
             self.epsilon = epsilon
             self.stepSize = stepSize

@@ -2,6 +2,7 @@ import Attacks
 import Foundation
 import Protocol
 import RPC
+import Server
 import Settings
 
 /// protocol/schema/, generated from the Swift types of the Protocol module (their structure),
@@ -85,6 +86,8 @@ public enum ProtocolSchemas {
         let methods = AttackRegistry.summaries
         return [
             "AttackConfig.MethodName": ["$ref": "common.json#/$defs/AttackMethod"],
+            "Probe.Kind": ["type": "string", "enum": .array(AdvLensServer.probeKindNames.map { .string($0) })],
+            "ExplainPrediction.Method": ["type": "string", "enum": .array(AdvLensServer.explainerNames.map { .string($0) })],
             "#attackRules": .array(methods.map(rule) + [[
                 "description": "A target needs a targeted attack: with targeted false, leave target out.",
                 "if": ["required": ["targeted"], "properties": ["targeted": ["const": false]]],

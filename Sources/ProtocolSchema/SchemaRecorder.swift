@@ -55,6 +55,7 @@ final class SchemaRecorder {
         if let a = type as? ArrayMarker.Type { return ["type": "array", "items": try schema(a.element)] }
         if let d = type as? StringMapMarker.Type { return ["type": "object", "additionalProperties": try schema(d.value)] }
         var name = Self.name(type)
+        if let fixed = builtIn[name] { return fixed }   // a registry's names: inline
         if !nullableOptionals && definedForParams.contains(name) { name += "_out" }
         if !defined.contains(name) {
             defined.insert(name)

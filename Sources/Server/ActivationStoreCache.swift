@@ -1,5 +1,6 @@
 import Interpret
 import RPC
+import Settings
 import Store
 
 /// probe's activation cache in the connection's cache database: one row per image, keyed by

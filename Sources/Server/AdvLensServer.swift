@@ -101,3 +101,9 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
         workspace.closeSession(connection)
     }
 }
+
+/// The names the registries hold, for what is generated from them (the protocol's schemas).
+extension AdvLensServer {
+    public static var probeKindNames: [String] { ProbeKindRegistry.names }
+    public static var explainerNames: [String] { ExplainerRegistry.names }
+}

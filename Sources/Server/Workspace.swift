@@ -31,7 +31,7 @@ public final class ResidentModel: @unchecked Sendable {
 /// A dataset in memory with how it was loaded.
 public struct LoadedDataset: Sendable {
     public var data: Dataset
-    public var kind: String
+    public var kind: DatasetLoad.Kind
     public var source: String
     /// Distinct for every load (a dataset loaded again under its name gets a new one): memo
     /// keys use it instead of hashing the images on every request.

@@ -8,16 +8,9 @@
 public struct AttackConfig: Codable, Sendable, Equatable {
     /// An attack method's wire name. Not a closed enum: the Attacks module's registry holds
     /// the methods (one file each), and resolving refuses a name it does not know.
-    public struct MethodName: RawRepresentable, Codable, Sendable, Hashable, ExpressibleByStringLiteral, CustomStringConvertible {
+    public struct MethodName: WireName {
         public let rawValue: String
         public init(rawValue: String) { self.rawValue = rawValue }
-        public init(stringLiteral value: String) { rawValue = value }
-        public init(from decoder: Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.singleValueContainer()
-            try c.encode(rawValue)
-        }
-        public var description: String { rawValue }
     }
 
     /// Every parameter by its wire name: the coding keys, and what a method lists as accepted.

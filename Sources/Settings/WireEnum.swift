@@ -19,13 +19,45 @@ extension WireEnum {
 
     /// `unknown "x"; known: a, b, c`.
     public static func unknown(_ name: String) -> String {
-        "unknown \"\(name)\"; known: \(allCases.map(\.rawValue).joined(separator: ", "))"
+        SettingsError.unknownMessage(name, known: allCases.map(\.rawValue))
     }
 
     /// The value named `name`, or the shared error for `field`.
     public static func named(_ name: String, field: String) throws -> Self {
         guard let v = Self(rawValue: name) else { throw SettingsError.invalid(field, unknown(name)) }
         return v
+    }
+}
+
+/// A name on the wire from a set that a registry holds rather than an enum (attack methods,
+/// probe kinds, explainers: one file each, listed by their module's registry). It decodes as
+/// any string; the registry checks it, and refuses an unknown name with the message a
+/// `WireEnum` gives (`SettingsError.unknown`).
+public protocol WireName: Codable, Sendable, Hashable, ExpressibleByStringLiteral, CustomStringConvertible {
+    var rawValue: String { get }
+    init(rawValue: String)
+}
+
+extension WireName {
+    public init(stringLiteral value: String) { self.init(rawValue: value) }
+    public init(from decoder: Decoder) throws { self.init(rawValue: try decoder.singleValueContainer().decode(String.self)) }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
+    public var description: String { rawValue }
+}
+
+extension SettingsError {
+    /// `unknown "x"; known: a, b, c`: the one message for a name outside a closed set, an enum's
+    /// or a registry's.
+    public static func unknownMessage(_ name: String, known: [String]) -> String {
+        "unknown \"\(name)\"; known: \(known.joined(separator: ", "))"
+    }
+
+    /// That message for `field`.
+    public static func unknown(_ field: String, _ name: String, known: [String]) -> SettingsError {
+        .invalid(field, unknownMessage(name, known: known))
     }
 }
 

@@ -21,7 +21,7 @@ import TensorEngine
 /// are not moved by the attack's passes; dropout is off. (Madry's MNIST network has neither
 /// layer, so for it the choice changes nothing.)
 public struct Adversary: Codable, Sendable, Equatable {
-    public enum Method: String, Codable, Sendable, CaseIterable { case fgsm, pgd, llc, kl }
+    public typealias Method = AdversaryMethod
 
     public var method: Method
     public var epsilon: Float

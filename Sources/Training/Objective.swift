@@ -1,4 +1,5 @@
 import NN
+import Settings
 import TensorEngine
 
 /// What a training step minimises (PAPER.md section 4). Every loss is a mean over the batch.
@@ -17,16 +18,18 @@ public enum TrainingObjective: Sendable, Equatable {
     case trades(beta: Float, adversary: Adversary)
     case consistent(lambda: Float, layers: [String], featureReduction: FeatureReduction, adversary: Adversary)
 
-    public enum FeatureReduction: String, Codable, Sendable { case sum, mean }
+    public typealias FeatureReduction = Settings.FeatureReduction
 
-    public var name: String {
+    public var kind: ObjectiveKind {
         switch self {
-        case .standard: return "standard"
-        case .pgd: return "pgd"
-        case .trades: return "trades"
-        case .consistent: return "consistent"
+        case .standard: return .standard
+        case .pgd: return .pgd
+        case .trades: return .trades
+        case .consistent: return .consistent
         }
     }
+
+    public var name: String { kind.rawValue }
 
     public var adversary: Adversary? {
         switch self {

@@ -37,4 +37,52 @@ final class StrictParamsTests: XCTestCase {
         // The progress token is a field of every request; the model was not touched by any refusal.
         XCTAssertEqual(d.call("model/list", ["workDoneToken": "t"])["models"]?.arrayValue?.count, 1)
     }
+
+    /// Every closed set on the wire refuses a name outside it the same way, `params.<field>:
+    /// unknown "x"; known: a, b, c`, whether the set is an enum (reductions, dataset kinds,
+    /// objectives, adversaries, integration rules) or a registry (probe kinds, explainers); and
+    /// capabilities list exactly the explainers the registry knows (the names the error lists).
+    func testUnknownNamesInClosedSetsGetOneMessage() throws {
+        let d = try DaemonProcess()
+        let caps = d.initialize()["capabilities"]!
+        _ = d.call("model/create", ["name": "m", "architecture": "mnist-small", "seed": 1])
+        _ = d.call("dataset/load", ["name": "mnist", "kind": "mnist-csv", "path": "data/mnist_5k.csv.gz"])
+        let image = JSONValue.tensor(shape: [1, 1, 28, 28], values: Array(repeating: 0.5, count: 784))
+        let probeKinds = "activations, topActivations, classHistograms, consistency, representation, dissect"
+        let explainers = ["influence", "gradientTimesActivation", "saliency", "inputTimesGradient", "integratedGradients", "gradCam", "occlusion"]
+        let cases: [(String, JSONValue, String)] = [
+            ("probe", ["model": "m", "layer": "3", "kind": "histogram", "inputs": image],
+             "params.kind: unknown \"histogram\"; known: \(probeKinds)"),
+            ("probe", ["model": "m", "layer": "3", "kind": "activations", "reduction": "median", "inputs": image],
+             "params.reduction: unknown \"median\"; known: max, mean, none"),
+            ("probe", ["model": "m", "layer": "3", "kind": "topActivations", "reduction": "none", "inputs": image],
+             "params.reduction: expected \"max\" or \"mean\" for topActivations, got \"none\""),
+            ("explainPrediction", ["model": "m", "input": image, "methods": ["saliency", "telepathy"]],
+             "params.methods[1]: unknown \"telepathy\"; known: \(explainers.joined(separator: ", "))"),
+            ("explainPrediction", ["model": "m", "input": image, "methods": ["integratedGradients"], "integrationMethod": "simpson"],
+             "params.integrationMethod: unknown \"simpson\"; known: gausslegendre, riemann_trapezoid, riemann_left, riemann_right, riemann_middle"),
+            ("dataset/load", ["name": "x", "kind": "cifar", "path": "x"],
+             "params.kind: unknown \"cifar\"; known: mnist-csv, mnist-idx, npy, shapes"),
+            ("trainStep", ["model": "m", "dataset": "mnist", "objective": ["kind": "magic"]],
+             "params.objective.kind: unknown \"magic\"; known: standard, pgd, trades, consistent"),
+            ("trainStep", ["model": "m", "dataset": "mnist", "objective": ["kind": "pgd", "adversary": ["method": "jsma"]]],
+             "params.objective.adversary.method: unknown \"jsma\"; known: fgsm, pgd, llc, kl"),
+            ("trainStep", ["model": "m", "dataset": "mnist", "objective": ["kind": "consistent", "featureReduction": "max"]],
+             "params.objective.featureReduction: unknown \"max\"; known: sum, mean"),
+        ]
+        for (method, params, message) in cases {
+            let f = d.failure(method, params)
+            XCTAssertEqual(f.code, ErrorCode.invalidParams, method)
+            XCTAssertEqual(f.message, message, method)
+        }
+        XCTAssertEqual(caps["explainers"]?.arrayValue?.compactMap(\.stringValue), explainers)
+        XCTAssertEqual(caps["objectives"]?.arrayValue?.compactMap(\.stringValue), ["standard", "pgd", "trades", "consistent"])
+        XCTAssertEqual(caps["datasetKinds"]?.arrayValue?.compactMap(\.stringValue), ["mnist-csv", "mnist-idx", "npy", "shapes"])
+        // Every explainer capabilities list runs (the registry is the one list of both).
+        let r = d.call("explainPrediction", ["model": "m", "input": image, "methods": .array(explainers.map { .string($0) }), "steps": 4])
+        XCTAssertEqual(Set(r["maps"]?.objectValue?.keys.map { $0 } ?? []),
+                       ["saliency", "inputTimesGradient", "integratedGradients", "gradCam", "occlusion"])
+        XCTAssertEqual(r["layers"]?.arrayValue?.first?["rankedBy"], "logitDrop")
+        XCTAssertEqual(r["maps"]?["integratedGradients"]?["integrationMethod"], "gausslegendre")
+    }
 }

@@ -1,4 +1,5 @@
 import NN
+import Settings
 import TensorEngine
 import TestSupport
 import XCTest

@@ -22,6 +22,15 @@ final class SettingsDecodingTests: XCTestCase {
         XCTAssertThrowsError(try decode(Norm.self, #""l3""#)) { XCTAssertTrue(message($0).hasSuffix("unknown \"l3\"; known: linf, l2")) }
     }
 
+    /// A registry's name decodes as any string; the registry refuses an unknown one with the
+    /// message an enum gives.
+    func testARegistryNameDecodesAnyStringAndIsRefusedLikeAnEnum() throws {
+        XCTAssertEqual(try decode(AttackConfig.MethodName.self, #""jsma""#), "jsma")
+        XCTAssertEqual(String(decoding: try JSONEncoder().encode(AttackConfig.MethodName(rawValue: "pgd")), as: UTF8.self), #""pgd""#)
+        XCTAssertEqual(SettingsError.unknown("method", "jsma", known: ["fgsm", "pgd"]).description, "method: unknown \"jsma\"; known: fgsm, pgd")
+        XCTAssertEqual(SettingsError.unknownMessage("l3", known: Norm.allCases.map(\.rawValue)), Norm.unknown("l3"))
+    }
+
     func testOptimizerDecodingResolvesDefaultsAndChecksAtThePath() throws {
         let sgd = try decode(OptimizerConfig.self, #"{"kind": "sgd", "momentum": 0.9}"#)
         XCTAssertEqual(sgd, try OptimizerConfig(kind: .sgd, learningRate: 0.01, momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0))

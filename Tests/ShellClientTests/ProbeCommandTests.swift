@@ -60,8 +60,8 @@ final class ProbeCommandTests: XCTestCase {
 
     func testErrors() throws {
         var r = shell.run(["probe", "histogram", "--model", "m", "--layer", "3", "--dataset", "mnist-test", "--all"])
-        XCTAssertEqual(r.status, 2)
-        XCTAssertTrue(r.stderr.contains("unknown kind \"histogram\""), r.stderr)
+        XCTAssertEqual(r.status, 1, "the daemon's registry of kinds refuses it")
+        XCTAssertTrue(r.stderr.contains("params.kind: unknown \"histogram\"; known: activations, topActivations"), r.stderr)
         r = shell.run(["probe", "activations", "--model", "m", "--layer", "9x", "--dataset", "mnist-test", "--all"])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("params.layer") && r.stderr.contains("layers: 0, 1, 2"), r.stderr)

@@ -1,15 +1,10 @@
 import Foundation
+import Settings
 
-/// How integrated gradients approximates its path integral over α in [0, 1]: the points α
-/// and their weights, as Captum's `approximation_methods` defines them (Captum's default is
-/// Gauss-Legendre, the most accurate for a given number of steps).
-public enum IntegrationRule: String, CaseIterable, Sendable {
-    case gaussLegendre = "gausslegendre"
-    case riemannTrapezoid = "riemann_trapezoid"
-    case riemannLeft = "riemann_left"
-    case riemannRight = "riemann_right"
-    case riemannMiddle = "riemann_middle"
-
+/// The points α in [0, 1] and weights of each rule (the rule's names are Settings'), as
+/// Captum's `approximation_methods` defines them (Captum's default is Gauss-Legendre, the most
+/// accurate for a given number of steps).
+extension IntegrationRule {
     /// The `steps` points α and their weights (summing to 1 except Captum's trapezoid).
     public func points(_ steps: Int) -> (alphas: [Double], weights: [Double]) {
         precondition(steps >= 1)

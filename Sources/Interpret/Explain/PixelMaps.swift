@@ -1,4 +1,5 @@
 import NN
+import Settings
 import TensorEngine
 
 /// Attributions of the class logit to the input pixels. Maps have the image's shape

@@ -49,28 +49,28 @@ extension AdvLensServer {
 
     private func loadDataset(_ p: DatasetLoad.Params, paths: PathResolver) throws -> (Dataset, String) {
         func path(_ value: String?, _ field: String) throws -> String {
-            guard let value else { throw ServerError.invalidParams("params.\(field): required for kind \"\(p.kind)\"") }
+            guard let value else { throw ServerError.invalidParams("params.\(field): required for kind \"\(p.kind.rawValue)\"") }
             return try paths.resolve(value, field: "params.\(field)")
         }
         var data: Dataset
         let source: String
-        if p.kind != DatasetKinds.shapes {
+        if p.kind != .shapes {
             for (value, field) in [(p.count as Any?, "count"), (p.seed, "seed"), (p.masks, "masks")] where value != nil {
                 throw ServerError.invalidParams("params.\(field): only for kind \"shapes\"")
             }
         }
         do {
             switch p.kind {
-            case DatasetKinds.shapes:
+            case .shapes:
                 (data, source) = try generateShapes(p)
-            case DatasetKinds.mnistCSV:
+            case .mnistCSV:
                 source = try path(p.path, "path")
                 data = try MNISTCSV.load(path: source)
-            case DatasetKinds.mnistIDX:
+            case .mnistIDX:
                 let images = try path(p.images, "images"), labels = try path(p.labels, "labels")
                 source = images + " + " + labels
                 data = try MNISTIDX.load(images: images, labels: labels)
-            case DatasetKinds.npy:
+            case .npy:
                 let images = try path(p.images, "images")
                 var x = try NPY.load(path: images)
                 guard x.rank == 4 else {
@@ -84,14 +84,12 @@ extension AdvLensServer {
                 let classCount = (labels.max() ?? 0) + 1
                 source = images
                 data = Dataset(name: p.name, images: x, labels: labels, classes: p.classes ?? (0..<classCount).map(String.init))
-            default:
-                throw ServerError.invalidParams("params.kind: unknown \"\(p.kind)\"; known: \(DatasetKinds.all.joined(separator: ", "))")
             }
         } catch {
             throw ServerError.from(error, context: "dataset/load")
         }
         if let classes = p.classes {
-            guard p.kind != DatasetKinds.shapes else { throw ServerError.invalidParams("params.classes: not used by kind \"shapes\"") }
+            guard p.kind != .shapes else { throw ServerError.invalidParams("params.classes: not used by kind \"shapes\"") }
             guard let top = data.labels.max(), top < classes.count else {
                 throw ServerError.invalidParams("params.classes: \(classes.count) names for labels up to \(data.labels.max() ?? 0)")
             }

@@ -3,6 +3,7 @@ import Foundation
 import NN
 import Protocol
 import RPC
+import Settings
 import TensorEngine
 
 extension AdvLensServer {
@@ -44,9 +45,9 @@ extension AdvLensServer {
                 notifications: Methods.notifications,
                 architectures: Architectures.names,
                 layerTypes: LayerFactory.types,
-                datasetKinds: DatasetKinds.all,
+                datasetKinds: DatasetLoad.Kind.allCases.map(\.rawValue),
                 inputKinds: ["tensor", "dataset", "handle", "png", "path"],
-                attacks: Attack.methods, explainers: ExplainPrediction.methods, objectives: ["standard", "pgd", "trades", "consistent"],
+                attacks: Attack.methods, explainers: ExplainerRegistry.names, objectives: ObjectiveKind.allCases.map(\.rawValue),
                 engine: .init(blasCore: BLAS.coreName, blasCoreSelection: BLASCore.selection, blasThreads: BLAS.threads,
                               blas: BLAS.configuration, cores: Parallel.cores, workers: options.workers),
                 limits: .init(maxMessageBytes: options.maxMessageBytes, maxBatch: InputDecoder.maxImages)),

@@ -7,50 +7,34 @@ import Training
 /// trainStep's wire parameters to the Training module's types and back (defaults filled in).
 extension AdvLensServer {
     static func objective(_ o: TrainStep.Objective?, model: Model) throws -> TrainingObjective {
-        let o = o ?? TrainStep.Objective(kind: "standard")
+        let o = o ?? TrainStep.Objective(kind: .standard)
         func refuse(_ fields: [(String, Bool)]) throws {
-            if let f = fields.first(where: \.1) { throw TrainingError.invalid("objective.\(f.0)", "\(o.kind) does not use it") }
+            if let f = fields.first(where: \.1) { throw TrainingError.invalid("objective.\(f.0)", "\(o.kind.rawValue) does not use it") }
         }
-        func adversary(default method: Adversary.Method) throws -> Adversary {
+        func adversary(default method: AdversaryMethod) throws -> Adversary {
             let a = o.adversary ?? TrainStep.Adversary()
-            var m = method
-            if let name = a.method {
-                guard let parsed = Adversary.Method(rawValue: name) else {
-                    throw TrainingError.invalid("objective.adversary.method", "unknown \"\(name)\"; known: fgsm, pgd, llc, kl")
-                }
-                m = parsed
-            }
             do {
-                return try Adversary(method: m, epsilon: a.epsilon, stepSize: a.stepSize, steps: a.steps, randomStart: a.randomStart)
+                return try Adversary(method: a.method ?? method, epsilon: a.epsilon, stepSize: a.stepSize, steps: a.steps, randomStart: a.randomStart)
             } catch let TrainingError.invalid(field, message) {
                 throw TrainingError.invalid("objective." + field, message)
             }
         }
         let objective: TrainingObjective
         switch o.kind {
-        case "standard":
+        case .standard:
             try refuse([("beta", o.beta != nil), ("lambda", o.lambda != nil), ("layers", o.layers != nil),
                         ("featureReduction", o.featureReduction != nil), ("adversary", o.adversary != nil)])
             objective = .standard
-        case "pgd":
+        case .pgd:
             try refuse([("beta", o.beta != nil), ("lambda", o.lambda != nil), ("layers", o.layers != nil), ("featureReduction", o.featureReduction != nil)])
             objective = .pgd(try adversary(default: .pgd))
-        case "trades":
+        case .trades:
             try refuse([("lambda", o.lambda != nil), ("layers", o.layers != nil), ("featureReduction", o.featureReduction != nil)])
             objective = .trades(beta: o.beta ?? 6, adversary: try adversary(default: .kl))
-        case "consistent":
+        case .consistent:
             try refuse([("beta", o.beta != nil)])
-            var reduction = TrainingObjective.FeatureReduction.sum
-            if let r = o.featureReduction {
-                guard let parsed = TrainingObjective.FeatureReduction(rawValue: r) else {
-                    throw TrainingError.invalid("objective.featureReduction", "expected \"sum\" or \"mean\", got \"\(r)\"")
-                }
-                reduction = parsed
-            }
-            objective = .consistent(lambda: o.lambda ?? 1, layers: o.layers ?? [penultimateLayer(model)], featureReduction: reduction,
+            objective = .consistent(lambda: o.lambda ?? 1, layers: o.layers ?? [penultimateLayer(model)], featureReduction: o.featureReduction ?? .sum,
                                     adversary: try adversary(default: .fgsm))
-        default:
-            throw TrainingError.invalid("objective.kind", "unknown \"\(o.kind)\"; known: standard, pgd, trades, consistent")
         }
         try objective.validate(for: model)
         return objective
@@ -65,14 +49,14 @@ extension AdvLensServer {
 
     static func wire(_ o: TrainingObjective) -> TrainStep.Objective {
         func wire(_ a: Adversary) -> TrainStep.Adversary {
-            TrainStep.Adversary(method: a.method.rawValue, epsilon: a.epsilon, stepSize: a.stepSize, steps: a.steps, randomStart: a.randomStart)
+            TrainStep.Adversary(method: a.method, epsilon: a.epsilon, stepSize: a.stepSize, steps: a.steps, randomStart: a.randomStart)
         }
         switch o {
-        case .standard: return TrainStep.Objective(kind: "standard")
-        case .pgd(let a): return TrainStep.Objective(kind: "pgd", adversary: wire(a))
-        case let .trades(beta, a): return TrainStep.Objective(kind: "trades", beta: beta, adversary: wire(a))
+        case .standard: return TrainStep.Objective(kind: .standard)
+        case .pgd(let a): return TrainStep.Objective(kind: .pgd, adversary: wire(a))
+        case let .trades(beta, a): return TrainStep.Objective(kind: .trades, beta: beta, adversary: wire(a))
         case let .consistent(lambda, layers, reduction, a):
-            return TrainStep.Objective(kind: "consistent", lambda: lambda, layers: layers, featureReduction: reduction.rawValue, adversary: wire(a))
+            return TrainStep.Objective(kind: .consistent, lambda: lambda, layers: layers, featureReduction: reduction, adversary: wire(a))
         }
     }
 }

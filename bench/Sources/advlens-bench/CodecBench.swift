@@ -74,7 +74,7 @@ enum ProbeReplyBench {
             var table = Probe.ActivationTable(units: Array(0..<1024), indices: Array(0..<256), labels: (0..<256).map { $0 % 10 })
             table.values = FloatRows(rows, encoding: encoding)
             r.activations = table
-            r.reduction = "max"
+            r.reduction = .max
             return r
         }
         let devNull = open("/dev/null", O_WRONLY)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Protocol
 import RPC
+import Settings
 
 /// `advlens dataset ...`: datasets held by the daemon.
 struct DatasetCommand: ParsableCommand {
@@ -39,7 +40,7 @@ struct DatasetCommand: ParsableCommand {
 
         func run() throws {
             let split = splitTestPerClass.map { DatasetLoad.Split(testPerClass: $0, seed: splitSeed) }
-            let params = DatasetLoad.Params(name: name, kind: kind, path: path, images: images, labels: labels,
+            let params = DatasetLoad.Params(name: name, kind: try .option(kind, field: "kind"), path: path, images: images, labels: labels,
                                             classes: classes.map { $0.split(separator: ",").map(String.init) }, split: split,
                                             count: count, seed: seed, masks: noMasks ? false : nil)
             try Request.run(global, DatasetLoad.method, try Request.params(params)) {
@@ -67,7 +68,7 @@ struct DatasetCommand: ParsableCommand {
         func run() throws {
             try Request.run(global, DatasetInfo.method, try Request.params(DatasetInfo.Params(name: name))) {
                 let d = try Request.decode(DatasetSummary.self, $0)
-                let head = Format.keyValues([("dataset", d.name), ("kind", d.kind), ("images", Format.grouped(d.count)),
+                let head = Format.keyValues([("dataset", d.name), ("kind", d.kind.rawValue), ("images", Format.grouped(d.count)),
                                              ("image shape", Format.shape(d.imageShape)), ("source", d.source),
                                              ("concepts", d.concepts.map { DatasetCommand.conceptCounts($0) } ?? "none"),
                                              ("class similarity", d.classSimilarity ? "from the class hierarchy" : "identity")])
@@ -94,7 +95,7 @@ struct DatasetCommand: ParsableCommand {
         guard !datasets.isEmpty else { return "no datasets loaded" }
         var t = Table(["name", "kind", "images", "shape", "classes", "source"], rightAligned: [2, 4])
         for d in datasets {
-            t.add([d.name, d.kind, Format.grouped(d.count), Format.shape(d.imageShape), String(d.classes.count), d.source])
+            t.add([d.name, d.kind.rawValue, Format.grouped(d.count), Format.shape(d.imageShape), String(d.classes.count), d.source])
         }
         return t.render()
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Protocol
 import RPC
+import Settings
 
 /// `advlens explain`: why a resident model predicts what it does for one image — its most
 /// influential units and pixel heatmaps, optionally compared with a second image.
@@ -94,8 +95,9 @@ struct ExplainCommand: ParsableCommand {
         p.class = cls
         if layers.count == 1 { p.layer = layers[0] } else if !layers.isEmpty { p.layers = layers }
         p.topNeurons = topNeurons
-        p.methods = methods.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-        (p.steps, p.integrationMethod, p.gradCamLayer) = (steps, integrationMethod, gradCamLayer)
+        p.methods = methods.map { $0.split(separator: ",").map { ExplainPrediction.Method(rawValue: $0.trimmingCharacters(in: .whitespaces)) } }
+        p.integrationMethod = try integrationMethod.map { try .option($0, field: "integrationMethod") }
+        (p.steps, p.gradCamLayer) = (steps, gradCamLayer)
         p.baseline = baseline.map { .value($0) }
         p.window = window.map { .init(height: $0, width: $0) }
         p.stride = stride.map { .init(height: $0, width: $0) }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Protocol
 import RPC
+import Settings
 
 /// `advlens probe KIND`: what the units of a layer respond to, on real and adversarial images.
 struct ProbeCommand: ParsableCommand {
@@ -75,7 +76,6 @@ struct ProbeCommand: ParsableCommand {
     var allRows = false
 
     func validate() throws {
-        guard Probe.kinds.contains(kind) else { throw ValidationError("unknown kind \"\(kind)\"; kinds: \(Probe.kinds.joined(separator: ", "))") }
         if let units { _ = try Self.parseList(units, option: "--units") }
         if let attackIndices { _ = try Self.parseList(attackIndices, option: "--attack-indices") }
         if adversarial != nil && attack != nil { throw ValidationError("give --adversarial HANDLE or --attack METHOD, not both") }
@@ -92,9 +92,10 @@ struct ProbeCommand: ParsableCommand {
     }
 
     func params() throws -> Probe.Params {
-        var p = Probe.Params(model: model, layer: layer, kind: kind)
+        var p = Probe.Params(model: model, layer: layer, kind: Probe.Kind(rawValue: kind))
         p.units = try units.map { try Self.parseList($0, option: "--units") }
-        (p.reduction, p.k, p.quantile, p.iouThreshold, p.bins, p.batchSize) = (reduction, k, quantile, iouThreshold, bins, batchSize)
+        p.reduction = try reduction.map { try .option($0, field: "reduction") }
+        (p.k, p.quantile, p.iouThreshold, p.bins, p.batchSize) = (k, quantile, iouThreshold, bins, batchSize)
         let (inputs, _) = try source.sources()
         if let name = source.dataset {
             p.dataset = .init(name: name, indices: try source.indices.map(InputOptions.parseIndices))

@@ -10,7 +10,7 @@ enum ProbeReport {
         var set = "\(r.count) image\(r.count == 1 ? "" : "s")"
         if let h = r.adversarialHandle { set += "; adversarial \(h) (\(r.adversarialCount ?? 0) images)" }
         pairs.append(("set", set))
-        if let red = r.reduction { pairs.append(("reduction", red + (r.k.map { ", top \($0)" } ?? ""))) }
+        if let red = r.reduction { pairs.append(("reduction", red.rawValue + (r.k.map { ", top \($0)" } ?? ""))) }
         pairs.append(("time", AttackCommand.elapsed(r.elapsedMs) + " in the daemon"))
         var out = Format.keyValues(pairs)
         if let a = r.activations { out += "\n\n" + activations(a, allRows: allRows) }

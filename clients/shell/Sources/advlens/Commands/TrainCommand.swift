@@ -99,10 +99,10 @@ struct TrainCommand: ParsableCommand {
         let hasAdversary = adversary != nil || epsilon != nil || stepSize != nil || attackSteps != nil || noRandomStart
         if objective != nil || lambda != nil || beta != nil || layers != nil || featureReduction != nil || hasAdversary {
             p.objective = TrainStep.Objective(
-                kind: objective ?? "standard", beta: beta, lambda: lambda,
+                kind: try objective.map { try .option($0, field: "objective.kind") } ?? .standard, beta: beta, lambda: lambda,
                 layers: layers.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } },
-                featureReduction: featureReduction,
-                adversary: hasAdversary ? TrainStep.Adversary(method: adversary, epsilon: epsilon, stepSize: stepSize, steps: attackSteps,
+                featureReduction: try featureReduction.map { try .option($0, field: "objective.featureReduction") },
+                adversary: hasAdversary ? TrainStep.Adversary(method: try adversary.map { try .option($0, field: "objective.adversary.method") }, epsilon: epsilon, stepSize: stepSize, steps: attackSteps,
                                                               randomStart: noRandomStart ? false : nil) : nil)
         }
         // The settings check themselves as they are made, with the daemon's own rules and words.
@@ -138,12 +138,12 @@ struct TrainCommand: ParsableCommand {
 
     static func report(_ r: TrainStep.Result, interrupted: Bool) -> String {
         let o = r.objective
-        var objective = o.kind
+        var objective = o.kind.rawValue
         if let l = o.lambda { objective += ", lambda \(AttackCommand.number(l))" }
         if let b = o.beta { objective += ", beta \(AttackCommand.number(b))" }
-        if let layers = o.layers { objective += ", layers \(layers.joined(separator: ","))" + (o.featureReduction == "mean" ? " (mean)" : "") }
+        if let layers = o.layers { objective += ", layers \(layers.joined(separator: ","))" + (o.featureReduction == .mean ? " (mean)" : "") }
         if let a = o.adversary {
-            objective += "; adversary \(a.method ?? "?") epsilon \(AttackCommand.number(a.epsilon ?? 0))"
+            objective += "; adversary \(a.method?.rawValue ?? "?") epsilon \(AttackCommand.number(a.epsilon ?? 0))"
             if let n = a.steps, n > 1 { objective += ", \(n) steps of \(AttackCommand.number(a.stepSize ?? 0))" }
         }
         let op = r.optimizer

@@ -4,13 +4,14 @@ import Interpret
 import NN
 import Protocol
 import RPC
+import Settings
 import TensorEngine
 
 /// probe: the neuron analyses of the Interpret module on a resident model (PAPER.md §3).
 /// Reads the model, the datasets named and, when it runs an attack, that attack's models.
 /// Activations come from one `ActivationSource` per request (where the activation cache plugs
 /// in); progress reports each batch, and a cancel is honoured between batches.
-/// The kinds' own work is in ProbeKinds.swift; patches in ProbePatches.swift.
+/// Each kind is one file beside this one, listed in ProbeKindRegistry; patches in ProbePatches.swift.
 extension AdvLensServer {
     func registerProbe() {
         register(Probe.self, access: { p in
@@ -30,6 +31,7 @@ extension AdvLensServer {
     /// What every kind works from, checked before any work.
     struct ProbeRequest {
         let params: Probe.Params
+        let kind: any ProbeKind.Type
         let model: Model
         /// The layer's name as the model names it.
         let layer: String
@@ -64,9 +66,7 @@ extension AdvLensServer {
 
     private func probe(_ p: Probe.Params, _ context: RequestContext) throws -> Probe.Result {
         let start = DispatchTime.now().uptimeNanoseconds
-        guard Probe.kinds.contains(p.kind) else {
-            throw ServerError.invalidParams("params.kind: unknown \"\(p.kind)\"; known: \(Probe.kinds.joined(separator: ", "))")
-        }
+        let kind = try ProbeKindRegistry.kind(p.kind)
         let model = try workspace.model(p.model).model
         let layer: Layer
         do { layer = try ActivationSource.resolve(p.layer, in: model) } catch {
@@ -78,25 +78,19 @@ extension AdvLensServer {
         if let bad = units.firstIndex(where: { $0 < 0 || $0 >= g.units }) {
             throw ServerError.invalidParams("params.units[\(bad)]: \(units[bad]) is out of range; layer \(layer.name) has \(g.units) units (0..<\(g.units))")
         }
-        let reduction = try probeReduction(p)
+        let reduction = try kind.reduction(p.reduction)
         let k = p.k ?? 10
         guard k >= 1 else { throw ServerError.invalidParams("params.k: expected a positive integer, got \(k)") }
         let batchSize = p.batchSize ?? 100
         guard (1...4096).contains(batchSize) else { throw ServerError.invalidParams("params.batchSize: expected 1 to 4096, got \(batchSize)") }
         let source = ActivationSource(model: model, cache: activationCache(context), batchSize: batchSize)
         source.shouldStop = { context.isCancelled }
-        let request = ProbeRequest(params: p, model: model, layer: layer.name, layerShape: model.outputShapes[layer.name]!, units: units,
+        let request = ProbeRequest(params: p, kind: kind, model: model, layer: layer.name, layerShape: model.outputShapes[layer.name]!, units: units,
                                    reduction: reduction, k: k, source: source, context: context)
         context.progressBegin(title: "probe \(p.kind)", message: "layer \(layer.name)", percentage: 0)
         var result = Probe.Result(kind: p.kind, model: p.model, layer: layer.name, layerShape: request.layerShape, count: 0, elapsedMs: 0)
         do {
-            switch p.kind {
-            case "activations": try probeActivations(request, &result)
-            case "topActivations": try probeTop(request, &result)
-            case "classHistograms", "consistency": try probeHistograms(request, &result)
-            case "representation": try probeRepresentation(request, &result)
-            default: try probeDissect(request, &result)
-            }
+            try kind.run(self, request, &result)
         } catch InterpretError.cancelled {
             throw RPCError.cancelled()
         } catch let e as InterpretError {
@@ -105,20 +99,6 @@ extension AdvLensServer {
         context.progressEnd(message: "done")
         result.elapsedMs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         return result
-    }
-
-    private func probeReduction(_ p: Probe.Params) throws -> ActivationReduction {
-        let allowed: [ActivationReduction]
-        switch p.kind {
-        case "activations", "representation": allowed = [.max, .mean, .none]
-        case "dissect": allowed = [.none]
-        default: allowed = [.max, .mean]
-        }
-        guard let name = p.reduction else { return ["representation", "dissect"].contains(p.kind) ? .none : .max }
-        guard let r = ActivationReduction(rawValue: name), allowed.contains(r) else {
-            throw ServerError.invalidParams("params.reduction: expected \(allowed.map { "\"\($0.rawValue)\"" }.joined(separator: " or ")) for \(p.kind), got \"\(name)\"")
-        }
-        return r
     }
 
     /// Reports a phase's progress: `phase` of `phases`, images done of total.
@@ -158,10 +138,11 @@ extension AdvLensServer {
         }
     }
 
-    /// The adversarial set: a handle, or an attack run now (kept as a handle).
-    func adversarialImages(_ r: ProbeRequest, required: Bool) throws -> AdversarialImages? {
+    /// The adversarial set: a handle, or an attack run now (kept as a handle); nil when the
+    /// request gives none and the kind does not require one.
+    func adversarialImages(_ r: ProbeRequest) throws -> AdversarialImages? {
         guard let a = r.params.adversarial else {
-            if required { throw ServerError.invalidParams("params.adversarial: \(r.params.kind) needs an adversarial set: {\"handle\": ...} or {\"attack\": {...}}") }
+            if r.kind.adversarialSet == .required { throw ServerError.invalidParams("params.adversarial: \(r.params.kind) needs an adversarial set: {\"handle\": ...} or {\"attack\": {...}}") }
             return nil
         }
         let id: String

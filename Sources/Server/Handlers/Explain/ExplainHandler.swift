@@ -3,11 +3,13 @@ import Interpret
 import NN
 import Protocol
 import RPC
+import Settings
 import TensorEngine
 
 /// explainPrediction: one image's prediction traced to units (ablation, gradient x activation)
 /// and pixels (saliency, input x gradient, integrated gradients, Grad-CAM, occlusion), and
-/// compared with a second image. Reads the model only.
+/// compared with a second image. Reads the model only. Each method is one file beside this one,
+/// listed in ExplainerRegistry.
 extension AdvLensServer {
     /// What a unit detects and its top images (NeuronConcepts.swift: probe's dissection and
     /// class histograms on a reference set).
@@ -23,19 +25,31 @@ extension AdvLensServer {
     }
 
     /// The checked parameters, defaults filled in.
-    private struct ExplainRequest {
-        var methods: Set<String>
+    struct ExplainRequest {
+        /// The methods asked for, in the registry's order.
+        var methods: [any ExplanationMethod.Type]
         var layers: [String]
+        /// Grad-CAM's layer, when it is asked for (GradCamExplainer.prepare).
         var gradCamLayer: String?
-        var topNeurons: Int
-        var steps: Int
-        var rule: IntegrationRule
-        var window: (Int, Int)
-        var stride: (Int, Int)
-        var maps: Bool
+        var topNeurons = 10
+        var steps = 50
+        var rule = IntegrationRule.gaussLegendre
+        var window = (4, 4)
+        var stride = (2, 2)
+        var maps = true
         var png: String?
-        var pngScale: Int
-        var neuronMethods: Bool { methods.contains("influence") || methods.contains("gradientTimesActivation") }
+        var pngScale = 8
+        /// Whether any method asked for ranks units.
+        var neuronMethods: Bool { methods.contains { $0.unitScore != nil } }
+        /// Whether the units' pass ablates them (a method scores by ablation).
+        var ablation: Bool { methods.contains { $0.unitScore == .ablation } }
+        /// What units are ranked (and compared) by: ablation's logit drop when asked for.
+        var unitScore: UnitScore { ablation ? .ablation : .gradientTimesActivation }
+        /// The method the units' pass is timed under.
+        var unitTiming: String {
+            (methods.first { $0.unitScore == unitScore } ?? ExplainerRegistry.all.first { $0.unitScore == unitScore }!).name.rawValue
+        }
+        func asked(_ score: UnitScore) -> Bool { methods.contains { $0.unitScore == score } }
     }
 
     private func explain(_ p: ExplainPrediction.Params, _ context: RequestContext) throws -> ExplainPrediction.Result {
@@ -58,41 +72,27 @@ extension AdvLensServer {
         let unitLayers = r.neuronMethods || p.compareWith != nil ? r.layers : []
         let observed = Array(Set(unitLayers + (r.gradCamLayer.map { [$0] } ?? [])))
         let pass = try timed("gradientPass") {
-            try engine { try explainer.gradientPass(image, class: p.class, layers: observed, inputGradient: !r.methods.isDisjoint(with: ["saliency", "inputTimesGradient"])) }
+            try explainEngine { try explainer.gradientPass(image, class: p.class, layers: observed, inputGradient: r.methods.contains { $0.needsInputGradient }) }
         }
         let cls = pass.class
         let influences = try unitLayers.map { layer in
-            try timed(r.methods.contains("influence") ? "influence" : "gradientTimesActivation") {
-                try engine { try explainer.influence(of: layer, pass: pass, class: cls, ablation: r.methods.contains("influence"), gradientTimesActivation: true) }
+            try timed(r.unitTiming) {
+                try explainEngine { try explainer.influence(of: layer, pass: pass, class: cls, ablation: r.ablation, gradientTimesActivation: true) }
             }
         }
         try context.cancellation.checkCancelled()
 
-        var maps: [String: (Tensor, ExplainPrediction.PixelMap)] = [:]
-        func add(_ name: String, _ t: Tensor, _ extra: (inout ExplainPrediction.PixelMap) -> Void = { _ in }) {
+        var maps: [String: (method: any ExplanationMethod.Type, tensor: Tensor, map: ExplainPrediction.PixelMap)] = [:]
+        let run = ExplainRun(explainer: explainer, image: image, class: cls, baseline: baseline, pass: pass, request: r,
+                             checkpoint: context.cancellation.checkCancelled)
+        for method in r.methods {
+            let name = method.name.rawValue
+            guard let out = try timed(name, { try method.map(run) }) else { continue }
+            let t = out.tensor
             var m = ExplainPrediction.PixelMap(tensor: r.maps ? t.wire : nil, png: nil, min: t.data.min() ?? 0, max: t.data.max() ?? 0, sum: t.sum())
-            extra(&m)
-            maps[name] = (t, m)
-        }
-        if r.methods.contains("saliency") { add("saliency", timed("saliency") { Explainer.saliency(inputGradient: pass.inputGradient!) }) }
-        if r.methods.contains("inputTimesGradient") {
-            add("inputTimesGradient", timed("inputTimesGradient") { Explainer.inputTimesGradient(image: image, inputGradient: pass.inputGradient!) })
-        }
-        if let layer = r.gradCamLayer {
-            let cam = try timed("gradCam") { try engine { try Explainer.gradCam(activation: pass.activations[layer]!, gradient: pass.layerGradients[layer]!) } }
-            add("gradCam", cam) { $0.layer = layer }
-        }
-        if r.methods.contains("integratedGradients") {
-            let (map, delta) = try timed("integratedGradients") {
-                try engine { try explainer.integratedGradients(image, class: cls, baseline: baseline, steps: r.steps, rule: r.rule,
-                                                           checkpoint: context.cancellation.checkCancelled) }
-            }
-            add("integratedGradients", map) { $0.steps = r.steps; $0.integrationMethod = r.rule.rawValue; $0.convergenceDelta = delta }
-        }
-        try context.cancellation.checkCancelled()
-        if r.methods.contains("occlusion") {
-            add("occlusion", try timed("occlusion") { try engine { try explainer.occlusion(image, class: cls, baseline: baseline, window: r.window, stride: r.stride,
-                                                                                     checkpoint: context.cancellation.checkCancelled) } })
+            out.annotate(&m)
+            maps[name] = (method, t, m)
+            try context.cancellation.checkCancelled()
         }
 
         let names = model.spec.classes
@@ -103,35 +103,32 @@ extension AdvLensServer {
             predicted: order[0], predictedName: name(order[0]), confidence: probabilities[order[0]], class: cls, className: name(cls),
             probability: probabilities[cls], logit: pass.logits.data[cls], label: label,
             top: order.prefix(3).map { .init(index: $0, name: name($0), probability: probabilities[$0], logit: pass.logits.data[$0]) })
-        let measure = r.methods.contains("influence") ? "logitDrop" : "gradientTimesActivation"
-        var layers = r.neuronMethods ? influences.map { neurons($0, top: r.topNeurons, methods: r.methods, measure: measure) } : []
+        var layers = r.neuronMethods ? influences.map { neurons($0, top: r.topNeurons, request: r) } : []
         var summary = ExplanationText.summary(predicted: name(order[0]), confidence: probabilities[order[0]], explained: name(cls),
-                                              layers: r.neuronMethods ? influences : [], measure: measure == "logitDrop" ? "logit drop" : "gradient x activation")
+                                              layers: r.neuronMethods ? influences : [], measure: r.unitScore.words)
 
         var comparison: ExplainPrediction.Comparison?
         if let other = p.compareWith {
             comparison = try timed("compare") {
                 try compare(other, decoder: decoder, explainer: explainer, class: cls, layers: r.layers, influences: influences, request: r,
-                            measure: measure, predicted: (name(order[0]), probabilities[order[0]]), name: name)
+                            predicted: (name(order[0]), probabilities[order[0]]), name: name)
             }
             summary += " " + comparison!.summary
         }
         try timed("concepts") { try annotateNeurons(&layers, &comparison, p, context) }
         if let dir = r.png {
             try timed("png") {
-                for (method, value) in maps {
-                    // Grad-CAM is drawn at the image's size; saliency as its maximum over channels.
-                    let overImage = method == "gradCam" ? Explainer.upsample(value.0, height: image.shape[2], width: image.shape[3])
-                        : method == "saliency" ? Explainer.channelMax(value.0) : value.0
+                for (name, value) in maps {
+                    let overImage = value.method.overlay(value.tensor, image: image)
                     let pic = Images.heatmap(image: image, map: overImage, range: (model.spec.input.lower, model.spec.input.upper), scale: r.pngScale)
-                    let path = (dir as NSString).appendingPathComponent("explain-\(Self.imageTag(image))-\(cls)-\(method).png")
+                    let path = (dir as NSString).appendingPathComponent("explain-\(Self.imageTag(image))-\(cls)-\(name).png")
                     try Images.writePNG(pic.pixels, width: pic.width, height: pic.height, channels: 3, to: path)
-                    maps[method]!.1.png = path
+                    maps[name]!.map.png = path
                 }
             }
         }
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-        return ExplainPrediction.Result(prediction: prediction, layers: layers, maps: maps.mapValues(\.1), comparison: comparison,
+        return ExplainPrediction.Result(prediction: prediction, layers: layers, maps: maps.mapValues(\.map), comparison: comparison,
                                         summary: summary, timingsMs: timings, elapsedMs: elapsed)
     }
 
@@ -165,11 +162,11 @@ extension AdvLensServer {
         comparison = c
     }
 
-    private func neurons(_ l: LayerInfluence, top: Int, methods: Set<String>, measure: String) -> ExplainPrediction.LayerNeurons {
+    private func neurons(_ l: LayerInfluence, top: Int, request r: ExplainRequest) -> ExplainPrediction.LayerNeurons {
         let score = l.score
         let order = score.indices.sorted { score[$0] > score[$1] || (score[$0] == score[$1] && $0 < $1) }
-        let showGxA = methods.contains("gradientTimesActivation")
-        return .init(layer: l.layer, unitKind: l.isChannels ? "channels" : "units", unitCount: l.unitCount, rankedBy: measure,
+        let showGxA = r.asked(.gradientTimesActivation)
+        return .init(layer: l.layer, unitKind: l.isChannels ? "channels" : "units", unitCount: l.unitCount, rankedBy: r.unitScore.rankedBy,
                      neurons: order.prefix(top).map { u in
                          .init(unit: u, activation: l.activation[u], probabilityDrop: l.probabilityDrop?[u], logitDrop: l.logitDrop?[u],
                                gradientTimesActivation: showGxA ? l.gradientTimesActivation?[u] : nil)
@@ -177,12 +174,12 @@ extension AdvLensServer {
     }
 
     private func compare(_ other: InputSource, decoder: InputDecoder, explainer: Explainer, class cls: Int, layers: [String],
-                         influences: [LayerInfluence], request r: ExplainRequest, measure: String, predicted: (String, Float),
+                         influences: [LayerInfluence], request r: ExplainRequest, predicted: (String, Float),
                          name: (Int) -> String) throws -> ExplainPrediction.Comparison {
         let (image, _) = try oneImage(other, decoder, explainer.model, field: "params.compareWith")
-        let pass = try engine { try explainer.gradientPass(image, class: cls, layers: layers, inputGradient: false) }
+        let pass = try explainEngine { try explainer.gradientPass(image, class: cls, layers: layers, inputGradient: false) }
         let theirs = try layers.map { layer in
-            try engine { try explainer.influence(of: layer, pass: pass, class: cls, ablation: r.methods.contains("influence"), gradientTimesActivation: true) }
+            try explainEngine { try explainer.influence(of: layer, pass: pass, class: cls, ablation: r.ablation, gradientTimesActivation: true) }
         }
         let comparisons = zip(influences, theirs).map { LayerComparison($0, $1, top: r.topNeurons) }
         let probabilities = pass.probabilities
@@ -193,18 +190,11 @@ extension AdvLensServer {
         }
         let text = ExplanationText.comparison(predicted: predicted.0, confidence: predicted.1, comparisonPredicted: name(best),
                                               comparisonConfidence: probabilities[best], comparisonProbabilityOfPredicted: probabilities[cls],
-                                              layers: comparisons, measure: measure == "logitDrop" ? "logit drop" : "gradient x activation")
+                                              layers: comparisons, measure: r.unitScore.words)
         return .init(predicted: best, predictedName: name(best), confidence: probabilities[best], probabilityOfClass: probabilities[cls],
-                     layers: comparisons.map { .init(layer: $0.layer, unitKind: $0.isChannels ? "channels" : "units", measure: measure,
+                     layers: comparisons.map { .init(layer: $0.layer, unitKind: $0.isChannels ? "channels" : "units", measure: r.unitScore.rankedBy,
                                                      changed: $0.changed.map(wire), pushedToward: $0.pushedToward.map(wire)) },
                      summary: text)
-    }
-
-    /// Runs engine code, turning its errors into ones that name the request's field.
-    private func engine<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let e as ExplainError {
-            throw ServerError.invalidParams("params.\(e.description)")
-        }
     }
 
     private func oneImage(_ source: InputSource, _ decoder: InputDecoder, _ model: Model, field: String) throws -> (Tensor, Int?) {
@@ -231,18 +221,22 @@ extension AdvLensServer {
     }
 
     private func explainRequest(_ p: ExplainPrediction.Params, _ e: Explainer, paths: PathResolver) throws -> ExplainRequest {
-        let methods = p.methods ?? ["influence", "gradientTimesActivation", "saliency", "gradCam"]
-        guard !methods.isEmpty else { throw ServerError.invalidParams("params.methods: expected at least one method") }
-        if let bad = methods.firstIndex(where: { !ExplainPrediction.methods.contains($0) }) {
-            throw ServerError.invalidParams("params.methods[\(bad)]: unknown \"\(methods[bad])\"; known: \(ExplainPrediction.methods.joined(separator: ", "))")
+        var asked: [any ExplanationMethod.Type] = ExplainerRegistry.all.filter { $0.isDefault }
+        if let names = p.methods {
+            guard !names.isEmpty else { throw ServerError.invalidParams("params.methods: expected at least one method") }
+            var found = Set<ObjectIdentifier>()
+            for (i, name) in names.enumerated() {
+                found.insert(ObjectIdentifier(try ExplainerRegistry.method(name, field: "methods[\(i)]")))
+            }
+            asked = ExplainerRegistry.all.filter { found.contains(ObjectIdentifier($0)) }
         }
         if let c = p.class, !(0..<e.model.classCount).contains(c) {
             throw ServerError.invalidParams("params.class: \(c) is not a class index 0..<\(e.model.classCount)")
         }
         if p.layer != nil && p.layers != nil { throw ServerError.invalidParams("params.layers: give layer or layers, not both") }
-        let (asked, field) = p.layers.map { ($0, "params.layers") } ?? p.layer.map { ([$0], "params.layer") } ?? (e.defaultNeuronLayers, "params.layers")
+        let (layerNames, field) = p.layers.map { ($0, "params.layers") } ?? p.layer.map { ([$0], "params.layer") } ?? (e.defaultNeuronLayers, "params.layers")
         var layers: [String] = []
-        for (i, l) in asked.enumerated() {
+        for (i, l) in layerNames.enumerated() {
             let at = p.layers != nil ? "\(field)[\(i)]" : field
             do { layers.append(try e.checkUnitLayer(l)) } catch let err as ExplainError {
                 throw ServerError.invalidParams("\(at): \(err.description.dropFirst("layer: ".count))")
@@ -250,32 +244,24 @@ extension AdvLensServer {
                 throw ServerError.invalidParams("\(at): \(err.description)")
             }
         }
-        var gradCamLayer: String?
-        if methods.contains("gradCam") {
-            guard let l = p.gradCamLayer ?? e.lastConvolutionLayer else {
-                throw ServerError.invalidParams("params.gradCamLayer: the model has no convolution; name a layer with a [C, H, W] output")
-            }
-            guard let layer = e.model.layer(named: l), e.model.outputShapes[layer.name]?.count == 3 else {
-                throw ServerError.invalidParams("params.gradCamLayer: \"\(l)\" is not a layer with a [C, H, W] output")
-            }
-            gradCamLayer = layer.name
-        }
-        let top = p.topNeurons ?? 10
-        guard (1...100_000).contains(top) else { throw ServerError.invalidParams("params.topNeurons: expected 1 to 100000, got \(top)") }
-        let steps = p.steps ?? 50
-        guard (1...4096).contains(steps) else { throw ServerError.invalidParams("params.steps: expected 1 to 4096, got \(steps)") }
-        guard let rule = IntegrationRule(rawValue: p.integrationMethod ?? "gausslegendre") else {
-            throw ServerError.invalidParams("params.integrationMethod: unknown \"\(p.integrationMethod!)\"; known: \(ExplainPrediction.integrationMethods.joined(separator: ", "))")
-        }
+        var r = ExplainRequest(methods: asked, layers: layers)
+        for method in asked { try method.prepare(&r, p, e) }
+        r.topNeurons = p.topNeurons ?? 10
+        guard (1...100_000).contains(r.topNeurons) else { throw ServerError.invalidParams("params.topNeurons: expected 1 to 100000, got \(r.topNeurons)") }
+        r.steps = p.steps ?? 50
+        guard (1...4096).contains(r.steps) else { throw ServerError.invalidParams("params.steps: expected 1 to 4096, got \(r.steps)") }
+        r.rule = p.integrationMethod ?? .gaussLegendre
         let (h, w) = (e.model.inputShape[1], e.model.inputShape[2])
         let window = p.window ?? .init(height: min(4, h), width: min(4, w)), stride = p.stride ?? .init(height: 2, width: 2)
         guard (1...h).contains(window.height), (1...w).contains(window.width) else {
             throw ServerError.invalidParams("params.window: expected 1 to the image size \(h)x\(w), got \(window.height)x\(window.width)")
         }
         guard stride.height >= 1, stride.width >= 1 else { throw ServerError.invalidParams("params.stride: must be positive") }
-        let scale = p.return?.pngScale ?? 8
-        guard (1...32).contains(scale) else { throw ServerError.invalidParams("params.return.pngScale: expected 1 to 32, got \(scale)") }
-        var png: String?
+        r.window = (window.height, window.width)
+        r.stride = (stride.height, stride.width)
+        r.pngScale = p.return?.pngScale ?? 8
+        guard (1...32).contains(r.pngScale) else { throw ServerError.invalidParams("params.return.pngScale: expected 1 to 32, got \(r.pngScale)") }
+        r.maps = p.return?.maps ?? true
         if let dir = p.return?.png {
             let resolved = try paths.resolve(dir, field: "params.return.png")
             try? FileManager.default.createDirectory(atPath: resolved, withIntermediateDirectories: true)
@@ -283,11 +269,9 @@ extension AdvLensServer {
             guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory), isDirectory.boolValue else {
                 throw ServerError.io("params.return.png: cannot create directory \(resolved)")
             }
-            png = resolved
+            r.png = resolved
         }
-        return ExplainRequest(methods: Set(methods), layers: layers, gradCamLayer: gradCamLayer, topNeurons: top, steps: steps, rule: rule,
-                              window: (window.height, window.width), stride: (stride.height, stride.width), maps: p.return?.maps ?? true,
-                              png: png, pngScale: scale)
+        return r
     }
 
     /// A short stable name for an image (FNV-1a of its values): PNG names of the same image agree.
