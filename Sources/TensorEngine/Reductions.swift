@@ -104,3 +104,15 @@ extension Tensor {
         }
     }
 }
+
+extension Tensor {
+    /// Whether every element is a finite number (no NaN, no infinity): one pass, no branches
+    /// in the loop (a non-finite value makes the running product of x·0 NaN).
+    public var allFinite: Bool {
+        data.withUnsafeBufferPointer { p in
+            var acc: Float = 0
+            for v in p { acc += v * 0 }
+            return acc == 0
+        }
+    }
+}

@@ -84,20 +84,47 @@ public final class TrainingSession {
         }
         if shouldStop() { return nil }
         let lr = learningRate
+        // What the step may change, kept to put back if it goes non-finite (copy-on-write: the
+        // copies are made only as the step writes, once per tensor).
+        let saved = (parameters: model.parameters.map(\.value), buffers: model.buffers.map(\.value),
+                     optimizer: optimizer.stateTensors(model.parameters), optimizerSteps: optimizer.stepCount)
+        func rollBack(_ what: String) -> NonFiniteStep {
+            for (p, v) in zip(model.parameters, saved.parameters) { p.value = v }
+            for (b, v) in zip(model.buffers, saved.buffers) { b.value = v }
+            optimizer.restore(saved.optimizer, stepCount: saved.optimizerSteps, model.parameters)
+            return NonFiniteStep(step: stepCount + 1, what: what)
+        }
         execution.mode = .train
         execution.updateRunningStatistics = true
         execution.rng = SeededRNG(seed: stepSeed ^ 0x6472_6F70_6F75_74)   // dropout's stream, apart from the adversary's
         // The forward records are released before the update, so the optimiser writes the
         // weights in place.
         let outcome = try objective.evaluate(model, clean: images, adversarial: adversarial, labels: labels, execution)
+        guard outcome.total.isFinite, outcome.parts.values.allSatisfy(\.isFinite) else {
+            throw rollBack("the loss (\(outcome.total))")
+        }
+        if let bad = model.parameters.first(where: { p in outcome.gradients[p].map { !$0.allFinite } ?? false }) {
+            throw rollBack("the gradient of \(bad.name)")
+        }
         optimizer.learningRate = lr
         optimizer.step(model.parameters, outcome.gradients)
+        // Finite weights can still overflow (a huge step leaves weights near 1e37): a weight
+        // beyond about sqrt(Float.max) cannot take part in a product without risking overflow,
+        // so the step is refused; then one image through the updated model in eval mode.
+        if let bad = model.parameters.first(where: { !$0.value.allFinite }) { throw rollBack("the weights of \(bad.name)") }
+        if let bad = model.parameters.first(where: { $0.value.maxAbs() > Self.weightLimit }) {
+            throw rollBack("a weight of \(bad.name) beyond ±\(Self.weightLimit) (from there a product can overflow)")
+        }
+        if !(try model.predict(images.slice(0..<1), evalExecution)).allFinite { throw rollBack("the logits of the updated model") }
         stepCount += 1
         let n = Double(labels.count)
         return StepReport(step: stepCount, learningRate: lr, loss: outcome.total, parts: outcome.parts,
                           cleanAccuracy: (outcome.cleanCorrect ?? cleanCorrect).map { Double($0) / n },
                           adversarialAccuracy: outcome.adversarialCorrect.map { Double($0) / n })
     }
+
+    /// The largest weight magnitude a step may leave: about sqrt(Float.greatestFiniteMagnitude).
+    public static let weightLimit: Float = 1e18
 
     /// The seed of step t's random choices: SplitMix64's finaliser of seed + (t+1)·golden.
     public static func stepSeed(_ seed: UInt64, _ t: Int) -> UInt64 { Batches.epochSeed(seed ^ 0x5472_6169_6E, epoch: t) }
@@ -130,4 +157,13 @@ public struct DataCursor: Codable, Sendable, Equatable {
         let start = (position % perEpoch) * batchSize
         return Array(epochOrder[start..<min(start + batchSize, count)])
     }
+}
+
+/// A training step whose loss, gradients, new weights or new logits were not finite: the
+/// step was undone whole (weights, batchnorm statistics, optimiser state), so nothing
+/// non-finite reaches the resident model. `step` is the model step it would have been.
+public struct NonFiniteStep: Error, CustomStringConvertible {
+    public let step: Int
+    public let what: String
+    public var description: String { "step \(step) made \(what) non-finite; it was rolled back" }
 }

@@ -82,6 +82,9 @@ extension AdvLensServer {
                 report = try session.step(images: x, labels: y, objective: objective, seed: seed, shouldStop: { context.isCancelled })
             } catch let e as TrainingError {
                 throw ServerError.invalidParams("params.\(e.description)")
+            } catch let e as NonFiniteStep {
+                throw ServerError.invalidParams("params.optimizer: model step \(e.step) (step \(taken + 1) of this call) made \(e.what) non-finite, "
+                    + "so it was rolled back whole; \(taken) step\(taken == 1 ? "" : "s") of this call were applied. A smaller learningRate should help.")
             }
             guard let report else { break }   // stopped before the step changed anything
             if case .dataset = source { session.cursor!.position += 1 }
