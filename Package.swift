@@ -4,10 +4,6 @@ import PackageDescription
 
 // Hot loops use unsafe buffers; -Ounchecked also drops the remaining overflow checks in release.
 let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
-// Test code is compiled without optimisation even in the release build that `make test` uses
-// (the engine it calls is optimised): the test targets build in half the time (98 s -> 45 s
-// measured on 2 busy cores). DataTests, whose checks loop over every pixel, stays optimised.
-let testCode: [SwiftSetting] = [.unsafeFlags(["-Onone"], .when(configuration: .release))]
 
 let package = Package(
     name: "AdvLens",
@@ -29,48 +25,48 @@ let package = Package(
 
         // Tensors, BLAS, im2col, kernels, RNG. Knows nothing of ML.
         .target(name: "TensorEngine", dependencies: ["CBLAS"], swiftSettings: fast),
-        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"], swiftSettings: testCode),
+        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"]),
 
         // The safetensors file format: bytes in, named float arrays out (and back).
         .target(name: "SafeTensors"),
-        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], exclude: ["Fixtures"], swiftSettings: testCode),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], exclude: ["Fixtures"]),
 
         // Layers, models (spec JSON + safetensors), forward trace, backward, losses, optimisers.
         .target(name: "NN", dependencies: ["TensorEngine", "SafeTensors"], swiftSettings: fast),
-        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport", "SafeTensors"], exclude: ["Fixtures"], swiftSettings: testCode),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport", "SafeTensors"], exclude: ["Fixtures"]),
 
         // Test helpers shared by the test targets: the gradient-check harness, fixture paths.
-        .target(name: "TestSupport", dependencies: ["NN"], swiftSettings: testCode),
+        .target(name: "TestSupport", dependencies: ["NN"]),
 
         // Datasets: MNIST CSV and IDX, NPY, stratified splits, seeded batches.
         .target(name: "Data", dependencies: ["TensorEngine", "CZlib"], swiftSettings: fast),
-        .testTarget(name: "DataTests", dependencies: ["Data"]),   // optimised: its checks loop over every pixel
+        .testTarget(name: "DataTests", dependencies: ["Data"]),
 
         // Training loops and objectives: standard, PGD (Madry), TRADES, the consistent loss;
         // resident training state, schedules, checkpoints of the optimiser state.
         .target(name: "Training", dependencies: ["NN", "Data", "Attacks", "SafeTensors"], swiftSettings: fast),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport", "NN", "Attacks", "Data", "SafeTensors"], exclude: ["Fixtures"], swiftSettings: testCode),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport", "NN", "Attacks", "Data", "SafeTensors"], exclude: ["Fixtures"]),
 
         // Adversarial attacks on one model or an ensemble: FGSM, BIM, PGD, MI-FGSM, C&W, DeepFool,
         // and the paper's ensemble-optimization attack.
         .target(name: "Attacks", dependencies: ["NN"], swiftSettings: fast),
-        .testTarget(name: "AttacksTests", dependencies: ["Attacks", "TestSupport", "Data", "SafeTensors"], exclude: ["Fixtures"], swiftSettings: testCode),
+        .testTarget(name: "AttacksTests", dependencies: ["Attacks", "TestSupport", "Data", "SafeTensors"], exclude: ["Fixtures"]),
 
         // Interpretation: probe analysis (unit activations through one ActivationSource, receptive fields,
         // top-K, class histograms, CS1/CS2/LC, r(x*), Network-Dissection IoU) and explanations of a
         // prediction (unit influence by ablation and gradient x
         // activation, saliency, integrated gradients, Grad-CAM, occlusion).
         .target(name: "Interpret", dependencies: ["NN", "Data", "TensorEngine"], swiftSettings: fast),
-        .testTarget(name: "InterpretTests", dependencies: ["Interpret", "NN", "Data", "TestSupport", "SafeTensors"], exclude: ["Fixtures"], swiftSettings: testCode),
+        .testTarget(name: "InterpretTests", dependencies: ["Interpret", "NN", "Data", "TestSupport", "SafeTensors"], exclude: ["Fixtures"]),
 
         // JSON-RPC 2.0 transport: framing (Content-Length and NDJSON), dispatch, cancellation,
         // progress, per-key read/write scheduling, Unix socket serving. Knows no ML.
         .target(name: "RPC", exclude: ["README.md"]),
-        .testTarget(name: "RPCTests", dependencies: ["RPC"], swiftSettings: testCode),
+        .testTarget(name: "RPCTests", dependencies: ["RPC"]),
 
         // The wire protocol's types, one file per method, and the error codes. Imports nothing.
         .target(name: "Protocol"),
-        .testTarget(name: "ProtocolTests", dependencies: ["Protocol"], swiftSettings: testCode),
+        .testTarget(name: "ProtocolTests", dependencies: ["Protocol"]),
 
         // stb_image / stb_image_write (Debian's libstb).
         .systemLibrary(name: "CStb", path: "Sources/CStb"),
@@ -78,24 +74,31 @@ let package = Package(
         // The SQLite store (GRDB, WAL): activation cache, per-unit statistics, result handles, run
         // logs, under a size cap with LRU eviction of cache rows. Stores float arrays and JSON; knows no ML.
         .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")], exclude: ["README.md"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: testCode),
+        .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
 
         // Method handlers and the workspace (resident models, datasets, result handles):
         // the one place where the protocol meets the engine.
         .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "Attacks", "SafeTensors", "CStb", "Interpret", "Store",
                                                  .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: fast),
         // End-to-end tests: the real advlensd binary over pipes and sockets.
-        .testTarget(name: "DaemonTests", dependencies: ["RPC", "CStb", "Store"], swiftSettings: testCode),
+        .testTarget(name: "DaemonTests", dependencies: ["RPC", "CStb", "Store"]),
 
         // Executables.
         .executableTarget(name: "advlensd", dependencies: ["Server", "RPC", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The shell client: a thin command over the daemon's Unix socket (clients/shell).
         .executableTarget(name: "advlens", dependencies: ["RPC", "Protocol", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "clients/shell/Sources/advlens"),
-        .testTarget(name: "ShellClientTests", dependencies: ["RPC"], swiftSettings: testCode),
+        .testTarget(name: "ShellClientTests", dependencies: ["RPC"]),
         .executableTarget(name: "advlens-train", dependencies: ["Training", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "advlens-bench", dependencies: ["Training", "Data", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "bench/Sources/advlens-bench",
                           swiftSettings: fast),
     ],
     swiftLanguageModes: [.v5]
 )
+
+// Test code is compiled without optimisation even in the release build that `make test` uses
+// (the engine it calls is optimised): the test targets build in half the time (98 s -> 45 s
+// measured on 2 busy cores). DataTests, whose checks loop over every pixel, stays optimised.
+for target in package.targets where (target.type == .test && target.name != "DataTests") || target.name == "TestSupport" {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-Onone"], .when(configuration: .release))]
+}
