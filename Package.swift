@@ -110,3 +110,10 @@ let package = Package(
     ],
     swiftLanguageModes: [.v5]
 )
+
+// Test code is compiled without optimisation even in the release build that `make test` uses
+// (the engine it calls is optimised): the test targets build in half the time (98 s -> 45 s
+// measured on 2 busy cores). DataTests, whose checks loop over every pixel, stays optimised.
+for target in package.targets where (target.type == .test && target.name != "DataTests") || target.name == "TestSupport" {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-Onone"], .when(configuration: .release))]
+}

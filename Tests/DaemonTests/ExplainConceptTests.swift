@@ -93,11 +93,14 @@ final class ExplainConceptTests: XCTestCase {
         let outside = d.failure("explainPrediction", ["model": "net", "input": ["dataset": "shapes", "indices": [4]], "layers": ["relu4"],
                                                       "methods": ["influence"], "concepts": ["dataset": "shapes", "patches": "/etc/x"]])
         XCTAssertTrue(outside.message.contains("params.concepts.patches"), outside.message)
-        // The same units again: labels come from what the daemon kept, and agree.
+        // The same units again, with the activation cache emptied first: labels come from what
+        // the daemon kept (nothing is measured again, so no activation row comes back), and agree.
+        _ = d.call("cache/clear", ["what": ["activations"]])
         let again = d.call("explainPrediction", ["model": "net", "input": ["dataset": "shapes", "indices": [4]], "topNeurons": 4,
                                                  "layers": ["relu4", "relu5"], "methods": ["influence"]])
         XCTAssertEqual(again["layers"], r["layers"])
-        XCTAssertLessThan(again["timingsMs"]?["concepts"]?.doubleValue ?? 1e9, r["timingsMs"]?["concepts"]?.doubleValue ?? 0)
+        let rows = d.call("cache/stats")["tables"]?.arrayValue?.first { $0["name"] == "activations" }?["rows"]?.intValue
+        XCTAssertEqual(rows, 0, "nothing was measured again")
     }
 }
 

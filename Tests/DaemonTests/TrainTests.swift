@@ -97,7 +97,7 @@ final class TrainTests: XCTestCase {
         let id = d.request("trainStep", ["model": "m", "dataset": "mnist-train", "steps": 100_000, "workDoneToken": "t",
                                          "objective": ["kind": "pgd", "adversary": ["steps": 10]]])
         var reported = false
-        while !reported, let m = d.readMessage(timeout: 30) {
+        while !reported, let m = d.readMessage(timeout: 600) {   // a hang guard only
             if m["method"] == "$/progress", m["params"]?["value"]?["kind"] == "report" { reported = true }
             if m["id"] == id { XCTFail("finished before the cancel: \(m)"); return }
         }
@@ -160,7 +160,7 @@ final class TrainTests: XCTestCase {
         let id = d.request("evaluate", ["model": "m", "dataset": "mnist-test", "batchSize": 8, "workDoneToken": "e",
                                         "attack": ["method": "pgd", "steps": 300, "earlyStop": false]])
         var reported = false
-        while !reported, let m = d.readMessage(timeout: 30) {
+        while !reported, let m = d.readMessage(timeout: 600) {   // a hang guard only
             if m["method"] == "$/progress", m["params"]?["value"]?["kind"] == "report" {
                 reported = true
                 XCTAssertTrue(m["params"]?["value"]?["message"]?.stringValue?.hasPrefix("8/200, clean") ?? false, "\(m)")

@@ -119,17 +119,19 @@ final class UnixSocketServerTests: XCTestCase {
         let path = dir + "/busy.sock"
         var options = ConnectionOptions()
         options.drainTimeout = 0.3
-        let server = try UnixSocketServer(path: path, handler: ToyHandler(), options: options)
+        let h = ToyHandler()
+        let server = try UnixSocketServer(path: path, handler: h, options: options)
         let done = start(server)
         let c = try Client(path)
         c.request(0, "initialize")
         XCTAssertNotNil(c.receive())
-        c.request(1, "sleep", ["ms": 20_000])     // polls its token
-        usleep(50_000)
-        let t0 = now()
+        c.request(1, "sleep", ["ms": 200_000])     // polls its token
+        XCTAssertTrue(h.waitUntilStarted(1))
         server.stop()
-        XCTAssertEqual(done.wait(timeout: .now() + 5), .success)
-        XCTAssertLessThan(now() - t0, 1.5)
+        // Stops with the cancelled request long before its 200 s (the 60 s only guard a hang).
+        XCTAssertEqual(done.wait(timeout: .now() + 60), .success)
+        let span = h.spans[1]
+        XCTAssertLessThan((span?.end ?? .infinity) - (span?.start ?? 0), 200, "the request was cancelled, not run to its end")
     }
 
     func testIdleTimeout() throws {
