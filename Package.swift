@@ -32,20 +32,24 @@ let package = Package(
         // nothing else; RPC, SafeTensors and Store use it.
         .target(name: "JSON", swiftSettings: fast),
 
+        // Files clients name: regular files only, read within a size limit and cancellably;
+        // atomic writes that clear the temporaries of killed writers. Knows nothing else.
+        .target(name: "Files"),
+
         // The safetensors file format: bytes in, named float arrays out (and back).
-        .target(name: "SafeTensors", dependencies: ["JSON"]),
-        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], exclude: ["Fixtures"]),
+        .target(name: "SafeTensors", dependencies: ["JSON", "Files"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "Files"], exclude: ["Fixtures"]),
 
         // Layers, models (spec JSON + safetensors), forward trace, backward, losses, optimisers.
-        .target(name: "NN", dependencies: ["TensorEngine", "SafeTensors"], swiftSettings: fast),
+        .target(name: "NN", dependencies: ["TensorEngine", "SafeTensors", "Files"], swiftSettings: fast),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport", "SafeTensors", "TensorEngine"], exclude: ["Fixtures"]),
 
         // Test helpers shared by the test targets: the gradient-check harness, fixture paths.
         .target(name: "TestSupport", dependencies: ["NN", "SafeTensors", "TensorEngine"]),
 
         // Datasets: MNIST CSV and IDX, NPY, stratified splits, seeded batches.
-        .target(name: "Data", dependencies: ["TensorEngine", "CZlib"], swiftSettings: fast),
-        .testTarget(name: "DataTests", dependencies: ["Data", "TensorEngine"]),
+        .target(name: "Data", dependencies: ["TensorEngine", "CZlib", "Files"], swiftSettings: fast),
+        .testTarget(name: "DataTests", dependencies: ["Data", "TensorEngine", "Files"]),
 
         // Training loops and objectives: standard, PGD (Madry), TRADES, the consistent loss;
         // resident training state, schedules, checkpoints of the optimiser state.
@@ -88,7 +92,7 @@ let package = Package(
 
         // Method handlers and the workspace (resident models, datasets, result handles):
         // the one place where the protocol meets the engine.
-        .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "Attacks", "SafeTensors", "CStb", "Interpret", "Store", "Settings", "TensorEngine"],
+        .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "Attacks", "SafeTensors", "CStb", "Interpret", "Store", "Settings", "TensorEngine", "Files"],
                 swiftSettings: fast),
         // End-to-end tests: the real advlensd binary over pipes and sockets.
         .testTarget(name: "DaemonTests", dependencies: ["RPC", "CStb", "Store"]),
@@ -99,7 +103,7 @@ let package = Package(
         .executableTarget(name: "advlens-schema", dependencies: ["ProtocolSchema"]),
 
         // Executables.
-        .executableTarget(name: "advlensd", dependencies: ["Server", "RPC", "TensorEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "advlensd", dependencies: ["Server", "RPC", "TensorEngine", "Files", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The shell client: a thin command over the daemon's Unix socket (clients/shell).
         .executableTarget(name: "advlens", dependencies: ["RPC", "Protocol", "Settings", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "clients/shell/Sources/advlens"),

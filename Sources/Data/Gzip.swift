@@ -1,6 +1,7 @@
 /// Whole-file reading and writing through zlib: reads gzip files and plain files alike
 /// (zlib passes non-gzip data through unchanged), writes either form.
 import CZlib
+import Files
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -9,23 +10,32 @@ import Darwin
 
 public enum Gzip {
     /// The bytes of the file at `path`, decompressed if it is gzip (decided by its content,
-    /// not its name). Corrupt or truncated gzip data is an error.
-    public static func readFile(_ path: String) throws -> [UInt8] {
-        guard let f = gzopen(path, "rb") else {
+    /// not its name). Corrupt or truncated gzip data is an error. Only a regular file is read
+    /// (`FileReadError.notRegularFile` otherwise, at once), never more than `limits.maxBytes`
+    /// of it nor of what it inflates to (`.tooLarge`, as soon as inflation passes the limit),
+    /// and `limits.shouldStop` is asked between 1 MiB chunks (`.cancelled`).
+    public static func readFile(_ path: String, limits: ReadLimits = .current) throws -> [UInt8] {
+        let (fd, size): (Int32, Int)
+        do { (fd, size) = try ClientFile.openRegular(path, limits: limits) } catch FileReadError.io(_, let reason) {
+            throw DataError.io(path: path, reason: reason)
+        }
+        guard let f = gzdopen(fd, "rb") else {
+            close(fd)
             throw DataError.io(path: path, reason: "cannot open: \(String(cString: strerror(errno)))")
         }
         var closed = false
         defer { if !closed { gzclose(f) } }
         gzbuffer(f, 1 << 18)
         var out = [UInt8]()
-        var st = stat()
-        if stat(path, &st) == 0 { out.reserveCapacity(Int(st.st_size) * 2) }
+        out.reserveCapacity(min(size * 2, limits.maxBytes))
         let chunk = 1 << 20
         var buffer = [UInt8](repeating: 0, count: chunk)
         while true {
+            if limits.shouldStop() { throw FileReadError.cancelled(path: path) }
             let n = buffer.withUnsafeMutableBytes { gzread(f, $0.baseAddress, UInt32(chunk)) }
             if n < 0 { throw DataError.io(path: path, reason: "cannot read: \(message(f))") }
             if n == 0 { break }
+            guard out.count + Int(n) <= limits.maxBytes else { throw FileReadError.tooLarge(path: path, limit: limits.maxBytes) }
             out.append(contentsOf: buffer[0..<Int(n)])
         }
         var errnum: Int32 = 0

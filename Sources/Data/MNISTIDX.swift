@@ -2,17 +2,19 @@
 /// images are magic 0x00000803 (unsigned bytes, 3 dimensions), then big-endian u32 count,
 /// rows, columns and count*rows*columns pixels; labels are magic 0x00000801, a count and one
 /// byte per label.
+import Files
 import TensorEngine
 
 public enum MNISTIDX {
     /// Loads an image file and its label file (each `.gz` or plain, detected from content)
     /// into a dataset of shape [N, 1, rows, columns] with pixels scaled by 1/255. The counts
     /// must agree, the files must hold exactly the bytes their headers promise, and every
-    /// label must index `classes`. The dataset is named after the image file.
+    /// label must index `classes`. The dataset is named after the image file. Each file is
+    /// read within `limits` (size, inflated size, cancellation).
     public static func load(images: String, labels: String,
-                            classes: [String] = Dataset.digitClasses) throws -> Dataset {
-        let imageBytes = try Gzip.readFile(images)
-        let labelBytes = try Gzip.readFile(labels)
+                            classes: [String] = Dataset.digitClasses, limits: ReadLimits = .current) throws -> Dataset {
+        let imageBytes = try Gzip.readFile(images, limits: limits)
+        let labelBytes = try Gzip.readFile(labels, limits: limits)
         var name = String(images.split(separator: "/").last ?? Substring(images))
         for ext in [".gz", ".idx3-ubyte", "-idx3-ubyte"] where name.hasSuffix(ext) { name.removeLast(ext.count) }
         return try parse(images: imageBytes, labels: labelBytes, name: name,

@@ -1,14 +1,16 @@
 /// `NPY`: reading and writing NumPy `.npy` files (format versions 1.0, 2.0 and 3.0,
 /// C order, numeric dtypes in either byte order).
+import Files
 import TensorEngine
 
 public enum NPY {
     /// Loads an array as a Tensor of the same shape (a 0-d array gives shape []).
     /// Values are converted to Float as they are: '|u1' images come back as 0...255 (the
     /// caller scales), '<f8' is rounded to Float, integers above 2^24 are rounded.
-    /// Fortran-order arrays, structured dtypes and truncated data are errors.
-    public static func load(path: String) throws -> Tensor {
-        let bytes = try Gzip.readFile(path)
+    /// Fortran-order arrays, structured dtypes and truncated data are errors. The file is
+    /// read within `limits` (size, inflated size, cancellation).
+    public static func load(path: String, limits: ReadLimits = .current) throws -> Tensor {
+        let bytes = try Gzip.readFile(path, limits: limits)
         let h = try header(bytes, path: path)
         let data = bytes.withUnsafeBytes { raw in
             [Float](unsafeUninitializedCapacity: h.count) { out, n in
@@ -32,13 +34,13 @@ public enum NPY {
 
     /// The array's dtype description as stored, e.g. "<f4" or "|u1" (so a caller can tell
     /// 0...255 pixels from values already scaled).
-    public static func dtype(path: String) throws -> String {
-        try header(Gzip.readFile(path), path: path).descr
+    public static func dtype(path: String, limits: ReadLimits = .current) throws -> String {
+        try header(Gzip.readFile(path, limits: limits), path: path).descr
     }
 
     /// Loads a 1-D integer (or bool) array, such as labels, as [Int].
-    public static func loadLabels(path: String) throws -> [Int] {
-        let bytes = try Gzip.readFile(path)
+    public static func loadLabels(path: String, limits: ReadLimits = .current) throws -> [Int] {
+        let bytes = try Gzip.readFile(path, limits: limits)
         let h = try header(bytes, path: path)
         guard h.kind != "f" else {
             throw DataError.format(path: path, reason: "expected an integer array for labels, found dtype '\(h.descr)'")

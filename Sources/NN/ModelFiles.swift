@@ -1,3 +1,4 @@
+import Files
 import Foundation
 import SafeTensors
 import TensorEngine
@@ -24,15 +25,25 @@ extension Model {
         return model
     }
 
-    /// Loads `spec.json`-style and `.safetensors` files.
-    public static func load(specAt specURL: URL, weightsAt weightsURL: URL) throws -> Model {
+    /// The largest spec JSON read (a spec is a few kilobytes).
+    public static let maxSpecBytes = 16 << 20
+
+    /// Loads `spec.json`-style and `.safetensors` files: regular files only, within `limits`
+    /// (the spec within `maxSpecBytes` too).
+    public static func load(specAt specURL: URL, weightsAt weightsURL: URL, limits: ReadLimits = .current) throws -> Model {
         let specData: Data
-        do { specData = try Data(contentsOf: specURL) } catch {
-            throw ModelError.io("cannot read model spec \(specURL.path): \(error.localizedDescription)")
+        var specLimits = limits
+        specLimits.maxBytes = min(limits.maxBytes, maxSpecBytes)
+        do { specData = Data(try ClientFile.read(specURL.path, limits: specLimits)) } catch let e as FileReadError {
+            if case .cancelled = e { throw e }
+            throw ModelError.io("cannot read model spec \(e.description)")
         }
         let weights: SafeTensorsFile
-        do { weights = try SafeTensorsFile.read(contentsOf: weightsURL) } catch let e as SafeTensorsError {
+        do { weights = try SafeTensorsFile.read(contentsOf: weightsURL, limits: limits) } catch let e as SafeTensorsError {
             throw ModelError.io("weights \(weightsURL.path): \(e.description)")
+        } catch let e as FileReadError {
+            if case .cancelled = e { throw e }
+            throw ModelError.io("weights \(e.description)")
         }
         return try load(spec: decodeSpec(specData), weights: weights)
     }
@@ -72,13 +83,31 @@ extension Model {
         return try encoder.encode(spec)
     }
 
-    /// Writes spec and weights, each atomically (temporary file, fsync, rename).
-    public func save(specTo specURL: URL, weightsTo weightsURL: URL) throws {
+    /// Writes spec and weights (and `extra` files, such as a training state) as nearly one
+    /// unit as a file system allows: every file goes to a temporary beside its target and is
+    /// fsynced first; only then are they renamed into place, back to back (weights, spec,
+    /// extras), and the `remove` paths (a stale state) deleted. A process killed while writing
+    /// leaves the old files whole (its temporaries are removed by the next write there).
+    public func save(specTo specURL: URL, weightsTo weightsURL: URL,
+                     extra: [(data: Data, url: URL)] = [], remove: [URL] = []) throws {
+        let files = [(try weightsFile(), weightsURL), (try specJSON(), specURL)] + extra.map { ($0.data, $0.url) }
+        var prepared: [(tmp: String, path: String)] = []
         do {
-            try SafeTensorsFile.writeAtomically(weightsFile(), to: weightsURL)
-            try SafeTensorsFile.writeAtomically(specJSON(), to: specURL)
-        } catch let e as SafeTensorsError {
+            for (data, url) in files {
+                prepared.append((try data.withUnsafeBytes { try AtomicFile.prepare($0, for: url.path) }, url.path))
+            }
+            for (i, p) in prepared.enumerated() {
+                try AtomicFile.commit(p.tmp, to: p.path)
+                prepared[i].tmp = ""
+            }
+        } catch let e as AtomicFile.WriteError {
+            for p in prepared where !p.tmp.isEmpty { unlink(p.tmp) }
             throw ModelError.io(e.description)
+        }
+        for url in remove where FileManager.default.fileExists(atPath: url.path) {
+            do { try FileManager.default.removeItem(at: url) } catch {
+                throw ModelError.io("cannot remove \(url.path): \(error.localizedDescription)")
+            }
         }
     }
 

@@ -14,6 +14,10 @@ public struct ModelSummary: Codable, Sendable, Equatable {
     /// Optimiser steps trainStep has applied (cumulative, restored by model/load with the
     /// training state); absent for a model never trained here.
     public var trainingSteps: Int?
+    /// Only from model/load, when something beside the weights was set aside rather than
+    /// refused: e.g. "trainingState: ignored ..." for a training state that belongs to other
+    /// weights (a save killed between its renames) or cannot be read. The weights loaded.
+    public var warnings: [String]?
 
     public init(name: String, architecture: String, inputShape: [Int], classes: [String], parameters: Int, fingerprint: String, trainingSteps: Int? = nil) {
         self.name = name

@@ -4,6 +4,7 @@
 /// header length against the file, offsets against the buffer, byte length against shape
 /// and dtype (with overflow checks), and the ranges against each other (sorted, no overlap,
 /// no gap, covering the buffer exactly).
+import Files
 import Foundation
 import JSON
 
@@ -25,15 +26,19 @@ public struct SafeTensorsFile: Sendable, Equatable {
     /// Tensor names in ascending order.
     public var names: [String] { tensors.keys.sorted() }
 
-    /// Reads and validates the file at `url`.
-    public static func read(contentsOf url: URL) throws -> SafeTensorsFile {
-        let data: Foundation.Data
+    /// Reads and validates the file at `url`: a regular file only, read within `limits`
+    /// (its size, cancellation between chunks).
+    public static func read(contentsOf url: URL, limits: ReadLimits = .current) throws -> SafeTensorsFile {
+        let bytes: [UInt8]
         do {
-            data = try Foundation.Data(contentsOf: url, options: .mappedIfSafe)
-        } catch {
-            throw SafeTensorsError.io(path: url.path, reason: "cannot read: \(error.localizedDescription)")
+            bytes = try ClientFile.read(url.path, limits: limits)
+        } catch let e as FileReadError {
+            switch e {
+            case .io(_, let reason): throw SafeTensorsError.io(path: url.path, reason: reason)
+            default: throw e
+            }
         }
-        return try decode(data)
+        return try bytes.withUnsafeBytes { try decode(bytes: $0) }
     }
 
     /// Parses and validates a whole safetensors file held in memory.

@@ -2,13 +2,9 @@
 /// by element size descending (8-byte types first, so every tensor is aligned to its size)
 /// then by name, header keys in that same order after `__metadata__`, compact JSON, and the
 /// header padded with spaces to a multiple of 8 bytes.
+import Files
 import Foundation
 import JSON
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 extension SafeTensorsFile {
     /// Dtypes the writer can store: "F32" (the default) and "I64" (for integer buffers such
@@ -102,42 +98,13 @@ extension SafeTensorsFile {
         try writeAtomically(data, to: url)
     }
 
-    /// Writes `bytes` to `url` through a temporary file, fsync and rename.
+    /// Writes `bytes` to `url` through a temporary file, fsync and rename (`AtomicFile`,
+    /// which first removes the temporaries killed writers left in that directory).
     public static func writeAtomically(_ data: Foundation.Data, to url: URL) throws {
-        let path = url.path
-        let dir = url.deletingLastPathComponent().path
-        let tmp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        func failure(_ what: String) -> SafeTensorsError {
-            SafeTensorsError.io(path: path, reason: "\(what): \(String(cString: strerror(errno)))")
-        }
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard fd >= 0 else { throw failure("cannot create temporary file \(tmp)") }
-        var ok = false
-        defer { if !ok { unlink(tmp) } }
         do {
-            defer { close(fd) }
-            try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-                var done = 0
-                while done < raw.count {
-                    let n = Glibc_write(fd, raw.baseAddress! + done, raw.count - done)
-                    if n < 0 { if errno == EINTR { continue }; throw failure("write failed") }
-                    done += n
-                }
-            }
-            guard fsync(fd) == 0 else { throw failure("fsync failed") }
+            try data.withUnsafeBytes { try AtomicFile.write($0, to: url.path) }
+        } catch let e as AtomicFile.WriteError {
+            throw SafeTensorsError.io(path: e.path, reason: e.reason)
         }
-        guard rename(tmp, path) == 0 else { throw failure("rename failed") }
-        ok = true
-        let dfd = open(dir, O_RDONLY)
-        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
     }
-}
-
-@inline(__always)
-private func Glibc_write(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
-    #if canImport(Glibc)
-    return Glibc.write(fd, p, n)
-    #else
-    return Darwin.write(fd, p, n)
-    #endif
 }

@@ -1,3 +1,4 @@
+import Files
 import Foundation
 import Protocol
 import RPC
@@ -21,11 +22,16 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
         public var cachePath: String?
         /// The size cap of cache databases.
         public var cacheCapBytes: Int
-        public init(workers: Int, maxMessageBytes: Int, cachePath: String? = nil, cacheCapBytes: Int = Store.defaultCapBytes) {
+        /// The most bytes any file a client names may hold, or inflate to (datasets, specs,
+        /// weights, training states, images): `advlensd --max-file-bytes`.
+        public var maxFileBytes: Int
+        public init(workers: Int, maxMessageBytes: Int, cachePath: String? = nil, cacheCapBytes: Int = Store.defaultCapBytes,
+                    maxFileBytes: Int = ReadLimits.defaultMaxBytes) {
             self.workers = workers
             self.maxMessageBytes = maxMessageBytes
             self.cachePath = cachePath
             self.cacheCapBytes = cacheCapBytes
+            self.maxFileBytes = maxFileBytes
         }
     }
 
@@ -86,8 +92,11 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
 
     public func handle(_ context: RequestContext) throws -> JSONValue {
         guard let entry = methods[context.method] else { throw RPCError.methodNotFound(context.method) }
+        // Every file the request reads is bounded by --max-file-bytes and stops when the
+        // request is cancelled (ClientFile, Gzip and the loaders read ReadLimits.current).
+        let limits = ReadLimits(maxBytes: options.maxFileBytes, shouldStop: { [context] in context.isCancelled })
         do {
-            return try entry.run(context)
+            return try ReadLimits.$current.withValue(limits) { try entry.run(context) }
         } catch {
             throw ServerError.from(error)
         }

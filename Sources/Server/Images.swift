@@ -5,6 +5,9 @@ import TensorEngine
 /// Decoding image files (PNG, and whatever else stb_image reads) into model input, and
 /// encoding PNGs.
 enum Images {
+    /// The largest image file read from a client path (stb_image takes at most 2 GiB).
+    static let maxFileBytes = 256 << 20
+
     /// Decodes one image to a [1, C, H, W] tensor scaled into `range`, converting to the
     /// model's channel count (1: grey, 3: RGB). The size must match the model's input.
     static func decode(_ bytes: [UInt8], channels: Int, height: Int, width: Int, range: (Float, Float), what: String) throws -> Tensor {

@@ -1,4 +1,5 @@
 import Data
+import Files
 import Foundation
 import NN
 import Protocol
@@ -79,11 +80,16 @@ struct InputDecoder {
             }
             return (try Images.decode([UInt8](bytes), channels: shape[0], height: shape[1], width: shape[2], range: range, what: "\(at).png"), [nil])
         case .path(let path):
-            let resolved = try paths.resolve(path, field: "\(at).path")
-            guard let bytes = FileManager.default.contents(atPath: resolved) else {
-                throw ServerError.io("\(at).path: cannot read \(resolved)")
+            let resolved = try paths.resolveFile(path, field: "\(at).path")
+            var limits = ReadLimits.current
+            limits.maxBytes = min(limits.maxBytes, Images.maxFileBytes)
+            let bytes: [UInt8]
+            do { bytes = try ClientFile.read(resolved, limits: limits) } catch FileReadError.io(_, let reason) {
+                throw ServerError.io("\(at).path: cannot read \(resolved) (\(reason))")
+            } catch {
+                throw ServerError.from(error, context: "\(at).path")
             }
-            return (try Images.decode([UInt8](bytes), channels: shape[0], height: shape[1], width: shape[2], range: range, what: "\(at).path \(path)"), [nil])
+            return (try Images.decode(bytes, channels: shape[0], height: shape[1], width: shape[2], range: range, what: "\(at).path \(path)"), [nil])
         }
     }
 

@@ -1,3 +1,4 @@
+import Files
 import Foundation
 
 /// Resolves the paths clients name inside the workspace root, and refuses any that escape it
@@ -28,12 +29,24 @@ public struct PathResolver: Sendable {
     /// `field` names the parameter in the error.
     public func resolve(_ path: String, field: String) throws -> String {
         guard !path.isEmpty, !path.contains("\0") else {
-            throw ServerError.invalidParams("\(field): expected a non-empty path")
+            throw ServerError.invalidParams("\(field): expected a non-empty path without NUL bytes")
         }
         let joined = path.hasPrefix("/") ? path : (root as NSString).appendingPathComponent(path)
         let real = PathResolver.realPath(URL(fileURLWithPath: joined).standardizedFileURL.path)
         guard real == root || real.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
-            throw ServerError.outsideRoot("\(field): \"\(path)\" resolves outside the workspace root \(root)")
+            throw ServerError.outsideRoot("\(field): \(ClientText.quoted(path)) resolves outside the workspace root \(root)")
+        }
+        return real
+    }
+
+    /// `resolve` for a file the daemon reads or replaces (a dataset, spec, weights, image):
+    /// what exists there must be a regular file. A directory, FIFO, device, socket or a
+    /// symbolic link loop is refused at once (-32602, naming the field and saying what the
+    /// path is), before anything could block on it or read it without end.
+    public func resolveFile(_ path: String, field: String) throws -> String {
+        let real = try resolve(path, field: field)
+        if let problem = ClientFile.problem(at: real) {
+            throw ServerError.invalidParams("\(field): \(ClientText.quoted(path)) is \(problem), not a regular file")
         }
         return real
     }

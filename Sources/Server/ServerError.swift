@@ -1,4 +1,5 @@
 import Data
+import Files
 import NN
 import RPC
 import Protocol
@@ -37,6 +38,13 @@ enum ServerError {
             return invalidParams(prefixed(e.description))
         case let e as SafeTensorsError:
             return io(prefixed(e.description))
+        case let e as FileReadError:
+            switch e {
+            case .cancelled: return RPCError.cancelled()
+            case .notRegularFile: return invalidParams(prefixed(e.description))
+            case .tooLarge: return resourceLimit(prefixed(e.description))
+            case .io: return io(prefixed(e.description))
+            }
         case let e as StoreError:
             if case .overCap = e { return resourceLimit(prefixed(e.description)) }
             return io(prefixed("cache database: \(e.description)"))

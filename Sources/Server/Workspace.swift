@@ -92,10 +92,11 @@ public final class Workspace: @unchecked Sendable {
     /// The store of a connection, or the daemon's default store for nil.
     public func store(for connection: Int?) throws -> Store {
         let path = connection.map(cachePath(for:)) ?? defaultCachePath
+        guard !path.contains("\0") else { throw ServerError.invalidParams("expected a path without NUL bytes") }
         do {
             return try Store.shared(path: path, capBytes: cacheCapBytes)
         } catch {
-            throw ServerError.io("cache database \(path): \(error)")
+            throw ServerError.io("cache database \(ClientText.echo(path)): \(error)")
         }
     }
 
@@ -110,7 +111,9 @@ public final class Workspace: @unchecked Sendable {
     /// `cachePath` relative to the session's root resolves inside it.
     public func openSession(_ connection: Int, rootPath: String?, cachePath: String?) {
         let paths = rootPath.map(PathResolver.init(root:)) ?? defaultPaths
-        let cache = cachePath.map { Store.canonical($0.hasPrefix("/") ? $0 : (paths.root as NSString).appendingPathComponent($0)) }
+        // A path with a NUL byte is kept as given, for store(for:) to refuse (canonical() would
+        // percent-encode it into another name).
+        let cache = cachePath.map { $0.contains("\0") ? $0 : Store.canonical($0.hasPrefix("/") ? $0 : (paths.root as NSString).appendingPathComponent($0)) }
         locked { sessions[connection] = Session(paths: paths, cachePath: cache) }
     }
 
@@ -118,7 +121,7 @@ public final class Workspace: @unchecked Sendable {
 
     public func model(_ name: String) throws -> ResidentModel {
         guard let m = locked({ models[name] }) else {
-            throw ServerError.notFound("no model named \"\(name)\" is loaded (model/list shows the resident ones)")
+            throw ServerError.notFound("no model named \(ClientText.quoted(name)) is loaded (model/list shows the resident ones)")
         }
         return m
     }
@@ -132,7 +135,7 @@ public final class Workspace: @unchecked Sendable {
 
     public func dataset(_ name: String) throws -> LoadedDataset {
         guard let d = locked({ datasets[name] }) else {
-            throw ServerError.notFound("no dataset named \"\(name)\" is loaded (dataset/list shows the loaded ones)")
+            throw ServerError.notFound("no dataset named \(ClientText.quoted(name)) is loaded (dataset/list shows the loaded ones)")
         }
         return d
     }

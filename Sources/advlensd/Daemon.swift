@@ -1,4 +1,5 @@
 import ArgumentParser
+import Files
 import Foundation
 import RPC
 import Server
@@ -27,6 +28,8 @@ struct Daemon: ParsableCommand {
     var cache: String?
     @Option(name: .customLong("cache-limit"), help: "Size cap of the cache database in bytes; cache rows are evicted least recently used first above it.")
     var cacheLimit: Int = 4 << 30
+    @Option(name: .customLong("max-file-bytes"), help: "Largest file a client may name (datasets, model specs and weights, training states, images), and the most a gzip file may inflate to; reads stop there with -32011 (default: 8 GiB).")
+    var maxFileBytes = ReadLimits.defaultMaxBytes
     @Option(name: .customLong("idle-timeout"), help: "With --listen: exit after this many seconds without a client (0: never).")
     var idleTimeout: Double = 0
 
@@ -38,6 +41,7 @@ struct Daemon: ParsableCommand {
             throw ValidationError("--listen takes unix:PATH")
         }
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if maxFileBytes < 1 { throw ValidationError("--max-file-bytes must be a positive number of bytes") }
         if cacheLimit < 1 { throw ValidationError("--cache-limit must be a positive number of bytes") }
         if let cache, cache.isEmpty { throw ValidationError("--cache takes a file path") }
     }
@@ -50,7 +54,7 @@ struct Daemon: ParsableCommand {
         let server = AdvLensServer(rootPath: root ?? FileManager.default.currentDirectoryPath,
                                    options: .init(workers: options.workers, maxMessageBytes: maxMessageBytes,
                                                   cachePath: cache.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 },
-                                                  cacheCapBytes: cacheLimit))
+                                                  cacheCapBytes: cacheLimit, maxFileBytes: maxFileBytes))
         Log.info("cache database \(server.workspace.defaultCachePath) (cap \(cacheLimit) bytes)")
         Log.info("advlensd \(AdvLensServer.version): OpenBLAS core \(BLAS.coreName) (\(BLASCore.selection)), \(BLAS.threads) BLAS threads, \(options.workers) workers")
         if let listen {

@@ -50,7 +50,7 @@ extension AdvLensServer {
     private func loadDataset(_ p: DatasetLoad.Params, paths: PathResolver) throws -> (Dataset, String) {
         func path(_ value: String?, _ field: String) throws -> String {
             guard let value else { throw ServerError.invalidParams("params.\(field): required for kind \"\(p.kind.rawValue)\"") }
-            return try paths.resolve(value, field: "params.\(field)")
+            return try paths.resolveFile(value, field: "params.\(field)")
         }
         var data: Dataset
         let source: String

@@ -23,57 +23,15 @@ extension AdvLensServer {
         }
         register(ModelLoad.self, access: { .write(Self.modelKey($0.name)) }) { [unowned self] p, context in
             try checkName(p.name, field: "params.name")
-            let specPath = try workspace.paths(for: context.connection).resolve(p.spec, field: "params.spec")
-            let weightsPath = try workspace.paths(for: context.connection).resolve(p.weights, field: "params.weights")
-            let model: Model
-            do {
-                model = try Model.load(specAt: URL(fileURLWithPath: specPath), weightsAt: URL(fileURLWithPath: weightsPath))
-            } catch {
-                throw ServerError.from(error, context: "model/load \(p.spec)")
-            }
-            // The training state saved beside the weights, when there is one for these weights.
-            let statePath = TrainingCheckpoint.path(forWeights: weightsPath)
-            var training: TrainingSession?
-            if FileManager.default.fileExists(atPath: statePath) {
-                do {
-                    training = try TrainingCheckpoint.decode(try Data(contentsOf: URL(fileURLWithPath: statePath)), for: model)
-                } catch {
-                    throw ServerError.from(error, context: "model/load training state \(statePath)")
-                }
-            }
-            let resident = ResidentModel(name: p.name, model: model, training: training)
+            let (resident, warnings) = try loadModelFiles(name: p.name, spec: p.spec, weights: p.weights, connection: context.connection)
             workspace.setModel(resident)
-            return resident.summary
+            var summary = resident.summary
+            summary.warnings = warnings.isEmpty ? nil : warnings
+            return summary
         }
         register(ModelSave.self, access: { .read(Self.modelKey($0.name)) }) { [unowned self] p, context in
             let resident = try workspace.model(p.name)
-            let specPath = try workspace.paths(for: context.connection).resolve(p.spec, field: "params.spec")
-            let weightsPath = try workspace.paths(for: context.connection).resolve(p.weights, field: "params.weights")
-            for (field, path) in [("params.spec", specPath), ("params.weights", weightsPath)] {
-                var isDirectory: ObjCBool = false
-                let parent = (path as NSString).deletingLastPathComponent
-                guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
-                    throw ServerError.io("\(field): directory \(parent) does not exist")
-                }
-            }
-            // The training state goes first: it names the fingerprint of the weights it belongs
-            // to, so a crash between the writes leaves a state that model/load refuses rather
-            // than one silently applied to other weights. A stale state of an untrained model
-            // is removed, so loading never picks it up.
-            let statePath = TrainingCheckpoint.path(forWeights: weightsPath)
-            do {
-                if let training = resident.training {
-                    try SafeTensorsFile.writeAtomically(try TrainingCheckpoint.encode(training), to: URL(fileURLWithPath: statePath))
-                } else if FileManager.default.fileExists(atPath: statePath) {
-                    try FileManager.default.removeItem(atPath: statePath)
-                }
-                try resident.model.save(specTo: URL(fileURLWithPath: specPath), weightsTo: URL(fileURLWithPath: weightsPath))
-            } catch {
-                throw ServerError.from(error, context: "model/save")
-            }
-            let bytes = (try? FileManager.default.attributesOfItem(atPath: weightsPath)[.size] as? Int) ?? 0
-            return ModelSave.Result(spec: specPath, weights: weightsPath, bytes: bytes, fingerprint: resident.model.fingerprint,
-                                    trainingState: resident.training == nil ? nil : statePath)
+            return try saveModelFiles(resident, spec: p.spec, weights: p.weights, connection: context.connection)
         }
         register(ModelList.self, access: { _ in .concurrent }) { [unowned self] _, _ in
             ModelList.Result(models: workspace.allModels.map(\.summary))
@@ -102,7 +60,7 @@ extension AdvLensServer {
     func checkName(_ name: String, field: String) throws {
         guard !name.isEmpty, name.utf8.count <= 128, !name.contains("/"),
               name.unicodeScalars.allSatisfy({ !CharacterSet.controlCharacters.contains($0) }) else {
-            throw ServerError.invalidParams("\(field): expected a name of 1 to 128 printable characters without \"/\", got \"\(name)\"")
+            throw ServerError.invalidParams("\(field): expected a name of 1 to 128 printable characters without \"/\", got \(ClientText.quoted(name))")
         }
     }
 }

@@ -1,0 +1,123 @@
+/// Writing a file whole or not at all: a temporary file `.<name>.tmp-<pid>-<n>` in the same
+/// directory is written, fsynced and renamed over the target, so readers see the old file or
+/// the new one, never a part. A process killed mid-write leaves its temporary behind; the
+/// next write into that directory removes those whose process is gone.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+public enum AtomicFile {
+    /// Why a write failed: the path and the system's reason.
+    public struct WriteError: Error, CustomStringConvertible, Sendable {
+        public let path: String
+        public let reason: String
+        public var description: String { "\(path): \(reason)" }
+    }
+
+    /// The temporary file a write to `path` goes through (in the same directory, hidden).
+    public static func temporaryPath(for path: String) -> String {
+        let (dir, name) = split(path)
+        return dir + "/." + name + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    /// Writes `bytes` to a new temporary file beside `path`, fsynced; returns its path. The
+    /// caller renames it into place (`commit`) or removes it.
+    public static func prepare(_ bytes: UnsafeRawBufferPointer, for path: String) throws -> String {
+        removeStaleTemporaries(in: split(path).dir)
+        let tmp = temporaryPath(for: path)
+        func failure(_ what: String) -> WriteError { WriteError(path: path, reason: "\(what): \(String(cString: strerror(errno)))") }
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard fd >= 0 else { throw failure("cannot create temporary file \(tmp)") }
+        var ok = false
+        defer { if !ok { unlink(tmp) } }
+        do {
+            defer { close(fd) }
+            var done = 0
+            while done < bytes.count {
+                let n = Glibc_write(fd, bytes.baseAddress! + done, bytes.count - done)
+                if n < 0 { if errno == EINTR { continue }; throw failure("write failed") }
+                done += n
+            }
+            guard fsync(fd) == 0 else { throw failure("fsync failed") }
+        }
+        ok = true
+        return tmp
+    }
+
+    /// Renames a prepared temporary over `path` and syncs the directory.
+    public static func commit(_ tmp: String, to path: String) throws {
+        guard rename(tmp, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(tmp)
+            throw WriteError(path: path, reason: "rename failed: \(reason)")
+        }
+        let dfd = open(split(path).dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+    }
+
+    /// Writes `bytes` to `path` atomically (temporary, fsync, rename).
+    public static func write(_ bytes: UnsafeRawBufferPointer, to path: String) throws {
+        try commit(try prepare(bytes, for: path), to: path)
+    }
+
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        try bytes.withUnsafeBytes { try write($0, to: path) }
+    }
+
+    /// Removes the temporaries `.<name>.tmp-<pid>-<n>` (and `<name>.tmp-<pid>`, the older
+    /// form) in `dir` whose process no longer runs. Those of live processes (this one, another
+    /// daemon sharing the directory) are kept. Returns how many were removed.
+    @discardableResult
+    public static func removeStaleTemporaries(in dir: String) -> Int {
+        guard let d = opendir(dir) else { return 0 }
+        defer { closedir(d) }
+        var removed = 0
+        while let entry = readdir(d) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            guard let pid = temporaryOwner(name), pid != getpid() else { continue }
+            if kill(pid, 0) == 0 || errno == EPERM { continue }  // alive (EPERM: alive, another user's)
+            var st = stat()
+            let full = dir + "/" + name
+            guard lstat(full, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { continue }
+            if unlink(full) == 0 { removed += 1 }
+        }
+        return removed
+    }
+
+    /// The pid in a temporary's name: ".x.tmp-123-456" or "x.tmp-123" → 123.
+    static func temporaryOwner(_ name: String) -> pid_t? {
+        let bytes = Array(name.utf8), marker = Array(".tmp-".utf8)
+        guard bytes.count > marker.count else { return nil }
+        var at: Int? = nil
+        for i in stride(from: bytes.count - marker.count, through: 1, by: -1) where Array(bytes[i..<(i + marker.count)]) == marker {
+            at = i
+            break
+        }
+        guard let at else { return nil }
+        let parts = bytes[(at + marker.count)...].split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
+        let hidden = bytes[0] == UInt8(ascii: ".")
+        guard (hidden && parts.count == 2) || (!hidden && parts.count == 1),
+              parts.allSatisfy({ !$0.isEmpty && $0.count <= 10 && $0.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }),
+              let pid = pid_t(String(decoding: parts[0], as: UTF8.self)), pid > 0 else { return nil }
+        return pid
+    }
+
+    static func split(_ path: String) -> (dir: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let dir = String(path[..<slash])
+        return (dir.isEmpty ? "/" : dir, String(path[path.index(after: slash)...]))
+    }
+}
+
+@inline(__always)
+private func Glibc_write(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.write(fd, p, n)
+    #else
+    return Darwin.write(fd, p, n)
+    #endif
+}
