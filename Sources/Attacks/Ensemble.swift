@@ -28,9 +28,14 @@ public struct Ensemble {
             }
             guard w > 0, w.isFinite else { throw AttackError.invalid("models[\(i)].weight", "must be positive, got \(w)") }
         }
-        let total = members.reduce(0) { $0 + $1.1 }
+        // Normalised in Double: Float weights near Float.max would overflow their sum (3e38 + 3e38)
+        // and normalise to 0, leaving an attack that moves nothing and "fails".
+        let total = members.reduce(0.0) { $0 + Double($1.1) }
         self.members = members.map(\.0)
-        self.weights = members.map { $0.1 / total }
+        self.weights = members.map { Float(Double($0.1) / total) }
+        if let tiny = weights.firstIndex(where: { !($0 > 0) }) {
+            throw AttackError.invalid("models[\(tiny)].weight", "is too small beside the others to count (\(members[tiny].1) of \(total))")
+        }
     }
 
     public init(_ model: Model) { members = [model]; weights = [1] }

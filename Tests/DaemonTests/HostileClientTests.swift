@@ -76,4 +76,25 @@ final class HostileClientTests: XCTestCase {
         XCTAssertEqual(d.readMessage(timeout: 60)?.arrayValue?.count, 1000)
         assertStillServing(d)
     }
+
+    /// Ensemble weights near Float.max used to overflow when normalised (their sum is inf), so
+    /// the attack moved nothing and reported failure; they now weigh as their ratio says.
+    func testHugeEnsembleWeightsNormaliseByTheirRatio() throws {
+        let d = try ready()
+        _ = d.call("model/create", ["name": "n", "architecture": "mnist-small", "seed": 2])
+        let image = JSONValue.tensor(shape: [2, 1, 28, 28], values: (0..<(2 * 784)).map { Float($0 % 17) / 17 })
+        func attack(_ w: Double) -> JSONValue {
+            d.call("attack", ["models": [["name": "m", "weight": .number(w)], ["name": "n", "weight": .number(w)]], "method": "fgsm",
+                              "epsilon": 0.3, "inputs": image])   // labels: the clean predictions, so every sample is attacked
+        }
+        let huge = attack(3e38), unit = attack(1)
+        XCTAssertEqual(huge["summary"]?["meanLinf"], unit["summary"]?["meanLinf"])
+        XCTAssertEqual(huge["samples"], unit["samples"], "the same attack as with equal unit weights")
+        XCTAssertGreaterThan(huge["samples"]?[0]?["linf"]?.doubleValue ?? 0, 0.29, "the attack moved the image")
+        d.request("attack", ["models": [["name": "m", "weight": 3e38], ["name": "n", "weight": 1e-40]], "method": "fgsm",
+                             "inputs": image, "labels": [1, 2]])
+        let f = d.readMessage()
+        XCTAssertEqual(f?["error"]?["code"]?.intValue, -32602)
+        XCTAssertTrue(f?["error"]?["message"]?.stringValue?.hasPrefix("params.models[1].weight") == true, "\(String(describing: f))")
+    }
 }
