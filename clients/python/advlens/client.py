@@ -228,7 +228,11 @@ class Client:
     def probe(self, model, layer, kind="topActivations", dataset=None, adversarial=None, progress=None, **params):
         """What the units of one layer respond to (protocol/probe.md). `dataset` is a
         dataset name or advlens.dataset(name, indices); `adversarial` a Handle (or
-        handle.select(...)) or {"attack": {...attack params}}."""
+        handle.select(...)) or {"attack": {...attack params}}. Activation tables come back as
+        numpy arrays (the daemon sends them as base64 float32, arrayEncoding "base64": about four
+        times smaller than rows of numbers and no number formatting on either side); pass
+        array_encoding="json" for nested lists."""
+        params.setdefault("array_encoding", "base64")
         if isinstance(dataset, str):
             dataset = {"name": dataset}
         elif isinstance(dataset, dict) and "dataset" in dataset:

@@ -60,6 +60,11 @@ def test_probe_top_activations_with_patches(client, root):
     best = r.top[0]["top"][0]
     acts = client.probe("digits", "4", "activations", inputs=advlens.dataset("mnist-test", [best["index"]]), units=[0])
     assert acts.activations["values"][0][0] == pytest.approx(best["value"], rel=1e-5)
+    # The table travels as one base64 float32 tensor and arrives as a numpy array [inputs, units].
+    assert isinstance(acts.activations["values"], np.ndarray) and acts.activations["values"].shape == (1, 1)
+    rows = client.probe("digits", "4", "activations", inputs=advlens.dataset("mnist-test", [best["index"]]), units=[0],
+                        array_encoding="json")
+    assert rows.activations["values"] == [[pytest.approx(best["value"], rel=1e-5)]]
 
 
 def test_probe_consistency_on_an_adversarial_handle(client):
