@@ -103,7 +103,7 @@ let package = Package(
         .executableTarget(name: "advlens-schema", dependencies: ["ProtocolSchema"]),
 
         // Executables.
-        .executableTarget(name: "advlensd", dependencies: ["Server", "RPC", "TensorEngine", "Files", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "advlensd", dependencies: ["Server", "RPC", "TensorEngine", "Files", "Store", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The shell client: a thin command over the daemon's Unix socket (clients/shell).
         .executableTarget(name: "advlens", dependencies: ["RPC", "Protocol", "Settings", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "clients/shell/Sources/advlens"),

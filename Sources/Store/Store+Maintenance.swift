@@ -65,3 +65,19 @@ extension Store {
         return out
     }
 }
+
+extension Store {
+    /// Moves the write-ahead log into the database file and empties it, so the file alone holds
+    /// everything (a copy of cache.sqlite without its -wal keeps every handle). Busy readers in
+    /// other processes can keep part of the log; then it is left for them.
+    public func checkpoint() throws {
+        try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+    }
+
+    /// `checkpoint()` on every store this process opened: the daemon's clean exit.
+    public static func checkpointAll() {
+        for store in openStores {
+            do { try store.checkpoint() } catch { FileHandle.standardError.write("advlensd: checkpoint of \(store.path) failed: \(error)\n".data(using: .utf8)!) }
+        }
+    }
+}

@@ -60,6 +60,9 @@ public final class Store: @unchecked Sendable {
 
     /// The process's store for `path` (opened on first use; later calls get the same pool and
     /// keep the first cap).
+    /// The stores opened so far (for the checkpoint at exit).
+    static var openStores: [Store] { registryLock.withLock { Array(registry.values) } }
+
     public static func shared(path: String, capBytes: Int = Store.defaultCapBytes) throws -> Store {
         let key = canonical(path)
         registryLock.lock()

@@ -3,6 +3,7 @@ import Files
 import Foundation
 import RPC
 import Server
+import Store
 import TensorEngine
 
 /// `advlensd`: the AdvLens daemon. JSON-RPC 2.0 over stdin/stdout (LSP's Content-Length
@@ -75,10 +76,13 @@ struct Daemon: ParsableCommand {
             Log.info("listening on \(path)")
             socket.run()
             sources.forEach { $0.cancel() }
+            Store.checkpointAll()
             throw ExitCode.success
         }
         let protocolOutput = try StdoutGuard.redirect()
         let code = Connection(input: STDIN_FILENO, output: protocolOutput, handler: server, options: options).run()
+        // A clean exit leaves the cache database whole in its main file (no -wal needed).
+        Store.checkpointAll()
         throw ExitCode(code)
     }
 

@@ -66,6 +66,25 @@ final class CacheTests: XCTestCase {
         XCTAssertEqual(tableRows(second.call("cache/stats"))["runLogs"], 2)
     }
 
+    /// A clean exit checkpoints the write-ahead log into the database file: the file copied
+    /// alone (without its -wal) still holds every kept result.
+    func testACleanExitLeavesTheDatabaseWholeInItsFile() throws {
+        let d = try daemon()
+        let handle = try XCTUnwrap(d.call("attack", attackParams(2, seed: 3))["handle"]?.stringValue)
+        _ = d.call("shutdown")
+        d.notify("exit")
+        XCTAssertEqual(d.waitForExit(), 0)
+        let wal = (try? FileManager.default.attributesOfItem(atPath: cacheFile.path + "-wal")[.size] as? Int) ?? 0
+        XCTAssertEqual(wal, 0, "the log was moved into the file")
+        let copyDirectory = directory.appendingPathComponent("copy")
+        try FileManager.default.createDirectory(at: copyDirectory, withIntermediateDirectories: true)
+        let copy = copyDirectory.appendingPathComponent("cache.sqlite")
+        try FileManager.default.copyItem(at: cacheFile, to: copy)
+        let reopened = try DaemonProcess(cache: copy)
+        _ = reopened.initialize()
+        XCTAssertEqual(reopened.call("handle/list")["handles"]?.arrayValue?.map { $0["handle"] }, [.string(handle)])
+    }
+
     /// SIGKILL while attacks are being kept: the file is sound and every result whose response
     /// had arrived is there with the very bytes the response carried.
     func testSIGKILLDuringWritesLosesNoAnsweredResult() throws {
