@@ -23,6 +23,8 @@ extension Connection {
     }
 
     func handleMessage(_ bytes: ArraySlice<UInt8>) {
+        currentMessageIsLarge = bytes.count >= MemoryTrimmer.threshold
+        defer { if currentMessageIsLarge { MemoryTrimmer.soon() } }
         if let n = JSONText.batchLength(bytes, atMost: options.maxBatchLength), n > options.maxBatchLength {
             out.send(OutgoingMessage.error(id: nil, .invalidRequest(
                 "batch of more than \(options.maxBatchLength) requests; send at most \(options.maxBatchLength) per batch")))
@@ -137,6 +139,7 @@ extension Connection {
             return reply(sink, body(id, outcome))
         }
         let p = Pending(context: context, sink: sink)
+        p.large = currentMessageIsLarge
         table.lock()
         pending[id] = p
         unfinished += 1
@@ -224,6 +227,7 @@ extension Connection {
         case .direct: if let bytes { out.send(bytes) }
         case .batch(let batch, let index): batch.deliver(index, bytes)
         }
+        if p.large { MemoryTrimmer.soon() }
         table.lock()
         unfinished -= 1
         table.broadcast()

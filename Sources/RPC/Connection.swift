@@ -57,6 +57,8 @@ public final class Connection: @unchecked Sendable {
     var exitReceived = false
     var stopReading = false
     var framingKnown = false
+    /// Whether the message the reader thread is dispatching is large (reader thread only).
+    var currentMessageIsLarge = false
 
     // Guarded by `table`.
     let table = NSCondition()
@@ -123,6 +125,7 @@ public final class Connection: @unchecked Sendable {
             decoder.push(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             out.hold()
             while !stopReading, let event = decoder.next() { handle(event) }
+            decoder.releaseIfIdle()
             out.flush()
             if out.broken {
                 // Nobody can receive replies any more: stop taking work (finish() cancels the rest).
@@ -193,6 +196,8 @@ final class Pending: @unchecked Sendable {
     let sink: ReplySink
     let started: UInt64
     var job: Job?
+    /// Its message was large: memory goes back to the system once it is answered.
+    var large = false
 
     init(context: RequestContext, sink: ReplySink) {
         self.context = context

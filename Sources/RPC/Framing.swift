@@ -90,13 +90,28 @@ public struct FrameDecoder {
             if bytes.isEmpty { return }
         }
         if start > 0 && (start == buffer.count || start >= 64 * 1024 && start * 2 >= buffer.count) {
-            buffer.removeSubrange(0..<start)
+            if buffer.capacity > 4 << 20 {
+                // After a large message: a fresh buffer, so its capacity goes back to the system.
+                buffer = Array(buffer[start...])
+            } else {
+                buffer.removeSubrange(0..<start)
+            }
             start = 0
         }
         buffer.append(contentsOf: bytes)
     }
 
     public mutating func push(_ bytes: [UInt8]) { bytes.withUnsafeBytes { push($0) } }
+
+    /// With every byte consumed, gives a large buffer (left by a large message) back, so its
+    /// memory does not stay with an idle connection.
+    public mutating func releaseIfIdle() {
+        if start == buffer.count && buffer.capacity > 4 << 20 {
+            buffer = []
+            start = 0
+            scanned = 0
+        }
+    }
 
     /// The next event, or nil when more bytes are needed.
     public mutating func next() -> FrameEvent? {

@@ -97,4 +97,28 @@ final class HostileClientTests: XCTestCase {
         XCTAssertEqual(f?["error"]?["code"]?.intValue, -32602)
         XCTAssertTrue(f?["error"]?["message"]?.stringValue?.hasPrefix("params.models[1].weight") == true, "\(String(describing: f))")
     }
+
+    /// A large refused request gives its memory back: the resident size returns to near where
+    /// it was (it used to stay about 150 MB up after one 50 MB message).
+    func testMemoryOfALargeRefusedRequestIsReturned() throws {
+        let d = try ready()
+        func residentKB() -> Int {
+            let status = (try? String(contentsOfFile: "/proc/\(d.process.processIdentifier)/status", encoding: .utf8)) ?? ""
+            let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+            return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+        }
+        let before = residentKB()
+        XCTAssertGreaterThan(before, 0)
+        let f = d.failure("model/info", ["name": .string(String(repeating: "x", count: 50_000_000))])
+        XCTAssertEqual(f.code, -32001)
+        XCTAssertLessThan(f.message.utf8.count, 1000, "the echoed name is capped")
+        // The trim runs a moment after the reply; wait for it (bounded), then compare.
+        var after = residentKB()
+        for _ in 0..<100 where after > before + 32_000 {
+            Thread.sleep(forTimeInterval: 0.1)
+            after = residentKB()
+        }
+        XCTAssertLessThan(after, before + 32_000, "resident \(after) KB after, \(before) KB before")
+        assertStillServing(d)
+    }
 }
