@@ -136,7 +136,9 @@ extension Connection {
             let outcome = invoke(context)
             context.finish()
             if method == "initialize", case .success = outcome { lifecycle = .initialized }
-            return reply(sink, body(id, outcome))
+            let bytes = body(id, outcome)
+            context.replying()
+            return reply(sink, bytes)
         }
         let p = Pending(context: context, sink: sink)
         p.large = currentMessageIsLarge
@@ -223,6 +225,7 @@ extension Connection {
             Log.trace("\(options.name): <- id \(id) \(p.context.method) in \(String(format: "%.3f", ms)) ms\(drop ? " (dropped)" : "")")
         }
         let bytes = drop ? nil : body(id, outcome)
+        if bytes != nil { p.context.replying() }
         switch p.sink {
         case .direct: if let bytes { out.send(bytes) }
         case .batch(let batch, let index): batch.deliver(index, bytes)

@@ -29,6 +29,7 @@ public final class RequestContext: @unchecked Sendable {
     private var ended = false
     private var finished = false
     private var lastReport = 0.0
+    private var afterReply: [() -> Void] = []
 
     /// A context for calling a handler directly (tests, in-process use). `send` receives the
     /// notifications the handler emits.
@@ -88,6 +89,21 @@ public final class RequestContext: @unchecked Sendable {
     }
 
     /// Called by the connection just before the reply: ends open progress, then mutes the context.
+    /// Runs `body` when the request's reply (result or error, partial data included) is built
+    /// and about to be handed to the connection's output — not before, and not at all when no
+    /// reply goes out: for state that should outlive the process only if a client heard of it
+    /// (a kept result the reply names). The window left between `body` and the write is the
+    /// write itself.
+    public func onReplying(_ body: @escaping () -> Void) {
+        lock.lock(); afterReply.append(body); lock.unlock()
+    }
+
+    /// Called by the connection just before the reply is handed to the output.
+    func replying() {
+        lock.lock(); let run = afterReply; afterReply = []; lock.unlock()
+        run.forEach { $0() }
+    }
+
     func finish() {
         if claim({ begun && !ended }, then: { ended = true }) { sendProgress(["kind": "end"]) }
         lock.lock(); finished = true; lock.unlock()

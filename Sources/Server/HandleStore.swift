@@ -92,12 +92,13 @@ public struct HandleStore: Sendable {
     public func totalBytes() throws -> Int { try all().reduce(0) { $0 + $1.bytes } }
 
     /// Keeps a result under a new handle and returns the handle.
+    /// `pending`: until `confirm`, the result belongs to this process alone (see Store.addHandle).
     public func add(kind: String, images: Tensor, labels: [Int], provenance: String, details: HandleDetails = HandleDetails(),
-                    clean: Tensor? = nil) throws -> String {
+                    clean: Tensor? = nil, pending: Bool = false) throws -> String {
         do {
             return try store.addHandle(kind: kind, images: StoredArray(shape: images.shape, values: images.data),
                                        clean: clean.map { StoredArray(shape: $0.shape, values: $0.data) }, labels: labels,
-                                       provenance: provenance, details: details.json)
+                                       provenance: provenance, details: details.json, pending: pending)
         } catch StoreError.overCap(let message) {
             throw ServerError.resourceLimit(message)
         }
@@ -114,6 +115,9 @@ public struct HandleStore: Sendable {
 
     @discardableResult
     public func drop(_ id: String) throws -> Bool { try store.dropHandle(id) }
+
+    /// A client was told of the result (its reply went out).
+    public func confirm(_ id: String) throws { try store.confirmHandle(id) }
 
     /// Every kept result, oldest first, as handle/list shows them.
     public func all() throws -> [HandleSummary] {

@@ -40,8 +40,11 @@ extension Store {
 
     /// Keeps a result and returns its new handle. Handles are never evicted: if it does not
     /// fit under the cap even after evicting every cache row, it is refused with `overCap`.
+    ///
+    /// With `pending`, the result is this process's until `confirmHandle` says a client was
+    /// told of it; if the process dies first, the next open of the file evicts it.
     public func addHandle(kind: String, images: StoredArray, clean: StoredArray? = nil, labels: [Int], provenance: String,
-                          details: String = "{}") throws -> String {
+                          details: String = "{}", pending: Bool = false) throws -> String {
         let labelsText = IntListText.encode(labels)
         let bytes = images.byteCount + (clean?.byteCount ?? 0) + kind.utf8.count + labelsText.utf8.count + provenance.utf8.count + details.utf8.count
         let id: Int64 = try pool.write { db in
@@ -53,10 +56,10 @@ extension Store {
             }
             try evictIfNeeded(db, reserving: bytes)
             try db.execute(sql: """
-                INSERT INTO handles (kind, shape, images, clean_shape, clean, labels, provenance, details, created, bytes)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO handles (kind, shape, images, clean_shape, clean, labels, provenance, details, created, bytes, pending_pid)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [kind, images.shapeText, images.blob, clean?.shapeText, clean?.blob, labelsText, provenance, details,
-                                 Date().timeIntervalSince1970, bytes])
+                                 Date().timeIntervalSince1970, bytes, pending ? Int64(getpid()) : nil])
             return db.lastInsertedRowID
         }
         return Store.handlePrefix + String(id)
@@ -102,6 +105,31 @@ extension Store {
         return try pool.write { db in
             try db.execute(sql: "DELETE FROM handles WHERE id = ?", arguments: [rowID])
             return db.changesCount > 0
+        }
+    }
+}
+
+extension Store {
+    /// A client was told of this result: it is kept like any other from now on.
+    public func confirmHandle(_ id: String) throws {
+        guard let rowID = Store.handleRowID(id) else { return }
+        try pool.write { db in try db.execute(sql: "UPDATE handles SET pending_pid = NULL WHERE id = ?", arguments: [rowID]) }
+    }
+
+    /// Drops the results whose maker died before any client was told of them (killed between
+    /// keeping a result and sending its reply); returns how many.
+    @discardableResult
+    func evictOrphanedHandles() throws -> Int {
+        try pool.write { db in
+            let pending = try Row.fetchAll(db, sql: "SELECT id, pending_pid FROM handles WHERE pending_pid IS NOT NULL")
+            var dropped = 0
+            for row in pending {
+                let pid: Int64 = row["pending_pid"]
+                guard pid != Int64(getpid()), kill(pid_t(truncatingIfNeeded: pid), 0) != 0, errno == ESRCH else { continue }
+                try db.execute(sql: "DELETE FROM handles WHERE id = ?", arguments: [row["id"] as Int64])
+                dropped += 1
+            }
+            return dropped
         }
     }
 }

@@ -51,6 +51,7 @@ public final class Store: @unchecked Sendable {
         }
         self.path = path
         self.capBytes = capBytes
+        try evictOrphanedHandles()
     }
 
     // MARK: one store per file per process

@@ -70,6 +70,11 @@ enum StoreSchema {
             try db.execute(sql: "ALTER TABLE handles ADD COLUMN clean_shape TEXT")
             try db.execute(sql: "ALTER TABLE handles ADD COLUMN clean BLOB")
         }
+        m.registerMigration("v4-pending-handles") { db in
+            // The process that kept a result until its reply went out (NULL once a client was
+            // told of it): a result whose maker died first is evicted when the file is next opened.
+            try db.execute(sql: "ALTER TABLE handles ADD COLUMN pending_pid INTEGER")
+        }
         return m
     }
 }

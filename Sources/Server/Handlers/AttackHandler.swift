@@ -76,8 +76,13 @@ extension AdvLensServer {
         let details = HandleDetails(sources: result.samples.map(\.source), targets: result.samples.map(\.target),
                                     adversarialLabels: result.samples.map(\.adversarialLabel), success: result.samples.map(\.success),
                                     cleanDataset: cleanDataset)
+        // Pending until the reply that names it is about to go out: a daemon killed before that
+        // (while transfer, PNGs or the reply are made) leaves no result that no client knows of;
+        // the next open of the file evicts it.
         let handle = try handles.add(kind: "attack \(resolved.method.rawValue)", images: result.adversarial,
-                                     labels: result.samples.map(\.label), provenance: provenance, details: details, clean: batch.images)
+                                     labels: result.samples.map(\.label), provenance: provenance, details: details, clean: batch.images,
+                                     pending: true)
+        context.onReplying { try? handles.confirm(handle) }
         let samples = result.samples.enumerated().map { i, s in
             AttackMethod.Sample(index: i, source: s.source, label: s.label, target: s.target, adversarialLabel: s.adversarialLabel,
                                 success: s.success, cleanCorrect: s.cleanCorrect, linf: s.linf, l2: s.l2, confidence: s.confidence,
