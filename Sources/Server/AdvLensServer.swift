@@ -25,8 +25,11 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
         /// The most bytes any file a client names may hold, or inflate to (datasets, specs,
         /// weights, training states, images): `advlensd --max-file-bytes`.
         public var maxFileBytes: Int
+        /// What resident models and datasets may hold together: `advlensd --memory-limit`.
+        public var memoryLimitBytes: Int
         public init(workers: Int, maxMessageBytes: Int, cachePath: String? = nil, cacheCapBytes: Int = Store.defaultCapBytes,
-                    maxFileBytes: Int = ReadLimits.defaultMaxBytes) {
+                    maxFileBytes: Int = ReadLimits.defaultMaxBytes, memoryLimitBytes: Int = MemoryBudget.defaultLimitBytes) {
+            self.memoryLimitBytes = memoryLimitBytes
             self.workers = workers
             self.maxMessageBytes = maxMessageBytes
             self.cachePath = cachePath
@@ -42,7 +45,8 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
     }
 
     public init(rootPath: String = FileManager.default.currentDirectoryPath, options: Options) {
-        workspace = Workspace(rootPath: rootPath, cachePath: options.cachePath, cacheCapBytes: options.cacheCapBytes)
+        workspace = Workspace(rootPath: rootPath, cachePath: options.cachePath, cacheCapBytes: options.cacheCapBytes,
+                              memoryBudget: MemoryBudget(limitBytes: options.memoryLimitBytes))
         self.options = options
         registerLifecycle()
         registerModelMethods()

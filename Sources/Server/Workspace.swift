@@ -61,6 +61,8 @@ public final class Workspace: @unchecked Sendable {
     public let defaultCachePath: String
     /// The size cap of every cache database this process opens.
     public let cacheCapBytes: Int
+    /// What resident models and datasets may hold together.
+    public let memoryBudget: MemoryBudget
     private var sessions: [Int: Session] = [:]
 
     /// What one client's initialize set.
@@ -71,10 +73,12 @@ public final class Workspace: @unchecked Sendable {
 
     /// `rootPath` is the root for clients whose initialize names none; `cachePath` the cache
     /// database for clients whose initialize names none (default: `Store.defaultPath()`).
-    public init(rootPath: String, cachePath: String? = nil, cacheCapBytes: Int = Store.defaultCapBytes) {
+    public init(rootPath: String, cachePath: String? = nil, cacheCapBytes: Int = Store.defaultCapBytes,
+                memoryBudget: MemoryBudget = MemoryBudget()) {
         defaultPaths = PathResolver(root: rootPath)
         defaultCachePath = Store.canonical(cachePath ?? Store.defaultPath())
         self.cacheCapBytes = cacheCapBytes
+        self.memoryBudget = memoryBudget
     }
 
     private func locked<T>(_ body: () throws -> T) rethrows -> T {

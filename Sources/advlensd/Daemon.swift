@@ -31,6 +31,8 @@ struct Daemon: ParsableCommand {
     var cacheLimit: Int = 4 << 30
     @Option(name: .customLong("max-file-bytes"), help: "Largest file a client may name (datasets, model specs and weights, training states, images), and the most a gzip file may inflate to; reads stop there with -32011 (default: 8 GiB).")
     var maxFileBytes = ReadLimits.defaultMaxBytes
+    @Option(name: .customLong("memory-limit"), help: "What resident models and datasets may hold in memory together, in bytes; a model or dataset past it is refused with -32011 (default: 3/4 of physical memory).")
+    var memoryLimit = MemoryBudget.defaultLimitBytes
     @Option(name: .customLong("idle-timeout"), help: "With --listen: exit after this many seconds without a client (0: never).")
     var idleTimeout: Double = 0
 
@@ -44,6 +46,7 @@ struct Daemon: ParsableCommand {
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
         if maxFileBytes < 1 { throw ValidationError("--max-file-bytes must be a positive number of bytes") }
         if cacheLimit < 1 { throw ValidationError("--cache-limit must be a positive number of bytes") }
+        if memoryLimit < 1 { throw ValidationError("--memory-limit must be a positive number of bytes") }
         if let cache, cache.isEmpty { throw ValidationError("--cache takes a file path") }
     }
 
@@ -55,7 +58,7 @@ struct Daemon: ParsableCommand {
         let server = AdvLensServer(rootPath: root ?? FileManager.default.currentDirectoryPath,
                                    options: .init(workers: options.workers, maxMessageBytes: maxMessageBytes,
                                                   cachePath: cache.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 },
-                                                  cacheCapBytes: cacheLimit, maxFileBytes: maxFileBytes))
+                                                  cacheCapBytes: cacheLimit, maxFileBytes: maxFileBytes, memoryLimitBytes: memoryLimit))
         Log.info("cache database \(server.workspace.defaultCachePath) (cap \(cacheLimit) bytes)")
         Log.info("advlensd \(AdvLensServer.version): OpenBLAS core \(BLAS.coreName) (\(BLASCore.selection)), \(BLAS.threads) BLAS threads, \(options.workers) workers")
         if let listen {

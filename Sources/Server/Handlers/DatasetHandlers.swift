@@ -25,6 +25,7 @@ extension AdvLensServer {
             let (data, source) = try loadDataset(p, paths: workspace.paths(for: context.connection))
             guard let split = p.split else {
                 let d = LoadedDataset(data: data, kind: p.kind, source: source)
+                try workspace.admit(MemoryBudget.bytes(d), for: "dataset \"\(p.name)\"", replacing: ["dataset \"\(p.name)\""])
                 workspace.setDataset(d)
                 return DatasetLoad.Result(datasets: [d.summary])
             }
@@ -36,6 +37,8 @@ extension AdvLensServer {
             }
             let parts = [LoadedDataset(data: data.subset(train, name: p.name + "-train"), kind: p.kind, source: source),
                          LoadedDataset(data: data.subset(test, name: p.name + "-test"), kind: p.kind, source: source)]
+            try workspace.admit(parts.reduce(0) { $0 + MemoryBudget.bytes($1) }, for: "dataset \"\(p.name)\" (split)",
+                                replacing: Set(parts.map { "dataset \"\($0.data.name)\"" }))
             parts.forEach(workspace.setDataset)
             return DatasetLoad.Result(datasets: parts.map(\.summary))
         }

@@ -18,12 +18,14 @@ extension AdvLensServer {
                 throw ServerError.invalidParams("params.architecture: unknown \"\(p.architecture)\"; known: \(Architectures.names.joined(separator: ", "))")
             }
             let resident = ResidentModel(name: p.name, model: try Architectures.create(p.architecture, seed: p.seed ?? 0))
+            try workspace.admit(MemoryBudget.bytes(resident), for: "model \"\(p.name)\"", replacing: ["model \"\(p.name)\""])
             workspace.setModel(resident)
             return resident.summary
         }
         register(ModelLoad.self, access: { .write(Self.modelKey($0.name)) }) { [unowned self] p, context in
             try checkName(p.name, field: "params.name")
             let (resident, warnings) = try loadModelFiles(name: p.name, spec: p.spec, weights: p.weights, connection: context.connection)
+            try workspace.admit(MemoryBudget.bytes(resident), for: "model \"\(p.name)\"", replacing: ["model \"\(p.name)\""])
             workspace.setModel(resident)
             var summary = resident.summary
             summary.warnings = warnings.isEmpty ? nil : warnings

@@ -1,0 +1,54 @@
+import Foundation
+import Protocol
+
+/// What resident models and datasets may hold in memory together (`advlensd --memory-limit`):
+/// a model or dataset that would take the total past it is refused (-32011, saying what holds
+/// the memory) instead of the kernel killing the daemon, and every client's models with it.
+///
+/// Sizes are what the values take: 4 bytes per weight, buffer and optimiser-state value of a
+/// model; 4 per image value, one bit per concept-mask pixel and 8 per label of a dataset.
+/// Kept results live in the cache database on disk and are read per request, so they are not
+/// counted; nor is the working memory of a request.
+public struct MemoryBudget: Sendable {
+    public let limitBytes: Int
+
+    /// Three quarters of the machine's memory.
+    public static var defaultLimitBytes: Int { Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.75) }
+
+    public init(limitBytes: Int = MemoryBudget.defaultLimitBytes) { self.limitBytes = limitBytes }
+
+    static func bytes(_ m: ResidentModel) -> Int {
+        let values = m.model.parameters.reduce(0) { $0 + $1.value.count } + m.model.buffers.reduce(0) { $0 + $1.value.count }
+        let state = m.training.map { t in t.optimizer.stateTensors(m.model.parameters).values.reduce(0) { $0 + $1.count } } ?? 0
+        return (values + state) * 4
+    }
+
+    static func bytes(_ d: LoadedDataset) -> Int {
+        d.data.images.count * 4 + d.data.labels.count * 8 + (d.data.concepts?.bits.count ?? 0)
+    }
+
+    static func megabytes(_ n: Int) -> String { String(format: "%.1f MB", Double(n) / 1e6) }
+}
+
+extension Workspace {
+    /// What is resident now, largest first: ("model \"m\"", bytes).
+    func residentUsage() -> [(what: String, bytes: Int)] {
+        let models = allModels.map { ("model \"\($0.name)\"", MemoryBudget.bytes($0)) }
+        let datasets = allDatasets.map { ("dataset \"\($0.data.name)\"", MemoryBudget.bytes($0)) }
+        return (models + datasets).sorted { $0.1 > $1.1 }
+    }
+
+    /// Refuses `adding` bytes for `what` (which replaces the entries named in `replacing`, whose
+    /// memory is then freed) when the total would pass the budget.
+    func admit(_ adding: Int, for what: String, replacing: Set<String> = []) throws {
+        let usage = residentUsage().filter { !replacing.contains($0.what) }
+        let resident = usage.reduce(0) { $0 + $1.bytes }
+        guard resident + adding > memoryBudget.limitBytes else { return }
+        let held = usage.prefix(6).map { "\($0.what) \(MemoryBudget.megabytes($0.bytes))" }.joined(separator: ", ")
+        throw ServerError.resourceLimit(
+            "\(what) needs \(MemoryBudget.megabytes(adding)), but the memory budget is \(MemoryBudget.megabytes(memoryBudget.limitBytes)) "
+            + "(advlensd --memory-limit) and \(MemoryBudget.megabytes(resident)) are resident"
+            + (held.isEmpty ? "" : ": \(held)\(usage.count > 6 ? ", ..." : "")")
+            + "; unload a model (model/unload) or start the daemon with a larger --memory-limit")
+    }
+}
