@@ -5,7 +5,7 @@
 // Input layout: byte 0 picks a chunk size (1...16) for feeding the rest to the framing state
 // machine. Properties checked (a violation traps, which libFuzzer reports as a crash):
 //   - the framing events do not depend on how the stream is chunked;
-//   - every message body either parses, or fails with an RPCError parse error;
+//   - every message body either parses, or fails with a JSONError the connection answers -32700;
 //   - what parses re-serialises to text that parses back to an equal value;
 //   - classification and typed decoding never crash, and decode errors are invalidParams.
 
@@ -55,16 +55,17 @@ func frameEvents(_ input: UnsafeRawBufferPointer, chunk: Int) -> [Shape] {
 func checkMessage(_ body: [UInt8]) {
     let value: JSONValue
     do {
-        value = try JSONText.parse(body, maxDepth: 24, maxBytes: 4096)
-    } catch let e as RPCError {
-        guard e.code == ErrorCode.parseError else { fatalError("parse failed with \(e)") }
+        value = try JSONText.parse(body[...], options: .init(maxDepth: 24, maxBytes: 4096, exactIntegers: true))
+    } catch let e as JSONError {
+        // The connection answers it as a parse error (-32700) with the id it can recover.
+        guard RPCError(e).code == ErrorCode.parseError else { fatalError("parse failed with \(e)") }
         _ = JSONText.recoverID(body[...])
         return
     } catch {
-        fatalError("parse threw a non-RPCError: \(error)")
+        fatalError("parse threw a non-JSONError: \(error)")
     }
     let text = JSONText.serialize(value)
-    guard let again = try? JSONText.parse(text, maxDepth: 24, maxBytes: 1 << 20), again == value else {
+    guard let again = try? JSONText.parse(text[...], options: .init(maxDepth: 24, maxBytes: 1 << 20, exactIntegers: true)), again == value else {
         fatalError("round trip changed \(value) into \(String(decoding: text, as: UTF8.self))")
     }
     _ = JSONText.serialize(value, pretty: true)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer target (fuzz/FramingFuzz.swift + the RPC sources, with AddressSanitizer)
+# Builds the libFuzzer target (fuzz/FramingFuzz.swift + the JSON and RPC sources, with AddressSanitizer)
 # and runs it for FUZZ_SECONDS (default 60). Crashes land in $FUZZ_OUT/artifacts; the corpus
 # grows in $FUZZ_OUT/corpus (seeded from fuzz/seeds). Run with `make fuzz`.
 set -euo pipefail
@@ -11,8 +11,12 @@ cp -n fuzz/seeds/* "$OUT/corpus/" 2>/dev/null || true
 
 echo "building $OUT/framing-fuzz"
 # ld.gold warns about every ASan helper symbol it cannot export; that noise is filtered out.
-if ! swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name RPCFuzz \
-    Sources/RPC/*.swift fuzz/FramingFuzz.swift -o "$OUT/framing-fuzz" > "$OUT/build.log" 2>&1; then
+# The JSON module first (RPC imports it), instrumented the same way, then RPC and the target.
+mkdir -p "$OUT/modules"
+if ! { swiftc -sanitize=fuzzer,address -parse-as-library -O -whole-module-optimization -module-name JSON \
+         Sources/JSON/*.swift -emit-module -emit-module-path "$OUT/modules/JSON.swiftmodule" -c -o "$OUT/json.o" &&
+       swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name RPCFuzz -I "$OUT/modules" \
+         Sources/RPC/*.swift fuzz/FramingFuzz.swift "$OUT/json.o" -o "$OUT/framing-fuzz"; } > "$OUT/build.log" 2>&1; then
     cat "$OUT/build.log"
     exit 1
 fi
