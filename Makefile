@@ -14,7 +14,7 @@ ADVLENSD := $(CURDIR)/$(RELEASE)/advlensd
 # What each test stage needs first; scripts/test.sh, which has done it once, passes PREREQ= .
 PREREQ ?= deps-test data build-tests
 
-.PHONY: all deps deps-test build build-tests data test test-long demo bench clean fuzz schemas
+.PHONY: all deps deps-test build build-tests data test test-long demo bench clean fuzz schemas soak
 
 all: build
 
@@ -116,6 +116,11 @@ bench: deps-test build-tests
 ## (ProtocolSchemaTests fails while the committed files differ)
 schemas: deps
 	$(SWIFT) run $(SWIFT_FLAGS) advlens-schema protocol/schema
+
+## soak: 100 socket clients mixing predict, attack, explainPrediction and probe for SOAK_SECONDS (default 600):
+## errors, predict p50/p99 latency, resident memory start/peak/end (not part of test)
+soak: deps-test build
+	ADVLENSD=$(ADVLENSD) $(PYTHON) bench/soak.py
 
 ## fuzz: libFuzzer over the RPC framing, JSON parser and request decoding, for FUZZ_SECONDS (default 60; not part of test)
 fuzz:
