@@ -187,7 +187,10 @@ public struct FrameDecoder {
             // (Leftover bytes of a frame whose Content-Length was too small may also start with
             // one, but then a header follows on the same line: that case stays with the headers.)
             if buffer[start] == UInt8(ascii: "{") || buffer[start] == UInt8(ascii: "[") {
-                guard let newline = buffer[start...].firstIndex(of: 0x0A) else {
+                // Decided only by bytes within the message limit, so the outcome cannot depend
+                // on how the stream was chunked.
+                let window = buffer[start..<min(buffer.count, start + maxMessageBytes + 1)]
+                guard let newline = window.firstIndex(of: 0x0A) else {
                     if buffer.count - start > maxMessageBytes { return fail("a JSON line longer than \(maxMessageBytes) bytes without a newline") }
                     return nil
                 }
@@ -195,7 +198,6 @@ public struct FrameDecoder {
                 if Self.find(caseInsensitive: "content-length", in: line) == nil {
                     start = newline + 1
                     scanned = 0
-                    if line.count > maxMessageBytes { return .tooLarge(line.count) }
                     return .message(line)
                 }
             }

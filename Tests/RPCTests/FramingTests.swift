@@ -70,6 +70,22 @@ final class FramingTests: XCTestCase {
         XCTAssertTrue(d.hasPartialFrame)
     }
 
+    /// A bare JSON line between Content-Length frames is a message; one with no newline within
+    /// the message limit is fatal whatever the chunking (the fuzzer found the first version of
+    /// this deciding differently by chunk: tooLarge whole, fatal in pieces).
+    func testBareJSONLinesInContentLengthFraming() {
+        let first = #"{"jsonrpc":"2.0","id":1,"method":"x"}"#
+        let lone = #"{"jsonrpc":"2.0","id":7,"method":"model/list"}"#
+        assertEvents(cl(first) + lone + "\n" + cl(first), [msg(first), msg(lone), msg(first)])
+        let long = "[" + String(repeating: "[", count: 300)
+        let events = events(Array((cl(first) + long + "\n" + cl(first)).utf8), chunks: [1], max: 200)
+        XCTAssertEqual(events.count, 2)
+        XCTAssertEqual(events.first, msg(first))
+        if case .fatal = events.last {} else { XCTFail("a JSON line past the limit without a newline is fatal: \(events)") }
+        let whole = self.events(Array((cl(first) + long + "\n" + cl(first)).utf8), chunks: [10_000], max: 200)
+        XCTAssertEqual(whole.count, events.count, "the same whatever the chunking")
+    }
+
     func testFatalHeaders() {
         for bad in ["Content-Length: -1\r\n\r\n{}", "Content-Length: abc\r\n\r\n{}", "Content-Type: x\r\n\r\n{}",
                     "Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}", "Content-Length 2\r\n\r\n{}",
