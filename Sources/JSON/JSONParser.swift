@@ -55,6 +55,10 @@ public enum JSONText {
         try bytes.withUnsafeBytes { try parse($0, maxDepth: maxDepth, maxBytes: maxBytes) }
     }
 
+    public static func parse(_ bytes: ArraySlice<UInt8>, options: Options) throws -> JSONValue {
+        try bytes.withUnsafeBytes { try parse($0, options: options) }
+    }
+
     public static func parse(_ bytes: ArraySlice<UInt8>, maxDepth: Int = defaultMaxDepth, maxBytes: Int = defaultMaxBytes) throws -> JSONValue {
         try bytes.withUnsafeBytes { try parse($0, maxDepth: maxDepth, maxBytes: maxBytes) }
     }

@@ -23,9 +23,15 @@ extension Connection {
     }
 
     func handleMessage(_ bytes: ArraySlice<UInt8>) {
+        if let n = JSONText.batchLength(bytes, atMost: options.maxBatchLength), n > options.maxBatchLength {
+            out.send(OutgoingMessage.error(id: nil, .invalidRequest(
+                "batch of more than \(options.maxBatchLength) requests; send at most \(options.maxBatchLength) per batch")))
+            return
+        }
         let value: JSONValue
         do {
-            value = try JSONText.parse(bytes, maxDepth: options.maxDepth, maxBytes: options.maxMessageBytes)
+            // Integers exactly (request ids up to 2^63 - 1 come back as they were sent).
+            value = try JSONText.parse(bytes, options: .init(maxDepth: options.maxDepth, maxBytes: options.maxMessageBytes, exactIntegers: true))
         } catch {
             let e = (error as? JSONError).map(RPCError.init) ?? error as? RPCError ?? .parseError("\(error)")
             Log.debug("\(options.name): \(e.message)")

@@ -6,6 +6,9 @@ public struct ConnectionOptions: Sendable {
     public var maxMessageBytes = JSONText.defaultMaxBytes
     /// Deepest nesting of arrays and objects accepted in a message.
     public var maxDepth = JSONText.defaultMaxDepth
+    /// Most requests in one batch; a longer batch is refused whole (-32600) before it is parsed,
+    /// so a small message cannot hold millions of requests' worth of memory.
+    public var maxBatchLength = 1000
     /// Worker threads running non-immediate requests.
     public var workers = max(2, ProcessInfo.processInfo.activeProcessorCount)
     /// When set, `run()` sets the global `Log.level` to it.

@@ -166,6 +166,24 @@ public struct FrameDecoder {
             // Blank lines before a header block are tolerated (some clients end bodies with CRLF).
             while start < buffer.count && Self.isSpace(buffer[start]) { start += 1; scanned = 0 }
             guard start < buffer.count else { return nil }
+            // A header block never starts with "{" or "[": a bare JSON line between frames (a
+            // client mixing framings) is read as one message, as newline-delimited JSON would be,
+            // instead of being taken for an unknown header and dropped.
+            // (Leftover bytes of a frame whose Content-Length was too small may also start with
+            // one, but then a header follows on the same line: that case stays with the headers.)
+            if buffer[start] == UInt8(ascii: "{") || buffer[start] == UInt8(ascii: "[") {
+                guard let newline = buffer[start...].firstIndex(of: 0x0A) else {
+                    if buffer.count - start > maxMessageBytes { return fail("a JSON line longer than \(maxMessageBytes) bytes without a newline") }
+                    return nil
+                }
+                let line = buffer[start..<newline]
+                if Self.find(caseInsensitive: "content-length", in: line) == nil {
+                    start = newline + 1
+                    scanned = 0
+                    if line.count > maxMessageBytes { return .tooLarge(line.count) }
+                    return .message(line)
+                }
+            }
             guard let end = findBlankLine() else {
                 if buffer.count - start > Self.maxHeaderBytes {
                     return fail("header block longer than \(Self.maxHeaderBytes) bytes without an empty line")

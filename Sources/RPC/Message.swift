@@ -94,7 +94,7 @@ public enum OutgoingMessage {
         out.reserveCapacity(64)
         out.append(contentsOf: #"{"jsonrpc":"2.0","id":"#.utf8)
         switch id {
-        case .number(let i)?: JSONText.appendNumber(Double(i), to: &out)
+        case .number(let i)?: out.append(contentsOf: String(i).utf8)   // exactly, all 64 bits
         case .string(let s)?: JSONText.appendString(s, to: &out)
         case nil: out.append(contentsOf: "null".utf8)
         }
@@ -104,6 +104,36 @@ public enum OutgoingMessage {
 
 /// Recovering the id of a message that is not valid JSON, so the parse error reaches its caller.
 extension JSONText {
+    /// For a message that is a JSON array, how many elements it has, counting no further than
+    /// `limit + 1` (a linear scan that allocates nothing); nil when it is not an array.
+    static func batchLength(_ bytes: ArraySlice<UInt8>, atMost limit: Int) -> Int? {
+        guard let first = bytes.firstIndex(where: { !FrameDecoder.isSpace($0) }), bytes[first] == UInt8(ascii: "[") else { return nil }
+        var depth = 0, count = 0, sawValue = false
+        var k = first
+        let end = bytes.endIndex
+        while k < end {
+            let c = bytes[k]
+            if c == UInt8(ascii: "\"") {
+                k += 1
+                while k < end && bytes[k] != UInt8(ascii: "\"") { k += bytes[k] == UInt8(ascii: "\\") ? 2 : 1 }
+                if depth == 1 { sawValue = true }
+            } else if c == UInt8(ascii: "[") || c == UInt8(ascii: "{") {
+                if depth == 1 { sawValue = true }
+                depth += 1
+            } else if c == UInt8(ascii: "]") || c == UInt8(ascii: "}") {
+                depth -= 1
+                if depth == 0 { return count + (sawValue ? 1 : 0) }
+            } else if c == UInt8(ascii: ","), depth == 1 {
+                count += 1
+                if count > limit { return count }
+            } else if depth == 1, !FrameDecoder.isSpace(c) {
+                sawValue = true
+            }
+            k += 1
+        }
+        return count + (sawValue ? 1 : 0)
+    }
+
     /// Scans for a top-level `"id": <number or simple string>` with a tolerant tokenizer that
     /// tracks nesting and strings; returns nil when nothing certain is found.
     static func recoverID(_ bytes: ArraySlice<UInt8>) -> RequestID? {

@@ -62,7 +62,14 @@ public enum RequestID: Hashable, Sendable, CustomStringConvertible {
     /// The id as JSON; nil for JSON values that are not valid ids (null, fractions, objects...).
     public init?(json: JSONValue) {
         switch json {
+        case .integer(let i):
+            guard let n = Int(exactly: i) else { return nil }
+            self = .number(n)
         case .number(let d):
+            // A number that is not an exact integer literal within 64 bits (1e3, 5.0, or beyond
+            // Int64): exact only below 2^53; anything larger would come back changed, so it is
+            // refused as an id.
+            guard abs(d) < 9_007_199_254_740_992 else { return nil }
             guard let i = Int(exactly: d) else { return nil }
             self = .number(i)
         case .string(let s): self = .string(s)
@@ -72,7 +79,7 @@ public enum RequestID: Hashable, Sendable, CustomStringConvertible {
 
     public var json: JSONValue {
         switch self {
-        case .number(let i): return .number(Double(i))
+        case .number(let i): return .integer(Int64(i))
         case .string(let s): return .string(s)
         }
     }

@@ -127,7 +127,7 @@ final class DaemonProcess {
             let line = Array(buffer[..<nl])
             buffer.removeFirst(nl + 1)
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) { return takeMessage() }
-            return try? JSONText.parse(line)
+            return try? JSONText.parse(line, options: .init(exactIntegers: true))
         case .contentLength:
             let separator: [UInt8] = [13, 10, 13, 10]
             guard let end = buffer.indices.first(where: { buffer.count >= $0 + 4 && Array(buffer[$0..<($0 + 4)]) == separator }) else { return nil }
@@ -137,7 +137,7 @@ final class DaemonProcess {
                   buffer.count >= end + 4 + length else { return nil }
             let body = Array(buffer[(end + 4)..<(end + 4 + length)])
             buffer.removeFirst(end + 4 + length)
-            return try? JSONText.parse(body)
+            return try? JSONText.parse(body, options: .init(exactIntegers: true))   // ids as sent, to the last digit
         }
     }
 
