@@ -19,6 +19,18 @@ public struct ConnectionOptions: Sendable {
     public var progressInterval: Double = 0.05
     /// Names the connection in log lines ("stdio", "client 3").
     public var name = "stdio"
+    /// Most reply bytes waiting for a client that does not read: a reply arriving while this
+    /// many are still unsent closes the connection (its requests are cancelled). One reply
+    /// onto a shorter queue is always accepted, however large.
+    public var maxQueuedOutputBytes = 64 << 20
+    /// Seconds a client may leave replies waiting without reading a byte of them before its
+    /// connection is closed (its requests cancelled).
+    public var outputStallTimeout: Double = 30
+    /// Socket server: most clients connected at once; one more gets a single error
+    /// (`connectionLimitCode`, "too many connections") and is closed.
+    public var maxConnections = 256
+    /// The error code of that refusal (the server's own block; AdvLens: -32011, resource limit).
+    public var connectionLimitCode = -32000
 
     public init() {}
 }
@@ -78,7 +90,8 @@ public final class Connection: @unchecked Sendable {
         self.output = output
         self.handler = handler
         self.options = options
-        self.out = OutputChannel(fd: output)
+        self.out = OutputChannel(fd: output, maxQueuedBytes: options.maxQueuedOutputBytes, stallTimeout: options.outputStallTimeout)
+        self.out.name = options.name
         self.decoder = FrameDecoder(maxMessageBytes: options.maxMessageBytes)
         self.ownsScheduler = scheduler == nil
         self.scheduler = scheduler ?? Scheduler(workers: options.workers)
@@ -100,10 +113,11 @@ public final class Connection: @unchecked Sendable {
     public func run() -> Int32 {
         _ = FDIO.ignoreSIGPIPE
         if let l = options.logLevel { Log.level = l }
-        out.onBroken = { [weak self] in self?.abandonInFlight(reason: "the peer closed its end") }
+        out.onBroken = { [weak self] failure in self?.outputBroke(failure) }
         Log.debug("\(options.name): connection open")
         readLoop()
         let code = finish()
+        out.waitUntilWritten()
         handler.connectionClosed(id)
         if ownsScheduler { scheduler.stop() }
         Log.debug("\(options.name): connection closed, exit code \(code)")
@@ -169,6 +183,21 @@ public final class Connection: @unchecked Sendable {
             Log.warning("\(options.name): \(stuck) cancelled request(s) still running after \(options.drainTimeout) s; giving up on them")
         }
         return lifecycle == .shutDown ? 0 : 1
+    }
+
+    /// The output broke (any thread, once): a vanished peer, or one that stopped reading, whose
+    /// connection is closed so it holds nothing (replies, requests, a socket) any longer.
+    func outputBroke(_ failure: OutputChannel.Failure) {
+        switch failure {
+        case .closed:
+            abandonInFlight(reason: "the peer closed its end")
+        case .overflow(let why):
+            Log.warning("\(options.name): \(why); closing the connection")
+            abandonInFlight(reason: "closing a client that does not read")
+            // Ends the reader's read() on a socket (and the client sees end of stream); on a
+            // pipe the reader stops at its next input.
+            shutdown(input, Int32(SHUT_RDWR))
+        }
     }
 
     /// Cancels every in-flight request and drops their replies (any thread, idempotent).

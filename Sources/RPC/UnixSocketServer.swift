@@ -29,6 +29,12 @@ public final class UnixSocketServer: @unchecked Sendable {
     private var nextClient = 1
     private var lastActivity = Date()
     private var socketIdentity: (dev: UInt64, ino: UInt64) = (0, 0)
+    // The accept loop's own (run()'s thread only).
+    private var lastBackoff = 0.0
+    /// Clients over the connection limit, waiting (briefly) for their first bytes so the
+    /// refusal goes out in their framing.
+    private var refusals: [(fd: Int32, deadline: Date)] = []
+    private var refusedInARow = 0
 
     /// Binds and listens at once, so a caller knows the socket is ready when this returns.
     public init(path: String, handler: RPCHandler, options: ConnectionOptions = ConnectionOptions(), idleTimeout: Double? = nil) throws {
@@ -87,11 +93,23 @@ public final class UnixSocketServer: @unchecked Sendable {
 
     /// Accepts clients until `stop()` or the idle timeout; returns when every client is gone,
     /// waiting at most twice `options.drainTimeout` for their in-flight work.
+    ///
+    /// Out of file descriptors (EMFILE, ENFILE), accept() fails while clients keep knocking:
+    /// the loop then stops polling the listening socket for a delay growing from 10 ms to 1 s,
+    /// logs the condition once per episode, and the waiting clients stay in the backlog until
+    /// descriptors free up. Beyond `options.maxConnections` clients a new one is refused.
     public func run() {
+        var backoff = 0.0                 // seconds; 0: accepting normally
+        var episodeStart = Date()
+        var failedAccepts = 0
+        var episodeWarned = false
+        var lastFDWarning: Date? = nil
         while true {
-            var fds = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0)]
-            let n = poll(&fds, 2, 250)
+            var fds = [pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0)]
+            if backoff == 0 { fds.append(pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)) }
+            for r in refusals { fds.append(pollfd(fd: r.fd, events: Int16(POLLIN), revents: 0)) }
+            let timeout = backoff > 0 ? Int32(backoff * 1000) : (refusals.isEmpty ? 250 : 50)
+            let n = poll(&fds, nfds_t(fds.count), timeout)
             state.lock()
             if stopped { state.unlock(); break }
             if let idle = idleTimeout, clients.isEmpty, -lastActivity.timeIntervalSinceNow >= idle {
@@ -101,12 +119,52 @@ public final class UnixSocketServer: @unchecked Sendable {
                 break
             }
             state.unlock()
-            guard n > 0, fds[0].revents & Int16(POLLIN) != 0 else { continue }
+            serviceRefusals(fds, n)
+            if backoff > 0 {
+                backoff = 0                  // poll the listening socket again; a failure doubles the delay
+                continue
+            }
+            guard n > 0, fds[1].revents & Int16(POLLIN) != 0 else { continue }
             let fd = accept(listenFD, nil, nil)
-            if fd < 0 { continue }
+            if fd < 0 {
+                let e = errno
+                guard e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM else { continue }
+                failedAccepts += 1
+                if failedAccepts == 1 {
+                    // A new episode; warned at most once a minute, as descriptors freed by one
+                    // leaving client are soon taken again by the next waiting one.
+                    episodeStart = Date()
+                    episodeWarned = lastFDWarning.map { -$0.timeIntervalSinceNow >= 60 } ?? true
+                    var limit = rlimit()
+                    getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+                    let message = "cannot accept connections: \(String(cString: strerror(e))) (\(clientCount) clients connected, open files limit \(limit.rlim_cur)); new clients wait in the backlog until descriptors free up"
+                    if episodeWarned {
+                        lastFDWarning = Date()
+                        Log.warning(message)
+                    } else {
+                        Log.debug(message)
+                    }
+                }
+                backoff = min(1, max(0.01, lastBackoff * 2))
+                lastBackoff = backoff
+                continue
+            }
+            if failedAccepts > 0 {
+                let message = "accepting connections again after \(String(format: "%.1f", -episodeStart.timeIntervalSinceNow)) s (\(failedAccepts) failed accept(s))"
+                if episodeWarned { Log.info(message) } else { Log.debug(message) }
+                failedAccepts = 0
+            }
+            lastBackoff = 0
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            startClient(fd)
+            if clientCount >= options.maxConnections {
+                refuse(fd)
+            } else {
+                refusedInARow = 0
+                startClient(fd)
+            }
         }
+        refusals.forEach { close($0.fd) }
+        refusals = []
         // Clients finish their in-flight requests; after drainTimeout they are cancelled, and
         // after another drainTimeout run() returns regardless (a handler ignoring its token).
         state.lock()
@@ -123,6 +181,55 @@ public final class UnixSocketServer: @unchecked Sendable {
         }
         state.unlock()
         scheduler.stop()
+    }
+
+    /// A client over `options.maxConnections`: it gets one error, in its framing once its
+    /// first bytes tell it (at most 1 s wait; newline-delimited JSON otherwise), and is closed.
+    private func refuse(_ fd: Int32) {
+        refusedInARow += 1
+        if refusedInARow == 1 {
+            Log.warning("refusing new clients: \(options.maxConnections) connected, the limit (--max-connections)")
+        } else {
+            Log.debug("refusing a client: \(options.maxConnections) connected")
+        }
+        if refusals.count >= 32 {
+            sendRefusal(fd, framing: .newlineDelimited)
+        } else {
+            refusals.append((fd, Date(timeIntervalSinceNow: 1)))
+        }
+    }
+
+    /// Answers the refused clients whose first bytes arrived (or whose wait is over).
+    private func serviceRefusals(_ fds: [pollfd], _ ready: Int32) {
+        guard !refusals.isEmpty else { return }
+        let first = fds.count - refusals.count
+        var keep: [(fd: Int32, deadline: Date)] = []
+        for (k, r) in refusals.enumerated() {
+            let revents = ready > 0 ? fds[first + k].revents : 0
+            if revents != 0 {
+                var buf = [UInt8](repeating: 0, count: 512)
+                let n = recv(r.fd, &buf, buf.count, Int32(MSG_DONTWAIT))
+                if n <= 0 { close(r.fd); continue }        // gone (or an error): nothing to tell
+                if let c = buf[0..<n].first(where: { !FrameDecoder.isSpace($0) }) {
+                    sendRefusal(r.fd, framing: c == UInt8(ascii: "C") || c == UInt8(ascii: "c") ? .contentLength : .newlineDelimited)
+                    continue
+                }
+            }
+            if r.deadline.timeIntervalSinceNow <= 0 {
+                sendRefusal(r.fd, framing: .newlineDelimited)
+            } else {
+                keep.append(r)
+            }
+        }
+        refusals = keep
+    }
+
+    private func sendRefusal(_ fd: Int32, framing: Framing) {
+        let error = RPCError(code: options.connectionLimitCode,
+                             message: "too many connections: the server holds at most \(options.maxConnections) clients; try again later")
+        let frame = framing.frame(OutgoingMessage.error(id: nil, error))
+        _ = frame.withUnsafeBytes { FDIO.writeSome(fd, .socket, $0) }
+        close(fd)
     }
 
     private func startClient(_ fd: Int32) {
