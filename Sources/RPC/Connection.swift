@@ -111,11 +111,28 @@ public final class Connection: @unchecked Sendable {
 
     /// Blocks until the peer sends `exit` or closes its end; returns the exit code.
     public func run() -> Int32 {
+        begin()
+        readLoop(blocking: true)
+        return end()
+    }
+
+    /// Before the first read.
+    func begin() {
         _ = FDIO.ignoreSIGPIPE
         if let l = options.logLevel { Log.level = l }
         out.onBroken = { [weak self] failure in self?.outputBroke(failure) }
         Log.debug("\(options.name): connection open")
-        readLoop()
+    }
+
+    /// The socket server's reader, run on a short-lived thread when the (idle) socket became
+    /// readable: handles everything readable now without blocking; false once reading is over
+    /// (then call `end()`), true when the socket should be watched again.
+    func pump() -> Bool {
+        readLoop(blocking: false)
+    }
+
+    /// After reading stopped: settles in-flight work, writes what is queued; the exit code.
+    func end() -> Int32 {
         let code = finish()
         out.waitUntilWritten()
         handler.connectionClosed(id)
@@ -124,12 +141,21 @@ public final class Connection: @unchecked Sendable {
         return code
     }
 
-    private func readLoop() {
+    /// Reads until the input ends (or `stopReading`); with `blocking` false, also returns
+    /// true as soon as a read would block, leaving the connection open.
+    @discardableResult
+    private func readLoop(blocking: Bool) -> Bool {
         let size = 64 * 1024
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
         defer { buffer.deallocate() }
         while !stopReading {
-            let n = FDIO.read(input, buffer)
+            let n: Int
+            if blocking {
+                n = FDIO.read(input, buffer)
+            } else {
+                n = FDIO.readNow(input, buffer)
+                if n == -2 { return true }       // nothing more for now
+            }
             if n <= 0 {
                 if n < 0 { Log.warning("\(options.name): read failed: \(String(cString: strerror(errno)))") }
                 break
@@ -141,7 +167,7 @@ public final class Connection: @unchecked Sendable {
             if out.broken {
                 // Nobody can receive replies any more: stop taking work (finish() cancels the rest).
                 Log.info("\(options.name): output closed by the peer; stopping")
-                return
+                return false
             }
         }
         if !stopReading {
@@ -152,6 +178,7 @@ public final class Connection: @unchecked Sendable {
                 Log.warning("\(options.name): input ended inside a frame (\(decoder.pendingBytes) bytes dropped)")
             }
         }
+        return false
     }
 
     /// After reading stopped: settle in-flight work, then the exit code.

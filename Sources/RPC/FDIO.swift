@@ -91,6 +91,17 @@ enum FDIO {
         _ = poll(&p, 1, Int32(max(1, min(seconds, 60) * 1000)))
     }
 
+    /// Reads what a socket has now without blocking: >0 bytes, 0 at EOF, -1 on error, -2 when
+    /// nothing is there yet.
+    static func readNow(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> Int {
+        while true {
+            let n = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return -2 }
+            return n
+        }
+    }
+
     static func waitWritable(_ fd: Int32) {
         var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
         _ = poll(&p, 1, 1000)

@@ -25,6 +25,8 @@ public final class UnixSocketServer: @unchecked Sendable {
     private var wakePipe: (read: Int32, write: Int32) = (-1, -1)
     private let state = NSCondition()
     private var clients: [Int32: Connection] = [:]
+    /// Connected clients that wait for input (no thread reads them; the accept loop polls them).
+    private var watched: Set<Int32> = []
     private var stopped = false
     private var nextClient = 1
     private var lastActivity = Date()
@@ -86,8 +88,10 @@ public final class UnixSocketServer: @unchecked Sendable {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw SystemCallError("pipe(): \(String(cString: strerror(errno)))") }
         wakePipe = (fds[0], fds[1])
-        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        for fd in fds {
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        }
         Log.debug("listening on unix:\(path)")
     }
 
@@ -107,7 +111,12 @@ public final class UnixSocketServer: @unchecked Sendable {
         while true {
             var fds = [pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0)]
             if backoff == 0 { fds.append(pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)) }
+            let refusalsAt = fds.count
             for r in refusals { fds.append(pollfd(fd: r.fd, events: Int16(POLLIN), revents: 0)) }
+            let clientsAt = fds.count
+            state.lock()
+            for fd in watched { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+            state.unlock()
             let timeout = backoff > 0 ? Int32(backoff * 1000) : (refusals.isEmpty ? 250 : 50)
             let n = poll(&fds, nfds_t(fds.count), timeout)
             state.lock()
@@ -119,7 +128,12 @@ public final class UnixSocketServer: @unchecked Sendable {
                 break
             }
             state.unlock()
-            serviceRefusals(fds, n)
+            if n > 0 && fds[0].revents != 0 {
+                var drain = [UInt8](repeating: 0, count: 256)
+                while read(wakePipe.read, &drain, drain.count) > 0 {}
+            }
+            if n > 0 { serviceClients(fds[clientsAt...]) }
+            serviceRefusals(fds, n, from: refusalsAt)
             if backoff > 0 {
                 backoff = 0                  // poll the listening socket again; a failure doubles the delay
                 continue
@@ -165,6 +179,12 @@ public final class UnixSocketServer: @unchecked Sendable {
         }
         refusals.forEach { close($0.fd) }
         refusals = []
+        // Idle clients: nobody polls them now; read each to its end (stop() shut their input).
+        state.lock()
+        let idle = watched.compactMap { fd in clients[fd].map { (fd, $0) } }
+        watched = []
+        state.unlock()
+        for (fd, connection) in idle { pump(fd, connection) }
         // Clients finish their in-flight requests; after drainTimeout they are cancelled, and
         // after another drainTimeout run() returns regardless (a handler ignoring its token).
         state.lock()
@@ -200,9 +220,8 @@ public final class UnixSocketServer: @unchecked Sendable {
     }
 
     /// Answers the refused clients whose first bytes arrived (or whose wait is over).
-    private func serviceRefusals(_ fds: [pollfd], _ ready: Int32) {
+    private func serviceRefusals(_ fds: [pollfd], _ ready: Int32, from first: Int) {
         guard !refusals.isEmpty else { return }
-        let first = fds.count - refusals.count
         var keep: [(fd: Int32, deadline: Date)] = []
         for (k, r) in refusals.enumerated() {
             let revents = ready > 0 ? fds[first + k].revents : 0
@@ -232,6 +251,8 @@ public final class UnixSocketServer: @unchecked Sendable {
         close(fd)
     }
 
+    /// A new client: watched by the accept loop's poll while idle, read by a short-lived
+    /// thread while it has input (so an idle client costs no thread).
     private func startClient(_ fd: Int32) {
         state.lock()
         var opts = options
@@ -242,8 +263,42 @@ public final class UnixSocketServer: @unchecked Sendable {
         lastActivity = Date()
         state.unlock()
         Log.debug("\(opts.name) connected")
+        connection.begin()
+        pump(fd, connection)
+    }
+
+    /// Clients whose sockets became readable: each is read on its own thread meanwhile.
+    private func serviceClients(_ polled: ArraySlice<pollfd>) {
+        for p in polled where p.revents != 0 {
+            state.lock()
+            let connection = clients[p.fd]
+            if connection != nil { watched.remove(p.fd) }
+            state.unlock()
+            if let connection { pump(p.fd, connection) }
+        }
+    }
+
+    /// Reads what the client sent, on a thread of its own (immediate requests such as
+    /// initialize run there); then either hands the socket back to the poll or ends the
+    /// connection (its in-flight work settled) and closes it.
+    private func pump(_ fd: Int32, _ connection: Connection) {
         let t = Thread { [self] in
-            _ = connection.run()
+            while connection.pump() {
+                state.lock()
+                if !stopped {
+                    watched.insert(fd)
+                    state.unlock()
+                    var b: UInt8 = 1
+                    _ = write(wakePipe.write, &b, 1)
+                    return
+                }
+                state.unlock()
+                // Stopping: the accept loop polls no more, and stop() shut the input down, so
+                // reading goes on to the end of it here.
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                _ = poll(&p, 1, 1000)
+            }
+            _ = connection.end()
             close(fd)
             state.lock()
             clients[fd] = nil
@@ -252,7 +307,7 @@ public final class UnixSocketServer: @unchecked Sendable {
             state.unlock()
         }
         t.stackSize = 8 << 20
-        t.name = opts.name
+        t.name = connection.options.name
         t.start()
     }
 

@@ -19,7 +19,7 @@ final class SocketLimitsTests: XCTestCase {
             directory = URL(fileURLWithPath: "/tmp").appendingPathComponent("advlens-limits-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             // $ADVLENSD runs another build (e.g. an older one, to see these tests fail).
-            let binary = ProcessInfo.processInfo.environment["ADVLENSD"] ?? DaemonProcess.binary.path
+            let binary = ProcessInfo.processInfo.environment["ADVLENSD"].flatMap { $0.isEmpty ? nil : $0 } ?? DaemonProcess.binary.path
             let quoted = ([binary, "--listen", "unix:" + socket, "--log-level", "info",
                            "--cache", directory.appendingPathComponent("cache.sqlite").path] + arguments)
                 .map { "'" + $0 + "'" }.joined(separator: " ")
@@ -65,6 +65,13 @@ final class SocketLimitsTests: XCTestCase {
                 usleep(20_000)
             }
             return true
+        }
+
+        /// The daemon's thread count, from /proc/PID/status.
+        var threads: Int {
+            let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+            let line = status.split(separator: "\n").first { $0.hasPrefix("Threads:") }
+            return line.flatMap { Int($0.dropFirst("Threads:".count).trimmingCharacters(in: .whitespaces)) } ?? -1
         }
 
         /// CPU seconds (user + system) the daemon has used, from /proc/PID/stat.
@@ -230,6 +237,22 @@ final class SocketLimitsTests: XCTestCase {
         let last = clients[clients.count - 1]
         XCTAssertNotNil(last.call("initialize", ["clientInfo": ["name": "late"]]), "log: \(d.log)")
         XCTAssertTrue(d.waitForLog("accepting connections again"), d.log)
+    }
+
+    /// Idle clients cost no thread: 100 connected (each initialized, then silent) add far
+    /// fewer than 100 threads (there was one reader thread per client), and are all served.
+    func testIdleClientsCostNoThread() throws {
+        let d = try SocketDaemon(arguments: ["--workers", "2"])
+        let before = d.threads
+        var clients: [Client] = []
+        for k in 0..<100 {
+            let c = try Client(d.socket)
+            XCTAssertNotNil(c.call("initialize", ["clientInfo": ["name": .string("idle \(k)")]]))
+            clients.append(c)
+        }
+        let after = d.threads
+        XCTAssertLessThan(after - before, 30, "threads went from \(before) to \(after) for 100 idle clients")
+        for c in clients.shuffled().prefix(10) { XCTAssertNotNil(c.call("model/list")) }
     }
 
     /// One client over --max-connections gets one -32011 "too many connections" error, in
