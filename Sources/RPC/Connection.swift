@@ -19,6 +19,18 @@ public struct ConnectionOptions: Sendable {
     public var progressInterval: Double = 0.05
     /// Names the connection in log lines ("stdio", "client 3").
     public var name = "stdio"
+    /// Most reply bytes waiting for a client that does not read: a reply arriving while this
+    /// many are still unsent closes the connection (its requests are cancelled). One reply
+    /// onto a shorter queue is always accepted, however large.
+    public var maxQueuedOutputBytes = 64 << 20
+    /// Seconds a client may leave replies waiting without reading a byte of them before its
+    /// connection is closed (its requests cancelled).
+    public var outputStallTimeout: Double = 30
+    /// Socket server: most clients connected at once; one more gets a single error
+    /// (`connectionLimitCode`, "too many connections") and is closed.
+    public var maxConnections = 256
+    /// The error code of that refusal (the server's own block; AdvLens: -32011, resource limit).
+    public var connectionLimitCode = -32000
 
     public init() {}
 }
@@ -80,7 +92,8 @@ public final class Connection: @unchecked Sendable {
         self.output = output
         self.handler = handler
         self.options = options
-        self.out = OutputChannel(fd: output)
+        self.out = OutputChannel(fd: output, maxQueuedBytes: options.maxQueuedOutputBytes, stallTimeout: options.outputStallTimeout)
+        self.out.name = options.name
         self.decoder = FrameDecoder(maxMessageBytes: options.maxMessageBytes)
         self.ownsScheduler = scheduler == nil
         self.scheduler = scheduler ?? Scheduler(workers: options.workers)
@@ -100,24 +113,51 @@ public final class Connection: @unchecked Sendable {
 
     /// Blocks until the peer sends `exit` or closes its end; returns the exit code.
     public func run() -> Int32 {
+        begin()
+        readLoop(blocking: true)
+        return end()
+    }
+
+    /// Before the first read.
+    func begin() {
         _ = FDIO.ignoreSIGPIPE
         if let l = options.logLevel { Log.level = l }
-        out.onBroken = { [weak self] in self?.abandonInFlight(reason: "the peer closed its end") }
+        out.onBroken = { [weak self] failure in self?.outputBroke(failure) }
         Log.debug("\(options.name): connection open")
-        readLoop()
+    }
+
+    /// The socket server's reader, run on a short-lived thread when the (idle) socket became
+    /// readable: handles everything readable now without blocking; false once reading is over
+    /// (then call `end()`), true when the socket should be watched again.
+    func pump() -> Bool {
+        readLoop(blocking: false)
+    }
+
+    /// After reading stopped: settles in-flight work, writes what is queued; the exit code.
+    func end() -> Int32 {
         let code = finish()
+        out.waitUntilWritten()
         handler.connectionClosed(id)
         if ownsScheduler { scheduler.stop() }
         Log.debug("\(options.name): connection closed, exit code \(code)")
         return code
     }
 
-    private func readLoop() {
+    /// Reads until the input ends (or `stopReading`); with `blocking` false, also returns
+    /// true as soon as a read would block, leaving the connection open.
+    @discardableResult
+    private func readLoop(blocking: Bool) -> Bool {
         let size = 64 * 1024
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
         defer { buffer.deallocate() }
         while !stopReading {
-            let n = FDIO.read(input, buffer)
+            let n: Int
+            if blocking {
+                n = FDIO.read(input, buffer)
+            } else {
+                n = FDIO.readNow(input, buffer)
+                if n == -2 { return true }       // nothing more for now
+            }
             if n <= 0 {
                 if n < 0 { Log.warning("\(options.name): read failed: \(String(cString: strerror(errno)))") }
                 break
@@ -130,7 +170,7 @@ public final class Connection: @unchecked Sendable {
             if out.broken {
                 // Nobody can receive replies any more: stop taking work (finish() cancels the rest).
                 Log.info("\(options.name): output closed by the peer; stopping")
-                return
+                return false
             }
         }
         if !stopReading {
@@ -141,6 +181,7 @@ public final class Connection: @unchecked Sendable {
                 Log.warning("\(options.name): input ended inside a frame (\(decoder.pendingBytes) bytes dropped)")
             }
         }
+        return false
     }
 
     /// After reading stopped: settle in-flight work, then the exit code.
@@ -172,6 +213,21 @@ public final class Connection: @unchecked Sendable {
             Log.warning("\(options.name): \(stuck) cancelled request(s) still running after \(options.drainTimeout) s; giving up on them")
         }
         return lifecycle == .shutDown ? 0 : 1
+    }
+
+    /// The output broke (any thread, once): a vanished peer, or one that stopped reading, whose
+    /// connection is closed so it holds nothing (replies, requests, a socket) any longer.
+    func outputBroke(_ failure: OutputChannel.Failure) {
+        switch failure {
+        case .closed:
+            abandonInFlight(reason: "the peer closed its end")
+        case .overflow(let why):
+            Log.warning("\(options.name): \(why); closing the connection")
+            abandonInFlight(reason: "closing a client that does not read")
+            // Ends the reader's read() on a socket (and the client sees end of stream); on a
+            // pipe the reader stops at its next input.
+            shutdown(input, Int32(SHUT_RDWR))
+        }
     }
 
     /// Cancels every in-flight request and drops their replies (any thread, idempotent).

@@ -1,25 +1,56 @@
 import Foundation
 
-/// The one writer of the protocol fd: whole frames only, under one lock.
+/// The one writer of the protocol fd: whole frames only, through a bounded queue that never
+/// blocks the thread that sends.
 ///
-/// Any thread that finishes a request writes its reply here, so frames must never interleave:
-/// each `send` frames the body and writes it in full while holding the lock. The reader
-/// thread may `hold` output while it works through one read() worth of input, so a burst of
-/// pipelined cheap requests is answered with one write instead of one per reply; it flushes
-/// before it blocks again, so latency is unchanged. When a write fails (EPIPE: the peer is
-/// gone) the channel turns `broken`, later sends are dropped, and `onBroken` runs once.
+/// Any thread that finishes a request hands its reply here, so frames must never interleave:
+/// `send` frames the body onto the connection's queue under one lock and writes what the fd
+/// takes at once without blocking (`FDIO.writeSome`); what it does not take waits for this
+/// connection's own writer thread, started only while bytes are waiting, which polls the fd.
+/// So a client that stops reading holds up nobody but itself: workers and other connections
+/// carry on. Its queue is bounded: a reply arriving while `maxQueuedBytes` are already
+/// unsent, or a queue that makes no progress for `stallTimeout` seconds, breaks the channel
+/// (an overflow): the queue is dropped, later sends are dropped, and `onBroken` runs once with
+/// the reason, as it does when a write fails (EPIPE: the peer is gone).
+///
+/// The reader thread may `hold` output while it works through one read() worth of input, so a
+/// burst of pipelined cheap requests is answered with one write instead of one per reply; it
+/// flushes before it blocks again, so latency is unchanged.
 final class OutputChannel: @unchecked Sendable {
+    /// Why the channel broke.
+    enum Failure {
+        /// A write failed: nobody reads any more.
+        case closed(String)
+        /// The peer does not read fast enough: too many bytes waiting, or none moving for too long.
+        case overflow(String)
+    }
+
     let fd: Int32
-    private let lock = NSLock()
+    let kind: FDIO.WriteKind
+    let maxQueuedBytes: Int
+    let stallTimeout: Double
+    /// Names the connection in log lines and the writer thread.
+    var name = "output"
+    private let lock = NSCondition()
     private var framing: Framing = .newlineDelimited
     private var framingKnown = false
-    private var held: [UInt8] = []
+    /// Frames not yet written are `queue[sent...]`.
+    private var queue: [UInt8] = []
+    private var sent = 0
     private var holding = false
     private var muted = false
+    private var writerRunning = false
+    /// When bytes last moved (or the queue last became non-empty), in uptime nanoseconds.
+    private var lastProgress: UInt64 = 0
     private(set) var broken = false
-    var onBroken: (() -> Void)?
+    var onBroken: ((Failure) -> Void)?
 
-    init(fd: Int32) { self.fd = fd }
+    init(fd: Int32, maxQueuedBytes: Int = 64 << 20, stallTimeout: Double = 30) {
+        self.fd = fd
+        self.kind = FDIO.WriteKind(fd: fd)
+        self.maxQueuedBytes = maxQueuedBytes
+        self.stallTimeout = stallTimeout
+    }
 
     /// Set by the reader once the client's framing is known; replies mirror it.
     func setFraming(_ f: Framing) {
@@ -32,29 +63,37 @@ final class OutputChannel: @unchecked Sendable {
         return framingKnown ? framing : nil
     }
 
-    /// Drops everything from now on (after `exit`, or once the peer vanished).
-    func mute() {
-        lock.lock(); muted = true; held = []; lock.unlock()
+    /// Bytes waiting to be written.
+    var queuedBytes: Int {
+        lock.lock(); defer { lock.unlock() }
+        return queue.count - sent
     }
 
-    /// Frames and writes one message body; false when dropped (muted or broken).
+    /// Drops everything from now on (after `exit`, or once the peer vanished).
+    func mute() {
+        lock.lock(); muted = true; dropQueue(); lock.broadcast(); lock.unlock()
+    }
+
+    /// Frames and queues one message body and writes what the fd takes now; false when
+    /// dropped (muted, broken, or the queue overflowed). Never blocks on the peer.
     @discardableResult
     func send(_ body: [UInt8]) -> Bool {
         lock.lock()
         guard !muted && !broken else { lock.unlock(); return false }
-        if holding {
-            framing.appendFrame(body, to: &held)
-            if held.count >= 1 << 16 { writeHeld() }
+        let waiting = queue.count - sent
+        if waiting >= maxQueuedBytes {
+            let callback = markBroken(.overflow("\(waiting) bytes of replies unsent (the limit is \(maxQueuedBytes)): the client is not reading"))
             lock.unlock()
-            return true
+            callback?.run()
+            return false
         }
-        var frame: [UInt8] = []
-        frame.reserveCapacity(body.count + 32)
-        framing.appendFrame(body, to: &frame)
-        let ok = FDIO.writeAll(fd, frame)
-        let callback = ok ? nil : markBroken()
+        if waiting == 0 { lastProgress = DispatchTime.now().uptimeNanoseconds }
+        framing.appendFrame(body, to: &queue)
+        if !holding || queue.count - sent >= 1 << 16 { writeAvailable() }
+        let ok = !broken
+        let callback = broken ? takeCallback() : nil
         lock.unlock()
-        callback?()
+        callback?.run()
         return ok
     }
 
@@ -63,35 +102,112 @@ final class OutputChannel: @unchecked Sendable {
         lock.lock(); holding = true; lock.unlock()
     }
 
-    /// Writes what was collected and stops collecting.
+    /// Writes what was collected (as far as the fd takes it) and stops collecting.
     func flush() {
         lock.lock()
         holding = false
-        writeHeld()
+        writeAvailable()
         let callback = broken ? takeCallback() : nil
         lock.unlock()
-        callback?()
+        callback?.run()
     }
 
-    /// With the lock held.
-    private func writeHeld() {
-        guard !held.isEmpty else { return }
-        if !muted && !broken && !FDIO.writeAll(fd, held) { _ = markBroken() }
-        held.removeAll(keepingCapacity: held.capacity <= 1 << 20)
+    /// Waits until every queued byte is written, the channel broke or was muted (bounded:
+    /// a queue that stops moving breaks after `stallTimeout`). Before the fd is closed.
+    func waitUntilWritten() {
+        lock.lock()
+        while queue.count > sent && !broken && !muted { lock.wait() }
+        lock.unlock()
+    }
+
+    /// With the lock held: writes what the fd takes without blocking; leaves the rest to the
+    /// writer thread, starting it if needed.
+    private func writeAvailable() {
+        while sent < queue.count && !broken && !muted {
+            let n = queue.withUnsafeBytes { FDIO.writeSome(fd, kind, UnsafeRawBufferPointer(rebasing: $0[sent...])) }
+            if n < 0 {
+                _ = markBroken(.closed(String(cString: strerror(errno))))
+                return
+            }
+            if n == 0 { break }
+            sent += n
+            lastProgress = DispatchTime.now().uptimeNanoseconds
+        }
+        if sent == queue.count {
+            queue.removeAll(keepingCapacity: queue.capacity <= 1 << 20)
+            sent = 0
+            lock.broadcast()
+        } else {
+            if sent >= 1 << 20 && sent * 2 >= queue.count {
+                queue.removeSubrange(0..<sent)
+                sent = 0
+            }
+            if !writerRunning && !broken && !muted { startWriter() }
+        }
+    }
+
+    /// The connection's writer: runs while bytes wait, polling the fd, then ends.
+    private func startWriter() {
+        writerRunning = true
+        let t = Thread { [self] in
+            lock.lock()
+            while queue.count > sent && !broken && !muted {
+                let idle = Double(DispatchTime.now().uptimeNanoseconds - lastProgress) / 1e9
+                if idle >= stallTimeout {
+                    let callback = markBroken(.overflow("no reply bytes written for \(Self.seconds(stallTimeout)) s with \(queue.count - sent) waiting: the client is not reading"))
+                    writerRunning = false
+                    lock.unlock()
+                    callback?.run()
+                    return
+                }
+                lock.unlock()
+                FDIO.waitWritable(fd, seconds: min(stallTimeout - idle, 1))
+                lock.lock()
+                writeAvailable()
+            }
+            writerRunning = false
+            let callback = broken ? takeCallback() : nil
+            lock.unlock()
+            callback?.run()
+        }
+        t.name = "\(name)-writer"
+        t.stackSize = 1 << 18
+        t.start()
+    }
+
+    private func dropQueue() {
+        queue = []
+        sent = 0
     }
 
     /// With the lock held; returns the callback to run after unlocking.
-    private func markBroken() -> (() -> Void)? {
+    private func markBroken(_ failure: Failure) -> PendingCallback? {
+        guard !broken else { return nil }
         broken = true
-        held = []
-        Log.debug("output fd \(fd) is closed (\(String(cString: strerror(errno))))")
+        dropQueue()
+        lock.broadcast()
+        if case .closed(let why) = failure { Log.debug("\(name): output fd \(fd) is closed (\(why))") }
+        brokenBy = failure
         return takeCallback()
     }
 
-    private func takeCallback() -> (() -> Void)? {
-        let c = onBroken
+    private var brokenBy: Failure = .closed("")
+
+    /// The `onBroken` call to make once the lock is released (at most one ever).
+    struct PendingCallback {
+        let callback: (Failure) -> Void
+        let failure: Failure
+        func run() { callback(failure) }
+    }
+
+    private func takeCallback() -> PendingCallback? {
+        guard let c = onBroken else { return nil }
         onBroken = nil
-        return c
+        return PendingCallback(callback: c, failure: brokenBy)
+    }
+
+    static func seconds(_ s: Double) -> String {
+        s == s.rounded() ? String(Int(s)) : String(s)
     }
 }
 

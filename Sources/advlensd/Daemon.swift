@@ -1,6 +1,7 @@
 import ArgumentParser
 import Files
 import Foundation
+import Protocol
 import RPC
 import Server
 import Store
@@ -35,6 +36,12 @@ struct Daemon: ParsableCommand {
     var memoryLimit = MemoryBudget.defaultLimitBytes
     @Option(name: .customLong("idle-timeout"), help: "With --listen: exit after this many seconds without a client (0: never).")
     var idleTimeout: Double = 0
+    @Option(name: .customLong("max-connections"), help: "With --listen: most clients at once; one more gets error -32011 \"too many connections\" and is closed.")
+    var maxConnections = 256
+    @Option(name: .customLong("max-queued-output"), help: "Most reply bytes left unread by a client: a reply arriving while this many wait closes its connection and cancels its requests.")
+    var maxQueuedOutput = 64 << 20
+    @Option(name: .customLong("output-stall-timeout"), help: "Seconds a client may leave replies unread (no byte taken) before its connection is closed and its requests cancelled.")
+    var outputStallTimeout: Double = 30
 
     func validate() throws {
         guard Log.Level(name: logLevel) != nil else {
@@ -48,6 +55,9 @@ struct Daemon: ParsableCommand {
         if cacheLimit < 1 { throw ValidationError("--cache-limit must be a positive number of bytes") }
         if memoryLimit < 1 { throw ValidationError("--memory-limit must be a positive number of bytes") }
         if let cache, cache.isEmpty { throw ValidationError("--cache takes a file path") }
+        if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
+        if maxQueuedOutput < 1 { throw ValidationError("--max-queued-output must be a positive number of bytes") }
+        if !(outputStallTimeout > 0) { throw ValidationError("--output-stall-timeout must be a positive number of seconds") }
     }
 
     func run() throws {
@@ -55,6 +65,10 @@ struct Daemon: ParsableCommand {
         var options = ConnectionOptions()
         options.maxMessageBytes = maxMessageBytes
         if let workers { options.workers = workers }
+        options.maxConnections = maxConnections
+        options.maxQueuedOutputBytes = maxQueuedOutput
+        options.outputStallTimeout = outputStallTimeout
+        options.connectionLimitCode = AdvLensErrorCode.resourceLimit
         let server = AdvLensServer(rootPath: root ?? FileManager.default.currentDirectoryPath,
                                    options: .init(workers: options.workers, maxMessageBytes: maxMessageBytes,
                                                   cachePath: cache.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 },

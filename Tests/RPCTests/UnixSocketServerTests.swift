@@ -150,4 +150,60 @@ final class UnixSocketServerTests: XCTestCase {
         XCTAssertGreaterThan(now() - t0, 1.1)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path))
     }
+
+    /// A client that asks for large replies and stops reading (without closing) holds up no
+    /// worker and no other client; the server closes it once its replies stall.
+    func testAClientThatStopsReadingHoldsUpNobody() throws {
+        let path = dir + "/slow.sock"
+        var options = ConnectionOptions()
+        options.workers = 2
+        options.outputStallTimeout = 0.5
+        let server = try UnixSocketServer(path: path, handler: ToyHandler(), options: options)
+        let done = start(server)
+        let a = try Client(path), b = try Client(path)
+        a.request(0, "initialize")
+        XCTAssertNotNil(a.receive()?["result"])
+        let big = JSONValue.string(String(repeating: "x", count: 300_000))
+        for k in 1...8 { a.request(k, "echo", ["blob": big]) }   // ~2.4 MB of replies, never read
+        b.request(0, "initialize")
+        XCTAssertNotNil(b.receive()?["result"])
+        for k in 1...4 {
+            b.request(k, "echo", ["k": JSONValue(k)])
+            XCTAssertEqual(b.receive(timeout: 60)?["result"]?["k"], JSONValue(k), "B answered while A does not read")
+        }
+        // A is closed by the server while it still reads nothing: its end sees the hang-up
+        // (POLLRDHUP) with the unread replies still queued.
+        var closed = false
+        let deadline = Date(timeIntervalSinceNow: 60)
+        while !closed && deadline.timeIntervalSinceNow > 0 {
+            var p = pollfd(fd: a.fd, events: Int16(0x2000), revents: 0)   // POLLRDHUP
+            guard poll(&p, 1, 1000) > 0 else { continue }
+            closed = p.revents & Int16(0x2000 | POLLHUP) != 0
+        }
+        XCTAssertTrue(closed, "the server closed the client that stopped reading")
+        b.request(9, "echo", ["after": true])
+        XCTAssertEqual(b.receive(timeout: 60)?["result"]?["after"], true)
+        server.stop()
+        XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
+    }
+
+    /// Beyond maxConnections a client gets one error and is closed.
+    func testConnectionLimit() throws {
+        let path = dir + "/cap.sock"
+        var options = ConnectionOptions()
+        options.maxConnections = 1
+        options.connectionLimitCode = -32011
+        let server = try UnixSocketServer(path: path, handler: ToyHandler(), options: options)
+        let done = start(server)
+        let a = try Client(path)
+        a.request(0, "initialize")
+        XCTAssertNotNil(a.receive()?["result"])
+        let b = try Client(path)
+        b.request(0, "initialize")
+        let refusal = b.receive(timeout: 60)
+        XCTAssertEqual(refusal?["error"]?["code"], -32011)
+        XCTAssertNil(b.receive(timeout: 60), "then closed")
+        server.stop()
+        XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
+    }
 }
