@@ -58,7 +58,7 @@ let package = Package(
 
         // The settings objects, once: attack, optimiser and schedule parameters with their
         // checks, decoded straight from the wire. A leaf: the engine and the protocol import it.
-        .target(name: "Settings"),
+        .target(name: "Settings", dependencies: ["JSON"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
 
         // Adversarial attacks on one model or an ensemble: FGSM, BIM, PGD, MI-FGSM, C&W, DeepFool,
@@ -92,7 +92,7 @@ let package = Package(
 
         // Method handlers and the workspace (resident models, datasets, result handles):
         // the one place where the protocol meets the engine.
-        .target(name: "Server", dependencies: ["RPC", "Protocol", "NN", "Data", "Training", "Attacks", "SafeTensors", "CStb", "Interpret", "Store", "Settings", "TensorEngine", "Files"],
+        .target(name: "Server", dependencies: ["RPC", "JSON", "Protocol", "NN", "Data", "Training", "Attacks", "SafeTensors", "CStb", "Interpret", "Store", "Settings", "TensorEngine", "Files"],
                 swiftSettings: fast),
         // End-to-end tests: the real advlensd binary over pipes and sockets.
         .testTarget(name: "DaemonTests", dependencies: ["RPC", "CStb", "Store"]),

@@ -151,7 +151,7 @@ extension DecodeFailure {
     /// `params.x.name: unknown field; did you mean "..."?` (the path is the object's plus the name).
     func unknownField(_ name: String, known: Set<String>) -> DecodeFailure {
         let node = key.map { PathNode(parent, $0) } ?? parent
-        return DecodeFailure(root: root, parent: node, key: NameKey(name)) {
+        return DecodeFailure(root: root, parent: node, key: NameKey(ClientText.echo(name))) {
             var message = "unknown field"
             if let near = FieldSuggestion.nearest(to: name, among: known) { message += "; did you mean \"\(near)\"?" }
             return message

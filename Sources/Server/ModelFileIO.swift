@@ -1,3 +1,4 @@
+import JSON
 import Files
 import Foundation
 import NN

@@ -1,3 +1,4 @@
+import JSON
 import Data
 import Foundation
 import NN

@@ -1,3 +1,4 @@
+import JSON
 /// A closed set of names on the wire (a norm, an optimiser kind, a schedule): decoding an
 /// unknown name fails with the one message every such field shares,
 /// `unknown "pdg"; known: fgsm, bim, ...`, which a decoder reports at the field's path.
@@ -52,7 +53,7 @@ extension SettingsError {
     /// `unknown "x"; known: a, b, c`: the one message for a name outside a closed set, an enum's
     /// or a registry's.
     public static func unknownMessage(_ name: String, known: [String]) -> String {
-        "unknown \"\(name)\"; known: \(known.joined(separator: ", "))"
+        "unknown \(ClientText.quoted(name)); known: \(known.joined(separator: ", "))"
     }
 
     /// That message for `field`.

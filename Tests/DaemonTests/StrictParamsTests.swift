@@ -85,4 +85,22 @@ final class StrictParamsTests: XCTestCase {
         XCTAssertEqual(r["layers"]?.arrayValue?.first?["rankedBy"], "logitDrop")
         XCTAssertEqual(r["maps"]?["integratedGradients"]?["integrationMethod"], "gausslegendre")
     }
+
+    /// A huge unknown field name or enum value is quoted capped, not echoed whole.
+    func testHugeUnknownNamesAreEchoedCapped() throws {
+        let d = try DaemonProcess()
+        _ = d.initialize()
+        _ = d.call("model/create", ["name": "m", "architecture": "mnist-small"])
+        let huge = String(repeating: "q", count: 1_000_000)
+        let field = d.failure("model/list", .object(JSONObject([(huge, 1)])))
+        XCTAssertEqual(field.code, ErrorCode.invalidParams)
+        XCTAssertLessThan(field.message.utf8.count, 400, "\(field.message.prefix(300))")
+        XCTAssertTrue(field.message.hasSuffix("…: unknown field"), "\(field.message.suffix(60))")
+        let image = JSONValue.tensor(shape: [1, 1, 28, 28], values: Array(repeating: 0.5, count: 784))
+        let method = d.failure("attack", ["model": "m", "method": .string(huge), "inputs": image])
+        XCTAssertLessThan(method.message.utf8.count, 600, "\(method.message.prefix(300))")
+        XCTAssertTrue(method.message.hasPrefix("params.method: unknown \"qqq"), method.message)
+        let norm = d.failure("attack", ["model": "m", "method": "pgd", "norm": .string(huge), "inputs": image])
+        XCTAssertLessThan(norm.message.utf8.count, 400, "\(norm.message.prefix(300))")
+    }
 }

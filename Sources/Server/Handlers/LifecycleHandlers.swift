@@ -20,7 +20,7 @@ extension AdvLensServer {
         if let root = params.rootPath {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw ServerError.invalidParams("params.rootPath: \"\(root)\" is not a directory")
+                throw ServerError.invalidParams("params.rootPath: \(ClientText.quoted(root)) is not a directory")
             }
         }
         workspace.openSession(connection, rootPath: params.rootPath, cachePath: params.cachePath)

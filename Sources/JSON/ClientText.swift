@@ -2,11 +2,11 @@
 /// `maxEchoBytes` bytes, cut at a character boundary and marked with "…", so a 1 MB name
 /// gives a short error rather than a 1 MB one. Every message that echoes client input goes
 /// through `echo` (or `quoted`).
-enum ClientText {
-    static let maxEchoBytes = 200
+public enum ClientText {
+    public static let maxEchoBytes = 200
 
     /// `text`, cut to at most `maxEchoBytes` UTF-8 bytes plus "…" when longer.
-    static func echo(_ text: String) -> String {
+    public static func echo(_ text: String) -> String {
         guard text.utf8.count > maxEchoBytes else { return text }
         var out = ""
         var bytes = 0
@@ -20,5 +20,5 @@ enum ClientText {
     }
 
     /// `echo(text)` between double quotes.
-    static func quoted(_ text: String) -> String { "\"" + echo(text) + "\"" }
+    public static func quoted(_ text: String) -> String { "\"" + echo(text) + "\"" }
 }
