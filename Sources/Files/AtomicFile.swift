@@ -22,44 +22,74 @@ public enum AtomicFile {
         return dir + "/." + name + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     }
 
-    /// Writes `bytes` to a new temporary file beside `path`, fsynced; returns its path. The
-    /// caller renames it into place (`commit`) or removes it.
-    public static func prepare(_ bytes: UnsafeRawBufferPointer, for path: String) throws -> String {
-        removeStaleTemporaries(in: split(path).dir)
-        let tmp = temporaryPath(for: path)
-        func failure(_ what: String) -> WriteError { WriteError(path: path, reason: "\(what): \(String(cString: strerror(errno)))") }
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        guard fd >= 0 else { throw failure("cannot create temporary file \(tmp)") }
-        var ok = false
-        defer { if !ok { unlink(tmp) } }
-        do {
-            defer { close(fd) }
-            var done = 0
-            while done < bytes.count {
-                let n = Glibc_write(fd, bytes.baseAddress! + done, bytes.count - done)
-                if n < 0 { if errno == EINTR { continue }; throw failure("write failed") }
-                done += n
-            }
-            guard fsync(fd) == 0 else { throw failure("fsync failed") }
+    /// A written, fsynced temporary beside its target, in a directory held open: `commit`
+    /// renames it relative to that descriptor, so swapping the directory's path for a link in
+    /// between cannot move the write elsewhere.
+    public final class Prepared {
+        let directory: Int32
+        let temporaryName: String
+        let name: String
+        public let path: String
+        var done = false
+
+        init(directory: Int32, temporaryName: String, name: String, path: String) {
+            (self.directory, self.temporaryName, self.name, self.path) = (directory, temporaryName, name, path)
         }
-        ok = true
-        return tmp
+
+        /// Removes the temporary (a write given up).
+        public func discard() {
+            if !done { unlinkat(directory, temporaryName, 0); done = true }
+        }
+
+        deinit {
+            discard()
+            close(directory)
+        }
     }
 
-    /// Renames a prepared temporary over `path` and syncs the directory.
-    public static func commit(_ tmp: String, to path: String) throws {
-        guard rename(tmp, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(tmp)
-            throw WriteError(path: path, reason: "rename failed: \(reason)")
+    /// Writes `bytes` to a new temporary file beside `path`, fsynced. The directory is opened
+    /// first and, under a `Confinement.root`, must really lie inside it; the temporary is
+    /// created relative to that descriptor without following links.
+    public static func prepare(_ bytes: UnsafeRawBufferPointer, for path: String) throws -> Prepared {
+        let (dir, name) = split(path)
+        removeStaleTemporaries(in: dir)
+        func failure(_ what: String) -> WriteError { WriteError(path: path, reason: "\(what): \(String(cString: strerror(errno)))") }
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dfd >= 0 else { throw failure("cannot open the directory \(dir)") }
+        guard Confinement.holds(dfd) else {
+            close(dfd)
+            throw WriteError(path: path, reason: "the directory resolves outside the workspace root")
         }
-        let dfd = open(split(path).dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+        let temporary = "." + name + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let prepared = Prepared(directory: dfd, temporaryName: temporary, name: name, path: path)
+        let fd = openat(dfd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard fd >= 0 else { prepared.done = true; throw failure("cannot create temporary file \(dir)/\(temporary)") }
+        defer { close(fd) }
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc_write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 { if errno == EINTR { continue }; throw failure("write failed") }
+            done += n
+        }
+        guard fsync(fd) == 0 else { throw failure("fsync failed") }
+        return prepared
+    }
+
+    /// Renames a prepared temporary over its target (relative to the directory held open) and
+    /// syncs the directory.
+    public static func commit(_ p: Prepared) throws {
+        guard renameat(p.directory, p.temporaryName, p.directory, p.name) == 0 else {
+            let reason = String(cString: strerror(errno))
+            p.discard()
+            throw WriteError(path: p.path, reason: "rename failed: \(reason)")
+        }
+        p.done = true
+        _ = fsync(p.directory)
     }
 
     /// Writes `bytes` to `path` atomically (temporary, fsync, rename).
     public static func write(_ bytes: UnsafeRawBufferPointer, to path: String) throws {
-        try commit(try prepare(bytes, for: path), to: path)
+        try commit(try prepare(bytes, for: path))
     }
 
     public static func write(_ bytes: [UInt8], to path: String) throws {

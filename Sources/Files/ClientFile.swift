@@ -33,6 +33,9 @@ public struct ReadLimits: Sendable {
 public enum FileReadError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The path names something other than a regular file (`kind` says what).
     case notRegularFile(path: String, kind: String)
+    /// What was opened lies outside the workspace root (a directory swapped for a link after
+    /// the path was checked).
+    case outsideRoot(path: String)
     /// The file (or what it inflates to) exceeds the limit.
     case tooLarge(path: String, limit: Int)
     /// `shouldStop` answered true part-way.
@@ -45,6 +48,7 @@ public enum FileReadError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .notRegularFile(path, kind): return "\(path): \(kind), not a regular file"
         case let .tooLarge(path, limit): return "\(path): larger than the \(ClientFile.describe(bytes: limit)) a file may hold (advlensd --max-file-bytes)"
         case let .cancelled(path): return "\(path): reading was cancelled"
+        case let .outsideRoot(path): return "\(path): resolves outside the workspace root"
         case let .io(path, reason): return "\(path): \(reason)"
         }
     }
@@ -92,6 +96,10 @@ public enum ClientFile {
         if let kind = kind(st.st_mode) {
             close(fd)
             throw FileReadError.notRegularFile(path: path, kind: kind)
+        }
+        guard Confinement.holds(fd) else {
+            close(fd)
+            throw FileReadError.outsideRoot(path: path)
         }
         guard Int(st.st_size) <= limits.maxBytes else {
             close(fd)

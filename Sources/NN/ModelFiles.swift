@@ -91,17 +91,14 @@ extension Model {
     public func save(specTo specURL: URL, weightsTo weightsURL: URL,
                      extra: [(data: Data, url: URL)] = [], remove: [URL] = []) throws {
         let files = [(try weightsFile(), weightsURL), (try specJSON(), specURL)] + extra.map { ($0.data, $0.url) }
-        var prepared: [(tmp: String, path: String)] = []
+        var prepared: [AtomicFile.Prepared] = []
         do {
             for (data, url) in files {
-                prepared.append((try data.withUnsafeBytes { try AtomicFile.prepare($0, for: url.path) }, url.path))
+                prepared.append(try data.withUnsafeBytes { try AtomicFile.prepare($0, for: url.path) })
             }
-            for (i, p) in prepared.enumerated() {
-                try AtomicFile.commit(p.tmp, to: p.path)
-                prepared[i].tmp = ""
-            }
+            for p in prepared { try AtomicFile.commit(p) }
         } catch let e as AtomicFile.WriteError {
-            for p in prepared where !p.tmp.isEmpty { unlink(p.tmp) }
+            prepared.forEach { $0.discard() }
             throw ModelError.io(e.description)
         }
         for url in remove where FileManager.default.fileExists(atPath: url.path) {

@@ -100,7 +100,10 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
         // request is cancelled (ClientFile, Gzip and the loaders read ReadLimits.current).
         let limits = ReadLimits(maxBytes: options.maxFileBytes, shouldStop: { [context] in context.isCancelled })
         do {
-            return try ReadLimits.$current.withValue(limits) { try entry.run(context) }
+            // Every client file a request opens must really lie inside its session's root.
+            return try Confinement.$root.withValue(workspace.paths(for: context.connection).root) {
+                try ReadLimits.$current.withValue(limits) { try entry.run(context) }
+            }
         } catch {
             throw ServerError.from(error)
         }

@@ -43,6 +43,7 @@ enum ServerError {
             case .cancelled: return RPCError.cancelled()
             case .notRegularFile: return invalidParams(prefixed(e.description))
             case .tooLarge: return resourceLimit(prefixed(e.description))
+            case .outsideRoot: return outsideRoot(prefixed(e.description))
             case .io: return io(prefixed(e.description))
             }
         case let e as StoreError:
