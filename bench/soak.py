@@ -6,7 +6,6 @@ any error or when memory grew by more than 64 MiB from the first minute to the e
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -14,44 +13,11 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "Tests", "python"))
+from test_load import LineClient, rss_kib  # noqa: E402 - the load test's NDJSON socket client, one copy
 ADVLENSD = os.environ.get("ADVLENSD", os.path.join(ROOT, ".build/release/advlensd"))
 CLIENTS = int(os.environ.get("SOAK_CLIENTS", "100"))
 SECONDS = float(os.environ.get("SOAK_SECONDS", "600"))
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-class LineClient:
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(path)
-        self.sock.settimeout(120)
-        self.buf = b""
-        self.next_id = 0
-
-    def call(self, method, params=None):
-        self.next_id += 1
-        msg = {"jsonrpc": "2.0", "id": self.next_id, "method": method}
-        if params is not None:
-            msg["params"] = params
-        self.sock.sendall(json.dumps(msg).encode() + b"\n")
-        while True:
-            while b"\n" not in self.buf:
-                chunk = self.sock.recv(1 << 16)
-                if not chunk:
-                    raise ConnectionError("daemon closed the connection")
-                self.buf += chunk
-            line, self.buf = self.buf.split(b"\n", 1)
-            if line.strip():
-                reply = json.loads(line)
-                if reply.get("id") == self.next_id:
-                    return reply
 
 
 def requests(k, i):
