@@ -16,10 +16,10 @@ public enum AtomicFile {
         public var description: String { "\(path): \(reason)" }
     }
 
-    /// The temporary file a write to `path` goes through (in the same directory, hidden).
-    public static func temporaryPath(for path: String) -> String {
-        let (dir, name) = split(path)
-        return dir + "/." + name + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    /// The name of the temporary file a write to `name` goes through (in the same directory,
+    /// hidden; the pid lets the next writer there tell a dead writer's leftovers).
+    static func temporaryName(for name: String) -> String {
+        "." + name + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     }
 
     /// A written, fsynced temporary beside its target, in a directory held open: `commit`
@@ -60,7 +60,7 @@ public enum AtomicFile {
             close(dfd)
             throw WriteError(path: path, reason: "the directory resolves outside the workspace root")
         }
-        let temporary = "." + name + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let temporary = temporaryName(for: name)
         let prepared = Prepared(directory: dfd, temporaryName: temporary, name: name, path: path)
         let fd = openat(dfd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard fd >= 0 else { prepared.done = true; throw failure("cannot create temporary file \(dir)/\(temporary)") }
