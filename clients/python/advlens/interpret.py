@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from . import display
-from .results import Result, render_generic
+from .results import Result, drawn_from_numpy, render_generic
 
 
 def file_image(path, title):
@@ -31,6 +31,7 @@ def unit_name(neuron, unit_kind):
 
 
 class ExplainResult(Result):
+    @drawn_from_numpy
     def _repr_html_(self):
         parts = []
         if "summary" in self:
@@ -79,6 +80,7 @@ class ExplainResult(Result):
 
 
 class ProbeResult(Result):
+    @drawn_from_numpy
     def _repr_html_(self):
         head = [(k, self[k]) for k in ("kind", "model", "layer", "layerShape", "reduction", "k", "count",
                                        "adversarialHandle", "adversarialCount", "elapsedMs") if k in self]
