@@ -258,8 +258,11 @@ class Client:
         return self.call("probe", dict(params, model=model, layer=layer, kind=kind, dataset=dataset,
                                        adversarial=adversarial), progress)
 
-    def explain_prediction(self, model, input, progress=None, **params):
-        """Why `model` predicts what it does on one input: top neurons, maps."""
+    def explain_prediction(self, model, input=None, progress=None, **params):
+        """Why `model` predicts what it does on one input: top neurons, maps. `inputs=` (several
+        images: an array [N, C, H, W], a Handle, a dataset(...) reference, a list) explains each
+        in one request, like Captum's attribute(x_batch, target=...): `classes=` gives each
+        one's class; the result's `explanations` hold one explanation per image."""
         return self.call("explainPrediction", dict(params, model=model, input=input), progress)
 
     explain = explain_prediction

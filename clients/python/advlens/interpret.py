@@ -33,6 +33,9 @@ def unit_name(neuron, unit_kind):
 class ExplainResult(Result):
     @drawn_from_numpy
     def _repr_html_(self):
+        if "explanations" in self:  # a batch: each image's explanation in turn
+            return "".join(f'<div class="advlens-batch-item"><h4>image {i}</h4>{ExplainResult(e, self._client)._repr_html_()}</div>'
+                           for i, e in enumerate(self["explanations"]))
         parts = []
         if "summary" in self:
             parts.append(f'<p class="advlens-explain-summary">{display.esc(self["summary"])}</p>')
