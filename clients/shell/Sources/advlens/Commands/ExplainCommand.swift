@@ -48,21 +48,21 @@ struct ExplainCommand: ParsableCommand {
     var classes: String?
     @Option(name: .customLong("layer"), help: ArgumentHelp("A layer whose units to rank; repeat for several (default: last convolution, penultimate dense).", valueName: "name"))
     var layers: [String] = []
-    @Option(name: .customLong("top"), help: ArgumentHelp("Units per layer.", valueName: "n"))
+    @Option(name: .customLong("top"), help: ArgumentHelp("Units per layer (default 10).", valueName: "n"))
     var topNeurons: Int?
-    @Option(help: ArgumentHelp("Comma-separated explanation methods.", valueName: "list"))
+    @Option(help: ArgumentHelp("Comma-separated explanation methods (default: influence, gradientTimesActivation, saliency, gradCam).", valueName: "list"))
     var methods: String?
-    @Option(help: ArgumentHelp("Integrated gradients: steps.", valueName: "n"))
+    @Option(help: ArgumentHelp("Integrated gradients: steps (default 50).", valueName: "n"))
     var steps: Int?
-    @Option(help: ArgumentHelp("Integrated gradients: gausslegendre, riemann_trapezoid, riemann_left, riemann_right, riemann_middle.", valueName: "rule"))
+    @Option(help: ArgumentHelp("Integrated gradients: gausslegendre, riemann_trapezoid, riemann_left, riemann_right, riemann_middle (default gausslegendre).", valueName: "rule"))
     var integrationMethod: String?
     @Option(help: ArgumentHelp("Integrated gradients' and occlusion's baseline pixel value (default 0).", valueName: "v"))
     var baseline: Float?
-    @Option(help: ArgumentHelp("Grad-CAM layer.", valueName: "name"))
+    @Option(help: ArgumentHelp("Grad-CAM layer (default: the last convolution's channels).", valueName: "name"))
     var gradCamLayer: String?
-    @Option(help: ArgumentHelp("Occlusion window side.", valueName: "n"))
+    @Option(help: ArgumentHelp("Occlusion window side (default 4).", valueName: "n"))
     var window: Int?
-    @Option(help: ArgumentHelp("Occlusion stride.", valueName: "n"))
+    @Option(help: ArgumentHelp("Occlusion stride (default 2).", valueName: "n"))
     var stride: Int?
 
     @Option(help: ArgumentHelp("An image file to compare with.", valueName: "file"))
@@ -79,7 +79,7 @@ struct ExplainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Exemplars per unit, and the top images a class-histogram label counts (default 5).", valueName: "k"))
     var conceptK: Int?
 
-    @Option(help: ArgumentHelp("Directory to write heatmap PNGs into.", valueName: "dir"))
+    @Option(help: ArgumentHelp("Directory to write heatmap PNGs into (default: none written).", valueName: "dir"))
     var png: String?
     @Option(help: ArgumentHelp("Each pixel drawn as n x n in the PNGs (default 8).", valueName: "n"))
     var pngScale: Int?
