@@ -130,15 +130,19 @@ public enum ExplainPrediction: RequestType {
     public struct ReturnOptions: Codable, Sendable {
         /// Include each map as a tensor (default true).
         public var maps: Bool?
-        /// Directory (inside rootPath) to write one heatmap PNG per map into: the image in grey
-        /// with the map over it (red positive, blue negative).
+        /// Directory to write one heatmap PNG per map into, `explain-<image>-class<c>-<method>.png`:
+        /// the image in grey with the map over it (red for the class, blue against), a colour bar
+        /// with the map's scale and a legend.
         public var png: String?
         /// Each pixel drawn as scale × scale (default 8).
         public var pngScale: Int?
-        public init(maps: Bool? = nil, png: String? = nil, pngScale: Int? = nil) {
+        /// The PNGs draw the map over the image (default true) or alone, in the diverging colours.
+        public var overlay: Bool?
+        public init(maps: Bool? = nil, png: String? = nil, pngScale: Int? = nil, overlay: Bool? = nil) {
             self.maps = maps
             self.png = png
             self.pngScale = pngScale
+            self.overlay = overlay
         }
     }
 
@@ -151,6 +155,8 @@ public enum ExplainPrediction: RequestType {
         /// Per pixel-map method asked for (saliency, inputTimesGradient, integratedGradients,
         /// gradCam, occlusion), its map.
         public var maps: [String: PixelMap]?
+        /// The image explained ([C, H, W]), with the maps as tensors: what clients draw them over.
+        public var image: WireTensor?
         public var comparison: Comparison?
         /// A readable account of the figures above.
         public var summary: String?

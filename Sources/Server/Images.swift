@@ -51,33 +51,4 @@ extension Images {
             throw ServerError.io("cannot write PNG \(path)")
         }
     }
-
-    /// One strip per sample: original | adversarial | perturbation amplified to full contrast
-    /// (mid-grey is zero), each pixel drawn `scale`×`scale`, 2-pixel white gaps.
-    static func comparisonStrip(original: ArraySlice<Float>, adversarial: ArraySlice<Float>, channels: Int, height: Int, width: Int,
-                                range: (Float, Float), scale: Int) -> (pixels: [UInt8], width: Int, height: Int) {
-        let (lo, hi) = range
-        let delta = zip(adversarial, original).map { $0 - $1 }
-        let amp = max(delta.map(abs).max() ?? 0, 1e-12)
-        let gap = 2
-        let panelW = width * scale, outW = panelW * 3 + gap * 2, outH = height * scale
-        var out = [UInt8](repeating: 255, count: outW * outH * channels)
-        func byte(_ v: Float) -> UInt8 { UInt8(max(0, min(255, (v * 255).rounded()))) }
-        let panels: [(Int) -> UInt8] = [
-            { byte((original[original.startIndex + $0] - lo) / (hi - lo)) },
-            { byte((adversarial[adversarial.startIndex + $0] - lo) / (hi - lo)) },
-            { byte(0.5 + 0.5 * delta[$0] / amp) },
-        ]
-        for (p, value) in panels.enumerated() {
-            for y in 0..<outH {
-                for x in 0..<panelW {
-                    let (sy, sx) = (y / scale, x / scale)
-                    for c in 0..<channels {
-                        out[(y * outW + p * (panelW + gap) + x) * channels + c] = value((c * height + sy) * width + sx)
-                    }
-                }
-            }
-        }
-        return (out, outW, outH)
-    }
 }

@@ -297,8 +297,9 @@ def predict():
 
 def errors():
     s = Session("errors", "Errors a method can answer: unknown method, invalid params that name the field, "
-                "not found, shape mismatch, path outside the root, I/O, NaN in a tensor.")
-    s.start()
+                "not found, shape mismatch, path outside the root, I/O, NaN in a tensor. Confined to a root "
+                "(rootPath) as a shared daemon's clients are.")
+    s.start(params={"rootPath": "."})
     s.call(2, "model/create", {"name": "m", "architecture": "mnist-small"}, summary("m"))
     s.call(3, "dataset/load", MNIST_SPLIT, {"datasets": "<array:2>"})
     s.fail(4, "model/train", {"name": "m"}, -32601, "method not found: model/train")
@@ -829,7 +830,7 @@ def explain():
                                   {"layer": "8", "unitKind": "units", "measure": "logitDrop", "changed": [change] * 2,
                                    "pushedToward": "<array>"}],
                        "summary": "<regex:The input is classified as .*, the comparison input as 3 .*>"},
-        "maps": {"saliency": {"tensor": "<absent>", "png": "<regex:.*/out/explain-example/explain-[0-9a-f]+-[0-9]-saliency[.]png>"}}})
+        "maps": {"saliency": {"tensor": "<absent>", "png": "<regex:.*/out/explain-example/explain-adv-1-0-class[0-9]-saliency[.]png>"}}})
     s.comment("Errors name the field.")
     s.fail(8, "explainPrediction", {"model": "digits", "input": {"dataset": "mnist-test", "indices": [1, 2]}}, -32602,
            "<contains:params.input>", schema="valid")

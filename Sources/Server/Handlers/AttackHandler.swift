@@ -48,7 +48,8 @@ extension AdvLensServer {
         let batch = try InputDecoder(workspace: workspace, connection: context.connection).decode(p.inputs, for: members[0].model.model)
         let n = batch.images.batch
         let runs = ensemble.executions()
-        let clean = try ensemble.predict(batch.images, runs).classes
+        let cleanPrediction = try ensemble.predict(batch.images, runs)
+        let clean = cleanPrediction.classes
         var labels = batch.labels.enumerated().map { $0.element ?? clean[$0.offset] }
         if let given = p.labels {
             guard given.count == n else { throw ServerError.invalidParams("params.labels: \(given.count) labels for \(n) inputs") }
@@ -104,7 +105,8 @@ extension AdvLensServer {
                                       images: nil, perturbations: nil, png: nil)
         do {
             try finish(&out, result: result, clean: batch.images, transferModels: transferModels, pngDirectory: pngDirectory,
-                       options: p.return, range: (ensemble.lower, ensemble.upper))
+                       options: p.return, range: (ensemble.lower, ensemble.upper),
+                       captions: (classes: members[0].model.model.spec.classes, clean: cleanPrediction))
         } catch {
             _ = try? handles.drop(handle)   // no reply names it: do not keep it
             throw error
@@ -117,7 +119,8 @@ extension AdvLensServer {
 
     /// Transfer matrix, returned tensors and PNG strips of a finished attack.
     private func finish(_ out: inout AttackMethod.Result, result: AttackResult, clean: Tensor, transferModels: [(name: String, model: Model)],
-                        pngDirectory: String?, options: AttackMethod.ReturnOptions?, range: (Float, Float)) throws {
+                        pngDirectory: String?, options: AttackMethod.ReturnOptions?, range: (Float, Float),
+                        captions: StripCaptions) throws {
         if !transferModels.isEmpty {
             out.transfer = try transferModels.map { name, m in
                 let (predicted, _) = try Ensemble(m).predict(result.adversarial, [Execution()])
@@ -131,7 +134,7 @@ extension AdvLensServer {
             out.perturbations = (result.adversarial - clean.gather(result.samples.map(\.source))).wire
         }
         if let dir = pngDirectory {
-            out.png = try writeStrips(result, clean: clean, handle: out.handle, directory: dir, options: options!, range: range)
+            out.png = try writeStrips(result, clean: clean, handle: out.handle, directory: dir, options: options!, range: range, captions: captions)
         }
     }
 
@@ -178,17 +181,24 @@ extension AdvLensServer {
         return dir
     }
 
+    /// What the strips' captions name: the class names, and the clean prediction of each input.
+    typealias StripCaptions = (classes: [String], clean: (classes: [Int], confidence: [Float]))
+
     private func writeStrips(_ r: AttackResult, clean: Tensor, handle: String, directory dir: String, options: AttackMethod.ReturnOptions,
-                             range: (Float, Float)) throws -> [String] {
+                             range: (Float, Float), captions: StripCaptions) throws -> [String] {
+        func name(_ c: Int) -> String { c >= 0 && c < captions.classes.count ? captions.classes[c] : String(c) }
         let limit = options.pngLimit ?? 64, scale = options.pngScale ?? 4
         let shape = Array(r.adversarial.shape.dropFirst()), per = r.adversarial.itemCount
         var written: [String] = []
         for (i, s) in r.samples.enumerated().prefix(max(0, limit)) {
+            let caption = Images.StripCaption(trueClass: name(s.label), cleanClass: name(captions.clean.classes[s.source]),
+                                              cleanConfidence: captions.clean.confidence[s.source], adversarialClass: name(s.adversarialLabel),
+                                              adversarialConfidence: s.confidence, success: s.success, linf: s.linf, l2: s.l2)
             let strip = Images.comparisonStrip(original: clean.data[(s.source * per)..<((s.source + 1) * per)],
                                                adversarial: r.adversarial.data[(i * per)..<((i + 1) * per)],
-                                               channels: shape[0], height: shape[1], width: shape[2], range: range, scale: scale)
+                                               channels: shape[0], height: shape[1], width: shape[2], range: range, scale: scale, caption: caption)
             let path = (dir as NSString).appendingPathComponent("\(handle)-\(i).png")
-            try Images.writePNG(strip.pixels, width: strip.width, height: strip.height, channels: shape[0], to: path)
+            try Images.writePNG(strip.pixels, width: strip.width, height: strip.height, channels: 3, to: path)
             written.append(path)
         }
         return written

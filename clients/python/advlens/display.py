@@ -50,11 +50,54 @@ def to_pixels(image, kind="image", value_range=(0.0, 1.0)):
     return (rgb * 255 + 0.5).astype(np.uint8)
 
 
-def data_uri(image, kind="image", scale=4, value_range=(0.0, 1.0)):
-    pixels = to_pixels(image, kind, value_range)
+def map_plane(tensor, height, width):
+    """A map [C, h, w] or [h, w] as one [height, width] plane: channels summed, resampled to the
+    image's size by nearest pixel (Grad-CAM's coarse grid upsampled)."""
+    x = np.asarray(tensor, dtype=np.float32)
+    while x.ndim > 2:
+        x = x.sum(axis=0)
+    rows = (np.arange(height) * x.shape[0]) // height
+    cols = (np.arange(width) * x.shape[1]) // width
+    return x[rows][:, cols]
+
+
+def diverging_pixels(plane, peak):
+    """RGB of a signed plane in the diverging map: blue (-peak), white (0), red (+peak)."""
+    t = np.clip(plane / (peak or 1.0), -1, 1)
+    rgb = np.stack([np.where(t >= 0, 1.0, 1.0 + t), 1.0 - np.abs(t), np.where(t <= 0, 1.0, 1.0 - t)], axis=2)
+    return (rgb * 255 + 0.5).astype(np.uint8)
+
+
+def overlay_pixels(image, plane, peak, value_range=(0.0, 1.0)):
+    """RGB of `plane` over `image` ([C, H, W]) in dimmed grey: red where positive, blue where
+    negative, opacity |value| / peak (as the daemon's heatmap PNGs)."""
+    lo, hi = value_range
+    grey = 0.25 + 0.5 * np.clip((np.asarray(image, dtype=np.float32).mean(axis=0) - lo) / (hi - lo), 0, 1)
+    t = np.clip(plane / (peak or 1.0), -1, 1)
+    alpha = np.abs(t)[..., None]
+    colour = np.where((t >= 0)[..., None], np.array([1.0, 0.1, 0.05]), np.array([0.05, 0.25, 1.0]))
+    rgb = (1 - alpha) * grey[..., None] + alpha * colour
+    return (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def pixels_uri(pixels, scale=4):
+    """A data URI of uint8 pixels [H, W] or [H, W, 3], each drawn scale x scale."""
     if scale > 1:
         pixels = np.repeat(np.repeat(pixels, scale, axis=0), scale, axis=1)
     return "data:image/png;base64," + base64.b64encode(png_bytes(pixels)).decode("ascii")
+
+
+def colorbar(peak, caption):
+    """The diverging map's scale as an HTML bar from -peak to +peak, and what it means."""
+    return (f'<div class="advlens-colorbar" style="font-size:11px;margin:2px 6px">'
+            f'<div style="width:240px;height:10px;border:1px solid #888;'
+            f'background:linear-gradient(to right, rgb(0,0,255), rgb(255,255,255), rgb(255,0,0))"></div>'
+            f'<div style="width:242px;display:flex;justify-content:space-between"><span>{-peak:.3g}</span><span>0</span>'
+            f'<span>+{peak:.3g}</span></div><div>{esc(caption)}</div></div>')
+
+
+def data_uri(image, kind="image", scale=4, value_range=(0.0, 1.0)):
+    return pixels_uri(to_pixels(image, kind, value_range), scale)
 
 
 def esc(value):

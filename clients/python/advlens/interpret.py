@@ -31,6 +31,33 @@ def unit_name(neuron, unit_kind):
 
 
 class ExplainResult(Result):
+    def _maps_html(self, class_name, size=112):
+        """Each map at the image's size (Grad-CAM upsampled) over the image, the map alone behind
+        a toggle, in one diverging scale (red for the class, blue against) with its colour bar."""
+        image = self.get("image")
+        maps = {k: m["tensor"] for k, m in (self.get("maps") or {}).items()
+                if isinstance(m, dict) and isinstance(m.get("tensor"), np.ndarray) and m["tensor"].ndim >= 2}
+        if not maps:
+            return ""
+        height, width = (image.shape[-2:] if isinstance(image, np.ndarray) else next(iter(maps.values())).shape[-2:])
+        scale = max(1, size // max(width, 1))
+        figures = []
+        for method, tensor in maps.items():
+            plane = display.map_plane(tensor, height, width)
+            peak = float(np.max(np.abs(plane))) or 1.0
+            alone = display.pixels_uri(display.diverging_pixels(plane, peak), scale)
+            shown = display.pixels_uri(display.overlay_pixels(image, plane, peak), scale) if isinstance(image, np.ndarray) else alone
+            figures.append(
+                f'<figure class="advlens-panel advlens-map" style="margin:0 6px;text-align:center">'
+                f'<img class="advlens-image" alt="{display.esc(method)}" src="{shown}" style="image-rendering:pixelated;border:1px solid #ccc"/>'
+                f'<figcaption style="font-size:11px">{display.esc(method)}</figcaption>'
+                + (f'<details style="font-size:11px"><summary>map alone</summary><img class="advlens-image advlens-map-alone" '
+                   f'alt="{display.esc(method)} alone" src="{alone}" style="image-rendering:pixelated;border:1px solid #ccc"/></details>'
+                   if shown is not alone else "")
+                + display.colorbar(peak, f"red: for {class_name}, blue: against") + '</figure>')
+        head = f'<div style="font-size:12px;margin:2px 6px">maps over the image (red: for {display.esc(class_name)}, blue: against)</div>'
+        return f'<div class="advlens-row advlens-maps">{head}<div style="display:flex;align-items:flex-start">{"".join(figures)}</div></div>'
+
     @drawn_from_numpy
     def _repr_html_(self):
         if "explanations" in self:  # a batch: each image's explanation in turn
@@ -53,19 +80,9 @@ class ExplainResult(Result):
             if items:
                 parts.append(display.bars(items, title))
             parts.append(display.table([{k: v for k, v in n.items() if k not in ("exemplars",)} for n in neurons]))
-        panels, files = [], []
-        for method, m in (self.get("maps") or {}).items():
-            if not isinstance(m, dict):
-                continue
-            tensor = m.get("tensor")
-            if isinstance(tensor, np.ndarray) and tensor.ndim >= 2:
-                kind = "signed" if float(tensor.min()) < 0 else "heat"
-                panels.append((method, tensor, kind))
-            if isinstance(m.get("png"), str):
-                files.append(file_image(m["png"], os.path.basename(m["png"])))
-        if panels:
-            scale = max(1, 112 // max(panels[0][1].shape[-1], 1))
-            parts.append(display.image_row(panels, "maps (red: for the class, blue: against)", scale=scale))
+        parts.append(self._maps_html(p.get("className", p.get("class", ""))))
+        files = [file_image(m["png"], os.path.basename(m["png"])) for m in (self.get("maps") or {}).values()
+                 if isinstance(m, dict) and isinstance(m.get("png"), str)]
         if files:
             parts.append(f'<div style="display:flex">{"".join(files)}</div>')
         comparison = self.get("comparison")

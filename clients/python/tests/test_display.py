@@ -1,36 +1,12 @@
 """Jupyter display: inline PNGs that decode to the images sent, bars and tables."""
 import base64
 import re
-import struct
-import zlib
 
 import numpy as np
 
 import advlens
 from advlens import display
-
-
-def decode_png(data):
-    """A tiny PNG reader for the client's own files (8-bit grey or RGB, filter 0)."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, header = 8, b"", None
-    while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
-        crc = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])[0]
-        assert crc == zlib.crc32(kind + body) & 0xFFFFFFFF
-        if kind == b"IHDR":
-            header = struct.unpack(">IIBBBBB", body)
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    width, height, depth, colour = header[:4]
-    channels = {0: 1, 2: 3}[colour]
-    raw = zlib.decompress(idat)
-    stride = width * channels + 1
-    rows = [raw[y * stride:(y + 1) * stride] for y in range(height)]
-    assert all(r[0] == 0 for r in rows)
-    return np.frombuffer(b"".join(r[1:] for r in rows), np.uint8).reshape(height, width, channels)
+from pngread import decode_png
 
 
 def images_in(html):
@@ -82,3 +58,22 @@ def test_generic_results_draw_bars_maps_and_tables():
     assert len(maps) == 2 and all(m.shape == (112, 112, 3) for m in maps)
     widths = re.findall(r'class="advlens-bar" style="[^"]*width:([0-9.]+)%', html)
     assert [float(w) for w in widths] == [100.0, 37.5]
+
+
+def test_explanation_maps_at_the_image_size_over_the_image_with_a_colour_bar(client):
+    # Issue 18, item 8: every map at the image's size (Grad-CAM's 8x8 grid upsampled, not a
+    # small panel beside a large one), over the image with the map alone behind a toggle, in the
+    # diverging red/blue of the legend (no black-red-yellow), each with its colour bar.
+    e = client.explain_prediction("digits", advlens.dataset("mnist-test", [47]), methods=["saliency", "gradCam"])
+    assert e.image.shape == (1, 28, 28)
+    html = e._repr_html_()
+    maps_html = html[html.index('class="advlens-row advlens-maps"'):]
+    pictures = images_in(maps_html)
+    assert len(pictures) == 4  # each map over the image, and alone
+    assert len({p.shape for p in pictures}) == 1 and pictures[0].shape[:2] == (112, 112)
+    assert maps_html.count("<details") == 2 and maps_html.count('class="advlens-colorbar"') == 2
+    assert "red: for 2, blue: against" in maps_html
+    for p in pictures:
+        yellow = (p[..., 0] > 200) & (p[..., 1] > 200) & (p[..., 2] < 80)
+        red = (p[..., 0] > 200) & (p[..., 1] < 120) & (p[..., 2] < 120)
+        assert not yellow.any() and red.any()

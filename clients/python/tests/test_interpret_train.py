@@ -25,7 +25,7 @@ def test_explain_prediction_ranks_units_and_returns_maps(client):
     assert saliency.max() == pytest.approx(r.maps["saliency"]["max"], rel=1e-5)
     html = r._repr_html_()
     assert html.count('class="advlens-bar"') == 6 and "advlens-explain" in html
-    assert html.count("data:image/png;base64,") == 2  # saliency and Grad-CAM heatmaps
+    assert html.count("data:image/png;base64,") == 4  # saliency and Grad-CAM, over the image and alone
     # The same image as a numpy array explains the same way.
     attack = client.attack("digits", "fgsm", ref, epsilon=0.01)
     from_array = client.explain("digits", attack.originals[0], top_neurons=3, methods=["influence"])

@@ -52,7 +52,8 @@ def test_example_notebook_executes_and_shows_results(daemon, monkeypatch, tmp_pa
     explain_html = html_of(cells[6])
     assert "advlens-explain" in explain_html and "advlens-comparison" in explain_html
     assert explain_html.count('class="advlens-bar"') >= 10  # 5 units in each of two layers, and the comparison's
-    assert explain_html.count("data:image/png;base64,") == 2  # saliency and Grad-CAM
+    assert explain_html.count("data:image/png;base64,") == 4  # saliency and Grad-CAM, over the image and alone
+    assert explain_html.count('class="advlens-colorbar"') == 2
     top_html = html_of(cells[7])
     assert top_html.count('class="advlens-image advlens-file"') == 12  # 3 units x 4 patches
     assert len(list((copied / "notebook-patches").glob("*.png"))) == 12

@@ -40,6 +40,8 @@ extension AdvLensServer {
         var maps = true
         var png: String?
         var pngScale = 8
+        /// PNG heatmaps over the image (true) or the map alone.
+        var overlay = true
         /// Whether any method asked for ranks units.
         var neuronMethods: Bool { methods.contains { $0.unitScore != nil } }
         /// Whether the units' pass ablates them (a method scores by ablation).
@@ -79,10 +81,11 @@ extension AdvLensServer {
         let passes = try timed("gradientPass") {
             try explainEngine { try explainer.gradientPasses(images, classes: classes, layers: observed, inputGradient: r.methods.contains { $0.needsInputGradient }) }
         }
+        let names = r.png == nil ? [] : imageNames(p.input.map { Inputs([$0]) } ?? p.inputs!, count: n, connection: context.connection)
         var explanations: [ExplainPrediction.Result] = []
         for i in 0..<n {
             let image = images.slice(i..<(i + 1))
-            explanations.append(try explainImage(image, label: labels[i], pass: passes[i], compareWith: others?.slice(i..<(i + 1)), unitLayers: unitLayers,
+            explanations.append(try explainImage(image, name: names.isEmpty ? "" : names[i], label: labels[i], pass: passes[i], compareWith: others?.slice(i..<(i + 1)), unitLayers: unitLayers,
                                                  baseline: baseline, explainer: explainer, request: r, p, context, timed: timed))
         }
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
@@ -95,11 +98,12 @@ extension AdvLensServer {
     }
 
     /// One image's explanation from its share of the batch's gradient pass.
-    private func explainImage(_ image: Tensor, label: Int?, pass: GradientPass, compareWith other: Tensor?, unitLayers: [String], baseline: Tensor,
+    private func explainImage(_ image: Tensor, name imageName: String, label: Int?, pass: GradientPass, compareWith other: Tensor?, unitLayers: [String], baseline: Tensor,
                               explainer: Explainer, request r: ExplainRequest, _ p: ExplainPrediction.Params, _ context: RequestContext,
                               timed: (String, () throws -> Void) throws -> Void) throws -> ExplainPrediction.Result {
         let model = explainer.model
         let cls = pass.class
+        let imageName = imageName.isEmpty ? "image-" + Self.imageTag(image) : imageName
         var influences: [LayerInfluence] = []
         for layer in unitLayers {
             try timed(r.unitTiming) {
@@ -148,15 +152,19 @@ extension AdvLensServer {
             try timed("png") {
                 for (method, value) in maps {
                     let overImage = value.method.overlay(value.tensor, image: image)
-                    let pic = Images.heatmap(image: image, map: overImage, range: (model.spec.input.lower, model.spec.input.upper), scale: r.pngScale)
-                    let path = (dir as NSString).appendingPathComponent("explain-\(Self.imageTag(image))-\(cls)-\(method).png")
+                    let legend = ["\(method) \(r.overlay ? "over" : "of") \(imageName)", "red: for \(name(cls)), blue: against"]
+                    let pic = Images.heatmap(image: image, map: overImage, range: (model.spec.input.lower, model.spec.input.upper), scale: r.pngScale,
+                                             overlay: r.overlay, legend: legend)
+                    let path = (dir as NSString).appendingPathComponent("explain-\(imageName)-class\(name(cls))-\(method).png")
                     try Images.writePNG(pic.pixels, width: pic.width, height: pic.height, channels: 3, to: path)
                     maps[method]!.map.png = path
                 }
             }
         }
-        return ExplainPrediction.Result(prediction: prediction, layers: layers, maps: maps.mapValues(\.map), comparison: comparison,
-                                        summary: summary, timingsMs: nil, elapsedMs: nil)
+        var result = ExplainPrediction.Result(prediction: prediction, layers: layers, maps: maps.mapValues(\.map), comparison: comparison,
+                                              summary: summary, timingsMs: nil, elapsedMs: nil)
+        if r.maps && !maps.isEmpty { result.image = image.reshaped(Array(image.shape.dropFirst())).wire }
+        return result
     }
 
     /// The images to explain: `input` (exactly one) or `inputs` (one or more), not both.
@@ -326,6 +334,7 @@ extension AdvLensServer {
         r.pngScale = p.return?.pngScale ?? 8
         guard (1...32).contains(r.pngScale) else { throw ServerError.invalidParams("params.return.pngScale: expected 1 to 32, got \(r.pngScale)") }
         r.maps = p.return?.maps ?? true
+        r.overlay = p.return?.overlay ?? true
         if let dir = p.return?.png {
             let resolved = try paths.resolve(dir, field: "params.return.png")
             try? FileManager.default.createDirectory(atPath: resolved, withIntermediateDirectories: true)
@@ -336,6 +345,29 @@ extension AdvLensServer {
             r.png = resolved
         }
         return r
+    }
+
+    /// A name per image for PNG file names and legends: where it came from ("mnist-test-7",
+    /// "adv-1-0", the file's name), else a stable hash of its values ("image-1a2b3c4d").
+    private func imageNames(_ inputs: Inputs, count n: Int, connection: Int) -> [String] {
+        var names: [String] = []
+        for source in inputs.sources {
+            switch source {
+            case let .dataset(name, indices):
+                let all = indices ?? Array(0..<((try? workspace.dataset(name).data.count) ?? 0))
+                names += all.map { "\(name)-\($0)" }
+            case let .handle(id, indices):
+                let all = indices ?? Array(0..<((try? workspace.handles(for: connection).get(id).images.batch) ?? 0))
+                names += all.map { "\(id)-\($0)" }
+            case let .path(path):
+                names.append(((path as NSString).lastPathComponent as NSString).deletingPathExtension)
+            case .png, .tensor:
+                names.append("")   // one or more images: named by their hash below
+            }
+        }
+        // A tensor of several images leaves the count short: every image is then named by its hash.
+        guard names.count == n else { return Array(repeating: "", count: n) }
+        return names.map { String($0.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" }) }
     }
 
     /// A short stable name for an image (FNV-1a of its values): PNG names of the same image agree.

@@ -83,6 +83,8 @@ struct ExplainCommand: ParsableCommand {
     var png: String?
     @Option(help: ArgumentHelp("Each pixel drawn as n x n in the PNGs (default 8).", valueName: "n"))
     var pngScale: Int?
+    @Flag(name: .customLong("map-alone"), help: "Draw the heatmap PNGs without the image under them (default: over the image).")
+    var mapAlone = false
     @Flag(help: "Include the maps as tensors in the JSON output.")
     var maps = false
 
@@ -92,7 +94,7 @@ struct ExplainCommand: ParsableCommand {
         if (compareDataset != nil) != (compareIndex != nil) && compareHandle == nil {
             throw ValidationError("--compare-dataset needs --compare-index (and --compare-index needs --compare-dataset or --compare-handle)")
         }
-        if pngScale != nil && png == nil { throw ValidationError("--png-scale needs --png DIR") }
+        if (pngScale != nil || mapAlone) && png == nil { throw ValidationError("--png-scale and --map-alone need --png DIR") }
     }
 
     func params() throws -> ExplainPrediction.Params {
@@ -123,7 +125,7 @@ struct ExplainCommand: ParsableCommand {
             guard case let .dataset(name, _) = p.input ?? p.inputs?.sources.first else { throw ValidationError("--concept-k needs --concepts DATASET for this input") }
             p.concepts = .init(dataset: name, k: k)
         }
-        p.return = .init(maps: maps, png: png, pngScale: pngScale)
+        p.return = .init(maps: maps, png: png, pngScale: pngScale, overlay: mapAlone ? false : nil)
         return p
     }
 
