@@ -204,15 +204,21 @@ function probeHtml(r) {
     .filter((k) => r[k] !== undefined).map((k) => [k, r[k]]);
   let html = keyValues(head);
   if (r.kind === 'topActivations') {
+    // Units with patches as rows of pictures; the others in one table, a row per unit and rank
+    // (a probe of one image: one row per unit, not a table each).
+    const rows = [];
     for (const entry of (r.top || []).slice(0, 16)) {
       const patches = entry.top.filter((t) => typeof t.patch === 'string').map((t) => [t, fileUri(t.patch)]).filter(([, u]) => u);
       if (patches.length) {
         html += `<div class="advlens-unit"><p>unit ${esc(entry.unit)}</p><div class="advlens-row">` +
           patches.map(([t, u]) => figure(`#${t.index} label ${t.label === undefined ? '-' : t.label}: ${fmt(t.value)}`, u)).join('') + '</div></div>';
-      } else {
-        html += table(entry.top, ['index', 'label', 'value', 'y', 'x'], { caption: `unit ${entry.unit}` });
       }
     }
+    for (const entry of r.top || []) {
+      if (entry.top.some((t) => typeof t.patch === 'string' && fileUri(t.patch))) continue;
+      entry.top.forEach((t, rank) => rows.push(Object.assign({ unit: entry.unit, rank: rank + 1 }, t)));
+    }
+    if (rows.length) html += table(rows, ['unit', 'rank', 'index', 'label', 'value', 'y', 'x'], { limit: 200, caption: 'top activations per unit' });
   } else if (r.kind === 'classHistograms' || r.kind === 'consistency') {
     const rows = r.histograms || [];
     const measure = rows.length && rows[0].cs1 !== undefined ? 'cs1' : 'lc';

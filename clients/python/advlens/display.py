@@ -100,8 +100,23 @@ def data_uri(image, kind="image", scale=4, value_range=(0.0, 1.0)):
     return pixels_uri(to_pixels(image, kind, value_range), scale)
 
 
+class Html(str):
+    """Markup a table cell holds as it is (the renderer built and escaped it)."""
+
+
 def esc(value):
-    return html.escape(str(value))
+    return value if isinstance(value, Html) else html.escape(str(value))
+
+
+def histogram(values, width=60, height=14):
+    """A small inline bar chart of `values` (a unit's class histogram), tallest bar full height."""
+    values = [float(v) for v in values]
+    top = max(values, default=0) or 1.0
+    each = max(2, width // max(len(values), 1))
+    bars = "".join(f'<span title="{i}: {v:.2g}" style="display:inline-block;width:{each - 1}px;margin-right:1px;'
+                   f'height:{max(1, round(height * v / top))}px;background:#d9534f;vertical-align:bottom"></span>'
+                   for i, v in enumerate(values))
+    return Html(f'<span class="advlens-histogram" style="display:inline-block;height:{height}px;line-height:0">{bars}</span>')
 
 
 def image_row(panels, caption=None, scale=4):
@@ -139,7 +154,8 @@ def table(rows, columns=None, limit=20, title=None):
                 if key not in columns:
                     columns.append(key)
     head = "".join(f"<th>{esc(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{esc(fmt(row.get(c, '')))}</td>" for c in columns) + "</tr>"
+    body = "".join("<tr>" + "".join(f"<td>{esc(row.get(c, '') if isinstance(row.get(c), Html) else fmt(row.get(c, '')))}</td>"
+                                    for c in columns) + "</tr>"
                    for row in rows[:limit])
     more = f'<div style="font-size:11px">… {len(rows) - limit} more rows</div>' if len(rows) > limit else ""
     cap = f"<caption>{esc(title)}</caption>" if title else ""

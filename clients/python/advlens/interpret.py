@@ -22,6 +22,18 @@ def file_image(path, title):
             f'<figcaption style="font-size:11px">{display.esc(title)}</figcaption></figure>')
 
 
+def concept_cell(concept):
+    """A unit's concept as read: its label, how it was measured and its score, and the class
+    histogram of its top images as a small bar chart (not the raw dict)."""
+    if not isinstance(concept, dict):
+        return concept if concept is not None else ""
+    text = (f'<b>{display.esc(concept.get("label", "?"))}</b> '
+            f'<span style="color:#666">{display.esc(concept.get("method", ""))} {float(concept.get("score", 0)):.2f}</span>')
+    if isinstance(concept.get("histogram"), list) and concept["histogram"]:
+        text += " " + display.histogram(concept["histogram"])
+    return display.Html(f'<span class="advlens-concept">{text}</span>')
+
+
 def unit_name(neuron, unit_kind):
     name = f"{'channel' if unit_kind == 'channels' else 'unit'} {neuron['unit']}"
     concept = neuron.get("concept")
@@ -79,7 +91,8 @@ class ExplainResult(Result):
             title = f"layer {layer['layer']}: {layer.get('unitCount', '?')} {layer.get('unitKind', 'units')}, by {measure}"
             if items:
                 parts.append(display.bars(items, title))
-            parts.append(display.table([{k: v for k, v in n.items() if k not in ("exemplars",)} for n in neurons]))
+            parts.append(display.table([{k: concept_cell(v) if k == "concept" else v for k, v in n.items() if k not in ("exemplars",)}
+                                        for n in neurons]))
         parts.append(self._maps_html(p.get("className", p.get("class", ""))))
         files = [file_image(m["png"], os.path.basename(m["png"])) for m in (self.get("maps") or {}).values()
                  if isinstance(m, dict) and isinstance(m.get("png"), str)]

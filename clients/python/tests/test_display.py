@@ -77,3 +77,20 @@ def test_explanation_maps_at_the_image_size_over_the_image_with_a_colour_bar(cli
         yellow = (p[..., 0] > 200) & (p[..., 1] > 200) & (p[..., 2] < 80)
         red = (p[..., 0] > 200) & (p[..., 1] < 120) & (p[..., 2] < 120)
         assert not yellow.any() and red.any()
+
+
+def test_concept_column_shows_label_score_and_a_histogram_bar(client):
+    # Issue 18, item 9: the explanation's concept column reads as a concept, not a raw dict.
+    e = client.explain_prediction("digits", advlens.dataset("mnist-test", [47]), methods=["influence"], top_neurons=3)
+    html = e._repr_html_()
+    concepts = [n["concept"] for layer in e.layers for n in layer["neurons"]]
+    assert len(concepts) == 6 and all(c["method"] == "classHistogram" for c in concepts)
+    assert html.count('class="advlens-concept"') == 6 and html.count('class="advlens-histogram"') == 6
+    assert "histogram: [" not in html and "method: classHistogram" not in html
+    first = concepts[0]
+    assert f"<b>{first['label']}</b>" in html and f"classHistogram {first['score']:.2f}" in html
+    # One bar per class, the tallest for the concept's label.
+    cell = html[html.index('class="advlens-histogram"'):]
+    cell = cell[:cell.index("</span></span>")]
+    heights = [int(h) for h in re.findall(r"height:(\d+)px;background", cell)]
+    assert len(heights) == 10 and heights.index(max(heights)) == int(first["label"])

@@ -49,6 +49,16 @@ test('probe a layer on a dataset with patches; the webview shows each unit\'s pa
   assert.match(dom, /data-images="6" data-decoded="6"/);
 });
 
+test('probe a layer on one image: one table, a row per unit', async () => {
+  const r = await c.request('probe', { model: 'digits', layer: '4', kind: 'topActivations', k: 5, inputs: { path: digit } });
+  assert.strictEqual(r.top.length, 32);
+  assert.ok(r.top.every((u) => u.top.length === 1));
+  const dom = dumpDom(dir, webview.render('probe', r, { title: 'probe 4 on digit-7.png' }), 'probe-one.html', true);
+  assert.strictEqual(count(dom, /<table/g), 2);  // the summary and the units
+  assert.strictEqual(count(dom, /<caption>top activations per unit<\/caption>/g), 1);
+  assert.strictEqual(count(dom, /<tr><td/g), 32);  // a row per unit (the summary's rows start with <th>)
+});
+
 test('trainStep changes the weights; evaluate reports clean and robust accuracy', async () => {
   await c.request('model/create', { name: 'student', architecture: 'mnist-small', seed: 4 });
   const t = await c.request('trainStep', { model: 'student', dataset: 'mnist-train', steps: 4, batchSize: 16 });
