@@ -277,6 +277,60 @@ test("trainStep and evaluate through :AdvLensCall", function()
   close_floats()
 end)
 
+test("index ranges select dataset images: 0-2,7 and mnist-test:0-4", function()
+  local indices = advlens.indices("0-2,7,10-12")
+  eq(table.concat(indices, ","), "0,1,2,7,10,11,12", "expanded")
+  local err, result = run_and_wait(function(done) advlens.predict({ "mnist-test:0-4" }, done) end)
+  eq(err, nil, "error")
+  eq(result.count, 5, "five images")
+  close_floats()
+  err, result = run_and_wait(function(done) advlens.predict({ "0-2,7" }, done) end)
+  eq(err, nil, "error")
+  eq(result.count, 4, "four images of the configured dataset")
+  close_floats()
+end)
+
+test("a bad target says what is wrong, without a Lua file position", function()
+  for _, target in ipairs({ "nosuch-image.png", "mnist-test:5-2" }) do
+    vim.cmd("messages clear")
+    vim.cmd("AdvLensAttack " .. target)
+    local messages = vim.fn.execute("messages")
+    truthy(messages:find("advlens: ", 1, true), "an advlens error for " .. target .. ": " .. messages)
+    truthy(not messages:find("%.lua:%d+"), "no Lua position in: " .. messages)
+  end
+  contains(vim.split(vim.fn.execute("messages"), "\n"), "range 5%-2 runs backwards")
+end)
+
+test(":help advlens opens doc/advlens.txt, with a tag for every command", function()
+  local docs = vim.fn.tempname()
+  vim.fn.mkdir(docs .. "/doc", "p")
+  vim.fn.writefile(vim.fn.readfile(repo .. "/clients/nvim/doc/advlens.txt"), docs .. "/doc/advlens.txt")
+  vim.cmd("helptags " .. docs .. "/doc")
+  vim.opt.rtp:prepend(docs)
+  vim.cmd("help advlens")
+  eq(vim.fn.fnamemodify(vim.api.nvim_buf_get_name(0), ":t"), "advlens.txt", "the help file")
+  eq(vim.bo.filetype, "help", "a help buffer")
+  for name, _ in pairs(vim.api.nvim_get_commands({})) do
+    if name:match("^AdvLens") then
+      local ok, e = pcall(vim.cmd, "help :" .. name)
+      truthy(ok, ":help :" .. name .. " (" .. tostring(e) .. ")")
+    end
+  end
+  for _, topic in ipairs({ "advlens-targets", "advlens-setup" }) do vim.cmd("help " .. topic) end
+  vim.cmd("helpclose")
+end)
+
+test("long results wrap in the float instead of running past it", function()
+  vim.o.columns, vim.o.lines = 80, 40
+  advlens.show("wide", { "short", string.rep("handle adv-1 ", 40) })
+  local win = vim.api.nvim_get_current_win()
+  truthy(vim.api.nvim_win_get_option(win, "wrap"), "wrap on")
+  local width = vim.api.nvim_win_get_width(win)
+  truthy(width <= 76, "inside the editor: " .. width)
+  truthy(vim.api.nvim_win_get_height(win) >= 1 + math.ceil(#string.rep("handle adv-1 ", 40) / width), "tall enough for the wrapped line")
+  close_floats()
+end)
+
 advlens.stop()
 out:write(string.format("\n%d passed, %d failed\n", results.passed, results.failed))
 out:flush()

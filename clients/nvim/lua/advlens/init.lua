@@ -58,7 +58,7 @@ function M.ensure()
   local err, result = client:request_sync("initialize", params, 20000)
   if err then
     vim.fn.jobstop(client.job)
-    error("advlens: initialize failed: " .. err.message .. "\n" .. table.concat(client.stderr, "\n"))
+    error("advlens: initialize failed: " .. err.message .. "\n" .. table.concat(client.stderr, "\n"), 0)
   end
   client.capabilities = result.capabilities
   client:notify("initialized", vim.empty_dict())
@@ -88,34 +88,61 @@ function M.show(title, lines)
     vim.cmd("botright new")
     vim.api.nvim_win_set_buf(0, buf)
   else
+    -- As wide as the longest line fits; longer lines wrap, and the window is as tall as the
+    -- wrapped text up to the editor's height (scroll, or q to close, for the rest).
     local w = 20
     for _, l in ipairs(lines) do w = math.max(w, vim.fn.strdisplaywidth(l)) end
     w = math.min(w + 2, math.max(20, vim.o.columns - 4))
-    local h = math.min(#lines, math.max(3, vim.o.lines - 6))
-    vim.api.nvim_open_win(buf, true, {
+    local rows = 0
+    for _, l in ipairs(lines) do rows = rows + math.max(1, math.ceil(vim.fn.strdisplaywidth(l) / w)) end
+    local h = math.min(rows, math.max(3, vim.o.lines - 6))
+    local win = vim.api.nvim_open_win(buf, true, {
       relative = "editor", width = w, height = h, style = "minimal", border = "rounded",
       row = math.floor((vim.o.lines - h) / 2) - 1, col = math.floor((vim.o.columns - w) / 2),
     })
+    vim.api.nvim_win_set_option(win, "wrap", true)
+    vim.api.nvim_win_set_option(win, "linebreak", true)
   end
   return buf
 end
 
 -- ---- arguments
 
--- A target: nothing (the file name under the cursor), a number (an index of config.dataset),
--- "dataset:index[,index...]", "handle:adv-1", or a path.
+-- "0,5,10-19" -> { 0, 5, 10, 11, ..., 19 }, or nil and why when it is no such list.
+function M.indices(list)
+  local out = {}
+  for part in list:gmatch("[^,]+") do
+    local a, b = part:match("^(%d+)%-(%d+)$")
+    if a then
+      a, b = tonumber(a), tonumber(b)
+      if b < a then return nil, "range " .. part .. " runs backwards" end
+      for i = a, b do table.insert(out, i) end
+    elseif part:match("^%d+$") then
+      table.insert(out, tonumber(part))
+    else
+      return nil, "\"" .. part .. "\" is not an index or a range A-B"
+    end
+  end
+  if #out == 0 then return nil, "no index given" end
+  return out
+end
+
+-- A target: nothing (the file name under the cursor), indices of config.dataset ("3",
+-- "0-9", "0,5,10-19"), "dataset:indices" ("mnist-test:0-299"), "handle:adv-1", or a path.
 function M.source(target)
   if target == nil or target == "" then
     target = vim.fn.expand("<cfile>")
-    if target == "" then error("advlens: no file name under the cursor") end
+    if target == "" then error("advlens: no file name under the cursor", 0) end
   end
-  if target:match("^%d+$") then
-    return { dataset = M.config.dataset, indices = { tonumber(target) } }, "#" .. target
+  if target:match("^[%d,%-]+$") and target:match("^%d") then
+    local indices, why = M.indices(target)
+    if not indices then error("advlens: " .. why, 0) end
+    return { dataset = M.config.dataset, indices = indices }, "#" .. target
   end
-  local ds, list = target:match("^([^:/]+):([%d,]+)$")
-  if ds then
-    local indices = {}
-    for i in list:gmatch("%d+") do table.insert(indices, tonumber(i)) end
+  local ds, list = target:match("^([^:/]+):([%d,%-]+)$")
+  if ds and ds ~= "handle" then
+    local indices, why = M.indices(list)
+    if not indices then error("advlens: " .. target .. ": " .. why, 0) end
     return { dataset = ds, indices = indices }, target
   end
   local handle = target:match("^handle:(.+)$")
@@ -125,7 +152,9 @@ function M.source(target)
     -- a name in a file is usually relative to that file's directory
     path = vim.fn.fnamemodify(vim.fn.expand("%:p:h") .. "/" .. target, ":p")
   end
-  if vim.fn.filereadable(path) == 0 then error("advlens: no such image file: " .. target) end
+  if vim.fn.filereadable(path) == 0 then
+    error("advlens: no such image file: " .. target .. " (a dataset index is N, A-B or name:0,5,10-19)", 0)
+  end
   return { path = path }, vim.fn.fnamemodify(target, ":t")
 end
 

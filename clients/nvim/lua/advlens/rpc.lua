@@ -100,7 +100,7 @@ function M.start(opts)
     end,
   })
   if self.job <= 0 then
-    error("advlens: cannot start " .. table.concat(opts.cmd, " "))
+    error("advlens: cannot start " .. table.concat(opts.cmd, " "), 0)
   end
   return self
 end
