@@ -5,6 +5,7 @@ const vscode = require('vscode');
 const fs = require('fs');
 const path = require('path');
 const { RpcClient } = require('./jsonrpc');
+const { ensureModel } = require('./models');
 const webview = require('./webview');
 
 let client = null;
@@ -82,6 +83,7 @@ function showResult(method, title, result, error) {
 // partial result of a cancelled request) in a webview.
 async function run(method, params, title) {
   const c = await ensureClient();
+  if (params.model && !(await ensureModel(c, params.model, dialogs()))) return undefined;
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `AdvLens: ${title}`, cancellable: true },
     async (progress, token) => {
       let last = 0;
@@ -120,6 +122,17 @@ async function layerPick(c, model) {
   return picked && picked.label;
 }
 
+// The VS Code side of models.js: file dialogs and notices.
+function dialogs() {
+  return {
+    pickFile: async ({ title, filters }) => {
+      const picked = await vscode.window.showOpenDialog({ title, openLabel: 'Load', canSelectMany: false, filters });
+      return picked && picked[0] ? picked[0].fsPath : undefined;
+    },
+    info: (text) => { output.appendLine(text); vscode.window.showInformationMessage(text); },
+  };
+}
+
 function commands() {
   const model = () => config().get('model');
   return {
@@ -148,6 +161,7 @@ function commands() {
       const image = await imageUri(uri);
       if (!image) return;
       const c = await ensureClient();
+      if (!(await ensureModel(c, model(), dialogs()))) return;
       const layer = await layerPick(c, model());
       if (!layer) return;
       return run('probe', Object.assign({}, config().get('probeDefaults'), { model: model(), layer, inputs: { path: image.fsPath } }),

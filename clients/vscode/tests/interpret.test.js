@@ -71,3 +71,20 @@ test('trainStep changes the weights; evaluate reports clean and robust accuracy'
   const dom = dumpDom(dir, webview.render('evaluate', e, { title: 'evaluate' }), 'evaluate.html');
   assert.match(dom, /<th>cleanAccuracy<\/th><td>0\.\d+<\/td>/);
 });
+
+test('a command whose model is not resident loads the one the user picks (no initRequests)', async () => {
+  const { ensureModel } = require('../models');
+  const asked = [], told = [];
+  const ui = { pickFile: async (o) => { asked.push(o.title); return path.join(repo, 'Tests', 'AttacksTests', 'Fixtures', 'mnist-small', 'model.json'); },
+    info: (t) => told.push(t) };
+  const summary = await ensureModel(c, 'picked', ui);
+  assert.strictEqual(summary.name, 'picked');
+  assert.strictEqual(asked.length, 1, 'the weights beside the spec are found, not asked for');
+  assert.match(told[0], /loaded picked \(mnist-small/);
+  const r = await c.request('predict', { model: 'picked', inputs: { path: digit } });
+  assert.strictEqual(r.predictions[0].predicted, 7);
+  // Resident now: nothing is asked again; a user who gives up loads nothing.
+  assert.strictEqual((await ensureModel(c, 'picked', { pickFile: async () => assert.fail('asked again'), info: () => {} })).name, 'picked');
+  assert.strictEqual(await ensureModel(c, 'other', { pickFile: async () => undefined, info: () => {} }), undefined);
+  assert.ok(!(await c.request('model/list', {})).models.some((m) => m.name === 'other'));
+});
