@@ -21,7 +21,8 @@ packages=(libopenblas-dev libsqlite3-dev libstb-dev zlib1g-dev python3-venv)
 if [ "$test_deps" = 1 ]; then
     # The editor clients' tests: Neovim (Debian's 0.7), headless Chromium for the VS Code
     # webview, and Node (node --test) when none is on PATH.
-    packages+=(neovim chromium)
+    # jq: the shell client's documented transcripts pipe through it (scripts/transcripts.py).
+    packages+=(neovim chromium jq)
     command -v node >/dev/null 2>&1 || packages+=(nodejs)
 fi
 
