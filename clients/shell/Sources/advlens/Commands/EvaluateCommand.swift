@@ -37,10 +37,12 @@ struct EvaluateCommand: ParsableCommand {
         p.attack = try attack.map { try settings.config(method: $0) }
         let encoded = try Request.params(p)
         var interrupted = false
+        var ending = ClientError.interrupted   // Ctrl-C, or the daemon stopping
         let result = try Session.with(global) { session -> JSONValue in
             do {
                 return try session.call(Evaluate.method, encoded, cancelGrace: 10)
-            } catch ClientError.cancelled(let partial) {
+            } catch ClientError.cancelled(let partial, let reason) {
+                ending = reason.map(ClientError.cancelledByDaemon) ?? .interrupted
                 interrupted = true
                 return partial
             }
@@ -58,6 +60,6 @@ struct EvaluateCommand: ParsableCommand {
             pairs.append(("time", AttackCommand.elapsed(r.elapsedMs)))
             return Format.keyValues(pairs)
         }
-        if interrupted { throw ClientError.interrupted }
+        if interrupted { throw ending }
     }
 }
