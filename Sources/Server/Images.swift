@@ -1,4 +1,5 @@
 import CStb
+import Data
 import Foundation
 import TensorEngine
 
@@ -11,30 +12,18 @@ enum Images {
     /// Decodes one image to a [1, C, H, W] tensor scaled into `range`, converting to the
     /// model's channel count (1: grey, 3: RGB). The size must match the model's input.
     static func decode(_ bytes: [UInt8], channels: Int, height: Int, width: Int, range: (Float, Float), what: String) throws -> Tensor {
-        guard channels == 1 || channels == 3 else {
-            throw ServerError.shapeMismatch("\(what): images can feed models with 1 or 3 input channels, this one takes \(channels)")
-        }
-        guard bytes.count < Int(Int32.max) else { throw ServerError.resourceLimit("\(what): image file too large") }
-        var w: Int32 = 0, h: Int32 = 0, c: Int32 = 0
-        guard let pixels = bytes.withUnsafeBufferPointer({ stbi_load_from_memory($0.baseAddress, Int32($0.count), &w, &h, &c, Int32(channels)) }) else {
-            let reason = stbi_failure_reason().map { String(cString: $0) } ?? "unknown"
-            throw ServerError.invalidParams("\(what): not a readable image (\(reason))")
-        }
-        defer { stbi_image_free(pixels) }
-        guard Int(h) == height, Int(w) == width else {
-            throw ServerError.shapeMismatch("\(what): image is \(w)x\(h) pixels, the model takes \(width)x\(height)")
-        }
-        // lo + (hi - lo) · (p / 255): for the usual [0, 1] exactly p / 255, as a tensor made by
-        // dividing the same pixels by 255.
-        let (lo, hi) = range
-        let span = hi - lo
-        return Tensor(uninitializedShape: [1, channels, height, width]) { out in
-            for y in 0..<height {
-                for x in 0..<width {
-                    for ch in 0..<channels {
-                        out[(ch * height + y) * width + x] = lo + span * (Float(pixels[(y * width + x) * channels + ch]) / 255)
-                    }
-                }
+        do {
+            return try ImageDecoding.decode(bytes, channels: channels, height: height, width: width, range: range)
+        } catch let failure as ImageDecoding.Failure {
+            switch failure {
+            case .unsupportedChannels(let c):
+                throw ServerError.shapeMismatch("\(what): images can feed models with 1 or 3 input channels, this one takes \(c)")
+            case .tooLarge:
+                throw ServerError.resourceLimit("\(what): image file too large")
+            case .unreadable(let reason):
+                throw ServerError.invalidParams("\(what): not a readable image (\(reason))")
+            case .size(let w, let h):
+                throw ServerError.shapeMismatch("\(what): image is \(w)x\(h) pixels, the model takes \(width)x\(height)")
             }
         }
     }
