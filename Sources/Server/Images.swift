@@ -1,5 +1,6 @@
 import CStb
 import Data
+import Files
 import Foundation
 import TensorEngine
 
@@ -31,13 +32,16 @@ enum Images {
 
 extension Images {
     /// Writes a PNG of `width`×`height` pixels with `channels` (1 grey, 3 RGB) bytes each,
-    /// atomically (temporary file, then rename).
+    /// atomically (`AtomicFile`: a temporary created in the directory opened and checked against
+    /// the workspace root, then renamed), so a link swapped in cannot take the write elsewhere.
     static func writePNG(_ pixels: [UInt8], width: Int, height: Int, channels: Int, to path: String) throws {
-        let tmp = path + ".tmp-\(getpid())"
-        let ok = pixels.withUnsafeBufferPointer { stbi_write_png(tmp, Int32(width), Int32(height), Int32(channels), $0.baseAddress, Int32(width * channels)) }
-        guard ok != 0, rename(tmp, path) == 0 else {
-            unlink(tmp)
-            throw ServerError.io("cannot write PNG \(path)")
+        guard let png = ImageEncoding.png(pixels, width: width, height: height, channels: channels) else {
+            throw ServerError.io("cannot encode PNG \(path) (\(width)x\(height), \(channels) channels)")
+        }
+        do {
+            try AtomicFile.write(png, to: path)
+        } catch let e as AtomicFile.WriteError {
+            throw ServerError.io("cannot write PNG \(e.description)")
         }
     }
 
