@@ -687,6 +687,9 @@ def probe():
     s.comment("consistency against a targeted PGD attack that the probe runs (its model defaults to the probe's); "
               "the adversarial batch is kept as handle adv-1. Progress: begin, reports (the attack's iterations, "
               "then each batch; rate-limited, not shown), end.")
+    s.comment("Only the adversarials whose attack succeeded are analysed (adversarials: \"all\" takes every one). "
+              "Units 0 and 2 never fire on these images (their top-5 are ties at zero, in index order): the summary "
+              "leaves them out (silentUnits) and allUnits has the statistics over all three.")
     s.request(7, "probe", {"model": "digits", "layer": "8", "kind": "consistency", "units": [0, 1, 2], "k": 5,
                            "dataset": {"name": "mnist-test", "indices": list(range(0, 1000, 10))},
                            "adversarial": {"attack": {"method": "pgd", "inputs": EIGHT, "targeted": True, "target": "random",
@@ -697,10 +700,12 @@ def probe():
     s.progress("probe-7", {"kind": "end", "message": "done"})
     unit = {"cs1": "<number>", "cs2": "<number>", "lc": "<number>", "pReal": "<array:10>", "pAdvTrue": "<array:10>",
             "pAdvTarget": "<array:10>"}
+    stats = {"meanCS1": "<number>", "medianCS1": "<number>", "meanCS2": "<number>", "medianCS2": "<number>",
+             "meanLC": "<number>", "medianLC": "<number>"}
     s.result(7, {"kind": "consistency", "count": 100, "adversarialHandle": "adv-1", "adversarialCount": 8,
-                 "histograms": [{"unit": u, **unit} for u in range(3)],
-                 "consistencySummary": {"units": 3, "meanCS1": "<number>", "medianCS1": "<number>", "meanCS2": "<number>",
-                                        "medianCS2": "<number>", "meanLC": "<number>", "medianLC": "<number>",
+                 "adversarialExcluded": 0,
+                 "histograms": [{"unit": u, **unit, "firing": u == 1} for u in range(3)],
+                 "consistencySummary": {"units": 1, **stats, "silentUnits": 2, "allUnits": {"units": 3, **stats},
                                         "similarity": "identity"}})
     s.comment("representation: r(x*) = ||phi(x*) - phi(x)|| / min over real z of the target class ||phi(x*) - phi(z)|| "
               "for the kept handle, at the penultimate layer's full output.")

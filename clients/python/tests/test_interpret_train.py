@@ -75,8 +75,17 @@ def test_probe_consistency_on_an_adversarial_handle(client):
     assert [h["unit"] for h in r.histograms] == [0, 1, 2, 3]
     for h in r.histograms:
         assert 0 <= h["cs1"] <= 1 + 1e-6 and sum(h["pReal"]) == pytest.approx(1)
-    assert r.consistencySummary["units"] == 4
-    assert r.consistencySummary["meanCS1"] == pytest.approx(np.mean([h["cs1"] for h in r.histograms]), abs=1e-5)
+    # The summary covers the units that fire; allUnits every unit; failed attacks are left out.
+    firing = [h["cs1"] for h in r.histograms if h["firing"]]
+    summary = r.consistencySummary
+    assert summary["units"] == len(firing) and summary["silentUnits"] == 4 - len(firing)
+    if firing:
+        assert summary["meanCS1"] == pytest.approx(np.mean(firing), abs=1e-5)
+    assert summary["allUnits"]["meanCS1"] == pytest.approx(np.mean([h["cs1"] for h in r.histograms]), abs=1e-5)
+    assert r.adversarialCount + r.adversarialExcluded == 50
+    every = client.probe("digits", "8", "consistency", dataset="mnist-test", adversarial=attack.handle,
+                         units=[0, 1, 2, 3], k=5, adversarials="all")
+    assert every.adversarialCount == 50 and "adversarialExcluded" not in every
     assert "cs1 per unit" in r._repr_html_()
     attack.handle.drop()
 
