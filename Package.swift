@@ -105,7 +105,7 @@ let package = Package(
         // Executables.
         .executableTarget(name: "advlensd", dependencies: ["Server", "RPC", "TensorEngine", "Files", "Store", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The shell client: a thin command over the daemon's Unix socket (clients/shell).
-        .executableTarget(name: "advlens", dependencies: ["RPC", "Protocol", "Settings", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        .executableTarget(name: "advlens", dependencies: ["RPC", "Protocol", "Settings", "Attacks", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "clients/shell/Sources/advlens"),
         .testTarget(name: "ShellClientTests", dependencies: ["RPC"]),
         .executableTarget(name: "advlens-train", dependencies: ["Training", "Data", "NN", "TensorEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -43,7 +43,7 @@ echo "   warm: $((t1 - t0)) ms (a new advlens process asking the warm daemon)   
 
 echo "== 5. PGD attack (L-inf, eps 0.3, 40 steps) on 100 test images"
 "${ADV[@]}" --pretty attack --model mnist-small --method pgd --epsilon 0.3 --step-size 0.01 --steps 40 \
-    --dataset mnist-test --indices 0-99 --png out/demo/pgd --png-limit 4 | head -n 12
+    --dataset mnist-test --indices 0-99 --png out/demo/pgd --png-limit 4 --rows 5
 echo "   comparison strips (original | adversarial | perturbation) in out/demo/pgd/"
 
 echo "== 6. the penultimate layer's units under attack: probe consistency and r(x*)"

@@ -1,6 +1,7 @@
 import Settings
 
-/// `explainPrediction`: why a model predicts what it does for one image — which hidden units
+/// `explainPrediction`: why a model predicts what it does for an image (or for each of several,
+/// as Captum's `attribute(x_batch, target=...)`) — which hidden units
 /// carried the class (ablation, gradient x activation), which pixels (saliency, input x
 /// gradient, integrated gradients, Grad-CAM, occlusion), and, with `compareWith`, which units
 /// pushed it toward its class compared with another image (the clean twin of an adversarial).
@@ -16,10 +17,16 @@ public enum ExplainPrediction: RequestType {
 
     public struct Params: Codable, Sendable {
         public var model: String
-        /// One image (a dataset reference or handle must select exactly one).
-        public var input: InputSource
-        /// The class to explain (default: the predicted one).
+        /// One image (a dataset reference or handle must select exactly one). Give this or `inputs`.
+        public var input: InputSource?
+        /// Several images, explained each on its own in one request: the shared gradient pass
+        /// runs once for the whole batch. The result lists one explanation per image.
+        public var inputs: Inputs?
+        /// The class to explain (default: the predicted one); with `inputs`, for every image.
         public var `class`: Int?
+        /// With `inputs`: the class to explain per image (one per image; default: each one's
+        /// predicted class).
+        public var classes: [Int]?
         /// One layer, or several, whose units to rank (default: the last convolution's channels
         /// and the units feeding the last linear layer).
         public var layer: String?
@@ -40,8 +47,9 @@ public enum ExplainPrediction: RequestType {
         /// Occlusion window and stride: n or [height, width] (default 4 and 2).
         public var window: Size?
         public var stride: Size?
-        /// A second image to compare with (e.g. the clean image behind an adversarial one).
-        public var compareWith: InputSource?
+        /// A second image to compare with (e.g. the clean image behind an adversarial one); with
+        /// `inputs`, as many images as inputs, image i compared with the i-th.
+        public var compareWith: Inputs?
         /// Where the top units' concept labels and exemplars come from (default: the dataset the
         /// input came from, directly or through the attack behind a handle).
         public var concepts: ConceptSource?
@@ -50,6 +58,11 @@ public enum ExplainPrediction: RequestType {
         public init(model: String, input: InputSource) {
             self.model = model
             self.input = input
+        }
+
+        public init(model: String, inputs: Inputs) {
+            self.model = model
+            self.inputs = inputs
         }
     }
 
@@ -130,25 +143,35 @@ public enum ExplainPrediction: RequestType {
     }
 
     public struct Result: Codable, Sendable {
-        public var prediction: Prediction
+        /// The image's explanation (absent in a reply to `inputs`, whose `explanations` hold one
+        /// per image).
+        public var prediction: Prediction?
         /// Per layer, its top units.
-        public var layers: [LayerNeurons]
+        public var layers: [LayerNeurons]?
         /// Per pixel-map method asked for (saliency, inputTimesGradient, integratedGradients,
         /// gradCam, occlusion), its map.
-        public var maps: [String: PixelMap]
+        public var maps: [String: PixelMap]?
         public var comparison: Comparison?
         /// A readable account of the figures above.
-        public var summary: String
-        /// Wall time per method and in total, in milliseconds.
-        public var timingsMs: [String: Double]
-        public var elapsedMs: Double
+        public var summary: String?
+        /// A reply to `inputs`: one explanation per image, in order.
+        public var explanations: [Result]?
+        /// Wall time per method and in total, in milliseconds (for `inputs`: over all images).
+        public var timingsMs: [String: Double]?
+        public var elapsedMs: Double?
         public init(prediction: Prediction, layers: [LayerNeurons], maps: [String: PixelMap], comparison: Comparison?, summary: String,
-                    timingsMs: [String: Double], elapsedMs: Double) {
+                    timingsMs: [String: Double]?, elapsedMs: Double?) {
             self.prediction = prediction
             self.layers = layers
             self.maps = maps
             self.comparison = comparison
             self.summary = summary
+            self.timingsMs = timingsMs
+            self.elapsedMs = elapsedMs
+        }
+
+        public init(explanations: [Result], timingsMs: [String: Double], elapsedMs: Double) {
+            self.explanations = explanations
             self.timingsMs = timingsMs
             self.elapsedMs = elapsedMs
         }

@@ -5,19 +5,24 @@ public enum Initialize: RequestType {
     public struct Params: Codable, Sendable {
         public var processId: Int?
         public var clientInfo: ClientInfo?
-        /// The workspace root: every path a client names resolves inside it (default: the
-        /// server's working directory).
+        /// Confines this connection to a workspace root: every path it names must resolve
+        /// inside it, relative ones against it (default: the daemon's --root; without either,
+        /// paths are taken as given, relative ones against the daemon's working directory).
         public var rootPath: String?
+        /// The client's working directory: without rootPath, this connection's relative paths
+        /// resolve against it (default: the daemon's working directory). Not a confinement.
+        public var workingDirectory: String?
         /// The cache database: activation cache, kept results, run logs (default: the daemon's
-        /// --cache, else $XDG_CACHE_HOME/advlens/cache.sqlite). A relative path resolves
-        /// inside rootPath.
+        /// --cache, else $XDG_CACHE_HOME/advlens/cache.sqlite). A directory holds cache.sqlite;
+        /// a relative path resolves like any other path.
         public var cachePath: String?
         public var capabilities: ClientCapabilities?
-        public init(processId: Int? = nil, clientInfo: ClientInfo? = nil, rootPath: String? = nil, cachePath: String? = nil,
-                    capabilities: ClientCapabilities? = nil) {
+        public init(processId: Int? = nil, clientInfo: ClientInfo? = nil, rootPath: String? = nil, workingDirectory: String? = nil,
+                    cachePath: String? = nil, capabilities: ClientCapabilities? = nil) {
             self.processId = processId
             self.clientInfo = clientInfo
             self.rootPath = rootPath
+            self.workingDirectory = workingDirectory
             self.cachePath = cachePath
             self.capabilities = capabilities
         }

@@ -44,7 +44,9 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
         let run: (RequestContext) throws -> JSONValue
     }
 
-    public init(rootPath: String = FileManager.default.currentDirectoryPath, options: Options) {
+    /// `rootPath`: the daemon's --root, confining clients whose initialize names no root (nil: a
+    /// user's own daemon, not confined).
+    public init(rootPath: String? = nil, options: Options) {
         workspace = Workspace(rootPath: rootPath, cachePath: options.cachePath, cacheCapBytes: options.cacheCapBytes,
                               memoryBudget: MemoryBudget(limitBytes: options.memoryLimitBytes))
         self.options = options
@@ -100,7 +102,7 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
         // request is cancelled (ClientFile, Gzip and the loaders read ReadLimits.current).
         let limits = ReadLimits(maxBytes: options.maxFileBytes, shouldStop: { [context] in context.isCancelled })
         do {
-            // Every client file a request opens must really lie inside its session's root.
+            // Under a root, every client file a request opens must really lie inside it.
             return try Confinement.$root.withValue(workspace.paths(for: context.connection).root) {
                 try ReadLimits.$current.withValue(limits) { try entry.run(context) }
             }

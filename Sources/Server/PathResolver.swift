@@ -2,15 +2,35 @@ import JSON
 import Files
 import Foundation
 
-/// Resolves the paths clients name inside the workspace root, and refuses any that escape it
-/// (through "..", an absolute path elsewhere, or a symbolic link pointing out).
+/// Resolves the paths clients name. A user's own daemon takes them as the user gives them
+/// (absolute, or relative to the daemon's working directory: the local clients send absolute
+/// paths, resolved against their own working directory). Confinement is opt-in, for shared or
+/// remote daemons: with a root (the daemon's `--root`, or the client's `initialize.rootPath`)
+/// relative paths resolve inside it and any path that escapes it (through "..", an absolute
+/// path elsewhere, or a symbolic link pointing out) is refused with -32013.
 public struct PathResolver: Sendable {
-    /// The root, absolute, symbolic links resolved.
-    public let root: String
+    /// Where relative paths resolve: the root when confined, else the daemon's working
+    /// directory. Absolute, symbolic links resolved.
+    public let base: String
+    /// The directory every path must stay inside, or nil: not confined.
+    public let root: String?
 
+    /// Confined to `root`.
     public init(root: String) {
-        let absolute = root.hasPrefix("/") ? root : FileManager.default.currentDirectoryPath + "/" + root
-        self.root = PathResolver.realPath(URL(fileURLWithPath: absolute).standardizedFileURL.path)
+        let real = PathResolver.absolute(root)
+        self.base = real
+        self.root = real
+    }
+
+    /// Not confined: relative paths against `base`.
+    public init(base: String) {
+        self.base = PathResolver.absolute(base)
+        self.root = nil
+    }
+
+    static func absolute(_ path: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        return PathResolver.realPath(URL(fileURLWithPath: absolute).standardizedFileURL.path)
     }
 
     /// The real path of the longest existing prefix of `path`, with the rest appended: links
@@ -26,14 +46,15 @@ public struct PathResolver: Sendable {
         return rest.reduce(resolved) { ($0 as NSString).appendingPathComponent($1) }
     }
 
-    /// The absolute path for a client's `path` (relative paths are relative to the root).
+    /// The absolute path for a client's `path` (relative paths are relative to the base).
     /// `field` names the parameter in the error.
     public func resolve(_ path: String, field: String) throws -> String {
         guard !path.isEmpty, !path.contains("\0") else {
             throw ServerError.invalidParams("\(field): expected a non-empty path without NUL bytes")
         }
-        let joined = path.hasPrefix("/") ? path : (root as NSString).appendingPathComponent(path)
+        let joined = path.hasPrefix("/") ? path : (base as NSString).appendingPathComponent(path)
         let real = PathResolver.realPath(URL(fileURLWithPath: joined).standardizedFileURL.path)
+        guard let root else { return real }
         guard real == root || real.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
             throw ServerError.outsideRoot("\(field): \(ClientText.quoted(path)) resolves outside the workspace root \(root)")
         }

@@ -51,7 +51,7 @@ public struct LoadedDataset: Sendable {
 }
 
 /// The server's state: resident models and datasets by name, shared by every client, and
-/// per client (connection) the workspace root its paths resolve inside. The registries are
+/// per client (connection) how its paths resolve (confined to a workspace root, or not). The registries are
 /// guarded by a lock held only for lookups and swaps, never during computation.
 public final class Workspace: @unchecked Sendable {
     private let lock = NSLock()
@@ -72,11 +72,12 @@ public final class Workspace: @unchecked Sendable {
         var cachePath: String?
     }
 
-    /// `rootPath` is the root for clients whose initialize names none; `cachePath` the cache
-    /// database for clients whose initialize names none (default: `Store.defaultPath()`).
-    public init(rootPath: String, cachePath: String? = nil, cacheCapBytes: Int = Store.defaultCapBytes,
-                memoryBudget: MemoryBudget = MemoryBudget()) {
-        defaultPaths = PathResolver(root: rootPath)
+    /// `rootPath` confines clients whose initialize names no root (nil: they are not confined,
+    /// and their relative paths resolve against `basePath`); `cachePath` the cache database for
+    /// clients whose initialize names none (default: `Store.defaultPath()`).
+    public init(rootPath: String?, basePath: String = FileManager.default.currentDirectoryPath, cachePath: String? = nil,
+                cacheCapBytes: Int = Store.defaultCapBytes, memoryBudget: MemoryBudget = MemoryBudget()) {
+        defaultPaths = rootPath.map(PathResolver.init(root:)) ?? PathResolver(base: basePath)
         defaultCachePath = Store.canonical(cachePath ?? Store.defaultPath())
         self.cacheCapBytes = cacheCapBytes
         self.memoryBudget = memoryBudget
@@ -88,7 +89,7 @@ public final class Workspace: @unchecked Sendable {
         return try body()
     }
 
-    /// The path resolver of a connection (its initialize's rootPath, or the default root).
+    /// The path resolver of a connection (confined to its initialize's rootPath, else the daemon's default).
     public func paths(for connection: Int) -> PathResolver { locked { sessions[connection]?.paths ?? defaultPaths } }
 
     /// The cache database of a connection: its initialize's cachePath (absolute), else the default.
@@ -113,12 +114,15 @@ public final class Workspace: @unchecked Sendable {
     /// The results (adversarial batches) kept in the connection's cache database.
     public func handles(for connection: Int?) throws -> HandleStore { HandleStore(store: try store(for: connection)) }
 
-    /// `cachePath` relative to the session's root resolves inside it.
-    public func openSession(_ connection: Int, rootPath: String?, cachePath: String?) {
-        let paths = rootPath.map(PathResolver.init(root:)) ?? defaultPaths
+    /// A session confined to `rootPath`, else (no root given, and the daemon has no --root)
+    /// resolving relative paths against the client's `workingDirectory`. `cachePath` resolves
+    /// like any path; a directory holds cache.sqlite.
+    public func openSession(_ connection: Int, rootPath: String?, workingDirectory: String? = nil, cachePath: String?) {
+        var paths = rootPath.map(PathResolver.init(root:)) ?? defaultPaths
+        if paths.root == nil, let workingDirectory { paths = PathResolver(base: workingDirectory) }
         // A path with a NUL byte is kept as given, for store(for:) to refuse (canonical() would
         // percent-encode it into another name).
-        let cache = cachePath.map { $0.contains("\0") ? $0 : Store.canonical($0.hasPrefix("/") ? $0 : (paths.root as NSString).appendingPathComponent($0)) }
+        let cache = cachePath.map { $0.contains("\0") ? $0 : Store.canonical(Store.databaseFile($0.hasPrefix("/") ? $0 : (paths.base as NSString).appendingPathComponent($0))) }
         locked { sessions[connection] = Session(paths: paths, cachePath: cache) }
     }
 

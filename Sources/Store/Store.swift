@@ -82,6 +82,16 @@ public final class Store: @unchecked Sendable {
         return dir.appendingPathComponent(url.lastPathComponent).path
     }
 
+    /// The database file a user's cache path names: a directory (existing, or written with a
+    /// trailing slash) holds `cache.sqlite`; anything else is the file itself.
+    public static func databaseFile(_ path: String) -> String {
+        var isDirectory: ObjCBool = false
+        if path.hasSuffix("/") || (FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue) {
+            return (path as NSString).appendingPathComponent("cache.sqlite")
+        }
+        return path
+    }
+
     /// `$XDG_CACHE_HOME/advlens/cache.sqlite`, or `~/.cache/advlens/cache.sqlite`.
     public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         let base: String

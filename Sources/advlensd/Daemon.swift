@@ -25,11 +25,11 @@ struct Daemon: ParsableCommand {
     var logLevel = "info"
     @Option(help: "Requests computed at once (default: the number of cores, at least 2).")
     var workers: Int?
-    @Option(help: "Workspace root used until a client's initialize names one (default: the working directory).")
+    @Option(help: "Confine clients whose initialize names no rootPath to this directory: their paths must resolve inside it (-32013 otherwise), relative ones against it. For a shared or remote daemon (default: none; paths are taken as given, relative ones against the working directory).")
     var root: String?
     @Option(name: .customLong("max-message-bytes"), help: "Largest message accepted.")
     var maxMessageBytes = 64 << 20
-    @Option(help: "The cache database (activations, kept results, run logs) for clients whose initialize names none (default: $XDG_CACHE_HOME/advlens/cache.sqlite).")
+    @Option(help: "The cache database (activations, kept results, run logs) for clients whose initialize names none; a directory holds cache.sqlite (default: $XDG_CACHE_HOME/advlens/cache.sqlite).")
     var cache: String?
     @Option(name: .customLong("cache-limit"), help: "Size cap of the cache database in bytes; cache rows are evicted least recently used first above it.")
     var cacheLimit: Int = 4 << 30
@@ -76,9 +76,9 @@ struct Daemon: ParsableCommand {
         options.outputStallTimeout = outputStallTimeout
         options.drainTimeout = drainTimeout
         options.connectionLimitCode = AdvLensErrorCode.resourceLimit
-        let server = AdvLensServer(rootPath: root ?? FileManager.default.currentDirectoryPath,
+        let server = AdvLensServer(rootPath: root,
                                    options: .init(workers: options.workers, maxMessageBytes: maxMessageBytes,
-                                                  cachePath: cache.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 },
+                                                  cachePath: cache.map { Store.databaseFile($0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0) },
                                                   cacheCapBytes: cacheLimit, maxFileBytes: maxFileBytes, memoryLimitBytes: memoryLimit))
         Log.info("cache database \(server.workspace.defaultCachePath) (cap \(cacheLimit) bytes)")
         Log.info("advlensd \(AdvLensServer.version): OpenBLAS core \(BLAS.coreName) (\(BLASCore.selection)), \(BLAS.threads) BLAS threads, \(options.workers) workers")

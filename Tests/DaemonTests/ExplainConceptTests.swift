@@ -55,7 +55,7 @@ final class ExplainConceptTests: XCTestCase {
 
     func testDissectionLabelsOnTheShapesSet() throws {
         let d = try DaemonProcess()
-        _ = d.initialize()
+        _ = d.initialize(root: DaemonProcess.repositoryRoot.path)  // confined: the patches below must stay inside
         _ = d.call("model/create", ["name": "net", "architecture": "shapes-cnn", "seed": 1])
         _ = d.call("dataset/load", ["name": "shapes", "kind": "shapes", "count": 90, "seed": 2])
         let r = d.call("explainPrediction", ["model": "net", "input": ["dataset": "shapes", "indices": [4]], "topNeurons": 4,

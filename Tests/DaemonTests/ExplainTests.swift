@@ -11,7 +11,8 @@ final class ExplainTests: XCTestCase {
 
     func daemon() throws -> DaemonProcess {
         let d = try DaemonProcess()
-        capabilities = d.initialize()["capabilities"]
+        // Confined to the repository (the error cases below name paths outside it).
+        capabilities = d.initialize(root: DaemonProcess.repositoryRoot.path)["capabilities"]
         _ = d.call("model/load", ["name": "m", "spec": .string(Self.weights + "/model.json"), "weights": .string(Self.weights + "/model.safetensors")])
         _ = d.call("dataset/load", ["name": "mnist", "kind": "mnist-csv", "path": "data/mnist_5k.csv.gz", "split": ["testPerClass": 100]])
         return d

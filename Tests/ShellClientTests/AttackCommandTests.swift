@@ -194,10 +194,16 @@ final class AttackCommandTests: XCTestCase {
         XCTAssertEqual(pretty.status, 0, pretty.stderr)
         XCTAssertTrue(pretty.stdout.contains("1 PNG file") && pretty.stdout.contains("\n  pngs/adv-"), pretty.stdout)
 
-        // A directory outside the current one is refused.
-        let outside = shell.run(pgd("0", ["--png", "../elsewhere"]), directory: here)
-        XCTAssertEqual(outside.status, 1)
-        XCTAssertTrue(outside.stderr.contains("(code -32013)"), outside.stderr)
+        // A directory outside the current one is written where the user points (issue 18,
+        // item 6: the user's own daemon is not confined); with --root it is refused.
+        let elsewhere = here.deletingLastPathComponent().appendingPathComponent("elsewhere-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: elsewhere) }
+        let outside = shell.run(pgd("0", ["--png", "../" + elsewhere.lastPathComponent]), directory: here)
+        XCTAssertEqual(outside.status, 0, outside.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: elsewhere.path).filter { $0.hasSuffix(".png") }.count, 1)
+        let confined = shell.run(pgd("0", ["--png", "../elsewhere", "--root", "."]), directory: here)
+        XCTAssertEqual(confined.status, 1)
+        XCTAssertTrue(confined.stderr.contains("(code -32013)"), confined.stderr)
     }
 
     // MARK: handles

@@ -59,10 +59,22 @@ final class ExplainCommandTests: XCTestCase {
         }
     }
 
+    func testSeveralImagesInOneRequest() throws {
+        // Several indices: one request (issue 18, item 10), a report per image, a class per image.
+        let r = shell.run(["explain", "--model", "trained", "--dataset", "mnist-test", "--indices", "1,2", "--classes", "3,5",
+                           "--methods", "influence,saliency", "--pretty"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("== image 0") && r.stdout.contains("== image 1"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("class 3: probability") && r.stdout.contains("class 5: probability"), r.stdout)
+        let json = shell.run(["explain", "--model", "trained", "--dataset", "mnist-test", "--indices", "1-3"])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        XCTAssertEqual(json.json?["explanations"]?.arrayValue?.count, 3)
+    }
+
     func testErrors() throws {
-        var r = shell.run(["explain", "--model", "trained", "--dataset", "mnist-test", "--indices", "1,2"])
+        var r = shell.run(["explain", "--model", "trained", "--dataset", "mnist-test", "--indices", "1,2", "--classes", "3"])
         XCTAssertEqual(r.status, 1)
-        XCTAssertTrue(r.stderr.contains("params.input"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("params.classes: 1 classes for 2 images"), r.stderr)
         r = shell.run(["explain", "--model", "trained", "--dataset", "mnist-test", "--indices", "1", "--methods", "magic"])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("params.methods[0]"), r.stderr)

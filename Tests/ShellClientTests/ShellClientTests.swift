@@ -166,9 +166,13 @@ final class ShellClientTests: XCTestCase {
         XCTAssertTrue(r.stderr.hasPrefix("advlens: "), r.stderr)
         XCTAssertTrue(r.stderr.contains("missing") && r.stderr.contains("(code -32001)"), r.stderr)
 
+        // The user's own daemon reads where the user points (here: no spec there); --root confines.
         let outside = shell.run(["model", "load", "x", "--spec", "/etc/passwd", "--weights", "/etc/passwd"])
         XCTAssertEqual(outside.status, 1)
-        XCTAssertTrue(outside.stderr.contains("(code -32013)"), "paths resolve inside the current directory: \(outside.stderr)")
+        XCTAssertTrue(outside.stderr.contains("/etc/passwd") && !outside.stderr.contains("(code -32013)"), outside.stderr)
+        let confined = shell.run(["model", "load", "x", "--root", ".", "--spec", "/etc/passwd", "--weights", "/etc/passwd"])
+        XCTAssertEqual(confined.status, 1)
+        XCTAssertTrue(confined.stderr.contains("(code -32013)"), "--root confines: \(confined.stderr)")
     }
 
     func testUsageErrorsExitTwoWithoutStartingADaemon() {

@@ -16,16 +16,18 @@ function config() {
   return vscode.workspace.getConfiguration('advlens');
 }
 
-function workspaceRoot() {
+// Where relative paths resolve: the first workspace folder (the daemon reads and writes where
+// paths point; `advlens.root` confines it to a directory, for a shared daemon).
+function workspaceFolder() {
   const folders = vscode.workspace.workspaceFolders;
-  return config().get('root') || (folders && folders.length ? folders[0].uri.fsPath : process.cwd());
+  return folders && folders.length ? folders[0].uri.fsPath : process.cwd();
 }
 
 function daemonPath() {
   const configured = config().get('daemonPath');
   if (configured) return configured;
   if (process.env.ADVLENSD) return process.env.ADVLENSD;
-  const built = path.join(workspaceRoot(), '.build', 'release', 'advlensd');
+  const built = path.join(workspaceFolder(), '.build', 'release', 'advlensd');
   return fs.existsSync(built) ? built : 'advlensd';
 }
 
@@ -36,8 +38,9 @@ async function start() {
     output.appendLine(`advlensd: ${reason}${c.stderr ? '\n' + c.stderr : ''}`);
     if (client === c) client = null;
   });
-  const params = { rootPath: workspaceRoot(), clientInfo: { name: 'advlens-vscode', version: '0.1.0' },
+  const params = { workingDirectory: workspaceFolder(), clientInfo: { name: 'advlens-vscode', version: '0.1.0' },
     processId: process.pid, capabilities: { workDoneProgress: true } };
+  if (config().get('root')) params.rootPath = path.resolve(workspaceFolder(), config().get('root'));
   if (config().get('cachePath')) params.cachePath = config().get('cachePath');
   await c.initialize(params);
   output.appendLine(`advlensd ${c.serverInfo.version}: ${c.capabilities.methods.join(', ')}`);

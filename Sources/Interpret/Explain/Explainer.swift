@@ -75,6 +75,38 @@ public struct Explainer {
         return GradientPass(class: cls, logits: out.logits, activations: out.activations, layerGradients: gradients, inputGradient: g.input)
     }
 
+    /// `gradientPass` for a batch ([N, C, H, W]) in one forward and one backward: each image's
+    /// row of the logits is seeded at its own class (`classes[i]`, nil: its predicted one).
+    /// The model runs in eval mode, where images do not interact, so image i's gradients are
+    /// those of its own pass (ExplainBatchTests checks them against one-image passes).
+    public func gradientPasses(_ images: Tensor, classes requested: [Int?], layers: [String], inputGradient: Bool) throws -> [GradientPass] {
+        let n = images.batch
+        guard images.rank == 4, n >= 1, Array(images.shape.dropFirst()) == model.inputShape else {
+            throw ExplainError.invalid(field: "inputs", message: "expected images of shape \(model.inputShape), got \(images.shape)")
+        }
+        guard requested.count == n else {
+            throw ExplainError.invalid(field: "classes", message: "\(requested.count) classes for \(n) images")
+        }
+        for c in requested.compactMap({ $0 }) { try checkClass(c) }
+        let run = Execution(mode: .eval)
+        let out = try model.forward(images, run, keep: Set(layers), record: true)
+        let predicted = out.logits.argmaxRows()
+        let classes = (0..<n).map { requested[$0] ?? predicted[$0] }
+        var seed = Tensor(shape: [n, model.classCount])
+        for i in 0..<n { seed.data[i * model.classCount + classes[i]] = 1 }
+        let g = try model.backward(out.trace!, seeds: ["logits": seed], input: inputGradient, parameters: false, observe: Set(layers), run)
+        return (0..<n).map { i in
+            var activations: [String: Tensor] = [:], gradients: [String: Tensor] = [:]
+            for l in layers {
+                let a = out.activations[l]!
+                activations[l] = a.slice(i..<(i + 1))
+                gradients[l] = g.layers[l]?.slice(i..<(i + 1)) ?? Tensor(shape: [1] + Array(a.shape.dropFirst()))
+            }
+            return GradientPass(class: classes[i], logits: out.logits.slice(i..<(i + 1)), activations: activations, layerGradients: gradients,
+                                inputGradient: g.input?.slice(i..<(i + 1)))
+        }
+    }
+
     func checkImage(_ image: Tensor) throws {
         guard image.rank == 4, image.batch == 1, Array(image.shape.dropFirst()) == model.inputShape else {
             throw ExplainError.invalid(field: "input", message: "expected one image of shape \(model.inputShape), got \(image.shape)")

@@ -56,9 +56,11 @@ extension AdvLensServer {
             labels = given
         }
         if ownsProgress { context.progressBegin(title: "attack \(p.settings.method)", message: "\(n) inputs", percentage: 0) }
+        // Inside another request (a probe's adversarial set) the attack's steps are reported as
+        // messages only: the percentage is the outer request's, which must not run 0-100 twice.
         let monitor = AttackMonitor(progress: { done, total, fooled in
             context.progressReport(message: String(format: "iteration %d/%d, %.0f%% fooled", done, total, fooled * 100),
-                                   percentage: total > 0 ? 100 * done / total : 100)
+                                   percentage: !ownsProgress ? nil : total > 0 ? 100 * done / total : 100)
         }, shouldStop: { context.isCancelled })
         let result: AttackResult
         do {

@@ -17,13 +17,14 @@ extension AdvLensServer {
     }
 
     private func initialize(_ params: Initialize.Params, connection: Int) throws -> Initialize.Result {
-        if let root = params.rootPath {
+        for (field, directory) in [("rootPath", params.rootPath), ("workingDirectory", params.workingDirectory)] {
+            guard let directory else { continue }
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw ServerError.invalidParams("params.rootPath: \(ClientText.quoted(root)) is not a directory")
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ServerError.invalidParams("params.\(field): \(ClientText.quoted(directory)) is not a directory")
             }
         }
-        workspace.openSession(connection, rootPath: params.rootPath, cachePath: params.cachePath)
+        workspace.openSession(connection, rootPath: params.rootPath, workingDirectory: params.workingDirectory, cachePath: params.cachePath)
         // Open the cache now: a bad cachePath fails here, naming the field; a default that
         // cannot be opened only loses the cache (methods that need it fail with -32012).
         var cachePath: String? = workspace.cachePath(for: connection)
@@ -37,7 +38,7 @@ extension AdvLensServer {
             Log.warning("\((error as? RPCError)?.message ?? "\(error)"); running without a cache")
             cachePath = nil
         }
-        Log.info("initialize from \(params.clientInfo?.name ?? "unknown client"), root \(workspace.paths(for: connection).root)")
+        Log.info("initialize from \(params.clientInfo?.name ?? "unknown client"), \(workspace.paths(for: connection).root.map { "root " + $0 } ?? "no root, paths from " + workspace.paths(for: connection).base)")
         return Initialize.Result(
             serverInfo: .init(name: "advlensd", version: AdvLensServer.version),
             capabilities: .init(

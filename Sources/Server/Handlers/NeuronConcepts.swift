@@ -54,7 +54,8 @@ extension AdvLensServer {
             if c.dataset == "none" { return nil }
             return try load(c.dataset, c.indices, field: "params.concepts")
         }
-        switch p.input {
+        // The dataset the (first) input came from, directly or through the attack behind a handle.
+        switch p.input ?? p.inputs?.sources.first {
         case let .dataset(name, _):
             return try? load(name, nil, field: "params.input")
         case let .handle(id, _):

@@ -10,6 +10,7 @@ from .handles import Handle
 from .params import camel, from_wire, snake, to_wire
 from .progress import ProgressSink
 from .results import result_class
+from .tensors import contains_torch, to_torch
 from .transport import connect_socket, spawn_stdio
 
 # The protocol methods the client knows; `initialize` adds any other the daemon lists. Each
@@ -43,6 +44,8 @@ class Client:
     `Client()` spawns the daemon over stdio (found from `daemon=`, $ADVLENSD, a `.build/release`
     above the working directory, or PATH); `Client(socket=True)` or `Client(socket=PATH)`
     connects to the shell client's per-user socket daemon, starting it when nothing answers.
+    Paths are read and written where they point, relative ones against this process's working
+    directory; `root=DIR` confines them to DIR (for a shared daemon).
     Use it as a context manager, or call close()."""
 
     def __init__(self, daemon=None, socket=None, root=None, cache=None, progress=None, start=True,
@@ -65,10 +68,15 @@ class Client:
             self._transport = spawn_stdio(daemon_paths.find_daemon(daemon), args, self._receive,
                                           self._closed_by_peer, stderr=stderr)
         self.process = self._transport.process
-        params = {"clientInfo": {"name": client_name}, "rootPath": os.path.abspath(root or os.getcwd()),
+        # Paths mean what they mean here: relative ones against this process's working
+        # directory. A root confines the daemon to it (for a shared daemon), and is opt-in.
+        params = {"clientInfo": {"name": client_name}, "workingDirectory": os.getcwd(),
                   "processId": os.getpid(), "capabilities": {"workDoneProgress": True}}
+        if root:
+            params["rootPath"] = os.path.abspath(os.path.expanduser(os.fspath(root)))
         if cache:
-            params["cachePath"] = os.fspath(cache)
+            # A file, or a directory to hold cache.sqlite; relative to this process's directory.
+            params["cachePath"] = os.path.abspath(os.path.expanduser(os.fspath(cache))) + (os.sep if str(cache).endswith(os.sep) else "")
         try:
             self.server = self._request("initialize", params, progress=False)
         except Exception:
@@ -114,7 +122,7 @@ class Client:
     def cancel(self, request_id):
         self.notify("$/cancelRequest", {"id": request_id})
 
-    def _request(self, method, params, progress=None):
+    def _request(self, method, params, progress=None, as_torch=False):
         if self._closed:
             raise ConnectionClosed("connection to advlensd closed")
         request_id = next(self._ids)
@@ -130,7 +138,7 @@ class Client:
             self._pending[request_id] = pending
         self._transport.send({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
         try:
-            self._wait(pending, request_id)
+            self._wait(pending, request_id, sink)
         finally:
             if sink is not None:
                 self._progress.pop(params["workDoneToken"], None)
@@ -139,36 +147,44 @@ class Client:
         if "error" in reply:
             if reply["error"].get("code") == -32099:
                 raise ConnectionClosed(reply["error"]["message"])
-            raise error_from_reply(reply["error"], method, lambda d: self._decode(method, d))
+            raise error_from_reply(reply["error"], method, lambda d: self._decode(method, d, as_torch))
         return reply.get("result")
 
-    def _wait(self, pending, request_id):
-        """Wait in short slices so Ctrl-C reaches us; on Ctrl-C ask the daemon to cancel and wait
-        for its answer (the partial result); a second Ctrl-C stops waiting."""
-        try:
+    def _wait(self, pending, request_id, sink=None):
+        """Wait in short slices so Ctrl-C reaches us, showing progress between them (on this
+        thread: a notebook's output lands in the running cell); on Ctrl-C ask the daemon to
+        cancel and wait for its answer (the partial result); a second Ctrl-C stops waiting."""
+        def wait():
             while not pending.event.wait(0.05):
-                pass
+                if sink is not None:
+                    sink.drain()
+        try:
+            wait()
         except KeyboardInterrupt:
             self.cancel(request_id)
             try:
-                while not pending.event.wait(0.05):
-                    pass
+                wait()
             except KeyboardInterrupt:
                 with self._lock:
                     self._pending.pop(request_id, None)
                 raise
 
-    def _decode(self, method, value):
+    def _decode(self, method, value, as_torch=False):
         decoded = from_wire(value, self)
+        if as_torch:
+            decoded = to_torch(decoded)
         return result_class(method)(decoded, self) if isinstance(decoded, dict) else decoded
 
     def call(self, method, params=None, progress=None, **kwargs):
         """Any protocol method by its wire name: `call("model/create", name="m", architecture=...)`.
-        Keyword arguments are snake_case or camelCase; numpy arrays become tensors; handles,
-        paths and PNG bytes in `inputs` become input sources."""
+        Keyword arguments are snake_case or camelCase; numpy arrays and torch tensors become
+        tensors (integer arrays lists of integers); handles, paths and PNG bytes in `inputs`
+        become input sources. When a torch tensor went in, the result's arrays come back as
+        torch tensors (a cancelled request's partial result too)."""
         merged = dict(params or {})
         merged.update(kwargs)
-        return self._decode(method, self._request(method, to_wire(merged), progress))
+        as_torch = contains_torch(merged)
+        return self._decode(method, self._request(method, to_wire(merged), progress, as_torch), as_torch)
 
     # ---- lifecycle
 
@@ -242,8 +258,11 @@ class Client:
         return self.call("probe", dict(params, model=model, layer=layer, kind=kind, dataset=dataset,
                                        adversarial=adversarial), progress)
 
-    def explain_prediction(self, model, input, progress=None, **params):
-        """Why `model` predicts what it does on one input: top neurons, maps."""
+    def explain_prediction(self, model, input=None, progress=None, **params):
+        """Why `model` predicts what it does on one input: top neurons, maps. `inputs=` (several
+        images: an array [N, C, H, W], a Handle, a dataset(...) reference, a list) explains each
+        in one request, like Captum's attribute(x_batch, target=...): `classes=` gives each
+        one's class; the result's `explanations` hold one explanation per image."""
         return self.call("explainPrediction", dict(params, model=model, input=input), progress)
 
     explain = explain_prediction

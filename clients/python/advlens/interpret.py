@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from . import display
-from .results import Result, render_generic
+from .results import Result, drawn_from_numpy, render_generic
 
 
 def file_image(path, title):
@@ -31,7 +31,11 @@ def unit_name(neuron, unit_kind):
 
 
 class ExplainResult(Result):
+    @drawn_from_numpy
     def _repr_html_(self):
+        if "explanations" in self:  # a batch: each image's explanation in turn
+            return "".join(f'<div class="advlens-batch-item"><h4>image {i}</h4>{ExplainResult(e, self._client)._repr_html_()}</div>'
+                           for i, e in enumerate(self["explanations"]))
         parts = []
         if "summary" in self:
             parts.append(f'<p class="advlens-explain-summary">{display.esc(self["summary"])}</p>')
@@ -79,6 +83,7 @@ class ExplainResult(Result):
 
 
 class ProbeResult(Result):
+    @drawn_from_numpy
     def _repr_html_(self):
         head = [(k, self[k]) for k in ("kind", "model", "layer", "layerShape", "reduction", "k", "count",
                                        "adversarialHandle", "adversarialCount", "elapsedMs") if k in self]

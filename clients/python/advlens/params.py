@@ -1,13 +1,15 @@
-"""Python keyword arguments to wire params: snake_case keys to camelCase, numpy arrays to
-tensors, handles / paths / PNG bytes to input sources; and wire results back (tensors to
-numpy, handle names to Handle objects)."""
+"""Python keyword arguments to wire params: snake_case keys to camelCase, numpy arrays and torch
+tensors to wire tensors (integer arrays, such as labels, to lists of integers), handles / paths /
+PNG bytes to input sources; and wire results back (tensors to numpy, handle names to Handle
+objects)."""
 import base64
+import os
 import pathlib
 
 import numpy as np
 
 from .handles import Handle
-from .tensors import decode_tensor, encode_tensor, is_wire_tensor
+from .tensors import decode_tensor, encode_tensor, is_array, is_integer_array, is_wire_tensor, to_numpy
 
 # Params whose value is an input source (or a list of them).
 INPUT_KEYS = {"inputs", "input", "compareWith"}
@@ -32,12 +34,12 @@ def snake(name):
 def as_source(value):
     if isinstance(value, Handle):
         return value.as_input()
-    if isinstance(value, np.ndarray):
+    if is_array(value):
         return encode_tensor(value)
     if isinstance(value, (bytes, bytearray)):
         return {"png": base64.b64encode(bytes(value)).decode("ascii")}
     if isinstance(value, (str, pathlib.PurePath)):
-        return {"path": str(value)}
+        return {"path": os.path.expanduser(os.fspath(value))}
     if isinstance(value, dict):
         return to_wire(value)
     raise TypeError(f"cannot send {type(value).__name__} as an input")
@@ -52,8 +54,12 @@ def to_wire(value, key=None):
         return {camel(k) if "_" in k else k: to_wire(v, camel(k)) for k, v in value.items() if v is not None}
     if isinstance(value, Handle):
         return str(value)
-    if isinstance(value, np.ndarray):
-        return encode_tensor(value)
+    if is_array(value):
+        array = to_numpy(value)
+        if array.ndim == 0:
+            return array.item()
+        # Labels, indices, classes: the protocol's integer arrays, never a float tensor.
+        return array.tolist() if is_integer_array(array) else encode_tensor(array)
     if isinstance(value, (list, tuple)):
         return [to_wire(v) for v in value]
     if isinstance(value, np.generic):

@@ -2,9 +2,21 @@
 import numpy as np
 
 from . import display
+from .tensors import contains_torch, numpy_tree
 
 BAR_VALUES = ("influence", "score", "contribution", "activation", "value", "weight", "iou", "cs1", "lc")
 BAR_LABELS = ("unit", "neuron", "label", "concept", "name", "index", "class")
+
+
+def drawn_from_numpy(render):
+    """Wraps a _repr_html_: a result holding torch tensors (the request sent torch) is drawn from
+    a numpy copy, so the drawing code knows one kind of array."""
+    def wrapper(self, *args, **kwargs):
+        if contains_torch(self):
+            self = type(self)(numpy_tree(self), self._client)
+        return render(self, *args, **kwargs)
+    wrapper.__name__ = render.__name__
+    return wrapper
 
 
 class Result(dict):
@@ -24,6 +36,7 @@ class Result(dict):
             return self[camel(name)]
         raise AttributeError(name)
 
+    @drawn_from_numpy
     def _repr_html_(self):
         return f'<div class="advlens-result">{render_generic(self)}</div>'
 
@@ -84,6 +97,7 @@ def render_generic(result, title=None):
 
 
 class PredictResult(Result):
+    @drawn_from_numpy
     def _repr_html_(self):
         rows = []
         for i, p in enumerate(self["predictions"]):
@@ -105,6 +119,7 @@ class AttackResult(Result):
             return self["images"] - self["perturbations"]
         return None
 
+    @drawn_from_numpy
     def _repr_html_(self, limit=6):
         s = self["summary"]
         cfg = self["config"]
@@ -129,6 +144,7 @@ class AttackResult(Result):
 
 
 class HandleListResult(Result):
+    @drawn_from_numpy
     def _repr_html_(self):
         rows = [{k: v for k, v in h.items() if k != "provenance"} for h in self["handles"]]
         return (f'<div class="advlens-result">{display.table(rows)}'

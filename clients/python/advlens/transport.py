@@ -77,9 +77,12 @@ class Transport:
 
 
 def spawn_stdio(daemon, args, on_message, on_close, stderr=None, env=None):
-    """Start `daemon` as a child speaking on its stdin and stdout."""
+    """Start `daemon` as a child speaking on its stdin and stdout, in a session of its own: a
+    terminal's Ctrl-C goes to its foreground process group, which must be the client alone (the
+    client turns it into a cancel of the running request); the daemon and what it holds stay."""
     process = subprocess.Popen([str(daemon), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=stderr if stderr is not None else subprocess.DEVNULL, env=env)
+                               stderr=stderr if stderr is not None else subprocess.DEVNULL, env=env,
+                               start_new_session=True)
 
     def write(data):
         process.stdin.write(data)

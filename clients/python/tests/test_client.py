@@ -127,3 +127,35 @@ def test_ensembles_and_handles_as_attack_inputs(client):
             h.drop()
     finally:
         client.model_unload("other")
+
+
+def test_cache_may_be_a_directory(daemon, root, tmp_path, monkeypatch):
+    # An existing directory holds cache.sqlite; so does a new one written with a trailing slash;
+    # a relative path is relative to the client's working directory.
+    monkeypatch.chdir(tmp_path)
+    for given, expected in ((tmp_path, tmp_path / "cache.sqlite"), ("fresh/", tmp_path / "fresh/cache.sqlite"),
+                            ("mine.sqlite", tmp_path / "mine.sqlite")):
+        with advlens.Client(daemon=daemon, root=root, cache=given, progress=False) as c:
+            assert c.server["cachePath"] == str(expected)
+            assert c.cache_stats().path == str(expected)
+        assert expected.is_file()
+
+
+def test_paths_mean_what_they_mean_in_the_users_directory(daemon, tmp_path, monkeypatch):
+    from conftest import MODEL_DIR, REPO
+    work = tmp_path / "work"
+    work.mkdir()
+    (tmp_path / "saved").mkdir()
+    (tmp_path / "digit-7.png").write_bytes((REPO / "clients/testdata/digit-7.png").read_bytes())
+    monkeypatch.chdir(work)
+    # No root: files anywhere, relative paths against this process's directory (not the daemon's).
+    with advlens.Client(daemon=daemon, progress=False) as c:
+        c.model_load("digits", spec=str(MODEL_DIR / "model.json"), weights=str(MODEL_DIR / "model.safetensors"))
+        assert c.predict("digits", "../digit-7.png").predictions[0]["predicted"] == 7
+        saved = c.model_save("digits", spec="../saved/m.json", weights="../saved/m.safetensors")
+        assert saved.spec == str((tmp_path / "saved/m.json").resolve()) and (tmp_path / "saved/m.safetensors").is_file()
+    # root= confines (opt-in, for a shared daemon).
+    with advlens.Client(daemon=daemon, root=work, progress=False) as c:
+        with pytest.raises(advlens.AdvLensError) as refused:
+            c.model_load("digits", spec=str(MODEL_DIR / "model.json"), weights=str(MODEL_DIR / "model.safetensors"))
+        assert refused.value.code == -32013

@@ -135,3 +135,14 @@ def test_cache_stats_and_clear_on_a_private_database(daemon, root, tmp_path):
         cleared = c.cache_clear(what=["all"])
         assert cleared.stats["totalBytes"] == 0
     assert cache.exists()
+
+
+def test_explain_a_batch_like_captum(client):
+    # Several images in one request, a target per image (Captum: attribute(x_batch, target=...)).
+    refs = advlens.dataset("mnist-test", [20, 40, 60])
+    batch = client.explain_prediction("digits", inputs=refs, classes=[1, 2, 3], methods=["saliency", "gradCam"])
+    assert [e["prediction"]["class"] for e in batch.explanations] == [1, 2, 3]
+    assert all(e["maps"]["saliency"]["tensor"].shape == (1, 28, 28) for e in batch.explanations)
+    alone = client.explain_prediction("digits", advlens.dataset("mnist-test", [40]), class_=2, methods=["saliency", "gradCam"])
+    np.testing.assert_allclose(batch.explanations[1]["maps"]["saliency"]["tensor"], alone.maps["saliency"]["tensor"], rtol=1e-4, atol=1e-6)
+    assert batch._repr_html_().count("advlens-batch-item") == 3

@@ -1,4 +1,7 @@
 """Progress ($/progress through a workDoneToken) and cancellation (Ctrl-C -> $/cancelRequest)."""
+import os
+import re
+
 import pytest
 
 import advlens
@@ -52,3 +55,49 @@ def test_keyboard_interrupt_cancels_and_keeps_the_partial_result(client, ctrl_c_
     # The partial batch is kept like any result, and the session goes on.
     assert client.predict("digits", partial.handle).count == 200
     partial.handle.drop()
+
+
+def bar_percentages(stderr):
+    """The percentages a tqdm text bar drew, in order."""
+    return [int(p) for p in re.findall(r"(\d+)%\|", stderr)]
+
+
+def test_terminal_bar_shows_rate_and_time_left_and_never_goes_backwards(client, capsys):
+    if advlens.progress.tqdm is None:
+        pytest.skip("tqdm is not installed")
+    # A probe that runs its attack first: the attack's steps, then the probe's two phases.
+    client.probe("digits", "8", "consistency", dataset="mnist-test", units=[0, 1], k=4, progress=True,
+                 adversarial={"attack": {"method": "pgd", "steps": 10, "early_stop": False,
+                                         "inputs": advlens.dataset("mnist-test", range(0, 200, 2))}})
+    err = capsys.readouterr().err
+    drawn = bar_percentages(err)
+    assert drawn and drawn == sorted(drawn), drawn
+    assert drawn[-1] == 100
+    assert "%/s" in err and re.search(r"\[\d\d:\d\d<\d\d:\d\d", err)  # rate, elapsed<left
+
+
+NOTEBOOK_CELLS = [
+    "import advlens\nfrom conftest import load_fixtures\n"
+    "client = advlens.Client(daemon={daemon!r}, root={root!r})\nload_fixtures(client)",
+    "r = client.attack('digits', 'pgd', advlens.dataset('mnist-test', range(100)), steps=20, early_stop=False)",
+]
+
+
+def test_notebook_progress_is_an_html_bar_in_the_cell(daemon, root, monkeypatch, tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    if advlens.progress.notebook_tqdm() is not None:
+        pytest.skip("ipywidgets is installed: the bar is tqdm's widget")
+    from conftest import REPO
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    paths = [str(REPO / "clients/python"), str(REPO / "clients/python/tests"), os.environ.get("PYTHONPATH", "")]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c.format(daemon=daemon, root=root)) for c in NOTEBOOK_CELLS]
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    outputs = nb.cells[1].outputs
+    assert not [o for o in outputs if o.output_type in ("stream", "error")], outputs  # nothing in the stderr box
+    html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    assert 'class="advlens-progress"' in html and "attack pgd" in html
+    assert 'data-percentage="100"' in html and "%/s" in html and "left" in html and "success" in html

@@ -6,9 +6,10 @@ import RPC
 import Settings
 import TensorEngine
 
-/// explainPrediction: one image's prediction traced to units (ablation, gradient x activation)
-/// and pixels (saliency, input x gradient, integrated gradients, Grad-CAM, occlusion), and
-/// compared with a second image. Reads the model only. Each method is one file beside this one,
+/// explainPrediction: an image's prediction (or each of a batch's: `inputs`, one gradient pass
+/// for the batch) traced to units (ablation, gradient x activation) and pixels (saliency, input
+/// x gradient, integrated gradients, Grad-CAM, occlusion), and compared with a second image.
+/// Reads the model only. Each method is one file beside this one,
 /// listed in ExplainerRegistry.
 extension AdvLensServer {
     /// What a unit detects and its top images (NeuronConcepts.swift: probe's dissection and
@@ -17,7 +18,7 @@ extension AdvLensServer {
 
     func registerExplain() {
         register(ExplainPrediction.self, access: { p in
-            .reads([Self.modelKey(p.model)] + Self.datasetKeys(Inputs([p.input] + (p.compareWith.map { [$0] } ?? [])))
+            .reads([Self.modelKey(p.model)] + Self.datasetKeys(Inputs((p.input.map { [$0] } ?? []) + (p.inputs?.sources ?? []) + (p.compareWith?.sources ?? [])))
                    + (p.concepts.map { $0.dataset == "none" ? [] : [Self.datasetKey($0.dataset)] } ?? []))
         }) { [unowned self] p, context in
             try explain(p, context)
@@ -65,19 +66,44 @@ extension AdvLensServer {
         let explainer = Explainer(model: model)
         let r = try explainRequest(p, explainer, paths: workspace.paths(for: context.connection))
         let decoder = InputDecoder(workspace: workspace, connection: context.connection)
-        let (image, label) = try oneImage(p.input, decoder, model, field: "params.input")
-        let baseline = try baselineTensor(p.baseline, like: image, decoder: decoder)
+        let (images, labels) = try explainImages(p, decoder, model)
+        let n = images.batch
+        let classes = try explainClasses(p, count: n, classCount: model.classCount)
+        let others = try p.compareWith.map { try comparisonImages($0, count: n, decoder, model, batched: p.inputs != nil) }
+        let baseline = try baselineTensor(p.baseline, like: images.slice(0..<1), decoder: decoder)
 
         // Units are scored only when listed or compared; otherwise their layers are not observed.
         let unitLayers = r.neuronMethods || p.compareWith != nil ? r.layers : []
         let observed = Array(Set(unitLayers + (r.gradCamLayer.map { [$0] } ?? [])))
-        let pass = try timed("gradientPass") {
-            try explainEngine { try explainer.gradientPass(image, class: p.class, layers: observed, inputGradient: r.methods.contains { $0.needsInputGradient }) }
+        // One forward and one backward for the whole batch: the pass every method shares.
+        let passes = try timed("gradientPass") {
+            try explainEngine { try explainer.gradientPasses(images, classes: classes, layers: observed, inputGradient: r.methods.contains { $0.needsInputGradient }) }
         }
+        var explanations: [ExplainPrediction.Result] = []
+        for i in 0..<n {
+            let image = images.slice(i..<(i + 1))
+            explanations.append(try explainImage(image, label: labels[i], pass: passes[i], compareWith: others?.slice(i..<(i + 1)), unitLayers: unitLayers,
+                                                 baseline: baseline, explainer: explainer, request: r, p, context, timed: timed))
+        }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        guard p.inputs != nil else {
+            var one = explanations[0]
+            (one.timingsMs, one.elapsedMs) = (timings, elapsed)
+            return one
+        }
+        return ExplainPrediction.Result(explanations: explanations, timingsMs: timings, elapsedMs: elapsed)
+    }
+
+    /// One image's explanation from its share of the batch's gradient pass.
+    private func explainImage(_ image: Tensor, label: Int?, pass: GradientPass, compareWith other: Tensor?, unitLayers: [String], baseline: Tensor,
+                              explainer: Explainer, request r: ExplainRequest, _ p: ExplainPrediction.Params, _ context: RequestContext,
+                              timed: (String, () throws -> Void) throws -> Void) throws -> ExplainPrediction.Result {
+        let model = explainer.model
         let cls = pass.class
-        let influences = try unitLayers.map { layer in
+        var influences: [LayerInfluence] = []
+        for layer in unitLayers {
             try timed(r.unitTiming) {
-                try explainEngine { try explainer.influence(of: layer, pass: pass, class: cls, ablation: r.ablation, gradientTimesActivation: true) }
+                influences.append(try explainEngine { try explainer.influence(of: layer, pass: pass, class: cls, ablation: r.ablation, gradientTimesActivation: true) })
             }
         }
         try context.cancellation.checkCancelled()
@@ -87,7 +113,9 @@ extension AdvLensServer {
                              checkpoint: context.cancellation.checkCancelled)
         for method in r.methods {
             let name = method.name.rawValue
-            guard let out = try timed(name, { try method.map(run) }) else { continue }
+            var produced: ExplainedMap?
+            try timed(name) { produced = try method.map(run) }
+            guard let out = produced else { continue }
             let t = out.tensor
             var m = ExplainPrediction.PixelMap(tensor: r.maps ? t.wire : nil, png: nil, min: t.data.min() ?? 0, max: t.data.max() ?? 0, sum: t.sum())
             out.annotate(&m)
@@ -108,28 +136,65 @@ extension AdvLensServer {
                                               layers: r.neuronMethods ? influences : [], measure: r.unitScore.words)
 
         var comparison: ExplainPrediction.Comparison?
-        if let other = p.compareWith {
-            comparison = try timed("compare") {
-                try compare(other, decoder: decoder, explainer: explainer, class: cls, layers: r.layers, influences: influences, request: r,
-                            predicted: (name(order[0]), probabilities[order[0]]), name: name)
+        if let other {
+            try timed("compare") {
+                comparison = try compare(other, explainer: explainer, class: cls, layers: r.layers, influences: influences, request: r,
+                                         predicted: (name(order[0]), probabilities[order[0]]), name: name)
             }
             summary += " " + comparison!.summary
         }
         try timed("concepts") { try annotateNeurons(&layers, &comparison, p, context) }
         if let dir = r.png {
             try timed("png") {
-                for (name, value) in maps {
+                for (method, value) in maps {
                     let overImage = value.method.overlay(value.tensor, image: image)
                     let pic = Images.heatmap(image: image, map: overImage, range: (model.spec.input.lower, model.spec.input.upper), scale: r.pngScale)
-                    let path = (dir as NSString).appendingPathComponent("explain-\(Self.imageTag(image))-\(cls)-\(name).png")
+                    let path = (dir as NSString).appendingPathComponent("explain-\(Self.imageTag(image))-\(cls)-\(method).png")
                     try Images.writePNG(pic.pixels, width: pic.width, height: pic.height, channels: 3, to: path)
-                    maps[name]!.map.png = path
+                    maps[method]!.map.png = path
                 }
             }
         }
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         return ExplainPrediction.Result(prediction: prediction, layers: layers, maps: maps.mapValues(\.map), comparison: comparison,
-                                        summary: summary, timingsMs: timings, elapsedMs: elapsed)
+                                        summary: summary, timingsMs: nil, elapsedMs: nil)
+    }
+
+    /// The images to explain: `input` (exactly one) or `inputs` (one or more), not both.
+    private func explainImages(_ p: ExplainPrediction.Params, _ decoder: InputDecoder, _ model: Model) throws -> (Tensor, [Int?]) {
+        switch (p.input, p.inputs) {
+        case let (one?, nil):
+            let (image, label) = try oneImage(one, decoder, model, field: "params.input")
+            return (image, [label])
+        case let (nil, several?):
+            let batch = try decoder.decode(several, for: model, field: "params.inputs")
+            return (batch.images, batch.labels)
+        case (nil, nil):
+            throw ServerError.invalidParams("params.input: give input (one image) or inputs (several)")
+        default:
+            throw ServerError.invalidParams("params.inputs: give input or inputs, not both")
+        }
+    }
+
+    /// The class to explain per image: `classes` (with `inputs`, one per image) or `class` for all.
+    private func explainClasses(_ p: ExplainPrediction.Params, count n: Int, classCount: Int) throws -> [Int?] {
+        guard let given = p.classes else { return Array(repeating: p.class, count: n) }
+        guard p.inputs != nil else { throw ServerError.invalidParams("params.classes: goes with inputs; for one input give class") }
+        guard p.class == nil else { throw ServerError.invalidParams("params.classes: give class or classes, not both") }
+        guard given.count == n else { throw ServerError.invalidParams("params.classes: \(given.count) classes for \(n) images") }
+        if let bad = given.firstIndex(where: { !(0..<classCount).contains($0) }) {
+            throw ServerError.invalidParams("params.classes[\(bad)]: \(given[bad]) is not a class index 0..<\(classCount)")
+        }
+        return given
+    }
+
+    /// The images to compare with: one per explained image.
+    private func comparisonImages(_ source: Inputs, count n: Int, _ decoder: InputDecoder, _ model: Model, batched: Bool) throws -> Tensor {
+        let batch = try decoder.decode(source, for: model, field: "params.compareWith")
+        guard batch.images.batch == n else {
+            throw ServerError.invalidParams(batched ? "params.compareWith: \(batch.images.batch) images for \(n) inputs; give one per input"
+                                                    : "params.compareWith: expected one image, got \(batch.images.batch); select one with indices")
+        }
+        return batch.images
     }
 
     /// Concept labels and exemplars for the listed units (and the comparison's), measured on the
@@ -173,10 +238,9 @@ extension AdvLensServer {
                      })
     }
 
-    private func compare(_ other: InputSource, decoder: InputDecoder, explainer: Explainer, class cls: Int, layers: [String],
+    private func compare(_ image: Tensor, explainer: Explainer, class cls: Int, layers: [String],
                          influences: [LayerInfluence], request r: ExplainRequest, predicted: (String, Float),
                          name: (Int) -> String) throws -> ExplainPrediction.Comparison {
-        let (image, _) = try oneImage(other, decoder, explainer.model, field: "params.compareWith")
         let pass = try explainEngine { try explainer.gradientPass(image, class: cls, layers: layers, inputGradient: false) }
         let theirs = try layers.map { layer in
             try explainEngine { try explainer.influence(of: layer, pass: pass, class: cls, ablation: r.ablation, gradientTimesActivation: true) }

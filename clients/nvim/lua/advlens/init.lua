@@ -7,13 +7,13 @@ local M = {}
 
 M.config = {
   daemon = nil,            -- advlensd: nil = $ADVLENSD, else advlensd on PATH
-  root = nil,              -- workspace root sent as rootPath: nil = the current directory
+  root = nil,              -- confine the daemon to this directory (rootPath; for a shared daemon): nil = none
   cache = nil,             -- cachePath sent in initialize
   args = {},               -- extra daemon arguments, e.g. { "--workers", "2" }
   model = "digits",        -- the model commands use
   dataset = "mnist-test",  -- the dataset a bare number indexes
   init = {},               -- requests sent once after initialize: { {method, params}, ... }
-  png_dir = "out/advlens", -- attack PNG strips (relative to root)
+  png_dir = "out/advlens", -- attack PNG strips (relative to the current directory, or root)
   output = "float",        -- "float" or "split"
   progress = true,         -- echo $/progress in the message area
   defaults = {             -- default params per method, merged under command arguments
@@ -35,8 +35,8 @@ local function daemon_path()
   return M.config.daemon or os.getenv("ADVLENSD") or "advlensd"
 end
 
-local function root()
-  return vim.fn.fnamemodify(M.config.root or vim.fn.getcwd(), ":p"):gsub("/$", "")
+local function directory(path)
+  return (vim.fn.fnamemodify(path, ":p"):gsub("/$", ""))
 end
 
 function M.echo(text, hl)
@@ -49,8 +49,11 @@ function M.ensure()
   local cmd = { daemon_path() }
   vim.list_extend(cmd, M.config.args)
   local client = rpc.start({ cmd = cmd })
-  local params = { rootPath = root(), clientInfo = { name = "advlens.nvim" }, processId = vim.fn.getpid(),
-                   capabilities = { workDoneProgress = true } }
+  -- Paths mean what they mean in this editor: relative ones against its current directory;
+  -- the daemon reads and writes where they point unless config.root confines it.
+  local params = { workingDirectory = directory(vim.fn.getcwd()), clientInfo = { name = "advlens.nvim" },
+                   processId = vim.fn.getpid(), capabilities = { workDoneProgress = true } }
+  if M.config.root then params.rootPath = directory(M.config.root) end
   if M.config.cache then params.cachePath = vim.fn.fnamemodify(M.config.cache, ":p") end
   local err, result = client:request_sync("initialize", params, 20000)
   if err then

@@ -21,12 +21,18 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .customLong("no-daemon"), help: "Run a private advlensd over stdio for this one command instead of the shared daemon.")
     var noDaemon = false
 
+    @Option(help: ArgumentHelp("Confine this command's paths to a directory: the daemon refuses any outside it (for a shared daemon).",
+                               discussion: "Default: none; paths are read and written where they point, relative ones against the current directory.",
+                               valueName: "dir"))
+    var root: String?
+
     var showsProgress: Bool { progress ?? Output.stderrIsTerminal }
 }
 
-/// One connection to a daemon for the life of a command: initialize (rootPath = the current
-/// directory, so paths on the command line mean what the user typed), the command's requests,
-/// then shutdown and exit for this connection only (the shared daemon and its models stay).
+/// One connection to a daemon for the life of a command: initialize (workingDirectory = the
+/// current directory, so paths on the command line mean what the user typed; rootPath only with
+/// --root), the command's requests, then shutdown and exit for this connection only (the
+/// shared daemon and its models stay).
 final class Session {
     let client: RPCClient
     /// The initialize result (serverInfo, capabilities).
@@ -40,10 +46,10 @@ final class Session {
     static func open(_ options: GlobalOptions) throws -> Session {
         let session: Session
         if options.noDaemon {
-            session = try privateDaemon()
+            session = try privateDaemon(root: options.root)
         } else {
             let paths = try DaemonPaths.resolve(option: options.socket)
-            session = try shared(paths)
+            session = try shared(paths, root: options.root)
         }
         if options.showsProgress { session.client.progress = ProgressDisplay(terminal: Output.stderrIsTerminal) }
         return session
@@ -51,7 +57,7 @@ final class Session {
 
     /// The shared daemon. A daemon that stops just as we connect (its idle timeout) is
     /// started again, once.
-    static func shared(_ paths: DaemonPaths) throws -> Session {
+    static func shared(_ paths: DaemonPaths, root: String? = nil) throws -> Session {
         var attempt = 0
         while true {
             attempt += 1
@@ -64,7 +70,7 @@ final class Session {
                     throw ClientError.unreachable("cannot connect to the daemon at \(paths.socket): \(error)")
                 }
                 let session = Session(client: RPCClient(input: fd, output: fd))
-                try session.initialize()
+                try session.initialize(root: root)
                 return session
             } catch ClientError.unreachable where attempt == 1 {
                 usleep(100_000)
@@ -73,7 +79,7 @@ final class Session {
     }
 
     /// `advlensd` over stdin/stdout for this one command.
-    static func privateDaemon() throws -> Session {
+    static func privateDaemon(root: String? = nil) throws -> Session {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try Spawn.locateDaemon())
         process.arguments = ["--log-level", "warning"]
@@ -92,7 +98,7 @@ final class Session {
         try? toDaemon.fileHandleForWriting.close()
         let session = Session(client: RPCClient(input: input, output: output))
         session.child = process
-        try session.initialize()
+        try session.initialize(root: root)
         return session
     }
 
@@ -100,14 +106,15 @@ final class Session {
         self.client = client
     }
 
-    private func initialize() throws {
-        let params: JSONValue = [
+    private func initialize(root: String?) throws {
+        var params: JSONObject = [
             "processId": JSONValue(Int(getpid())),
             "clientInfo": ["name": "advlens", "version": .string(Session.clientVersion)],
-            "rootPath": .string(FileManager.default.currentDirectoryPath),
+            "workingDirectory": .string(FileManager.default.currentDirectoryPath),
             "capabilities": ["workDoneProgress": true],
         ]
-        server = try client.request("initialize", params, timeout: 30)
+        if let root { params["rootPath"] = .string(root.hasPrefix("/") ? root : FileManager.default.currentDirectoryPath + "/" + root) }
+        server = try client.request("initialize", .object(params), timeout: 30)
         try client.notify("initialized")
     }
 

@@ -46,18 +46,20 @@ struct AttackCommand: ParsableCommand {
 
     @OptionGroup var settings: AttackSettingsOptions
 
-    @Option(help: ArgumentHelp("Also judge the adversarial batch on these models: the transfer table.", valueName: "list"))
+    @Option(help: ArgumentHelp("Also judge the adversarial batch on these models: the transfer table (default: none).", valueName: "list"))
     var evaluateOn: String?
 
-    @Option(help: ArgumentHelp("Write one PNG per sample (original | adversarial | perturbation) into this directory.", valueName: "dir"))
+    @Option(help: ArgumentHelp("Write one PNG per sample (original | adversarial | perturbation) into this directory (default: none written).", valueName: "dir"))
     var png: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("At most this many PNGs (default 64).", valueName: "n"))
     var pngLimit: Int?
     @Option(parsing: .unconditional, help: ArgumentHelp("PNG pixels per image pixel (default 4).", valueName: "s"))
     var pngScale: Int?
 
-    @Flag(help: "--pretty: every row of the per-sample table and every PNG path, not the first 20.")
+    @Flag(help: "--pretty: every row of the per-sample table and every PNG path, not the first --rows.")
     var allRows = false
+    @Option(parsing: .unconditional, help: ArgumentHelp("--pretty: rows of the per-sample table and PNG paths shown (default 20).", valueName: "n"))
+    var rows = AttackCommand.rowLimit
 
     func validate() throws {
         if (model == nil) == (models == nil) { throw ValidationError("give exactly one of --model NAME or --models a:0.5,b:0.5") }
@@ -140,7 +142,7 @@ struct AttackCommand: ParsableCommand {
         let cwd = FileManager.default.currentDirectoryPath
         Request.show(result, global) { value in
             Self.report(try Request.decode(AttackMethod.Result.self, value), inputNames: names, files: source.areFiles,
-                        classes: classes, allRows: allRows, currentDirectory: cwd)
+                        classes: classes, rows: allRows ? nil : rows, currentDirectory: cwd)
         }
         if interrupted { throw ending }
     }
@@ -149,9 +151,10 @@ struct AttackCommand: ParsableCommand {
 
     static let rowLimit = 20
 
-    /// The summary block, the per-sample table, the transfer table and the PNG files.
+    /// The summary block, the per-sample table, the transfer table and the PNG files (the
+    /// table and the files cut to `rows`, nil: all).
     static func report(_ r: AttackMethod.Result, inputNames: [String]?, files: Bool, classes: [String]?,
-                       allRows: Bool, currentDirectory: String) -> String {
+                       rows: Int? = rowLimit, currentDirectory: String) -> String {
         func name(_ c: Int) -> String { classes.flatMap { c >= 0 && c < $0.count ? $0[c] : nil } ?? String(c) }
         let s = r.summary
         // Untargeted attacks count only the samples the model got right before the attack.
@@ -181,7 +184,7 @@ struct AttackCommand: ParsableCommand {
         var t = Table(["index", "label", "target", "adversarial", "success", "L-inf", "L2", "confidence", "iterations"],
                       rightAligned: files ? [5, 6, 7, 8] : [0, 5, 6, 7, 8])
         if files { t.headers[0] = "input" }
-        let shown = allRows ? r.samples : Array(r.samples.prefix(rowLimit))
+        let shown = rows.map { Array(r.samples.prefix($0)) } ?? r.samples
         for x in shown {
             let source = inputNames.flatMap { x.source < $0.count ? $0[x.source] : nil } ?? String(x.source)
             t.add([source, name(x.label), x.target.map(name) ?? "-", name(x.adversarialLabel), x.success ? "✓" : "✗",
@@ -202,7 +205,7 @@ struct AttackCommand: ParsableCommand {
         if let png = r.png {
             let paths = png.map { relative($0, to: currentDirectory) }
             out += "\n\n\(paths.count) PNG file\(paths.count == 1 ? "" : "s") (original | adversarial | perturbation):"
-            let listed = allRows ? paths : Array(paths.prefix(rowLimit))
+            let listed = rows.map { Array(paths.prefix($0)) } ?? paths
             out += listed.map { "\n  " + $0 }.joined()
             if listed.count < paths.count { out += "\n  ... \(paths.count - listed.count) more" }
         }

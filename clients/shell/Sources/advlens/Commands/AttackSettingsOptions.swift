@@ -1,51 +1,61 @@
 import ArgumentParser
 import Foundation
+import Attacks
 import Settings
 
 /// The attack's settings as shell options: one group that `attack`, `evaluate` and `probe`'s
 /// attack on the fly share, so every command takes every parameter, under the same names.
-/// It builds the Settings module's `AttackConfig`, the one definition the daemon decodes.
+/// It builds the Settings module's `AttackConfig`, the one definition the daemon decodes; each
+/// option's help lists the methods' defaults, read from the Attacks registry (`AttackDefaults`).
 struct AttackSettingsOptions: ParsableArguments {
     // Numbers are taken as given (even "-1") and checked by the daemon, which names the field.
-    @Option(help: ArgumentHelp("linf or l2 (pgd); the other methods have one norm.", valueName: "norm"))
+    @Option(help: ArgumentHelp("linf or l2 (pgd); the other methods have one norm." + Self.defaults(.norm), valueName: "norm"))
     var norm: String?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Perturbation budget (L-inf or L2 radius).", valueName: "e"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Perturbation budget (L-inf or L2 radius): a number or a fraction such as 8/255." + Self.defaults(.epsilon), valueName: "e"),
+            transform: Fraction.parse)
     var epsilon: Float?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Step size per iteration.", valueName: "a"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Step size per iteration: a number or a fraction such as 2/255." + Self.defaults(.stepSize), valueName: "a"),
+            transform: Fraction.parse)
     var stepSize: Float?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Iterations.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Iterations." + Self.defaults(.steps), valueName: "n"))
     var steps: Int?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Random restarts (pgd).", valueName: "r"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Random restarts (pgd)." + Self.defaults(.restarts), valueName: "r"))
     var restarts: Int?
-    @Flag(name: .customLong("no-random-start"), help: "Start pgd at the clean image instead of a random point of the ball.")
+    @Flag(name: .customLong("no-random-start"), help: "Start pgd at the clean image instead of a random point of the ball (default: a random start).")
     var noRandomStart = false
-    @Option(parsing: .unconditional, help: ArgumentHelp("Momentum decay mu (mifgsm).", valueName: "mu"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Momentum decay mu (mifgsm)." + Self.defaults(.decay), valueName: "mu"))
     var decay: Float?
-    @Flag(help: "A targeted attack (the target defaults to random).")
+    @Flag(help: "A targeted attack (the target defaults to random). Default: untargeted, except ensemble-opt (always targeted).")
     var targeted = false
-    @Option(help: ArgumentHelp("random, leastLikely, or one class per input: 3,5,1 (implies --targeted).", valueName: "target"))
+    @Option(help: ArgumentHelp("random, leastLikely, or one class per input: 3,5,1 (implies --targeted). Default: random when targeted.", valueName: "target"))
     var target: String?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Targets per image (ensemble-opt).", valueName: "t"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Targets per image (ensemble-opt)." + Self.defaults(.targetsPerImage), valueName: "t"))
     var targetsPerImage: Int?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Confidence margin kappa (cw).", valueName: "k"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Confidence margin kappa (cw)." + Self.defaults(.kappa), valueName: "k"))
     var kappa: Float?
-    @Option(name: .customLong("c"), parsing: .unconditional, help: ArgumentHelp("Initial trade-off constant c (cw).", valueName: "c"))
+    @Option(name: .customLong("c"), parsing: .unconditional, help: ArgumentHelp("Initial trade-off constant c (cw)." + Self.defaults(.c), valueName: "c"))
     var c: Float?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Binary search steps over c (cw).", valueName: "b"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Binary search steps over c (cw)." + Self.defaults(.binarySearchSteps), valueName: "b"))
     var binarySearchSteps: Int?
-    @Option(name: .customLong("lr"), parsing: .unconditional, help: ArgumentHelp("Adam learning rate (cw, ensemble-opt).", valueName: "lr"))
+    @Option(name: .customLong("lr"), parsing: .unconditional, help: ArgumentHelp("Adam learning rate (cw, ensemble-opt)." + Self.defaults(.learningRate), valueName: "lr"))
     var learningRate: Float?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Weight of the L2 distance (ensemble-opt).", valueName: "l"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Weight of the L2 distance (ensemble-opt)." + Self.defaults(.lambda), valueName: "l"))
     var lambda: Float?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Overshoot (deepfool).", valueName: "o"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Overshoot (deepfool)." + Self.defaults(.overshoot), valueName: "o"))
     var overshoot: Float?
-    @Flag(name: .customLong("no-early-stop"), help: "Keep iterating on samples that already succeeded.")
+    @Flag(name: .customLong("no-early-stop"), help: "Keep iterating on samples that already succeeded. Default: a sample stops once it succeeded.")
     var noEarlyStop = false
     @Option(parsing: .unconditional, help: ArgumentHelp("Seed of random starts and random targets (default 0).", valueName: "s"))
     var seed: UInt64?
 
     func validate() throws {
         if let target { _ = try Self.parseTarget(target) }
+    }
+
+    /// " Default: fgsm 0.3, pgd 0.3 (l2: 2), ..." for a help text, from the registry.
+    static func defaults(_ field: AttackConfig.Field) -> String {
+        let text = AttackDefaults.text(field)
+        return text.isEmpty ? "" : " Default: \(text)."
     }
 
     /// Whether any parameter was given (commands that attack only on request check it).

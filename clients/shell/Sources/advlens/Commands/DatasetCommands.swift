@@ -26,11 +26,11 @@ struct DatasetCommand: ParsableCommand {
         @Option(help: ArgumentHelp("The data file (mnist-csv).", valueName: "file")) var path: String?
         @Option(help: ArgumentHelp("The images file (mnist-idx, npy).", valueName: "file")) var images: String?
         @Option(help: ArgumentHelp("The labels file (mnist-idx, npy).", valueName: "file")) var labels: String?
-        @Option(help: ArgumentHelp("Class names, comma-separated (npy).", valueName: "list")) var classes: String?
-        @Option(name: .customLong("split-test-per-class"), help: "Images per class for NAME-test; the rest form NAME-train.")
+        @Option(help: ArgumentHelp("Class names, comma-separated (npy; default: the label numbers).", valueName: "list")) var classes: String?
+        @Option(name: .customLong("split-test-per-class"), help: "Images per class for NAME-test; the rest form NAME-train (default: no split).")
         var splitTestPerClass: Int?
-        @Option(name: .customLong("split-seed"), help: "Seed of the split's shuffle.") var splitSeed: UInt64?
-        @Option(help: "Images to generate (shapes).") var count: Int?
+        @Option(name: .customLong("split-seed"), help: "Seed of the split's shuffle (default 0).") var splitSeed: UInt64?
+        @Option(help: "Images to generate (shapes; no default: required).") var count: Int?
         @Option(help: "The generator's seed (shapes; default 0).") var seed: UInt64?
         @Flag(name: .customLong("no-masks"), help: "Skip the concept masks (shapes).") var noMasks = false
 

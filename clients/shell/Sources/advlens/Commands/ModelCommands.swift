@@ -15,7 +15,7 @@ struct ModelCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The name requests will use.") var name: String
         @Option(name: .customLong("arch"), help: "The architecture, e.g. mnist-small or mnist-madry.") var architecture: String
-        @Option(help: "Initialisation seed.") var seed: UInt64?
+        @Option(help: "Initialisation seed (default 0).") var seed: UInt64?
 
         func run() throws {
             let params = ModelCreate.Params(name: name, architecture: architecture, seed: seed)

@@ -22,7 +22,7 @@ struct PredictCommand: ParsableCommand {
 
     @OptionGroup var source: InputOptions
 
-    @Option(name: .customLong("top-k"), help: "Classes to report per input, most probable first.")
+    @Option(name: .customLong("top-k"), help: "Classes to report per input, most probable first (default 3).")
     var topK: Int?
 
     func validate() throws {

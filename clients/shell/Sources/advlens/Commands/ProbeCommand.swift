@@ -40,7 +40,7 @@ struct ProbeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Units: 0,5,9 or ranges such as 0-31 (default all).", valueName: "list"))
     var units: String?
 
-    @Option(help: ArgumentHelp("max, mean or none (full maps).", valueName: "r"))
+    @Option(help: ArgumentHelp("max, mean or none (full maps); default max (dissect: none).", valueName: "r"))
     var reduction: String?
 
     @Option(name: .customShort("k"), parsing: .unconditional, help: ArgumentHelp("Top images per unit (default 10).", valueName: "k"))
@@ -48,22 +48,22 @@ struct ProbeCommand: ParsableCommand {
 
     @OptionGroup var source: InputOptions
 
-    @Option(help: ArgumentHelp("The adversarial set: a kept attack result.", valueName: "handle"))
+    @Option(help: ArgumentHelp("The adversarial set: a kept attack result (default: none, or --attack).", valueName: "handle"))
     var adversarial: String?
 
-    @Option(help: ArgumentHelp("Make the adversarial set with this attack (fgsm, pgd, ensemble-opt, ...).", valueName: "method"))
+    @Option(help: ArgumentHelp("Make the adversarial set with this attack (fgsm, pgd, ensemble-opt, ...; default: none, or --adversarial).", valueName: "method"))
     var attack: String?
     @Option(help: ArgumentHelp("Dataset images to attack (default the probe's).", valueName: "list"))
     var attackIndices: String?
     @OptionGroup var settings: AttackSettingsOptions
 
-    @Option(help: ArgumentHelp("A JSON file holding the class-similarity matrix A (rows of numbers) for LC.", valueName: "file"))
+    @Option(help: ArgumentHelp("A JSON file holding the class-similarity matrix A (rows of numbers) for LC (default: the dataset's, else identity).", valueName: "file"))
     var similarity: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("dissect: top quantile of a unit's values (default 0.005).", valueName: "q"))
     var quantile: Float?
     @Option(parsing: .unconditional, help: ArgumentHelp("dissect: IoU that makes a detector (default 0.04).", valueName: "t"))
     var iouThreshold: Float?
-    @Option(help: ArgumentHelp("topActivations: write receptive-field patch PNGs into this directory.", valueName: "dir"))
+    @Option(help: ArgumentHelp("topActivations: write receptive-field patch PNGs into this directory (default: none written).", valueName: "dir"))
     var patches: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Patch pixels per image pixel (default 4).", valueName: "s"))
     var patchScale: Int?

@@ -52,35 +52,37 @@ struct TrainCommand: ParsableCommand {
     var featureReduction: String?
     @Option(help: ArgumentHelp("fgsm, pgd, llc or kl (defaults: pgd for pgd, kl for trades, fgsm for consistent).", valueName: "m"))
     var adversary: String?
-    @Option(parsing: .unconditional, help: ArgumentHelp("The adversary's budget (default 0.3).", valueName: "e"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The adversary's budget: a number or a fraction such as 8/255 (default 0.3).", valueName: "e"),
+            transform: Fraction.parse)
     var epsilon: Float?
-    @Option(parsing: .unconditional, help: ArgumentHelp("The adversary's step size (default 0.01).", valueName: "a"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The adversary's step size: a number or a fraction (default 0.01).", valueName: "a"),
+            transform: Fraction.parse)
     var stepSize: Float?
     @Option(parsing: .unconditional, help: ArgumentHelp("The adversary's steps (default 40).", valueName: "n"))
     var attackSteps: Int?
     @Flag(name: .customLong("no-random-start"), help: "PGD adversary from the clean image.")
     var noRandomStart = false
 
-    @Option(help: ArgumentHelp("sgd, adam or adamw.", valueName: "kind"))
+    @Option(help: ArgumentHelp("sgd, adam or adamw (default: sgd for a model's first step, else the one it has).", valueName: "kind"))
     var optimizer: String?
-    @Option(name: .customLong("lr"), parsing: .unconditional, help: ArgumentHelp("Base learning rate.", valueName: "lr"))
+    @Option(name: .customLong("lr"), parsing: .unconditional, help: ArgumentHelp("Base learning rate (default 0.01 for sgd, 0.001 for adam and adamw).", valueName: "lr"))
     var learningRate: Float?
-    @Option(parsing: .unconditional, help: ArgumentHelp("SGD momentum.", valueName: "m"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("SGD momentum (default 0).", valueName: "m"))
     var momentum: Float?
     @Flag(help: "SGD with Nesterov momentum.")
     var nesterov = false
-    @Option(parsing: .unconditional, help: ArgumentHelp("Weight decay (L2 for sgd/adam, decoupled for adamw).", valueName: "wd"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Weight decay (L2 for sgd/adam, decoupled for adamw; default 0, adamw 0.01).", valueName: "wd"))
     var weightDecay: Float?
 
-    @Option(help: ArgumentHelp("constant, step, cosine or linear (keyed on the model's step count).", valueName: "kind"))
+    @Option(help: ArgumentHelp("constant, step, cosine or linear (keyed on the model's step count; default constant).", valueName: "kind"))
     var schedule: String?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Linear warmup steps.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Linear warmup steps (default 0).", valueName: "n"))
     var warmup: Int?
-    @Option(parsing: .unconditional, help: ArgumentHelp("step schedule: steps between decays.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("step schedule: steps between decays (no default: required by step).", valueName: "n"))
     var decayEvery: Int?
     @Option(parsing: .unconditional, help: ArgumentHelp("step schedule: the decay factor (default 0.1).", valueName: "g"))
     var gamma: Float?
-    @Option(parsing: .unconditional, help: ArgumentHelp("cosine/linear: the step the schedule ends at.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("cosine/linear: the step the schedule ends at (no default: required by cosine and linear).", valueName: "n"))
     var totalSteps: Int?
     @Option(name: .customLong("min-lr"), parsing: .unconditional, help: ArgumentHelp("cosine/linear: the final learning rate (default 0).", valueName: "lr"))
     var minLearningRate: Float?
