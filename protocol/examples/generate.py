@@ -297,8 +297,9 @@ def predict():
 
 def errors():
     s = Session("errors", "Errors a method can answer: unknown method, invalid params that name the field, "
-                "not found, shape mismatch, path outside the root, I/O, NaN in a tensor.")
-    s.start()
+                "not found, shape mismatch, path outside the root, I/O, NaN in a tensor. The session names a "
+                "rootPath, so its paths are confined to it (confinement is opt-in).")
+    s.start(params={"rootPath": "."})
     s.call(2, "model/create", {"name": "m", "architecture": "mnist-small"}, summary("m"))
     s.call(3, "dataset/load", MNIST_SPLIT, {"datasets": "<array:2>"})
     s.fail(4, "model/train", {"name": "m"}, -32601, "method not found: model/train")
