@@ -122,7 +122,8 @@ schemas: deps
 soak: deps-test build
 	ADVLENSD=$(ADVLENSD) $(PYTHON) bench/soak.py
 
-## fuzz: libFuzzer over the RPC framing, JSON parser and request decoding, for FUZZ_SECONDS (default 60; not part of test)
+## fuzz: libFuzzer over the RPC framing, JSON parser and request decoding, and over the file formats clients
+## name (safetensors, spec JSON, NPY, CSV, gzip, IDX, images), side by side for FUZZ_SECONDS (default 60; not part of test)
 fuzz:
 	bash fuzz/run.sh
 

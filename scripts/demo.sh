@@ -69,7 +69,7 @@ consistency() {
     r=$("${ADV[@]}" probe consistency --model fine --layer 8 -k 20 --dataset mnist-test --all \
         --attack ensemble-opt --targets-per-image 2 --attack-indices "$(seq -s, 0 10 999)")
     h=$(printf '%s' "$r" | json 'd["adversarialHandle"]')
-    printf '%s' "$r" | json '"CS1 %.3f, CS2 %.3f, LC %.3f (means over the 128 units of layer 8)" % (d["consistencySummary"]["meanCS1"], d["consistencySummary"]["meanCS2"], d["consistencySummary"]["meanLC"])' | tr -d '\n'
+    printf '%s' "$r" | json '"CS1 %.3f, CS2 %.3f, LC %.3f (means over the %d units of layer 8 that fire; %d silent left out; %d adversarials whose attack failed left out)" % (d["consistencySummary"]["meanCS1"], d["consistencySummary"]["meanCS2"], d["consistencySummary"]["meanLC"], d["consistencySummary"]["units"], d["consistencySummary"]["silentUnits"], d.get("adversarialExcluded", 0))' | tr -d '\n'
     "${ADV[@]}" probe representation --model fine --layer 8 --dataset mnist-test --all --adversarial "$h" \
         | json '"; r(x*) mean %.3f, %.0f%% below 1" % (d["representation"]["mean"], 100 * d["representation"]["fractionBelowOne"])'
 }

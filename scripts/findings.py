@@ -191,6 +191,9 @@ def analyse(client, s: Setup, log=lambda *a: None):
     if not chosen:
         raise RuntimeError(f"{s.model}: no adversarial image reached its target")
     advset = {"handle": handle, "indices": chosen}
+    # The script picks the images itself (`chosen`: success on the analysed model, which for an
+    # ensemble attack differs from the attack's own verdict), so the probes take them all.
+    every = {"adversarials": "all"}
     log(f"{s.model}: {len(hit)}/{len(adv['samples'])} reach their target on the model ({time.time() - t0:.0f} s)")
 
     # Units that never fire on the real set have arbitrary top-K lists: leave them out.
@@ -199,11 +202,11 @@ def analyse(client, s: Setup, log=lambda *a: None):
     alive = [u["unit"] for u in top["top"] if u["top"][0]["value"] > 0]
     units_total = len(top["top"])
     cons = client.call("probe", {"model": s.model, "layer": s.layer, "kind": "consistency", "units": alive, "k": s.k,
-                                 "dataset": {"name": s.dataset}, "adversarial": advset})
+                                 "dataset": {"name": s.dataset}, "adversarial": advset, **every})
     raw["consistency"] = cons
     log(f"{s.model}: consistency done ({time.time() - t0:.0f} s)")
     rep = client.call("probe", {"model": s.model, "layer": s.layer, "kind": "representation",
-                                "dataset": {"name": s.dataset}, "adversarial": advset})
+                                "dataset": {"name": s.dataset}, "adversarial": advset, **every})
     raw["representation"] = rep
     hs = cons["histograms"]
     ratios = [x["ratio"] for x in rep["representation"]["samples"] if x.get("ratio") is not None]
@@ -227,7 +230,7 @@ def analyse(client, s: Setup, log=lambda *a: None):
     for layer in s.dissect_layers:
         sources = sorted(set(s.attack_images))
         d = client.call("probe", {"model": s.model, "layer": layer, "kind": "dissect",
-                                  "dataset": {"name": s.dataset, "indices": sources}, "adversarial": advset})
+                                  "dataset": {"name": s.dataset, "indices": sources}, "adversarial": advset, **every})
         raw[f"dissect-{layer}"] = d
         rows["dissect"].append(dissect_rows(layer, d["dissection"], len(sources), len(chosen)))
         log(f"{s.model}: dissect {layer} done ({time.time() - t0:.0f} s)")

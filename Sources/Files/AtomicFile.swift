@@ -52,7 +52,6 @@ public enum AtomicFile {
     /// created relative to that descriptor without following links.
     public static func prepare(_ bytes: UnsafeRawBufferPointer, for path: String) throws -> Prepared {
         let (dir, name) = split(path)
-        removeStaleTemporaries(in: dir)
         func failure(_ what: String) -> WriteError { WriteError(path: path, reason: "\(what): \(String(cString: strerror(errno)))") }
         let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard dfd >= 0 else { throw failure("cannot open the directory \(dir)") }
@@ -60,6 +59,7 @@ public enum AtomicFile {
             close(dfd)
             throw WriteError(path: path, reason: "the directory resolves outside the workspace root")
         }
+        removeStaleTemporaries(inDirectory: dfd)
         let temporary = temporaryName(for: name)
         let prepared = Prepared(directory: dfd, temporaryName: temporary, name: name, path: path)
         let fd = openat(dfd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
@@ -101,7 +101,18 @@ public enum AtomicFile {
     /// daemon sharing the directory) are kept. Returns how many were removed.
     @discardableResult
     public static func removeStaleTemporaries(in dir: String) -> Int {
-        guard let d = opendir(dir) else { return 0 }
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dfd >= 0 else { return 0 }
+        defer { close(dfd) }
+        return removeStaleTemporaries(inDirectory: dfd)
+    }
+
+    /// The same in the directory open at `dfd` (listed and unlinked relative to it, so a path
+    /// swapped for a link meanwhile cannot point the removal elsewhere).
+    @discardableResult
+    static func removeStaleTemporaries(inDirectory dfd: Int32) -> Int {
+        let listing = dup(dfd)
+        guard listing >= 0, let d = fdopendir(listing) else { return 0 }
         defer { closedir(d) }
         var removed = 0
         while let entry = readdir(d) {
@@ -111,9 +122,8 @@ public enum AtomicFile {
             guard let pid = temporaryOwner(name), pid != getpid() else { continue }
             if kill(pid, 0) == 0 || errno == EPERM { continue }  // alive (EPERM: alive, another user's)
             var st = stat()
-            let full = dir + "/" + name
-            guard lstat(full, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { continue }
-            if unlink(full) == 0 { removed += 1 }
+            guard fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0, st.st_mode & S_IFMT == S_IFREG else { continue }
+            if unlinkat(dfd, name, 0) == 0 { removed += 1 }
         }
         return removed
     }

@@ -40,6 +40,8 @@ public enum ClassHistograms {
     /// One unit's histograms and measures.
     public struct UnitConsistency: Equatable, Sendable {
         public var unit: Int
+        /// It fires on both sets (`TopActivations.fires`); summaries cover only such units.
+        public var firing = true
         public var pReal: [Float]
         public var pAdvTrue: [Float]
         public var pAdvTarget: [Float]
@@ -67,8 +69,27 @@ public enum ClassHistograms {
         units.map { u in
             let r = TopActivations.top(real, unit: u, k: k).map { realLabels[$0.image] }
             let adv = TopActivations.top(adversarial, unit: u, k: k).map(\.image)
-            return unit(u, realLabels: r, advSourceLabels: adv.map { advSourceLabels[$0] },
-                        advTargetLabels: adv.map { advTargetLabels[$0] }, classes: classes, similarity: similarity)
+            var measures = unit(u, realLabels: r, advSourceLabels: adv.map { advSourceLabels[$0] },
+                                advTargetLabels: adv.map { advTargetLabels[$0] }, classes: classes, similarity: similarity)
+            measures.firing = TopActivations.fires(real, unit: u) && TopActivations.fires(adversarial, unit: u)
+            return measures
+        }
+    }
+
+    /// Means and medians of CS1, CS2 and LC over some units (nil when there are none).
+    public struct Statistics: Equatable, Sendable {
+        public var units: Int
+        public var meanCS1: Float?, medianCS1: Float?
+        public var meanCS2: Float?, medianCS2: Float?
+        public var meanLC: Float?, medianLC: Float?
+
+        public init(_ rows: [UnitConsistency]) {
+            func mean(_ v: [Float]) -> Float? { v.isEmpty ? nil : v.reduce(0, +) / Float(v.count) }
+            func median(_ v: [Float]) -> Float? { Distribution(v)?.median }
+            units = rows.count
+            (meanCS1, medianCS1) = (mean(rows.map(\.cs1)), median(rows.map(\.cs1)))
+            (meanCS2, medianCS2) = (mean(rows.map(\.cs2)), median(rows.map(\.cs2)))
+            (meanLC, medianLC) = (mean(rows.map(\.lc)), median(rows.map(\.lc)))
         }
     }
 

@@ -29,6 +29,14 @@ public enum TopActivations {
         }
     }
 
+    /// Whether `unit` fires on the set: its (reduced) activation is above zero for at least one
+    /// image. A unit that never fires has no top images to speak of (its "top" are ties at
+    /// zero, in index order), so the measures made from them are left out of summaries.
+    public static func fires(_ a: LayerActivations, unit: Int) -> Bool {
+        precondition(a.reduction != .none, "TopActivations.fires needs reduced activations")
+        return (0..<a.count).contains { a.value(image: $0, unit: unit) > 0 }
+    }
+
     /// Just the image indices of each unit's top `k`, for `units`.
     public static func topImages(_ a: LayerActivations, units: [Int], k: Int) -> [[Int]] {
         units.map { top(a, unit: $0, k: k).map(\.image) }

@@ -11,6 +11,9 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case missingWeight(key: String)
     /// The weights file holds a key the spec does not define.
     case unexpectedWeight(key: String)
+    /// The spec needs more weight values than the weights file holds (checked before the
+    /// model is built, so a spec cannot make the loader allocate more than the file's size).
+    case weightsTooSmall(needed: Int, held: Int)
     /// A weight has another shape than the spec implies.
     case weightShape(key: String, expected: [Int], got: [Int])
     /// A layer name used as a seed or an activation to keep does not exist.
@@ -25,6 +28,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case let .inputShape(expected, got): return "input has shape \(got), expected [N] + \(expected)"
         case let .missingWeight(key): return "weights file lacks key \"\(key)\""
         case let .unexpectedWeight(key): return "weights file has unexpected key \"\(key)\""
+        case let .weightsTooSmall(needed, held):
+            return "the spec's layers need \(needed == Int.max ? "more than \(Int.max)" : String(needed)) weight values but the weights file holds \(held): tensors are missing or smaller than the spec says"
         case let .weightShape(key, expected, got): return "weight \"\(key)\" has shape \(got), expected \(expected)"
         case let .unknownLayer(name): return "no layer named \"\(name)\""
         case let .io(message): return message

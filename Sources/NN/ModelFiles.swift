@@ -20,10 +20,18 @@ extension Model {
     /// Builds a model from a spec and a weights file. Loading is strict, as PyTorch's
     /// load_state_dict(strict=True): every key must be present with its shape, and no other.
     public static func load(spec: ModelSpec, weights: SafeTensorsFile) throws -> Model {
+        // A spec the file cannot fill fails the strict load anyway; up to `preciseErrorValues`
+        // it is built, so the error names the missing key; beyond, nothing is allocated.
+        let held = weights.tensors.values.reduce(0) { $0 + $1.count }
+        guard spec.valueCount <= max(held, preciseErrorValues) else { throw ModelError.weightsTooSmall(needed: spec.valueCount, held: held) }
         let model = try Model(spec: spec)
         try model.loadWeights(weights)
         return model
     }
+
+    /// Values (64 MB) up to which a spec is built even when its weights file holds fewer, so
+    /// the load's error names the key at fault.
+    static let preciseErrorValues = 1 << 24
 
     /// The largest spec JSON read (a spec is a few kilobytes).
     public static let maxSpecBytes = 16 << 20

@@ -39,6 +39,9 @@ public enum Probe: RequestType {
         public var inputs: Inputs?
         /// The adversarial set: a kept handle, or attack parameters to make one.
         public var adversarial: AdversarialSet?
+        /// Which of its images to analyse: "successful" (default: those whose attack succeeded)
+        /// or "all".
+        public var adversarials: AdversarialSelection?
         /// Class-similarity matrix A for LC (classes x classes); default the dataset's, else identity.
         public var similarity: [[Float]]?
         /// dissect: a unit's region is where its upsampled map exceeds its top-`quantile`
@@ -99,9 +102,11 @@ public enum Probe: RequestType {
         public var k: Int?
         /// Images in the real set (or the inputs).
         public var count: Int
-        /// The adversarial set used: its handle and size.
+        /// The adversarial set used: its handle and the images analysed.
         public var adversarialHandle: String?
         public var adversarialCount: Int?
+        /// Images of the set left out because their attack failed (`adversarials: "successful"`).
+        public var adversarialExcluded: Int?
         public var activations: ActivationTable?
         public var top: [UnitTop]?
         public var histograms: [UnitHistogram]?
@@ -189,7 +194,12 @@ public enum Probe: RequestType {
         public var pReal: [Float]
         public var pAdvTrue: [Float]?
         public var pAdvTarget: [Float]?
-        public init(unit: Int, cs1: Float?, cs2: Float?, lc: Float?, pReal: [Float], pAdvTrue: [Float]?, pAdvTarget: [Float]?) {
+        /// With an adversarial set: whether the unit fires on both sets (false: left out of the
+        /// consistency summary).
+        public var firing: Bool?
+        public init(unit: Int, cs1: Float?, cs2: Float?, lc: Float?, pReal: [Float], pAdvTrue: [Float]?, pAdvTarget: [Float]?,
+                    firing: Bool? = nil) {
+            self.firing = firing
             self.unit = unit
             self.cs1 = cs1
             self.cs2 = cs2
@@ -200,23 +210,38 @@ public enum Probe: RequestType {
         }
     }
 
+    /// Means and medians of CS1, CS2 and LC over the units that fire (on at least one real and
+    /// one adversarial image); absent when none does. `silentUnits` were left out; `allUnits`
+    /// has the same over every unit (a silent unit's "top images" are ties at zero).
     public struct ConsistencySummary: Codable, Sendable {
         public var units: Int
-        public var meanCS1: Float, medianCS1: Float
-        public var meanCS2: Float, medianCS2: Float
-        public var meanLC: Float, medianLC: Float
+        public var meanCS1: Float?, medianCS1: Float?
+        public var meanCS2: Float?, medianCS2: Float?
+        public var meanLC: Float?, medianLC: Float?
+        public var silentUnits: Int
+        public var allUnits: ConsistencyStatistics
         /// "request", "dataset" or "identity".
         public var similarity: String
-        public init(units: Int, meanCS1: Float, medianCS1: Float, meanCS2: Float, medianCS2: Float, meanLC: Float, medianLC: Float,
-                    similarity: String) {
-            self.units = units
-            self.meanCS1 = meanCS1
-            self.medianCS1 = medianCS1
-            self.meanCS2 = meanCS2
-            self.medianCS2 = medianCS2
-            self.meanLC = meanLC
-            self.medianLC = medianLC
+        public init(firing: ConsistencyStatistics, silentUnits: Int, allUnits: ConsistencyStatistics, similarity: String) {
+            units = firing.units
+            (meanCS1, medianCS1, meanCS2, medianCS2, meanLC, medianLC) =
+                (firing.meanCS1, firing.medianCS1, firing.meanCS2, firing.medianCS2, firing.meanLC, firing.medianLC)
+            self.silentUnits = silentUnits
+            self.allUnits = allUnits
             self.similarity = similarity
+        }
+    }
+
+    /// Means and medians of CS1, CS2 and LC over `units` units (absent when there are none).
+    public struct ConsistencyStatistics: Codable, Sendable {
+        public var units: Int
+        public var meanCS1: Float?, medianCS1: Float?
+        public var meanCS2: Float?, medianCS2: Float?
+        public var meanLC: Float?, medianLC: Float?
+        public init(units: Int, meanCS1: Float?, medianCS1: Float?, meanCS2: Float?, medianCS2: Float?, meanLC: Float?, medianLC: Float?) {
+            self.units = units
+            (self.meanCS1, self.medianCS1, self.meanCS2, self.medianCS2, self.meanLC, self.medianLC) =
+                (meanCS1, medianCS1, meanCS2, medianCS2, meanLC, medianLC)
         }
     }
 
@@ -253,7 +278,7 @@ public enum Probe: RequestType {
     }
 
     public struct RepresentationSample: Codable, Sendable {
-        /// Position in the adversarial set, the input it was made from, its target class.
+        /// Position in the adversarial handle, the input it was made from, its target class.
         public var index: Int
         public var source: Int
         public var target: Int

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Set when the client sends `$/cancelRequest` for a request, or when the connection ends.
+/// Set when the client sends `$/cancelRequest` for a request, when the connection ends, or when
+/// the server stops (then with a reason, which the -32800 reply's message carries).
 ///
 /// Handlers are long synchronous loops (attack iterations, training steps), so cancellation is
 /// cooperative: they call `checkCancelled()` between iterations. Reading is a lock and a load,
@@ -8,8 +9,16 @@ import Foundation
 public final class CancellationToken: @unchecked Sendable {
     private let lock = NSLock()
     private var cancelled = false
+    private var why: String?
 
     public init() {}
+
+    /// Why the request was cancelled when it was not its client's `$/cancelRequest`
+    /// (e.g. "the daemon is stopping"); nil otherwise.
+    public var reason: String? {
+        lock.lock(); defer { lock.unlock() }
+        return why
+    }
 
     public var isCancelled: Bool {
         lock.lock(); defer { lock.unlock() }
@@ -22,12 +31,13 @@ public final class CancellationToken: @unchecked Sendable {
         if isCancelled { throw RPCError.cancelled() }
     }
 
-    /// Cancels; returns false when it already was.
+    /// Cancels; returns false when it already was. `reason` is kept for the reply's message.
     @discardableResult
-    public func cancel() -> Bool {
+    public func cancel(reason: String? = nil) -> Bool {
         lock.lock()
         guard !cancelled else { lock.unlock(); return false }
         cancelled = true
+        why = reason
         lock.unlock()
         return true
     }

@@ -224,6 +224,11 @@ extension Connection {
             let ms = Double(DispatchTime.now().uptimeNanoseconds - p.started) / 1e6
             Log.trace("\(options.name): <- id \(id) \(p.context.method) in \(String(format: "%.3f", ms)) ms\(drop ? " (dropped)" : "")")
         }
+        var outcome = outcome
+        if case .failure(var e) = outcome, e.code == ErrorCode.requestCancelled, let reason = p.context.cancellation.reason {
+            e.message = "request cancelled: \(reason)"
+            outcome = .failure(e)
+        }
         let bytes = drop ? nil : body(id, outcome)
         if bytes != nil { p.context.replying() }
         switch p.sink {

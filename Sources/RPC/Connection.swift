@@ -13,7 +13,9 @@ public struct ConnectionOptions: Sendable {
     public var workers = max(2, ProcessInfo.processInfo.activeProcessorCount)
     /// When set, `run()` sets the global `Log.level` to it.
     public var logLevel: Log.Level? = nil
-    /// After `exit` or a vanished peer, how long `run()` waits for cancelled work to stop.
+    /// After `exit` or a vanished peer, how long `run()` waits for cancelled work to stop; when
+    /// the daemon stops (SIGTERM), how long running requests get to finish before they are
+    /// cancelled, and then again for their partial results to be answered.
     public var drainTimeout: Double = 5
     /// Minimum spacing of `$/progress` reports of one request.
     public var progressInterval: Double = 0.05
@@ -227,6 +229,40 @@ public final class Connection: @unchecked Sendable {
             // Ends the reader's read() on a socket (and the client sees end of stream); on a
             // pipe the reader stops at its next input.
             shutdown(input, Int32(SHUT_RDWR))
+        }
+    }
+
+    /// A stopping daemon's goodbye on stdio: in-flight requests get `grace` seconds to finish,
+    /// then are cancelled with `reason` (answered with their partial results) and get `grace`
+    /// more; then the replies are written (any thread; reading is left as it is).
+    public func drain(grace: Double, reason: String) {
+        table.lock()
+        var deadline = Date(timeIntervalSinceNow: grace)
+        while unfinished > 0 && table.wait(until: deadline) {}
+        let busy = unfinished > 0
+        table.unlock()
+        if busy {
+            cancelInFlight(reason: reason)
+            table.lock()
+            deadline = Date(timeIntervalSinceNow: grace)
+            while unfinished > 0 && table.wait(until: deadline) {}
+            if unfinished > 0 { Log.warning("\(options.name): \(unfinished) cancelled request(s) still running after \(grace) s; leaving without their replies") }
+            table.unlock()
+        }
+        out.waitUntilWritten()
+    }
+
+    /// Cancels every in-flight request, keeping the connection open so their replies (-32800,
+    /// with the partial results of the methods that have them, and `reason` in the message)
+    /// reach the client: how a stopping server drains (any thread).
+    public func cancelInFlight(reason: String) {
+        table.lock()
+        let all = Array(pending.values)
+        table.unlock()
+        if !all.isEmpty { Log.info("\(options.name): \(reason); cancelling \(all.count) request(s), answering with their partial results") }
+        for p in all {
+            p.context.cancellation.cancel(reason: reason)
+            if let job = p.job, scheduler.removeIfQueued(job) { complete(p, .failure(.cancelled())) }
         }
     }
 

@@ -185,19 +185,28 @@ public final class UnixSocketServer: @unchecked Sendable {
         watched = []
         state.unlock()
         for (fd, connection) in idle { pump(fd, connection) }
-        // Clients finish their in-flight requests; after drainTimeout they are cancelled, and
-        // after another drainTimeout run() returns regardless (a handler ignoring its token).
+        // Running requests get drainTimeout to finish. Then they are cancelled and answered with
+        // their partial results (-32800 "request cancelled: the daemon is stopping"), for which
+        // they get another drainTimeout; a handler ignoring its token is then given up on, its
+        // reply dropped, and run() returns regardless.
         state.lock()
         var deadline = Date(timeIntervalSinceNow: options.drainTimeout)
         while !clients.isEmpty && state.wait(until: deadline) {}
         if !clients.isEmpty {
-            Log.warning("\(clients.count) client(s) still busy after \(options.drainTimeout) s; cancelling their requests")
+            Log.info("\(clients.count) client(s) still busy after \(options.drainTimeout) s; cancelling their requests")
             let busy = Array(clients.values)
             state.unlock()
-            busy.forEach { $0.abandonInFlight(reason: "server stopping") }
+            busy.forEach { $0.cancelInFlight(reason: Self.stoppingReason) }
             state.lock()
             deadline = Date(timeIntervalSinceNow: options.drainTimeout)
             while !clients.isEmpty && state.wait(until: deadline) {}
+        }
+        if !clients.isEmpty {
+            Log.warning("\(clients.count) client(s) still busy \(options.drainTimeout) s after their requests were cancelled; leaving without their replies")
+            let stuck = Array(clients.values)
+            state.unlock()
+            stuck.forEach { $0.abandonInFlight(reason: "server stopping") }
+            state.lock()
         }
         state.unlock()
         scheduler.stop()
@@ -316,6 +325,9 @@ public final class UnixSocketServer: @unchecked Sendable {
 
     /// Whether a server accepts connections at `path` (a client looking for a running daemon).
     public static func isServing(path: String) -> Bool { (try? SocketAddress.isLive(path)) ?? false }
+
+    /// The reason cancelled requests' replies carry when the server stops.
+    public static let stoppingReason = "the daemon is stopping"
 
     /// Stops accepting, removes the socket file, and ends each client's input so it finishes
     /// its in-flight requests and closes. `run()` then returns. Safe from any thread.

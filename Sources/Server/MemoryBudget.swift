@@ -38,6 +38,12 @@ extension Workspace {
         return (models + datasets).sorted { $0.1 > $1.1 }
     }
 
+    /// What the budget leaves once the entries named in `replacing` are freed (never negative).
+    func headroom(replacing: Set<String> = []) -> Int {
+        let resident = residentUsage().filter { !replacing.contains($0.what) }.reduce(0) { $0 + $1.bytes }
+        return max(0, memoryBudget.limitBytes - resident)
+    }
+
     /// Refuses `adding` bytes for `what` (which replaces the entries named in `replacing`, whose
     /// memory is then freed) when the total would pass the budget.
     func admit(_ adding: Int, for what: String, replacing: Set<String> = []) throws {

@@ -31,7 +31,7 @@ enum ServerError {
             case .inputShape, .shapeMismatch: return shapeMismatch(prefixed(e.description))
             case .unknownLayer: return notFound(prefixed(e.description))
             case .io: return io(prefixed(e.description))
-            case .invalidSpec, .missingWeight, .unexpectedWeight, .weightShape: return invalidParams(prefixed(e.description))
+            case .invalidSpec, .missingWeight, .unexpectedWeight, .weightShape, .weightsTooSmall: return invalidParams(prefixed(e.description))
             }
         case let e as DataError:
             if case .io = e { return io(prefixed(e.description)) }

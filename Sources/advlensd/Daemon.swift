@@ -6,6 +6,9 @@ import RPC
 import Server
 import Store
 import TensorEngine
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `advlensd`: the AdvLens daemon. JSON-RPC 2.0 over stdin/stdout (LSP's Content-Length
 /// framing or newline-delimited JSON, detected from the first byte), or over a Unix socket
@@ -42,6 +45,8 @@ struct Daemon: ParsableCommand {
     var maxQueuedOutput = 64 << 20
     @Option(name: .customLong("output-stall-timeout"), help: "Seconds a client may leave replies unread (no byte taken) before its connection is closed and its requests cancelled.")
     var outputStallTimeout: Double = 30
+    @Option(name: .customLong("drain-timeout"), help: "On SIGTERM: seconds running requests get to finish before they are cancelled and answered with their partial results (they then get as long again to answer).")
+    var drainTimeout: Double = 5
 
     func validate() throws {
         guard Log.Level(name: logLevel) != nil else {
@@ -58,6 +63,7 @@ struct Daemon: ParsableCommand {
         if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
         if maxQueuedOutput < 1 { throw ValidationError("--max-queued-output must be a positive number of bytes") }
         if !(outputStallTimeout > 0) { throw ValidationError("--output-stall-timeout must be a positive number of seconds") }
+        if !(drainTimeout >= 0 && drainTimeout <= 3600) { throw ValidationError("--drain-timeout must be 0...3600 seconds") }
     }
 
     func run() throws {
@@ -68,6 +74,7 @@ struct Daemon: ParsableCommand {
         options.maxConnections = maxConnections
         options.maxQueuedOutputBytes = maxQueuedOutput
         options.outputStallTimeout = outputStallTimeout
+        options.drainTimeout = drainTimeout
         options.connectionLimitCode = AdvLensErrorCode.resourceLimit
         let server = AdvLensServer(rootPath: root,
                                    options: .init(workers: options.workers, maxMessageBytes: maxMessageBytes,
@@ -78,7 +85,8 @@ struct Daemon: ParsableCommand {
         if let listen {
             let path = String(listen.dropFirst("unix:".count))
             let socket = try UnixSocketServer(path: path, handler: server, options: options, idleTimeout: idleTimeout > 0 ? idleTimeout : nil)
-            // SIGTERM / SIGINT stop the server cleanly: running requests finish, the socket file goes.
+            // SIGTERM / SIGINT stop the server cleanly: the socket file goes, running requests get
+            // --drain-timeout to finish, then are cancelled and answered with their partial results.
             var sources: [DispatchSourceSignal] = []
             for sig in [SIGTERM, SIGINT] {
                 signal(sig, SIG_IGN)
@@ -97,7 +105,20 @@ struct Daemon: ParsableCommand {
             throw ExitCode.success
         }
         let protocolOutput = try StdoutGuard.redirect()
-        let code = Connection(input: STDIN_FILENO, output: protocolOutput, handler: server, options: options).run()
+        let connection = Connection(input: STDIN_FILENO, output: protocolOutput, handler: server, options: options)
+        // SIGTERM on stdio: as on a socket, running requests get --drain-timeout to finish, then
+        // are answered with their partial results; the process then exits 1 (no shutdown).
+        signal(SIGTERM, SIG_IGN)
+        let term = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
+        term.setEventHandler {
+            Log.info("signal \(SIGTERM): stopping")
+            connection.drain(grace: drainTimeout, reason: UnixSocketServer.stoppingReason)
+            Store.checkpointAll()
+            Glibc.exit(1)
+        }
+        term.resume()
+        let code = connection.run()
+        term.cancel()
         // A clean exit leaves the cache database whole in its main file (no -wal needed).
         Store.checkpointAll()
         throw ExitCode(code)

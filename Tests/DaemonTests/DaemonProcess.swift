@@ -58,7 +58,12 @@ final class DaemonProcess {
 
     deinit {
         if process.isRunning {
+            // SIGTERM lets a daemon drain (up to 2 x --drain-timeout); a test that is done with
+            // it does not wait for that: SIGKILL after a second.
             process.terminate()
+            let deadline = Date(timeIntervalSinceNow: 1)
+            while process.isRunning && Date() < deadline { usleep(5_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
         }
         if let privateCache { try? FileManager.default.removeItem(at: privateCache) }

@@ -55,7 +55,7 @@ final class DissectTests: XCTestCase {
                                        "epsilon": 0.1, "stepSize": 0.05, "steps": 3])
         let handle = attack["handle"]!
         let r = d.call("probe", ["model": "net", "layer": "relu3", "kind": "dissect", "dataset": ["name": "shapes"],
-                                 "adversarial": ["handle": handle]])
+                                 "adversarial": ["handle": handle], "adversarials": "all"])
         XCTAssertEqual(r["layerShape"], [32, 16, 16])
         XCTAssertEqual(r["count"]?.intValue, Self.images)
         XCTAssertEqual(r["adversarialHandle"], handle)
@@ -93,7 +93,7 @@ final class DissectTests: XCTestCase {
         let (d, concepts) = try daemon()
         let attack = d.call("attack", ["model": "net", "method": "fgsm", "epsilon": 1e-6, "inputs": ["dataset": "shapes", "indices": everyImage]])
         let r = d.call("probe", ["model": "net", "layer": "relu4", "kind": "dissect", "units": [0, 1, 2, 3, 4, 5, 6, 7],
-                                 "dataset": ["name": "shapes"], "adversarial": ["handle": attack["handle"]!]])
+                                 "dataset": ["name": "shapes"], "adversarial": ["handle": attack["handle"]!], "adversarials": "all"])
         let real = r["dissection"]?["real"]?["units"]?.arrayValue ?? []
         let adv = r["dissection"]?["adversarial"]?["units"]?.arrayValue ?? []
         XCTAssertEqual(real.count, 8)
@@ -111,7 +111,7 @@ final class DissectTests: XCTestCase {
         let elsewhere = d.call("attack", ["model": "net", "method": "fgsm", "epsilon": 0.01, "inputs": ["dataset": "other", "indices": [0, 1]]])
         let set: JSONValue = ["name": "shapes"]
         var e = d.failure("probe", ["model": "net", "layer": "relu3", "kind": "dissect", "dataset": set,
-                                    "adversarial": ["handle": elsewhere["handle"]!]])
+                                    "adversarial": ["handle": elsewhere["handle"]!], "adversarials": "all"])
         XCTAssertEqual(e.code, -32602)
         XCTAssertTrue(e.message.contains("params.adversarial") && e.message.contains("\"shapes\""), e.message)
         e = d.failure("probe", ["model": "net", "layer": "relu3", "kind": "dissect", "dataset": set, "reduction": "max"])

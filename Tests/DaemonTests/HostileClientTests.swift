@@ -33,6 +33,25 @@ final class HostileClientTests: XCTestCase {
         assertStillServing(d)
     }
 
+    /// A 200-byte spec declaring a linear layer of 4·10⁹ outputs, with an empty weights file,
+    /// used to abort the daemon (allocation failure) and lose every model; it is refused.
+    func testHugeSpecWithSmallWeightsIsRefused() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("advlens-hugespec-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let spec = #"{"name": "x", "input": {"shape": [1, 28, 28], "range": [0, 1]}, "classes": ["a", "b"], "layers": [{"type": "flatten", "name": "f"}, {"type": "linear", "name": "l", "in_features": 784, "out_features": 4000000000}]}"#
+        try Data(spec.utf8).write(to: dir.appendingPathComponent("spec.json"))
+        let header = Array("{}      ".utf8)
+        try Data(withUnsafeBytes(of: UInt64(header.count).littleEndian, Array.init) + header).write(to: dir.appendingPathComponent("w.safetensors"))
+        let d = try DaemonProcess(root: dir)
+        _ = d.initialize()
+        _ = d.call("model/create", ["name": "m", "architecture": "mnist-small"])
+        let refused = d.failure("model/load", ["name": "x", "spec": "spec.json", "weights": "w.safetensors"])
+        XCTAssertEqual(refused.code, -32602)
+        XCTAssertTrue(refused.message.contains("weights file holds 0"), refused.message)
+        assertStillServing(d)
+    }
+
     /// Integer ids round-trip exactly over the whole 64-bit range; ids that would come back
     /// changed are refused (-32600, id null) instead of being answered under another id.
     func testIdsRoundTripExactly() throws {

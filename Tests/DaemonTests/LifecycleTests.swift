@@ -83,3 +83,53 @@ final class LifecycleTests: XCTestCase {
         XCTAssertFalse(text.contains("Content-Length"), "NDJSON in, NDJSON out")
     }
 }
+
+/// SIGTERM while a request runs (issue 14): the request gets --drain-timeout to finish, then is
+/// cancelled and answered with its partial result, and only then does the daemon exit.
+final class DrainOnStopTests: XCTestCase {
+    func testSIGTERMAnswersTheRunningAttackWithItsPartialResult() throws {
+        let d = try DaemonProcess(arguments: ["--drain-timeout", "1"])
+        _ = d.initialize()
+        _ = d.call("dataset/load", ["name": "mnist", "kind": "mnist-csv", "path": "data/mnist_5k.csv.gz", "split": ["testPerClass": 2]])
+        _ = d.call("model/create", ["name": "slow", "architecture": "mnist-madry", "seed": 0])
+        // 100,000 steps without early stopping cannot finish within the drain timeout.
+        let id = d.request("attack", ["model": "slow", "method": "pgd", "steps": 100_000, "earlyStop": false, "workDoneToken": "t",
+                                      "inputs": ["dataset": "mnist-test", "indices": [0, 1, 2, 3]]])
+        var reported = false
+        while !reported, let m = d.readMessage(timeout: 600) {   // a hang guard only
+            if m["method"] == "$/progress", m["params"]?["value"]?["kind"] == "report" { reported = true }
+            if m["id"] == id { XCTFail("finished before SIGTERM: \(m)"); return }
+        }
+        XCTAssertTrue(reported)
+        kill(d.process.processIdentifier, SIGTERM)
+        let r = d.response(to: id, timeout: 30)
+        XCTAssertEqual(r["error"]?["code"]?.intValue, -32800)
+        XCTAssertEqual(r["error"]?["message"], "request cancelled: the daemon is stopping")
+        let partial = try XCTUnwrap(r["error"]?["data"], "the partial result: \(r)")
+        XCTAssertEqual(partial["summary"]?["stoppedEarly"], true)
+        XCTAssertEqual(partial["samples"]?.arrayValue?.count, 4)
+        XCTAssertEqual(d.waitForExit(timeout: 30), 1, "no shutdown was received")
+    }
+
+    /// Work that ends within the drain timeout is answered whole, not cancelled.
+    func testSIGTERMLetsShortRequestsFinish() throws {
+        let d = try DaemonProcess(arguments: ["--drain-timeout", "30"])
+        _ = d.initialize()
+        _ = d.call("dataset/load", ["name": "mnist", "kind": "mnist-csv", "path": "data/mnist_5k.csv.gz", "split": ["testPerClass": 2]])
+        _ = d.call("model/create", ["name": "m", "architecture": "mnist-small", "seed": 0])
+        // A few seconds of work: well within the 30 s drain timeout.
+        let id = d.request("attack", ["model": "m", "method": "pgd", "steps": 5000, "earlyStop": false, "workDoneToken": "t",
+                                      "inputs": ["dataset": "mnist-test", "indices": [0, 1]]])
+        var reported = false
+        while !reported, let m = d.readMessage(timeout: 600) {
+            if m["method"] == "$/progress", m["params"]?["value"]?["kind"] == "report" { reported = true }
+            if m["id"] == id { XCTFail("finished before SIGTERM: \(m)"); return }
+        }
+        XCTAssertTrue(reported)
+        kill(d.process.processIdentifier, SIGTERM)
+        let r = d.response(to: id, timeout: 60)
+        XCTAssertNil(r["error"], "finished within the drain timeout: \(r)")
+        XCTAssertEqual(r["result"]?["summary"]?["stoppedEarly"], false)
+        XCTAssertEqual(d.waitForExit(timeout: 30), 1)
+    }
+}

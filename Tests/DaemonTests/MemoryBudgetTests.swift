@@ -19,7 +19,8 @@ final class MemoryBudgetTests: XCTestCase {
         let data = d.failure("dataset/load", ["name": "mnist", "kind": "mnist-csv",
                                               "path": .string(root.appendingPathComponent("data/mnist_5k.csv.gz").path)])
         XCTAssertEqual(data.code, -32011, data.message)
-        XCTAssertTrue(data.message.hasPrefix("dataset \"mnist\" needs"), data.message)
+        // Its 5,000 rows inflate past what the budget leaves: the read stops there.
+        XCTAssertTrue(data.message.hasPrefix("dataset \"mnist\": ") && data.message.contains("more than the 1.7 MB the memory budget leaves"), data.message)
         // What is resident still serves; nothing refused was kept.
         XCTAssertEqual(d.call("model/list")["models"]?.arrayValue?.map { $0["name"] }, ["small"])
         XCTAssertEqual(d.call("dataset/list")["datasets"]?.arrayValue?.count, 0)
@@ -30,5 +31,34 @@ final class MemoryBudgetTests: XCTestCase {
         _ = d.call("model/unload", ["name": "small"])
         XCTAssertEqual(d.failure("model/create", ["name": "big", "architecture": "mnist-madry"]).code, -32011, "13 MB is past 2 MB alone")
         _ = d.call("model/create", ["name": "again", "architecture": "mnist-small"])
+    }
+
+    /// A 200 kB gzip inflating to 200 MB of CSV stops being read at what the memory budget
+    /// leaves (50 MB), not at --max-file-bytes (8 GiB by default): before, the whole 200 MB
+    /// (and its parsed floats) was read before the budget was asked.
+    func testAGzipBombStopsAtTheMemoryBudget() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("advlens-bomb-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let row = Array(repeating: "0", count: 784).joined(separator: ",") + ",1"
+        let sh = Process()
+        sh.executableURL = URL(fileURLWithPath: "/bin/sh")
+        sh.arguments = ["-c", "yes '\(row)' | head -c 200000000 | gzip -1 > '\(dir.path)/bomb.csv.gz'"]
+        try sh.run()
+        sh.waitUntilExit()
+        let made = (try? FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent("bomb.csv.gz").path)[.size] as? Int) ?? 0
+        XCTAssertGreaterThan(made, 0, "the test's gzip file was made")
+
+        let d = try DaemonProcess(arguments: ["--memory-limit", "50000000"])
+        _ = d.initialize(root: dir.path)
+        let refused = d.failure("dataset/load", ["name": "bomb", "kind": "mnist-csv", "path": "bomb.csv.gz"])
+        XCTAssertEqual(refused.code, -32011, refused.message)
+        XCTAssertTrue(refused.message.contains("the memory budget leaves") && refused.message.contains("--memory-limit"), refused.message)
+        // The daemon's peak resident memory stayed far below the 200 MB the file inflates to.
+        let status = try String(contentsOfFile: "/proc/\(d.process.processIdentifier)/status", encoding: .utf8)
+        let peakKB = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
+        XCTAssertGreaterThan(peakKB, 0)
+        XCTAssertLessThan(peakKB, 150_000, "peak RSS \(peakKB) kB")
+        XCTAssertEqual(d.call("dataset/list")["datasets"]?.arrayValue?.count, 0)
     }
 }

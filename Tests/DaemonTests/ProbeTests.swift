@@ -92,13 +92,22 @@ final class ProbeTests: XCTestCase {
         let first = d.call("probe", .object(params))
         let handle = first["adversarialHandle"]?.stringValue ?? ""
         XCTAssertEqual(handle, "adv-1")
-        XCTAssertEqual(first["adversarialCount"], 20)
+        // Only the adversarials that fooled the model are analysed; the failures are counted.
+        let used = try XCTUnwrap(first["adversarialCount"]?.intValue), excluded = try XCTUnwrap(first["adversarialExcluded"]?.intValue)
+        XCTAssertEqual(used + excluded, 20)
+        XCTAssertGreaterThan(excluded, 0, "5 PGD steps on this model fail on some images")
+        var everyImage = params
+        everyImage["adversarial"] = ["handle": .string(handle)]
+        everyImage["adversarials"] = "all"
+        let all = d.call("probe", .object(everyImage))
+        XCTAssertEqual(all["adversarialCount"], 20)
+        XCTAssertNil(all["adversarialExcluded"])
         params["adversarial"] = ["handle": .string(handle)]
         let again = d.call("probe", .object(params))
         XCTAssertEqual(again["histograms"], first["histograms"])
         let rows = first["histograms"]?.arrayValue ?? []
         XCTAssertEqual(rows.count, 4)
-        var cs1s: [Float] = []
+        var cs1s: [Float] = [], firingCS1s: [Float] = []
         for row in rows {
             let (real, adv, target) = (floats(row["pReal"]), floats(row["pAdvTrue"]), floats(row["pAdvTarget"]))
             XCTAssertEqual(real.count, 10)
@@ -107,8 +116,19 @@ final class ProbeTests: XCTestCase {
             XCTAssertEqual(Float(row["cs2"]!.doubleValue!), cosine(real, target), accuracy: 1e-5)
             XCTAssertEqual(Float(row["lc"]!.doubleValue!), real.map { $0 * $0 }.reduce(0, +), accuracy: 1e-5)
             cs1s.append(Float(row["cs1"]!.doubleValue!))
+            if row["firing"] == true { firingCS1s.append(Float(row["cs1"]!.doubleValue!)) }
         }
-        XCTAssertEqual(Float(first["consistencySummary"]?["meanCS1"]?.doubleValue ?? -1), cs1s.reduce(0, +) / 4, accuracy: 1e-5)
+        // The summary covers the units that fire; allUnits keeps the mean over all four.
+        let summary = first["consistencySummary"]
+        XCTAssertEqual(summary?["units"]?.intValue, firingCS1s.count)
+        XCTAssertEqual(summary?["silentUnits"]?.intValue, 4 - firingCS1s.count)
+        if firingCS1s.isEmpty {
+            XCTAssertNil(summary?["meanCS1"])
+        } else {
+            XCTAssertEqual(Float(summary?["meanCS1"]?.doubleValue ?? -1), firingCS1s.reduce(0, +) / Float(firingCS1s.count), accuracy: 1e-5)
+        }
+        XCTAssertEqual(summary?["allUnits"]?["units"], 4)
+        XCTAssertEqual(Float(summary?["allUnits"]?["meanCS1"]?.doubleValue ?? -1), cs1s.reduce(0, +) / 4, accuracy: 1e-5)
         XCTAssertEqual(first["consistencySummary"]?["similarity"], "identity")
         // A given A: all-ones makes LC = (sum p)^2 = 1.
         params["similarity"] = .array(Array(repeating: .array(Array(repeating: 1, count: 10)), count: 10))
@@ -129,7 +149,7 @@ final class ProbeTests: XCTestCase {
         _ = d.call("attack", ["model": "m", "method": "pgd", "inputs": ["dataset": "mnist-test", "indices": [0, 40, 80, 120]],
                               "targeted": true, "target": "random", "steps": 5, "stepSize": 0.05])
         let r = d.call("probe", ["model": "m", "layer": "8", "kind": "representation", "dataset": ["name": "mnist-test"],
-                                 "adversarial": ["handle": "adv-1"]])
+                                 "adversarial": ["handle": "adv-1"], "adversarials": "all"])
         let rep = r["representation"]
         XCTAssertEqual(r["reduction"], "none")
         let samples = rep?["samples"]?.arrayValue ?? []
@@ -145,6 +165,16 @@ final class ProbeTests: XCTestCase {
         XCTAssertEqual(rep?["fractionBelowOne"]?.doubleValue ?? -1, Double(ratios.filter { $0 < 1 }.count) / 4, accuracy: 1e-6)
         XCTAssertEqual(rep?["mean"]?.doubleValue ?? -1, ratios.reduce(0, +) / 4, accuracy: 1e-5)
         XCTAssertEqual((rep?["histogramCounts"]?.arrayValue ?? []).compactMap(\.intValue).reduce(0, +), 4)
+
+        // By default only the samples whose attack succeeded, under their positions in the handle.
+        let fooled = d.call("probe", ["model": "m", "layer": "8", "kind": "representation", "dataset": ["name": "mnist-test"],
+                                      "adversarial": ["handle": "adv-1"]])
+        let kept = fooled["representation"]?["samples"]?.arrayValue ?? []
+        XCTAssertEqual(kept.count + (fooled["adversarialExcluded"]?.intValue ?? 0), 4)
+        for k in kept {
+            let same = samples.first { $0["index"] == k["index"] }
+            XCTAssertEqual(same?["ratio"], k["ratio"], "sample \(k["index"] ?? .null) is the same sample of the handle")
+        }
     }
 
     func testErrorsNameTheField() throws {

@@ -62,4 +62,28 @@ final class ClassHistogramTests: XCTestCase {
         // Ties keep the lower index first; k larger than the set gives the whole set.
         XCTAssertEqual(TopActivations.top(a, unit: 0, k: 5).map(\.image), [1, 0, 2])
     }
+
+    /// A unit fires when some image puts it above zero; a silent unit (all zeros, its "top"
+    /// ties in index order) is marked so summaries leave it out.
+    func testSilentUnitsAreMarkedAndLeftOutOfTheStatistics() {
+        // Unit 0 fires on both sets; unit 1 never on the adversarial set; unit 2 never on either.
+        let real = LayerActivations(layer: "t", reduction: .max, count: 3, units: 3, mapHeight: 1, mapWidth: 1,
+                                    values: [0.5, 0.2, 0, 0, 0.9, 0, 0.1, 0, 0], argmax: nil)
+        let adv = LayerActivations(layer: "t", reduction: .max, count: 2, units: 3, mapHeight: 1, mapWidth: 1,
+                                   values: [0.3, 0, 0, 0, -0.5, 0], argmax: nil)
+        XCTAssertEqual((0..<3).map { TopActivations.fires(real, unit: $0) }, [true, true, false])
+        XCTAssertEqual((0..<3).map { TopActivations.fires(adv, unit: $0) }, [true, false, false])
+        let rows = ClassHistograms.consistency(real: real, realLabels: [0, 1, 2], adversarial: adv, advSourceLabels: [0, 1],
+                                               advTargetLabels: [2, 2], units: [0, 1, 2], k: 1, classes: 3, similarity: nil)
+        XCTAssertEqual(rows.map(\.firing), [true, false, false])
+        let firing = ClassHistograms.Statistics(rows.filter(\.firing)), all = ClassHistograms.Statistics(rows)
+        XCTAssertEqual(firing.units, 1)
+        XCTAssertEqual(firing.meanCS1, rows[0].cs1)
+        XCTAssertEqual(all.units, 3)
+        XCTAssertEqual(all.meanCS1!, rows.map(\.cs1).reduce(0, +) / 3, accuracy: 1e-6)
+        let none = ClassHistograms.Statistics([])
+        XCTAssertEqual(none.units, 0)
+        XCTAssertNil(none.meanCS1)
+        XCTAssertNil(none.medianLC)
+    }
 }

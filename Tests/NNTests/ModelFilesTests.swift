@@ -65,6 +65,28 @@ final class ModelFilesTests: XCTestCase {
         XCTAssertEqual(try model.weightsFile(), try Architectures.create("mnist-small", seed: 1).weightsFile())
     }
 
+    /// The count made from the spec alone is what the built model holds.
+    func testSpecValueCountIsWhatTheModelHolds() throws {
+        for arch in Architectures.names {
+            let model = try Architectures.create(arch, seed: 1)
+            let held = (model.parameters + model.buffers).reduce(0) { $0 + $1.value.count }
+            XCTAssertEqual(model.spec.valueCount, held, arch)
+        }
+    }
+
+    /// A tiny spec declaring a huge layer used to abort the process (allocation failure) while
+    /// building; it is refused against its weights file before anything is allocated.
+    func testHugeSpecIsRefusedBeforeBuilding() throws {
+        let spec = try Model.decodeSpec(specJSON(#"[{"type": "flatten", "name": "f"}, {"type": "linear", "name": "l", "in_features": 64, "out_features": 4000000000000}]"#))
+        XCTAssertEqual(spec.valueCount, 64 * 4_000_000_000_000 + 4_000_000_000_000)
+        XCTAssertThrowsError(try Model.load(spec: spec, weights: SafeTensorsFile())) {
+            XCTAssertEqual($0 as? ModelError, .weightsTooSmall(needed: spec.valueCount, held: 0))
+        }
+        let overflowing = try Model.decodeSpec(specJSON(#"[{"type": "conv2d", "name": "c", "in_channels": 9223372036854775807, "out_channels": 2, "kernel_size": 3}]"#))
+        XCTAssertEqual(overflowing.valueCount, Int.max)
+        XCTAssertThrowsError(try Model.load(spec: overflowing, weights: SafeTensorsFile()))
+    }
+
     func testTruncatedWeightsFileIsAnIOError() throws {
         let model = try Architectures.create("mnist-small", seed: 1)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("advlens-\(UUID())")

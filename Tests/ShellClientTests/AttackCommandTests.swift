@@ -322,4 +322,35 @@ final class AttackCommandTests: XCTestCase {
         // The daemon lives on with its models.
         XCTAssertEqual(ok(["model", "list"])["models"]?.arrayValue?.count, 2)
     }
+
+    // MARK: daemon stop
+
+    /// `advlens daemon stop` during an attack (issue 14): the daemon gives the attack its drain
+    /// time, then cancels it and answers with the partial result, which the attacking client
+    /// prints; the kept handle survives into the next daemon.
+    func testDaemonStopDuringAnAttackDeliversThePartialResult() throws {
+        try loadModelAndData()
+        ok(["model", "create", "slow", "--arch", "mnist-madry", "--seed", "0"])
+        var stop: ShellResult?
+        let args = ["attack", "--model", "slow", "--method", "pgd", "--dataset", "mnist-test", "--indices", "0-7",
+                    "--steps", "100000", "--no-early-stop", "--progress"]
+        let r = shell.run(args, timeout: 600) { process, stderr in
+            let deadline = Date(timeIntervalSinceNow: 600)   // a hang guard only
+            while process.isRunning && Date() < deadline && !stderr().contains("iteration ") { usleep(2_000) }
+            if process.isRunning { stop = self.shell.run(["daemon", "stop"], timeout: 60) }
+        }
+        let stopped = try XCTUnwrap(stop, "the attack finished before the daemon could be stopped")
+        XCTAssertEqual(stopped.status, 0, stopped.stderr)
+        XCTAssertEqual(stopped.json?["stopped"], true, stopped.stdout)
+        XCTAssertFalse(stopped.stdout.contains("killed"), "stopped by SIGTERM, not SIGKILL: \(stopped.stdout)")
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("request cancelled: the daemon is stopping (partial result above)"), r.stderr)
+        let partial = try XCTUnwrap(r.json, "the partial result as JSON: \(r.stdout)")
+        XCTAssertEqual(partial["summary"]?["stoppedEarly"], true)
+        XCTAssertEqual(partial["samples"]?.arrayValue?.count, 8)
+        let handle = try XCTUnwrap(partial["handle"]?.stringValue)
+        // The next command starts a new daemon on the same cache database: the handle is there.
+        XCTAssertTrue(ok(["handle", "list"])["handles"]?.arrayValue?.contains { $0["handle"]?.stringValue == handle } == true,
+                      "the partial batch is kept across the restart")
+    }
 }

@@ -61,6 +61,31 @@ final class TrainEvaluateCommandTests: XCTestCase {
         XCTAssertTrue(robust.stderr.contains("evaluate under fgsm ["), robust.stderr)
     }
 
+    func testEvaluateSeveralAttacksOverACurve() throws {
+        ok(["train", "--model", "m", "--dataset", "mnist-train", "--steps", "30", "--optimizer", "adam", "--lr", "0.003"])
+        let r = ok(["evaluate", "--model", "m", "--dataset", "mnist-test", "--attacks", "pgd(steps=5,stepSize=0.05,randomStart=false),fgsm",
+                    "--epsilons", "0.1,8/255"])
+        XCTAssertEqual(r["curve"]?[1]?["epsilon"]?.doubleValue ?? 0, Double(Float(8.0 / 255)), accuracy: 1e-7, "8/255 divided by the shell")
+        XCTAssertEqual(r["curve"]?[0]?["attacks"]?[0]?["config"]?["steps"], 5)
+        XCTAssertEqual(r["curve"]?[0]?["attacks"]?[0]?["config"]?["randomStart"], false)
+        XCTAssertEqual(r["curve"]?[0]?["attacks"]?[1]?["config"]?["method"], "fgsm")
+        XCTAssertNotNil(r["checks"]?.arrayValue)
+        let pretty = shell.run(["evaluate", "--model", "m", "--dataset", "mnist-test", "--attacks", "pgd(steps=10,stepSize=0.001,randomStart=false),fgsm",
+                                "--epsilons", "0.3", "--pretty"])
+        XCTAssertEqual(pretty.status, 0, pretty.stderr)
+        for text in ["robust cumulative", "0. pgd", "1. fgsm", "warning (iterativeWeakerThanSingleStep)"] {
+            XCTAssertTrue(pretty.stdout.contains(text), "\(text) in: \(pretty.stdout)")
+        }
+        let unknown = shell.run(["evaluate", "--model", "m", "--dataset", "mnist-test", "--attacks", "fgsm,pgdd"])
+        XCTAssertEqual(unknown.status, 1)
+        XCTAssertTrue(unknown.stderr.contains("params.attacks[1].method"), unknown.stderr)
+        let misspelt = shell.run(["evaluate", "--model", "m", "--dataset", "mnist-test", "--attacks", "pgd(stepsize=0.1)"])
+        XCTAssertNotEqual(misspelt.status, 0)
+        XCTAssertTrue(misspelt.stderr.contains("--attacks[0].stepsize"), misspelt.stderr)
+        XCTAssertNotEqual(shell.run(["evaluate", "--model", "m", "--dataset", "mnist-test", "--attacks", "fgsm", "--steps", "3"]).status, 0,
+                          "the shared attack options go with --attack")
+    }
+
     func testCtrlCKeepsTheWholeStepsDone() throws {
         var interrupted = false
         let r = shell.run(["train", "--model", "m", "--dataset", "mnist-train", "--steps", "100000", "--objective", "pgd",

@@ -297,8 +297,8 @@ def predict():
 
 def errors():
     s = Session("errors", "Errors a method can answer: unknown method, invalid params that name the field, "
-                "not found, shape mismatch, path outside the root, I/O, NaN in a tensor. Confined to a root "
-                "(rootPath) as a shared daemon's clients are.")
+                "not found, shape mismatch, path outside the root, I/O, NaN in a tensor. The session names a "
+                "rootPath, so its paths are confined to it (confinement is opt-in).")
     s.start(params={"rootPath": "."})
     s.call(2, "model/create", {"name": "m", "architecture": "mnist-small"}, summary("m"))
     s.call(3, "dataset/load", MNIST_SPLIT, {"datasets": "<array:2>"})
@@ -688,6 +688,9 @@ def probe():
     s.comment("consistency against a targeted PGD attack that the probe runs (its model defaults to the probe's); "
               "the adversarial batch is kept as handle adv-1. Progress: begin, reports (the attack's iterations, "
               "then each batch; rate-limited, not shown), end.")
+    s.comment("Only the adversarials whose attack succeeded are analysed (adversarials: \"all\" takes every one). "
+              "Units 0 and 2 never fire on these images (their top-5 are ties at zero, in index order): the summary "
+              "leaves them out (silentUnits) and allUnits has the statistics over all three.")
     s.request(7, "probe", {"model": "digits", "layer": "8", "kind": "consistency", "units": [0, 1, 2], "k": 5,
                            "dataset": {"name": "mnist-test", "indices": list(range(0, 1000, 10))},
                            "adversarial": {"attack": {"method": "pgd", "inputs": EIGHT, "targeted": True, "target": "random",
@@ -698,10 +701,12 @@ def probe():
     s.progress("probe-7", {"kind": "end", "message": "done"})
     unit = {"cs1": "<number>", "cs2": "<number>", "lc": "<number>", "pReal": "<array:10>", "pAdvTrue": "<array:10>",
             "pAdvTarget": "<array:10>"}
+    stats = {"meanCS1": "<number>", "medianCS1": "<number>", "meanCS2": "<number>", "medianCS2": "<number>",
+             "meanLC": "<number>", "medianLC": "<number>"}
     s.result(7, {"kind": "consistency", "count": 100, "adversarialHandle": "adv-1", "adversarialCount": 8,
-                 "histograms": [{"unit": u, **unit} for u in range(3)],
-                 "consistencySummary": {"units": 3, "meanCS1": "<number>", "medianCS1": "<number>", "meanCS2": "<number>",
-                                        "medianCS2": "<number>", "meanLC": "<number>", "medianLC": "<number>",
+                 "adversarialExcluded": 0,
+                 "histograms": [{"unit": u, **unit, "firing": u == 1} for u in range(3)],
+                 "consistencySummary": {"units": 1, **stats, "silentUnits": 2, "allUnits": {"units": 3, **stats},
                                         "similarity": "identity"}})
     s.comment("representation: r(x*) = ||phi(x*) - phi(x)|| / min over real z of the target class ||phi(x*) - phi(z)|| "
               "for the kept handle, at the penultimate layer's full output.")
@@ -891,7 +896,8 @@ def train():
     s = Session("train", "trainStep and evaluate on MNIST: the consistent loss on a seeded dataset stream (each part of "
                 "the loss, batch accuracies, the cumulative step count, the new fingerprint, $/progress), the resident "
                 "optimiser kept when left out and replaced (its state dropped) when another is given, TRADES on one "
-                "given batch, evaluate (clean, then robust under PGD), and -32602 errors naming the field.")
+                "given batch, evaluate (clean, then robust under PGD, then the worst case over two attacks on a curve of epsilons "
+                "with a gradient-masking check), and -32602 errors naming the field.")
     s.start()
     s.call(2, "model/create", {"name": "net", "architecture": "mnist-small", "seed": 1}, summary("net", fingerprint="<let:fp0>"))
     s.call(3, "dataset/load", MNIST_SPLIT, {"datasets": "<array:2>"})
@@ -960,7 +966,34 @@ def train():
     s.fail(16, "evaluate", {"model": "net", "dataset": "mnist-test", "attack": {"method": "fgsm", "steps": 3}},
            -32602, "<regex:params.attack.steps: fgsm does not use it.*>")
     s.fail(17, "trainStep", {"model": "nothing", "dataset": "mnist-train"}, -32001, "<regex:no model named.*>")
-    s.finish(18)
+    s.comment("evaluate with a list of attacks over a curve of epsilons, on the trained fixture model: per point each attack's "
+              "figures (by default an attack runs only on the images still robust after the ones before it, so only the first "
+              "has a robust accuracy of its own), the worst case, one progress stream, and the gradient-masking checks: here a "
+              "PGD whose ten steps of 0.001 cannot leave a ball of 0.01 does worse than FGSM.")
+    s.call(18, "model/load", TRAINED, summary("digits"))
+    weak_pgd = {"method": "pgd", "steps": 10, "stepSize": 0.001, "randomStart": False}
+    s.request(19, "evaluate", {"model": "digits", "inputs": {"dataset": "mnist-test", "indices": list(range(0, 1000, 20))},
+                               "attacks": [weak_pgd, {"method": "fgsm"}], "epsilons": [0.1, 0.3], "workDoneToken": "eval-19"})
+    s.progress("eval-19", {"kind": "begin", "title": "evaluate under 2 attacks at 2 epsilons", "message": "50 images", "percentage": 0})
+    s.progress("eval-19", {"kind": "report", "message": "<regex:50/50, epsilon 0.3, fgsm \\(2/2\\), clean [0-9.]+%, robust [0-9.]+%>",
+                           "percentage": 100})
+    s.progress("eval-19", {"kind": "end", "message": "50 images"})
+    figures = {"config": "<object>", "attacked": "<integer>", "broken": "<integer>", "cumulativeRobustAccuracy": "<number>",
+               "successRate": "<number>"}
+    point = {"robustAccuracy": "<number>", "attacks": [dict(figures, robustAccuracy="<number>"), dict(figures, robustAccuracy="<absent>")],
+             "samples": "<absent>"}
+    s.result(19, {"count": 50, "cleanAccuracy": "<number>", "robustAccuracy": "<absent>", "attack": "<absent>", "norm": "linf",
+                  "independent": False, "curve": [dict(point, epsilon=0.1), dict(point, epsilon=0.3)],
+                  "checks": [{"code": "iterativeWeakerThanSingleStep", "epsilon": 0.1, "attacks": [0, 1], "message": "<string>"},
+                             {"code": "iterativeWeakerThanSingleStep", "epsilon": 0.3, "attacks": [0, 1],
+                              "message": "<regex:the iterative pgd \\(attacks\\[0\\]\\) left [0-9.]+% more of the images robust than the single-step fgsm \\(attacks\\[1\\]\\) at epsilon 0.3; .+>"}],
+                  "stoppedEarly": False})
+    s.comment("Errors name the attack by its place in the list.")
+    s.fail(20, "evaluate", {"model": "digits", "dataset": "mnist-test", "attacks": [{"method": "fgsm"}, {"method": "autoattak"}]},
+           -32602, "<regex:params.attacks\\[1\\].method: unknown \"autoattak\".*>")
+    s.fail(21, "evaluate", {"model": "digits", "dataset": "mnist-test", "attacks": [{"method": "pgd", "epsilon": 0.1}], "epsilons": [0.2]},
+           -32602, "params.attacks[0].epsilon: given, but epsilons sets every attack's epsilon", schema="valid")
+    s.finish(22)
     return s
 
 

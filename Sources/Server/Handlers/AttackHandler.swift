@@ -1,4 +1,5 @@
 import Attacks
+import Files
 import Foundation
 import NN
 import Protocol
@@ -173,10 +174,8 @@ extension AdvLensServer {
             throw ServerError.invalidParams("params.return.pngLimit: expected a non-negative count, got \(limit)")
         }
         let dir = try paths.resolve(directory, field: "params.return.png")
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ServerError.io("params.return.png: cannot create directory \(dir)")
+        do { try ClientDirectory.create(dir) } catch let e as ClientDirectory.CreateError {
+            throw ServerError.io("params.return.png: cannot create directory \(e.description)")
         }
         return dir
     }

@@ -1,4 +1,5 @@
 import Data
+import Files
 import Foundation
 import Protocol
 import RPC
@@ -22,7 +23,7 @@ extension AdvLensServer {
             .writes(p.split == nil ? [Self.datasetKey(p.name)] : [p.name, p.name + "-train", p.name + "-test"].map(Self.datasetKey))
         }) { [unowned self] p, context in
             try checkName(p.name, field: "params.name")
-            let (data, source) = try loadDataset(p, paths: workspace.paths(for: context.connection))
+            let (data, source) = try withinMemoryBudget(p) { try loadDataset(p, paths: workspace.paths(for: context.connection)) }
             guard let split = p.split else {
                 let d = LoadedDataset(data: data, kind: p.kind, source: source)
                 try workspace.admit(MemoryBudget.bytes(d), for: "dataset \"\(p.name)\"", replacing: ["dataset \"\(p.name)\""])
@@ -47,6 +48,27 @@ extension AdvLensServer {
         }
         register(DatasetInfo.self, access: { _ in .concurrent }) { [unowned self] p, context in
             try workspace.dataset(p.name).summary
+        }
+    }
+
+    /// Runs a dataset load with file reads capped at what the memory budget leaves: a small
+    /// gzip file that inflates to gigabytes stops at the budget, not at --max-file-bytes (which
+    /// may be larger than the machine's memory), and the refusal says so.
+    private func withinMemoryBudget<T>(_ p: DatasetLoad.Params, _ load: () throws -> T) throws -> T {
+        let names = p.split == nil ? [p.name] : [p.name + "-train", p.name + "-test"]
+        let headroom = workspace.headroom(replacing: Set(names.map { "dataset \"\($0)\"" }))
+        var limits = ReadLimits.current
+        let budgetBound = headroom < limits.maxBytes
+        limits.maxBytes = min(limits.maxBytes, headroom)
+        do {
+            return try ReadLimits.$current.withValue(limits) { try load() }
+        } catch FileReadError.tooLarge(let path, _) where budgetBound {
+            throw ServerError.resourceLimit(
+                "dataset \"\(p.name)\": \(path) holds (or inflates to) more than the \(MemoryBudget.megabytes(headroom)) the memory budget leaves "
+                + "(advlensd --memory-limit \(MemoryBudget.megabytes(workspace.memoryBudget.limitBytes)), \(MemoryBudget.megabytes(workspace.memoryBudget.limitBytes - headroom)) resident); "
+                + "unload a model or dataset, or start the daemon with a larger --memory-limit")
+        } catch let e as FileReadError {
+            throw ServerError.from(e, context: "dataset/load")
         }
     }
 
@@ -88,6 +110,8 @@ extension AdvLensServer {
                 source = images
                 data = Dataset(name: p.name, images: x, labels: labels, classes: p.classes ?? (0..<classCount).map(String.init))
             }
+        } catch let e as FileReadError {
+            throw e   // worded by withinMemoryBudget, which knows whether the budget set the limit
         } catch {
             throw ServerError.from(error, context: "dataset/load")
         }

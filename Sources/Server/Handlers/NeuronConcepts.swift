@@ -1,4 +1,5 @@
 import Data
+import Files
 import Foundation
 import Interpret
 import NN
@@ -115,7 +116,9 @@ extension AdvLensServer {
     func writeExemplarPatches(_ layers: inout [ExplainPrediction.LayerNeurons], model: ResidentModel, set: (LoadedDataset, [Int]),
                               directory: String, _ context: RequestContext) throws {
         let dir = try workspace.paths(for: context.connection).resolve(directory, field: "params.concepts.patches")
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        do { try ClientDirectory.create(dir) } catch let e as ClientDirectory.CreateError {
+            throw ServerError.io("params.concepts.patches: cannot create directory \(e.description)")
+        }
         let images = set.0.data.images
         for i in layers.indices {
             for j in layers[i].neurons.indices {

@@ -258,6 +258,23 @@ class Client:
         return self.call("probe", dict(params, model=model, layer=layer, kind=kind, dataset=dataset,
                                        adversarial=adversarial), progress)
 
+    def evaluate(self, model, dataset=None, attack=None, attacks=None, epsilons=None, progress=None, **params):
+        """Clean accuracy of `model` on a dataset (a name) or `inputs=` with labels, and with
+        `attack` (one) or `attacks` (a list) the worst case over them: an image is robust only
+        when every attack fails on it; by default each attack runs only on the images still
+        robust after the ones before it (`independent=True`: on every image). Each attack is a
+        method name ("pgd") or a dict of the attack method's parameters ({"method": "pgd",
+        "steps": 40}). `epsilons` makes a robustness curve, every attack's epsilon set to each in
+        turn; values may be fractions ("8/255" or fractions.Fraction). The result's `curve`
+        has a point per epsilon and `checks` lists signs of gradient masking (protocol/training.md)."""
+        if attack is not None:
+            params["attack"] = _attack_params(attack)
+        if attacks is not None:
+            params["attacks"] = [_attack_params(a) for a in attacks]
+        if epsilons is not None:
+            params["epsilons"] = [_epsilon(e) for e in epsilons]
+        return self.call("evaluate", dict(params, model=model, dataset=dataset), progress)
+
     def explain_prediction(self, model, input=None, progress=None, **params):
         """Why `model` predicts what it does on one input: top neurons, maps. `inputs=` (several
         images: an array [N, C, H, W], a Handle, a dataset(...) reference, a list) explains each
@@ -266,6 +283,26 @@ class Client:
         return self.call("explainPrediction", dict(params, model=model, input=input), progress)
 
     explain = explain_prediction
+
+
+def _attack_params(attack):
+    """An attack for evaluate: a method name, or a dict of the attack method's parameters."""
+    if isinstance(attack, str):
+        return {"method": attack}
+    if isinstance(attack, dict):
+        return dict(attack)
+    raise TypeError(f"an attack is a method name or a dict of its parameters, not {type(attack).__name__}")
+
+
+def _epsilon(value):
+    """A number, a fractions.Fraction, or a string such as "8/255"."""
+    if isinstance(value, str):
+        num, sep, den = value.partition("/")
+        try:
+            return float(num) / float(den) if sep else float(num)
+        except (ValueError, ZeroDivisionError):
+            raise ValueError(f"epsilons: expected a number or a fraction such as 8/255, got {value!r}") from None
+    return float(value)
 
 
 def _bound(client, method):

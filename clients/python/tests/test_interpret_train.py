@@ -1,6 +1,7 @@
 """probe, explainPrediction, trainStep and evaluate through the Python client, against the real
 daemon: results decoded, arrays in, handles as inputs, progress, cancellation and display."""
 import os
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -75,8 +76,17 @@ def test_probe_consistency_on_an_adversarial_handle(client):
     assert [h["unit"] for h in r.histograms] == [0, 1, 2, 3]
     for h in r.histograms:
         assert 0 <= h["cs1"] <= 1 + 1e-6 and sum(h["pReal"]) == pytest.approx(1)
-    assert r.consistencySummary["units"] == 4
-    assert r.consistencySummary["meanCS1"] == pytest.approx(np.mean([h["cs1"] for h in r.histograms]), abs=1e-5)
+    # The summary covers the units that fire; allUnits every unit; failed attacks are left out.
+    firing = [h["cs1"] for h in r.histograms if h["firing"]]
+    summary = r.consistencySummary
+    assert summary["units"] == len(firing) and summary["silentUnits"] == 4 - len(firing)
+    if firing:
+        assert summary["meanCS1"] == pytest.approx(np.mean(firing), abs=1e-5)
+    assert summary["allUnits"]["meanCS1"] == pytest.approx(np.mean([h["cs1"] for h in r.histograms]), abs=1e-5)
+    assert r.adversarialCount + r.adversarialExcluded == 50
+    every = client.probe("digits", "8", "consistency", dataset="mnist-test", adversarial=attack.handle,
+                         units=[0, 1, 2, 3], k=5, adversarials="all")
+    assert every.adversarialCount == 50 and "adversarialExcluded" not in every
     assert "cs1 per unit" in r._repr_html_()
     attack.handle.drop()
 
@@ -99,6 +109,35 @@ def test_train_step_and_evaluate(client):
         assert robust.robust_accuracy <= robust.clean_accuracy
     finally:
         client.model_unload("student")
+
+
+def test_evaluate_worst_case_over_attacks_and_epsilons(client):
+    values = []
+    pgd = {"method": "pgd", "steps": 5, "step_size": 0.05, "random_start": False}  # deterministic: same per image whatever the batch
+    r = client.evaluate("digits", dataset="mnist-test", attacks=["fgsm", pgd], epsilons=[0.05, "8/255", Fraction(1, 5)],
+                        progress=values.append)
+    assert [p["epsilon"] for p in r.curve] == pytest.approx([0.05, 8 / 255, 0.2])
+    for point in r.curve:
+        assert [a["config"]["epsilon"] for a in point["attacks"]] == pytest.approx([point["epsilon"]] * 2)
+        first, second = point["attacks"]
+        # FGSM ran on every correct image, PGD only on what FGSM left: the worst case is below both.
+        assert first["attacked"] == round(r.clean_accuracy * r.count)
+        assert second["attacked"] == first["attacked"] - first["broken"]
+        assert point["robustAccuracy"] == second["cumulativeRobustAccuracy"] <= first["robustAccuracy"]
+    by_epsilon = sorted(r.curve, key=lambda p: p["epsilon"])
+    assert by_epsilon[0]["robustAccuracy"] > by_epsilon[-1]["robustAccuracy"]
+    assert isinstance(r.checks, list) and "robustAccuracy" not in r  # a curve has no single figure
+    assert values[0]["kind"] == "begin" and values[-1]["kind"] == "end"
+    percentages = [v["percentage"] for v in values if v["kind"] == "report"]
+    assert percentages == sorted(percentages) and percentages[-1] == 100
+    # One point, every attack on every image: the same worst case, and each attack's own figure.
+    one = client.evaluate("digits", dataset="mnist-test", attacks=["fgsm", pgd], epsilons=[0.2], independent=True)
+    assert one.robust_accuracy == by_epsilon[-1]["robustAccuracy"]
+    assert all("robustAccuracy" in a for a in one.curve[0]["attacks"])
+    with pytest.raises(advlens.AdvLensError, match=r"params\.attacks\[1\]\.method"):
+        client.evaluate("digits", dataset="mnist-test", attacks=["fgsm", "pgdd"])
+    with pytest.raises(ValueError, match="8/0"):
+        client.evaluate("digits", dataset="mnist-test", attacks=["fgsm"], epsilons=["8/0"])
 
 
 def test_ctrl_c_keeps_whole_training_steps(client, ctrl_c_after_progress):

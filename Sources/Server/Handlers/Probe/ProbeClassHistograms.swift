@@ -35,14 +35,21 @@ extension AdvLensServer {
         if let adv {
             probeProgress(r, phase: 1, of: 2, label: "adversarial set")
             let advActivations = try r.source.activations(layer: r.layer, images: adv.images, reduction: r.reduction)
-            rows = ClassHistograms.consistency(real: real, realLabels: realLabels, adversarial: advActivations,
-                                               advSourceLabels: adv.sourceLabels, advTargetLabels: adv.targets, units: r.units,
-                                               k: r.k, classes: classes, similarity: similarity).map {
+            let measures = ClassHistograms.consistency(real: real, realLabels: realLabels, adversarial: advActivations,
+                                                       advSourceLabels: adv.sourceLabels, advTargetLabels: adv.targets, units: r.units,
+                                                       k: r.k, classes: classes, similarity: similarity)
+            rows = measures.map {
                 Probe.UnitHistogram(unit: $0.unit, cs1: $0.cs1, cs2: $0.cs2, lc: $0.lc, pReal: $0.pReal, pAdvTrue: $0.pAdvTrue,
-                                    pAdvTarget: $0.pAdvTarget)
+                                    pAdvTarget: $0.pAdvTarget, firing: $0.firing)
+            }
+            if consistency {
+                let firing = measures.filter(\.firing)
+                result.consistencySummary = Probe.ConsistencySummary(firing: Self.statistics(firing), silentUnits: measures.count - firing.count,
+                                                                     allUnits: Self.statistics(measures), similarity: similaritySource)
             }
             result.adversarialHandle = adv.handle
             result.adversarialCount = adv.images.batch
+            result.adversarialExcluded = adv.excluded
         } else {
             rows = r.units.map { u in
                 let p = ClassHistograms.histogram(TopActivations.top(real, unit: u, k: r.k).map { realLabels[$0.image] }, classes: classes)
@@ -50,18 +57,16 @@ extension AdvLensServer {
                                            pReal: p, pAdvTrue: nil, pAdvTarget: nil)
             }
         }
-        if consistency {
-            func mean(_ v: [Float]) -> Float { v.reduce(0, +) / Float(v.count) }
-            func median(_ v: [Float]) -> Float { Distribution(v)!.median }
-            let (cs1, cs2, lc) = (rows.map { $0.cs1! }, rows.map { $0.cs2! }, rows.map { $0.lc! })
-            result.consistencySummary = Probe.ConsistencySummary(units: rows.count, meanCS1: mean(cs1), medianCS1: median(cs1),
-                                                                 meanCS2: mean(cs2), medianCS2: median(cs2), meanLC: mean(lc),
-                                                                 medianLC: median(lc), similarity: similaritySource)
-        }
         result.histograms = rows
         result.count = real.count
         result.reduction = r.reduction
         result.k = r.k
+    }
+
+    static func statistics(_ rows: [ClassHistograms.UnitConsistency]) -> Probe.ConsistencyStatistics {
+        let s = ClassHistograms.Statistics(rows)
+        return Probe.ConsistencyStatistics(units: s.units, meanCS1: s.meanCS1, medianCS1: s.medianCS1, meanCS2: s.meanCS2,
+                                           medianCS2: s.medianCS2, meanLC: s.meanLC, medianLC: s.medianLC)
     }
 
     /// A: the request's (checked: classes rows of classes values), else the dataset's, else identity.

@@ -58,6 +58,7 @@ extension AdvLensServer {
             report = dissectionReport(labels, masks)
             result.adversarialHandle = adv.handle
             result.adversarialCount = adv.images.batch
+            result.adversarialExcluded = adv.excluded
         }
         result.dissection = Probe.Dissection(quantile: quantile, iouThreshold: iouThreshold, concepts: masks.names,
                                              real: dissectionReport(real, masks), adversarial: report)

@@ -62,6 +62,11 @@ extension AdvLensServer {
         var origins: [StoredResult.Origin]?
         var clean: Tensor?
         var cleanDataset: HandleDetails.CleanDataset?
+        /// Images left out because their attack failed (nil: all were kept, or the set records
+        /// no success).
+        var excluded: Int?
+        /// Each image's position in the handle (they differ once indices or failures left some out).
+        var positions: [Int]
     }
 
     private func probe(_ p: Probe.Params, _ context: RequestContext) throws -> Probe.Result {
@@ -167,14 +172,32 @@ extension AdvLensServer {
             throw ServerError.shapeMismatch("params.adversarial.handle: \"\(id)\" holds \(Array(stored.images.shape.dropFirst())) images, the model takes \(r.model.inputShape)")
         }
         var origins = stored.origins
+        var success = stored.details.success.flatMap { $0.count == stored.images.batch ? $0 : nil }
+        var positions = Array(0..<stored.images.batch)
+        func keep(_ idx: [Int]) {
+            positions = idx.map { positions[$0] }
+            stored.images = stored.images.gather(idx)
+            stored.labels = idx.map { stored.labels[$0] }
+            origins = origins.map { o in idx.map { o[$0] } }
+            success = success.map { s in idx.map { s[$0] } }
+        }
         if let idx = a.indices {
             guard !idx.isEmpty else { throw ServerError.invalidParams("params.adversarial.indices: expected at least one index") }
             if let bad = idx.firstIndex(where: { $0 < 0 || $0 >= stored.images.batch }) {
                 throw ServerError.invalidParams("params.adversarial.indices[\(bad)]: \(idx[bad]) is out of range 0..<\(stored.images.batch)")
             }
-            stored.images = stored.images.gather(idx)
-            stored.labels = idx.map { stored.labels[$0] }
-            origins = origins.map { o in idx.map { o[$0] } }
+            keep(idx)
+        }
+        // The paper's measures are about adversarial examples that fool the model: failed
+        // attacks are left out (and counted) unless the request asks for all.
+        var excluded: Int?
+        if r.params.adversarials ?? .successful == .successful, let s = success {
+            let fooled = s.indices.filter { s[$0] }
+            guard !fooled.isEmpty else {
+                throw ServerError.invalidParams("params.adversarial: none of the \(s.count) adversarial images of \"\(id)\" fooled the model (every attack failed); pass adversarials: \"all\" to probe them anyway")
+            }
+            excluded = s.count - fooled.count
+            if fooled.count < s.count { keep(fooled) }
         }
         let targets: [Int]
         if let origins {
@@ -183,6 +206,7 @@ extension AdvLensServer {
             targets = try r.model.predict(stored.images).argmaxRows()
         }
         return AdversarialImages(handle: id, images: stored.images, sourceLabels: stored.labels, targets: targets, origins: origins,
-                                 clean: stored.clean, cleanDataset: stored.cleanDataset)
+                                 clean: stored.clean, cleanDataset: stored.cleanDataset, excluded: excluded,
+                                 positions: positions)
     }
 }

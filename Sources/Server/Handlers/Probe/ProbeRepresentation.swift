@@ -43,7 +43,7 @@ extension AdvLensServer {
                                                        real: real.values, realLabels: set.labels.map { $0 ?? -1 }, dimension: d)
         let s = RepresentationConsistency.summary(samples, bins: bins)
         let rows: [Probe.RepresentationSample] = samples.map { (x: RepresentationConsistency.Sample) -> Probe.RepresentationSample in
-            Probe.RepresentationSample(index: x.index, source: origins[x.index].source, target: x.target, ratio: x.ratio,
+            Probe.RepresentationSample(index: adv.positions[x.index], source: origins[x.index].source, target: x.target, ratio: x.ratio,
                                        toSource: x.toSource, toTargetClass: x.toTargetClass)
         }
         let quantiles: [Probe.Quantile] = s.distribution?.quantiles.map { Probe.Quantile(q: $0.q, value: $0.value) } ?? []
@@ -55,6 +55,7 @@ extension AdvLensServer {
         result.count = set.images.batch
         result.adversarialHandle = adv.handle
         result.adversarialCount = adv.images.batch
+        result.adversarialExcluded = adv.excluded
         result.reduction = r.reduction
     }
 

@@ -18,12 +18,15 @@ enum ClientError: Error {
     case interrupted
     /// Ctrl-C, and the daemon still answered with something worth printing: the partial result
     /// of a cancelled request (`error.data` of its -32800), or the full result of a request
-    /// that finished before it saw the cancel.
-    case cancelled(partial: JSONValue)
+    /// that finished before it saw the cancel. `reason` is set when the daemon cancelled it
+    /// itself (its -32800 message, e.g. "request cancelled: the daemon is stopping").
+    case cancelled(partial: JSONValue, reason: String?)
+    /// The daemon cancelled the request itself (it is stopping); the partial result was printed.
+    case cancelledByDaemon(String)
 
     var exitStatus: Int32 {
         switch self {
-        case .server, .failed: return 1
+        case .server, .failed, .cancelledByDaemon: return 1
         case .usage: return 2
         case .unreachable: return 3
         case .interrupted, .cancelled: return 130
@@ -35,6 +38,7 @@ enum ClientError: Error {
         switch self {
         case .server(let e): return "advlens: \(e.message) (code \(e.code))"
         case .usage(let m), .unreachable(let m), .failed(let m): return "advlens: \(m)"
+        case .cancelledByDaemon(let m): return "advlens: \(m) (partial result above)"
         case .interrupted, .cancelled: return "advlens: interrupted"
         }
     }

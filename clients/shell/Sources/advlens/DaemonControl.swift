@@ -109,8 +109,12 @@ enum DaemonControl {
 
     enum StopOutcome { case notRunning, stopped(pid_t), killed(pid_t) }
 
-    /// SIGTERM to the daemon, then wait (10 s) until it is gone and its socket no longer
-    /// answers; SIGKILL if it lingers. Removes the pid file and a socket file left behind.
+    /// How long `stop` waits after SIGTERM: the daemon gives running requests 5 s to finish
+    /// (its --drain-timeout), then cancels them and gives their partial results 5 s more.
+    static let stopTimeout = 20.0
+
+    /// SIGTERM to the daemon, then wait (`stopTimeout`) until it is gone and its socket no
+    /// longer answers; SIGKILL if it lingers. Removes the pid file and a socket file left behind.
     static func stop(_ paths: DaemonPaths) throws -> StopOutcome {
         guard let pid = daemonPID(paths) else {
             if UnixSocketServer.isServing(path: paths.socket) {
@@ -122,7 +126,7 @@ enum DaemonControl {
         guard kill(pid, SIGTERM) == 0 else {
             throw ClientError.failed("cannot signal advlensd (pid \(pid)): \(String(cString: strerror(errno)))")
         }
-        if waitGone(pid, paths, timeout: 10) {
+        if waitGone(pid, paths, timeout: stopTimeout) {
             cleanUp(paths)
             return .stopped(pid)
         }

@@ -72,7 +72,8 @@ final class RPCClient {
     /// `$/cancelRequest` and the call ends with `.interrupted` once the reply is in (or after
     /// `cancelGrace` s, 2 by default; a second Ctrl-C leaves at once). A reply that carries
     /// something after the cancel (the partial result in a -32800's `error.data`, or a result
-    /// that was complete before the cancel landed) ends the call with `.cancelled(partial:)`.
+    /// that was complete before the cancel landed) ends the call with `.cancelled(partial:)`,
+    /// as does a -32800 with a partial result that the daemon sent on its own (it is stopping).
     /// `timeout` bounds the wait (nil: none).
     func request(_ method: String, _ params: JSONValue? = nil, workDone: Bool = false, interruptible: Bool = false,
                  cancelGrace: Double = 2, timeout: Double? = nil) throws -> JSONValue {
@@ -119,10 +120,14 @@ final class RPCClient {
             guard reply["id"]?.intValue == id else { continue }   // a late reply to something else
             if cancelDeadline != nil {
                 if let e = reply["error"], e["code"]?.intValue == ErrorCode.requestCancelled, let data = e["data"], data != .null {
-                    throw ClientError.cancelled(partial: data)
+                    throw ClientError.cancelled(partial: data, reason: nil)
                 }
-                if reply["error"] == nil, let result = reply["result"] { throw ClientError.cancelled(partial: result) }
+                if reply["error"] == nil, let result = reply["result"] { throw ClientError.cancelled(partial: result, reason: nil) }
                 throw ClientError.interrupted
+            }
+            // Cancelled by the daemon itself (it is stopping): the partial result is still worth printing.
+            if let e = reply["error"], e["code"]?.intValue == ErrorCode.requestCancelled, let data = e["data"], data != .null {
+                throw ClientError.cancelled(partial: data, reason: e["message"]?.stringValue ?? "request cancelled")
             }
             if let e = reply["error"] {
                 throw ClientError.server(RPCError(code: e["code"]?.intValue ?? ErrorCode.internalError,

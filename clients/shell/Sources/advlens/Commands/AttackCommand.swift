@@ -121,11 +121,13 @@ struct AttackCommand: ParsableCommand {
         let (params, names) = try params()
         let encoded = try Request.params(params)
         var interrupted = false
+        var ending = ClientError.interrupted   // Ctrl-C, or the daemon stopping
         let (result, classes) = try Session.with(global) { session -> (JSONValue, [String]?) in
             var result: JSONValue
             do {
                 result = try session.call(AttackMethod.method, encoded, cancelGrace: Self.cancelGrace)
-            } catch ClientError.cancelled(let partial) {
+            } catch ClientError.cancelled(let partial, let reason) {
+                ending = reason.map(ClientError.cancelledByDaemon) ?? .interrupted
                 result = partial
                 interrupted = true
             }
@@ -142,7 +144,7 @@ struct AttackCommand: ParsableCommand {
             Self.report(try Request.decode(AttackMethod.Result.self, value), inputNames: names, files: source.areFiles,
                         classes: classes, rows: allRows ? nil : rows, currentDirectory: cwd)
         }
-        if interrupted { throw ClientError.interrupted }
+        if interrupted { throw ending }
     }
 
     // MARK: the report

@@ -115,7 +115,7 @@ struct DaemonCommand: ParsableCommand {
                 json["stopped"] = true
                 json["pid"] = JSONValue(Int(pid))
                 json["killed"] = true
-                text = "advlensd killed (pid \(pid)): it did not stop within 10 s of SIGTERM"
+                text = "advlensd killed (pid \(pid)): it did not stop within \(Int(DaemonControl.stopTimeout)) s of SIGTERM"
             }
             if options.pretty { Output.text(text) } else { Output.json(.object(json)) }
         }

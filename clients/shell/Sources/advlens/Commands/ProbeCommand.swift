@@ -71,6 +71,8 @@ struct ProbeCommand: ParsableCommand {
     var bins: Int?
     @Option(parsing: .unconditional, help: ArgumentHelp("Images per forward pass (default 100).", valueName: "n"))
     var batchSize: Int?
+    @Flag(help: "Analyse every adversarial image, failed attacks included (default: only those that fooled the model).")
+    var allAdversarials = false
 
     @Flag(help: "--pretty: every row and every unit column.")
     var allRows = false
@@ -108,6 +110,7 @@ struct ProbeCommand: ParsableCommand {
             let a = AttackMethod.Params(settings: try settings.config(method: method), inputs: Inputs([.dataset(name: name, indices: indices)]))
             p.adversarial = .init(attack: a)
         }
+        if allAdversarials { p.adversarials = .all }
         if let similarity {
             guard let data = FileManager.default.contents(atPath: similarity),
                   let rows = try? JSONDecoder().decode([[Float]].self, from: data) else {

@@ -8,7 +8,10 @@ enum ProbeReport {
     static func render(_ r: Probe.Result, allRows: Bool, currentDirectory: String) -> String {
         var pairs: [(String, String)] = [("probe", "\(r.kind) of \(r.model), layer \(r.layer) \(Format.shape(r.layerShape))")]
         var set = "\(r.count) image\(r.count == 1 ? "" : "s")"
-        if let h = r.adversarialHandle { set += "; adversarial \(h) (\(r.adversarialCount ?? 0) images)" }
+        if let h = r.adversarialHandle {
+            set += "; adversarial \(h) (\(r.adversarialCount ?? 0) images"
+                + (r.adversarialExcluded.map { $0 > 0 ? ", \($0) whose attack failed left out" : "" } ?? "") + ")"
+        }
         pairs.append(("set", set))
         if let red = r.reduction { pairs.append(("reduction", red.rawValue + (r.k.map { ", top \($0)" } ?? ""))) }
         pairs.append(("time", AttackCommand.elapsed(r.elapsedMs) + " in the daemon"))
@@ -79,11 +82,17 @@ enum ProbeReport {
         }
         var out = t.render() + more
         if let s = summary {
+            func stat(_ mean: Float?, _ median: Float?) -> String {
+                guard let mean, let median else { return "-" }
+                return "mean \(num(mean)), median \(num(median))"
+            }
+            let a = s.allUnits
             out += "\n\n" + Format.keyValues([
-                ("units", String(s.units)),
-                ("CS1", "mean \(num(s.meanCS1)), median \(num(s.medianCS1))  (cos(p_real, p_adv_true): high = the unit keeps its concept)"),
-                ("CS2", "mean \(num(s.meanCS2)), median \(num(s.medianCS2))  (cos(p_real, p_adv_target): high = it follows the adversarial label)"),
-                ("LC", "mean \(num(s.meanLC)), median \(num(s.medianLC))  (A: \(s.similarity))"),
+                ("units", "\(s.units) that fire; \(s.silentUnits) silent left out (never above 0 on the real or the adversarial set)"),
+                ("CS1", stat(s.meanCS1, s.medianCS1) + "  (cos(p_real, p_adv_true): high = the unit keeps its concept)"),
+                ("CS2", stat(s.meanCS2, s.medianCS2) + "  (cos(p_real, p_adv_target): high = it follows the adversarial label)"),
+                ("LC", stat(s.meanLC, s.medianLC) + "  (A: \(s.similarity))"),
+                ("all units", "CS1 \(stat(a.meanCS1, a.medianCS1)); CS2 \(stat(a.meanCS2, a.medianCS2)) (\(a.units) units, silent ones included)"),
             ])
         }
         return out

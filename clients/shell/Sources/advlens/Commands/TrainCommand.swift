@@ -126,16 +126,18 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         let encoded = try Request.params(params())
         var interrupted = false
+        var ending = ClientError.interrupted   // Ctrl-C, or the daemon stopping
         let result = try Session.with(global) { session -> JSONValue in
             do {
                 return try session.call(TrainStep.method, encoded, cancelGrace: 30)
-            } catch ClientError.cancelled(let partial) {
+            } catch ClientError.cancelled(let partial, let reason) {
+                ending = reason.map(ClientError.cancelledByDaemon) ?? .interrupted
                 interrupted = true
                 return partial
             }
         }
         Request.show(result, global) { Self.report(try Request.decode(TrainStep.Result.self, $0), interrupted: interrupted) }
-        if interrupted { throw ClientError.interrupted }
+        if interrupted { throw ending }
     }
 
     static func report(_ r: TrainStep.Result, interrupted: Bool) -> String {
