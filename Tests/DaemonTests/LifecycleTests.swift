@@ -87,6 +87,16 @@ final class LifecycleTests: XCTestCase {
 /// SIGTERM while a request runs (issue 14): the request gets --drain-timeout to finish, then is
 /// cancelled and answered with its partial result, and only then does the daemon exit.
 final class DrainOnStopTests: XCTestCase {
+    /// Reads until request `id` reports progress (true), failing the test if it answers first.
+    func runsPastItsFirstReport(_ d: DaemonProcess, _ id: JSONValue) throws -> Bool {
+        while let m = d.readMessage(timeout: 600) {   // a hang guard only
+            if m["method"] == "$/progress", m["params"]?["value"]?["kind"] == "report" { return true }
+            if m["id"] == id { XCTFail("finished before SIGTERM: \(m)"); return false }
+        }
+        XCTFail("no progress report")
+        return false
+    }
+
     func testSIGTERMAnswersTheRunningAttackWithItsPartialResult() throws {
         let d = try DaemonProcess(arguments: ["--drain-timeout", "1"])
         _ = d.initialize()
@@ -95,12 +105,7 @@ final class DrainOnStopTests: XCTestCase {
         // 100,000 steps without early stopping cannot finish within the drain timeout.
         let id = d.request("attack", ["model": "slow", "method": "pgd", "steps": 100_000, "earlyStop": false, "workDoneToken": "t",
                                       "inputs": ["dataset": "mnist-test", "indices": [0, 1, 2, 3]]])
-        var reported = false
-        while !reported, let m = d.readMessage(timeout: 600) {   // a hang guard only
-            if m["method"] == "$/progress", m["params"]?["value"]?["kind"] == "report" { reported = true }
-            if m["id"] == id { XCTFail("finished before SIGTERM: \(m)"); return }
-        }
-        XCTAssertTrue(reported)
+        guard try runsPastItsFirstReport(d, id) else { return }
         kill(d.process.processIdentifier, SIGTERM)
         let r = d.response(to: id, timeout: 30)
         XCTAssertEqual(r["error"]?["code"]?.intValue, -32800)
@@ -120,12 +125,7 @@ final class DrainOnStopTests: XCTestCase {
         // A few seconds of work: well within the 30 s drain timeout.
         let id = d.request("attack", ["model": "m", "method": "pgd", "steps": 5000, "earlyStop": false, "workDoneToken": "t",
                                       "inputs": ["dataset": "mnist-test", "indices": [0, 1]]])
-        var reported = false
-        while !reported, let m = d.readMessage(timeout: 600) {
-            if m["method"] == "$/progress", m["params"]?["value"]?["kind"] == "report" { reported = true }
-            if m["id"] == id { XCTFail("finished before SIGTERM: \(m)"); return }
-        }
-        XCTAssertTrue(reported)
+        guard try runsPastItsFirstReport(d, id) else { return }
         kill(d.process.processIdentifier, SIGTERM)
         let r = d.response(to: id, timeout: 60)
         XCTAssertNil(r["error"], "finished within the drain timeout: \(r)")
