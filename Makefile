@@ -124,7 +124,7 @@ soak: deps-test build
 
 ## fuzz: libFuzzer over the RPC framing, JSON parser and request decoding, and over the file formats clients
 ## name (safetensors, spec JSON, NPY, CSV, gzip, IDX, images), side by side for FUZZ_SECONDS (default 60; not part of test)
-fuzz:
+fuzz: deps
 	bash fuzz/run.sh
 
 ## clean: the build and the outputs (not .venv nor data/)

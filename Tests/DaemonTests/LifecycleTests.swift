@@ -87,20 +87,32 @@ final class LifecycleTests: XCTestCase {
 /// SIGTERM while a request runs (issue 14): the request gets --drain-timeout to finish, then is
 /// cancelled and answered with its partial result, and only then does the daemon exit.
 final class DrainOnStopTests: XCTestCase {
-    func testSIGTERMAnswersTheRunningAttackWithItsPartialResult() throws {
-        let d = try DaemonProcess(arguments: ["--drain-timeout", "1"])
+    /// A daemon with the given --drain-timeout running a PGD attack (no early stop, with
+    /// progress) on the first `images` test images; the attack request's id.
+    func attacking(drainTimeout: Int, architecture: String, steps: Int, images: Int) throws -> (DaemonProcess, JSONValue) {
+        let d = try DaemonProcess(arguments: ["--drain-timeout", String(drainTimeout)])
         _ = d.initialize()
         _ = d.call("dataset/load", ["name": "mnist", "kind": "mnist-csv", "path": "data/mnist_5k.csv.gz", "split": ["testPerClass": 2]])
-        _ = d.call("model/create", ["name": "slow", "architecture": "mnist-madry", "seed": 0])
-        // 100,000 steps without early stopping cannot finish within the drain timeout.
-        let id = d.request("attack", ["model": "slow", "method": "pgd", "steps": 100_000, "earlyStop": false, "workDoneToken": "t",
-                                      "inputs": ["dataset": "mnist-test", "indices": [0, 1, 2, 3]]])
-        var reported = false
-        while !reported, let m = d.readMessage(timeout: 600) {   // a hang guard only
-            if m["method"] == "$/progress", m["params"]?["value"]?["kind"] == "report" { reported = true }
-            if m["id"] == id { XCTFail("finished before SIGTERM: \(m)"); return }
+        _ = d.call("model/create", ["name": "m", "architecture": .string(architecture), "seed": 0])
+        let id = d.request("attack", ["model": "m", "method": "pgd", "steps": .number(Double(steps)), "earlyStop": false, "workDoneToken": "t",
+                                      "inputs": ["dataset": "mnist-test", "indices": .array((0..<images).map { .number(Double($0)) })]])
+        return (d, id)
+    }
+
+    /// Reads until request `id` reports progress (true), failing the test if it answers first.
+    func runsPastItsFirstReport(_ d: DaemonProcess, _ id: JSONValue) throws -> Bool {
+        while let m = d.readMessage(timeout: 600) {   // a hang guard only
+            if m["method"] == "$/progress", m["params"]?["value"]?["kind"] == "report" { return true }
+            if m["id"] == id { XCTFail("finished before SIGTERM: \(m)"); return false }
         }
-        XCTAssertTrue(reported)
+        XCTFail("no progress report")
+        return false
+    }
+
+    func testSIGTERMAnswersTheRunningAttackWithItsPartialResult() throws {
+        // 100,000 steps without early stopping cannot finish within the 1 s drain timeout.
+        let (d, id) = try attacking(drainTimeout: 1, architecture: "mnist-madry", steps: 100_000, images: 4)
+        guard try runsPastItsFirstReport(d, id) else { return }
         kill(d.process.processIdentifier, SIGTERM)
         let r = d.response(to: id, timeout: 30)
         XCTAssertEqual(r["error"]?["code"]?.intValue, -32800)
@@ -113,19 +125,9 @@ final class DrainOnStopTests: XCTestCase {
 
     /// Work that ends within the drain timeout is answered whole, not cancelled.
     func testSIGTERMLetsShortRequestsFinish() throws {
-        let d = try DaemonProcess(arguments: ["--drain-timeout", "30"])
-        _ = d.initialize()
-        _ = d.call("dataset/load", ["name": "mnist", "kind": "mnist-csv", "path": "data/mnist_5k.csv.gz", "split": ["testPerClass": 2]])
-        _ = d.call("model/create", ["name": "m", "architecture": "mnist-small", "seed": 0])
         // A few seconds of work: well within the 30 s drain timeout.
-        let id = d.request("attack", ["model": "m", "method": "pgd", "steps": 5000, "earlyStop": false, "workDoneToken": "t",
-                                      "inputs": ["dataset": "mnist-test", "indices": [0, 1]]])
-        var reported = false
-        while !reported, let m = d.readMessage(timeout: 600) {
-            if m["method"] == "$/progress", m["params"]?["value"]?["kind"] == "report" { reported = true }
-            if m["id"] == id { XCTFail("finished before SIGTERM: \(m)"); return }
-        }
-        XCTAssertTrue(reported)
+        let (d, id) = try attacking(drainTimeout: 30, architecture: "mnist-small", steps: 5000, images: 2)
+        guard try runsPastItsFirstReport(d, id) else { return }
         kill(d.process.processIdentifier, SIGTERM)
         let r = d.response(to: id, timeout: 60)
         XCTAssertNil(r["error"], "finished within the drain timeout: \(r)")

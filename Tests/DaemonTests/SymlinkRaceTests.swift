@@ -7,16 +7,22 @@ import XCTest
 /// ever written outside the root (before, 29 of 300 saves landed outside). Every save either
 /// lands inside or is refused.
 final class SymlinkRaceTests: XCTestCase {
-    func testSavesNeverLandOutsideTheRootWhileADirectoryIsSwappedForALink() throws {
+    /// A daemon confined to base/root with a model "m"; root/out is the directory to swap for a
+    /// link to base/outside (root/out-real holds it meanwhile).
+    func raceSetUp() throws -> (DaemonProcess, root: URL, out: URL, real: URL, outside: URL) {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("advlens-race-\(UUID().uuidString)")
         let root = base.appendingPathComponent("root"), outside = base.appendingPathComponent("outside")
         let out = root.appendingPathComponent("out"), real = root.appendingPathComponent("out-real")
         for dir in [root, outside, out] { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
-        defer { try? FileManager.default.removeItem(at: base) }
-
         let d = try DaemonProcess()
         _ = d.initialize(root: root.path)
         _ = d.call("model/create", ["name": "m", "architecture": "mnist-small"])
+        return (d, root, out, real, outside)
+    }
+
+    func testSavesNeverLandOutsideTheRootWhileADirectoryIsSwappedForALink() throws {
+        let (d, root, out, real, outside) = try raceSetUp()
+        defer { try? FileManager.default.removeItem(at: root.deletingLastPathComponent()) }
 
         let swapper = LinkSwapper(directory: out, aside: real, link: outside)
         var saved = 0, refused = 0
@@ -40,15 +46,8 @@ final class SymlinkRaceTests: XCTestCase {
     /// out/, so both the folder's creation and the file's are raced (before, the folder was made
     /// by name, following the link, and stb wrote the file by path).
     func testAttackPNGsNeverLandOutsideTheRootWhileADirectoryIsSwappedForALink() throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("advlens-race-\(UUID().uuidString)")
-        let root = base.appendingPathComponent("root"), outside = base.appendingPathComponent("outside")
-        let out = root.appendingPathComponent("out"), real = root.appendingPathComponent("out-real")
-        for dir in [root, outside, out] { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
-        defer { try? FileManager.default.removeItem(at: base) }
-
-        let d = try DaemonProcess()
-        _ = d.initialize(root: root.path)
-        _ = d.call("model/create", ["name": "m", "architecture": "mnist-small"])
+        let (d, root, out, real, outside) = try raceSetUp()
+        defer { try? FileManager.default.removeItem(at: root.deletingLastPathComponent()) }
         let image = JSONValue.tensor(shape: [1, 1, 28, 28], values: (0..<784).map { Float($0 % 29) / 28 })
         let swapper = LinkSwapper(directory: out, aside: real, link: outside)
         var written = 0, refused = 0
