@@ -29,10 +29,12 @@ import sys
 import tempfile
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-FILES = ["clients/python/README.md", "clients/shell/README.md", "clients/shell/docs/explain.md"]
+FILES = ["clients/python/README.md", "clients/shell/README.md", "clients/shell/docs/explain.md", "clients/shell/docs/probe.md"]
 MODEL = "Tests/AttacksTests/Fixtures/mnist-small"
 # Commands run before a shell session's first shown command (what its prose says is loaded).
 SETUPS = {
+    "probe": [f"advlens model load trained --spec {MODEL}/model.json --weights {MODEL}/model.safetensors",
+              "advlens dataset load mnist --kind mnist-csv --path data/mnist_5k.csv.gz --split-test-per-class 100 --split-seed 0"],
     "explain": [f"advlens model load digits --spec {MODEL}/model.json --weights {MODEL}/model.safetensors",
                 "advlens dataset load mnist --kind mnist-csv --path data/mnist_5k.csv.gz --split-test-per-class 100 --split-seed 0"],
 }
