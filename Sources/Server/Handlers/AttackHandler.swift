@@ -47,12 +47,20 @@ extension AdvLensServer {
         do { ensemble = try Ensemble(members.map { ($0.model.model, $0.weight) }) } catch { throw attackError(error) }
         let batch = try InputDecoder(workspace: workspace, connection: context.connection).decode(p.inputs, for: members[0].model.model)
         let n = batch.images.batch
-        let runs = ensemble.executions()
-        let clean = try ensemble.predict(batch.images, runs).classes
-        var labels = batch.labels.enumerated().map { $0.element ?? clean[$0.offset] }
+        // The clean predictions are forwarded here only when they stand in for missing labels;
+        // otherwise the attack judges the clean images itself, from its first gradient pass
+        // when that was at the clean image (one forward fewer for FGSM, BIM, MI-FGSM).
+        var clean: [Int]?
+        var labels: [Int]
         if let given = p.labels {
             guard given.count == n else { throw ServerError.invalidParams("params.labels: \(given.count) labels for \(n) inputs") }
             labels = given
+        } else if batch.labels.contains(where: { $0 == nil }) {
+            let predicted = try ensemble.predict(batch.images, ensemble.executions()).classes
+            labels = batch.labels.enumerated().map { $0.element ?? predicted[$0.offset] }
+            clean = predicted
+        } else {
+            labels = batch.labels.map { $0! }
         }
         if ownsProgress { context.progressBegin(title: "attack \(p.settings.method)", message: "\(n) inputs", percentage: 0) }
         let monitor = AttackMonitor(progress: { done, total, fooled in
@@ -92,9 +100,11 @@ extension AdvLensServer {
         let succeeded = result.attacked.filter(\.success)
         func mean(_ v: [Float]) -> Float { v.isEmpty ? 0 : v.reduce(0, +) / Float(v.count) }
         func median(_ v: [Float]) -> Float { let s = v.sorted(); return s.isEmpty ? 0 : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2) }
+        var cleanCorrect = [Bool](repeating: false, count: n)
+        for s in result.samples { cleanCorrect[s.source] = s.cleanCorrect }
         let summary = AttackMethod.Summary(
             count: samples.count, attacked: result.attacked.count, successRate: result.successRate, robustAccuracy: result.robustAccuracy,
-            cleanAccuracy: Double(zip(clean, labels).filter { $0 == $1 }.count) / Double(n),
+            cleanAccuracy: Double(cleanCorrect.filter { $0 }.count) / Double(n),
             meanLinf: mean(succeeded.map(\.linf)), medianLinf: median(succeeded.map(\.linf)),
             meanL2: mean(succeeded.map(\.l2)), medianL2: median(succeeded.map(\.l2)),
             elapsedMs: seconds * 1000, imagesPerSecond: Double(samples.count) / max(result.seconds, 1e-9), stoppedEarly: result.stoppedEarly)
