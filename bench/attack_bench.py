@@ -2,6 +2,7 @@
 """AdvLens's attacks timed through the daemon, the counterpart of bench/torchattacks_reference.py.
 
     python3 bench/attack_bench.py [--weights-dir out/models] [--advlensd .build/release/advlensd] [--runs 3]
+                                  [--rows fgsm,mifgsm10,...] [--models mnist-madry]
 
 Same 256 test images (the first 256 of the test split), same weights (DIR/<arch>/model.json +
 model.safetensors, trained: `make bench` trains them with advlens-train when missing), same
@@ -40,7 +41,14 @@ def main():
     ap.add_argument("--advlensd", default=str(ROOT / ".build/release/advlensd"))
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--images", type=int, default=256)
+    ap.add_argument("--rows", default=",".join(list(ROWS) + ["ensemble100"]),
+                    help="comma-separated subset of: " + ", ".join(list(ROWS) + ["ensemble100"]))
+    ap.add_argument("--models", default="mnist-small,mnist-madry", help="the single-model rows' models")
     args = ap.parse_args()
+    rows = [r.strip() for r in args.rows.split(",") if r.strip()]
+    if unknown := [r for r in rows if r not in ROWS and r != "ensemble100"]:
+        raise SystemExit(f"unknown rows {unknown}")
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
 
     # A private cache database: the benchmark's kept results must not pile up in ~/.cache.
     cache_dir = tempfile.mkdtemp(prefix="advlens-bench-cache-")
@@ -84,14 +92,17 @@ def main():
     def emit(model, row, value, unit):
         print(json.dumps({"impl": "advlens", "model": model, "row": row, "value": round(value, 4), "unit": unit}), flush=True)
 
-    for arch in ("mnist-small", "mnist-madry"):
-        for row, params in ROWS.items():
-            rate, robust = timed({"model": arch}, params)
+    for arch in models:
+        for row in rows:
+            if row not in ROWS:
+                continue
+            rate, robust = timed({"model": arch}, ROWS[row])
             emit(arch, f"attack_{row}", rate, "img/s")
             emit(arch, f"attack_{row}_robust", robust, "robust_acc")
-    rate, robust = timed({"models": [{"name": "mnist-small"}, {"name": "mnist-madry"}]}, {**ENSEMBLE, "target": targets})
-    emit("mnist-small+mnist-madry", "attack_ensemble100", rate, "img/s")
-    emit("mnist-small+mnist-madry", "attack_ensemble100_robust", robust, "robust_acc")
+    if "ensemble100" in rows:
+        rate, robust = timed({"models": [{"name": "mnist-small"}, {"name": "mnist-madry"}]}, {**ENSEMBLE, "target": targets})
+        emit("mnist-small+mnist-madry", "attack_ensemble100", rate, "img/s")
+        emit("mnist-small+mnist-madry", "attack_ensemble100_robust", robust, "robust_acc")
     proc.kill()
     proc.wait()
     shutil.rmtree(cache_dir, ignore_errors=True)

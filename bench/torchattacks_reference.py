@@ -3,7 +3,7 @@
 
     python3 bench/torchattacks_reference.py [--weights-dir DIR] [--threads 2] [--runs 3]
                                             [--max-row-seconds 600] [--rows fgsm,pgd40,...]
-                                            [--quick]
+                                            [--models mnist-madry] [--quick]
 
 Times torchattacks (and, for the paper's ensemble-optimization attack, a plain PyTorch
 implementation) on the 256 test images (the first 256 indices, ascending, of AdvLens's
@@ -212,6 +212,7 @@ def main():
     ap.add_argument("--rows", default=",".join(list(ATTACK_ROWS) + ["ensemble100"]),
                     help="comma-separated subset of: " + ", ".join(list(ATTACK_ROWS) + ["ensemble100"]))
     ap.add_argument("--quick", action="store_true", help="smoke test: 1 run per row, 32 images")
+    ap.add_argument("--models", default=",".join(ARCHS), help="the single-model rows' models (default: all)")
     a = ap.parse_args()
     if a.quick:
         a.runs, a.images = 1, min(a.images, 32)
@@ -234,7 +235,10 @@ def main():
                       "threads": torch.get_num_threads(), "python": platform.python_version(),
                       "images": len(idx), "runs": a.runs, "weights": weights}), flush=True)
 
+    models = [m.strip() for m in a.models.split(",") if m.strip()]
     for arch, net in nets.items():
+        if arch not in models:
+            continue
         for row in rows:
             if row not in ATTACK_ROWS:
                 continue

@@ -18,14 +18,15 @@ public enum Attack {
         let config = try config.resolved()
         let (batch, sources, targets, stopped) = try craft(config, on: ensemble, images: images, labels: labels, monitor: monitor)
 
-        // Judge every sample on its final image (and its clean one).
+        // Judge every sample on its final image (and its clean one: given, else seen by the
+        // method's first gradient pass, else one forward over the samples it did not see).
         let runs = ensemble.executions()
         let cleanPredicted = try cleanPredictions.map { given in
             guard given.count == images.batch else {
                 throw AttackError.invalid("inputs", "\(given.count) clean predictions for \(images.batch) images")
             }
             return sources.map { given[$0] }
-        } ?? ensemble.predict(batch.clean, runs).classes
+        } ?? judgeClean(batch, on: ensemble, runs)
         let (predicted, confidence) = try ensemble.predict(batch.adversarial, runs)
         let (linf, l2) = perturbationNorms(batch.adversarial, batch.clean)
         let samples = (0..<batch.count).map { i in
@@ -36,6 +37,16 @@ public enum Attack {
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return AttackResult(adversarial: batch.adversarial, samples: samples, config: config, seconds: seconds, stoppedEarly: stopped)
+    }
+
+    /// The clean predictions the method saw, the others (if any) predicted now.
+    static func judgeClean(_ batch: AttackBatch, on ensemble: Ensemble, _ runs: [Execution]) throws -> [Int] {
+        let unseen = batch.cleanPredicted.indices.filter { batch.cleanPredicted[$0] == nil }
+        if unseen.isEmpty { return batch.cleanPredicted.map { $0! } }
+        var out = batch.cleanPredicted
+        let predicted = try ensemble.predict(unseen.count == batch.count ? batch.clean : batch.clean.gather(unseen), runs).classes
+        for (k, i) in unseen.enumerated() { out[i] = predicted[k] }
+        return out.map { $0! }
     }
 
     /// The adversarial images alone, without judging them: what adversarial training needs

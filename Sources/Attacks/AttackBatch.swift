@@ -11,6 +11,9 @@ struct AttackBatch {
     let targets: [Int]?
     var done: [Bool]
     var iterations: [Int]
+    /// The ensemble's prediction on each clean image, when a method's first gradient pass
+    /// saw it (at the clean image itself): judging the samples then needs no clean forward.
+    var cleanPredicted: [Int?]
     let item: Int
 
     init(clean: Tensor, labels: [Int], targets: [Int]?) {
@@ -20,6 +23,7 @@ struct AttackBatch {
         self.targets = targets
         done = Array(repeating: false, count: labels.count)
         iterations = Array(repeating: 0, count: labels.count)
+        cleanPredicted = Array(repeating: nil, count: labels.count)
         item = clean.itemCount
     }
 

@@ -55,6 +55,7 @@ struct GradientAttack {
                 }
                 // Samples already successful at this iterate stop here (their iterate is kept).
                 let predicted = ensemble.probabilities(logits).argmaxRows()
+                if restart == 0 && step == 0 && config.randomStart != true { for (k, i) in active.enumerated() { batch.cleanPredicted[i] = predicted[k] } }
                 var keep: [Int] = []
                 var fooledNow = batch.count - active.count
                 for (k, i) in active.enumerated() {

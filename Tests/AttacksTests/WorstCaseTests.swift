@@ -22,12 +22,7 @@ final class WorstCaseTests: XCTestCase {
     // MARK: the worst case on a model
 
     func testAnImageIsRobustOnlyWhenEveryAttackFails() throws {
-        let spec = ModelSpec(name: "tiny", input: InputSpec(shape: [1, 8, 8], range: [0, 1]), classes: (0..<4).map(String.init), layers: [
-            .conv2d("0", 1, 6, kernel: 3, padding: 1), LayerSpec(name: "1", type: "relu"), .pool("maxpool2d", "2", kernel: 2),
-            LayerSpec(name: "3", type: "flatten"), .linear("4", 96, 4),
-        ])
-        let model = try Model(spec: spec)
-        model.initialize(seed: 3)
+        let model = try tinyClassifier(seed: 3)
         let images = TestTensors.uniform([24, 1, 8, 8], 0, 1, seed: 4)
         let predicted = try model.predict(images).argmaxRows()
         var labels = predicted

@@ -158,6 +158,27 @@ final class DaemonProcess {
         return .null
     }
 
+    /// Cancels request `id` after its first progress report (`report` sees it) and returns the
+    /// partial result its -32800 carries in error.data; nil, with a failure, when it finished
+    /// before the cancel or answered otherwise.
+    func partialAfterFirstReport(_ id: JSONValue, report: (JSONValue) -> Void = { _ in },
+                                 file: StaticString = #filePath, line: UInt = #line) -> JSONValue? {
+        var reported = false
+        while !reported, let m = readMessage(timeout: 600) {   // a hang guard only
+            if m["method"] == "$/progress", m["params"]?["value"]?["kind"] == "report" {
+                reported = true
+                report(m)
+            }
+            if m["id"] == id { XCTFail("finished before the cancel: \(m)", file: file, line: line); return nil }
+        }
+        XCTAssertTrue(reported, file: file, line: line)
+        notify("$/cancelRequest", ["id": id])
+        let r = response(to: id, file: file, line: line)
+        XCTAssertEqual(r["error"]?["code"]?.intValue, -32800, file: file, line: line)
+        XCTAssertEqual(r["error"]?["data"]?["stoppedEarly"], true, file: file, line: line)
+        return r["error"]?["data"]
+    }
+
     /// The result of a request that must succeed.
     func call(_ method: String, _ params: JSONValue? = nil, file: StaticString = #filePath, line: UInt = #line) -> JSONValue {
         let r = response(to: request(method, params), file: file, line: line)

@@ -112,6 +112,22 @@ final class EvaluateTests: XCTestCase {
         XCTAssertEqual(fine["checks"], [])
     }
 
+    /// A cancel inside the curve answers with every point's figures over the chunks finished.
+    func testACancelledCurveKeepsTheWholeChunks() throws {
+        let d = try daemon()
+        let id = d.request("evaluate", ["model": "m", "dataset": "mnist-test", "batchSize": 8, "workDoneToken": "k", "epsilons": [0.1, 0.2],
+                                        "attacks": [["method": "fgsm"], ["method": "pgd", "steps": 300, "earlyStop": false]]])
+        let partial = try XCTUnwrap(d.partialAfterFirstReport(id))
+        let count = try XCTUnwrap(partial["count"]?.intValue)
+        XCTAssertTrue(count < 100 && count % 8 == 0, "whole chunks only: \(count)")
+        let curve = try XCTUnwrap(partial["curve"]?.arrayValue)
+        XCTAssertEqual(curve.count, 2)
+        for point in curve {
+            let attacked = point["attacks"]?[0]?["attacked"]?.intValue ?? -1
+            XCTAssertTrue(attacked >= 0 && attacked <= count, "figures over the finished chunks: \(attacked) of \(count)")
+        }
+    }
+
     func testErrorsNameTheAttacksField() throws {
         let d = try daemon()
         let cases: [(JSONValue, String)] = [

@@ -159,20 +159,9 @@ final class TrainTests: XCTestCase {
         _ = d.call("model/create", ["name": "m", "architecture": "mnist-small", "seed": 4])
         let id = d.request("evaluate", ["model": "m", "dataset": "mnist-test", "batchSize": 8, "workDoneToken": "e",
                                         "attack": ["method": "pgd", "steps": 300, "earlyStop": false]])
-        var reported = false
-        while !reported, let m = d.readMessage(timeout: 600) {   // a hang guard only
-            if m["method"] == "$/progress", m["params"]?["value"]?["kind"] == "report" {
-                reported = true
-                XCTAssertTrue(m["params"]?["value"]?["message"]?.stringValue?.hasPrefix("8/200, clean") ?? false, "\(m)")
-            }
-            if m["id"] == id { XCTFail("finished before the cancel: \(m)"); return }
-        }
-        XCTAssertTrue(reported)
-        d.notify("$/cancelRequest", ["id": id])
-        let r = d.response(to: id)
-        XCTAssertEqual(r["error"]?["code"]?.intValue, -32800)
-        let partial = try XCTUnwrap(r["error"]?["data"])
-        XCTAssertEqual(partial["stoppedEarly"], true)
+        let partial = try XCTUnwrap(d.partialAfterFirstReport(id) { m in
+            XCTAssertTrue(m["params"]?["value"]?["message"]?.stringValue?.hasPrefix("8/200, clean") ?? false, "\(m)")
+        })
         let count = try XCTUnwrap(partial["count"]?.intValue)
         XCTAssertTrue(count > 0 && count < 200 && count % 8 == 0, "whole chunks only: \(count)")
         XCTAssertNotNil(partial["robustAccuracy"]?.doubleValue)

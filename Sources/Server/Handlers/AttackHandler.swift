@@ -48,13 +48,20 @@ extension AdvLensServer {
         do { ensemble = try Ensemble(members.map { ($0.model.model, $0.weight) }) } catch { throw attackError(error) }
         let batch = try InputDecoder(workspace: workspace, connection: context.connection).decode(p.inputs, for: members[0].model.model)
         let n = batch.images.batch
-        let runs = ensemble.executions()
-        let cleanPrediction = try ensemble.predict(batch.images, runs)
-        let clean = cleanPrediction.classes
-        var labels = batch.labels.enumerated().map { $0.element ?? clean[$0.offset] }
+        // The clean predictions are forwarded here only when they stand in for missing labels;
+        // otherwise the attack judges the clean images itself, from its first gradient pass
+        // when that was at the clean image (one forward fewer for FGSM, BIM, MI-FGSM).
+        var clean: [Int]?
+        var labels: [Int]
         if let given = p.labels {
             guard given.count == n else { throw ServerError.invalidParams("params.labels: \(given.count) labels for \(n) inputs") }
             labels = given
+        } else if batch.labels.contains(where: { $0 == nil }) {
+            let predicted = try ensemble.predict(batch.images, ensemble.executions()).classes
+            labels = batch.labels.enumerated().map { $0.element ?? predicted[$0.offset] }
+            clean = predicted
+        } else {
+            labels = batch.labels.map { $0! }
         }
         if ownsProgress { context.progressBegin(title: "attack \(p.settings.method)", message: "\(n) inputs", percentage: 0) }
         // Inside another request (a probe's adversarial set) the attack's steps are reported as
@@ -96,9 +103,11 @@ extension AdvLensServer {
         let succeeded = result.attacked.filter(\.success)
         func mean(_ v: [Float]) -> Float { v.isEmpty ? 0 : v.reduce(0, +) / Float(v.count) }
         func median(_ v: [Float]) -> Float { let s = v.sorted(); return s.isEmpty ? 0 : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2) }
+        var cleanCorrect = [Bool](repeating: false, count: n)
+        for s in result.samples { cleanCorrect[s.source] = s.cleanCorrect }
         let summary = AttackMethod.Summary(
             count: samples.count, attacked: result.attacked.count, successRate: result.successRate, robustAccuracy: result.robustAccuracy,
-            cleanAccuracy: Double(zip(clean, labels).filter { $0 == $1 }.count) / Double(n),
+            cleanAccuracy: Double(cleanCorrect.filter { $0 }.count) / Double(n),
             meanLinf: mean(succeeded.map(\.linf)), medianLinf: median(succeeded.map(\.linf)),
             meanL2: mean(succeeded.map(\.l2)), medianL2: median(succeeded.map(\.l2)),
             elapsedMs: seconds * 1000, imagesPerSecond: Double(samples.count) / max(result.seconds, 1e-9), stoppedEarly: result.stoppedEarly)
@@ -107,7 +116,7 @@ extension AdvLensServer {
         do {
             try finish(&out, result: result, clean: batch.images, transferModels: transferModels, pngDirectory: pngDirectory,
                        options: p.return, range: (ensemble.lower, ensemble.upper),
-                       captions: (classes: members[0].model.model.spec.classes, clean: cleanPrediction))
+                       captions: { (classes: members[0].model.model.spec.classes, clean: try ensemble.predict(batch.images, ensemble.executions())) })
         } catch {
             _ = try? handles.drop(handle)   // no reply names it: do not keep it
             throw error
@@ -121,7 +130,7 @@ extension AdvLensServer {
     /// Transfer matrix, returned tensors and PNG strips of a finished attack.
     private func finish(_ out: inout AttackMethod.Result, result: AttackResult, clean: Tensor, transferModels: [(name: String, model: Model)],
                         pngDirectory: String?, options: AttackMethod.ReturnOptions?, range: (Float, Float),
-                        captions: StripCaptions) throws {
+                        captions: () throws -> StripCaptions) throws {
         if !transferModels.isEmpty {
             out.transfer = try transferModels.map { name, m in
                 let (predicted, _) = try Ensemble(m).predict(result.adversarial, [Execution()])
@@ -135,7 +144,7 @@ extension AdvLensServer {
             out.perturbations = (result.adversarial - clean.gather(result.samples.map(\.source))).wire
         }
         if let dir = pngDirectory {
-            out.png = try writeStrips(result, clean: clean, handle: out.handle, directory: dir, options: options!, range: range, captions: captions)
+            out.png = try writeStrips(result, clean: clean, handle: out.handle, directory: dir, options: options!, range: range, captions: try captions())
         }
     }
 
@@ -180,7 +189,8 @@ extension AdvLensServer {
         return dir
     }
 
-    /// What the strips' captions name: the class names, and the clean prediction of each input.
+    /// What the strips' captions name: the class names, and the clean prediction of each input
+    /// (computed only when strips are written: the attack itself needs no clean forward pass).
     typealias StripCaptions = (classes: [String], clean: (classes: [Int], confidence: [Float]))
 
     private func writeStrips(_ r: AttackResult, clean: Tensor, handle: String, directory dir: String, options: AttackMethod.ReturnOptions,
