@@ -75,8 +75,14 @@ struct BenchCommand: ParsableCommand {
     func benchModel(_ arch: String, _ timing: Timing) throws {
         let model = try Architectures.create(arch, seed: 0)
         let dir = URL(fileURLWithPath: weightsDir).appendingPathComponent(arch)
+        // Never over another model (e.g. a trained one in out/models): these are untrained seed-0
+        // weights, written only so the PyTorch reference times the same network.
+        let weights = dir.appendingPathComponent("model.safetensors")
+        if let existing = FileManager.default.contents(atPath: weights.path), existing != (try model.weightsFile()) {
+            throw ValidationError("--weights-dir: \(weights.path) already holds other weights (a trained model?); advlens-bench writes its untrained seed-0 weights there for the PyTorch reference, so give it a directory of its own (default out/bench/weights)")
+        }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try model.save(specTo: dir.appendingPathComponent("model.json"), weightsTo: dir.appendingPathComponent("model.safetensors"))
+        try model.save(specTo: dir.appendingPathComponent("model.json"), weightsTo: weights)
 
         func images(_ n: Int) -> Tensor {
             var rng = SeededRNG(seed: UInt64(n))
