@@ -1,6 +1,7 @@
 /// Builds layer objects from spec entries, checking each field the type needs.
 public enum LayerFactory {
     public static let leafTypes = ["conv2d", "linear", "relu", "maxpool2d", "avgpool2d", "batchnorm2d", "dropout", "flatten"]
+        + PointwiseFunction.kinds
     /// Every layer type a spec may use.
     public static let types = leafTypes + ["residual"]
 
@@ -71,6 +72,29 @@ public enum LayerFactory {
             let p = s.p ?? 0.5
             guard (0...1).contains(p) else { throw ModelError.invalidSpec(path: "\(path).p", message: "must be in [0, 1], got \(p)") }
             return Dropout(name: name, p: p)
+        case "leaky_relu":
+            let slope = s.negativeSlope ?? 0.01
+            guard slope.isFinite else { throw ModelError.invalidSpec(path: "\(path).negative_slope", message: "must be finite") }
+            return Pointwise(name: name, function: .leakyReLU(slope: slope))
+        case "sigmoid": return Pointwise(name: name, function: .sigmoid)
+        case "tanh": return Pointwise(name: name, function: .tanh)
+        case "relu6": return Pointwise(name: name, function: .hardtanh(low: 0, high: 6))
+        case "hardtanh":
+            let low = s.minVal ?? -1, high = s.maxVal ?? 1
+            guard low.isFinite, high.isFinite, low < high else {
+                throw ModelError.invalidSpec(path: "\(path).min_val", message: "min_val and max_val must be finite with min_val < max_val, got [\(low), \(high)]")
+            }
+            return Pointwise(name: name, function: .hardtanh(low: low, high: high))
+        case "hardsigmoid": return Pointwise(name: name, function: .hardsigmoid)
+        case "hardswish": return Pointwise(name: name, function: .hardswish)
+        case "silu": return Pointwise(name: name, function: .silu)
+        case "gelu":
+            switch s.approximate ?? "none" {
+            case "none": return Pointwise(name: name, function: .gelu(tanhApproximation: false))
+            case "tanh": return Pointwise(name: name, function: .gelu(tanhApproximation: true))
+            case let other:
+                throw ModelError.invalidSpec(path: "\(path).approximate", message: "must be \"none\" or \"tanh\", got \"\(other.prefix(40))\"")
+            }
         case "residual":
             let body = try build(need(s.body, "body"), prefix: name + ".body.", path: path + ".body")
             let shortcut = try build(s.shortcut ?? [], prefix: name + ".shortcut.", path: path + ".shortcut")

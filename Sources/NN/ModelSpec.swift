@@ -83,6 +83,13 @@ public struct LayerSpec: Codable, Sendable, Equatable {
     public var eps: Float?
     public var momentum: Float?
     public var p: Float?
+    /// leaky_relu.
+    public var negativeSlope: Float?
+    /// hardtanh.
+    public var minVal: Float?
+    public var maxVal: Float?
+    /// gelu: "none" (exact, the default) or "tanh".
+    public var approximate: String?
     public var body: [LayerSpec]?
     public var shortcut: [LayerSpec]?
 
@@ -90,6 +97,7 @@ public struct LayerSpec: Codable, Sendable, Equatable {
         case name, type, stride, padding, bias, eps, momentum, p, body, shortcut
         case inChannels = "in_channels", outChannels = "out_channels", kernelSize = "kernel_size"
         case inFeatures = "in_features", outFeatures = "out_features", numFeatures = "num_features"
+        case negativeSlope = "negative_slope", minVal = "min_val", maxVal = "max_val", approximate
     }
 
     public init(name: String, type: String) {

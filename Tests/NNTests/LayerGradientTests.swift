@@ -69,6 +69,61 @@ final class LayerGradientTests: XCTestCase {
         try checkLayer(m, TestTensors.awayFromZero([2, 2, 3, 3], seed: 4))
     }
 
+    /// The pointwise activations (issue 15): input gradients against finite differences, on
+    /// values in [-5, 5] kept 0.05 away from every function's kinks (0, ±3, the hardtanh bounds),
+    /// so each side of a kink is exercised but never straddled.
+    func testPointwiseActivations() throws {
+        let kinks: [Float] = [0, -3, 3, -1, 1, 0.5, 2]
+        var x = TestTensors.uniform([2, 2, 3, 4], -5, 5, seed: 8)
+        x = x.map { v in kinks.contains { abs(v - $0) < 0.05 } ? v + 0.1 : v }
+        var specs: [LayerSpec] = ["leaky_relu", "sigmoid", "tanh", "relu6", "hardsigmoid", "hardswish", "silu", "gelu"].map {
+            LayerSpec(name: "a", type: $0)
+        }
+        var slope = LayerSpec(name: "a", type: "leaky_relu")
+        slope.negativeSlope = 0.2
+        var box = LayerSpec(name: "a", type: "hardtanh")
+        (box.minVal, box.maxVal) = (0.5, 2)
+        var approximate = LayerSpec(name: "a", type: "gelu")
+        approximate.approximate = "tanh"
+        specs += [slope, box, approximate]
+        for spec in specs {
+            let m = try model([spec], input: [2, 3, 4])
+            XCTAssertEqual(m.layers.first?.kind, spec.type)
+            try checkLayer(m, x)
+        }
+    }
+
+    /// Values against the definitions, worked out by hand (PyTorch gives the same to float32).
+    func testPointwiseValues() throws {
+        func f(_ spec: LayerSpec, _ v: Float) throws -> Float {
+            let m = try model([spec], input: [1, 1, 1])
+            return try m.predict(Tensor(shape: [1, 1, 1, 1], data: [v])).data[0]
+        }
+        func spec(_ type: String, _ edit: (inout LayerSpec) -> Void = { _ in }) -> LayerSpec {
+            var s = LayerSpec(name: "a", type: type)
+            edit(&s)
+            return s
+        }
+        XCTAssertEqual(try f(spec("leaky_relu"), -2), -0.02, accuracy: 1e-7)
+        XCTAssertEqual(try f(spec("sigmoid"), 0), 0.5)
+        XCTAssertEqual(try f(spec("sigmoid"), -100), 0, accuracy: 1e-30, "no overflow far out")
+        XCTAssertEqual(try f(spec("tanh"), 1), 0.7615942, accuracy: 1e-6)
+        XCTAssertEqual(try f(spec("relu6"), 7), 6)
+        XCTAssertEqual(try f(spec("hardtanh"), -3), -1)
+        XCTAssertEqual(try f(spec("hardsigmoid"), 1), 4.0 / 6, accuracy: 1e-7)
+        XCTAssertEqual(try f(spec("hardswish"), 1), 4.0 / 6, accuracy: 1e-7)
+        XCTAssertEqual(try f(spec("hardswish"), -4), 0)
+        XCTAssertEqual(try f(spec("silu"), 1), 0.7310586, accuracy: 1e-6)
+        XCTAssertEqual(try f(spec("gelu"), 1), 0.8413447, accuracy: 1e-6)
+        XCTAssertEqual(try f(spec("gelu") { $0.approximate = "tanh" }, 1), 0.8411920, accuracy: 1e-6)
+        XCTAssertThrowsError(try model([spec("gelu") { $0.approximate = "fast" }], input: [1, 1, 1])) {
+            XCTAssertTrue("\($0)".contains("layers[0].approximate"), "\($0)")
+        }
+        XCTAssertThrowsError(try model([spec("hardtanh") { $0.minVal = 2; $0.maxVal = 1 }], input: [1, 1, 1])) {
+            XCTAssertTrue("\($0)".contains("layers[0].min_val"), "\($0)")
+        }
+    }
+
     /// Distinct values spaced further apart than the finite-difference step, so no window's
     /// maximum changes hands while probing.
     func spacedValues(_ shape: [Int], seed: UInt64) -> Tensor {

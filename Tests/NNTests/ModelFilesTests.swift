@@ -65,6 +65,20 @@ final class ModelFilesTests: XCTestCase {
         XCTAssertEqual(try model.weightsFile(), try Architectures.create("mnist-small", seed: 1).weightsFile())
     }
 
+    /// A spec with the activations torchvision uses beside ReLU loads (`leaky_relu` used to be
+    /// "unknown layer type"), and its JSON round-trips with their fields.
+    func testSpecWithPointwiseActivationsRoundTrips() throws {
+        let json = specJSON(#"[{"type": "conv2d", "name": "c", "in_channels": 1, "out_channels": 2, "kernel_size": 3, "padding": 1}, {"type": "leaky_relu", "name": "a", "negative_slope": 0.1}, {"type": "hardtanh", "name": "h", "min_val": -2, "max_val": 2}, {"type": "gelu", "name": "g", "approximate": "tanh"}, {"type": "flatten", "name": "f"}, {"type": "linear", "name": "l", "in_features": 128, "out_features": 3}, {"type": "hardswish", "name": "s"}]"#)
+        let model = try Model(spec: Model.decodeSpec(json))
+        XCTAssertEqual(model.layers.map(\.kind), ["conv2d", "leaky_relu", "hardtanh", "gelu", "flatten", "linear", "hardswish"])
+        XCTAssertEqual((model.layers[1] as? Pointwise)?.function, .leakyReLU(slope: 0.1))
+        let again = try Model.decodeSpec(model.specJSON())
+        XCTAssertEqual(again, model.spec)
+        let loaded = try Model.load(spec: again, weights: SafeTensorsFile.decode(model.weightsFile()))
+        let x = Tensor(shape: [1, 1, 8, 8], data: (0..<64).map { Float($0) / 64 })
+        XCTAssertEqual(try loaded.predict(x).data, try model.predict(x).data)
+    }
+
     /// The count made from the spec alone is what the built model holds.
     func testSpecValueCountIsWhatTheModelHolds() throws {
         for arch in Architectures.names {
