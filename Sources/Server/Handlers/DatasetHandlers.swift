@@ -79,13 +79,11 @@ extension AdvLensServer {
         }
         var data: Dataset
         let source: String
-        if p.kind != .shapes {
-            for (value, field) in [(p.count as Any?, "count"), (p.seed, "seed"), (p.masks, "masks")] where value != nil {
-                throw ServerError.invalidParams("params.\(field): only for kind \"shapes\"")
-            }
-        }
+        try Self.checkParamsUsed(p)
         do {
             switch p.kind {
+            case .npz, .imagefolder, .imagenetVal, .cifar:
+                (data, source) = try loadFileKind(p, paths: paths)!
             case .shapes:
                 (data, source) = try generateShapes(p)
             case .mnistCSV:
@@ -116,7 +114,6 @@ extension AdvLensServer {
             throw ServerError.from(error, context: "dataset/load")
         }
         if let classes = p.classes {
-            guard p.kind != .shapes else { throw ServerError.invalidParams("params.classes: not used by kind \"shapes\"") }
             guard let top = data.labels.max(), top < classes.count else {
                 throw ServerError.invalidParams("params.classes: \(classes.count) names for labels up to \(data.labels.max() ?? 0)")
             }
@@ -130,11 +127,8 @@ extension AdvLensServer {
     }
 
     /// kind "shapes": the seeded shapes-and-parts set (Data/Shapes), masks included unless
-    /// `masks` is false. Files play no part, so file params are refused.
+    /// `masks` is false. Files play no part (`checkParamsUsed` refuses file params).
     private func generateShapes(_ p: DatasetLoad.Params) throws -> (Dataset, String) {
-        for (value, field) in [(p.path, "path"), (p.images, "images"), (p.labels, "labels")] where value != nil {
-            throw ServerError.invalidParams("params.\(field): not used by kind \"shapes\" (it is generated)")
-        }
         guard let count = p.count else { throw ServerError.invalidParams("params.count: required for kind \"shapes\"") }
         let masks = p.masks ?? true, seed = p.seed ?? 0
         let limit = masks ? ShapesGenerator.maxCountWithMasks : ShapesGenerator.maxCount

