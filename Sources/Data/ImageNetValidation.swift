@@ -20,27 +20,14 @@ public enum ImageNetValidation {
                             transform: ImageTransform, name: String, limits: ReadLimits = .current) throws -> Dataset {
         let classLines = try lines(classesPath, limits: limits)
         guard !classLines.isEmpty else { throw DataError.format(path: classesPath, reason: "no class names (one per line expected)") }
-        var classOfId: [String: Int] = [:]
-        for (k, line) in classLines.enumerated() {
-            let id = String(line.text.split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
-            if classOfId[id] == nil { classOfId[id] = k }
+        let classOfId = classLines.enumerated().reduce(into: [String: Int]()) { ids, line in
+            let id = String(line.element.text.split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
+            if ids[id] == nil { ids[id] = line.offset }
         }
         let files = try ImageFolder.list(folder).filter { !$0.isDirectory && ImageFolder.isImage($0.name) }.map(\.name)
         guard !files.isEmpty else { throw DataError.format(path: folder, reason: "no .png, .jpg, .jpeg or .bmp images in it") }
 
-        func label(_ token: Substring, line: Int) throws -> Int {
-            if let n = Int(token) {
-                let k = n - labelBase
-                guard k >= 0, k < classLines.count else {
-                    throw DataError.format(path: labelsPath, reason: "line \(line): label \(n) is outside \(labelBase)...\(classLines.count - 1 + labelBase) (\(classLines.count) classes in \(classesPath), labelBase \(labelBase))")
-                }
-                return k
-            }
-            guard let k = classOfId[String(token)] else {
-                throw DataError.format(path: labelsPath, reason: "line \(line): \"\(token)\" is neither a class index nor a class id of \(classesPath)")
-            }
-            return k
-        }
+        let classes = Classes(count: classLines.count, ofId: classOfId, base: labelBase, path: classesPath)
         let labelLines = try lines(labelsPath, limits: limits)
         var labels: [Int]
         let fields = labelLines.map { $0.text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }) }
@@ -48,14 +35,16 @@ public enum ImageNetValidation {
             guard labelLines.count == files.count else {
                 throw DataError.format(path: labelsPath, reason: "\(labelLines.count) labels for the \(files.count) images of \(folder)")
             }
-            labels = try zip(fields, labelLines).map { try label($0[0], line: $1.number) }
+            labels = []
+            labels.reserveCapacity(files.count)
+            for (f, line) in zip(fields, labelLines) { labels.append(try classes.label(f[0], line: line.number, labelsPath: labelsPath)) }
         } else {
             var byFile: [String: Int] = [:]
             for (f, line) in zip(fields, labelLines) {
                 guard f.count == 2 else {
                     throw DataError.format(path: labelsPath, reason: "line \(line.number): expected \"<file> <label>\" (as the other lines), found \(f.count) fields")
                 }
-                byFile[String(f[0])] = try label(f[1], line: line.number)
+                byFile[String(f[0])] = try classes.label(f[1], line: line.number, labelsPath: labelsPath)
             }
             labels = []
             labels.reserveCapacity(files.count)
@@ -69,6 +58,30 @@ public enum ImageNetValidation {
         }
         let images = try ImageFolder.decode(files.map { folder + "/" + $0 }, transform: transform, what: folder, limits: limits)
         return Dataset(name: name, images: images, labels: labels, classes: classLines.map(\.text))
+    }
+
+    /// The classes labels can name. (A value, not variables a nested function captures: a
+    /// dictionary captured so leaked when the labels file was refused, as the fuzzer found.)
+    private struct Classes {
+        let count: Int
+        let ofId: [String: Int]
+        let base: Int
+        let path: String
+
+        /// A label token's class: an integer (class index + `base`) or a class id.
+        func label(_ token: Substring, line: Int, labelsPath: String) throws -> Int {
+            if let n = Int(token) {
+                let k = n - base
+                guard k >= 0, k < count else {
+                    throw DataError.format(path: labelsPath, reason: "line \(line): label \(n) is outside \(base)...\(count - 1 + base) (\(count) classes in \(path), labelBase \(base))")
+                }
+                return k
+            }
+            guard let k = ofId[String(token)] else {
+                throw DataError.format(path: labelsPath, reason: "line \(line): \"\(token)\" is neither a class index nor a class id of \(path)")
+            }
+            return k
+        }
     }
 
     /// The non-empty lines of a text file (trimmed), with their 1-based line numbers.
