@@ -15,3 +15,34 @@ public enum ClassHierarchy {
         }
     }
 }
+
+extension ClassHierarchy {
+    /// A (row-major, classes x classes) from a tree given as a parent map (child name → parent
+    /// name, e.g. WordNet hypernyms): path similarity, 1 / (1 + the number of edges on the
+    /// shortest path between two classes through their lowest common ancestor), as NLTK's
+    /// `path_similarity` computes it. The diagonal is 1, siblings 1/3, classes without a common
+    /// ancestor 0. A class absent from the map is a root of its own. A cycle is an error naming
+    /// `path`.
+    public static func pathSimilarity(classes: [String], parent: [String: String], path: String) throws -> [Float] {
+        // Each class's ancestors with their distance, itself at 0.
+        let chains: [[String: Int]] = try classes.map { name in
+            var chain = [name: 0]
+            var node = name
+            while let up = parent[node] {
+                guard chain[up] == nil else {
+                    throw DataError.format(path: path, reason: "the parent map has a cycle through \"\(up)\"")
+                }
+                chain[up] = chain.count
+                node = up
+            }
+            return chain
+        }
+        return chains.flatMap { a in
+            chains.map { b -> Float in
+                let common = a.compactMap { name, da in b[name].map { da + $0 } }
+                guard let distance = common.min() else { return 0 }
+                return 1 / Float(1 + distance)
+            }
+        }
+    }
+}

@@ -72,10 +72,13 @@ public enum DatasetLoad: RequestType {
         public var labelSet: LabelSet?
         /// npz: the images array's axis order.
         public var layout: Layout?
+        /// Any file kind: a JSON parent map (class → parent, e.g. WordNet hypernyms) whose path
+        /// similarity becomes the class-similarity matrix A for LC.
+        public var hierarchy: String?
         public init(name: String, kind: Kind, path: String? = nil, images: String? = nil, labels: String? = nil,
                     classes: [String]? = nil, split: Split? = nil, count: Int? = nil, seed: UInt64? = nil, masks: Bool? = nil,
                     model: String? = nil, shape: [Int]? = nil, resize: Int? = nil, classesFile: String? = nil, labelBase: Int? = nil,
-                    part: Part? = nil, labelSet: LabelSet? = nil, layout: Layout? = nil) {
+                    part: Part? = nil, labelSet: LabelSet? = nil, layout: Layout? = nil, hierarchy: String? = nil) {
             self.name = name
             self.kind = kind
             self.path = path
@@ -94,6 +97,7 @@ public enum DatasetLoad: RequestType {
             self.part = part
             self.labelSet = labelSet
             self.layout = layout
+            self.hierarchy = hierarchy
         }
     }
 

@@ -329,3 +329,122 @@ def test_npz_entries_are_inflated_within_the_limits(advlensd, tmp_path):
         message = refused(client, -32602, "liar.npz", name="l", kind="npz", path="liar.npz", layout="NCHW")
         assert "inflates to more than" in message
         assert client.call("dataset/list").datasets == []
+
+
+MNIST_SMALL = ROOT / "Tests/AttacksTests/Fixtures/mnist-small"
+
+
+@pytest.fixture()
+def mnist(advlensd):
+    """The mnist-small fixture and the MNIST split (mnist-test: 20 per class, in class order)."""
+    if not (ROOT / "data/mnist_5k.csv.gz").is_file():
+        pytest.skip("data/mnist_5k.csv.gz is missing: run `make data`")
+    with advlens.Client(daemon=str(advlensd), root=str(ROOT), progress=False) as c:
+        c.call("model/load", name="digits", spec=str(MNIST_SMALL / "model.json"), weights=str(MNIST_SMALL / "model.safetensors"))
+        c.call("dataset/load", name="mnist", kind="mnist-csv", path="data/mnist_5k.csv.gz", split={"testPerClass": 20, "seed": 0})
+        yield c
+
+
+def probed(client, dataset):
+    r = client.call("probe", model="digits", layer="8", kind="activations", units=[0], dataset=dataset)
+    return r.activations["indices"], r.activations["labels"]
+
+
+def test_seeded_samples_name_the_same_images_everywhere(mnist):
+    ref = {"dataset": "mnist-test", "sample": 10, "seed": 0, "stratified": True}
+    labels = [p["label"] for p in mnist.call("predict", model="digits", inputs=ref).predictions]
+    assert sorted(labels) == list(range(10)), "a stratified sample of 10 holds one image of each class"
+    indices, probe_labels = probed(mnist, {"name": "mnist-test", "sample": 10, "seed": 0, "stratified": True})
+    assert probe_labels == labels and indices == sorted(indices) and len(set(indices)) == 10
+    assert [i // 20 for i in indices] == labels, "mnist-test is 20 per class in class order"
+    assert probed(mnist, {"name": "mnist-test", "sample": 10, "seed": 0, "stratified": True})[0] == indices
+    assert probed(mnist, {"name": "mnist-test", "sample": 10, "seed": 1, "stratified": True})[0] != indices
+    # Stratified 25 of 10 classes: 3 each for the first five, 2 for the rest (round-robin).
+    _, many = probed(mnist, {"name": "mnist-test", "sample": 25, "stratified": True})
+    assert [many.count(c) for c in range(10)] == [3] * 5 + [2] * 5
+    # Plain samples are drawn from the pool given by indices.
+    pool = list(range(40, 80))
+    drawn, pool_labels = probed(mnist, {"name": "mnist-test", "indices": pool, "sample": 7, "seed": 3})
+    assert len(drawn) == 7 and set(drawn) <= set(pool) and set(pool_labels) <= {2, 3}
+    # An attack on a sample keeps the sampled indices as its clean images: explain can compare.
+    attack = mnist.call("attack", {"model": "digits", "method": "fgsm", "epsilon": 0.1, "inputs": ref})
+    assert [s["label"] for s in attack.samples] == labels
+
+
+def test_sample_errors_name_the_field(mnist):
+    for ref, field in [({"dataset": "mnist-test", "sample": 0}, "params.inputs.sample"),
+                       ({"dataset": "mnist-test", "sample": 201}, "params.inputs.sample"),
+                       ({"dataset": "mnist-test", "indices": [1, 2], "sample": 3}, "params.inputs.sample"),
+                       ({"dataset": "mnist-test", "seed": 3}, "params.inputs.seed"),
+                       ({"dataset": "mnist-test", "stratified": True}, "params.inputs.stratified")]:
+        with pytest.raises(AdvLensError) as e:
+            mnist.call("predict", model="digits", inputs=ref)
+        assert e.value.code == -32602 and field in str(e.value), str(e.value)
+    with pytest.raises(AdvLensError) as e:
+        probed(mnist, {"name": "mnist-test", "sample": 500})
+    assert e.value.code == -32602 and "params.dataset.sample" in str(e.value)
+
+
+def test_inputs_outside_the_models_range_are_refused_with_advice(mnist, tmp_path):
+    rng = np.random.default_rng(4)
+    pixels = rng.integers(0, 256, (2, 1, 28, 28)).astype(np.float32)
+    pixels[0, 0, 0, 0] = 255
+    with pytest.raises(AdvLensError) as e:
+        mnist.call("predict", model="digits", inputs=pixels)
+    message = str(e.value)
+    assert e.value.code == -32602 and "params.inputs: values span [0, 255]" in message, message
+    assert "[0, 1]" in message and "divide by 255" in message
+    # Divided by 255 they are accepted, the bounds included.
+    ok = mnist.call("predict", model="digits", inputs=pixels / 255)
+    assert ok.count == 2
+    with pytest.raises(AdvLensError) as e:
+        mnist.call("predict", model="digits", inputs=pixels / 127.5 - 1)
+    assert "(x + 1) / 2" in str(e.value), str(e.value)
+    # A float dataset in 0...255 loads (npy and npz take floats as they are) but is refused
+    # where it meets the model, naming the input.
+    (ROOT / "out").mkdir(exist_ok=True)
+    np.savez(ROOT / "out" / f"range-{tmp_path.name}.npz", images=pixels, labels=np.array([1, 2]))
+    try:
+        mnist.call("dataset/load", name="raw", kind="npz", path=f"out/range-{tmp_path.name}.npz", layout="NCHW")
+        with pytest.raises(AdvLensError) as e:
+            mnist.call("predict", model="digits", inputs=[pixels[:1] / 255, {"dataset": "raw"}])
+        assert "params.inputs[1]: values span [0, 255]" in str(e.value), str(e.value)
+    finally:
+        (ROOT / "out" / f"range-{tmp_path.name}.npz").unlink()
+
+
+def test_a_hierarchy_file_gives_lc_its_class_similarity(mnist, tmp_path):
+    out = ROOT / "out" / f"hierarchy-{tmp_path.name}"
+    out.mkdir(parents=True, exist_ok=True)
+    tree = {"0": "round", "6": "round", "8": "round", "9": "round", "1": "stroke", "4": "stroke", "7": "stroke",
+            "round": "digit", "stroke": "digit"}
+    (out / "tree.json").write_text(json.dumps(tree))
+    (out / "cycle.json").write_text(json.dumps({"0": "a", "a": "b", "b": "a"}))
+    (out / "bad.json").write_text(json.dumps({"0": 3}))
+    (out / "none.json").write_text(json.dumps({"cat": "animal"}))
+    rel = out.relative_to(ROOT)
+    try:
+        r = mnist.call("dataset/load", name="mh", kind="mnist-csv", path="data/mnist_5k.csv.gz", hierarchy=f"{rel}/tree.json")
+        assert r.datasets[0]["classSimilarity"] is True
+        ref = {"dataset": "mh", "sample": 20, "stratified": True, "seed": 2}
+
+        def lc(dataset):
+            r = mnist.call("probe", {"model": "digits", "layer": "8", "kind": "consistency", "units": list(range(16)), "k": 10,
+                                     "dataset": {"name": dataset, "sample": 200, "stratified": True},
+                                     "adversarial": {"attack": {"method": "pgd", "inputs": {**ref, "dataset": dataset},
+                                                                "targeted": True, "target": "random", "steps": 5}}})
+            return r.consistencySummary
+        mnist.call("dataset/load", name="mp", kind="mnist-csv", path="data/mnist_5k.csv.gz")
+        with_tree, plain = lc("mh"), lc("mp")
+        assert with_tree["similarity"] == "dataset" and plain["similarity"] == "identity"
+        # The same images and attack: CS1 and CS2 agree; LC credits moves to related classes.
+        assert with_tree["meanCS1"] == plain["meanCS1"] and with_tree["meanCS2"] == plain["meanCS2"]
+        assert with_tree["meanLC"] >= plain["meanLC"]
+        for name, field in [("cycle.json", "cycle"), ("bad.json", "not a string"), ("none.json", "names none")]:
+            with pytest.raises(AdvLensError) as e:
+                mnist.call("dataset/load", name="x", kind="mnist-csv", path="data/mnist_5k.csv.gz", hierarchy=f"{rel}/{name}")
+            assert e.value.code == -32602 and "params.hierarchy" in str(e.value) and field in str(e.value), str(e.value)
+    finally:
+        for f in out.iterdir():
+            f.unlink()
+        out.rmdir()

@@ -268,7 +268,7 @@ def datasets():
 
 def predict():
     s = Session("predict", "predict with every input form that needs no file: a base64 tensor ([N, C, H, W] and "
-                "[C, H, W]), a PNG, a dataset reference, and an array of forms; topK, labels, returnLogits, "
+                "[C, H, W]), a PNG, a dataset reference (indices or a seeded sample), and an array of forms; topK, labels, returnLogits, "
                 "and $/progress for a request with a workDoneToken.")
     s.start()
     s.call(2, "model/create", {"name": "m", "architecture": "mnist-small", "seed": 1}, summary("m"))
@@ -298,7 +298,10 @@ def predict():
     s.progress("predict-9", {"kind": "report", "message": "300/300", "percentage": 100})
     s.progress("predict-9", {"kind": "end", "message": "done"})
     s.result(9, {"predictions": "<array:300>", "accuracy": "<number>", "count": 300})
-    s.finish(10)
+    s.comment("A seeded stratified sample: one image of each class, in dataset order (mnist-test is in class order).")
+    s.call(10, "predict", {"model": "m", "inputs": {"dataset": "mnist-test", "sample": 10, "seed": 0, "stratified": True}, "topK": 1},
+           {"predictions": [{"label": c} for c in range(10)], "accuracy": "<number>", "count": 10})
+    s.finish(11)
     return s
 
 

@@ -1,6 +1,7 @@
 import Data
 import Files
 import Foundation
+import JSON
 import Protocol
 
 /// The dataset/load kinds that read folders and archives (image folders, the ImageNet
@@ -12,12 +13,12 @@ extension AdvLensServer {
     /// The optional params each kind uses (`name`, `kind` and `split` are everyone's).
     static func paramsUsed(by kind: DatasetLoad.Kind) -> Set<String> {
         switch kind {
-        case .mnistCSV: return ["path", "classes"]
-        case .mnistIDX, .npy: return ["images", "labels", "classes"]
-        case .npz: return ["path", "images", "labels", "layout", "classes"]
-        case .imagefolder: return ["path", "classes", "model", "shape", "resize"]
-        case .imagenetVal: return ["path", "labels", "classesFile", "labelBase", "model", "shape", "resize"]
-        case .cifar: return ["path", "part", "labelSet", "classes"]
+        case .mnistCSV: return ["path", "classes", "hierarchy"]
+        case .mnistIDX, .npy: return ["images", "labels", "classes", "hierarchy"]
+        case .npz: return ["path", "images", "labels", "layout", "classes", "hierarchy"]
+        case .imagefolder: return ["path", "classes", "model", "shape", "resize", "hierarchy"]
+        case .imagenetVal: return ["path", "labels", "classesFile", "labelBase", "model", "shape", "resize", "hierarchy"]
+        case .cifar: return ["path", "part", "labelSet", "classes", "hierarchy"]
         case .shapes: return ["count", "seed", "masks"]
         }
     }
@@ -27,7 +28,8 @@ extension AdvLensServer {
         let present: [(String, Any?)] = [("path", p.path), ("images", p.images), ("labels", p.labels), ("classes", p.classes),
                                          ("count", p.count), ("seed", p.seed), ("masks", p.masks), ("model", p.model),
                                          ("shape", p.shape), ("resize", p.resize), ("classesFile", p.classesFile),
-                                         ("labelBase", p.labelBase), ("part", p.part), ("labelSet", p.labelSet), ("layout", p.layout)]
+                                         ("labelBase", p.labelBase), ("part", p.part), ("labelSet", p.labelSet), ("layout", p.layout),
+                                         ("hierarchy", p.hierarchy)]
         let used = paramsUsed(by: p.kind)
         for (field, value) in present where value != nil && !used.contains(field) {
             if p.kind == .shapes && ["path", "images", "labels"].contains(field) {
@@ -88,6 +90,44 @@ extension AdvLensServer {
             return (data, root + " (" + part.rawValue + ")")
         case .mnistCSV, .mnistIDX, .npy, .shapes:
             return nil
+        }
+    }
+
+    /// `hierarchy`: the JSON parent map at `path` (an object of class → parent strings), made
+    /// into the path-similarity matrix of `classes`. A class is looked up by its name, else by
+    /// its first word (an ImageNet class-names line starts with its WordNet id).
+    func classSimilarity(hierarchy value: String, classes: [String], paths: PathResolver) throws -> [Float] {
+        let path = try paths.resolveFile(value, field: "params.hierarchy")
+        var limits = ReadLimits.current
+        limits.maxBytes = min(limits.maxBytes, 256 << 20)
+        let bytes: [UInt8]
+        do { bytes = try ClientFile.read(path, limits: limits) } catch FileReadError.io(_, let reason) {
+            throw ServerError.io("params.hierarchy: cannot read \(path) (\(reason))")
+        }
+        let parsed: JSONValue
+        do { parsed = try JSONText.parse(bytes, maxBytes: limits.maxBytes) } catch {
+            throw ServerError.invalidParams("params.hierarchy: \(path) is not JSON (\(error))")
+        }
+        guard let object = parsed.objectValue else {
+            throw ServerError.invalidParams("params.hierarchy: \(path) must hold a JSON object of class → parent names")
+        }
+        var parent: [String: String] = [:]
+        for (child, up) in object {
+            guard let name = up.stringValue else {
+                throw ServerError.invalidParams("params.hierarchy: \(path): the parent of \(ClientText.quoted(child)) is not a string")
+            }
+            parent[child] = name
+        }
+        let keys = classes.map { name in
+            parent[name] != nil ? name : String(name.split(separator: " ").first ?? Substring(name))
+        }
+        guard keys.contains(where: { parent[$0] != nil }) else {
+            throw ServerError.invalidParams("params.hierarchy: \(path) names none of the \(classes.count) classes (\(classes.prefix(3).map { ClientText.quoted($0) }.joined(separator: ", "))...)")
+        }
+        do {
+            return try ClassHierarchy.pathSimilarity(classes: keys, parent: parent, path: path)
+        } catch let e as DataError {
+            throw ServerError.invalidParams("params.hierarchy: \(e)")
         }
     }
 

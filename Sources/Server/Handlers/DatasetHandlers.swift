@@ -13,7 +13,7 @@ extension AdvLensServer {
     /// of them completes first.
     static func datasetKeys(_ inputs: Inputs) -> [String] {
         Array(Set(inputs.sources.compactMap { source -> String? in
-            if case let .dataset(name, _) = source { return datasetKey(name) }
+            if case let .dataset(name, _, _) = source { return datasetKey(name) }
             return nil
         })).sorted()
     }
@@ -121,6 +121,9 @@ extension AdvLensServer {
         }
         guard data.labels.allSatisfy({ $0 >= 0 && $0 < data.classes.count }) else {
             throw ServerError.invalidParams("dataset/load: labels must lie in 0..<\(data.classes.count)")
+        }
+        if let hierarchy = p.hierarchy {
+            data.classSimilarity = try classSimilarity(hierarchy: hierarchy, classes: data.classes, paths: paths)
         }
         data.name = p.name
         return (data, source)

@@ -55,7 +55,7 @@ extension AdvLensServer {
             return try load(c.dataset, c.indices, field: "params.concepts")
         }
         switch p.input {
-        case let .dataset(name, _):
+        case let .dataset(name, _, _):
             return try? load(name, nil, field: "params.input")
         case let .handle(id, _):
             guard let from = try? workspace.handles(for: connection).get(id).cleanDataset?.name else { return nil }
@@ -124,7 +124,7 @@ extension AdvLensServer {
                 guard var exemplars = layers[i].neurons[j].exemplars else { continue }
                 let unit = layers[i].neurons[j].unit
                 for (rank, e) in exemplars.enumerated() {
-                    guard case let .dataset(_, idx?) = e.source, let image = idx.first else { continue }
+                    guard case let .dataset(_, idx?, _) = e.source, let image = idx.first else { continue }
                     let box = try ReceptiveField.box(model: model.model, layer: layers[i].layer, y: e.y ?? 0, x: e.x ?? 0)
                     let path = (dir as NSString).appendingPathComponent("concept-\(layers[i].layer)-u\(unit)-\(rank + 1).png")
                     do {

@@ -23,7 +23,8 @@ struct DatasetCommand: ParsableCommand {
                 --label-base; both image kinds take --model M (its input shape and range) or \
                 --shape C,H,W, and --resize S (shorter side, bilinear) before the center crop; \
                 cifar takes --path (the extracted binary folder), --part train|test and \
-                --label-set fine|coarse (CIFAR-100); shapes (generated) takes --count, --seed and \
+                --label-set fine|coarse (CIFAR-100); every file kind takes --hierarchy (a JSON \
+                parent map for LC's class similarity); shapes (generated) takes --count, --seed and \
                 --no-masks. With --split-test-per-class N the data is split (seeded, \
                 stratified) into NAME-train and NAME-test.
                 """)
@@ -45,6 +46,8 @@ struct DatasetCommand: ParsableCommand {
         @Option(help: "train or test (cifar).") var part: String?
         @Option(name: .customLong("label-set"), help: "fine or coarse (cifar, CIFAR-100).") var labelSet: String?
         @Option(help: "NCHW or NHWC (npz).") var layout: String?
+        @Option(help: ArgumentHelp("A JSON parent map (class → parent) whose path similarity is LC's class similarity (file kinds).", valueName: "file"))
+        var hierarchy: String?
         @Option(name: .customLong("split-test-per-class"), help: "Images per class for NAME-test; the rest form NAME-train.")
         var splitTestPerClass: Int?
         @Option(name: .customLong("split-seed"), help: "Seed of the split's shuffle.") var splitSeed: UInt64?
@@ -65,7 +68,7 @@ struct DatasetCommand: ParsableCommand {
                                             classesFile: classesFile, labelBase: labelBase,
                                             part: try part.map { try .option($0, field: "part") },
                                             labelSet: try labelSet.map { try .option($0, field: "label-set") },
-                                            layout: try layout.map { try .option($0, field: "layout") })
+                                            layout: try layout.map { try .option($0, field: "layout") }, hierarchy: hierarchy)
             try Request.run(global, DatasetLoad.method, try Request.params(params)) {
                 DatasetCommand.table(try Request.decode(DatasetLoad.Result.self, $0).datasets)
             }

@@ -105,7 +105,7 @@ struct ExplainCommand: ParsableCommand {
         if let d = compareDataset { p.compareWith = .dataset(name: d, indices: compareIndex.map { [$0] }) }
         if let h = compareHandle { p.compareWith = .handle(id: h, indices: compareIndex.map { [$0] }) }
         if let c = concepts { p.concepts = .init(dataset: c, k: conceptK) } else if let k = conceptK {
-            guard case let .dataset(name, _) = p.input else { throw ValidationError("--concept-k needs --concepts DATASET for this input") }
+            guard case let .dataset(name, _, _) = p.input else { throw ValidationError("--concept-k needs --concepts DATASET for this input") }
             p.concepts = .init(dataset: name, k: k)
         }
         p.return = .init(maps: maps, png: png, pngScale: pngScale)
