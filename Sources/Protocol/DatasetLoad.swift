@@ -101,11 +101,18 @@ public enum DatasetLoad: RequestType {
         }
     }
 
-    /// Per class, `testPerClass` images (shuffled with `seed`) go to the test part.
+    /// Per class, `testPerClass` images (shuffled with `seed`) go to the test part. `version`
+    /// orders the parts: 1 (default) ascending dataset order, 2 classes interleaved (the first
+    /// K images of K classes hold one of each).
     public struct Split: Codable, Sendable {
         public var testPerClass: Int
         public var seed: UInt64?
-        public init(testPerClass: Int, seed: UInt64? = nil) { self.testPerClass = testPerClass; self.seed = seed }
+        public var version: Int?
+        public init(testPerClass: Int, seed: UInt64? = nil, version: Int? = nil) {
+            self.testPerClass = testPerClass
+            self.seed = seed
+            self.version = version
+        }
     }
 
     public struct Result: Codable, Sendable {

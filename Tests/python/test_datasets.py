@@ -448,3 +448,27 @@ def test_a_hierarchy_file_gives_lc_its_class_similarity(mnist, tmp_path):
         for f in out.iterdir():
             f.unlink()
         out.rmdir()
+
+
+def test_split_version_two_interleaves_the_classes(mnist):
+    def labels(name, count):
+        r = mnist.call("predict", model="digits", inputs={"dataset": name, "indices": list(range(count))})
+        return [p["label"] for p in r.predictions]
+    assert labels("mnist-test", 20) == [0] * 20, "version 1 (the default): dataset order, class by class"
+    r = mnist.call("dataset/load", name="v2", kind="mnist-csv", path="data/mnist_5k.csv.gz",
+                   split={"testPerClass": 20, "seed": 0, "version": 2})
+    assert [d["classCounts"] for d in r.datasets] == [[480] * 10, [20] * 10]
+    assert labels("v2-test", 200) == list(range(10)) * 20
+    assert labels("v2-train", 30) == list(range(10)) * 3
+    # The same images as version 1's parts, reordered; the same seed gives the same order.
+    first = mnist.call("probe", model="digits", layer="8", kind="activations", units=[0], dataset={"name": "v2-test"})
+    again = mnist.call("dataset/load", name="v2b", kind="mnist-csv", path="data/mnist_5k.csv.gz",
+                       split={"testPerClass": 20, "seed": 0, "version": 2})
+    assert again.datasets[1]["count"] == 200
+    values = mnist.call("probe", model="digits", layer="8", kind="activations", units=[0], dataset={"name": "v2b-test"})
+    assert values.activations["values"] == first.activations["values"]
+    v1 = mnist.call("probe", model="digits", layer="8", kind="activations", units=[0], dataset={"name": "mnist-test"})
+    assert sorted(v1.activations["values"]) == sorted(first.activations["values"])
+    with pytest.raises(AdvLensError) as e:
+        mnist.call("dataset/load", name="v3", kind="mnist-csv", path="data/mnist_5k.csv.gz", split={"testPerClass": 20, "version": 3})
+    assert e.value.code == -32602 and "params.split.version" in str(e.value)

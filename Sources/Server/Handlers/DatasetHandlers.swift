@@ -30,11 +30,19 @@ extension AdvLensServer {
                 workspace.setDataset(d)
                 return DatasetLoad.Result(datasets: [d.summary])
             }
-            let (train, test): ([Int], [Int])
+            var (train, test): ([Int], [Int])
             do {
                 (train, test) = try StratifiedSplit.split(labels: data.labels, testPerClass: split.testPerClass, seed: split.seed ?? 0)
             } catch {
                 throw ServerError.invalidParams("params.split: \(error)")
+            }
+            switch split.version ?? 1 {
+            case 1: break
+            case 2:
+                train = StratifiedSplit.interleaved(train, labels: data.labels, seed: split.seed ?? 0)
+                test = StratifiedSplit.interleaved(test, labels: data.labels, seed: split.seed ?? 0)
+            case let v:
+                throw ServerError.invalidParams("params.split.version: 1 (dataset order) or 2 (classes interleaved), got \(v)")
             }
             let parts = [LoadedDataset(data: data.subset(train, name: p.name + "-train"), kind: p.kind, source: source),
                          LoadedDataset(data: data.subset(test, name: p.name + "-test"), kind: p.kind, source: source)]

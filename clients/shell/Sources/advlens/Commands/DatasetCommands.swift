@@ -51,16 +51,19 @@ struct DatasetCommand: ParsableCommand {
         @Option(name: .customLong("split-test-per-class"), help: "Images per class for NAME-test; the rest form NAME-train.")
         var splitTestPerClass: Int?
         @Option(name: .customLong("split-seed"), help: "Seed of the split's shuffle.") var splitSeed: UInt64?
+        @Option(name: .customLong("split-version"), help: "Order of the parts: 1 dataset order (default), 2 classes interleaved.")
+        var splitVersion: Int?
         @Option(help: "Images to generate (shapes).") var count: Int?
         @Option(help: "The generator's seed (shapes; default 0).") var seed: UInt64?
         @Flag(name: .customLong("no-masks"), help: "Skip the concept masks (shapes).") var noMasks = false
 
         func validate() throws {
             if splitSeed != nil && splitTestPerClass == nil { throw ValidationError("--split-seed needs --split-test-per-class") }
+            if splitVersion != nil && splitTestPerClass == nil { throw ValidationError("--split-version needs --split-test-per-class") }
         }
 
         func run() throws {
-            let split = splitTestPerClass.map { DatasetLoad.Split(testPerClass: $0, seed: splitSeed) }
+            let split = splitTestPerClass.map { DatasetLoad.Split(testPerClass: $0, seed: splitSeed, version: splitVersion) }
             let params = DatasetLoad.Params(name: name, kind: try .option(kind, field: "kind"), path: path, images: images, labels: labels,
                                             classes: classes.map { $0.split(separator: ",").map(String.init) }, split: split,
                                             count: count, seed: seed, masks: noMasks ? false : nil,
