@@ -275,6 +275,19 @@ def test_npz_stored_and_deflated_in_either_layout(client, tmp_path):
     client.call("dataset/load", name="f", kind="npz", path="grey.npz", layout="NCHW")
     np.testing.assert_array_equal(pixels(client, "g", "f", list(range(5)), (1, 4, 6))[:, 0], floats)
 
+    # ZIP64 throughout (as archives past 4 GiB are written): zipfile's limit lowered so every
+    # size and offset goes through the ZIP64 extra fields and end records.
+    import zipfile
+    limit, count_limit = zipfile.ZIP64_LIMIT, zipfile.ZIP_FILECOUNT_LIMIT
+    zipfile.ZIP64_LIMIT, zipfile.ZIP_FILECOUNT_LIMIT = 16, 1
+    try:
+        np.savez_compressed(tmp_path / "zip64.npz", images=x, labels=y)
+    finally:
+        zipfile.ZIP64_LIMIT, zipfile.ZIP_FILECOUNT_LIMIT = limit, count_limit
+    assert b"PK\x06\x06" in (tmp_path / "zip64.npz").read_bytes()
+    client.call("dataset/load", name="z", kind="npz", path="zip64.npz", layout="NCHW")
+    np.testing.assert_array_equal(pixels(client, "n", "z", list(range(5)), (3, 4, 6)), a)
+
     message = refused(client, -32602, "x_test", name="c", kind="npz", path="packed.npz", layout="NHWC")
     assert '"images"' in message
     refused(client, -32602, "params.layout", name="c", kind="npz", path="plain.npz")
@@ -472,3 +485,15 @@ def test_split_version_two_interleaves_the_classes(mnist):
     with pytest.raises(AdvLensError) as e:
         mnist.call("dataset/load", name="v3", kind="mnist-csv", path="data/mnist_5k.csv.gz", split={"testPerClass": 20, "version": 3})
     assert e.value.code == -32602 and "params.split.version" in str(e.value)
+
+
+def test_an_image_folder_past_the_memory_budget_is_refused_before_decoding(advlensd, tmp_path):
+    for i in range(3):
+        png(tmp_path / f"big/c/{i}.png", np.full((8, 8, 3), 40 * i))
+    # Three [3, 1024, 1024] float images take 36 MiB; the daemon may hold 20 MB.
+    with advlens.Client(daemon=str(advlensd), root=str(tmp_path), progress=False,
+                        daemon_args=["--memory-limit", str(20_000_000)]) as client:
+        message = refused(client, -32011, "big", name="b", kind="imagefolder", path="big", shape=[3, 1024, 1024], resize=1024)
+        assert "memory budget" in message and "--memory-limit" in message
+        r = client.call("dataset/load", name="small", kind="imagefolder", path="big", shape=[3, 64, 64], resize=64)
+        assert r.datasets[0]["count"] == 3
