@@ -39,6 +39,7 @@ public enum CIFAR {
         let files = isTen
             ? (part == .train ? names.filter { $0.hasPrefix("data_batch_") && $0.hasSuffix(".bin") } : ["test_batch.bin"])
             : [part == .train ? "train.bin" : "test.bin"]
+        guard !files.isEmpty else { throw DataError.io(path: folder + "/data_batch_1.bin", reason: "missing: no data_batch_*.bin (the train part of CIFAR-10)") }
         let record = (isTen ? 1 : 2) + pixelsPerImage
         var contents: [(path: String, bytes: [UInt8])] = []
         var count = 0

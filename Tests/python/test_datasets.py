@@ -229,6 +229,10 @@ def test_cifar_ten_and_hundred(client, tmp_path):
     r = client.call("dataset/load", name="c10t", kind="cifar", path="cifar-10-batches-bin", part="test")
     assert r.datasets[0]["count"] == 2
     refused(client, -32602, "params.labelSet", name="x", kind="cifar", path="cifar-10-batches-bin", part="test", labelSet="coarse")
+    only_test = tmp_path / "only-test"
+    only_test.mkdir()
+    (only_test / "test_batch.bin").write_bytes(cifar_records([9, 4], test_px))
+    refused(client, -32012, "data_batch", name="x", kind="cifar", path="only-test", part="train")
     refused(client, -32602, "params.part", name="x", kind="cifar", path="cifar-10-batches-bin")
     (ten / "test_batch.bin").write_bytes(cifar_records([9, 4], test_px)[:-5])
     message = refused(client, -32602, "test_batch.bin", name="x", kind="cifar", path="cifar-10-batches-bin", part="test")
