@@ -47,7 +47,7 @@ let package = Package(
         // Test helpers shared by the test targets: the gradient-check harness, fixture paths.
         .target(name: "TestSupport", dependencies: ["NN", "SafeTensors", "TensorEngine"]),
 
-        // Datasets: MNIST CSV and IDX, NPY, image decoding (stb_image), stratified splits, seeded batches.
+        // Datasets: MNIST CSV and IDX, NPY, NPZ, image folders (stb_image), CIFAR, stratified splits, seeded batches.
         .target(name: "Data", dependencies: ["TensorEngine", "CZlib", "CStb", "Files"], swiftSettings: fast),
         .testTarget(name: "DataTests", dependencies: ["Data", "TensorEngine", "Files"]),
 

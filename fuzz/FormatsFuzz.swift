@@ -1,6 +1,7 @@
 // libFuzzer entry point over the file formats the daemon reads from client paths: safetensors
 // weights, model spec JSON (and the model it builds), NPY arrays and labels, MNIST CSV, gzip,
-// IDX, and images (stb_image through ImageDecoding). Built with the JSON, Files, SafeTensors,
+// IDX, images (stb_image through ImageDecoding), NPZ archives (the ZIP reader), CIFAR binaries,
+// image-folder pictures through ImageTransform, and the ImageNet-validation labels and class files. Built with the JSON, Files, SafeTensors,
 // TensorEngine, NN and Data sources by fuzz/run.sh (`make fuzz`); not part of the package.
 //
 // Input layout: byte 0 picks the format; the rest is the file. Each format goes through the
@@ -23,7 +24,7 @@ import TensorEngine
 
 /// The formats, one per value of the first byte (modulo their count).
 enum Format: UInt8, CaseIterable {
-    case safetensors, spec, npy, npyLabels, csv, gzip, idx, image
+    case safetensors, spec, npy, npyLabels, csv, gzip, idx, image, npz, cifar, imageTransform, imagenetVal
 }
 
 /// A private directory for the file under test (RAM-backed when /dev/shm exists).
@@ -180,6 +181,73 @@ func fuzzImage(_ body: UnsafeRawBufferPointer) {
     }
 }
 
+/// An `.npz` archive: its entries listed and extracted within the limit (never more than an
+/// entry records), then as the npz kind reads it, in the layout the first byte picks.
+func fuzzNPZ(_ body: UnsafeRawBufferPointer) {
+    guard body.count > 1 else { return }
+    let layout: NPZ.Layout = body[0] & 1 == 0 ? .nchw : .nhwc
+    expectingLoaderErrors("npz") {
+        let zip = try ZipArchive.read(file(UnsafeRawBufferPointer(rebasing: body[1...]), "a.npz"), limits: limits)
+        for entry in zip.entries {
+            expectingLoaderErrors("zip entry") {
+                let bytes = try zip.extract(entry, limits: limits)
+                guard bytes.count == entry.uncompressedSize else { fatalError("entry \(entry.name): \(bytes.count) bytes, \(entry.uncompressedSize) recorded") }
+            }
+        }
+        checkDataset(try NPZ.parse(zip, images: "images", labels: "labels", layout: layout, name: "n", limits: limits), "npz")
+    }
+}
+
+/// A CIFAR folder: the body is test_batch.bin (CIFAR-10) or test.bin (CIFAR-100, first byte odd),
+/// with CIFAR-100's coarse labels when the first byte's second bit is set.
+func fuzzCIFAR(_ body: UnsafeRawBufferPointer) {
+    guard body.count > 1 else { return }
+    let hundred = body[0] & 1 == 1, coarse = hundred && body[0] & 2 == 2
+    let folder = scratch + "/cifar"
+    mkdir(folder, 0o700)
+    for name in ["test_batch.bin", "test.bin"] { unlink(folder + "/" + name) }
+    _ = file(UnsafeRawBufferPointer(rebasing: body[1...]), "cifar/" + (hundred ? "test.bin" : "test_batch.bin"))
+    expectingLoaderErrors("cifar") {
+        let d = try CIFAR.load(folder: folder, part: .test, labels: coarse ? .coarse : .fine, name: "c", limits: limits)
+        checkDataset(d, "cifar")
+        guard d.imageShape == [3, 32, 32], d.images.data.allSatisfy({ (0...1).contains($0) }) else { fatalError("cifar pixels out of [0, 1]") }
+        if let a = d.classSimilarity, a.count != d.classes.count * d.classes.count { fatalError("similarity of \(a.count) for \(d.classes.count) classes") }
+    }
+}
+
+/// An image as an image folder's picture: decoded, resized (shorter side from the first byte)
+/// and center-cropped to a small shape; every value in range.
+func fuzzImageTransform(_ body: UnsafeRawBufferPointer) {
+    guard body.count > 2 else { return }
+    let channels = body[0] & 1 == 0 ? 1 : 3, side = Int(body[0] >> 1 & 0x7) + 1
+    let resize = body[1] == 0 ? nil : Int(body[1] & 0x3F) + 1
+    expectingLoaderErrors("image transform") {
+        let transform = try ImageTransform(shape: [channels, side, side], resize: resize, range: (-1, 1))
+        let bytes = try ClientFile.read(file(UnsafeRawBufferPointer(rebasing: body[2...]), "t.png"), limits: limits)
+        var out = [Float](repeating: .nan, count: transform.valuesPerImage)
+        try out.withUnsafeMutableBufferPointer { try transform.apply(bytes, path: "t.png", into: $0) }
+        guard out.allSatisfy({ (-1...1).contains($0) }) else { fatalError("transformed values outside [-1, 1]") }
+    }
+}
+
+/// The ImageNet-validation layout: a folder with one small PNG, and a labels file and a
+/// class-names file split where the first byte says.
+func fuzzImageNetValidation(_ body: UnsafeRawBufferPointer) {
+    guard body.count > 1 else { return }
+    let cut = 1 + min(Int(body[0]), body.count - 1)
+    let folder = scratch + "/val"
+    mkdir(folder, 0o700)
+    let png = ImageEncoding.png([0, 64, 128, 255], width: 2, height: 2, channels: 1)!
+    png.withUnsafeBytes { _ = file($0, "val/ILSVRC2012_val_00000001.png") }
+    expectingLoaderErrors("imagenet-val") {
+        let classes = file(UnsafeRawBufferPointer(rebasing: body[1..<cut]), "classes.txt")
+        let labels = file(UnsafeRawBufferPointer(rebasing: body[cut...]), "labels.txt")
+        let d = try ImageNetValidation.load(folder: folder, labels: labels, classNames: classes, labelBase: Int(body[0] & 1),
+                                            transform: ImageTransform(shape: [1, 2, 2]), name: "v", limits: limits)
+        checkDataset(d, "imagenet-val")
+    }
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func formatsFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
@@ -194,6 +262,10 @@ public func formatsFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case .gzip: fuzzGzip(body)
     case .idx: fuzzIDX(body)
     case .image: fuzzImage(body)
+    case .npz: fuzzNPZ(body)
+    case .cifar: fuzzCIFAR(body)
+    case .imageTransform: fuzzImageTransform(body)
+    case .imagenetVal: fuzzImageNetValidation(body)
     }
     return 0
 }

@@ -3,13 +3,15 @@
 one small valid file per format, prefixed with the byte that selects the format, so libFuzzer
 starts from inputs that get past every header. Standard library only (run by fuzz/run.sh)."""
 import gzip
+import io
 import json
 import pathlib
 import struct
 import sys
+import zipfile
 import zlib
 
-FORMATS = ["safetensors", "spec", "npy", "npyLabels", "csv", "gzip", "idx", "image"]
+FORMATS = ["safetensors", "spec", "npy", "npyLabels", "csv", "gzip", "idx", "image", "npz", "cifar", "imageTransform", "imagenetVal"]
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -78,6 +80,21 @@ def seeds():
     yield "image", "digit-7-28x28-grey", bytes([27]) + (ROOT / "clients/testdata/digit-7.png").read_bytes()
     yield "image", "2x2-rgb", bytes([1 | 0x20]) + png(2, 2, 3, bytes(range(12)))
     yield "image", "3x3-grey", bytes([2]) + png(3, 3, 1, bytes(range(0, 255, 28)))
+    images = npy("|u1", [2, 1, 2, 2], bytes(range(8)))
+    labels_npy = npy("<i8", [2], struct.pack("<2q", 0, 1))
+    for method, name in ((zipfile.ZIP_STORED, "stored"), (zipfile.ZIP_DEFLATED, "deflated")):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", method) as z:
+            z.writestr("images.npy", images)
+            z.writestr("labels.npy", labels_npy)
+        yield "npz", name, bytes([0]) + buffer.getvalue()
+    yield "cifar", "ten", bytes([0]) + bytes([3]) + bytes(range(256)) * 12
+    yield "cifar", "hundred-coarse", bytes([3]) + bytes([7, 42]) + bytes(3072)
+    yield "imageTransform", "resize-3x3-grey", bytes([2 << 1, 2]) + png(3, 3, 1, bytes(range(0, 255, 28)))
+    yield "imageTransform", "crop-2x2-rgb", bytes([1 | 1 << 1, 0]) + png(2, 2, 3, bytes(range(12)))
+    classes = b"n01 tench\nn02 goldfish\n"
+    yield "imagenetVal", "by-file", bytes([len(classes)]) + classes + b"ILSVRC2012_val_00000001.png n02\n"
+    yield "imagenetVal", "in-order", bytes([len(classes) + 1]) + classes + b"\n" + b"1\n"
 
 
 def main():

@@ -3,7 +3,8 @@
 # FUZZ_SECONDS each (default 60). Run with `make fuzz`.
 #   framing  fuzz/FramingFuzz.swift + JSON + RPC: framing, JSON, message classification, params
 #   formats  fuzz/FormatsFuzz.swift + JSON, Files, SafeTensors, TensorEngine, NN, Data: the files
-#            clients name (safetensors, spec JSON, NPY, CSV, gzip, IDX, images)
+#            clients name (safetensors, spec JSON, NPY, CSV, gzip, IDX, images, NPZ, CIFAR,
+#            image-folder transforms, ImageNet-validation labels)
 # FUZZ_TARGETS picks some ("formats"); crashes land in $FUZZ_OUT/artifacts-TARGET, the corpora
 # grow in $FUZZ_OUT/corpus-TARGET (seeded from fuzz/seeds and fuzz/make_format_seeds.py), and
 # each target's log (executions, coverage, final stats) is $FUZZ_OUT/TARGET.log.

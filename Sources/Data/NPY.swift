@@ -10,7 +10,12 @@ public enum NPY {
     /// Fortran-order arrays, structured dtypes and truncated data are errors. The file is
     /// read within `limits` (size, inflated size, cancellation).
     public static func load(path: String, limits: ReadLimits = .current) throws -> Tensor {
-        let bytes = try Gzip.readFile(path, limits: limits)
+        try parse(Gzip.readFile(path, limits: limits), path: path).tensor
+    }
+
+    /// An array already in memory (an `.npz` entry), with its dtype description; `path` names
+    /// it in errors.
+    public static func parse(_ bytes: [UInt8], path: String) throws -> (tensor: Tensor, dtype: String) {
         let h = try header(bytes, path: path)
         let data = bytes.withUnsafeBytes { raw in
             [Float](unsafeUninitializedCapacity: h.count) { out, n in
@@ -29,7 +34,7 @@ public enum NPY {
                 n = h.count
             }
         }
-        return Tensor(shape: h.shape, data: data)
+        return (Tensor(shape: h.shape, data: data), h.descr)
     }
 
     /// The array's dtype description as stored, e.g. "<f4" or "|u1" (so a caller can tell
@@ -40,7 +45,11 @@ public enum NPY {
 
     /// Loads a 1-D integer (or bool) array, such as labels, as [Int].
     public static func loadLabels(path: String, limits: ReadLimits = .current) throws -> [Int] {
-        let bytes = try Gzip.readFile(path, limits: limits)
+        try parseLabels(Gzip.readFile(path, limits: limits), path: path)
+    }
+
+    /// Labels already in memory (an `.npz` entry); `path` names them in errors.
+    public static func parseLabels(_ bytes: [UInt8], path: String) throws -> [Int] {
         let h = try header(bytes, path: path)
         guard h.kind != "f" else {
             throw DataError.format(path: path, reason: "expected an integer array for labels, found dtype '\(h.descr)'")

@@ -37,6 +37,25 @@ public enum StratifiedSplit {
         return try split(labels: labels, seed: seed) { _, n in Int((testFraction * Double(n)).rounded()) }
     }
 
+    /// `indices` reordered so that classes alternate (split order version 2): the indices are
+    /// grouped by label (ascending labels, each group in the given order) and each group is
+    /// shuffled with one `SeededRNG(seed: seed)` in turn; then round r takes the r-th index of
+    /// every group that still has one, in label order. The first K of K classes hold one image
+    /// of each; with equal class counts, position i has the (i mod K)-th class.
+    public static func interleaved(_ indices: [Int], labels: [Int], seed: UInt64) -> [Int] {
+        var byClass: [Int: [Int]] = [:]
+        for i in indices { byClass[labels[i], default: []].append(i) }
+        var rng = SeededRNG(seed: seed)
+        var groups = byClass.keys.sorted().map { byClass[$0]! }
+        for k in groups.indices { rng.shuffle(&groups[k]) }
+        var out: [Int] = []
+        out.reserveCapacity(indices.count)
+        for round in 0..<(groups.map(\.count).max() ?? 0) {
+            for group in groups where round < group.count { out.append(group[round]) }
+        }
+        return out
+    }
+
     private static func split(labels: [Int], seed: UInt64,
                               testCount: (_ label: Int, _ n: Int) throws -> Int) throws -> (train: [Int], test: [Int]) {
         var byClass: [Int: [Int]] = [:]

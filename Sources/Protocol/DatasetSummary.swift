@@ -2,7 +2,7 @@
 public struct DatasetSummary: Codable, Sendable, Equatable {
     /// The name requests use: `{"dataset": name, "indices": [...]}`.
     public var name: String
-    /// How it was loaded: "mnist-csv", "mnist-idx", "npy" or "shapes".
+    /// How it was loaded: one of `DatasetLoad.Kind`.
     public var kind: DatasetLoad.Kind
     public var count: Int
     /// Per-image shape [C, H, W].

@@ -72,9 +72,27 @@ public enum Probe: RequestType {
     public struct DatasetRef: Codable, Sendable, Equatable {
         public var name: String
         public var indices: [Int]?
-        public init(name: String, indices: [Int]? = nil) {
+        /// A seeded sample (of `indices` when given), as in input dataset references.
+        public var sample: DatasetSample?
+        public init(name: String, indices: [Int]? = nil, sample: DatasetSample? = nil) {
             self.name = name
             self.indices = indices
+            self.sample = sample
+        }
+
+        enum Keys: String, CodingKey { case name, indices, sample, seed, stratified }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: Keys.self)
+            self.init(name: try c.decode(String.self, forKey: .name), indices: try c.decodeIfPresent([Int].self, forKey: .indices),
+                      sample: try DatasetSample.decode(from: c, sample: .sample, seed: .seed, stratified: .stratified))
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(name, forKey: .name)
+            try c.encodeIfPresent(indices, forKey: .indices)
+            try sample?.encode(to: &c, sample: .sample, seed: .seed, stratified: .stratified)
         }
     }
 

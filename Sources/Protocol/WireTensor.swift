@@ -15,18 +15,19 @@ public struct WireTensor: Codable, Sendable, Equatable {
 /// Where input images come from. On the wire exactly one of these forms:
 /// - a tensor: `{"shape": [N, C, H, W], "dtype": "float32", "data": "<base64>"}` (a [C, H, W]
 ///   tensor is one image);
-/// - a dataset reference: `{"dataset": "mnist-test", "indices": [0, 5, 9]}` (no indices: all);
+/// - a dataset reference: `{"dataset": "mnist-test", "indices": [0, 5, 9]}` (no indices: all),
+///   or a seeded sample of it: `{"dataset": "mnist-test", "sample": 100, "seed": 0, "stratified": true}`;
 /// - a result handle the server keeps: `{"handle": "adv-17", "indices": [...]}`;
 /// - a PNG: `{"png": "<base64>"}`; or a file: `{"path": "digits/3.png"}` (inside rootPath).
 /// `inputs` in a request is one of these or an array of them, concatenated in order.
 public enum InputSource: Codable, Sendable, Equatable {
     case tensor(WireTensor)
-    case dataset(name: String, indices: [Int]?)
+    case dataset(name: String, indices: [Int]?, sample: DatasetSample? = nil)
     case handle(id: String, indices: [Int]?)
     case png(String)
     case path(String)
 
-    enum Keys: String, CodingKey { case shape, dtype, data, dataset, indices, handle, png, path }
+    enum Keys: String, CodingKey { case shape, dtype, data, dataset, indices, sample, seed, stratified, handle, png, path }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
@@ -37,7 +38,9 @@ public enum InputSource: Codable, Sendable, Equatable {
         }
         switch forms[0] {
         case .shape: self = .tensor(try WireTensor(from: decoder))
-        case .dataset: self = .dataset(name: try c.decode(String.self, forKey: .dataset), indices: try c.decodeIfPresent([Int].self, forKey: .indices))
+        case .dataset:
+            self = .dataset(name: try c.decode(String.self, forKey: .dataset), indices: try c.decodeIfPresent([Int].self, forKey: .indices),
+                            sample: try DatasetSample.decode(from: c, sample: .sample, seed: .seed, stratified: .stratified))
         case .handle: self = .handle(id: try c.decode(String.self, forKey: .handle), indices: try c.decodeIfPresent([Int].self, forKey: .indices))
         case .png: self = .png(try c.decode(String.self, forKey: .png))
         default: self = .path(try c.decode(String.self, forKey: .path))
@@ -48,7 +51,10 @@ public enum InputSource: Codable, Sendable, Equatable {
         var c = encoder.container(keyedBy: Keys.self)
         switch self {
         case .tensor(let t): try t.encode(to: encoder)
-        case let .dataset(name, indices): try c.encode(name, forKey: .dataset); try c.encodeIfPresent(indices, forKey: .indices)
+        case let .dataset(name, indices, sample):
+            try c.encode(name, forKey: .dataset)
+            try c.encodeIfPresent(indices, forKey: .indices)
+            try sample?.encode(to: &c, sample: .sample, seed: .seed, stratified: .stratified)
         case let .handle(id, indices): try c.encode(id, forKey: .handle); try c.encodeIfPresent(indices, forKey: .indices)
         case .png(let s): try c.encode(s, forKey: .png)
         case .path(let p): try c.encode(p, forKey: .path)

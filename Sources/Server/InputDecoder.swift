@@ -37,6 +37,7 @@ struct InputDecoder {
         for (i, source) in inputs.sources.enumerated() {
             let at = inputs.sources.count == 1 ? field : "\(field)[\(i)]"
             let (x, y) = try decode(source, model: model, at: at)
+            try InputDecoder.checkRange(x, model: model, at: at)
             total += x.batch
             guard total <= InputDecoder.maxImages else {
                 throw ServerError.resourceLimit("\(field): more than \(InputDecoder.maxImages) images in one request; split it")
@@ -58,12 +59,12 @@ struct InputDecoder {
                 throw ServerError.shapeMismatch("\(at).shape: \(wire.shape) does not fit the model's input [N] + \(shape)")
             }
             return (batched, Array(repeating: nil, count: batched.batch))
-        case let .dataset(name, indices):
+        case let .dataset(name, indices, sample):
             let d = try workspace.dataset(name).data
             guard d.imageShape == shape else {
                 throw ServerError.shapeMismatch("\(at).dataset: \"\(name)\" holds \(d.imageShape) images, the model takes \(shape)")
             }
-            let idx = try checked(indices ?? Array(0..<d.count), count: d.count, at: "\(at).indices")
+            let idx = try InputDecoder.indices(of: d, indices: indices, sample: sample, at: at)
             let (x, y) = d.batch(idx)
             return (x, y.map { $0 })
         case let .handle(id, indices):
@@ -72,7 +73,7 @@ struct InputDecoder {
                 throw ServerError.shapeMismatch("\(at).handle: \"\(id)\" holds \(Array(r.images.shape.dropFirst())) images, the model takes \(shape)")
             }
             guard let indices else { return (r.images, r.labels.map { $0 }) }
-            let idx = try checked(indices, count: r.images.batch, at: "\(at).indices")
+            let idx = try InputDecoder.checked(indices, count: r.images.batch, at: "\(at).indices")
             return (r.images.gather(idx), idx.map { r.labels[$0] })
         case .png(let base64):
             guard let bytes = Foundation.Data(base64Encoded: base64, options: .ignoreUnknownCharacters) else {
@@ -93,7 +94,46 @@ struct InputDecoder {
         }
     }
 
-    private func checked(_ indices: [Int], count: Int, at: String) throws -> [Int] {
+    /// Refuses images with values outside the model's declared input range (beyond a rounding
+    /// tolerance of 1e-4 of its span), saying what was found and how to fix it: 0...255 pixels
+    /// sent to a [0, 1] model would otherwise be attacked and reported (`meanLinf`) as if valid.
+    static func checkRange(_ x: Tensor, model: Model, at: String) throws {
+        let (lo, hi) = (model.spec.input.lower, model.spec.input.upper)
+        let slack = 1e-4 * (hi - lo)
+        var (least, most) = (Float.infinity, -Float.infinity)
+        x.data.withUnsafeBufferPointer { values in
+            for v in values {
+                least = Swift.min(least, v)
+                most = Swift.max(most, v)
+            }
+        }
+        guard least < lo - slack || most > hi + slack else { return }
+        func number(_ v: Float) -> String { String(format: "%g", v) }
+        var advice = "scale them into [\(number(lo)), \(number(hi))] (model/info shows the range)"
+        if hi <= 1, most > 1, most <= 255, least >= 0 {
+            advice = "they look like 0...255 pixels: divide by 255" + (lo == 0 ? "" : ", then map into [\(number(lo)), \(number(hi))]")
+        } else if lo == 0, least < 0, least >= -1 - slack, most <= 1 + slack {
+            advice = "they look like [-1, 1] values: map them with (x + 1) / 2"
+        }
+        throw ServerError.invalidParams("\(at): values span [\(number(least)), \(number(most))], outside the model's input range "
+            + "[\(number(lo)), \(number(hi))]; \(advice)")
+    }
+
+    /// The images a dataset reference at `at` names: a seeded sample (`DatasetSampling`, of
+    /// `indices` when given), else `indices`, else all; every index checked. Attack handles and
+    /// probes resolve references here too, so a sample is the same images everywhere.
+    static func indices(of d: Dataset, indices: [Int]?, sample: DatasetSample?, at: String) throws -> [Int] {
+        let pool = try indices.map { try checked($0, count: d.count, at: "\(at).indices") }
+        guard let sample else { return pool ?? Array(0..<d.count) }
+        do {
+            return try DatasetSampling.draw(labels: d.labels, pool: pool, count: sample.count, seed: sample.seed ?? 0,
+                                            stratified: sample.stratified ?? false)
+        } catch let e as DataError {
+            throw ServerError.invalidParams("\(at).sample: \(e)")
+        }
+    }
+
+    static func checked(_ indices: [Int], count: Int, at: String) throws -> [Int] {
         guard !indices.isEmpty else { throw ServerError.invalidParams("\(at): expected at least one index") }
         guard indices.count <= InputDecoder.maxImages else {
             throw ServerError.resourceLimit("\(at): more than \(InputDecoder.maxImages) indices in one request; split it")

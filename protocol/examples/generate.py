@@ -177,7 +177,7 @@ def lifecycle():
             "notifications": ["initialized", "exit", "$/cancelRequest"],
             "architectures": ["mnist-small", "mnist-madry", "shapes-cnn"],
             "layerTypes": "<array>",
-            "datasetKinds": ["mnist-csv", "mnist-idx", "npy", "shapes"],
+            "datasetKinds": ["mnist-csv", "mnist-idx", "npy", "npz", "imagefolder", "imagenet-val", "cifar", "shapes"],
             "inputKinds": ["tensor", "dataset", "handle", "png", "path"],
             "attacks": ATTACKS, "explainers": EXPLAINERS, "objectives": ["standard", "pgd", "trades", "consistent"],
             "engine": {"blasCore": "<string>", "blasCoreSelection": "<string>", "blasThreads": "<integer>",
@@ -255,13 +255,20 @@ def datasets():
     s.call(5, "dataset/info", {"name": "mnist-test"}, dataset("mnist-test", 1000, 100))
     s.comment("A split registers only the two parts, not the name itself.")
     s.fail(6, "dataset/info", {"name": "mnist"}, -32001, "<contains:no dataset named \"mnist\">")
-    s.finish(7)
+    s.comment("Each kind names what it needs, and refuses params another kind uses.")
+    s.fail(7, "dataset/load", {"name": "c", "kind": "cifar", "path": "data"}, -32602,
+           "params.part: required for kind \"cifar\" (\"train\" or \"test\")")
+    s.fail(8, "dataset/load", {"name": "f", "kind": "imagefolder", "path": "clients"}, -32602,
+           "params.shape: required for kind \"imagefolder\" unless params.model names a loaded model")
+    s.fail(9, "dataset/load", {"name": "n", "kind": "npz", "path": "data/x.npz", "layout": "NHWC", "resize": 64}, -32602,
+           "params.resize: only for kinds \"imagefolder\", \"imagenet-val\"", schema="valid")
+    s.finish(10)
     return s
 
 
 def predict():
     s = Session("predict", "predict with every input form that needs no file: a base64 tensor ([N, C, H, W] and "
-                "[C, H, W]), a PNG, a dataset reference, and an array of forms; topK, labels, returnLogits, "
+                "[C, H, W]), a PNG, a dataset reference (indices or a seeded sample), and an array of forms; topK, labels, returnLogits, "
                 "and $/progress for a request with a workDoneToken.")
     s.start()
     s.call(2, "model/create", {"name": "m", "architecture": "mnist-small", "seed": 1}, summary("m"))
@@ -291,7 +298,10 @@ def predict():
     s.progress("predict-9", {"kind": "report", "message": "300/300", "percentage": 100})
     s.progress("predict-9", {"kind": "end", "message": "done"})
     s.result(9, {"predictions": "<array:300>", "accuracy": "<number>", "count": 300})
-    s.finish(10)
+    s.comment("A seeded stratified sample: one image of each class, in dataset order (mnist-test is in class order).")
+    s.call(10, "predict", {"model": "m", "inputs": {"dataset": "mnist-test", "sample": 10, "seed": 0, "stratified": True}, "topK": 1},
+           {"predictions": [{"label": c} for c in range(10)], "accuracy": "<number>", "count": 10})
+    s.finish(11)
     return s
 
 
@@ -319,7 +329,7 @@ def errors():
     s.fail(13, "predict", {"model": "m", "inputs": {**DIGIT_CHW, "dtype": "float64"}}, -32602, "<contains:dtype>")
     s.fail(14, "predict", {"model": "m", "inputs": {"dataset": "mnist-test", "indices": []}}, -32602, "<contains:indices>")
     s.fail(15, "dataset/load", {"name": "x", "kind": "npy"}, -32602, "params.images: required for kind \"npy\"")
-    s.fail(16, "dataset/load", {"name": "x", "kind": "cifar", "path": "x"}, -32602, "<contains:params.kind>")
+    s.fail(16, "dataset/load", {"name": "x", "kind": "broden", "path": "x"}, -32602, "<contains:params.kind>")
     s.comment("Semantic errors the schemas cannot see: the params are valid JSON-Schema-wise (\"schema\": \"valid\").")
     s.fail(17, "predict", {"model": "m", "inputs": NAN_TENSOR}, -32602, "<contains:inputs must be finite>", schema="valid")
     s.fail(18, "predict", {"model": "m", "inputs": {"dataset": "mnist-test", "indices": [5, 1000]}}, -32602,

@@ -85,15 +85,9 @@ public enum ShapesCatalog {
         Part.allCases.count + Colour.allCases.count + Texture.allCases.count + o.rawValue
     }
 
-    /// Similarity of two classes in the same superclass (and not the same class).
-    public static let siblingSimilarity: Float = 0.5
-
     /// The class-similarity matrix A (row-major, classes x classes): 1 on the diagonal,
-    /// `siblingSimilarity` for two classes of the same superclass, 0 otherwise.
+    /// `ClassHierarchy.siblingSimilarity` for two classes of the same superclass, 0 otherwise.
     public static var classSimilarity: [Float] {
-        let all = ObjectClass.allCases
-        return all.flatMap { a in
-            all.map { b in a == b ? 1 : (a.superclass == b.superclass ? siblingSimilarity : 0) }
-        }
+        ClassHierarchy.similarity(superclass: ObjectClass.allCases.map { $0.superclass.rawValue })
     }
 }

@@ -81,8 +81,9 @@ extension AdvLensServer {
         let wireConfig = AttackMethod.Config(settings: resolved, models: members.map { .init(name: $0.model.name, weight: $0.weight, fingerprint: $0.model.model.fingerprint) })
         let provenance = String(decoding: JSONText.serialize(try JSONValueCoding.encode(wireConfig)), as: UTF8.self)
         var cleanDataset: HandleDetails.CleanDataset?
-        if p.inputs.sources.count == 1, case let .dataset(name, indices) = p.inputs.sources[0] {
-            cleanDataset = .init(name: name, indices: indices ?? Array(0..<n))
+        if p.inputs.sources.count == 1, case let .dataset(name, indices, sample) = p.inputs.sources[0] {
+            let all = try workspace.dataset(name).data
+            cleanDataset = .init(name: name, indices: try InputDecoder.indices(of: all, indices: indices, sample: sample, at: "params.inputs"))
         }
         let details = HandleDetails(sources: result.samples.map(\.source), targets: result.samples.map(\.target),
                                     adversarialLabels: result.samples.map(\.adversarialLabel), success: result.samples.map(\.success),

@@ -13,7 +13,7 @@ extension AdvLensServer {
     /// of them completes first.
     static func datasetKeys(_ inputs: Inputs) -> [String] {
         Array(Set(inputs.sources.compactMap { source -> String? in
-            if case let .dataset(name, _) = source { return datasetKey(name) }
+            if case let .dataset(name, _, _) = source { return datasetKey(name) }
             return nil
         })).sorted()
     }
@@ -30,11 +30,19 @@ extension AdvLensServer {
                 workspace.setDataset(d)
                 return DatasetLoad.Result(datasets: [d.summary])
             }
-            let (train, test): ([Int], [Int])
+            var (train, test): ([Int], [Int])
             do {
                 (train, test) = try StratifiedSplit.split(labels: data.labels, testPerClass: split.testPerClass, seed: split.seed ?? 0)
             } catch {
                 throw ServerError.invalidParams("params.split: \(error)")
+            }
+            switch split.version ?? 1 {
+            case 1: break
+            case 2:
+                train = StratifiedSplit.interleaved(train, labels: data.labels, seed: split.seed ?? 0)
+                test = StratifiedSplit.interleaved(test, labels: data.labels, seed: split.seed ?? 0)
+            case let v:
+                throw ServerError.invalidParams("params.split.version: 1 (dataset order) or 2 (classes interleaved), got \(v)")
             }
             let parts = [LoadedDataset(data: data.subset(train, name: p.name + "-train"), kind: p.kind, source: source),
                          LoadedDataset(data: data.subset(test, name: p.name + "-test"), kind: p.kind, source: source)]
@@ -79,13 +87,11 @@ extension AdvLensServer {
         }
         var data: Dataset
         let source: String
-        if p.kind != .shapes {
-            for (value, field) in [(p.count as Any?, "count"), (p.seed, "seed"), (p.masks, "masks")] where value != nil {
-                throw ServerError.invalidParams("params.\(field): only for kind \"shapes\"")
-            }
-        }
+        try Self.checkParamsUsed(p)
         do {
             switch p.kind {
+            case .npz, .imagefolder, .imagenetVal, .cifar:
+                (data, source) = try loadFileKind(p, paths: paths)!
             case .shapes:
                 (data, source) = try generateShapes(p)
             case .mnistCSV:
@@ -116,7 +122,6 @@ extension AdvLensServer {
             throw ServerError.from(error, context: "dataset/load")
         }
         if let classes = p.classes {
-            guard p.kind != .shapes else { throw ServerError.invalidParams("params.classes: not used by kind \"shapes\"") }
             guard let top = data.labels.max(), top < classes.count else {
                 throw ServerError.invalidParams("params.classes: \(classes.count) names for labels up to \(data.labels.max() ?? 0)")
             }
@@ -125,16 +130,16 @@ extension AdvLensServer {
         guard data.labels.allSatisfy({ $0 >= 0 && $0 < data.classes.count }) else {
             throw ServerError.invalidParams("dataset/load: labels must lie in 0..<\(data.classes.count)")
         }
+        if let hierarchy = p.hierarchy {
+            data.classSimilarity = try classSimilarity(hierarchy: hierarchy, classes: data.classes, paths: paths)
+        }
         data.name = p.name
         return (data, source)
     }
 
     /// kind "shapes": the seeded shapes-and-parts set (Data/Shapes), masks included unless
-    /// `masks` is false. Files play no part, so file params are refused.
+    /// `masks` is false. Files play no part (`checkParamsUsed` refuses file params).
     private func generateShapes(_ p: DatasetLoad.Params) throws -> (Dataset, String) {
-        for (value, field) in [(p.path, "path"), (p.images, "images"), (p.labels, "labels")] where value != nil {
-            throw ServerError.invalidParams("params.\(field): not used by kind \"shapes\" (it is generated)")
-        }
         guard let count = p.count else { throw ServerError.invalidParams("params.count: required for kind \"shapes\"") }
         let masks = p.masks ?? true, seed = p.seed ?? 0
         let limit = masks ? ShapesGenerator.maxCountWithMasks : ShapesGenerator.maxCount

@@ -56,7 +56,7 @@ extension AdvLensServer {
         }
         // The dataset the (first) input came from, directly or through the attack behind a handle.
         switch p.input ?? p.inputs?.sources.first {
-        case let .dataset(name, _):
+        case let .dataset(name, _, _):
             return try? load(name, nil, field: "params.input")
         case let .handle(id, _):
             guard let from = try? workspace.handles(for: connection).get(id).cleanDataset?.name else { return nil }
@@ -125,7 +125,7 @@ extension AdvLensServer {
                 guard var exemplars = layers[i].neurons[j].exemplars else { continue }
                 let unit = layers[i].neurons[j].unit
                 for (rank, e) in exemplars.enumerated() {
-                    guard case let .dataset(_, idx?) = e.source, let image = idx.first else { continue }
+                    guard case let .dataset(_, idx?, _) = e.source, let image = idx.first else { continue }
                     let box = try ReceptiveField.box(model: model.model, layer: layers[i].layer, y: e.y ?? 0, x: e.x ?? 0)
                     let path = (dir as NSString).appendingPathComponent("concept-\(layers[i].layer)-u\(unit)-\(rank + 1).png")
                     do {

