@@ -2,7 +2,7 @@
 """AdvLens's attacks timed through the daemon, the counterpart of bench/torchattacks_reference.py.
 
     python3 bench/attack_bench.py [--weights-dir out/models] [--advlensd .build/release/advlensd] [--runs 3]
-                                  [--rows fgsm,mifgsm10,...] [--models mnist-madry]
+                                  [--rows fgsm,mifgsm10,pgd40,...] [--models mnist-madry]
 
 Same 256 test images (the first 256 of the test split), same weights (DIR/<arch>/model.json +
 model.safetensors, trained: `make bench` trains them with advlens-train when missing), same
@@ -31,6 +31,9 @@ ROWS = {
     "pgdl2_40": {"method": "pgd", "norm": "l2", "epsilon": 2.0, "stepSize": 0.2, "steps": 40},
     "cw100": {"method": "cw", "c": 1.0, "kappa": 0.0, "steps": 100, "learningRate": 0.01},
     "deepfool50": {"method": "deepfool", "steps": 50, "overshoot": 0.02},
+    # The AutoAttack family at the paper's budgets (issue 17).
+    "apgd100": {"method": "apgd", "epsilon": 0.3, "steps": 100, "loss": "ce"},
+    "autoattack": {"method": "autoattack", "epsilon": 0.3, "version": "standard"},
 }
 ENSEMBLE = {"method": "ensemble-opt", "steps": 100, "learningRate": 0.01, "lambda": 0.05}
 
@@ -93,10 +96,10 @@ def main():
         print(json.dumps({"impl": "advlens", "model": model, "row": row, "value": round(value, 4), "unit": unit}), flush=True)
 
     for arch in models:
-        for row in rows:
-            if row not in ROWS:
+        for row, params in ROWS.items():
+            if row not in rows:
                 continue
-            rate, robust = timed({"model": arch}, ROWS[row])
+            rate, robust = timed({"model": arch}, params)
             emit(arch, f"attack_{row}", rate, "img/s")
             emit(arch, f"attack_{row}_robust", robust, "robust_acc")
     if "ensemble100" in rows:

@@ -131,4 +131,24 @@ public enum Attack {
             return out
         }
     }
+
+    /// Every sample's other classes, by falling logit (the ensemble's averaged logits) on its
+    /// clean image: the target classes of APGD-T and FAB-T, best first. `taking` (their
+    /// `targetClasses`) must not exceed the classes besides the label.
+    static func classesByCleanLogit(_ ensemble: Ensemble, _ batch: AttackBatch, taking wanted: Int) throws -> [[Int]] {
+        guard wanted <= ensemble.classCount - 1 else {
+            throw AttackError.invalid("targetClasses", "the model has \(ensemble.classCount - 1) classes besides the label, asked for \(wanted)")
+        }
+        let runs = ensemble.executions()
+        let k = ensemble.classCount
+        var ranked: [[Int]] = []
+        for start in stride(from: 0, to: batch.count, by: 256) {
+            let z = ensemble.averagedLogits(try ensemble.logits(batch.clean.slice(start..<min(batch.count, start + 256)), runs))
+            for row in 0..<z.batch {
+                let y = batch.labels[start + row]
+                ranked.append((0..<k).filter { $0 != y }.sorted { z.data[row * k + $0] > z.data[row * k + $1] })
+            }
+        }
+        return ranked
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Settings
 import TensorEngine
 
 /// The state every attack keeps per sample: the clean image, the current adversarial image,
@@ -90,4 +91,20 @@ func projectL2(_ x: inout Tensor, around center: Tensor, _ eps: Float) {
             }
         }
     }
+}
+
+/// Each row of `center` moved to the surface of the ball of `radius` in `norm` along a random
+/// direction (L-inf: t/max|t|, t uniform in [-1, 1]; L2: a Gaussian direction), clipped into
+/// [lo, hi]: the random starts of APGD (radius epsilon) and FAB's restarts.
+func randomSurfacePoint(_ center: Tensor, radius: Float, norm: Norm, rng: inout SeededRNG, _ lo: Float, _ hi: Float) -> Tensor {
+    var t = Tensor(shape: center.shape)
+    for i in 0..<t.count { t.data[i] = norm == .linf ? rng.uniform(-1, 1) : rng.nextNormal() }
+    let scale = norm == .linf ? t.itemMaxAbs() : t.itemNorms()
+    let per = t.itemCount
+    var x = center
+    for row in 0..<scale.count {
+        let f = radius / (scale[row] + 1e-12)
+        for j in (row * per)..<((row + 1) * per) { x.data[j] = min(max(x.data[j] + t.data[j] * f, lo), hi) }
+    }
+    return x
 }

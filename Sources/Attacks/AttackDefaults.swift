@@ -45,6 +45,11 @@ public enum AttackDefaults {
         case .learningRate: return number(c.learningRate)
         case .lambda: return number(c.lambda)
         case .overshoot: return number(c.overshoot)
+        case .loss: return c.loss?.rawValue
+        case .targetClasses: return c.targetClasses.map(String.init)
+        case .queries: return c.queries.map(String.init)
+        case .squareFraction: return number(c.squareFraction)
+        case .version: return c.version?.rawValue
         case .earlyStop: return c.earlyStop.map { String($0) }
         case .seed: return c.seed.map { String($0) }
         }

@@ -11,6 +11,11 @@ public enum AttackRegistry {
         CarliniWagnerAttack.self,
         DeepFoolAttack.self,
         FFGSM.self,
+        APGDAttack.self,
+        APGDTargetedAttack.self,
+        SquareAttack.self,
+        FABTargetedAttack.self,
+        AutoAttack.self,
     ]
 
     public static var names: [String] { all.map { $0.name.rawValue } }

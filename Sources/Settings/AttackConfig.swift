@@ -16,8 +16,17 @@ public struct AttackConfig: Codable, Sendable, Equatable {
     /// Every parameter by its wire name: the coding keys, and what a method lists as accepted.
     public enum Field: String, CodingKey, CaseIterable, Sendable {
         case method, norm, epsilon, stepSize, steps, restarts, randomStart, decay, targeted, target, targetsPerImage
-        case kappa, c, binarySearchSteps, learningRate, lambda, overshoot, earlyStop, seed
+        case kappa, c, binarySearchSteps, learningRate, lambda, overshoot, loss, targetClasses, queries, squareFraction
+        case version, earlyStop, seed
     }
+
+    /// The objective an APGD run ascends: cross-entropy or Croce & Hein's difference of logits
+    /// ratio (their targeted form when the attack is targeted).
+    public enum LossName: String, WireEnum { case ce, dlr }
+
+    /// Which AutoAttack ensemble: `standard` (APGD-CE, APGD-T, FAB-T, Square) or `rand` (APGD-CE
+    /// and APGD-DLR with expectation over 20 gradient draws, for models with randomness).
+    public enum AutoAttackVersion: String, WireEnum { case standard, rand }
     typealias CodingKeys = Field
 
     public var method: MethodName
@@ -37,6 +46,16 @@ public struct AttackConfig: Codable, Sendable, Equatable {
     public var learningRate: Float?
     public var lambda: Float?
     public var overshoot: Float?
+    /// APGD's objective (`ce` or `dlr`).
+    public var loss: LossName?
+    /// APGD-T: how many target classes it tries per image (the top ones after the label).
+    public var targetClasses: Int?
+    /// Square: the query budget per image.
+    public var queries: Int?
+    /// Square: the fraction of the image the first square covers (the paper's p_init).
+    public var squareFraction: Float?
+    /// AutoAttack: which ensemble of attacks.
+    public var version: AutoAttackVersion?
     public var earlyStop: Bool?
     public var seed: UInt64?
     /// Set once the Attacks module filled in the method's defaults: resolving again returns
@@ -54,6 +73,8 @@ public struct AttackConfig: Codable, Sendable, Equatable {
             (.targeted, targeted == true), (.target, target != nil), (.targetsPerImage, targetsPerImage != nil),
             (.kappa, kappa != nil), (.c, c != nil), (.binarySearchSteps, binarySearchSteps != nil),
             (.learningRate, learningRate != nil), (.lambda, lambda != nil), (.overshoot, overshoot != nil),
+            (.loss, loss != nil), (.targetClasses, targetClasses != nil), (.queries, queries != nil),
+            (.squareFraction, squareFraction != nil), (.version, version != nil),
         ]
         return set.filter(\.1).map(\.0)
     }
@@ -83,5 +104,10 @@ public struct AttackConfig: Codable, Sendable, Equatable {
         try within(restarts, 1...1000, .restarts)
         try within(binarySearchSteps, 1...64, .binarySearchSteps)
         try within(targetsPerImage, 1...1000, .targetsPerImage)
+        try within(targetClasses, 1...999, .targetClasses)
+        try within(queries, 1...1_000_000, .queries)
+        if let squareFraction, !(squareFraction > 0 && squareFraction <= 1) {
+            throw SettingsError.invalid(Field.squareFraction.rawValue, "must be in (0, 1], got \(squareFraction)")
+        }
     }
 }

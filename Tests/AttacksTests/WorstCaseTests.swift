@@ -167,4 +167,11 @@ final class WorstCaseTests: XCTestCase {
         XCTAssertEqual(codes(with(true), tally(attacked: [100, 100, 100], broken: [60, 30, 58])), [], "below PGD's 60")
         XCTAssertEqual(codes(with(true), tally(attacked: [100, 100, 100], broken: [60, 30, 70])), [.blackBoxStrongerThanWhiteBox])
     }
+
+    /// The registry's attacks say which use gradients: Square is the only black-box one, so the
+    /// black-box check compares it with all the others.
+    func testOnlySquareIsBlackBox() throws {
+        let black = AttackRegistry.all.filter { !$0.usesGradients }.map { $0.name.rawValue }
+        XCTAssertEqual(black, ["square"])
+    }
 }

@@ -115,6 +115,31 @@ final class AttackCommandTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("iteration ") && r.stderr.contains("% fooled"), r.stderr)
     }
 
+    /// The AutoAttack family's options reach the daemon under their wire names.
+    func testAutoAttackFamilyOptions() throws {
+        try loadModelAndData()
+        let apgd = ok(["attack", "--model", "trained", "--method", "apgd-t", "--dataset", "mnist-test", "--indices", "0,100",
+                       "--epsilon", "0.2", "--steps", "5", "--target-classes", "2", "--loss", "ce", "--norm", "l2"])
+        XCTAssertEqual(apgd["config"]?["targetClasses"]?.intValue, 2)
+        XCTAssertEqual(apgd["config"]?["loss"], "ce")
+        XCTAssertEqual(apgd["config"]?["norm"], "l2")
+        let square = ok(["attack", "--model", "trained", "--method", "square", "--dataset", "mnist-test", "--indices", "0,100",
+                         "--epsilon", "0.2", "--queries", "30", "--square-fraction", "0.5"])
+        XCTAssertEqual(square["config"]?["queries"]?.intValue, 30)
+        XCTAssertEqual(try XCTUnwrap(square["config"]?["squareFraction"]?.doubleValue), 0.5, accuracy: 1e-6)
+        for s in try XCTUnwrap(square["samples"]?.arrayValue) {
+            XCTAssertLessThanOrEqual(try XCTUnwrap(s["iterations"]?.intValue), 30)
+        }
+        let aa = ok(["attack", "--model", "trained", "--method", "autoattack", "--dataset", "mnist-test", "--indices", "0,100",
+                     "--epsilon", "0.3", "--autoattack-version", "standard"])
+        XCTAssertEqual(aa["config"]?["version"], "standard")
+        XCTAssertEqual(aa["summary"]?["robustAccuracy"]?.doubleValue, 0, "autoattack at 0.3 fools an undefended model")
+        let bad = shell.run(["attack", "--model", "trained", "--method", "apgd", "--dataset", "mnist-test", "--indices", "0",
+                             "--loss", "mse"])
+        XCTAssertEqual(bad.status, 2, "a usage error: \(bad.stderr)")
+        XCTAssertTrue(bad.stderr.contains("--loss"), bad.stderr)
+    }
+
     // MARK: --pretty
 
     func testPrettyPrintsTheSummaryTheSampleTableAndTheTransferTable() throws {

@@ -51,7 +51,8 @@ METHODS = ["initialize", "shutdown", "model/create", "model/load", "model/save",
            "probe", "explainPrediction", "cache/stats", "cache/clear", "trainStep", "evaluate"]
 EXPLAINERS = ["influence", "gradientTimesActivation", "saliency", "inputTimesGradient", "integratedGradients", "gradCam",
               "occlusion"]
-ATTACKS = ["fgsm", "bim", "pgd", "mifgsm", "ensemble-opt", "cw", "deepfool", "ffgsm"]
+ATTACKS = ["fgsm", "bim", "pgd", "mifgsm", "ensemble-opt", "cw", "deepfool", "ffgsm", "apgd", "apgd-t", "square", "fab-t",
+           "autoattack"]
 
 # ---------------------------------------------------------------------------------------------
 # Session builder.
@@ -536,7 +537,33 @@ def attack():
         "handle": "adv-10", "samples": "<array:2>", "summary": attack_summary(2),
         "config": {"method": "deepfool", "models": digits_only(), "norm": "l2", "steps": 10, "targeted": False,
                    "overshoot": 0.02, "earlyStop": True, "seed": 0}})
-    s.finish(23)
+    s.comment("APGD (Croce & Hein 2020: step size from 2 epsilon, halved at checkpoints, momentum 0.75; loss ce or "
+              "dlr), APGD-T (the targeted DLR toward each of the top targetClasses other classes in turn; success is "
+              "any misclassification) and the Square attack (score-based: no gradients, a query budget per image).")
+    s.call(23, "attack", {"model": "digits", "method": "apgd", "inputs": TWO, "steps": 10}, {
+        "handle": "adv-11", "samples": "<array:2>", "summary": attack_summary(2),
+        "config": {"method": "apgd", "models": digits_only(), "norm": "linf", "epsilon": 0.3, "steps": 10, "restarts": 1,
+                   "loss": "ce", "targeted": False, "earlyStop": True, "seed": 0}})
+    s.call(24, "attack", {"model": "digits", "method": "apgd-t", "inputs": TWO, "steps": 5, "targetClasses": 3}, {
+        "handle": "adv-12", "samples": "<array:2>", "summary": attack_summary(2),
+        "config": {"method": "apgd-t", "models": digits_only(), "norm": "linf", "epsilon": 0.3, "steps": 5, "restarts": 1,
+                   "loss": "dlr", "targetClasses": 3, "targeted": False, "earlyStop": True, "seed": 0}})
+    s.call(25, "attack", {"model": "digits", "method": "square", "norm": "l2", "inputs": TWO, "queries": 100}, {
+        "handle": "adv-13", "samples": "<array:2>", "summary": attack_summary(2),
+        "config": {"method": "square", "models": digits_only(), "norm": "l2", "epsilon": 2, "queries": 100,
+                   "squareFraction": 0.8, "targeted": False, "earlyStop": True, "seed": 0}})
+    s.comment("FAB-T (minimum-norm: projections onto the linearised boundary toward each target class; a success is "
+              "its smallest adversarial within epsilon) and the AutoAttack ensemble (standard: APGD-CE, APGD-T, FAB-T, "
+              "Square, each on the samples still robust).")
+    s.call(26, "attack", {"model": "digits", "method": "fab-t", "inputs": TWO, "steps": 10, "targetClasses": 2}, {
+        "handle": "adv-14", "samples": "<array:2>", "summary": attack_summary(2),
+        "config": {"method": "fab-t", "models": digits_only(), "norm": "linf", "epsilon": 0.3, "steps": 10, "restarts": 1,
+                   "targetClasses": 2, "targeted": False, "earlyStop": True, "seed": 0}})
+    s.call(27, "attack", {"model": "digits", "method": "autoattack", "inputs": TWO, "epsilon": 0.3}, {
+        "handle": "adv-15", "samples": "<array:2>", "summary": attack_summary(2),
+        "config": {"method": "autoattack", "models": digits_only(), "norm": "linf", "epsilon": 0.3, "version": "standard",
+                   "targeted": False, "earlyStop": True, "seed": 0}})
+    s.finish(28)
     return s
 
 
@@ -581,7 +608,8 @@ def attack_errors():
     s.call(3, "model/create", {"name": "m2", "architecture": "mnist-small", "seed": 2}, summary("m2"))
     one = {"model": "m", "inputs": DIGIT_CHW}
     s.fail(4, "attack", {**one, "method": "jsma"}, -32602,
-           "params.method: unknown \"jsma\"; known: fgsm, bim, pgd, mifgsm, ensemble-opt, cw, deepfool, ffgsm")
+           "params.method: unknown \"jsma\"; known: fgsm, bim, pgd, mifgsm, ensemble-opt, cw, deepfool, ffgsm, apgd, apgd-t, square, fab-t, "
+           "autoattack")
     s.fail(5, "attack", {**one, "method": "fgsm", "epsilon": -0.1}, -32602, "params.epsilon: must be a positive number, got -0.1")
     s.fail(6, "attack", {**one, "models": [{"name": "m2"}], "method": "fgsm"}, -32602,
            "params: give exactly one of model (a name) or models (an ensemble)")
@@ -623,7 +651,20 @@ def attack_errors():
     s.call(30, "handle/list", None, {"handles": [], "totalBytes": 0})
     s.comment("evaluateOn is resolved after the attack has run: a missing model there is -32001 too.")
     s.fail(31, "attack", {**one, "method": "fgsm", "evaluateOn": ["missing"]}, -32001, "<contains:no model named \"missing\">")
-    s.finish(32)
+    s.comment("The parameters of apgd, apgd-t and square, named when wrong.")
+    s.fail(32, "attack", {**one, "method": "apgd", "loss": "mse"}, -32602, "params.loss: unknown \"mse\"; known: ce, dlr")
+    s.fail(33, "attack", {**one, "method": "apgd-t", "targetClasses": 10}, -32602,
+           "params.targetClasses: the model has 9 classes besides the label, asked for 10", schema="valid")
+    s.fail(34, "attack", {**one, "method": "square", "stepSize": 0.1}, -32602,
+           "params.stepSize: square does not use it (it takes epsilon, norm, queries, squareFraction, target, targeted, seed and earlyStop)")
+    s.fail(35, "attack", {**one, "method": "square", "squareFraction": 1.5}, -32602, "params.squareFraction: must be in (0, 1], got 1.5")
+    s.fail(36, "attack", {**one, "method": "apgd-t", "targeted": True}, -32602,
+           "params.targeted: apgd-t does not use it (it takes epsilon, loss, norm, restarts, steps, targetClasses, seed and earlyStop)")
+    s.fail(37, "attack", {**one, "method": "autoattack", "version": "plus"}, -32602,
+           "params.version: unknown \"plus\"; known: standard, rand")
+    s.fail(38, "attack", {**one, "method": "autoattack", "steps": 10}, -32602,
+           "params.steps: autoattack does not use it (it takes epsilon, norm, version, seed and earlyStop)")
+    s.finish(39)
     return s
 
 

@@ -159,3 +159,15 @@ def test_paths_mean_what_they_mean_in_the_users_directory(daemon, tmp_path, monk
         with pytest.raises(advlens.AdvLensError) as refused:
             c.model_load("digits", spec=str(MODEL_DIR / "model.json"), weights=str(MODEL_DIR / "model.safetensors"))
         assert refused.value.code == -32013
+
+
+def test_apgd_and_square_through_the_client(client):
+    """The parameters of the AutoAttack family pass as keyword arguments (snake_case)."""
+    refs = advlens.dataset("mnist-test", range(4))
+    apgd = client.attack("digits", "apgd-t", refs, epsilon=0.2, steps=5, target_classes=2, loss="dlr")
+    assert apgd.config["targetClasses"] == 2 and apgd.config["loss"] == "dlr"
+    assert np.abs(apgd.perturbations).max() <= 0.2 + 1e-6
+    square = client.attack("digits", "square", refs, epsilon=0.2, queries=50, square_fraction=0.5)
+    assert square.config["queries"] == 50 and square.config["squareFraction"] == 0.5
+    assert all(s["iterations"] <= 50 for s in square.samples)
+    assert np.abs(square.perturbations).max() <= 0.2 + 1e-6

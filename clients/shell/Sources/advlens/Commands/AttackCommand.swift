@@ -11,7 +11,7 @@ struct AttackCommand: ParsableCommand {
         commandName: "attack",
         abstract: "Make adversarial examples against a resident model or an ensemble.",
         discussion: """
-            Methods: fgsm, bim, pgd, mifgsm, ensemble-opt, cw, deepfool, ffgsm. Parameters left out take \
+            Methods: fgsm, bim, pgd, mifgsm, ensemble-opt, cw, deepfool, ffgsm, apgd, apgd-t, square, fab-t, autoattack. Parameters left out take \
             the method's defaults; the result's config echoes every value used, seed included. \
             The daemon keeps the adversarial batch under a handle (adv-1, ...): give it to \
             `predict --handle H` or `attack --handle H`, list with `handle list`, free with \
@@ -24,6 +24,8 @@ struct AttackCommand: ParsableCommand {
 
             Examples:
               advlens attack --model m --method pgd --dataset mnist-test --all --pretty
+              advlens attack --model m --method apgd --loss dlr --dataset mnist-test --indices 0-255
+              advlens attack --model m --method autoattack --epsilon 0.3 --dataset mnist-test --indices 0-255
               advlens attack --models a:0.5,b:0.5 --method ensemble-opt \\
                   --dataset mnist-test --indices 0-9 --evaluate-on c --png adv
             """)
@@ -36,7 +38,7 @@ struct AttackCommand: ParsableCommand {
     @Option(help: ArgumentHelp("An ensemble to attack: name:weight,name:weight (weights default to 1, normalised).", valueName: "list"))
     var models: String?
 
-    @Option(help: ArgumentHelp("fgsm, bim, pgd, mifgsm, ensemble-opt, cw, deepfool or ffgsm.", valueName: "method"))
+    @Option(help: ArgumentHelp("fgsm, bim, pgd, mifgsm, ensemble-opt, cw, deepfool, ffgsm, apgd, apgd-t, square, fab-t or autoattack.", valueName: "method"))
     var method: String
 
     @OptionGroup var source: InputOptions

@@ -9,7 +9,7 @@ import Settings
 /// option's help lists the methods' defaults, read from the Attacks registry (`AttackDefaults`).
 struct AttackSettingsOptions: ParsableArguments {
     // Numbers are taken as given (even "-1") and checked by the daemon, which names the field.
-    @Option(help: ArgumentHelp("linf or l2 (pgd); the other methods have one norm." + Self.defaults(.norm), valueName: "norm"))
+    @Option(help: ArgumentHelp("linf or l2 (pgd, apgd, apgd-t, square, fab-t, autoattack); the other methods have one norm." + Self.defaults(.norm), valueName: "norm"))
     var norm: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Perturbation budget (L-inf or L2 radius): a number or a fraction such as 8/255." + Self.defaults(.epsilon), valueName: "e"),
             transform: Fraction.parse)
@@ -19,7 +19,7 @@ struct AttackSettingsOptions: ParsableArguments {
     var stepSize: Float?
     @Option(parsing: .unconditional, help: ArgumentHelp("Iterations." + Self.defaults(.steps), valueName: "n"))
     var steps: Int?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Random restarts (pgd)." + Self.defaults(.restarts), valueName: "r"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Random restarts (pgd, apgd, apgd-t)." + Self.defaults(.restarts), valueName: "r"))
     var restarts: Int?
     @Flag(name: .customLong("no-random-start"), help: "Start pgd at the clean image instead of a random point of the ball (default: a random start).")
     var noRandomStart = false
@@ -43,6 +43,16 @@ struct AttackSettingsOptions: ParsableArguments {
     var lambda: Float?
     @Option(parsing: .unconditional, help: ArgumentHelp("Overshoot (deepfool)." + Self.defaults(.overshoot), valueName: "o"))
     var overshoot: Float?
+    @Option(help: ArgumentHelp("Objective of apgd and apgd-t: ce or dlr." + Self.defaults(.loss), valueName: "loss"))
+    var loss: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Target classes per image (apgd-t, fab-t)." + Self.defaults(.targetClasses), valueName: "n"))
+    var targetClasses: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Query budget per image (square)." + Self.defaults(.queries), valueName: "n"))
+    var queries: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Fraction of the image the first square covers (square)." + Self.defaults(.squareFraction), valueName: "p"))
+    var squareFraction: Float?
+    @Option(name: .customLong("autoattack-version"), help: ArgumentHelp("AutoAttack's ensemble: standard or rand (autoattack)." + Self.defaults(.version), valueName: "v"))
+    var autoAttackVersion: String?
     @Flag(name: .customLong("no-early-stop"), help: "Keep iterating on samples that already succeeded. Default: a sample stops once it succeeded.")
     var noEarlyStop = false
     @Option(parsing: .unconditional, help: ArgumentHelp("Seed of random starts and random targets (default 0).", valueName: "s"))
@@ -61,7 +71,7 @@ struct AttackSettingsOptions: ParsableArguments {
     /// Whether any parameter was given (commands that attack only on request check it).
     var anyGiven: Bool {
         let values: [Any?] = [norm, epsilon, stepSize, steps, restarts, decay, target, targetsPerImage, kappa, c, binarySearchSteps,
-                              learningRate, lambda, overshoot, seed]
+                              learningRate, lambda, overshoot, loss, targetClasses, queries, squareFraction, autoAttackVersion, seed]
         return values.contains { $0 != nil } || noRandomStart || targeted || noEarlyStop
     }
 
@@ -78,6 +88,17 @@ struct AttackSettingsOptions: ParsableArguments {
         if targeted || a.target != nil { a.targeted = true }
         (a.targetsPerImage, a.kappa, a.c, a.binarySearchSteps) = (targetsPerImage, kappa, c, binarySearchSteps)
         (a.learningRate, a.lambda, a.overshoot, a.seed) = (learningRate, lambda, overshoot, seed)
+        if let loss {
+            guard let l = AttackConfig.LossName(rawValue: loss) else { throw ValidationError("--loss: \(AttackConfig.LossName.unknown(loss))") }
+            a.loss = l
+        }
+        (a.targetClasses, a.queries, a.squareFraction) = (targetClasses, queries, squareFraction)
+        if let autoAttackVersion {
+            guard let v = AttackConfig.AutoAttackVersion(rawValue: autoAttackVersion) else {
+                throw ValidationError("--autoattack-version: \(AttackConfig.AutoAttackVersion.unknown(autoAttackVersion))")
+            }
+            a.version = v
+        }
         if noEarlyStop { a.earlyStop = false }
         return a
     }
