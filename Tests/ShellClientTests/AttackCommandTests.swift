@@ -383,4 +383,24 @@ final class AttackCommandTests: XCTestCase {
         XCTAssertTrue(list.json?["handles"]?.arrayValue?.contains { $0["handle"]?.stringValue == handle } == true,
                       "the partial batch is kept across the restart")
     }
+
+    // MARK: samples
+
+    /// `--sample N` takes a seeded sample of the dataset's images (issue 16); `--stratified`
+    /// covers every class; the options need --dataset and --sample.
+    func testSampleOptionsDrawASeededStratifiedSample() throws {
+        try loadModelAndData()
+        let args = ["predict", "--model", "trained", "--dataset", "mnist-test", "--sample", "20", "--stratified", "--sample-seed", "3"]
+        let first = ok(args)
+        let labels = first["predictions"]?.arrayValue?.compactMap { $0["label"]?.intValue } ?? []
+        XCTAssertEqual(labels.count, 20)
+        XCTAssertEqual(Set(labels), Set(0..<10), "a stratified sample of 20 holds every class")
+        XCTAssertEqual(ok(args)["predictions"], first["predictions"], "the same seed draws the same images")
+        for bad in [["predict", "--model", "trained", "--dataset", "mnist-test", "--all", "--sample-seed", "3"],
+                    ["predict", "--model", "trained", "--handle", "adv-1", "--sample", "5"]] {
+            let r = shell.run(bad)
+            XCTAssertEqual(r.status, 2, "\(bad): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("--sample"), r.stderr)
+        }
+    }
 }

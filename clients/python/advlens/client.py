@@ -252,7 +252,7 @@ class Client:
         if isinstance(dataset, str):
             dataset = {"name": dataset}
         elif isinstance(dataset, dict) and "dataset" in dataset:
-            dataset = {"name": dataset["dataset"], **({"indices": dataset["indices"]} if "indices" in dataset else {})}
+            dataset = {"name": dataset["dataset"], **{k: dataset[k] for k in ("indices", "sample", "seed", "stratified") if k in dataset}}
         if isinstance(adversarial, Handle):
             adversarial = adversarial.as_input()
         return self.call("probe", dict(params, model=model, layer=layer, kind=kind, dataset=dataset,

@@ -81,9 +81,19 @@ def from_wire(value, client=None, key=None):
     return value
 
 
-def dataset(name, indices=None):
-    """An input source naming images of a loaded dataset."""
+def dataset(name, indices=None, sample=None, seed=None, stratified=None):
+    """An input source naming images of a loaded dataset: all, `indices`, or a seeded `sample`
+    of N of them (of `indices` when given; `stratified=True` deals round-robin over the classes,
+    so N >= classes covers every class), drawn by the daemon the same way everywhere."""
     source = {"dataset": name}
     if indices is not None:
         source["indices"] = [int(i) for i in indices]
+    if sample is not None:
+        source["sample"] = int(sample)
+        if seed is not None:
+            source["seed"] = int(seed)
+        if stratified is not None:
+            source["stratified"] = bool(stratified)
+    elif seed is not None or stratified is not None:
+        raise ValueError("seed and stratified describe a sample: pass sample=N")
     return source

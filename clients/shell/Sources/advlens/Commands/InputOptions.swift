@@ -20,14 +20,25 @@ struct InputOptions: ParsableArguments {
     @Flag(help: "Every image of the dataset (or of the handle).")
     var all = false
 
-    static let usage = "give one of --input FILE, --dataset NAME (with --indices or --all) or --handle H"
+    @Option(parsing: .unconditional, help: ArgumentHelp("A seeded sample of N dataset images (of --indices when given; default: no sample).", valueName: "n"))
+    var sample: Int?
+    @Option(name: .customLong("sample-seed"), parsing: .unconditional, help: ArgumentHelp("The sample's seed (default 0).", valueName: "s"))
+    var sampleSeed: UInt64?
+    @Flag(help: "Draw the sample round-robin over the classes, so N >= classes covers every class (default: uniform).")
+    var stratified = false
+
+    static let usage = "give one of --input FILE, --dataset NAME (with --indices, --all or --sample) or --handle H"
 
     func validate() throws {
         let forms = [!inputs.isEmpty, dataset != nil, handle != nil].filter { $0 }.count
         if forms != 1 { throw ValidationError(Self.usage) }
-        if dataset != nil && (indices == nil) == !all {
-            throw ValidationError("with --dataset, give exactly one of --indices LIST or --all")
+        if dataset != nil && sample == nil && (indices == nil) == !all {
+            throw ValidationError("with --dataset, give exactly one of --indices LIST or --all (or --sample N)")
         }
+        if dataset == nil && (sample != nil || sampleSeed != nil || stratified) {
+            throw ValidationError("--sample, --sample-seed and --stratified take images of --dataset")
+        }
+        if sample == nil && (sampleSeed != nil || stratified) { throw ValidationError("--sample-seed and --stratified need --sample N") }
         if handle != nil && indices != nil && all {
             throw ValidationError("with --handle, give --indices LIST or --all (or neither: every image), not both")
         }
@@ -41,6 +52,11 @@ struct InputOptions: ParsableArguments {
     func sources() throws -> (inputs: Inputs, names: [String]?) {
         let list = try indices.map(Self.parseIndices)
         if let dataset {
+            if let sample {
+                // The daemon draws it; the tables name its images by position.
+                let draw = DatasetSample(count: sample, seed: sampleSeed, stratified: stratified ? true : nil)
+                return (Inputs([.dataset(name: dataset, indices: list, sample: draw)]), nil)
+            }
             return (Inputs([.dataset(name: dataset, indices: list)]), list.map { $0.map(String.init) })
         }
         if let handle {
