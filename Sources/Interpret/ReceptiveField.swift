@@ -96,10 +96,11 @@ public enum ReceptiveField {
         case let p as AvgPool2d:
             return apply(e, Window(kernel: p.kernel.0, stride: p.stride.0, padding: p.padding.0),
                          Window(kernel: p.kernel.1, stride: p.stride.1, padding: p.padding.1))
-        case is ReLU, is Pointwise, is BatchNorm2d, is Dropout:
+        case is ReLU, is Pointwise, is BatchNorm2d, is Dropout, is Identity:
             return e
         default:
-            // Linear, flatten and anything unknown: every input position may contribute.
+            // Linear, flatten, adaptive pooling (its windows depend on the input size, so the
+            // whole input is the safe bound) and anything unknown: every position may contribute.
             return .whole
         }
     }

@@ -90,6 +90,8 @@ public struct LayerSpec: Codable, Sendable, Equatable {
     public var maxVal: Float?
     /// gelu: "none" (exact, the default) or "tanh".
     public var approximate: String?
+    /// adaptiveavgpool2d: the output's [H, W] (or one size for both).
+    public var outputSize: IntPair?
     public var body: [LayerSpec]?
     public var shortcut: [LayerSpec]?
 
@@ -98,6 +100,7 @@ public struct LayerSpec: Codable, Sendable, Equatable {
         case inChannels = "in_channels", outChannels = "out_channels", kernelSize = "kernel_size"
         case inFeatures = "in_features", outFeatures = "out_features", numFeatures = "num_features"
         case negativeSlope = "negative_slope", minVal = "min_val", maxVal = "max_val", approximate
+        case outputSize = "output_size"
     }
 
     public init(name: String, type: String) {

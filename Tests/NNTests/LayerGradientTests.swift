@@ -93,6 +93,34 @@ final class LayerGradientTests: XCTestCase {
         }
     }
 
+    /// Adaptive average pooling to sizes that divide the input and sizes that make windows of
+    /// unequal, overlapping extent (7 -> 3: rows 0-2, 2-4, 4-6), and global pooling.
+    func testAdaptiveAveragePoolingGradients() throws {
+        for size in [IntPair(3, 2), IntPair(1, 1), IntPair(7, 4)] {
+            var spec = LayerSpec(name: "p", type: "adaptiveavgpool2d")
+            spec.outputSize = size
+            let m = try model([spec], input: [2, 7, 4])
+            XCTAssertEqual(m.outputShapes["p"], [2, size.h, size.w])
+            try checkLayer(m, TestTensors.uniform([2, 2, 7, 4], seed: 9))
+        }
+    }
+
+    /// The windows are PyTorch's: 7 rows to 3 take rows [0, 3), [2, 5), [4, 7).
+    func testAdaptiveAveragePoolingValues() throws {
+        var spec = LayerSpec(name: "p", type: "adaptiveavgpool2d")
+        spec.outputSize = IntPair(3, 1)
+        let m = try model([spec], input: [1, 7, 1])
+        let y = try m.predict(Tensor(shape: [1, 1, 7, 1], data: (0..<7).map(Float.init)))
+        XCTAssertEqual(y.data, [1, 3, 5])   // means of 0,1,2 / 2,3,4 / 4,5,6
+        XCTAssertThrowsError(try model([LayerSpec(name: "p", type: "adaptiveavgpool2d")], input: [1, 7, 1])) {
+            XCTAssertTrue("\($0)".contains("layers[0].output_size"), "\($0)")
+        }
+        let identity = try model([LayerSpec(name: "i", type: "identity")], input: [1, 2, 2])
+        let x = TestTensors.uniform([3, 1, 2, 2], seed: 5)
+        XCTAssertEqual(try identity.predict(x).data, x.data)
+        try checkLayer(identity, x)
+    }
+
     /// Values against the definitions, worked out by hand (PyTorch gives the same to float32).
     func testPointwiseValues() throws {
         func f(_ spec: LayerSpec, _ v: Float) throws -> Float {

@@ -95,3 +95,22 @@ public final class Dropout: LeafLayer {
         return dy
     }
 }
+
+/// Passes its input through unchanged: ONNX graphs and torchvision models use it as a
+/// placeholder (e.g. a classifier replaced by `nn.Identity()`), and a spec keeps its names.
+public final class Identity: LeafLayer {
+    public let name: String
+    public var kind: String { "identity" }
+    public var traceIndex = -1
+
+    public init(name: String) { self.name = name }
+
+    public func outputShape(_ input: [Int]) throws -> [Int] { input }
+
+    public func compute(_ x: Tensor, _ run: Execution) -> (Tensor, SavedState?) { (x, nil) }
+
+    public func gradient(_ dy: Tensor, input x: Tensor, output y: Tensor, saved: SavedState?,
+                         _ pass: BackwardPass, needInput: Bool) -> Tensor? {
+        needInput ? dy : nil
+    }
+}
