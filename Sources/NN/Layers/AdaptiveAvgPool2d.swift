@@ -29,6 +29,15 @@ public final class AdaptiveAvgPool2d: LeafLayer {
         (i * size / out)..<(((i + 1) * size + out - 1) / out)
     }
 
+    /// Each output position's flat index in its plane and its input rows and columns.
+    @inline(__always)
+    static func forEachWindow(_ output: (Int, Int), _ h: Int, _ w: Int, _ body: (Int, Range<Int>, Range<Int>) -> Void) {
+        for i in 0..<output.0 {
+            let rows = window(i, output.0, h)
+            for j in 0..<output.1 { body(i * output.1 + j, rows, window(j, output.1, w)) }
+        }
+    }
+
     public func compute(_ x: Tensor, _ run: Execution) -> (Tensor, SavedState?) {
         let (h, w) = (x.shape[2], x.shape[3]), (oh, ow) = output
         let planes = x.batch * x.shape[1]
@@ -38,14 +47,10 @@ public final class AdaptiveAvgPool2d: LeafLayer {
                 Parallel.forRanges(planes, grain: max(1, (1 << 16) / max(h * w, 1))) { r in
                     for plane in r {
                         let src = xp + plane * h * w, dst = op + plane * oh * ow
-                        for i in 0..<oh {
-                            let rows = Self.window(i, oh, h)
-                            for j in 0..<ow {
-                                let cols = Self.window(j, ow, w)
-                                var sum: Float = 0
-                                for yy in rows { for xx in cols { sum += src[yy * w + xx] } }
-                                dst[i * ow + j] = sum / Float(rows.count * cols.count)
-                            }
+                        Self.forEachWindow(output, h, w) { o, rows, cols in
+                            var sum: Float = 0
+                            for yy in rows { for xx in cols { sum += src[yy * w + xx] } }
+                            dst[o] = sum / Float(rows.count * cols.count)
                         }
                     }
                 }
@@ -66,13 +71,9 @@ public final class AdaptiveAvgPool2d: LeafLayer {
                 Parallel.forRanges(planes, grain: max(1, (1 << 16) / max(h * w, 1))) { r in
                     for plane in r {
                         let dst = dp + plane * h * w, g = gp + plane * oh * ow
-                        for i in 0..<oh {
-                            let rows = Self.window(i, oh, h)
-                            for j in 0..<ow {
-                                let cols = Self.window(j, ow, w)
-                                let share = g[i * ow + j] / Float(rows.count * cols.count)
-                                for yy in rows { for xx in cols { dst[yy * w + xx] += share } }
-                            }
+                        Self.forEachWindow(output, h, w) { o, rows, cols in
+                            let share = g[o] / Float(rows.count * cols.count)
+                            for yy in rows { for xx in cols { dst[yy * w + xx] += share } }
                         }
                     }
                 }
