@@ -117,10 +117,11 @@ bench: deps-test build-tests
 schemas: deps
 	$(SWIFT) run $(SWIFT_FLAGS) advlens-schema protocol/schema
 
-## soak: 100 socket clients mixing predict, attack, explainPrediction and probe for SOAK_SECONDS (default 600):
+## soak: 100 socket clients mixing predict, attack, explainPrediction and probe for SOAK_SECONDS (default 600): (then bench/connection_churn.py: connect-request-close cycles, none may go unanswered)
 ## errors, predict p50/p99 latency, resident memory start/peak/end (not part of test)
 soak: deps-test build
 	ADVLENSD=$(ADVLENSD) $(PYTHON) bench/soak.py
+	ADVLENSD=$(ADVLENSD) $(PYTHON) bench/connection_churn.py
 
 ## fuzz: libFuzzer over the RPC framing, JSON parser and request decoding, and over the file formats clients
 ## name (safetensors, spec JSON, NPY, CSV, gzip, IDX, images), side by side for FUZZ_SECONDS (default 60; not part of test)

@@ -281,7 +281,7 @@ public final class UnixSocketServer: @unchecked Sendable {
         for p in polled where p.revents != 0 {
             state.lock()
             let connection = clients[p.fd]
-            if connection != nil { watched.remove(p.fd) }
+            watched.remove(p.fd)   // a number no connection owns any more is dropped too, never polled again
             state.unlock()
             if let connection { pump(p.fd, connection) }
         }
@@ -308,12 +308,16 @@ public final class UnixSocketServer: @unchecked Sendable {
                 _ = poll(&p, 1, 1000)
             }
             _ = connection.end()
-            close(fd)
+            // Forget the connection before closing its descriptor: once closed, accept() may hand
+            // the same number to a new client, whose entry this must not remove (that client was
+            // then never read: its requests went unanswered while poll spun on its socket).
             state.lock()
-            clients[fd] = nil
+            if clients[fd] === connection { clients[fd] = nil }
+            watched.remove(fd)
             lastActivity = Date()
             state.broadcast()
             state.unlock()
+            close(fd)
         }
         t.stackSize = 8 << 20
         t.name = connection.options.name
