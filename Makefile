@@ -117,8 +117,9 @@ bench: deps-test build-tests
 schemas: deps
 	$(SWIFT) run $(SWIFT_FLAGS) advlens-schema protocol/schema
 
-## soak: 100 socket clients mixing predict, attack, explainPrediction and probe for SOAK_SECONDS (default 600): (then bench/connection_churn.py: connect-request-close cycles, none may go unanswered)
-## errors, predict p50/p99 latency, resident memory start/peak/end (not part of test)
+## soak: 100 socket clients mixing predict, attack, explainPrediction and probe for SOAK_SECONDS (default 600):
+## errors, predict p50/p99 latency, resident memory start/peak/end; then 30 s of connect-request-close
+## churn (bench/connection_churn.py: no connection may go unanswered) (not part of test)
 soak: deps-test build
 	ADVLENSD=$(ADVLENSD) $(PYTHON) bench/soak.py
 	ADVLENSD=$(ADVLENSD) $(PYTHON) bench/connection_churn.py
