@@ -375,8 +375,8 @@ final class AttackCommandTests: XCTestCase {
         XCTAssertEqual(partial["samples"]?.arrayValue?.count, 8)
         let handle = try XCTUnwrap(partial["handle"]?.stringValue)
         // The next command starts a new daemon on the same cache database: the handle is there.
-        // (Once, under a load average of 12, this command hung for 90 s; the daemons' logs say why
-        // if it happens again.)
+        // (A failure prints both daemons' logs. A hang here once came from the socket server losing
+        // a client whose descriptor number it had just reused; bench/connection_churn.py checks it.)
         let list = shell.run(["handle", "list"], timeout: 60)
         let logs = [shell.logFile + ".1", shell.logFile].map { (try? String(contentsOfFile: $0, encoding: .utf8)) ?? "(none)" }
         XCTAssertEqual(list.status, 0, "handle list: \(list.stderr)\nlogs:\n\(logs.joined(separator: "\n---\n").suffix(4000))")
