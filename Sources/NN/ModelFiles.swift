@@ -23,7 +23,8 @@ extension Model {
         // A spec the file cannot fill fails the strict load anyway; up to `preciseErrorValues`
         // it is built, so the error names the missing key; beyond, nothing is allocated.
         let held = weights.tensors.values.reduce(0) { $0 + $1.count }
-        guard spec.valueCount <= max(held, preciseErrorValues) else { throw ModelError.weightsTooSmall(needed: spec.valueCount, held: held) }
+        let needed = spec.valueCount
+        guard needed <= max(held, preciseErrorValues) else { throw ModelError.weightsTooSmall(needed: needed, held: held) }
         let model = try Model(spec: spec)
         try model.loadWeights(weights)
         return model

@@ -57,15 +57,9 @@ final class DaemonProcess {
     }
 
     deinit {
-        if process.isRunning {
-            // SIGTERM lets a daemon drain (up to 2 x --drain-timeout); a test that is done with
-            // it does not wait for that: SIGKILL after a second.
-            process.terminate()
-            let deadline = Date(timeIntervalSinceNow: 1)
-            while process.isRunning && Date() < deadline { usleep(5_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-        }
+        // SIGTERM lets a daemon drain (up to 2 x --drain-timeout); a test that is done with it
+        // does not wait for that.
+        process.stop(grace: 1)
         if let privateCache { try? FileManager.default.removeItem(at: privateCache) }
     }
 
@@ -219,5 +213,18 @@ extension JSONValue {
     static func tensor(shape: [Int], values: [Float]) -> JSONValue {
         let data = values.withUnsafeBytes { Data($0).base64EncodedString() }
         return ["shape": .array(shape.map { .number(Double($0)) }), "dtype": "float32", "data": .string(data)]
+    }
+}
+
+extension Process {
+    /// SIGTERM, then SIGKILL if the process has not exited within `grace` seconds; returns once
+    /// it is gone (a daemon stuck in a write or a drain must not hang the test run).
+    func stop(grace: Double) {
+        guard isRunning else { return }
+        terminate()
+        let deadline = Date(timeIntervalSinceNow: grace)
+        while isRunning && Date() < deadline { usleep(5_000) }
+        if isRunning { kill(processIdentifier, SIGKILL) }
+        waitUntilExit()
     }
 }

@@ -43,15 +43,7 @@ final class SocketLimitsTests: XCTestCase {
         }
 
         deinit {
-            // SIGTERM, then SIGKILL if it has not stopped within 20 s (a daemon stuck in a
-            // write must not hang the test run).
-            if process.isRunning {
-                process.terminate()
-                let deadline = Date(timeIntervalSinceNow: 20)
-                while process.isRunning && Date() < deadline { usleep(10_000) }
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-                process.waitUntilExit()
-            }
+            process.stop(grace: 20)
             try? FileManager.default.removeItem(at: directory)
         }
 
@@ -167,21 +159,26 @@ final class SocketLimitsTests: XCTestCase {
 
     // MARK: 1. A client that stops reading
 
-    /// Client A asks for large replies and never reads them; client B on the same daemon is
-    /// still answered (both workers would otherwise sit in write() to A), and the server
-    /// closes A once its replies stall past --output-stall-timeout, logging it.
-    func testAClientThatStopsReadingHoldsUpNobody() throws {
-        let d = try SocketDaemon(arguments: ["--workers", "2", "--output-stall-timeout", "1"])
+    /// Client A: loads model "m" and dataset "mnist", then sends `requests` predicts with
+    /// replies of about 300 kB each (far more than a socket buffer holds) and reads nothing more.
+    func nonReadingClient(_ d: SocketDaemon, requests: Int) throws -> Client {
         let a = try Client(d.socket)
         _ = a.call("initialize", ["clientInfo": ["name": "A"]])
         _ = a.call("model/create", ["name": "m", "architecture": "mnist-small"])
         _ = a.call("dataset/load", ["name": "mnist", "kind": "mnist-csv", "path": "data/mnist_5k.csv.gz"])
         let indices = JSONValue.array((0..<1000).map { .number(Double($0)) })
-        // About 300 kB each: far more than a socket buffer holds.
-        for _ in 0..<8 {
+        for _ in 0..<requests {
             a.request("predict", ["model": "m", "inputs": ["dataset": "mnist", "indices": indices], "topK": 10, "returnLogits": true])
         }
-        // A reads nothing from here on.
+        return a
+    }
+
+    /// Client A asks for large replies and never reads them; client B on the same daemon is
+    /// still answered (both workers would otherwise sit in write() to A), and the server
+    /// closes A once its replies stall past --output-stall-timeout, logging it.
+    func testAClientThatStopsReadingHoldsUpNobody() throws {
+        let d = try SocketDaemon(arguments: ["--workers", "2", "--output-stall-timeout", "1"])
+        let a = try nonReadingClient(d, requests: 8)
 
         let b = try Client(d.socket)
         _ = b.call("initialize", ["clientInfo": ["name": "B"]])
@@ -200,14 +197,7 @@ final class SocketLimitsTests: XCTestCase {
     /// reply finds --max-queued-output bytes still waiting (long before the stall timeout).
     func testQueuedOutputByteLimitClosesTheClient() throws {
         let d = try SocketDaemon(arguments: ["--workers", "2", "--max-queued-output", "500000", "--output-stall-timeout", "600"])
-        let a = try Client(d.socket)
-        _ = a.call("initialize", ["clientInfo": ["name": "A"]])
-        _ = a.call("model/create", ["name": "m", "architecture": "mnist-small"])
-        _ = a.call("dataset/load", ["name": "mnist", "kind": "mnist-csv", "path": "data/mnist_5k.csv.gz"])
-        let indices = JSONValue.array((0..<1000).map { .number(Double($0)) })
-        for _ in 0..<12 {
-            a.request("predict", ["model": "m", "inputs": ["dataset": "mnist", "indices": indices], "topK": 10, "returnLogits": true])
-        }
+        let a = try nonReadingClient(d, requests: 12)
         XCTAssertTrue(a.hungUp(), "the server closed A, which never read: \(d.log)")
         XCTAssertTrue(d.log.contains("the limit is 500000"), "the overflow is logged: \(d.log)")
         let b = try Client(d.socket)
