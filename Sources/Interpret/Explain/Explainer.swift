@@ -21,11 +21,15 @@ public struct Explainer {
     }
 
     /// The last convolution's channel layer (see `defaultNeuronLayers`): the default Grad-CAM layer.
-    /// In a graph, the last top-level node with a [C, H, W] output (a ResNet's last block's
-    /// ReLU: its convolutions sit inside branches).
+    /// In a graph, the last top-level node with a [C, H, W] output larger than 1x1 (a ResNet's
+    /// last block's ReLU: its convolutions sit inside branches, and the global pooling after it
+    /// has no map left).
     public var lastConvolutionLayer: String? {
         let top = model.topLevelLayers
-        if model.graph != nil { return top.last(where: { model.outputShapes[$0.name]?.count == 3 })?.name }
+        if model.graph != nil {
+            let maps = top.filter { model.outputShapes[$0.name]?.count == 3 }
+            return (maps.last { model.outputShapes[$0.name]!.dropFirst().reduce(1, *) > 1 } ?? maps.last)?.name
+        }
         guard let c = top.lastIndex(where: { $0 is Conv2d }) else {
             // No top-level convolution (e.g. inside residual blocks): the last top-level layer
             // with a [C, H, W] output.
