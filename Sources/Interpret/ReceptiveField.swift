@@ -89,8 +89,9 @@ public enum ReceptiveField {
         guard let v = graph.layers.firstIndex(where: { $0 === target || target.name.hasPrefix($0.name + ".") && prefix(NN.Sequence(name: "", layers: [$0]), to: target.name) != nil }) else {
             throw InterpretError.unknownLayer(name: target.name, valid: valid())
         }
-        let own = graph.layers[v] === target ? [target] : prefix(NN.Sequence(name: "", layers: [graph.layers[v]]), to: target.name)!
-        let first = own.reversed().reduce(start) { back($1, $0) }
+        let first = graph.layers[v] === target
+            ? back(target, start, graph.shapes[v].count)
+            : prefix(NN.Sequence(name: "", layers: [graph.layers[v]]), to: target.name)!.reversed().reduce(start) { back($1, $0) }
         for ref in graph.inputs[v] { join(first, at: ref) }
         for w in stride(from: v - 1, through: 0, by: -1) {
             guard let e = needed[w] else { continue }
