@@ -29,7 +29,7 @@ public final class ResidentModel: @unchecked Sendable {
     }
 }
 
-/// A dataset in memory with how it was loaded.
+/// A loaded dataset (in memory or streamed) with how it was loaded.
 public struct LoadedDataset: Sendable {
     public var data: Dataset
     public var kind: DatasetLoad.Kind
@@ -46,7 +46,8 @@ public struct LoadedDataset: Sendable {
         DatasetSummary(name: data.name, kind: kind, count: data.count, imageShape: data.imageShape, classes: data.classes,
                        classCounts: data.classCounts, source: source,
                        concepts: data.concepts.map { m in zip(m.names, m.kinds).map { DatasetSummary.Concept(name: $0, kind: $1) } },
-                       classSimilarity: data.classSimilarity != nil)
+                       classSimilarity: data.classSimilarity != nil,
+                       streamed: data.streamed.map { .init(cacheBytes: $0.cache.capacityBytes, decodedBytes: data.count * data.imageShape.reduce(4, *)) })
     }
 }
 
