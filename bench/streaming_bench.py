@@ -4,7 +4,7 @@ and images/s probing a generated 224 x 224 image folder, beside the in-memory pa
 that fits, interleaved in one run.
 
 The data: --count PNG pictures of 256 x 256 (smooth colour fields plus noise, 10 class
-folders), written once into out/bench/streaming/ with numpy and zlib; the transform resizes the
+folders), written once into out/bench/streaming/ with numpy (the tests' PNG writer); the transform resizes the
 shorter side to 256 and crops 224 x 224, as ImageNet evaluation does. The model: a seeded
 conv net on [3, 224, 224] (conv 7x7/4 with 16 channels, ReLU, 4x4 average pool, linear to 10).
 
@@ -32,29 +32,19 @@ import json
 import os
 import pathlib
 import statistics
-import struct
 import sys
 import time
-import zlib
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon_bench import ROOT, Daemon  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "Tests/python"))
+from test_datasets import png, safetensors  # noqa: E402 - the PNG and safetensors writers the tests use
+
 SIDE = 256
 CLASSES = 10
-
-
-def png(path, pixels):
-    """An 8-bit RGB PNG of [H, W, 3] pixels."""
-    h, w = pixels.shape[:2]
-
-    def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-    rows = b"".join(b"\x00" + pixels[y].tobytes() for y in range(h))
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-                     + chunk(b"IDAT", zlib.compress(rows, 1)) + chunk(b"IEND", b""))
 
 
 def generate(root, count):
@@ -97,16 +87,8 @@ def model_files(root):
                        {"type": "linear", "name": "fc", "in_features": 256, "out_features": CLASSES}]}
     tensors = {"conv.weight": rng.normal(0, 0.1, (16, 3, 7, 7)), "conv.bias": rng.normal(0, 0.1, 16),
                "fc.weight": rng.normal(0, 0.3, (CLASSES, 256)), "fc.bias": np.zeros(CLASSES)}
-    header, blobs, offset = {}, [], 0
-    for name, array in tensors.items():
-        data = np.ascontiguousarray(array, dtype="<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(array.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header).encode()
-    text += b" " * (-len(text) % 8)
     (root / "bench224.json").write_text(json.dumps(spec))
-    (root / "bench224.safetensors").write_bytes(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+    safetensors(root / "bench224.safetensors", tensors)
 
 
 def peak_rss_mb(d):
