@@ -93,6 +93,7 @@ bench: deps-test build-tests
 	$(PYTHON) bench/attack_bench.py --weights-dir out/models >> out/bench/advlens.jsonl
 	$(PYTHON) bench/probe_bench.py --models-dir out/models >> out/bench/advlens.jsonl
 	$(PYTHON) bench/explain_bench.py --weights-dir out/models >> out/bench/advlens.jsonl
+	$(PYTHON) bench/streaming_bench.py >> out/bench/advlens.jsonl
 	@: > out/bench/reference.jsonl
 	@if $(PYTHON) -c "import torch, safetensors" 2>/dev/null; then \
 		$(PYTHON) bench/pytorch_reference.py --weights-dir out/bench/weights >> out/bench/reference.jsonl; \

@@ -17,6 +17,18 @@ public struct DatasetSummary: Codable, Sendable, Equatable {
     /// Whether it defines a class-similarity matrix (a class hierarchy); without one, LC uses
     /// the identity.
     public var classSimilarity: Bool
+    /// Present when the images are streamed (their decoded size exceeded what the memory budget
+    /// left): read from their files per batch, through a cache of at most this many bytes.
+    public var streamed: Streamed?
+
+    /// How a streamed dataset holds its images.
+    public struct Streamed: Codable, Sendable, Equatable {
+        /// The most bytes its cache of decoded images keeps (counted in the memory budget).
+        public var cacheBytes: Int
+        /// The decoded size of all its images (4 bytes per value), which is not held.
+        public var decodedBytes: Int
+        public init(cacheBytes: Int, decodedBytes: Int) { self.cacheBytes = cacheBytes; self.decodedBytes = decodedBytes }
+    }
 
     /// A concept: its name and kind ("part", "colour", "texture" or "object").
     public struct Concept: Codable, Sendable, Equatable {
@@ -26,7 +38,7 @@ public struct DatasetSummary: Codable, Sendable, Equatable {
     }
 
     public init(name: String, kind: DatasetLoad.Kind, count: Int, imageShape: [Int], classes: [String], classCounts: [Int], source: String,
-                concepts: [Concept]? = nil, classSimilarity: Bool = false) {
+                concepts: [Concept]? = nil, classSimilarity: Bool = false, streamed: Streamed? = nil) {
         self.name = name
         self.kind = kind
         self.count = count
@@ -36,5 +48,6 @@ public struct DatasetSummary: Codable, Sendable, Equatable {
         self.source = source
         self.concepts = concepts
         self.classSimilarity = classSimilarity
+        self.streamed = streamed
     }
 }

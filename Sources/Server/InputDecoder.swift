@@ -54,6 +54,24 @@ struct InputDecoder {
         return Batch(images: parts.count == 1 ? parts[0] : Tensor.concatenate(parts), labels: labels, keys: keys)
     }
 
+    /// The inputs as a set read a range at a time: one reference to a streamed dataset stays on
+    /// its files (its ranges are read, and range-checked, as the caller walks them); any other
+    /// inputs are decoded whole, as `decode` does.
+    func batches(_ inputs: Inputs, for model: Model, field: String = "params.inputs") throws -> (images: ImageBatches, labels: [Int?], keys: [UInt64]) {
+        if inputs.sources.count == 1, case let .dataset(name, indices, sample) = inputs.sources[0] {
+            let d = try workspace.dataset(name).data
+            if d.streamed != nil {
+                guard d.imageShape == model.inputShape else {
+                    throw ServerError.shapeMismatch("\(field).dataset: \"\(name)\" holds \(d.imageShape) images, the model takes \(model.inputShape)")
+                }
+                let idx = try InputDecoder.indices(of: d, indices: indices, sample: sample, at: field)
+                return (ImageBatches(d, indices: indices == nil && sample == nil ? nil : idx), idx.map { d.labels[$0] }, idx.map { UInt64($0) })
+            }
+        }
+        let b = try decode(inputs, for: model, field: field)
+        return (ImageBatches(b.images), b.labels, b.keys)
+    }
+
     /// A source's images, their labels, and their dataset indices when it is a dataset.
     private func decode(_ source: InputSource, model: Model, at: String) throws -> (Tensor, [Int?], [Int]?) {
         let shape = model.inputShape
@@ -72,7 +90,7 @@ struct InputDecoder {
                 throw ServerError.shapeMismatch("\(at).dataset: \"\(name)\" holds \(d.imageShape) images, the model takes \(shape)")
             }
             let idx = try InputDecoder.indices(of: d, indices: indices, sample: sample, at: at)
-            let (x, y) = d.batch(idx)
+            let (x, y) = try d.read(idx)
             return (x, y.map { $0 }, idx)
         case let .handle(id, indices):
             let r = try workspace.handles(for: connection).get(id)

@@ -47,7 +47,7 @@ extension AdvLensServer {
             advMaskImages = images
         }
         probeProgress(r, phase: 0, of: adv == nil ? 2 : 3, label: "real set")
-        let real = try Dissection.dissect(r.source, layer: r.layer, images: set.images, masks: masks, maskImages: set.indices,
+        let real = try Dissection.dissect(r.source, layer: r.layer, images: try set.images.all(), masks: masks, maskImages: set.indices,
                                           units: r.units, quantile: quantile, iouThreshold: iouThreshold)
         var report: Probe.DissectionReport?
         if let adv, let advMaskImages {
@@ -62,7 +62,7 @@ extension AdvLensServer {
         }
         result.dissection = Probe.Dissection(quantile: quantile, iouThreshold: iouThreshold, concepts: masks.names,
                                              real: dissectionReport(real, masks), adversarial: report)
-        result.count = set.images.batch
+        result.count = set.images.count
     }
 
     private func dissectionReport(_ labels: [Dissection.UnitLabel], _ masks: ConceptMasks) -> Probe.DissectionReport {
