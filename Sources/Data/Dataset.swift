@@ -13,6 +13,9 @@ public struct Dataset: Sendable {
     /// Class-similarity matrix A (classes x classes, row-major) for the consistency level LC,
     /// when the dataset has a class hierarchy; nil means the identity.
     public var classSimilarity: [Float]?
+    /// False for a set whose images have no class (a concept set, whose `labels` are all 0):
+    /// requests then take the model's predictions for labels, as for a PNG input.
+    public var hasClassLabels = true
 
     public init(name: String, images: Tensor, labels: [Int], classes: [String],
                 concepts: ConceptMasks? = nil, classSimilarity: [Float]? = nil) {
@@ -34,8 +37,10 @@ public struct Dataset: Sendable {
 
     /// The images and labels at `indices`, in that order (indices may repeat).
     public func subset(_ indices: [Int], name: String? = nil) -> Dataset {
-        Dataset(name: name ?? self.name, images: images.gather(indices), labels: indices.map { labels[$0] }, classes: classes,
-                concepts: concepts?.subset(indices), classSimilarity: classSimilarity)
+        var d = Dataset(name: name ?? self.name, images: images.gather(indices), labels: indices.map { labels[$0] }, classes: classes,
+                        concepts: concepts?.subset(indices), classSimilarity: classSimilarity)
+        d.hasClassLabels = hasClassLabels
+        return d
     }
 
     /// A batch: the images at `indices` as one [B, C, H, W] tensor, and their labels.

@@ -24,7 +24,7 @@ public struct MemoryBudget: Sendable {
     }
 
     static func bytes(_ d: LoadedDataset) -> Int {
-        d.data.images.count * 4 + d.data.labels.count * 8 + (d.data.concepts?.bits.count ?? 0)
+        d.data.images.count * 4 + d.data.labels.count * 8 + (d.data.concepts?.byteCount ?? 0)
     }
 
     static func megabytes(_ n: Int) -> String { String(format: "%.1f MB", Double(n) / 1e6) }

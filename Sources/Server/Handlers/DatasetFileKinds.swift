@@ -19,6 +19,7 @@ extension AdvLensServer {
         case .imagefolder: return ["path", "classes", "model", "shape", "resize", "hierarchy"]
         case .imagenetVal: return ["path", "labels", "classesFile", "labelBase", "model", "shape", "resize", "hierarchy"]
         case .cifar: return ["path", "part", "labelSet", "classes", "hierarchy"]
+        case .broden: return ["path", "categories", "count", "model", "shape", "resize"]
         case .shapes: return ["count", "seed", "masks"]
         }
     }
@@ -29,7 +30,7 @@ extension AdvLensServer {
                                          ("count", p.count), ("seed", p.seed), ("masks", p.masks), ("model", p.model),
                                          ("shape", p.shape), ("resize", p.resize), ("classesFile", p.classesFile),
                                          ("labelBase", p.labelBase), ("part", p.part), ("labelSet", p.labelSet), ("layout", p.layout),
-                                         ("hierarchy", p.hierarchy)]
+                                         ("hierarchy", p.hierarchy), ("categories", p.categories)]
         let used = paramsUsed(by: p.kind)
         for (field, value) in present where value != nil && !used.contains(field) {
             if p.kind == .shapes && ["path", "images", "labels"].contains(field) {
@@ -41,7 +42,7 @@ extension AdvLensServer {
         }
     }
 
-    /// Loads kinds npz, imagefolder, imagenet-val and cifar; nil for the other kinds.
+    /// Loads kinds npz, imagefolder, imagenet-val, cifar and broden; nil for the other kinds.
     func loadFileKind(_ p: DatasetLoad.Params, paths: PathResolver) throws -> (Dataset, String)? {
         func required(_ value: String?, _ field: String) throws -> String {
             guard let value else { throw ServerError.invalidParams("params.\(field): required for kind \"\(p.kind.rawValue)\"") }
@@ -88,6 +89,18 @@ extension AdvLensServer {
                 throw ServerError.invalidParams("params.labelSet: \(reason)")
             }
             return (data, root + " (" + part.rawValue + ")")
+        case .broden:
+            let root = try folder(p.path, "path")
+            if let count = p.count, count < 1 { throw ServerError.invalidParams("params.count: the index rows to read, at least 1, got \(count)") }
+            if let categories = p.categories, categories.isEmpty || Set(categories).count != categories.count {
+                throw ServerError.invalidParams("params.categories: " + (categories.isEmpty ? "empty; leave it out to read every category" : "names a category twice"))
+            }
+            let transform = try imageTransform(p)
+            do {
+                return (try BrodenConcepts.load(root: root, transform: transform, categories: p.categories, count: p.count, name: p.name), root)
+            } catch DataError.invalidArgument(let reason) {
+                throw ServerError.invalidParams("params.categories: \(reason)")
+            }
         case .mnistCSV, .mnistIDX, .npy, .shapes:
             return nil
         }

@@ -90,7 +90,7 @@ extension AdvLensServer {
         try Self.checkParamsUsed(p)
         do {
             switch p.kind {
-            case .npz, .imagefolder, .imagenetVal, .cifar:
+            case .npz, .imagefolder, .imagenetVal, .cifar, .broden:
                 (data, source) = try loadFileKind(p, paths: paths)!
             case .shapes:
                 (data, source) = try generateShapes(p)
