@@ -83,32 +83,35 @@ def write_csv(path, header, rows):
     path.write_text("\n".join(",".join(str(v) for v in row) for row in [header] + rows) + "\n")
 
 
-def model(client, directory):
+def model(client, directory, name="colours", side=SIDE):
     """Units 0, 1, 2 fire on red, green, blue pixels; a linear head gives two classes."""
-    spec = {"name": "colours", "input": {"shape": [3, SIDE, SIDE], "range": [0, 1]}, "classes": ["a", "b"],
+    grid = side // 4
+    spec = {"name": name, "input": {"shape": [3, side, side], "range": [0, 1]}, "classes": ["a", "b"],
             "layers": [{"type": "conv2d", "name": "conv", "in_channels": 3, "out_channels": 3, "kernel_size": 1},
                        {"type": "relu", "name": "relu"},
                        {"type": "maxpool2d", "name": "pool", "kernel_size": 4},
                        {"type": "flatten", "name": "flat"},
-                       {"type": "linear", "name": "head", "in_features": 3 * GRID * GRID, "out_features": 2}]}
-    (directory / "colours.json").write_text(json.dumps(spec))
-    head = np.random.default_rng(1).normal(size=(2, 3 * GRID * GRID)).astype(np.float32)
-    safetensors(directory / "colours.safetensors", {"conv.weight": (2 * np.eye(3) - 1).reshape(3, 3, 1, 1), "conv.bias": np.zeros(3),
+                       {"type": "linear", "name": "head", "in_features": 3 * grid * grid, "out_features": 2}]}
+    (directory / f"{name}.json").write_text(json.dumps(spec))
+    head = np.random.default_rng(1).normal(size=(2, 3 * grid * grid)).astype(np.float32)
+    safetensors(directory / f"{name}.safetensors", {"conv.weight": (2 * np.eye(3) - 1).reshape(3, 3, 1, 1), "conv.bias": np.zeros(3),
                                                     "head.weight": head, "head.bias": np.zeros(2)})
-    client.call("model/load", name="colours", spec="colours.json", weights="colours.safetensors")
+    client.call("model/load", name=name, spec=f"{name}.json", weights=f"{name}.safetensors")
 
 
 def pooled(images):
-    """The pool layer's maps, [N, 3, 8, 8], computed here."""
+    """The pool layer's maps, [N, 3, side / 4, side / 4], computed here."""
     units = np.maximum(2 * images - images.sum(axis=1, keepdims=True), 0)
-    return units.reshape(len(images), 3, GRID, 4, GRID, 4).max(axis=(3, 5))
+    n, _, side, _ = images.shape
+    return units.reshape(n, 3, side // 4, 4, side // 4, 4).max(axis=(3, 5))
 
 
-def upsample(maps):
-    """Bilinear, align_corners=False, 8 -> 16 along both axes: [..., 8, 8] -> [..., 16, 16]."""
-    src = np.maximum((np.arange(MASK) + 0.5) * GRID / MASK - 0.5, 0)
-    low = np.minimum(src.astype(int), GRID - 1)
-    high, weight = np.minimum(low + 1, GRID - 1), src - low
+def upsample(maps, size):
+    """Bilinear, align_corners=False, along both axes: [..., g, g] -> [..., size, size]."""
+    grid = maps.shape[-1]
+    src = np.maximum((np.arange(size) + 0.5) * grid / size - 0.5, 0)
+    low = np.minimum(src.astype(int), grid - 1)
+    high, weight = np.minimum(low + 1, grid - 1), src - low
     rows = maps[..., low, :] * (1 - weight)[:, None] + maps[..., high, :] * weight[:, None]
     return rows[..., low] * (1 - weight) + rows[..., high] * weight
 
@@ -116,7 +119,7 @@ def upsample(maps):
 def reference_iou(images, unit, mask):
     maps = pooled(images)[:, unit]
     threshold = np.quantile(maps.ravel(), 1 - QUANTILE)
-    active = upsample(maps) > threshold
+    active = upsample(maps, mask.shape[-1]) > threshold
     return (active & mask).sum() / (active | mask).sum()
 
 
@@ -157,6 +160,21 @@ def test_every_encoding_gives_each_unit_its_concept_with_the_reference_iou(conce
         for unit, name in expected.items():
             assert units[unit]["label"] == name and units[unit]["conceptKind"] == category, (category, units[unit])
             assert units[unit]["iou"] == pytest.approx(reference_iou(images, unit, masks[name]), abs=1e-6), (category, unit)
+
+
+def test_a_centre_crop_takes_the_masks_under_it(concept_set, tmp_path):
+    """A 24 x 24 model: the images are cropped at 4 pixels from the top and left, and the masks'
+    grid is 12 x 12 (24 * 16 / 32), mask pixel (y, x) reading the map at (y + 2, x + 2)."""
+    client, images, masks = concept_set
+    model(client, tmp_path, name="crop", side=24)
+    loaded = client.call("dataset/load", name="cropped", kind="broden", path="broden", model="crop")["datasets"][0]
+    assert loaded["imageShape"] == [3, 24, 24]
+    units = client.call("probe", model="crop", layer="pool", kind="dissect", dataset={"name": "cropped"},
+                        quantile=QUANTILE)["dissection"]["real"]["units"]
+    for unit, name in enumerate(["red-c", "green-c", "blue-c"]):
+        assert units[unit]["label"] == name, units[unit]
+        expected = reference_iou(images[:, :, 4:28, 4:28], unit, masks[name][:, 2:14, 2:14])
+        assert units[unit]["iou"] == pytest.approx(expected, abs=1e-6), unit
 
 
 def test_adversarial_dissection_uses_the_real_sets_thresholds(concept_set):
