@@ -20,7 +20,7 @@ extension AdvLensServer {
         guard (1...4096).contains(chunk) else { throw ServerError.invalidParams("params.batchSize: expected 1 to 4096, got \(chunk)") }
         let (attacks, field) = try Self.evaluationAttacks(p)
         let points = try Self.curvePoints(attacks, p, model: model, field: field)
-        let (images, labels) = try evaluationData(p, model: model, context: context)
+        let (images, labels, keys) = try evaluationData(p, model: model, context: context)
         try Self.checkGivenTargets(attacks, labels: labels, classes: model.classCount, field: field)
         let handles = try p.perSample == true ? workspace.handles(for: context.connection) : nil
 
@@ -43,7 +43,7 @@ extension AdvLensServer {
             var finished: [WorstCase.Outcome] = []
             for (k, point) in points.enumerated() {
                 let (o, halted) = try point.run(
-                    on: ensemble, images: x, labels: y, cleanPredictions: clean, offset: range.lowerBound,
+                    on: ensemble, images: x, labels: y, cleanPredictions: clean, offset: range.lowerBound, keys: Array(keys[range]),
                     monitor: { _ in AttackMonitor(shouldStop: { context.isCancelled }) },
                     finished: { m, o in
                         let unit = k * attacks.count + m + 1
@@ -189,15 +189,17 @@ extension AdvLensServer {
         return out
     }
 
-    /// The images and labels: a whole dataset by name, or inputs with their labels.
-    private func evaluationData(_ p: Evaluate.Params, model: Model, context: RequestContext) throws -> (Tensor, [Int]) {
+    /// The images, labels, and the keys of the images' random draws in the attacks (dataset
+    /// indices for a whole dataset and dataset sources, else positions; see InputDecoder):
+    /// a whole dataset by name, or inputs with their labels.
+    private func evaluationData(_ p: Evaluate.Params, model: Model, context: RequestContext) throws -> (Tensor, [Int], [UInt64]) {
         switch (p.dataset, p.inputs) {
         case let (name?, nil):
             let d = try labelledDataset(name, labels: p.labels, model: model)
-            return (d.images, d.labels)
+            return (d.images, d.labels, (0..<d.images.batch).map { UInt64($0) })
         case let (nil, inputs?):
             let batch = try InputDecoder(workspace: workspace, connection: context.connection).decode(inputs, for: model)
-            return (batch.images, try Self.labels(given: p.labels, carried: batch.labels, classes: model.classCount))
+            return (batch.images, try Self.labels(given: p.labels, carried: batch.labels, classes: model.classCount), batch.keys)
         default:
             throw ServerError.invalidParams("params: give exactly one of dataset (a loaded dataset's name) or inputs (with labels)")
         }
