@@ -20,6 +20,9 @@ public struct Dataset: Sendable {
     /// Class-similarity matrix A (classes x classes, row-major) for the consistency level LC,
     /// when the dataset has a class hierarchy; nil means the identity.
     public var classSimilarity: [Float]?
+    /// False for a set whose images have no class (a concept set, whose `labels` are all 0):
+    /// requests then take the model's predictions for labels, as for a PNG input.
+    public var hasClassLabels = true
 
     /// Where the images are.
     private enum Storage: Sendable {
@@ -81,8 +84,10 @@ public struct Dataset: Sendable {
     public func subset(_ indices: [Int], name: String? = nil) -> Dataset {
         switch storage {
         case .memory(let x):
-            return Dataset(name: name ?? self.name, images: x.gather(indices), labels: indices.map { labels[$0] }, classes: classes,
-                           concepts: concepts?.subset(indices), classSimilarity: classSimilarity)
+            var d = Dataset(name: name ?? self.name, images: x.gather(indices), labels: indices.map { labels[$0] }, classes: classes,
+                            concepts: concepts?.subset(indices), classSimilarity: classSimilarity)
+            d.hasClassLabels = hasClassLabels
+            return d
         case .streamed(let s):
             return Dataset(name: name ?? self.name, streamed: s.subset(indices), labels: indices.map { labels[$0] }, classes: classes,
                            classSimilarity: classSimilarity)

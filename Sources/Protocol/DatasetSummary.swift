@@ -12,7 +12,7 @@ public struct DatasetSummary: Codable, Sendable, Equatable {
     public var classCounts: [Int]
     /// The file(s) it came from, or how it was generated.
     public var source: String
-    /// The concepts it has per-pixel masks for (the shapes set); absent when it has none.
+    /// The concepts it has per-pixel masks for (the shapes set, a broden set); absent when it has none.
     public var concepts: [Concept]?
     /// Whether it defines a class-similarity matrix (a class hierarchy); without one, LC uses
     /// the identity.
@@ -30,7 +30,8 @@ public struct DatasetSummary: Codable, Sendable, Equatable {
         public init(cacheBytes: Int, decodedBytes: Int) { self.cacheBytes = cacheBytes; self.decodedBytes = decodedBytes }
     }
 
-    /// A concept: its name and kind ("part", "colour", "texture" or "object").
+    /// A concept: its name and kind, its category ("part", "colour", "texture" or "object" for
+    /// shapes; the index category, e.g. "color" or "scene", for broden).
     public struct Concept: Codable, Sendable, Equatable {
         public var name: String
         public var kind: String

@@ -91,7 +91,7 @@ struct InputDecoder {
             }
             let idx = try InputDecoder.indices(of: d, indices: indices, sample: sample, at: at)
             let (x, y) = try d.read(idx)
-            return (x, y.map { $0 }, idx)
+            return (x, d.hasClassLabels ? y.map { $0 } : Array(repeating: nil, count: y.count), idx)
         case let .handle(id, indices):
             let r = try workspace.handles(for: connection).get(id)
             guard Array(r.images.shape.dropFirst()) == shape else {

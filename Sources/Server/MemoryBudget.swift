@@ -27,7 +27,7 @@ public struct MemoryBudget: Sendable {
 
     static func bytes(_ d: LoadedDataset, countingCache: Bool = true) -> Int {
         guard let s = d.data.streamed else {
-            return d.data.images.count * 4 + d.data.labels.count * 8 + (d.data.concepts?.bits.count ?? 0)
+            return d.data.images.count * 4 + d.data.labels.count * 8 + (d.data.concepts?.byteCount ?? 0)
         }
         return d.data.labels.count * 8 + (countingCache ? s.cache.capacityBytes : 0)
     }

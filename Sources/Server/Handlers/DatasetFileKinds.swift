@@ -20,6 +20,7 @@ extension AdvLensServer {
         case .imagefolder: return ["path", "classes", "model", "shape", "resize", "hierarchy"]
         case .imagenetVal: return ["path", "labels", "classesFile", "labelBase", "model", "shape", "resize", "hierarchy"]
         case .cifar: return ["path", "part", "labelSet", "classes", "hierarchy"]
+        case .broden: return ["path", "categories", "count", "model", "shape", "resize"]
         case .shapes: return ["count", "seed", "masks"]
         }
     }
@@ -30,7 +31,7 @@ extension AdvLensServer {
                                          ("count", p.count), ("seed", p.seed), ("masks", p.masks), ("model", p.model),
                                          ("shape", p.shape), ("resize", p.resize), ("classesFile", p.classesFile),
                                          ("labelBase", p.labelBase), ("part", p.part), ("labelSet", p.labelSet), ("layout", p.layout),
-                                         ("hierarchy", p.hierarchy)]
+                                         ("hierarchy", p.hierarchy), ("categories", p.categories)]
         let used = paramsUsed(by: p.kind)
         for (field, value) in present where value != nil && !used.contains(field) {
             if p.kind == .shapes && ["path", "images", "labels"].contains(field) {
@@ -42,7 +43,7 @@ extension AdvLensServer {
         }
     }
 
-    /// Loads kinds npz, npy, imagefolder, imagenet-val and cifar; nil for the other kinds.
+    /// Loads kinds npz, npy, imagefolder, imagenet-val, cifar and broden; nil for the other kinds.
     /// The image kinds and npy stream a set whose decoded images exceed what the memory budget
     /// leaves (`ReadLimits.current.maxBytes` here: `withinMemoryBudget` set it) instead of
     /// refusing it; see `images(_:transform:)`.
@@ -96,6 +97,18 @@ extension AdvLensServer {
             return (data, root + " (" + part.rawValue + ")")
         case .npy:
             return try npyPair(p, images: file(p.images, "images"), labels: p.labels.map { try file($0, "labels") })
+        case .broden:
+            let root = try folder(p.path, "path")
+            if let count = p.count, count < 1 { throw ServerError.invalidParams("params.count: the index rows to read, at least 1, got \(count)") }
+            if let categories = p.categories, categories.isEmpty || Set(categories).count != categories.count {
+                throw ServerError.invalidParams("params.categories: " + (categories.isEmpty ? "empty; leave it out to read every category" : "names a category twice"))
+            }
+            let transform = try imageTransform(p)
+            do {
+                return (try BrodenConcepts.load(root: root, transform: transform, categories: p.categories, count: p.count, name: p.name), root)
+            } catch DataError.invalidArgument(let reason) {
+                throw ServerError.invalidParams("params.categories: \(reason)")
+            }
         case .mnistCSV, .mnistIDX, .shapes:
             return nil
         }

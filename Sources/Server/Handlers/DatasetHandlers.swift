@@ -95,7 +95,7 @@ extension AdvLensServer {
         try Self.checkParamsUsed(p)
         do {
             switch p.kind {
-            case .npz, .imagefolder, .imagenetVal, .cifar, .npy:
+            case .npz, .imagefolder, .imagenetVal, .cifar, .npy, .broden:
                 (data, source) = try loadFileKind(p, paths: paths)!
             case .shapes:
                 (data, source) = try generateShapes(p)

@@ -27,7 +27,7 @@ extension AdvLensServer {
         }
         let set = try probeImages(r, needLabels: false)
         guard let masks = set.dataset?.concepts else {
-            throw ServerError.invalidParams("params.dataset: \"\(ref.name)\" has no concept masks; dissect needs a dataset that carries them (e.g. the shapes set)")
+            throw ServerError.invalidParams("params.dataset: \"\(ref.name)\" has no concept masks; dissect needs a dataset that carries them (the shapes set, or a kind \"broden\" concept set)")
         }
         let quantile = r.params.quantile ?? Dissection.defaultQuantile
         guard quantile > 0 && quantile < 1 else { throw ServerError.invalidParams("params.quantile: expected a fraction in (0, 1), got \(quantile)") }
