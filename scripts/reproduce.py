@@ -19,8 +19,9 @@ the standard and the FGSM consistent arm it also writes the receptive-field patc
 real and top adversarial images of a few conv units (`probe topActivations`, the paper's
 Figure 1) and explains one adversarial image on both models (`explainPrediction`).
 
-    python3 scripts/reproduce.py --small                      # the make-test configuration (~30 s)
+    python3 scripts/reproduce.py --small                      # the make-test configuration (no figures in make test)
     python3 scripts/reproduce.py                              # the full run (docs/findings.md §3 has its size and time)
+    python3 scripts/reproduce.py --setups shapes-cnn          # one setup (two processes, one per setup, share 2 cores well)
     python3 scripts/reproduce.py --render --write-docs        # tables (and figures) again from out/reproduce
 
 Results go to --out (default out/reproduce): one JSON per (setup, arm, seed), reused by later
@@ -50,25 +51,40 @@ MARK_BEGIN, MARK_END = "<!-- reproduce.py tables: begin -->", "<!-- reproduce.py
 # --------------------------------------------------------------------------------------------
 # What is trained and measured.
 
+ARMS = ("standard", "fgsm-consistent", "pgd-consistent", "pgd", "trades", "lambda0")
 # eval_step: PGD-40's step (Madry et al.'s 0.01 on MNIST; 1/255 on shapes, RGB in [0, 1] like CIFAR
 # with its 8/255). The training adversaries (PGD, TRADES' KL) take --pgd-steps steps of 2.5 eps / steps.
-MNIST = dict(data="mnist", layer="8", conv_layer="4", epsilon=0.3, eval_step=0.01, dissect_layer=None)
-SHAPES = dict(data="shapes", layer="relu5", conv_layer="relu4", epsilon=8 / 255, eval_step=1 / 255, dissect_layer="relu4")
+# run / small: the sizes of the full run and of --small (flags override them): trainStep steps,
+# steps of the PGD / KL training adversary, evaluate's test images, the analysis attack's source
+# images; --small's arms (shapes: the two whose figure steps run; every objective runs on MNIST).
+# Shapes' steps cost ~10x MNIST's (64x64x3 inputs) and AutoAttack on its robust points far more,
+# so it gets fewer steps and images and a cheaper adversary (docs/findings.md §3 has the times).
+MNIST = dict(data="mnist", layer="8", conv_layer="4", epsilon=0.3, eval_step=0.01, dissect_layer=None,
+             run=dict(steps=500, pgd_steps=5, eval_images=200, images=50), small=dict(steps=30, pgd_steps=2, eval_images=20, images=5, arms=ARMS))
+SHAPES = dict(data="shapes", layer="relu5", conv_layer="relu4", epsilon=8 / 255, eval_step=1 / 255, dissect_layer="relu4",
+              run=dict(steps=150, pgd_steps=3, eval_images=20, images=30),
+              small=dict(steps=4, pgd_steps=2, eval_images=20, images=5, arms=("standard", "fgsm-consistent")))
 SETUPS = {
     "mnist-small": dict(MNIST, arch="mnist-small"),
     "mnist-madry": dict(MNIST, arch="mnist-madry"),
     "shapes-cnn": dict(SHAPES, arch="shapes-cnn"),
 }
-ARMS = ("standard", "fgsm-consistent", "pgd-consistent", "pgd", "trades", "lambda0")
 ARM_NAMES = {"standard": "standard", "fgsm-consistent": "consistent, FGSM (paper)", "pgd-consistent": "consistent, PGD",
              "pgd": "PGD (Madry)", "trades": "TRADES", "lambda0": "consistent λ = 0, FGSM"}
+
+
+def size(a, setup, key):
+    """A size of the run: the flag when given, else the setup's full-run or --small value."""
+    value = getattr(a, key)
+    return value if value is not None else setup["small" if a.small else "run"][key]
 
 
 def objective(setup, arm, a):
     """trainStep's objective for one arm; every adversary is bounded by the setup's epsilon."""
     eps = setup["epsilon"]
     fgsm = {"method": "fgsm", "epsilon": eps}
-    pgd = {"method": "pgd", "epsilon": eps, "stepSize": 2.5 * eps / a.pgd_steps, "steps": a.pgd_steps}
+    k = size(a, setup, "pgd_steps")
+    pgd = {"method": "pgd", "epsilon": eps, "stepSize": 2.5 * eps / k, "steps": k}
     consistent = {"kind": "consistent", "layers": [setup["layer"]], "lambda": a.lam}
     return {
         "standard": {"kind": "standard"},
@@ -106,7 +122,7 @@ def train(client, name, setup, arm, seed, train_set, a, log):
     params = {"model": name, "dataset": train_set, "batchSize": a.batch_size, "seed": seed,
               "objective": objective(setup, arm, a), "optimizer": {"kind": "adam", "learningRate": a.lr}}
     chunks, t0, done = [], time.time(), 0
-    steps = a.shapes_steps if setup["data"] == "shapes" and a.shapes_steps else a.steps
+    steps = size(a, setup, "steps")
     while done < steps:
         n = min(a.chunk, steps - done)
         r = client.call("trainStep", {**params, "steps": n})
@@ -127,7 +143,7 @@ def evaluate(client, name, setup, test, a):
     eps = setup["epsilon"]
     pgd40 = {"method": "pgd", "epsilon": eps, "stepSize": setup["eval_step"], "steps": 40, "seed": 0}
     aa = {"method": "autoattack", "epsilon": eps, "version": "standard", "seed": 0}
-    r = client.call("evaluate", {"model": name, "inputs": {"dataset": test, "sample": a.eval_images, "seed": 0, "stratified": True},
+    r = client.call("evaluate", {"model": name, "inputs": {"dataset": test, "sample": size(a, setup, "eval_images"), "seed": 0, "stratified": True},
                                  "attacks": [pgd40, aa]})
     p, x = r["curve"][0]["attacks"]
     return {"images": r["count"], "clean": r["cleanAccuracy"], "pgd40": p.get("robustAccuracy", p["cumulativeRobustAccuracy"]),
@@ -138,7 +154,8 @@ def evaluate(client, name, setup, test, a):
 def attacked_images(setup, a):
     """The analysed source images: every n-th test image, so each class is attacked alike."""
     count = a.mnist_test_per_class * 10 if setup["data"] == "mnist" else a.shapes_eval
-    return list(range(0, count, max(1, count // a.images)))[:a.images]
+    n = size(a, setup, "images")
+    return list(range(0, count, max(1, count // n)))[:n]
 
 
 def analyse(client, name, setup, test, bound, a, keep=False):
@@ -319,9 +336,15 @@ def summarise(results):
 
 def compare(a, b, higher):
     """held / did not hold / mixed for "a is higher (lower) than b" over seeds: held when every
-    seed of a beats every seed of b, did not hold when every seed of b beats every seed of a."""
+    seed of a beats every seed of b, did not hold when every seed of b beats every seed of a.
+    A verdict from a single seed on either side says so."""
     if a is None or b is None:
         return "n/a"
+    verdict = _compare(a, b, higher)
+    return verdict + " (one seed)" if min(a["n"], b["n"]) < 2 and not verdict.startswith("mixed") else verdict
+
+
+def _compare(a, b, higher):
     if higher:
         if a["min"] > b["max"]:
             return "held"
@@ -333,6 +356,16 @@ def compare(a, b, higher):
         if a["min"] > b["max"]:
             return "did not hold"
     return "mixed (ranges overlap)"
+
+
+def against_one(r, above):
+    """The verdict on "r is above (below) 1" over the seeds' medians."""
+    if r is None:
+        return "n/a"
+    if r["min"] > 1 or r["max"] < 1:
+        verdict = "held" if (r["min"] > 1) == above else "did not hold"
+        return verdict + (" (one seed)" if r["n"] < 2 else "")
+    return "mixed (ranges straddle 1)"
 
 
 def verdicts(summary):
@@ -347,9 +380,7 @@ def verdicts(summary):
                 rows.append((f"standard model: units follow the target, CS2 > CS1 ({b})", setup,
                              compare(c2, c1, True), f"CS2 {f(c2)} vs CS1 {f(c1)}"))
                 r = std[f"{b}.rMedian"]
-                rows.append((f"standard model: r(x*) > 1 ({b})", setup,
-                             "n/a" if r is None else "held" if r["min"] > 1 else "did not hold" if r["max"] < 1 else "mixed (ranges straddle 1)",
-                             f"median r {f(r)}"))
+                rows.append((f"standard model: r(x*) > 1 ({b})", setup, against_one(r, above=True), f"median r {f(r)}"))
         if std and con:
             for b in ("bounded", "unbounded"):
                 rows.append((f"consistent loss raises CS1 ({b})", setup, compare(con[f"{b}.cs1"], std[f"{b}.cs1"], True),
@@ -357,8 +388,7 @@ def verdicts(summary):
                 rows.append((f"consistent loss lowers CS2 ({b})", setup, compare(con[f"{b}.cs2"], std[f"{b}.cs2"], False),
                              f"{f(std[f'{b}.cs2'])} → {f(con[f'{b}.cs2'])}"))
                 r = con[f"{b}.rMedian"]
-                rows.append((f"consistent loss: r(x*) < 1 ({b})", setup,
-                             "n/a" if r is None else "held" if r["max"] < 1 else "did not hold" if r["min"] > 1 else "mixed (ranges straddle 1)",
+                rows.append((f"consistent loss: r(x*) < 1 ({b})", setup, against_one(r, above=False),
                              f"median r {f(std[f'{b}.rMedian'])} → {f(r)}"))
                 if con[f"{b}.detectors.real"] is not None:
                     rows.append((f"consistent loss: more detectors on real images ({b} sources)", setup,
@@ -367,8 +397,9 @@ def verdicts(summary):
             rows.append(("consistent loss: robust accuracy above standard (AutoAttack)", setup,
                          compare(con["autoattack"], std["autoattack"], True), f"{f(std['autoattack'])} → {f(con['autoattack'])}"))
             drop = {"mean": std["clean"]["mean"] - con["clean"]["mean"]}
+            one = " (one seed)" if min(std["clean"]["n"], con["clean"]["n"]) < 2 else ""
             rows.append(("consistent loss: modest clean-accuracy loss (≤ 5 points of the mean)", setup,
-                         "held" if drop["mean"] <= 0.05 else "did not hold", f"{f(std['clean'])} → {f(con['clean'])}"))
+                         ("held" if drop["mean"] <= 0.05 else "did not hold") + one, f"{f(std['clean'])} → {f(con['clean'])}"))
         if con and ctl:
             for b in ("bounded", "unbounded"):
                 rows.append((f"the feature term (λ > 0 vs λ = 0) raises CS1 ({b})", setup,
@@ -405,17 +436,22 @@ def markdown(results, summary, a_config):
             out.append(f"| {ARM_NAMES[arm]} | {cell(s['clean'])} | {cell(s['pgd40'])} | {cell(s['autoattack'])} | {cell(secs, 0)} |")
         for b in ("bounded", "unbounded"):
             box = f"L-inf box {SETUPS[setup]['epsilon']:.4g}" if b == "bounded" else "no box"
-            out += ["", f"Neuron analysis, {b} ensemble-opt ({box}; {a_config['images']} images × {a_config['targets']} targets, "
-                    f"{a_config['attackSteps']} steps; successful adversarials only; means over the firing units):", "",
+            out += ["", f"Neuron analysis, {b} ensemble-opt ({box}; {some[b]['adversarial']} targeted adversarials per model, "
+                    f"{a_config['attackSteps']} Adam steps, no early stop; successful adversarials only; means over the firing units):", "",
                     "| arm | successful | mean L-inf | firing units | CS1 | CS2 | units CS2 > CS1 | median r(x*) | r < 1 |",
                     "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
             for arm in ARMS:
                 if arm not in arms:
                     continue
                 s = arms[arm]
-                out.append(f"| {ARM_NAMES[arm]} | {cell(s[f'{b}.successful'], 0)} | {cell(s[f'{b}.meanLinf'])} | {cell(s[f'{b}.firingUnits'], 0)} | "
+                few = s[f"{b}.successful"] is not None and s[f"{b}.successful"]["min"] < a_config["k"]
+                out.append(f"| {ARM_NAMES[arm]} | {cell(s[f'{b}.successful'], 0)}{' †' if few else ''} | {cell(s[f'{b}.meanLinf'])} | {cell(s[f'{b}.firingUnits'], 0)} | "
                            f"{cell(s[f'{b}.cs1'])} | {cell(s[f'{b}.cs2'])} | {cell(s[f'{b}.cs2AboveCS1'])} | {cell(s[f'{b}.rMedian'])} | "
                            f"{cell(s[f'{b}.rBelowOne'])} |")
+            if any(s[f"{b}.successful"] is not None and s[f"{b}.successful"]["min"] < a_config["k"] for s in arms.values()):
+                out += ["", f"† fewer successful adversarials than k = {a_config['k']} in some seed: every unit's top-k adversarial "
+                        "images are then the whole set, so CS1 and CS2 compare each unit's real classes with the set's overall "
+                        "source and target classes rather than with the unit's own adversarial responses."]
             if SETUPS[setup]["dissect_layer"] and any(arms[arm][f"{b}.detectors.real"] is not None for arm in arms):
                 out += ["", f"Dissection detectors at {SETUPS[setup]['dissect_layer']} ({b} attack's successful sources; "
                         "part / colour / texture / object):", "",
@@ -440,8 +476,7 @@ def markdown(results, summary, a_config):
         for r in expl:
             e = r["explanation"]
             out.append(f"- {r['setup']}, {ARM_NAMES[r['arm']]}: image {e['source']} (label {e['label']}) → target {e['target']}, "
-                       f"{e['attack']} attack, L-inf {e['linf']:.3f}, {'fooled' if e['success'] else 'not fooled'}. {e['summary']}"
-                       + (f" {e['comparison']}" if e.get("comparison") else ""))
+                       f"{e['attack']} attack, L-inf {e['linf']:.3f}, {'fooled' if e['success'] else 'not fooled'}. {e['summary']}")
         out.append("")
     return "\n".join(out)
 
@@ -571,21 +606,20 @@ def parse(argv):
     ap.add_argument("--daemon", default=os.environ.get("ADVLENSD", str(ROOT / ".build/release/advlensd")))
     ap.add_argument("--small", action="store_true", help="the make-test configuration: tiny arms, one seed, few steps and images")
     ap.add_argument("--setups", default="mnist-small,shapes-cnn", help=f"comma-separated: {', '.join(SETUPS)}")
-    ap.add_argument("--arms", default=",".join(ARMS))
+    ap.add_argument("--arms", help=f"comma-separated, of {', '.join(ARMS)} (default: all; with --small the setup's)")
     ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--steps", type=int, default=500, help="trainStep steps per model")
-    ap.add_argument("--shapes-steps", type=int, help="trainStep steps per shapes model (default --steps)")
+    ap.add_argument("--steps", type=int, help="trainStep steps per model (default: the setup's)")
     ap.add_argument("--chunk", type=int, default=100, help="steps per trainStep call")
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     ap.add_argument("--lam", type=float, default=0.01, help="consistent-loss λ (sum of squares over the penultimate layer)")
     ap.add_argument("--beta", type=float, default=6.0, help="TRADES β")
-    ap.add_argument("--pgd-steps", type=int, default=5, help="steps of the PGD / TRADES training adversary")
+    ap.add_argument("--pgd-steps", type=int, help="steps of the PGD / TRADES training adversary (default: the setup's)")
     ap.add_argument("--mnist-test-per-class", type=int, default=100)
     ap.add_argument("--shapes-train", type=int, default=6000)
     ap.add_argument("--shapes-eval", type=int, default=1000)
-    ap.add_argument("--eval-images", type=int, default=200, help="test images of evaluate (PGD-40 + AutoAttack)")
-    ap.add_argument("--images", type=int, default=50, help="source images of the analysis attack")
+    ap.add_argument("--eval-images", type=int, help="test images of evaluate (PGD-40 + AutoAttack; default: the setup's)")
+    ap.add_argument("--images", type=int, help="source images of the analysis attack (default: the setup's)")
     ap.add_argument("--targets", type=int, default=2, help="targets per source image")
     ap.add_argument("--attack-steps", type=int, default=100)
     ap.add_argument("--k", type=int, default=20, help="top images per unit for CS1 / CS2")
@@ -599,8 +633,8 @@ def parse(argv):
     ap.add_argument("--verbose", action="store_true")
     if "--small" in (argv if argv is not None else sys.argv[1:]):
         # The make-test configuration; flags given explicitly still win.
-        ap.set_defaults(seeds="0", steps=30, shapes_steps=4, chunk=30, batch_size=32, mnist_test_per_class=10, shapes_train=200, shapes_eval=45,
-                        eval_images=20, images=5, targets=2, attack_steps=20, k=5, pgd_steps=2, patches_k=2, figure_units=2)
+        ap.set_defaults(seeds="0", chunk=30, batch_size=32, mnist_test_per_class=10, shapes_train=200, shapes_eval=45,
+                        targets=2, attack_steps=20, k=5, patches_k=2, figure_units=2)
     a = ap.parse_args(argv)
     a.out = (ROOT / a.out).resolve()
     return a
@@ -609,7 +643,7 @@ def parse(argv):
 def main(argv=None):
     a = parse(argv)
     log = lambda m: print(m, file=sys.stderr, flush=True)
-    config = {"images": a.images, "targets": a.targets, "attackSteps": a.attack_steps}
+    config = {"targets": a.targets, "attackSteps": a.attack_steps, "k": a.k}
     results = []
     if not a.render:
         a.out.mkdir(parents=True, exist_ok=True)
@@ -619,7 +653,7 @@ def main(argv=None):
             for setup_name in a.setups.split(","):
                 train_set, test = load_data(client, SETUPS[setup_name], a)
                 for seed in map(int, a.seeds.split(",")):
-                    for arm in a.arms.split(","):
+                    for arm in (a.arms.split(",") if a.arms else ARMS if not a.small else SETUPS[setup_name]["small"]["arms"]):
                         results.append(run_one(client, setup_name, arm, seed, train_set, test, a, log))
         finally:
             client.close()
@@ -629,7 +663,7 @@ def main(argv=None):
         wanted = set(a.setups.split(","))
         results = [json.loads(p.read_text()) for p in sorted(a.out.glob("*/*-s*.json")) if p.parent.name in wanted]
         if (a.out / "run.json").is_file():
-            config = json.loads((a.out / "run.json").read_text())["config"]
+            config.update(json.loads((a.out / "run.json").read_text())["config"])
     results.sort(key=lambda r: (list(SETUPS).index(r["setup"]), r["seed"], ARMS.index(r["arm"])))
     summary = summarise(results)
     (a.out / "summary.json").write_text(json.dumps(summary, indent=1))
