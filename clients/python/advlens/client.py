@@ -256,13 +256,7 @@ class Client:
         "steps": 40}). `epsilons` makes a robustness curve, every attack's epsilon set to each in
         turn; values may be fractions ("8/255" or fractions.Fraction). The result's `curve`
         has a point per epsilon and `checks` lists signs of gradient masking (protocol/training.md)."""
-        if attack is not None:
-            params["attack"] = _attack_params(attack)
-        if attacks is not None:
-            params["attacks"] = [_attack_params(a) for a in attacks]
-        if epsilons is not None:
-            params["epsilons"] = [_epsilon(e) for e in epsilons]
-        return self.call("evaluate", dict(params, model=model, dataset=dataset), progress)
+        return self.call("evaluate", dict(evaluate_params(attack, attacks, epsilons, params), model=model, dataset=dataset), progress)
 
     def explain_prediction(self, model, input=None, progress=None, **params):
         """Why `model` predicts what it does on one input: top neurons, maps. `inputs=` (several
@@ -289,6 +283,18 @@ def attack_params(model, images, params):
         ret.setdefault("images", True)
         ret.setdefault("perturbations", True)
         params["return"] = ret
+    return params
+
+
+def evaluate_params(attack, attacks, epsilons, params):
+    """`evaluate`'s params with its attacks (names or dicts) and epsilons (numbers or fractions)."""
+    params = dict(params)
+    if attack is not None:
+        params["attack"] = _attack_params(attack)
+    if attacks is not None:
+        params["attacks"] = [_attack_params(a) for a in attacks]
+    if epsilons is not None:
+        params["epsilons"] = [_epsilon(e) for e in epsilons]
     return params
 
 

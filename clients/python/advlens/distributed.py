@@ -34,7 +34,7 @@ import uuid
 
 import numpy as np
 
-from .client import _attack_params, _epsilon, attack_params
+from .client import attack_params, evaluate_params
 from .errors import AdvLensError, ConnectionClosed, RequestCancelled, error_from_reply
 from .params import from_wire, to_wire
 from .progress import ProgressSink
@@ -263,12 +263,7 @@ class Pool:
         """As Client.evaluate, over a dataset (a name: all of it, or dataset(name, indices)).
         Counts and figures are summed over shards; `checks` (gradient-masking signs) need one
         daemon's per-attack tallies and are absent: run Client.evaluate for them."""
-        if attack is not None:
-            params["attack"] = _attack_params(attack)
-        if attacks is not None:
-            params["attacks"] = [_attack_params(a) for a in attacks]
-        if epsilons is not None:
-            params["epsilons"] = [_epsilon(e) for e in epsilons]
+        params = evaluate_params(attack, attacks, epsilons, params)
         if params.get("inputs") is not None:
             raise ValueError("Pool.evaluate shards a dataset: pass dataset=name or dataset(name, indices), not inputs")
         name, indices, rest = self._dataset_inputs(dataset)
