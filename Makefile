@@ -111,6 +111,9 @@ bench: deps-test build-tests
 		echo "captum not installed: no explanation reference ($(VENV)/bin/pip install --no-deps captum; $(VENV)/bin/pip install matplotlib)"; \
 	fi
 	$(PYTHON) bench/compare.py out/bench/advlens.jsonl out/bench/reference.jsonl
+	@# The Ray pool against one daemon (issue 19): its own rows, ratios measured in the same run.
+	$(PYTHON) bench/pool_bench.py --advlensd $(ADVLENSD) > out/bench/pool.jsonl
+	@cat out/bench/pool.jsonl
 
 ## schemas: protocol/schema/ from the Swift types, the attack registry and protocol/schema-notes.json
 ## (ProtocolSchemaTests fails while the committed files differ)
