@@ -112,6 +112,9 @@ bench: deps-test build-tests
 		echo "captum not installed: no explanation reference ($(VENV)/bin/pip install --no-deps captum; $(VENV)/bin/pip install matplotlib)"; \
 	fi
 	$(PYTHON) bench/compare.py out/bench/advlens.jsonl out/bench/reference.jsonl
+	@# The Ray pool against one daemon (issue 19): its own rows, ratios measured in the same run.
+	$(PYTHON) bench/pool_bench.py --advlensd $(ADVLENSD) > out/bench/pool.jsonl
+	@cat out/bench/pool.jsonl
 
 ## reproduce: the paper's experiment from scratch (scripts/reproduce.py; docs/findings.md §3): six training arms x 3
 ## seeds on MNIST and shapes, then its tables into docs/findings.md and its figures into docs/img/reproduce/.
