@@ -30,15 +30,10 @@ included); torchattacks runs with torch.set_num_threads(--threads). Rows go to t
 robust accuracy each side reached (`attack_<row>_robust`).
 """
 import argparse
-import io
 import json
-import os
 import pathlib
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
 import torch
@@ -47,6 +42,7 @@ import torchattacks
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
+from attack_bench import Daemon  # noqa: E402
 from torchattacks_reference import ATTACK_ROWS, AutoAttackStandard, accuracy, load, test_images  # noqa: E402
 
 ADVLENS_ROWS = {
@@ -54,33 +50,6 @@ ADVLENS_ROWS = {
     "autoattack": {"method": "autoattack", "epsilon": 0.3, "version": "standard", "earlyStop": False},
 }
 WARMUP_IMAGES = 16  # torchattacks' warm-up: its kernels, not the whole row again
-
-
-class Daemon:
-    """A warm advlensd over stdio with a private cache database."""
-
-    def __init__(self, binary):
-        self.cache_dir = tempfile.mkdtemp(prefix="advlens-bench-cache-")
-        self.proc = subprocess.Popen([binary, "--log-level", "error", "--cache", os.path.join(self.cache_dir, "c.sqlite")],
-                                     cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
-        self.replies = io.open(self.proc.stdout.fileno(), "rb", buffering=1 << 16, closefd=False)
-        self.next_id = 0
-
-    def call(self, method, params):
-        self.next_id += 1
-        self.proc.stdin.write(json.dumps({"jsonrpc": "2.0", "id": self.next_id, "method": method,
-                                          "params": params}).encode() + b"\n")
-        while True:
-            reply = json.loads(self.replies.readline())
-            if reply.get("id") == self.next_id:
-                if "error" in reply:
-                    raise RuntimeError(f"{method}: {reply['error']}")
-                return reply["result"]
-
-    def close(self):
-        self.proc.kill()
-        self.proc.wait()
-        shutil.rmtree(self.cache_dir, ignore_errors=True)
 
 
 def main():
