@@ -45,11 +45,12 @@ data/mnist_5k.csv.gz:
 test:
 	@bash scripts/test.sh
 
-## test-long: the accuracy-to-convergence runs (full training recipes; CI runs them too)
+## test-long: the accuracy-to-convergence runs (full training recipes; CI runs them too) and the
+## AutoAttack cross-check on the adversarially trained fixture over all its images
 test-long:
 	@bash scripts/test.sh --long
 
-.PHONY: test-swift test-swift-long test-protocol test-python test-nvim test-vscode
+.PHONY: test-swift test-swift-long test-crosscheck-long test-protocol test-python test-nvim test-vscode
 
 ## test-swift: the Swift unit and end-to-end tests (without the convergence runs of test-long)
 test-swift: $(PREREQ)
@@ -57,6 +58,11 @@ test-swift: $(PREREQ)
 
 test-swift-long: $(PREREQ)
 	$(SWIFT) test $(SWIFT_FLAGS) --skip-build --disable-swift-testing --filter ConvergenceTests
+
+## test-crosscheck-long: Tests/python/test_robust_crosscheck.py on all of its reference's images
+## (make test runs it on the first 64)
+test-crosscheck-long: $(PREREQ)
+	ADVLENS_LONG=1 ADVLENSD=$(ADVLENSD) $(PYTHON) -m pytest -q Tests/python/test_robust_crosscheck.py
 
 ## test-protocol: the daemon driven by a third-party JSON-RPC client, protocol/examples replayed, the socket loaded
 test-protocol: $(PREREQ)
@@ -82,6 +88,8 @@ demo: data build
 
 ## bench: AdvLens beside PyTorch and torchattacks in one run, when they are installed (not part of test);
 ## the speed targets that tests no longer assert (RPC throughput, data loading) are measured here
+## (APGD-CE and AutoAttack are timed in turns with torchattacks: bench/attack_interleaved.py)
+SEQUENTIAL_ATTACK_ROWS := fgsm,pgd40,mifgsm10,pgdl2_40,cw100,deepfool50,ensemble100
 bench: deps-test build-tests
 	@mkdir -p out/bench
 	RPC_BENCH=1 $(SWIFT) test $(SWIFT_FLAGS) --skip-build --disable-swift-testing --filter RPCTests.ThroughputTests
@@ -90,7 +98,7 @@ bench: deps-test build-tests
 	done
 	$(RELEASE)/advlens-bench > out/bench/advlens.jsonl
 	$(PYTHON) bench/daemon_bench.py >> out/bench/advlens.jsonl
-	$(PYTHON) bench/attack_bench.py --weights-dir out/models >> out/bench/advlens.jsonl
+	$(PYTHON) bench/attack_bench.py --weights-dir out/models --rows $(SEQUENTIAL_ATTACK_ROWS) >> out/bench/advlens.jsonl
 	$(PYTHON) bench/probe_bench.py --models-dir out/models >> out/bench/advlens.jsonl
 	$(PYTHON) bench/explain_bench.py --weights-dir out/models >> out/bench/advlens.jsonl
 	$(PYTHON) bench/streaming_bench.py >> out/bench/advlens.jsonl
@@ -102,9 +110,12 @@ bench: deps-test build-tests
 		echo "torch not installed: no PyTorch reference ($(VENV)/bin/pip install torch safetensors)"; \
 	fi
 	@if $(PYTHON) -c "import torchattacks" 2>/dev/null; then \
-		$(PYTHON) bench/torchattacks_reference.py --weights-dir out/models >> out/bench/reference.jsonl; \
+		$(PYTHON) bench/torchattacks_reference.py --weights-dir out/models --rows $(SEQUENTIAL_ATTACK_ROWS) >> out/bench/reference.jsonl; \
+		$(PYTHON) bench/attack_interleaved.py --weights-dir out/models \
+			--advlens-out out/bench/advlens.jsonl --reference-out out/bench/reference.jsonl; \
 	else \
 		echo "torchattacks not installed: no attack reference ($(VENV)/bin/pip install torchattacks)"; \
+		$(PYTHON) bench/attack_bench.py --weights-dir out/models --rows apgd100,autoattack >> out/bench/advlens.jsonl; \
 	fi
 	@if $(PYTHON) -c "import captum.attr" 2>/dev/null; then \
 		$(PYTHON) bench/captum_reference.py --weights-dir out/models >> out/bench/reference.jsonl; \

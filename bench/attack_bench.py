@@ -38,6 +38,36 @@ ROWS = {
 ENSEMBLE = {"method": "ensemble-opt", "steps": 100, "learningRate": 0.01, "lambda": 0.05}
 
 
+class Daemon:
+    """A warm advlensd over stdio with a private cache database (the benchmark's kept results must
+    not pile up in ~/.cache); bench/attack_interleaved.py uses it too."""
+
+    def __init__(self, binary):
+        self.cache_dir = tempfile.mkdtemp(prefix="advlens-bench-cache-")
+        self.proc = subprocess.Popen([binary, "--log-level", "error", "--cache", os.path.join(self.cache_dir, "cache.sqlite")],
+                                     cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+        # A buffered reader: readline on the raw pipe would read one byte per system call, which
+        # for a 100 KB reply costs more than the attack.
+        self.replies = io.open(self.proc.stdout.fileno(), "rb", buffering=1 << 16, closefd=False)
+        self.next_id = 0
+
+    def call(self, method, params):
+        self.next_id += 1
+        self.proc.stdin.write(json.dumps({"jsonrpc": "2.0", "id": self.next_id, "method": method,
+                                          "params": params}).encode() + b"\n")
+        while True:
+            reply = json.loads(self.replies.readline())
+            if reply.get("id") == self.next_id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply["result"]
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+        shutil.rmtree(self.cache_dir, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--weights-dir", default=str(ROOT / "out/models"))
@@ -53,24 +83,8 @@ def main():
         raise SystemExit(f"unknown rows {unknown}")
     models = [m.strip() for m in args.models.split(",") if m.strip()]
 
-    # A private cache database: the benchmark's kept results must not pile up in ~/.cache.
-    cache_dir = tempfile.mkdtemp(prefix="advlens-bench-cache-")
-    proc = subprocess.Popen([args.advlensd, "--log-level", "error", "--cache", os.path.join(cache_dir, "cache.sqlite")], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
-    # A buffered reader: readline on the raw pipe would read one byte per system call, which
-    # for a 100 KB reply costs more than the attack.
-    replies = io.open(proc.stdout.fileno(), "rb", buffering=1 << 16, closefd=False)
-    counter = [0]
-
-    def call(method, params):
-        counter[0] += 1
-        proc.stdin.write(json.dumps({"jsonrpc": "2.0", "id": counter[0], "method": method, "params": params}).encode() + b"\n")
-        while True:
-            reply = json.loads(replies.readline())
-            if reply.get("id") == counter[0]:
-                if "error" in reply:
-                    raise RuntimeError(f"{method}: {reply['error']}")
-                return reply["result"]
-
+    daemon = Daemon(args.advlensd)
+    call = daemon.call
     call("initialize", {"rootPath": str(ROOT)})
     weights = pathlib.Path(args.weights_dir).resolve()
     for arch in ("mnist-small", "mnist-madry"):
@@ -106,9 +120,7 @@ def main():
         rate, robust = timed({"models": [{"name": "mnist-small"}, {"name": "mnist-madry"}]}, {**ENSEMBLE, "target": targets})
         emit("mnist-small+mnist-madry", "attack_ensemble100", rate, "img/s")
         emit("mnist-small+mnist-madry", "attack_ensemble100_robust", robust, "robust_acc")
-    proc.kill()
-    proc.wait()
-    shutil.rmtree(cache_dir, ignore_errors=True)
+    daemon.close()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "${1:-}" = "--long" ]; then
-    tests=(test-swift-long)
+    tests=(test-swift-long test-crosscheck-long)
 else
     tests=(test-swift test-protocol test-python test-nvim test-vscode)
 fi

@@ -48,6 +48,19 @@ struct AttackBatch {
         return predicted != labels[i]
     }
 
+    /// Row `row` of `source` copied over the same row of `target` (same shapes), without the
+    /// one-row tensor that `gather` then `scatter` would allocate: APGD keeps per-sample best
+    /// points this way every step.
+    static func copyRow(_ row: Int, of source: Tensor, into target: inout Tensor) {
+        let per = target.itemCount
+        precondition(source.itemCount == per && row >= 0 && row < min(source.batch, target.batch), "copyRow: row \(row) out of range")
+        source.data.withUnsafeBufferPointer { src in
+            target.data.withUnsafeMutableBufferPointer { dst in
+                (dst.baseAddress! + row * per).update(from: src.baseAddress! + row * per, count: per)
+            }
+        }
+    }
+
     /// Copies rows `rows` of `values` (a tensor with one row per index) into `target`'s `indices`.
     static func scatter(_ values: Tensor, into target: inout Tensor, at indices: [Int]) {
         let per = target.itemCount

@@ -141,7 +141,7 @@ struct APGDRun {
             batch.iterations[i] = iteration
             if batch.succeeded(i, predicted: predicted[k]) {
                 s.fooled[k] = true
-                AttackBatch.scatter(s.x.gather([k]), into: &s.fooledImage, at: [k])
+                AttackBatch.copyRow(k, of: s.x, into: &s.fooledImage)
                 if config.earlyStop! {
                     batch.done[i] = true
                     AttackBatch.scatter(s.x.gather([k]), into: &batch.adversarial, at: [i])
@@ -192,8 +192,8 @@ struct APGDRun {
                 s.lastLoss[k] = r.loss[k]
                 if r.loss[k] > s.bestLoss[k] {
                     s.bestLoss[k] = r.loss[k]
-                    AttackBatch.scatter(s.x.gather([k]), into: &s.bestImage, at: [k])
-                    AttackBatch.scatter(s.gradient.gather([k]), into: &s.bestGradient, at: [k])
+                    AttackBatch.copyRow(k, of: s.x, into: &s.bestImage)
+                    AttackBatch.copyRow(k, of: s.gradient, into: &s.bestGradient)
                 }
             }
             // Success is judged at the iterate the gradient was taken at, before any move back.
@@ -227,19 +227,35 @@ struct APGDRun {
     /// One momentum step from x (see `APGDAttack`).
     func step(_ x: Tensor, previous: Tensor, gradient: Tensor, center: Tensor, stepSize: [Float], momentum a: Float,
               eps: Float, norm: Norm) -> Tensor {
+        // Raw buffers: element-wise array access here cost a uniqueness check per pixel and kept
+        // the loops scalar, several percent of a whole APGD run on a small model.
         let per = x.itemCount
         var z = x
         let norms = norm == .l2 ? gradient.itemNorms() : []
-        for row in 0..<x.batch {
-            let f = norm == .l2 ? stepSize[row] / (norms[row] + 1e-12) : stepSize[row]
-            for j in (row * per)..<((row + 1) * per) {
-                let g = gradient.data[j]
-                z.data[j] += norm == .l2 ? f * g : (g > 0 ? f : (g < 0 ? -f : 0))
+        z.data.withUnsafeMutableBufferPointer { zp in
+            gradient.data.withUnsafeBufferPointer { gp in
+                for row in 0..<x.batch {
+                    let f = norm == .l2 ? stepSize[row] / (norms[row] + 1e-12) : stepSize[row]
+                    let range = (row * per)..<((row + 1) * per)
+                    if norm == .l2 {
+                        for j in range { zp[j] += f * gp[j] }
+                    } else {
+                        for j in range { let g = gp[j]; zp[j] += g > 0 ? f : (g < 0 ? -f : 0) }
+                    }
+                }
             }
         }
         project(&z, center: center, eps: eps, norm: norm)
         var next = x
-        for j in 0..<x.count { next.data[j] = x.data[j] + a * (z.data[j] - x.data[j]) + (1 - a) * (x.data[j] - previous.data[j]) }
+        next.data.withUnsafeMutableBufferPointer { np in
+            x.data.withUnsafeBufferPointer { xp in
+                z.data.withUnsafeBufferPointer { zp in
+                    previous.data.withUnsafeBufferPointer { pp in
+                        for j in 0..<np.count { np[j] = xp[j] + a * (zp[j] - xp[j]) + (1 - a) * (xp[j] - pp[j]) }
+                    }
+                }
+            }
+        }
         project(&next, center: center, eps: eps, norm: norm)
         return next
     }
