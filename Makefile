@@ -130,7 +130,8 @@ bench: deps-test build-tests
 ## reproduce: the paper's experiment from scratch (scripts/reproduce.py; docs/findings.md §3): six training arms x 3
 ## seeds on MNIST and shapes, then its tables into docs/findings.md and its figures into docs/img/reproduce/.
 ## matplotlib (for the figures only) is installed into .venv here; make test runs the --small configuration
-## without figures. REPRODUCE_ARGS adds flags (e.g. --setups mnist-small). Not part of test: about an hour on 2 cores.
+## without figures. REPRODUCE_ARGS adds flags (e.g. --setups mnist-small). Not part of test: hours on 2 cores
+## (docs/findings.md §3 has the measured times; a finished (setup, arm, seed) is reused).
 reproduce: data build
 	$(VENV)/bin/pip install -q matplotlib
 	$(PYTHON) scripts/reproduce.py $(REPRODUCE_ARGS)

@@ -423,17 +423,17 @@ def markdown(results, summary, a_config):
         some = next(r for r in results if r["setup"] == setup)
         seeds = sorted({r["seed"] for r in results if r["setup"] == setup})
         t = some["training"]
-        out += [f"#### {setup} ({some['arch']}; seeds {', '.join(map(str, seeds))}; mean [min–max] over seeds)", "",
+        out += [f"#### {setup} ({some['arch']}; seeds {', '.join(map(str, seeds))}; mean [min–max] over each arm's seeds)", "",
                 f"Training: {t['steps']} steps × batch {t['batchSize']}, {t['optimizer']['kind']} lr {t['optimizer']['learningRate']:g}, from `model/create` "
                 f"with the seed. Robust accuracy on {some['evaluate']['images']} test images (stratified sample, seed 0), "
                 f"eps {SETUPS[setup]['epsilon']:.4g}: PGD-40, and the worst case of PGD-40 and AutoAttack standard.", "",
-                "| arm | clean | PGD-40 | AutoAttack | training time (s) |", "| --- | --- | --- | --- | --- |"]
+                "| arm | seeds | clean | PGD-40 | AutoAttack | training time (s) |", "| --- | --- | --- | --- | --- | --- |"]
         for arm in ARMS:
             if arm not in arms:
                 continue
             s = arms[arm]
             secs = spread([r["training"]["seconds"] for r in results if r["setup"] == setup and r["arm"] == arm])
-            out.append(f"| {ARM_NAMES[arm]} | {cell(s['clean'])} | {cell(s['pgd40'])} | {cell(s['autoattack'])} | {cell(secs, 0)} |")
+            out.append(f"| {ARM_NAMES[arm]} | {', '.join(map(str, s['seeds']))} | {cell(s['clean'])} | {cell(s['pgd40'])} | {cell(s['autoattack'])} | {cell(secs, 0)} |")
         for b in ("bounded", "unbounded"):
             box = f"L-inf box {SETUPS[setup]['epsilon']:.4g}" if b == "bounded" else "no box"
             out += ["", f"Neuron analysis, {b} ensemble-opt ({box}; {some[b]['adversarial']} targeted adversarials per model, "
