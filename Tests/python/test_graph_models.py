@@ -210,3 +210,24 @@ def test_broadcasting_operators_match_onnxruntime(client, tmp_path):
     expected = session.run(["logits"], {"input": images})[0]
     got = logits(client, "ops", images)
     assert np.abs(got - expected).max() <= 1e-4 * max(1.0, np.abs(expected).max()), (got, expected)
+
+
+def test_torchvision_resnet18_from_model_create(client, tmp_path):
+    created = client.call("model/create", name="r", architecture="resnet18", numClasses=10, inputSize=[3, 32, 32], seed=2)
+    assert created["inputShape"] == [3, 32, 32] and created["parameters"] == 11181642  # torchvision's resnet18(num_classes=10)
+    shapes = {layer["name"]: layer["outputShape"] for layer in client.call("model/info", name="r")["layers"]}
+    assert shapes["layer4.1.relu"] == [512, 1, 1] and shapes["layer3.0.downsample.1"] == [256, 2, 2] and shapes["fc"] == [10]
+    images = np.random.default_rng(5).uniform(0, 1, (2, 3, 32, 32)).astype(np.float32)
+    before = logits(client, "r", images)
+    client.call("model/save", name="r", spec="r.json", weights="r.safetensors")
+    client.call("model/load", name="r2", spec="r.json", weights="r.safetensors")
+    assert np.array_equal(logits(client, "r2", images), before)
+    explained = client.call("explainPrediction", model="r", input=images[0], methods=["gradCam"], gradCamLayer="layer2.1.relu")
+    assert explained["maps"]["gradCam"]["layer"] == "layer2.1.relu"
+    for params, field in (({"numClasses": 0}, "params.numClasses"), ({"inputSize": [1, 32, 32]}, "params.inputSize")):
+        with pytest.raises(AdvLensError) as failure:
+            client.call("model/create", dict({"name": "bad", "architecture": "resnet18"}, **params))
+        assert field in str(failure.value) and failure.value.code == -32602
+    with pytest.raises(AdvLensError) as failure:
+        client.call("model/create", name="bad", architecture="mnist-small", numClasses=3)
+    assert "params.numClasses" in str(failure.value)
