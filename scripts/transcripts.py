@@ -44,6 +44,8 @@ PYTHON_CODE = re.compile(r"```python\n(?P<code>.*?)```\n", re.S)
 MARK = "@@advlens-transcript@@"
 # What changes from run to run or machine to machine: masked when checking.
 VOLATILE = [
+    # A daemon time over a second prints in seconds (a loaded machine): masked as the ms are.
+    (re.compile(r"\b\d+(\.\d+)? s in the daemon"), "<ms> ms in the daemon"),
     (re.compile(r"\d+(\.\d+)? ms\b"), "<ms> ms"), (re.compile(r"[\d.,]+ images/s"), "<rate> images/s"),
     (re.compile(r"^(pid|uptime|engine)( +).*$", re.M), r"\1\2<varies>"), (re.compile(r"\(pid \d+\)"), "(pid <varies>)"), (re.compile(r"[\d.]+ steps/s"), "<rate> steps/s"),
 ]

@@ -18,6 +18,7 @@ def test_the_check_catches_a_drift():
     import transcripts
     doc = "Predicted 9 with 56.0% confidence ... unit 29 (logit drop +0.972), 12.5 ms in the daemon\npid       20004\n"
     assert transcripts.same(doc, doc.replace("12.5 ms", "3.1 ms").replace("20004", "77"))
+    assert transcripts.same(doc, doc.replace("12.5 ms", "1.04 s"))   # over a second on a loaded machine
     assert transcripts.same(doc, doc.replace("+0.972", "+0.973"))   # the last digit, rounded the other way
     assert not transcripts.same(doc, doc.replace("56.0%", "50.4%"))
     assert not transcripts.same(doc, doc.replace("unit 29", "unit 59"))

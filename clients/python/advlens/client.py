@@ -228,18 +228,7 @@ class Client:
         """Adversarial examples; the result's handle is a Handle. `model` is a name or a dict
         {name: weight} / list of names for an ensemble. With `images` (default) the adversarial
         images and perturbations come back as arrays, for display."""
-        if isinstance(model, dict):
-            params["models"] = [{"name": n, "weight": w} for n, w in model.items()]
-        elif isinstance(model, (list, tuple)):
-            params["models"] = [m if isinstance(m, dict) else {"name": m} for m in model]
-        elif model is not None:
-            params["model"] = model
-        if images:
-            ret = dict(params.pop("return_", None) or params.pop("return", None) or {})
-            ret.setdefault("images", True)
-            ret.setdefault("perturbations", True)
-            params["return"] = ret
-        return self.call("attack", dict(params, method=method, inputs=inputs), progress)
+        return self.call("attack", dict(attack_params(model, images, params), method=method, inputs=inputs), progress)
 
     def probe(self, model, layer, kind="topActivations", dataset=None, adversarial=None, progress=None, **params):
         """What the units of one layer respond to (protocol/probe.md). `dataset` is a
@@ -267,13 +256,7 @@ class Client:
         "steps": 40}). `epsilons` makes a robustness curve, every attack's epsilon set to each in
         turn; values may be fractions ("8/255" or fractions.Fraction). The result's `curve`
         has a point per epsilon and `checks` lists signs of gradient masking (protocol/training.md)."""
-        if attack is not None:
-            params["attack"] = _attack_params(attack)
-        if attacks is not None:
-            params["attacks"] = [_attack_params(a) for a in attacks]
-        if epsilons is not None:
-            params["epsilons"] = [_epsilon(e) for e in epsilons]
-        return self.call("evaluate", dict(params, model=model, dataset=dataset), progress)
+        return self.call("evaluate", dict(evaluate_params(attack, attacks, epsilons, params), model=model, dataset=dataset), progress)
 
     def explain_prediction(self, model, input=None, progress=None, **params):
         """Why `model` predicts what it does on one input: top neurons, maps. `inputs=` (several
@@ -283,6 +266,36 @@ class Client:
         return self.call("explainPrediction", dict(params, model=model, input=input), progress)
 
     explain = explain_prediction
+
+
+def attack_params(model, images, params):
+    """`attack`'s params: the model (a name, {name: weight} or a list for an ensemble) and,
+    with `images`, the adversarial images and perturbations asked for."""
+    params = dict(params)
+    if isinstance(model, dict):
+        params["models"] = [{"name": n, "weight": w} for n, w in model.items()]
+    elif isinstance(model, (list, tuple)):
+        params["models"] = [m if isinstance(m, dict) else {"name": m} for m in model]
+    elif model is not None:
+        params["model"] = model
+    if images:
+        ret = dict(params.pop("return_", None) or params.pop("return", None) or {})
+        ret.setdefault("images", True)
+        ret.setdefault("perturbations", True)
+        params["return"] = ret
+    return params
+
+
+def evaluate_params(attack, attacks, epsilons, params):
+    """`evaluate`'s params with its attacks (names or dicts) and epsilons (numbers or fractions)."""
+    params = dict(params)
+    if attack is not None:
+        params["attack"] = _attack_params(attack)
+    if attacks is not None:
+        params["attacks"] = [_attack_params(a) for a in attacks]
+    if epsilons is not None:
+        params["epsilons"] = [_epsilon(e) for e in epsilons]
+    return params
 
 
 def _attack_params(attack):

@@ -1,0 +1,637 @@
+"""Dataset-wide work on a Ray cluster of warm daemons: `advlens.distributed.Pool`.
+
+A pool is N Ray actors, each owning one `advlensd` over stdio (the binary from `daemon=`,
+$ADVLENSD or PATH on the node the actor runs on) with the same models and datasets loaded:
+every `model_load` / `dataset_load` / `call_all` given to the pool is replayed by every actor,
+also by an actor Ray restarts after a failure. Files are named by paths every node can read,
+or wrapped in `pool.ship(path)`: then their bytes go once through Ray's object store and each
+actor writes its own copy.
+
+`attack`, `evaluate`, `probe` (the kinds whose statistics merge exactly) and
+`explain_prediction` take the single-daemon client's arguments and return its result types.
+Their images come from a dataset (`advlens.dataset(name, indices)`, or a name for all of it):
+the indices are split into contiguous shards, the shards run on whichever actor is free, and
+the per-shard results are merged in index order: per-sample records and arrays concatenated,
+summaries recomputed from the merged samples exactly as the daemon computes them (never
+averaged). Since every random draw of an attack derives from the request's seed and the
+image's dataset index (protocol/attack.md, "Randomness"), a shard's images get exactly the
+adversarials one request over all of them gets: the merged result equals the single-daemon
+one, whatever the shard size or the number of actors.
+
+One progress bar covers the pool. `cancel()` (or Ctrl-C while waiting) cancels every running
+shard; the call then raises RequestCancelled whose `data` is the merge of the shards that
+finished. An actor whose daemon dies mid-shard exits, Ray restarts it (a fresh daemon, the same
+models and datasets), and the shard runs again on the first free actor: the result is the
+same as without the failure.
+"""
+import itertools
+import math
+import os
+import tempfile
+import threading
+import time
+import uuid
+
+import numpy as np
+
+from .client import attack_params, evaluate_params
+from .errors import AdvLensError, ConnectionClosed, RequestCancelled, error_from_reply
+from .params import from_wire, to_wire
+from .progress import ProgressSink
+from .results import result_class
+
+try:
+    import ray
+except ImportError:  # the optional extra advlens[ray]
+    ray = None
+
+# Probe kinds whose statistics the pool merges exactly.
+MERGEABLE_PROBES = ("activations", "topActivations", "classHistograms")
+
+
+class Shipped:
+    """A file whose bytes travel through Ray's object store to every actor (`Pool.ship`)."""
+
+    def __init__(self, key, ref):
+        self.key = key
+        self.ref = ref
+
+
+class DaemonActor:
+    """One Ray actor: a warm advlensd over stdio with the pool's set-up replayed. Wrapped by
+    `ray.remote` in `Pool` (max_restarts, two threads: a shard and its cancel)."""
+
+    def __init__(self, names, daemon, daemon_args, threads):
+        from .client import Client
+        # The registry and the progress board by name (plain strings as constructor arguments:
+        # nothing in the object store that a restart could find gone).
+        registry, board = (ray.get_actor(name) for name in names)
+        if threads:
+            # The daemon's engine threads: as many as the CPUs Ray gave this actor, so that
+            # actors sharing a node do not oversubscribe its cores.
+            os.environ["OPENBLAS_NUM_THREADS"] = str(threads)
+        self.board = board
+        self.directory = tempfile.mkdtemp(prefix="advlens-actor-")
+        self.client = Client(daemon=daemon, daemon_args=tuple(daemon_args), progress=False,
+                             cache=os.path.join(self.directory, "cache.sqlite"))
+        # Results come back as sent (wire JSON): the driver decodes and merges them.
+        self.client._decode = lambda method, value, as_torch=False: value
+        self.shard = None
+        for method, params in ray.get(registry.setup.remote()):
+            self.client._request(method, self._localised(params), progress=False)
+
+    def _localised(self, value):
+        """Shipped files replaced by this actor's copy of their bytes."""
+        if isinstance(value, Shipped):
+            path = os.path.join(self.directory, value.key)
+            if not os.path.exists(path):
+                with open(path + ".part", "wb") as f:
+                    f.write(ray.get(value.ref))
+                os.replace(path + ".part", path)
+            return path
+        if isinstance(value, dict):
+            return {k: self._localised(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._localised(v) for v in value]
+        return value
+
+    def apply(self, method, params):
+        return self.client._request(method, self._localised(params), progress=False)
+
+    def run(self, method, params, shard):
+        """One shard: ("done", result), ("cancelled", partial or None) or ("error", error)."""
+        self.shard = shard
+        last = [-1]
+
+        def report(value):
+            percentage = value.get("percentage")
+            if percentage is not None and percentage != last[0]:
+                last[0] = percentage
+                self.board.report.remote(shard, percentage)
+        try:
+            return "done", self.client._request(method, params, progress=report)
+        except RequestCancelled as e:
+            return "cancelled", e.data
+        except ConnectionClosed:
+            # The daemon died: end this actor so that Ray restarts it with a fresh daemon (the
+            # pool's set-up replayed); the driver runs the shard again.
+            os._exit(1)
+        except AdvLensError as e:
+            return "error", {"code": e.code, "message": e.message, "data": e.data}
+        finally:
+            self.shard = None
+
+    def cancel(self):
+        with self.client._lock:
+            pending = list(self.client._pending)
+        for request_id in pending:
+            self.client.cancel(request_id)
+
+    def stop(self):
+        """Shuts the daemon down (shutdown, exit) before the pool kills this actor."""
+        self.client.close()
+
+    def daemon_pid(self):
+        return self.client.process.pid
+
+    def kill_daemon(self):
+        """Kills this actor's daemon (SIGKILL), as a crash would: for the fault tests."""
+        self.client.process.kill()
+
+
+class Registry:
+    """The set-up every actor replays at start (and after a restart)."""
+
+    def __init__(self):
+        self.steps = []
+
+    def add(self, method, params):
+        self.steps.append((method, params))
+
+    def setup(self):
+        return list(self.steps)
+
+
+class ProgressBoard:
+    """Each running shard's latest percentage, read by the driver's one progress bar."""
+
+    def __init__(self):
+        self.values = {}
+
+    def report(self, shard, percentage):
+        self.values[shard] = percentage
+
+    def read(self):
+        return dict(self.values)
+
+    def clear(self):
+        self.values = {}
+
+
+class Pool:
+    """N actors, each a warm advlensd; sharded attack / evaluate / probe / explain.
+
+    `actors`: how many (default: the cluster's CPUs / `cpus_per_actor`); `cpus_per_actor`: the
+    CPUs Ray reserves for each (its daemon's threads use them); `address`: the cluster to join
+    when Ray is not initialised yet ("auto" for a running `ray start` cluster; None starts a
+    local one); `daemon`: the advlensd path on every node (else $ADVLENSD there, else PATH);
+    `max_restarts`: how often Ray restarts a failed actor; `progress` as the Client's;
+    `threads`: each daemon's engine threads (OPENBLAS_NUM_THREADS; default `cpus_per_actor`,
+    None keeps the node's setting); `shards_per_actor`: shards per actor of one call (more
+    balance the load, fewer cost less per-request overhead)."""
+
+    def __init__(self, actors=None, cpus_per_actor=1, address=None, daemon=None, daemon_args=(),
+                 max_restarts=3, progress=None, shards_per_actor=2, threads=0):
+        if ray is None:
+            raise ImportError("advlens.distributed needs Ray: pip install 'advlens[ray]'")
+        if not ray.is_initialized():
+            ray.init(address=address, include_dashboard=False, logging_level="warning")
+        if actors is None:
+            actors = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_actor))
+        self.progress = progress
+        self.shards_per_actor = shards_per_actor
+        names = (f"advlens-registry-{uuid.uuid4().hex}", f"advlens-board-{uuid.uuid4().hex}")
+        self._registry = ray.remote(num_cpus=0)(Registry).options(name=names[0]).remote()
+        self._board = ray.remote(num_cpus=0)(ProgressBoard).options(name=names[1]).remote()
+        actor_class = ray.remote(num_cpus=cpus_per_actor, max_restarts=max_restarts, max_concurrency=2)(DaemonActor)
+        threads = int(cpus_per_actor) if threads == 0 else threads
+        self.actors = [actor_class.remote(names, daemon, list(daemon_args), threads) for _ in range(actors)]
+        self._keys = itertools.count()
+        self._cancel = threading.Event()
+        self._busy = {}
+
+    def close(self):
+        """Shuts every actor's daemon down, then ends the actors."""
+        try:
+            ray.get([a.stop.remote() for a in self.actors], timeout=30)
+        except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError):
+            pass   # an actor already gone: its daemon saw its stdin close and exited
+        for actor in self.actors + [self._registry, self._board]:
+            ray.kill(actor, no_restart=True)
+        self.actors = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ---- set-up, replayed by every actor
+
+    def ship(self, path):
+        """A file to send to every actor through the object store (for nodes that cannot read
+        `path`): pass it where a path goes (`spec=pool.ship("model.json")`)."""
+        with open(os.path.expanduser(os.fspath(path)), "rb") as f:
+            data = f.read()
+        return Shipped(f"{next(self._keys)}-{os.path.basename(os.fspath(path))}", ray.put(data))
+
+    def call_all(self, method, **params):
+        """A request every actor makes now and replays after a restart (model/create,
+        model/load, dataset/load, ...); returns the first actor's decoded result."""
+        wire = _wire_keeping_shipped(params)
+        ray.get(self._registry.add.remote(method, wire))
+        results = ray.get([a.apply.remote(method, wire) for a in self.actors])
+        return _decode(method, results[0])
+
+    def model_load(self, name, **params):
+        return self.call_all("model/load", name=name, **params)
+
+    def model_create(self, name, **params):
+        return self.call_all("model/create", name=name, **params)
+
+    def dataset_load(self, name, **params):
+        return self.call_all("dataset/load", name=name, **params)
+
+    # ---- sharded methods
+
+    def attack(self, model=None, method="pgd", inputs=None, progress=None, images=True, **params):
+        """As Client.attack, over a dataset's images. The merged result has the samples of all
+        shards (`index` and `source` counted over the whole request), the adversarial images and
+        perturbations concatenated, the summary recomputed from them, and `handles`: where each
+        shard's result is kept ({handle, inputs: [first, end)}, in some actor's daemon);
+        `handle` is None."""
+        params = attack_params(model, images, params)
+        name, indices, rest = self._dataset_inputs(inputs)
+        wire = to_wire(dict(params, method=method))
+        shards = self._shards(indices)
+        requests = [dict(wire, inputs=dict(rest, dataset=name, indices=part)) for part in shards]
+        started = time.monotonic()
+        outcome = self._run("attack", requests, progress, f"attack {method}")
+        return self._finish("attack", outcome, lambda done: _merge_attack(done, shards, time.monotonic() - started))
+
+    def evaluate(self, model, dataset=None, attack=None, attacks=None, epsilons=None, progress=None, **params):
+        """As Client.evaluate, over a dataset (a name: all of it, or dataset(name, indices)).
+        Counts and figures are summed over shards; `checks` (gradient-masking signs) need one
+        daemon's per-attack tallies and are absent: run Client.evaluate for them."""
+        params = evaluate_params(attack, attacks, epsilons, params)
+        if params.get("inputs") is not None:
+            raise ValueError("Pool.evaluate shards a dataset: pass dataset=name or dataset(name, indices), not inputs")
+        name, indices, rest = self._dataset_inputs(dataset)
+        wire = to_wire(dict(params, model=model))
+        shards = self._shards(indices)
+        requests = [dict(wire, inputs=dict(rest, dataset=name, indices=part)) for part in shards]
+        started = time.monotonic()
+        outcome = self._run("evaluate", requests, progress, "evaluate")
+        return self._finish("evaluate", outcome, lambda done: _merge_evaluate([r for _, r in done], time.monotonic() - started))
+
+    def probe(self, model, layer, kind="topActivations", dataset=None, progress=None, **params):
+        """As Client.probe for the kinds whose statistics merge exactly: `activations` (rows
+        concatenated), `topActivations` (per unit the top k of the shards' top k, ties to the
+        lower index as the daemon breaks them), `classHistograms` without an adversarial set
+        (the merged top k's images probed once more on one actor: its pReal and LC are the
+        daemon's own figures over exactly the images a single request ranks first)."""
+        if kind not in MERGEABLE_PROBES:
+            raise ValueError(f"Pool.probe merges {', '.join(MERGEABLE_PROBES)}; {kind!r} needs one daemon (Client.probe)")
+        if params.get("adversarial") is not None:
+            raise ValueError("Pool.probe: an adversarial set lives in one daemon; use Client.probe for it")
+        if params.get("patches"):
+            raise ValueError("Pool.probe: patches are written on each actor's node; use Client.probe for them")
+        if isinstance(dataset, dict) and "name" in dataset:   # the probe's own form {name, indices}
+            dataset = dict({k: v for k, v in dataset.items() if k != "name"}, dataset=dataset["name"])
+        name, indices, rest = self._dataset_inputs(dataset)
+        params.setdefault("array_encoding", "base64")
+        wire = to_wire(dict(params, model=model, layer=layer))
+        shard_kind = "activations" if kind == "activations" else "topActivations"
+        shards = self._shards(indices)
+        requests = [dict(wire, kind=shard_kind, dataset=dict(rest, name=name, indices=part)) for part in shards]
+        started = time.monotonic()
+        outcome = self._run("probe", requests, progress, f"probe {kind}")
+
+        def merge(pairs):
+            done = [r for _, r in pairs]
+            if shard_kind == "activations":
+                return _merge_activations(done, time.monotonic() - started)
+            top = _merge_top(done, wire.get("k", 10), time.monotonic() - started)
+            if kind == "topActivations":
+                return top
+            union = sorted({entry["index"] for unit in top["top"] for entry in unit["top"]})
+            status, value = ray.get(self.actors[0].run.remote(
+                "probe", dict(wire, kind=kind, dataset=dict(rest, name=name, indices=union)), -1))
+            if status != "done":
+                raise error_from_reply(value if status == "error" else {"code": -32800, "message": "cancelled"}, "probe")
+            return dict(value, count=top["count"], elapsedMs=(time.monotonic() - started) * 1000)
+        return self._finish("probe", outcome, merge)
+
+    def explain_prediction(self, model, inputs=None, progress=None, **params):
+        """As Client.explain_prediction with `inputs=` over a dataset's images: one explanation
+        per image, each exactly as the daemon gives it (the daemon explains each image on its
+        own); `timingsMs` summed over the shards, `elapsedMs` the pool's wall time."""
+        name, indices, rest = self._dataset_inputs(inputs)
+        wire = to_wire(dict(params, model=model))
+        if "classes" in wire:
+            classes = list(wire.pop("classes"))
+            if len(classes) != len(indices):
+                raise ValueError(f"classes: {len(classes)} classes for {len(indices)} images")
+        else:
+            classes = None
+        shards = self._shards(indices)
+        requests, at = [], 0
+        for part in shards:
+            request = dict(wire, inputs=dict(rest, dataset=name, indices=part))
+            if classes is not None:
+                request["classes"] = classes[at:at + len(part)]
+            at += len(part)
+            requests.append(request)
+        started = time.monotonic()
+        outcome = self._run("explainPrediction", requests, progress, "explain")
+        return self._finish("explainPrediction", outcome, lambda done: _merge_explanations([r for _, r in done], time.monotonic() - started))
+
+    explain = explain_prediction
+
+    # ---- scheduling
+
+    def cancel(self):
+        """Cancels the running sharded call (from another thread): every running shard stops;
+        the call raises RequestCancelled with the merge of the shards that finished."""
+        self._cancel.set()
+        for actor in list(self._busy):
+            actor.cancel.remote()
+
+    def _dataset_inputs(self, source):
+        """(dataset name, its indices, the source's other fields) of a dataset reference."""
+        if isinstance(source, str):
+            source = {"dataset": source}
+        if not isinstance(source, dict) or "dataset" not in source:
+            raise ValueError("the pool shards a dataset: pass advlens.dataset(name, indices) or a dataset name")
+        rest = {k: v for k, v in source.items() if k not in ("dataset", "indices")}
+        if "sample" in rest:
+            raise ValueError("the pool shards explicit indices: draw the sample with Client.dataset_info or numpy and pass indices")
+        if source.get("indices") is not None:
+            indices = [int(i) for i in source["indices"]]
+        else:
+            info = ray.get(self.actors[0].apply.remote("dataset/info", {"name": source["dataset"]}))
+            indices = list(range(info["count"]))
+        if not indices:
+            raise ValueError("indices: expected at least one image")
+        return source["dataset"], indices, rest
+
+    def _shards(self, indices):
+        size = max(1, math.ceil(len(indices) / (len(self.actors) * self.shards_per_actor)))
+        return [indices[i:i + size] for i in range(0, len(indices), size)]
+
+    def _run(self, method, requests, progress, title):
+        """Runs the requests on the free actors, a failed actor's shard again on another.
+        Returns (results in request order, None where unfinished; cancelled; first error)."""
+        self._cancel.clear()
+        ray.get(self._board.clear.remote())
+        want = self.progress if progress is None else progress
+        sink = ProgressSink(want) if want is not False else None
+        weights = [len(r.get("inputs", r.get("dataset", {})).get("indices", [])) or 1 for r in requests]
+        total = sum(weights)
+        if sink is not None:
+            sink({"kind": "begin", "title": title, "message": f"{total} images on {len(self.actors)} actors", "percentage": 0})
+        results = [None] * len(requests)
+        waiting = list(range(len(requests)))
+        running = {}   # object ref -> (shard, actor)
+        free = list(self.actors)
+        error = None
+        cancelled = False
+        last_shown = -1
+        try:
+            while waiting or running:
+                while waiting and free and not self._cancel.is_set() and error is None:
+                    shard, actor = waiting.pop(0), free.pop(0)
+                    running[actor.run.remote(method, requests[shard], shard)] = (shard, actor)
+                    self._busy[actor] = shard
+                if not running:
+                    break
+                try:
+                    ready, _ = ray.wait(list(running), num_returns=1, timeout=0.2)
+                except KeyboardInterrupt:
+                    self.cancel()
+                    continue
+                for ref in ready:
+                    shard, actor = running.pop(ref)
+                    self._busy.pop(actor, None)
+                    try:
+                        status, value = ray.get(ref)
+                    except ray.exceptions.RayActorError:
+                        # Its daemon or node died: Ray restarts the actor; the shard runs again.
+                        waiting.insert(0, shard)
+                        free.append(actor)
+                        continue
+                    free.append(actor)
+                    if status == "done":
+                        results[shard] = value
+                    elif status == "cancelled":
+                        cancelled = True
+                    elif error is None:
+                        error = value
+                        self.cancel()
+                if sink is not None:
+                    board = ray.get(self._board.read.remote())
+                    done = sum(w for r, w in zip(results, weights) if r is not None)
+                    partial = sum(weights[s] * board.get(s, 0) / 100 for s in range(len(requests)) if results[s] is None)
+                    shown = int(100 * (done + partial) / total)
+                    if shown != last_shown:
+                        last_shown = shown
+                        finished = sum(r is not None for r in results)
+                        sink({"kind": "report", "percentage": shown, "message": f"{finished}/{len(requests)} shards"})
+                        sink.drain()
+        finally:
+            if sink is not None:
+                finished = sum(r is not None for r in results)
+                sink({"kind": "end", "message": f"{finished}/{len(requests)} shards"
+                      if error is None and not cancelled and not self._cancel.is_set() else None})
+                sink.close()
+        if waiting and self._cancel.is_set():
+            cancelled = True
+        return results, cancelled or self._cancel.is_set(), error
+
+    def _finish(self, method, outcome, merge):
+        results, cancelled, error = outcome
+        if error is not None:
+            raise error_from_reply(error, method, lambda d: _decode(method, d) if isinstance(d, dict) else d)
+        done = [(shard, r) for shard, r in enumerate(results) if r is not None]
+        if cancelled:
+            partial = _decode(method, merge(done)) if done else None
+            raise RequestCancelled(-32800, f"cancelled: {len(done)} of {len(results)} shards finished", partial, method)
+        return _decode(method, merge(done))
+
+
+# ---- merging (on wire JSON, before decoding)
+
+def _wire_keeping_shipped(params):
+    out = {}
+    for key, value in params.items():
+        out.update(to_wire({key: value}) if not isinstance(value, Shipped) else {_camel(key): value})
+    return out
+
+
+def _camel(key):
+    from .params import camel
+    return camel(key)
+
+
+def _decode(method, value):
+    decoded = from_wire(value, None)
+    return result_class(method)(decoded, None) if isinstance(decoded, dict) else decoded
+
+
+def _tensor(wire):
+    from .tensors import decode_tensor
+    return decode_tensor(wire)
+
+
+def _concat_tensors(wires):
+    from .tensors import encode_tensor
+    return encode_tensor(np.concatenate([_tensor(w) for w in wires]))
+
+
+def _wire_float(value):
+    """A float32 as the daemon's JSON carries it: the double of its shortest decimal."""
+    return float(str(np.float32(value)))
+
+
+def _f32_mean(values):
+    """Σ v / n in float32, summed in order: the daemon's `reduce(0, +) / Float(count)`."""
+    if not values:
+        return 0.0
+    total = np.float32(0)
+    for v in values:
+        total = np.float32(total + np.float32(v))
+    return _wire_float(total / np.float32(len(values)))
+
+
+def _f32_median(values):
+    s = sorted(np.float32(v) for v in values)
+    if not s:
+        return 0.0
+    n = len(s)
+    return _wire_float(s[n // 2] if n % 2 == 1 else (s[n // 2 - 1] + s[n // 2]) / np.float32(2))
+
+
+def _merge_attack(done, shards, seconds):
+    """The shards' attack results as one: samples renumbered over the whole request, arrays
+    concatenated, the summary recomputed as AttackHandler computes it. `done` holds
+    (shard number, result) in request order."""
+    starts = list(itertools.accumulate([0] + [len(s) for s in shards]))
+    samples, handles = [], []
+    for shard, r in done:
+        first = starts[shard]
+        for s in r["samples"]:
+            samples.append(dict(s, index=len(samples), source=first + s["source"]))
+        handles.append({"handle": r["handle"], "inputs": [first, first + len(shards[shard])]})
+    n = sum(len(shards[shard]) for shard, _ in done)
+    attacked = [s for s in samples if s.get("target") is not None or s["cleanCorrect"]]
+    succeeded = [s for s in attacked if s["success"]]
+    clean = {s["source"]: s["cleanCorrect"] for s in samples}
+    results = [r for _, r in done]
+    summary = {
+        "count": len(samples), "attacked": len(attacked),
+        "successRate": (len(succeeded) / len(attacked)) if attacked else 0.0,
+        "robustAccuracy": (sum(s["adversarialLabel"] == s["label"] for s in samples) / len(samples)) if samples else 0.0,
+        "cleanAccuracy": sum(clean.values()) / n if n else 0.0,
+        "meanLinf": _f32_mean([s["linf"] for s in succeeded]), "medianLinf": _f32_median([s["linf"] for s in succeeded]),
+        "meanL2": _f32_mean([s["l2"] for s in succeeded]), "medianL2": _f32_median([s["l2"] for s in succeeded]),
+        "elapsedMs": seconds * 1000, "imagesPerSecond": len(samples) / max(seconds, 1e-9),
+        "stoppedEarly": any(r["summary"]["stoppedEarly"] for r in results),
+    }
+    out = {"handle": None, "handles": handles, "samples": samples, "summary": summary, "config": results[0]["config"]}
+    for key in ("images", "perturbations"):
+        if key in results[0]:
+            out[key] = _concat_tensors([r[key] for r in results])
+    if "transfer" in results[0]:
+        out["transfer"] = _merge_transfer(results)
+    return out
+
+
+def _merge_transfer(done):
+    """Transfer figures per model: success and robust counts recovered from each shard's
+    fractions (exact: counts over at most 65,536 samples), added, divided again."""
+    out = []
+    for m, first in enumerate(done[0]["transfer"]):
+        ok = robust = total = 0
+        for r in done:
+            n = len(r["samples"])
+            ok += round(r["transfer"][m]["successRate"] * n)
+            robust += round(r["transfer"][m]["robustAccuracy"] * n)
+            total += n
+        out.append({"model": first["model"], "successRate": ok / total, "robustAccuracy": robust / total})
+    return out
+
+
+def _merge_evaluate(done, seconds):
+    """Counts recovered from each shard's fractions (exact), added, and the figures divided
+    again as EvaluateHandler does; per-sample rows renumbered."""
+    count = sum(r["count"] for r in done)
+    clean = sum(round(r["cleanAccuracy"] * r["count"]) for r in done)
+    first = done[0]
+    out = {"count": count, "cleanAccuracy": clean / max(count, 1), "fingerprint": first["fingerprint"],
+           "elapsedMs": seconds * 1000, "stoppedEarly": any(r["stoppedEarly"] for r in done)}
+    for key in ("attack", "norm", "independent"):
+        if key in first:
+            out[key] = first[key]
+    if "curve" in first:
+        curve = []
+        for p, point in enumerate(first["curve"]):
+            robust = sum(round(r["curve"][p]["robustAccuracy"] * r["count"]) for r in done)
+            figures = []
+            clean_images = clean
+            for m, figure in enumerate(point["attacks"]):
+                attacked = sum(r["curve"][p]["attacks"][m]["attacked"] for r in done)
+                broken = sum(r["curve"][p]["attacks"][m]["broken"] for r in done)
+                fooled = sum(round(r["curve"][p]["attacks"][m]["successRate"] * r["curve"][p]["attacks"][m]["attacked"]) for r in done)
+                after = sum(round(r["curve"][p]["attacks"][m]["cumulativeRobustAccuracy"] * r["count"]) for r in done)
+                merged = {"config": figure["config"], "attacked": attacked, "broken": broken,
+                          "cumulativeRobustAccuracy": after / count if count else 0.0,
+                          "successRate": 0.0 if attacked == 0 else fooled / attacked}
+                if attacked == clean_images and count > 0:
+                    merged["robustAccuracy"] = (clean_images - broken) / count
+                figures.append(merged)
+            merged_point = {"robustAccuracy": robust / count if count else 0.0, "attacks": figures}
+            if "epsilon" in point:
+                merged_point["epsilon"] = point["epsilon"]
+            if "samples" in point:
+                rows = []
+                for r in done:
+                    for s in r["curve"][p].get("samples", []):
+                        rows.append(dict(s, index=len(rows)))
+                merged_point["samples"] = rows
+                merged_point["handles"] = [r["curve"][p]["handle"] for r in done if "handle" in r["curve"][p]]
+            curve.append(merged_point)
+        out["curve"] = curve
+        if len(curve) == 1:
+            out["robustAccuracy"] = curve[0]["robustAccuracy"]
+    return out
+
+
+def _merge_activations(done, seconds):
+    first = done[0]
+    table = {"units": first["activations"]["units"], "indices": [], "labels": []}
+    for r in done:
+        table["indices"] += r["activations"]["indices"]
+        table["labels"] += r["activations"].get("labels", [])
+    values = [r["activations"]["values"] for r in done]
+    table["values"] = _concat_tensors(values) if isinstance(values[0], dict) else [row for v in values for row in v]
+    if "locations" in first["activations"]:
+        table["locations"] = [row for r in done for row in r["activations"]["locations"]]
+    if not table["labels"]:
+        del table["labels"]
+    out = {k: v for k, v in first.items() if k not in ("activations", "count", "elapsedMs", "maps")}
+    out.update(activations=table, count=sum(r["count"] for r in done), elapsedMs=seconds * 1000)
+    if "maps" in first:
+        out["maps"] = _concat_tensors([r["maps"] for r in done])
+    return out
+
+
+def _merge_top(done, k, seconds):
+    """Per unit the k highest of the shards' top k (each shard's top k holds every image of
+    the global top k that it has), highest first, ties to the lower index."""
+    first = done[0]
+    units = []
+    for u, unit in enumerate(first["top"]):
+        entries = [e for r in done for e in r["top"][u]["top"]]
+        entries.sort(key=lambda e: (-e["value"], e["index"]))
+        units.append(dict(unit, top=entries[:k]))
+    out = {key: v for key, v in first.items() if key not in ("top", "count", "elapsedMs")}
+    out.update(top=units, count=sum(r["count"] for r in done), elapsedMs=seconds * 1000)
+    return out
+
+
+def _merge_explanations(done, seconds):
+    timings = {}
+    for r in done:
+        for key, value in r.get("timingsMs", {}).items():
+            timings[key] = timings.get(key, 0) + value
+    return {"explanations": [e for r in done for e in r["explanations"]], "timingsMs": timings, "elapsedMs": seconds * 1000}

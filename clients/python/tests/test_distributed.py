@@ -1,0 +1,161 @@
+"""advlens.distributed on a local Ray cluster the test starts (ray.init with 2 CPUs): the pool's
+sharded attack, evaluate, probe and explanations equal one daemon's results, also when an
+actor's daemon is killed mid-run; cancel returns what finished."""
+import os
+import pathlib
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from advlens import dataset  # noqa: E402
+from advlens.distributed import Pool  # noqa: E402
+from advlens.errors import RequestCancelled  # noqa: E402
+
+from conftest import DATA, MODEL_DIR  # noqa: E402
+from test_sample_randomness import assert_same_samples  # noqa: E402
+
+CLIENT_DIR = str(pathlib.Path(__file__).resolve().parents[1])
+TEST = dict(kind="mnist-csv", split={"test_per_class": 20, "seed": 0})
+
+
+@pytest.fixture(scope="module")
+def pool(daemon):
+    # The actors' processes import advlens from here, as a cluster's nodes would from an install.
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (CLIENT_DIR, os.environ.get("PYTHONPATH")) if p)
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="warning", log_to_driver=False)
+    try:
+        with Pool(actors=2, daemon=daemon, progress=False, shards_per_actor=2) as p:
+            # The model's bytes go through the object store; the dataset is a path every node reads.
+            p.model_load("digits", spec=p.ship(MODEL_DIR / "model.json"), weights=p.ship(MODEL_DIR / "model.safetensors"))
+            p.dataset_load("mnist", path=str(DATA.resolve()), **TEST)
+            yield p
+    finally:
+        ray.shutdown()
+
+
+def without(result, *keys):
+    return {k: v for k, v in result.items() if k not in keys}
+
+
+@pytest.mark.parametrize("settings", [
+    {"method": "pgd", "epsilon": 0.2, "steps": 10, "seed": 5},
+    {"method": "apgd", "epsilon": 0.15, "steps": 10, "seed": 5},
+], ids=lambda s: s["method"])
+def test_sharded_attack_equals_one_daemon(pool, client, settings):
+    settings = dict(settings)
+    method = settings.pop("method")
+    inputs = dataset("mnist-test", indices=range(0, 200))
+    one = client.attack("digits", method, inputs, **settings)
+    sharded = pool.attack("digits", method, inputs, **settings)
+    assert len(sharded.handles) == 4   # 2 actors x 2 shards
+    assert np.array_equal(sharded.images, one.images)
+    assert np.array_equal(sharded.perturbations, one.perturbations)
+    assert_same_samples(sharded.samples, one.samples)
+    assert [s["index"] for s in sharded.samples] == [s["index"] for s in one.samples]
+    assert [s["source"] for s in sharded.samples] == [s["source"] for s in one.samples]
+    assert without(sharded.summary, "elapsedMs", "imagesPerSecond") == without(one.summary, "elapsedMs", "imagesPerSecond")
+    assert sharded.config == one.config
+
+
+def test_sharded_evaluate_equals_one_daemon(pool, client):
+    attacks = ["fgsm", {"method": "pgd", "steps": 10, "seed": 2}]
+    one = client.evaluate("digits", inputs=dataset("mnist-test"), attacks=attacks, epsilons=[0.1, 0.2])
+    sharded = pool.evaluate("digits", dataset="mnist-test", attacks=attacks, epsilons=[0.1, 0.2])
+    assert sharded.count == one.count == 200
+    assert without(sharded, "elapsedMs", "checks") == without(one, "elapsedMs", "checks")
+
+
+def test_sharded_probes_equal_one_daemon(pool, client):
+    source = dataset("mnist-test", indices=range(0, 200))
+    one = client.probe("digits", "7", kind="activations", dataset=source, units=list(range(8)))
+    sharded = pool.probe("digits", "7", kind="activations", dataset=source, units=list(range(8)))
+    assert sharded.activations["indices"] == one.activations["indices"]
+    assert sharded.activations["labels"] == one.activations["labels"]
+    # Dense-layer activations: the linear product rounds a row by the rows beside it.
+    np.testing.assert_allclose(sharded.activations["values"], one.activations["values"], rtol=1e-5, atol=1e-6)
+    for layer in ("3", "7"):   # a conv layer (per-image products) and a dense one
+        one = client.probe("digits", layer, kind="topActivations", dataset=source, units=list(range(6)), k=5)
+        sharded = pool.probe("digits", layer, kind="topActivations", dataset=source, units=list(range(6)), k=5)
+        assert sharded.count == one.count
+        for a, b in zip(sharded.top, one.top):
+            assert [e["index"] for e in a["top"]] == [e["index"] for e in b["top"]]
+            assert [without(e, "value") for e in a["top"]] == [without(e, "value") for e in b["top"]]
+            np.testing.assert_allclose([e["value"] for e in a["top"]], [e["value"] for e in b["top"]], rtol=1e-5)
+    one = client.probe("digits", "3", kind="classHistograms", dataset=source, k=8)
+    sharded = pool.probe("digits", "3", kind="classHistograms", dataset=source, k=8)
+    assert sharded.count == one.count
+    assert sharded.histograms == one.histograms
+
+
+def test_sharded_explanations_equal_one_daemon(pool, client):
+    source = dataset("mnist-test", indices=range(0, 6))
+    settings = dict(layers=["4", "8"], methods=["influence", "saliency", "gradientTimesActivation"])
+    one = client.explain_prediction("digits", inputs=source, **settings)
+    sharded = pool.explain_prediction("digits", inputs=source, **settings)
+    assert len(sharded.explanations) == 6
+    assert_close_trees(sharded.explanations, one.explanations)
+
+
+def assert_close_trees(a, b, path="explanations"):
+    """Same structure, same strings, integers and booleans; numbers and arrays equal to float32
+    rounding (the linear layers' products over the batch; see test_sample_randomness)."""
+    if isinstance(b, dict):
+        assert isinstance(a, dict) and a.keys() == b.keys(), path
+        for k in b:
+            assert_close_trees(a[k], b[k], f"{path}.{k}")
+    elif isinstance(b, list):
+        assert isinstance(a, list) and len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_close_trees(x, y, f"{path}[{i}]")
+    elif isinstance(b, np.ndarray):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6, err_msg=path)
+    elif isinstance(b, float):
+        assert a == pytest.approx(b, rel=1e-4, abs=1e-6), path
+    else:
+        assert a == b, path
+
+
+def test_a_killed_daemon_is_restarted_and_its_shard_rerun(pool, client):
+    """Kill the daemon of the actor running a shard once that shard has reported progress: the
+    actor exits, Ray restarts it (a fresh daemon, the model shipped again), the shard runs
+    again, and the result equals one daemon's."""
+    settings = {"epsilon": 0.2, "steps": 40, "seed": 9, "early_stop": False}
+    inputs = dataset("mnist-test", indices=range(0, 200))
+    one = client.attack("digits", "pgd", inputs, **settings)
+    pids = ray.get([a.daemon_pid.remote() for a in pool.actors])
+    killed = {}
+
+    def kill_on_first_report(value):
+        if value.get("kind") == "report" and value.get("percentage", 0) > 0 and not killed:
+            actor = next(iter(pool._busy))
+            killed["pid"] = ray.get(actor.daemon_pid.remote())
+            killed["actor"] = pool.actors.index(actor)
+            actor.kill_daemon.remote()
+    sharded = pool.attack("digits", "pgd", inputs, progress=kill_on_first_report, **settings)
+    assert killed["pid"] == pids[killed["actor"]]
+    assert ray.get(pool.actors[killed["actor"]].daemon_pid.remote()) != killed["pid"]   # restarted
+    assert np.array_equal(sharded.images, one.images)
+    assert_same_samples(sharded.samples, one.samples)
+    assert without(sharded.summary, "elapsedMs", "imagesPerSecond") == without(one.summary, "elapsedMs", "imagesPerSecond")
+
+
+def test_cancel_stops_every_shard_and_returns_what_finished(pool):
+    started = threading.Event()
+
+    def cancel_on_first_report(value):
+        if value.get("kind") == "report" and not started.is_set():
+            started.set()
+            pool.cancel()
+    with pytest.raises(RequestCancelled) as caught:
+        pool.attack("digits", "pgd", dataset("mnist-test", indices=range(0, 200)), progress=cancel_on_first_report,
+                    epsilon=0.2, steps=1000, early_stop=False, seed=1)
+    partial = caught.value.data
+    finished = 0 if partial is None else len(partial.samples)
+    assert finished < 200
+    # The pool is usable again at once: the cancelled shards' daemons answer.
+    again = pool.attack("digits", "fgsm", dataset("mnist-test", indices=range(0, 8)), epsilon=0.1)
+    assert again.summary["count"] == 8
