@@ -7,10 +7,34 @@ public enum Architectures {
     static let shapesClasses = ["car", "bus", "boat", "house", "tower", "face", "robot", "tree", "flower"]
     static let shapesInput = InputSpec(shape: [3, 64, 64], range: [0, 1], mean: [0, 0, 0], std: [1, 1, 1])
 
-    /// Names of the built-in architectures.
-    public static let names = ["mnist-small", "mnist-madry", "shapes-cnn"]
+    /// Names of the built-in architectures: AdvLens's own, then torchvision's.
+    public static let names = ["mnist-small", "mnist-madry", "shapes-cnn"] + TorchvisionArchitectures.names
 
-    /// The spec of a built-in architecture, or nil for an unknown name.
+    /// The spec of a built-in architecture, or nil for an unknown name. A torchvision network
+    /// gets `classes` outputs (default 1000) and per-image input `inputSize` (default
+    /// [3, 224, 224]); AdvLens's own have theirs fixed, and refuse either. Errors name the field.
+    public static func spec(_ name: String, classes: Int?, inputSize: [Int]?) throws -> ModelSpec? {
+        if TorchvisionArchitectures.names.contains(name) {
+            let n = classes ?? 1000
+            guard n >= 1 else { throw ModelError.invalidSpec(path: "numClasses", message: "must be at least 1, got \(n)") }
+            let input = inputSize ?? [3, 224, 224]
+            guard input.count == 3, input[0] == 3, input[1] >= 1, input[2] >= 1 else {
+                throw ModelError.invalidSpec(path: "inputSize", message: "must be [3, H, W] with positive H and W, got \(input)")
+            }
+            return TorchvisionArchitectures.spec(name, classes: n, input: input)
+        }
+        guard let spec = spec(name) else { return nil }
+        if let classes, classes != spec.classes.count {
+            throw ModelError.invalidSpec(path: "numClasses", message: "\(name) has \(spec.classes.count) classes; only torchvision's networks take numClasses")
+        }
+        if let inputSize, inputSize != spec.input.shape {
+            throw ModelError.invalidSpec(path: "inputSize", message: "\(name) takes \(spec.input.shape); only torchvision's networks take inputSize")
+        }
+        return spec
+    }
+
+    /// The spec of a built-in architecture (torchvision's with 1000 classes at 224x224), or nil
+    /// for an unknown name.
     public static func spec(_ name: String) -> ModelSpec? {
         switch name {
         case "mnist-small":
@@ -32,7 +56,7 @@ public enum Architectures {
         case "shapes-cnn":
             return shapesCNN
         default:
-            return nil
+            return TorchvisionArchitectures.spec(name, classes: 1000, input: [3, 224, 224])
         }
     }
 
@@ -56,9 +80,9 @@ public enum Architectures {
         ])
     }
 
-    /// A freshly initialised built-in model.
-    public static func create(_ name: String, seed: UInt64) throws -> Model {
-        guard let spec = spec(name) else {
+    /// A freshly initialised built-in model (`classes` and `inputSize` as in `spec`).
+    public static func create(_ name: String, seed: UInt64, classes: Int? = nil, inputSize: [Int]? = nil) throws -> Model {
+        guard let spec = try spec(name, classes: classes, inputSize: inputSize) else {
             throw ModelError.invalidSpec(path: "architecture", message: "unknown architecture \"\(name)\"; known: \(names.joined(separator: ", "))")
         }
         let model = try Model(spec: spec)

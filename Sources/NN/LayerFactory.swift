@@ -18,6 +18,9 @@ public enum LayerFactory {
             guard seen.insert(spec.name).inserted else {
                 throw ModelError.invalidSpec(path: "\(at).name", message: "duplicate layer name \"\(spec.name)\"")
             }
+            if spec.inputs != nil {
+                throw ModelError.invalidSpec(path: "\(at).inputs", message: "applies to graph nodes (a spec with nodes), not to a layer list")
+            }
             return try build(spec, name: prefix + spec.name, path: at)
         }
     }

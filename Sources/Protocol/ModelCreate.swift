@@ -9,10 +9,16 @@ public enum ModelCreate: RequestType {
         /// One of capabilities.architectures, e.g. "mnist-small".
         public var architecture: String
         public var seed: UInt64?
-        public init(name: String, architecture: String, seed: UInt64? = nil) {
+        /// torchvision's networks: the number of outputs (default 1000).
+        public var numClasses: Int?
+        /// torchvision's networks: the per-image input [3, H, W] (default [3, 224, 224]).
+        public var inputSize: [Int]?
+        public init(name: String, architecture: String, seed: UInt64? = nil, numClasses: Int? = nil, inputSize: [Int]? = nil) {
             self.name = name
             self.architecture = architecture
             self.seed = seed
+            self.numClasses = numClasses
+            self.inputSize = inputSize
         }
     }
 

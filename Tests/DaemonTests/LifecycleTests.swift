@@ -22,7 +22,7 @@ final class LifecycleTests: XCTestCase {
                   "dataset/load", "dataset/list", "dataset/info", "predict"] {
             XCTAssertTrue(methods.contains(m), "capabilities lack \(m)")
         }
-        XCTAssertEqual(caps["architectures"]?.arrayValue?.compactMap(\.stringValue), ["mnist-small", "mnist-madry", "shapes-cnn"])
+        XCTAssertEqual(caps["architectures"]?.arrayValue?.compactMap(\.stringValue), ["mnist-small", "mnist-madry", "shapes-cnn", "resnet18", "vgg11", "vgg11_bn", "vgg16", "vgg16_bn"])
         XCTAssertTrue(caps["layerTypes"]?.arrayValue?.contains("residual") ?? false)
         let engine = caps["engine"]!
         XCTAssertFalse(engine["blasCore"]?.stringValue?.isEmpty ?? true)

@@ -183,6 +183,10 @@ final class GraphModelTests: XCTestCase {
         check(refusal { $0.nodes!.append(LayerSpec(name: "fc.weight", type: "parameter")) }, ["nodes[24].shape", "required for parameter"])
         check(refusal { var p = LayerSpec(name: "fc.weight", type: "parameter"); p.shape = [3, 6]; $0.nodes!.append(p) }, ["state_dict key \"fc.weight\""])
 
+        var listed = try Self.spec("small-resnet-layers.json")
+        listed.layers[1].inputs = ["conv1"]
+        XCTAssertThrowsError(try Model(spec: listed)) { XCTAssertTrue("\($0)".contains("layers[1].inputs: applies to graph nodes"), "\($0)") }
+
         let json = #"{"name": "g", "input": {"shape": [1, 2, 2], "range": [0, 1]}, "classes": [], "layers": [], "nodes": []}"#
         XCTAssertThrowsError(try Model.decodeSpec(Data(json.utf8))) { XCTAssertTrue("\($0)".contains("not both"), "\($0)") }
         let neither = #"{"name": "g", "input": {"shape": [1, 2, 2], "range": [0, 1]}, "classes": []}"#

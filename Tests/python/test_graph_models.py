@@ -18,6 +18,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "clients/python"))
 import advlens  # noqa: E402
+sys.path.insert(0, str(ROOT / "Tests/python"))
 from advlens.errors import AdvLensError  # noqa: E402
 
 FIXTURES = ROOT / "Tests/NNTests/Fixtures/graph"
@@ -210,3 +211,40 @@ def test_broadcasting_operators_match_onnxruntime(client, tmp_path):
     expected = session.run(["logits"], {"input": images})[0]
     got = logits(client, "ops", images)
     assert np.abs(got - expected).max() <= 1e-4 * max(1.0, np.abs(expected).max()), (got, expected)
+
+
+def test_torchvision_resnet18_from_model_create(client, tmp_path):
+    created = client.call("model/create", name="r", architecture="resnet18", numClasses=10, inputSize=[3, 32, 32], seed=2)
+    assert created["inputShape"] == [3, 32, 32] and created["parameters"] == 11181642  # torchvision's resnet18(num_classes=10)
+    shapes = {layer["name"]: layer["outputShape"] for layer in client.call("model/info", name="r")["layers"]}
+    assert shapes["layer4.1.relu"] == [512, 1, 1] and shapes["layer3.0.downsample.1"] == [256, 2, 2] and shapes["fc"] == [10]
+    images = np.random.default_rng(5).uniform(0, 1, (2, 3, 32, 32)).astype(np.float32)
+    before = logits(client, "r", images)
+    client.call("model/save", name="r", spec="r.json", weights="r.safetensors")
+    client.call("model/load", name="r2", spec="r.json", weights="r.safetensors")
+    assert np.array_equal(logits(client, "r2", images), before)
+    explained = client.call("explainPrediction", model="r", input=images[0], methods=["gradCam"], gradCamLayer="layer2.1.relu")
+    assert explained["maps"]["gradCam"]["layer"] == "layer2.1.relu"
+    for params, field in (({"numClasses": 0}, "params.numClasses"), ({"inputSize": [1, 32, 32]}, "params.inputSize")):
+        with pytest.raises(AdvLensError) as failure:
+            client.call("model/create", dict({"name": "bad", "architecture": "resnet18"}, **params))
+        assert field in str(failure.value) and failure.value.code == -32602
+    with pytest.raises(AdvLensError) as failure:
+        client.call("model/create", name="bad", architecture="mnist-small", numClasses=3)
+    assert "params.numClasses" in str(failure.value)
+
+
+def test_torchvision_resnet18_state_dict_gives_torchvisions_logits(client, tmp_path):
+    """A torchvision resnet18 state_dict (seeded weights, filled by key in torchvision's order)
+    loaded into model/create's resnet18 gives the logits torch computed with the same weights
+    (scripts/make_torchvision_fixtures.py)."""
+    from graph_weights import seeded_images, seeded_state_dict
+    reference = json.loads((ROOT / "Tests/python/fixtures/torchvision_resnet18.json").read_text())
+    listing = json.loads((FIXTURES / "torchvision-state-dicts.json").read_text())["networks"]["resnet18"]
+    client.call("model/create", name="r", architecture="resnet18", numClasses=10, inputSize=[3, 32, 32])
+    client.call("model/save", name="r", spec="r.json", weights="unused.safetensors")
+    safetensors(tmp_path / "torch.safetensors", seeded_state_dict(listing, seed=reference["weightsSeed"]))
+    client.call("model/load", name="torch", spec="r.json", weights="torch.safetensors")
+    got = logits(client, "torch", seeded_images((4, 3, 32, 32), seed=reference["imagesSeed"]))
+    expected = np.array(reference["logits"], dtype=np.float32)
+    assert np.abs(got - expected).max() <= 1e-4 * max(1.0, np.abs(expected).max()), np.abs(got - expected).max()

@@ -176,7 +176,7 @@ def lifecycle():
         "capabilities": {
             "methods": METHODS,
             "notifications": ["initialized", "exit", "$/cancelRequest"],
-            "architectures": ["mnist-small", "mnist-madry", "shapes-cnn"],
+            "architectures": ["mnist-small", "mnist-madry", "shapes-cnn", "resnet18", "vgg11", "vgg11_bn", "vgg16", "vgg16_bn"],
             "layerTypes": "<array>",
             "datasetKinds": ["mnist-csv", "mnist-idx", "npy", "npz", "imagefolder", "imagenet-val", "cifar", "broden", "shapes"],
             "inputKinds": ["tensor", "dataset", "handle", "png", "path"],
@@ -325,7 +325,7 @@ def errors():
     s.fail(7, "model/create", {"name": "x", "architecture": "mnist-small", "seed": -1}, -32602, "<contains:params.seed>")
     s.fail(8, "model/create", {"name": "a/b", "architecture": "mnist-small"}, -32602, "<contains:params.name>")
     s.fail(9, "model/create", {"name": "x", "architecture": "resnet-50"}, -32602,
-           "params.architecture: unknown \"resnet-50\"; known: mnist-small, mnist-madry, shapes-cnn")
+           "params.architecture: unknown \"resnet-50\"; known: mnist-small, mnist-madry, shapes-cnn, resnet18, vgg11, vgg11_bn, vgg16, vgg16_bn")
     s.fail(10, "predict", {"model": "m", "inputs": {}}, -32602,
            "params.inputs: expected exactly one of shape (a tensor), dataset, handle, png or path; got none")
     s.fail(11, "predict", {"model": "m", "inputs": {"png": DIGIT_PNG, "path": "digit.png"}}, -32602,

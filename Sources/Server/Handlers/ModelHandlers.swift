@@ -17,7 +17,18 @@ extension AdvLensServer {
             guard Architectures.spec(p.architecture) != nil else {
                 throw ServerError.invalidParams("params.architecture: unknown \"\(p.architecture)\"; known: \(Architectures.names.joined(separator: ", "))")
             }
-            let resident = ResidentModel(name: p.name, model: try Architectures.create(p.architecture, seed: p.seed ?? 0))
+            let model: Model
+            do {
+                guard let spec = try Architectures.spec(p.architecture, classes: p.numClasses, inputSize: p.inputSize) else {
+                    throw ServerError.invalidParams("params.architecture: unknown \"\(p.architecture)\"")
+                }
+                // Refused before anything is allocated when it would not fit the memory budget.
+                try workspace.admit(min(spec.valueCount, Int.max / 4) * 4, for: "model \"\(p.name)\"", replacing: ["model \"\(p.name)\""])
+                model = try Architectures.create(p.architecture, seed: p.seed ?? 0, classes: p.numClasses, inputSize: p.inputSize)
+            } catch let ModelError.invalidSpec(path, message) where ["numClasses", "inputSize"].contains(path) {
+                throw ServerError.invalidParams("params.\(path): \(message)")
+            }
+            let resident = ResidentModel(name: p.name, model: model)
             try workspace.admit(MemoryBudget.bytes(resident), for: "model \"\(p.name)\"", replacing: ["model \"\(p.name)\""])
             workspace.setModel(resident)
             return resident.summary
