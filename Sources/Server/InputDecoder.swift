@@ -54,6 +54,13 @@ struct InputDecoder {
         return Batch(images: parts.count == 1 ? parts[0] : Tensor.concatenate(parts), labels: labels, keys: keys)
     }
 
+    /// The dataset `inputs` name when they are one dataset reference (what `batches` keeps
+    /// streamed), else nil.
+    static func loneDataset(_ inputs: Inputs?) -> String? {
+        guard let inputs, inputs.sources.count == 1, case let .dataset(name, _, _) = inputs.sources[0] else { return nil }
+        return name
+    }
+
     /// The inputs as a set read a range at a time: one reference to a streamed dataset stays on
     /// its files (its ranges are read, and range-checked, as the caller walks them); any other
     /// inputs are decoded whole, as `decode` does.

@@ -69,7 +69,7 @@ def run_all(client, root):
     every = {"dataset": "big"}
     logits = [p["logits"] for p in client.call("predict", model="cnn", inputs=every, returnLogits=True).predictions]
     probe = client.call("probe", model="cnn", layer="conv", kind="activations", reduction="mean", dataset={"name": "big"})
-    top = client.call("probe", model="cnn", layer="fc", kind="topActivations", units=[0, 3], k=5, dataset={"name": "big"})
+    top = client.call("probe", model="cnn", layer="fc", kind="topActivations", units=[0, 3], k=5, inputs={"dataset": "big"})
     sample = client.call("predict", model="cnn", inputs={"dataset": "big", "sample": 40, "seed": 3, "stratified": True},
                          returnLogits=True)
     clean = client.call("evaluate", model="cnn", dataset="big").cleanAccuracy

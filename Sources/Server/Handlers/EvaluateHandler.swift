@@ -17,7 +17,7 @@ extension AdvLensServer {
         let start = DispatchTime.now().uptimeNanoseconds
         let model = try workspace.model(p.model).model
         // A streamed dataset's default chunk is what its cache holds (see ImageBatches.streamedBatch).
-        let streamed = p.dataset.flatMap { try? workspace.dataset($0).data }.flatMap { ImageBatches($0).streamedBatch }
+        let streamed = (p.dataset ?? InputDecoder.loneDataset(p.inputs)).flatMap { try? workspace.dataset($0).data }.flatMap { ImageBatches($0).streamedBatch }
         let chunk = p.batchSize ?? streamed ?? 256
         guard (1...4096).contains(chunk) else { throw ServerError.invalidParams("params.batchSize: expected 1 to 4096, got \(chunk)") }
         let (attacks, field) = try Self.evaluationAttacks(p)
@@ -200,8 +200,8 @@ extension AdvLensServer {
             let d = try labelledDataset(name, labels: p.labels, model: model)
             return (ImageBatches(d), d.labels, (0..<d.count).map { UInt64($0) })
         case let (nil, inputs?):
-            let batch = try InputDecoder(workspace: workspace, connection: context.connection).decode(inputs, for: model)
-            return (ImageBatches(batch.images), try Self.labels(given: p.labels, carried: batch.labels, classes: model.classCount), batch.keys)
+            let batch = try InputDecoder(workspace: workspace, connection: context.connection).batches(inputs, for: model)
+            return (batch.images, try Self.labels(given: p.labels, carried: batch.labels, classes: model.classCount), batch.keys)
         default:
             throw ServerError.invalidParams("params: give exactly one of dataset (a loaded dataset's name) or inputs (with labels)")
         }

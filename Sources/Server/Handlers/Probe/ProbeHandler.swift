@@ -88,7 +88,7 @@ extension AdvLensServer {
         let k = p.k ?? 10
         guard k >= 1 else { throw ServerError.invalidParams("params.k: expected a positive integer, got \(k)") }
         // A streamed dataset's default batch is what its cache holds (see ImageBatches.streamedBatch).
-        let streamed = p.dataset.flatMap { try? workspace.dataset($0.name).data }.flatMap { ImageBatches($0).streamedBatch }
+        let streamed = (p.dataset?.name ?? InputDecoder.loneDataset(p.inputs)).flatMap { try? workspace.dataset($0).data }.flatMap { ImageBatches($0).streamedBatch }
         let batchSize = p.batchSize ?? streamed ?? 100
         guard (1...4096).contains(batchSize) else { throw ServerError.invalidParams("params.batchSize: expected 1 to 4096, got \(batchSize)") }
         let source = ActivationSource(model: model, cache: activationCache(context), batchSize: batchSize)
@@ -133,8 +133,8 @@ extension AdvLensServer {
             return ProbeImages(images: ImageBatches(data, indices: all ? nil : idx), labels: idx.map { data.labels[$0] }, indices: idx, dataset: data)
         case let (nil, inputs?):
             guard !needLabels else { throw ServerError.invalidParams("params.dataset: \(p.kind) needs a labelled dataset as its real set (not inputs)") }
-            let b = try InputDecoder(workspace: workspace, connection: r.context.connection).decode(inputs, for: r.model)
-            return ProbeImages(images: ImageBatches(b.images), labels: b.labels, indices: Array(0..<b.images.batch), dataset: nil)
+            let b = try InputDecoder(workspace: workspace, connection: r.context.connection).batches(inputs, for: r.model)
+            return ProbeImages(images: b.images, labels: b.labels, indices: Array(0..<b.images.count), dataset: nil)
         case (nil, nil):
             throw ServerError.invalidParams("params.dataset: \(p.kind) needs a real set: dataset {name, indices?}\(needLabels ? "" : " or inputs")")
         default:
