@@ -20,17 +20,22 @@ extension LayerSpec {
         switch type {
         case "conv2d":
             guard let i = inChannels, let o = outChannels, let k = kernelSize, i > 0, o > 0, k.h > 0, k.w > 0 else { return 0 }
-            return saturatingSum(saturatingProduct([o, i, k.h, k.w]), withBias ? o : 0)
+            // Each output channel sees in_channels / groups inputs.
+            let g = max(groups ?? 1, 1)
+            return saturatingSum(saturatingProduct([o, i / g, k.h, k.w]), withBias ? o : 0)
         case "linear":
             guard let i = inFeatures, let o = outFeatures, i > 0, o > 0 else { return 0 }
             return saturatingSum(saturatingProduct([o, i]), withBias ? o : 0)
-        case "batchnorm2d":
+        case "batchnorm2d", "batchnorm1d":
             // weight, bias, running mean and variance, and the scalar batch count.
             guard let c = numFeatures, c > 0 else { return 0 }
             return saturatingSum(saturatingProduct([4, c]), 1)
         case "parameter", "constant":
             guard let s = shape, s.allSatisfy({ $0 > 0 }) else { return 0 }
             return saturatingProduct(s)
+        case "layernorm":
+            guard elementwiseAffine ?? true, let shape = normalizedShape, shape.allSatisfy({ $0 > 0 }) else { return 0 }
+            return saturatingProduct([2] + shape)
         case "residual":
             return saturatingSum(Self.valueCount(body ?? []), Self.valueCount(shortcut ?? []))
         default:
