@@ -36,9 +36,14 @@ public struct Ensemble {
         if let tiny = weights.firstIndex(where: { !($0 > 0) }) {
             throw AttackError.invalid("models[\(tiny)].weight", "is too small beside the others to count (\(members[tiny].1) of \(total))")
         }
+        chunks = ChunkSizer(multiplyAddsPerRow: self.members.reduce(0) { $0 + ChunkSizer.multiplyAdds(of: $1) })
     }
 
-    public init(_ model: Model) { members = [model]; weights = [1] }
+    public init(_ model: Model) {
+        members = [model]
+        weights = [1]
+        chunks = ChunkSizer(multiplyAddsPerRow: ChunkSizer.multiplyAdds(of: model))
+    }
 
     public var classCount: Int { members[0].classCount }
     public var inputShape: [Int] { members[0].inputShape }
@@ -93,7 +98,6 @@ public struct Ensemble {
         let fixed = given ?? fixedChunk
         while start < x.batch {
             if stop() { throw AttackStopped() }
-            let began = DispatchTime.now().uptimeNanoseconds
             let range = start..<min(x.batch, start + (fixed ?? chunks.size))
             start = range.upperBound
             let part = range.count == x.batch ? x : x.slice(range)
@@ -107,16 +111,15 @@ public struct Ensemble {
             }
             gradients.append(total!)
             logitParts.append(logits)
-            if fixed == nil { chunks.observe(rows: range.count, nanoseconds: DispatchTime.now().uptimeNanoseconds - began) }
         }
         if gradients.count == 1 { return (gradients[0], logitParts[0]) }
         return (Tensor.concatenate(gradients), members.indices.map { i in Tensor.concatenate(logitParts.map { $0[i] }) })
     }
 
-    /// Rows per forward/backward chunk when the caller gives none: adapted as the attack runs
-    /// (see `ChunkSizer`), so a cancel is honoured within tens of milliseconds on any model
-    /// while small models still get large, efficient GEMMs.
-    public let chunks = ChunkSizer()
+    /// Rows per forward/backward chunk when the caller gives none, from the members' cost (see
+    /// `ChunkSizer`), so a cancel is honoured within tens of milliseconds on any model while
+    /// small models still get large, efficient GEMMs.
+    public let chunks: ChunkSizer
 
     /// Rows per chunk of `inputGradient` instead of the adaptive size (nil: adaptive). Training
     /// sets it to its batch (up to 256): one GEMM-sized pass per iteration, as PyTorch's loop
@@ -135,7 +138,6 @@ extension Ensemble {
         var start = 0
         while start < x.batch {
             if stop() { throw AttackStopped() }
-            let began = DispatchTime.now().uptimeNanoseconds
             let range = start..<min(x.batch, start + chunks.size)
             start = range.upperBound
             let part = range.count == x.batch ? x : x.slice(range)
@@ -152,7 +154,6 @@ extension Ensemble {
                 }
                 perClass[c].append(total!)
             }
-            chunks.observe(rows: range.count, nanoseconds: DispatchTime.now().uptimeNanoseconds - began)
         }
         if zs.count == 1 { return (zs[0], perClass.map { $0[0] }) }
         return (Tensor.concatenate(zs), perClass.map(Tensor.concatenate))
@@ -162,18 +163,36 @@ extension Ensemble {
 /// Thrown between chunks when the attack's monitor asks to stop.
 public struct AttackStopped: Error {}
 
-/// Chooses how many rows one forward/backward chunk takes: it starts at 64 and aims for
-/// chunks of about 25 ms (scaled from the last chunk's rows per second, within 8...1024), so
-/// the cancellation check between chunks comes several times per 100 ms whatever the model.
-public final class ChunkSizer: @unchecked Sendable {
-    public private(set) var size = 64
-    static let target: Double = 0.025
+/// Chooses how many rows one forward/backward chunk takes, from the models' multiply-adds per
+/// row: about 25 ms a chunk at a nominal 16·10⁹ multiply-adds/s for forward and backward
+/// (three times the forward's; what 2 idle cores reach on the MNIST models), within 8...1024
+/// and a multiple of 8, so the cancellation check between chunks comes several times a second
+/// whatever the model, even on a machine a few times slower (mnist-small: 112 rows;
+/// mnist-madry: 8).
+///
+/// Why not timed: the size was once scaled from the last chunk's measured time, so one
+/// request split its batch differently from run to run, and OpenBLAS rounds a row's dot
+/// products differently with the number of rows sharing a product: the same request with the
+/// same seed gave adversarials ~2e-7 apart on a loaded machine. A size fixed by the models
+/// makes a request's results repeat bit for bit.
+public struct ChunkSizer: Sendable {
+    public let size: Int
 
-    public init() {}
+    public init(multiplyAddsPerRow: Int) {
+        let rows = 0.025 * 16e9 / (3 * Double(max(1, multiplyAddsPerRow)))
+        size = max(8, min(1024, Int(rows) / 8 * 8))
+    }
 
-    func observe(rows: Int, nanoseconds: UInt64) {
-        guard rows > 0, nanoseconds > 0 else { return }
-        let perRow = Double(nanoseconds) / 1e9 / Double(rows)
-        size = max(8, min(1024, Int(ChunkSizer.target / perRow)))
+    /// A model's multiply-adds for one input, counted from its parameters: each parameter
+    /// tensor is read once per output position of its layer (H·W for a convolution, the
+    /// leading positions for a linear layer over the last axis, 1 for a vector); exact for
+    /// convolutions and linear layers, a small over-count for normalisation layers.
+    public static func multiplyAdds(of model: Model) -> Int {
+        model.layers.reduce(0) { total, layer in
+            guard !layer.parameters.isEmpty, let shape = model.outputShapes[layer.name], let channels = shape.count == 3 ? shape.first : shape.last,
+                  channels > 0 else { return total }
+            let positions = shape.reduce(1, *) / channels
+            return total + layer.parameters.reduce(0) { $0 + $1.value.count } * positions
+        }
     }
 }
