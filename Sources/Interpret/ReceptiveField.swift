@@ -21,7 +21,10 @@ public struct Box: Equatable, Sendable, CustomStringConvertible {
 /// kernel k, stride s, padding p and dilation d maps output positions a...b to input
 /// positions a*s - p ... b*s - p + d*(k - 1); element-wise layers keep positions; a residual
 /// block takes the union of its body's and shortcut's extents; a dense or flatten layer sees
-/// the whole input. The result is clipped to the image. (The engine's convolutions have no
+/// the whole input. In a graph the extents of every path from the input to the layer are
+/// joined (the union over branches: an add or a channel concatenation keeps positions, a
+/// matrix product or a concatenation along a spatial axis sees the whole input). The result
+/// is clipped to the image. (The engine's convolutions have no
 /// dilation; `Window.dilation` is there so the arithmetic is the general one.)
 public enum ReceptiveField {
     /// One axis of a window layer.
@@ -56,13 +59,62 @@ public enum ReceptiveField {
     /// The input box of output location (y, x) of `layer` (for a dense layer: the whole image).
     public static func box(model: Model, layer name: String, y: Int, x: Int) throws -> Box {
         let target = try ActivationSource.resolve(name, in: model)
-        guard let chain = prefix(model.root, to: target.name) else { throw InterpretError.unknownLayer(name: name, valid: ActivationSource.layerNames(model)) }
-        var e = Extent(rows: y...y, cols: x...x)
-        for l in chain.reversed() { e = back(l, e) }
+        let start = Extent(rows: y...y, cols: x...x)
+        let e: Extent
+        if let graph = model.graph {
+            e = try throughGraph(graph, target: target, start, valid: { ActivationSource.layerNames(model) })
+        } else {
+            guard let seq = model.root as? NN.Sequence, let chain = prefix(seq, to: target.name) else {
+                throw InterpretError.unknownLayer(name: name, valid: ActivationSource.layerNames(model))
+            }
+            e = chain.reversed().reduce(start) { back($1, $0) }
+        }
         let (h, w) = (model.inputShape[1], model.inputShape[2])
         guard let rows = e.rows, let cols = e.cols else { return Box(top: 0, left: 0, bottom: h - 1, right: w - 1) }
         return Box(top: max(0, rows.lowerBound), left: max(0, cols.lowerBound),
                    bottom: min(h - 1, rows.upperBound), right: min(w - 1, cols.upperBound))
+    }
+
+    /// The input extent of `start` at `target`'s output in a graph: extents go back node by
+    /// node in reverse topological order, and where a value feeds several nodes, the extents
+    /// its readers need are joined. A target nested in a node (a residual block) goes back
+    /// through that node's layers up to it first.
+    static func throughGraph(_ graph: Graph, target: Layer, _ start: Extent, valid: () -> [String]) throws -> Extent {
+        let n = graph.layers.count
+        var needed = [Extent?](repeating: nil, count: n)
+        var atInput: Extent?
+        func join(_ e: Extent, at ref: Int) {
+            if ref == Graph.modelInput { atInput = atInput.map { $0.union(e) } ?? e } else { needed[ref] = needed[ref].map { $0.union(e) } ?? e }
+        }
+        guard let v = graph.layers.firstIndex(where: { $0 === target || target.name.hasPrefix($0.name + ".") && prefix(NN.Sequence(name: "", layers: [$0]), to: target.name) != nil }) else {
+            throw InterpretError.unknownLayer(name: target.name, valid: valid())
+        }
+        let first = graph.layers[v] === target
+            ? back(target, start, graph.shapes[v].count)
+            : prefix(NN.Sequence(name: "", layers: [graph.layers[v]]), to: target.name)!.reversed().reduce(start) { back($1, $0) }
+        for ref in graph.inputs[v] { join(first, at: ref) }
+        for w in stride(from: v - 1, through: 0, by: -1) {
+            guard let e = needed[w] else { continue }
+            let before = back(graph.layers[w], e, graph.shapes[w].count)
+            for ref in graph.inputs[w] { join(before, at: ref) }
+        }
+        return atInput ?? .whole
+    }
+
+    /// `back` for a graph node whose output has `rank` dimensions (the batch included).
+    static func back(_ l: Layer, _ e: Extent, _ rank: Int) -> Extent {
+        switch l {
+        case is Arithmetic:
+            return e
+        case let c as Concat:
+            // Along the channels positions are kept; along a spatial axis they move.
+            let d = c.dim < 0 ? c.dim + rank : c.dim
+            return rank == 4 && d == 1 ? e : .whole
+        case is GraphOperator:
+            return .whole
+        default:
+            return back(l, e)
+        }
     }
 
     /// The layers the input passes through up to and including `target`, in order; a

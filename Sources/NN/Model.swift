@@ -1,7 +1,8 @@
 import TensorEngine
 
-/// A classifier built from a `ModelSpec`: the layer tree, its parameters with PyTorch's
-/// state_dict names, and forward/backward over NCHW batches in the input's pixel range.
+/// A classifier built from a `ModelSpec`: the layer tree (a layer list or a graph of named
+/// nodes), its parameters with PyTorch's state_dict names, and forward/backward over NCHW
+/// batches in the input's pixel range.
 ///
 /// The spec's per-channel mean/std is applied inside the model, so callers (attacks in
 /// particular) work in pixel space and the input gradient is with respect to raw pixels.
@@ -11,17 +12,26 @@ import TensorEngine
 /// which the caller arranges.
 public final class Model: @unchecked Sendable {
     public let spec: ModelSpec
-    public let root: Sequence
+    /// The layer list (a `Sequence`) or the graph (a `Graph`).
+    public let root: any ModelBody
     /// Trainable parameters, in state_dict order; `Parameter.index` is the position here.
     public let parameters: [Parameter]
     /// Buffers (batchnorm running statistics), in state_dict order.
     public let buffers: [Parameter]
     /// Every layer, composites included, in forward order (a composite before its sublayers).
     public let layers: [Layer]
-    /// Per-item output shape of each layer, by name.
+    /// Per-item output shape of each layer, by name. (A graph node whose value is the same
+    /// for every item, such as a parameter, has its full shape here: see `sharedLayers`.)
     public let outputShapes: [String: [Int]]
-    /// The top-level layer whose output is the logits.
-    public var logitsLayer: String { root.layers.last!.name }
+    /// The top-level layer (graph node) whose output is the logits.
+    public let logitsLayer: String
+    /// Graph nodes whose value is the same for every item (parameters, constants and what is
+    /// computed from them alone): kept as [N] copies; no gradient can be seeded or observed there.
+    public let sharedLayers: Set<String>
+    /// The graph, for a `nodes` spec.
+    public var graph: Graph? { root as? Graph }
+    /// Trace slots: one per layer, one more for the model input of a graph.
+    var traceSlots: Int { layers.count + 1 }
     private let layersByName: [String: Layer]
     private let normalization: (mean: [Float], invStd: [Float])?
 
@@ -35,7 +45,13 @@ public final class Model: @unchecked Sendable {
         guard spec.input.range.count == 2, spec.input.range[0] < spec.input.range[1] else {
             throw ModelError.invalidSpec(path: "input.range", message: "must be [low, high] with low < high")
         }
-        guard !spec.layers.isEmpty else { throw ModelError.invalidSpec(path: "layers", message: "must not be empty") }
+        if spec.nodes == nil {
+            guard !spec.layers.isEmpty else { throw ModelError.invalidSpec(path: "layers", message: "must not be empty") }
+        } else {
+            guard spec.layers.isEmpty else {
+                throw ModelError.invalidSpec(path: "nodes", message: "give either layers (a sequential model) or nodes (a graph), not both")
+            }
+        }
         let channels = spec.input.shape[0]
         for (field, v) in [("mean", spec.input.mean), ("std", spec.input.std)] {
             if let v, v.count != channels && v.count != 1 {
@@ -46,21 +62,6 @@ public final class Model: @unchecked Sendable {
             throw ModelError.invalidSpec(path: "input.std", message: "values must be positive")
         }
         self.spec = spec
-        root = Sequence(name: "", layers: try LayerFactory.build(spec.layers, prefix: "", path: "layers"))
-
-        var all: [Layer] = []
-        func walk(_ l: Layer) {
-            l.traceIndex = all.count
-            all.append(l)
-            l.sublayers.forEach(walk)
-        }
-        root.layers.forEach(walk)
-        layers = all
-        layersByName = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        parameters = all.flatMap(\.parameters)
-        buffers = all.flatMap(\.buffers)
-        for (i, p) in parameters.enumerated() { p.index = i }
-
         var shapes: [String: [Int]] = [:]
         func shape(_ l: Layer, _ input: [Int]) throws -> [Int] {
             if let seq = l as? Sequence {
@@ -74,9 +75,47 @@ public final class Model: @unchecked Sendable {
             shapes[l.name] = out
             return out
         }
-        let logits = try shape(root, spec.input.shape)
+        let logits: [Int]
+        if let nodes = spec.nodes {
+            let graph = try GraphBuilder.build(nodes, output: spec.output, inputShape: spec.input.shape, shape: shape)
+            for (v, node) in graph.layers.enumerated() {
+                shapes[node.name] = graph.isBatched(v) ? Array(graph.shapes[v].dropFirst()) : graph.shapes[v]
+            }
+            guard graph.isBatched(graph.output) else {
+                throw ModelError.invalidSpec(path: "output", message: "\"\(graph.layers[graph.output].name)\" does not depend on the input")
+            }
+            root = graph
+            logitsLayer = graph.layers[graph.output].name
+            logits = shapes[logitsLayer]!
+            sharedLayers = Set(graph.layers.indices.filter { !graph.isBatched($0) }.map { graph.layers[$0].name })
+        } else {
+            let seq = Sequence(name: "", layers: try LayerFactory.build(spec.layers, prefix: "", path: "layers"))
+            root = seq
+            logitsLayer = seq.layers.last!.name
+            logits = try shape(seq, spec.input.shape)
+            sharedLayers = []
+        }
+
+        var all: [Layer] = []
+        func walk(_ l: Layer) {
+            l.traceIndex = all.count
+            all.append(l)
+            l.sublayers.forEach(walk)
+        }
+        root.layers.forEach(walk)
+        layers = all
+        (root as? Graph)?.inputSlot = all.count
+        layersByName = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        parameters = all.flatMap(\.parameters)
+        buffers = all.flatMap(\.buffers)
+        for (i, p) in parameters.enumerated() { p.index = i }
+        if let clash = Model.firstDuplicate((parameters + buffers).map(\.name)) {
+            throw ModelError.invalidSpec(path: spec.nodes != nil ? "nodes" : "layers", message: "two tensors would share the state_dict key \"\(clash)\"")
+        }
+
         guard logits.count == 1 else {
-            throw ModelError.invalidSpec(path: "layers", message: "the last layer must output a vector of class scores, got shape \(logits)")
+            throw ModelError.invalidSpec(path: spec.nodes != nil ? "output" : "layers",
+                                         message: "the \(spec.nodes != nil ? "output node" : "last layer") must output a vector of class scores, got shape \(logits)")
         }
         guard spec.classes.isEmpty || spec.classes.count == logits[0] else {
             throw ModelError.invalidSpec(path: "classes", message: "has \(spec.classes.count) labels but the model outputs \(logits[0]) scores")
@@ -113,13 +152,17 @@ public final class Model: @unchecked Sendable {
             guard let l = layer(named: name) else { throw ModelError.unknownLayer(name) }
             return l.name
         })
-        let trace = record ? Trace(layers: layers.count) : nil
+        let trace = record ? Trace(layers: traceSlots) : nil
         trace?.inputShape = x.shape
         run.keep = resolved
         run.kept = [:]
         let logits = root.forward(normalize(x), run, trace)
         var kept = run.kept
         if keep.contains("logits") { kept["logits"] = logits }
+        for name in resolved where sharedLayers.contains(name) {
+            // The same value for every item: one copy per item, as callers expect [N] + shape.
+            kept[name] = Tensor.concatenate(Array(repeating: kept[name]!.reshaped([1] + kept[name]!.shape), count: x.batch))
+        }
         run.keep = []
         run.kept = [:]
         return Output(logits: logits, activations: kept, trace: trace)
@@ -154,6 +197,7 @@ public final class Model: @unchecked Sendable {
             guard let l = layer(named: name), let out = trace.outputs[l.traceIndex] else {
                 throw ModelError.unknownLayer(name)
             }
+            guard !sharedLayers.contains(l.name) else { throw Model.sharedLayerError(l.name) }
             guard seed.shape == out.shape else {
                 throw ModelError.shapeMismatch(layer: l.name, message: "gradient seed has shape \(seed.shape), the layer's output \(out.shape)")
             }
@@ -161,6 +205,7 @@ public final class Model: @unchecked Sendable {
         }
         let observed = try Dictionary(observe.map { name -> (String, String) in
             guard let l = layer(named: name) else { throw ModelError.unknownLayer(name) }
+            guard !sharedLayers.contains(l.name) else { throw Model.sharedLayerError(l.name) }
             return (l.name, name)
         }, uniquingKeysWith: { a, _ in a })
         let pass = BackwardPass(seeds: resolved, wantParameters: wantParameters, parameterCount: parameters.count, execution: run,
@@ -173,6 +218,15 @@ public final class Model: @unchecked Sendable {
         var layerGradients: [String: Tensor] = [:]
         for (resolvedName, asked) in observed { layerGradients[asked] = pass.observed[resolvedName] }
         return Gradients(input: input ? dx : nil, parameters: pass.gradients, layers: layerGradients)
+    }
+
+    static func sharedLayerError(_ name: String) -> ModelError {
+        .shapeMismatch(layer: name, message: "holds the same value for every item (it does not depend on the input), so it has no per-item gradient")
+    }
+
+    static func firstDuplicate(_ names: [String]) -> String? {
+        var seen = Set<String>()
+        return names.first { !seen.insert($0).inserted }
     }
 
     /// (x - mean[c]) / std[c] per channel, or x itself when the spec normalises nothing.

@@ -10,6 +10,8 @@ extension Model {
     public static func decodeSpec(_ data: Data) throws -> ModelSpec {
         do {
             return try JSONDecoder().decode(ModelSpec.self, from: data)
+        } catch let error as ModelError {
+            throw error
         } catch let error as DecodingError {
             throw ModelError.invalidSpec(path: Model.describePath(error), message: Model.describeProblem(error))
         } catch {

@@ -7,7 +7,7 @@
 extension ModelSpec {
     /// The values (parameters and buffers) of the model this spec builds; saturates at
     /// `Int.max`. Layers with missing or invalid fields count 0 (building reports them).
-    public var valueCount: Int { LayerSpec.valueCount(layers) }
+    public var valueCount: Int { saturatingSum(LayerSpec.valueCount(layers), LayerSpec.valueCount(nodes ?? [])) }
 }
 
 extension LayerSpec {
@@ -28,6 +28,9 @@ extension LayerSpec {
             // weight, bias, running mean and variance, and the scalar batch count.
             guard let c = numFeatures, c > 0 else { return 0 }
             return saturatingSum(saturatingProduct([4, c]), 1)
+        case "parameter", "constant":
+            guard let s = shape, s.allSatisfy({ $0 > 0 }) else { return 0 }
+            return saturatingProduct(s)
         case "residual":
             return saturatingSum(Self.valueCount(body ?? []), Self.valueCount(shortcut ?? []))
         default:

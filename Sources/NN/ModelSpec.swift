@@ -1,17 +1,89 @@
-/// The model file's spec JSON: input geometry and bounds, class labels and the layer list.
-/// Field names follow PyTorch's constructor arguments (snake_case) so a spec reads like the
-/// nn.Sequential it describes. See docs/model-format.md.
+/// The model file's spec JSON: input geometry and bounds, class labels, and either the layer
+/// list (`layers`: an nn.Sequential, residual blocks nested) or a graph of named nodes
+/// (`nodes`, with `output`). Field names follow PyTorch's constructor arguments (snake_case)
+/// so a spec reads like the module it describes. See docs/model-format.md.
 public struct ModelSpec: Codable, Sendable, Equatable {
     public var name: String
     public var input: InputSpec
     public var classes: [String]
+    /// The sequential layer list; empty for a graph spec.
     public var layers: [LayerSpec]
+    /// The graph's nodes in topological order (nil for a sequential spec).
+    public var nodes: [LayerSpec]?
+    /// The graph node whose output is the logits (default: the last node).
+    public var output: String?
 
     public init(name: String, input: InputSpec, classes: [String], layers: [LayerSpec]) {
         self.name = name
         self.input = input
         self.classes = classes
         self.layers = layers
+    }
+
+    /// A graph spec.
+    public init(name: String, input: InputSpec, classes: [String], nodes: [LayerSpec], output: String? = nil) {
+        self.init(name: name, input: input, classes: classes, layers: [])
+        self.nodes = nodes
+        self.output = output
+    }
+
+    enum CodingKeys: String, CodingKey { case name, input, classes, layers, nodes, output }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        input = try c.decode(InputSpec.self, forKey: .input)
+        classes = try c.decode([String].self, forKey: .classes)
+        nodes = try c.decodeIfPresent([LayerSpec].self, forKey: .nodes)
+        output = try c.decodeIfPresent(String.self, forKey: .output)
+        switch (c.contains(.layers), nodes != nil) {
+        case (true, true):
+            throw ModelError.invalidSpec(path: "nodes", message: "give either layers (a sequential model) or nodes (a graph), not both")
+        case (false, false):
+            throw ModelError.invalidSpec(path: "layers", message: "required: give either layers (a sequential model) or nodes (a graph)")
+        case (true, false):
+            layers = try c.decode([LayerSpec].self, forKey: .layers)
+            if output != nil { throw ModelError.invalidSpec(path: "output", message: "applies to a graph spec (nodes), not to layers") }
+        case (false, true):
+            layers = []
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(input, forKey: .input)
+        try c.encode(classes, forKey: .classes)
+        if let nodes {
+            try c.encode(nodes, forKey: .nodes)
+            try c.encodeIfPresent(output, forKey: .output)
+        } else {
+            try c.encode(layers, forKey: .layers)
+        }
+    }
+}
+
+/// One axis or a list of axes, as PyTorch's `dim` takes either (`dim=1`, `dim=(2, 3)`);
+/// written back the way it was given. Negative axes count from the end.
+public struct Axes: Codable, Sendable, Equatable, ExpressibleByIntegerLiteral {
+    public var values: [Int]
+    /// Whether the spec gave one integer rather than a list.
+    public var isScalar: Bool
+
+    public init(_ values: [Int]) { self.values = values; isScalar = false }
+    public init(integerLiteral v: Int) { values = [v]; isScalar = true }
+
+    /// The axis, when exactly one was given.
+    public var single: Int? { values.count == 1 ? values[0] : nil }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let v = try? c.decode(Int.self) { self.init(integerLiteral: v) } else { self.init(try c.decode([Int].self)) }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        if isScalar, let v = single { try c.encode(v) } else { try c.encode(values) }
     }
 }
 
@@ -68,9 +140,17 @@ public struct IntPair: Codable, Sendable, Equatable, ExpressibleByIntegerLiteral
 /// maxpool2d / avgpool2d (kernel_size, stride=kernel_size, padding=0),
 /// batchnorm2d (num_features, eps=1e-5, momentum=0.1), dropout (p=0.5),
 /// residual (body, shortcut: layer lists; an empty shortcut is the identity).
+/// A graph node is a LayerSpec with `inputs`; the graph's own types are add, sub, mul, div,
+/// matmul (two inputs), concat (`dim`), parameter and constant (`shape`).
 public struct LayerSpec: Codable, Sendable, Equatable {
     public var name: String
     public var type: String
+    /// Graph nodes: the names of the nodes (or "input") this node reads; default the previous node.
+    public var inputs: [String]?
+    /// parameter / constant: the tensor's full shape.
+    public var shape: [Int]?
+    /// concat: the axis joined along (the batch is dim 0; negative counts from the end).
+    public var dim: Axes?
     public var inChannels: Int?
     public var outChannels: Int?
     public var kernelSize: IntPair?
@@ -97,6 +177,7 @@ public struct LayerSpec: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case name, type, stride, padding, bias, eps, momentum, p, body, shortcut
+        case inputs, shape, dim
         case inChannels = "in_channels", outChannels = "out_channels", kernelSize = "kernel_size"
         case inFeatures = "in_features", outFeatures = "out_features", numFeatures = "num_features"
         case negativeSlope = "negative_slope", minVal = "min_val", maxVal = "max_val", approximate

@@ -21,8 +21,15 @@ public struct Explainer {
     }
 
     /// The last convolution's channel layer (see `defaultNeuronLayers`): the default Grad-CAM layer.
+    /// In a graph, the last top-level node with a [C, H, W] output larger than 1x1 (a ResNet's
+    /// last block's ReLU: its convolutions sit inside branches, and the global pooling after it
+    /// has no map left).
     public var lastConvolutionLayer: String? {
-        let top = model.root.layers
+        let top = model.topLevelLayers
+        if model.graph != nil {
+            let maps = top.filter { model.outputShapes[$0.name]?.count == 3 }
+            return (maps.last { model.outputShapes[$0.name]!.dropFirst().reduce(1, *) > 1 } ?? maps.last)?.name
+        }
         guard let c = top.lastIndex(where: { $0 is Conv2d }) else {
             // No top-level convolution (e.g. inside residual blocks): the last top-level layer
             // with a [C, H, W] output.
@@ -34,7 +41,12 @@ public struct Explainer {
 
     /// The top-level layer feeding the last linear layer, when its output is a vector.
     public var penultimateDenseLayer: String? {
-        let top = model.root.layers
+        if let graph = model.graph {
+            // The node the output (a linear node) reads, when the model can run from it.
+            guard graph.layers[graph.output] is Linear, let v = graph.inputs[graph.output].first, v >= 0, graph.topLevel[v] else { return nil }
+            return model.outputShapes[graph.layers[v].name]?.count == 1 ? graph.layers[v].name : nil
+        }
+        let top = model.topLevelLayers
         guard top.count >= 2, top.last is Linear else { return nil }
         let name = top[top.count - 2].name
         return model.outputShapes[name]?.count == 1 ? name : nil

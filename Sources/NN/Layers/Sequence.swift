@@ -92,7 +92,7 @@ public final class Sequence: Layer {
     /// `dy` may be absent: then nothing flows back until the deepest layer carrying a seed.
     /// A convolution block (convolution, ReLU and/or max pooling) with no seed inside it is
     /// back-propagated in one pass (`Conv2d.backwardBlock`).
-    func backward(optional dy: Tensor?, _ trace: Trace, _ pass: BackwardPass, needInput: Bool) -> Tensor? {
+    public func backward(optional dy: Tensor?, _ trace: Trace, _ pass: BackwardPass, needInput: Bool) -> Tensor? {
         var g = dy
         var k = layers.count - 1
         while k >= 0 {
@@ -208,7 +208,7 @@ public final class Residual: Layer {
     }
 
     /// `dy` may be absent when the flow starts at a seed inside the block.
-    func backward(optional dy: Tensor?, _ trace: Trace, _ pass: BackwardPass, needInput: Bool) -> Tensor? {
+    public func backward(optional dy: Tensor?, _ trace: Trace, _ pass: BackwardPass, needInput: Bool) -> Tensor? {
         let viaBody = body.backward(optional: dy, trace, pass, needInput: needInput)
         let viaShortcut = shortcut.backward(optional: dy, trace, pass, needInput: needInput)
         guard needInput else { return nil }

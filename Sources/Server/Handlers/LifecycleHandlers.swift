@@ -45,7 +45,7 @@ extension AdvLensServer {
                 methods: methodNames,
                 notifications: Methods.notifications,
                 architectures: Architectures.names,
-                layerTypes: LayerFactory.types,
+                layerTypes: LayerFactory.types + GraphBuilder.types,
                 datasetKinds: DatasetLoad.Kind.allCases.map(\.rawValue),
                 inputKinds: ["tensor", "dataset", "handle", "png", "path"],
                 attacks: Attack.methods, explainers: ExplainerRegistry.names, objectives: ObjectiveKind.allCases.map(\.rawValue),

@@ -43,7 +43,7 @@ extension AdvLensServer {
     /// The layer whose output feeds the last top-level layer (the classifier's input
     /// features), passing over dropout layers before it (the features, not their masked copy).
     static func penultimateLayer(_ model: Model) -> String {
-        let before = model.root.layers.dropLast()
+        let before = model.topLevelLayers.dropLast()
         return before.last(where: { $0.kind != "dropout" })?.name ?? model.logitsLayer
     }
 
