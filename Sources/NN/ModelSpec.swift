@@ -134,6 +134,46 @@ public struct IntPair: Codable, Sendable, Equatable, ExpressibleByIntegerLiteral
     var tuple: (Int, Int) { (h, w) }
 }
 
+/// Convolution and pooling padding: an int (every side), [h, w] (top = bottom = h, left =
+/// right = w, as PyTorch), or [top, left, bottom, right] (asymmetric, as ONNX's pads give
+/// them); written back in the shortest of these forms.
+public struct Padding2d: Codable, Sendable, Equatable, ExpressibleByIntegerLiteral {
+    public var top: Int, left: Int, bottom: Int, right: Int
+
+    public init(top: Int, left: Int, bottom: Int, right: Int) {
+        (self.top, self.left, self.bottom, self.right) = (top, left, bottom, right)
+    }
+    public init(_ pair: IntPair) { self.init(top: pair.h, left: pair.w, bottom: pair.h, right: pair.w) }
+    public init(integerLiteral v: Int) { self.init(top: v, left: v, bottom: v, right: v) }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let v = try? c.decode(Int.self) {
+            self.init(integerLiteral: v)
+            return
+        }
+        let v = try c.decode([Int].self)
+        switch v.count {
+        case 2: self.init(IntPair(v[0], v[1]))
+        case 4: self.init(top: v[0], left: v[1], bottom: v[2], right: v[3])
+        default:
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected an integer, [h, w] or [top, left, bottom, right], got \(v.count) values")
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        if top == bottom && left == right {
+            if top == left { try c.encode(top) } else { try c.encode([top, left]) }
+        } else {
+            try c.encode([top, left, bottom, right])
+        }
+    }
+
+    var values: [Int] { [top, left, bottom, right] }
+    var tuple: (Int, Int, Int, Int) { (top, left, bottom, right) }
+}
+
 /// One layer of the spec. `type` picks which fields apply:
 /// conv2d (in_channels, out_channels, kernel_size, stride=1, padding=0, bias=true),
 /// linear (in_features, out_features, bias=true), relu, flatten,
@@ -155,7 +195,7 @@ public struct LayerSpec: Codable, Sendable, Equatable {
     public var outChannels: Int?
     public var kernelSize: IntPair?
     public var stride: IntPair?
-    public var padding: IntPair?
+    public var padding: Padding2d?
     public var bias: Bool?
     public var inFeatures: Int?
     public var outFeatures: Int?
@@ -172,6 +212,38 @@ public struct LayerSpec: Codable, Sendable, Equatable {
     public var approximate: String?
     /// adaptiveavgpool2d: the output's [H, W] (or one size for both).
     public var outputSize: IntPair?
+    /// conv2d: channel groups (in_channels for depthwise).
+    public var groups: Int?
+    /// conv2d, maxpool2d: spacing of the kernel's taps.
+    public var dilation: IntPair?
+    /// maxpool2d / avgpool2d: a last partial window where the input leaves one.
+    public var ceilMode: Bool?
+    /// avgpool2d: whether padding counts in the divisor (PyTorch's default true).
+    public var countIncludePad: Bool?
+    /// mean: keep the reduced axes as size 1.
+    public var keepdim: Bool?
+    /// layernorm: the trailing dimensions normalised.
+    public var normalizedShape: [Int]?
+    /// layernorm: whether it has weight and bias (default true).
+    public var elementwiseAffine: Bool?
+    /// pad: [begin per axis..., end per axis...] over the full tensor (ONNX order).
+    public var pads: [Int]?
+    /// pad: "constant", "reflect" or "replicate".
+    public var mode: String?
+    /// pad: the constant's value (default 0).
+    public var value: Float?
+    /// transpose: output axis i is input axis perm[i] (batch at 0).
+    public var perm: [Int]?
+    /// flatten: the first and last axes merged (defaults 1 and -1).
+    public var startDim: Int?
+    public var endDim: Int?
+    /// clip: the bounds (either may be absent).
+    public var clipMin: Float?
+    public var clipMax: Float?
+    /// slice: [start, end) by step along `dim`.
+    public var start: Int?
+    public var end: Int?
+    public var step: Int?
     public var body: [LayerSpec]?
     public var shortcut: [LayerSpec]?
 
@@ -182,6 +254,9 @@ public struct LayerSpec: Codable, Sendable, Equatable {
         case inFeatures = "in_features", outFeatures = "out_features", numFeatures = "num_features"
         case negativeSlope = "negative_slope", minVal = "min_val", maxVal = "max_val", approximate
         case outputSize = "output_size"
+        case groups, dilation, ceilMode = "ceil_mode", countIncludePad = "count_include_pad", keepdim
+        case normalizedShape = "normalized_shape", elementwiseAffine = "elementwise_affine", pads, mode, value, perm
+        case startDim = "start_dim", endDim = "end_dim", clipMin = "min", clipMax = "max", start, end, step
     }
 
     public init(name: String, type: String) {
@@ -192,7 +267,7 @@ public struct LayerSpec: Codable, Sendable, Equatable {
     public static func conv2d(_ name: String, _ inC: Int, _ outC: Int, kernel: IntPair, stride: IntPair = 1,
                               padding: IntPair = 0, bias: Bool = true) -> LayerSpec {
         var l = LayerSpec(name: name, type: "conv2d")
-        (l.inChannels, l.outChannels, l.kernelSize, l.stride, l.padding, l.bias) = (inC, outC, kernel, stride, padding, bias)
+        (l.inChannels, l.outChannels, l.kernelSize, l.stride, l.padding, l.bias) = (inC, outC, kernel, stride, Padding2d(padding), bias)
         return l
     }
 
@@ -204,7 +279,7 @@ public struct LayerSpec: Codable, Sendable, Equatable {
 
     public static func pool(_ type: String, _ name: String, kernel: IntPair, stride: IntPair? = nil, padding: IntPair = 0) -> LayerSpec {
         var l = LayerSpec(name: name, type: type)
-        (l.kernelSize, l.stride, l.padding) = (kernel, stride ?? kernel, padding)
+        (l.kernelSize, l.stride, l.padding) = (kernel, stride ?? kernel, Padding2d(padding))
         return l
     }
 

@@ -1,50 +1,75 @@
-/// Geometry of a 2-D convolution or pooling window over one C×H×W image.
+/// Geometry of a 2-D convolution or pooling window over one C×H×W image: kernel, stride,
+/// dilation, and padding that may differ on each side (ONNX pads [top, left, bottom, right]).
 public struct ConvGeometry: Sendable, Equatable {
     public let channels: Int, height: Int, width: Int
     public let kernelH: Int, kernelW: Int
     public let strideH: Int, strideW: Int
+    /// Padding before the first row / column (top, left).
     public let padH: Int, padW: Int
-    /// Output height and width: floor((H + 2p - k) / s) + 1.
+    /// Padding after the last row / column (bottom, right).
+    public let padBottom: Int, padRight: Int
+    public let dilationH: Int, dilationW: Int
+    /// Output height and width: floor((H + top + bottom - d(k - 1) - 1) / s) + 1, or with
+    /// `ceilMode` the ceiling, less one when the last window would start past the top padding
+    /// and the input (PyTorch's pooling rule).
     public let outH: Int, outW: Int
 
     public init(channels: Int, height: Int, width: Int, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)) {
+        self.init(channels: channels, height: height, width: width, kernel: kernel, stride: stride,
+                  pads: (padding.0, padding.1, padding.0, padding.1))
+    }
+
+    /// `pads` are (top, left, bottom, right).
+    public init(channels: Int, height: Int, width: Int, kernel: (Int, Int), stride: (Int, Int),
+                pads: (Int, Int, Int, Int), dilation: (Int, Int) = (1, 1), ceilMode: Bool = false) {
         self.channels = channels; self.height = height; self.width = width
         (kernelH, kernelW) = kernel
         (strideH, strideW) = stride
-        (padH, padW) = padding
-        outH = (height + 2 * padH - kernelH) / strideH + 1
-        outW = (width + 2 * padW - kernelW) / strideW + 1
+        (padH, padW, padBottom, padRight) = pads
+        (dilationH, dilationW) = dilation
+        func size(_ n: Int, _ k: Int, _ s: Int, _ d: Int, _ before: Int, _ after: Int) -> Int {
+            let span = n + before + after - d * (k - 1) - 1
+            guard s > 0, span >= 0 else { return 0 }
+            guard ceilMode else { return span / s + 1 }
+            var out = (span + s - 1) / s + 1
+            if (out - 1) * s >= n + before { out -= 1 }
+            return out
+        }
+        outH = size(height, kernelH, strideH, dilationH, padH, padBottom)
+        outW = size(width, kernelW, strideW, dilationW, padW, padRight)
     }
 
     /// Rows of the column matrix: C·kh·kw.
     public var columnRows: Int { channels * kernelH * kernelW }
     /// Output positions per image: outH·outW.
     public var patches: Int { outH * outW }
+    /// Whether the geometry is plain: no dilation, the same padding on both sides.
+    public var isSymmetricUndilated: Bool { dilationH == 1 && dilationW == 1 && padBottom == padH && padRight == padW }
     /// Whether the window fits at least once.
     public var isValid: Bool {
-        // The window must fit the padded input (integer division truncates toward zero, so
-        // outH alone would claim one position for a kernel larger than the input).
-        channels > 0 && kernelH > 0 && kernelW > 0 && strideH > 0 && strideW > 0 && padH >= 0 && padW >= 0
-            && height + 2 * padH >= kernelH && width + 2 * padW >= kernelW && outH > 0 && outW > 0
+        channels > 0 && kernelH > 0 && kernelW > 0 && strideH > 0 && strideW > 0 && dilationH > 0 && dilationW > 0
+            && padH >= 0 && padW >= 0 && padBottom >= 0 && padRight >= 0
+            && height + padH + padBottom >= dilationH * (kernelH - 1) + 1
+            && width + padW + padRight >= dilationW * (kernelW - 1) + 1 && outH > 0 && outW > 0
     }
 
-    /// Output rows oy whose input row oy·s - p + ki lies inside [0, H): [lo, hi).
+    /// Output rows oy whose input row oy·s - top + ki·d lies inside [0, H): [lo, hi).
     @inline(__always)
     func validRows(_ ki: Int) -> (Int, Int) {
-        let a = padH - ki
+        let a = padH - ki * dilationH
         let lo = a <= 0 ? 0 : (a + strideH - 1) / strideH
-        let b = height - 1 + padH - ki
+        let b = height - 1 + padH - ki * dilationH
         let hi = b < 0 ? 0 : min(outH, b / strideH + 1)
         return (min(lo, outH), max(hi, min(lo, outH)))
     }
 
-    /// Output columns ox whose input column ox·s - p + kj lies inside [0, W): [lo, hi).
+    /// Output columns ox whose input column ox·s - left + kj·d lies inside [0, W): [lo, hi).
     @inline(__always)
     func validColumns(_ kj: Int) -> (Int, Int) {
-        // ox >= ceil((p - kj) / s) and ox <= floor((W - 1 + p - kj) / s)
-        let a = padW - kj
+        // ox >= ceil((p - kj·d) / s) and ox <= floor((W - 1 + p - kj·d) / s)
+        let a = padW - kj * dilationW
         let lo = a <= 0 ? 0 : (a + strideW - 1) / strideW
-        let b = width - 1 + padW - kj
+        let b = width - 1 + padW - kj * dilationW
         let hi = b < 0 ? 0 : min(outW, b / strideW + 1)
         return (min(lo, outW), max(hi, min(lo, outW)))
     }
@@ -54,7 +79,7 @@ public struct ConvGeometry: Sendable, Equatable {
 /// the convolution, and fold a column gradient back into image space.
 ///
 /// Layout: row r = (c·kh + ki)·kw + kj of the column matrix holds, for each output position
-/// (oy, ox) in row-major order, the input value x[c, oy·sh - ph + ki, ox·sw - pw + kj]
+/// (oy, ox) in row-major order, the input value x[c, oy·sh - ph + ki·dh, ox·sw - pw + kj·dw]
 /// (zero outside the image). Rows are `ldcol` floats apart, so several images can sit side
 /// by side in one matrix (image b at column offset b·patches) and share one GEMM.
 public enum Im2Col {
@@ -72,8 +97,8 @@ public enum Im2Col {
                     if rowLo > 0 { zero(row, rowLo * OW) }
                     for oy in rowLo..<rowHi {
                         let dst = row + oy * OW
-                        // src[ox·sw] is input column ox·sw - pw + kj (read for ox in lo..<hi only).
-                        let src = plane + (oy * sh - ph + ki) * W + (kj - pw)
+                        // src[ox·sw] is input column ox·sw - pw + kj·dw (read for ox in lo..<hi only).
+                        let src = plane + (oy * sh - ph + ki * g.dilationH) * W + (kj * g.dilationW - pw)
                         var ox = 0
                         while ox < lo { dst[ox] = 0; ox += 1 }
                         if sw == 1 {
@@ -91,7 +116,7 @@ public enum Im2Col {
 
     /// Floats of scratch `unfold(_:_:into:ldcol:scratch:)` needs for this geometry.
     public static func scratchCount(_ g: ConvGeometry) -> Int {
-        g.channels * (g.height + 2 * g.padH) * (g.width + 2 * g.padW)
+        g.channels * (g.height + g.padH + g.padBottom) * (g.width + g.padW + g.padRight)
     }
 
     /// `unfold`, faster for stride 1: the image is copied once into `scratch` (at least
@@ -102,18 +127,20 @@ public enum Im2Col {
                               scratch: UnsafeMutablePointer<Float>) {
         guard g.strideH == 1, g.strideW == 1 else { return unfold(x, g, into: col, ldcol: ldcol) }
         let (H, W, OH, OW, ph, pw) = (g.height, g.width, g.outH, g.outW, g.padH, g.padW)
-        let (Hp, Wp) = (H + 2 * ph, W + 2 * pw)
+        let (pb, pr, dh, dw) = (g.padBottom, g.padRight, g.dilationH, g.dilationW)
+        let (Hp, Wp) = (H + ph + pb, W + pw + pr)
         var src = x
-        if ph > 0 || pw > 0 {
+        if ph > 0 || pw > 0 || pb > 0 || pr > 0 {
             for c in 0..<g.channels {
                 let plane = scratch + c * Hp * Wp, from = x + c * H * W
                 zero(plane, ph * Wp)
                 for iy in 0..<H {
                     let row = plane + (iy + ph) * Wp
-                    for j in 0..<pw { row[j] = 0; row[pw + W + j] = 0 }
+                    for j in 0..<pw { row[j] = 0 }
+                    for j in 0..<pr { row[pw + W + j] = 0 }
                     copyRow(from + iy * W, row + pw, W)
                 }
-                zero(plane + (ph + H) * Wp, ph * Wp)
+                zero(plane + (ph + H) * Wp, pb * Wp)
             }
             src = UnsafePointer(scratch)
         }
@@ -121,7 +148,7 @@ public enum Im2Col {
             for ki in 0..<g.kernelH {
                 for kj in 0..<g.kernelW {
                     let row = col + ((c * g.kernelH + ki) * g.kernelW + kj) * ldcol
-                    let from = src + (c * Hp + ki) * Wp + kj
+                    let from = src + (c * Hp + ki * dh) * Wp + kj * dw
                     for oy in 0..<OH { copyRow(from + oy * Wp, row + oy * OW, OW) }
                 }
             }
@@ -191,7 +218,7 @@ public enum Im2Col {
                     if lo >= hi { continue }
                     for oy in rowLo..<rowHi {
                         let src = row + oy * OW
-                        let dst = plane + (oy * sh - ph + ki) * W + (kj - pw)
+                        let dst = plane + (oy * sh - ph + ki * g.dilationH) * W + (kj * g.dilationW - pw)
                         if sw == 1 {
                             addRow(src + lo, dst + lo, hi - lo)
                         } else {

@@ -43,18 +43,33 @@ public final class ReLU: LeafLayer {
     }
 }
 
-/// Flattens each item to a vector: [N, C, H, W] -> [N, C·H·W].
+/// Flattens axes `startDim`...`endDim` into one, as nn.Flatten (batch at 0; the defaults 1
+/// and -1 flatten each item to a vector: [N, C, H, W] -> [N, C·H·W]).
 public final class Flatten: LeafLayer {
     public let name: String
     public var kind: String { "flatten" }
     public var traceIndex = -1
+    public let startDim: Int, endDim: Int
 
-    public init(name: String) { self.name = name }
+    public init(name: String, startDim: Int = 1, endDim: Int = -1) {
+        self.name = name
+        self.startDim = startDim
+        self.endDim = endDim
+    }
 
-    public func outputShape(_ input: [Int]) throws -> [Int] { [input.reduce(1, *)] }
+    public func outputShape(_ input: [Int]) throws -> [Int] {
+        if input.isEmpty { return [1] }
+        let s = try BatchAxes.resolve(startDim, itemRank: input.count, layer: name, field: "start_dim")
+        let e = try BatchAxes.resolve(endDim, itemRank: input.count, layer: name, field: "end_dim")
+        guard s <= e else {
+            throw ModelError.shapeMismatch(layer: name, message: "start_dim \(startDim) comes after end_dim \(endDim) for an input of \(input.count + 1) dimensions")
+        }
+        return Array(input[..<(s - 1)]) + [input[(s - 1)...(e - 1)].reduce(1, *)] + Array(input[e...])
+    }
 
     public func compute(_ x: Tensor, _ run: Execution) -> (Tensor, SavedState?) {
-        (x.reshaped([x.batch, x.itemCount]), nil)
+        let item = (try? outputShape(Array(x.shape.dropFirst()))) ?? [x.itemCount]
+        return (x.reshaped([x.batch] + item), nil)
     }
 
     public func gradient(_ dy: Tensor, input x: Tensor, output y: Tensor, saved: SavedState?,

@@ -2,7 +2,8 @@ import Foundation
 import TensorEngine
 
 /// Batch normalisation over (N, H, W) per channel, as PyTorch's BatchNorm2d with affine
-/// weight/bias and tracked running statistics.
+/// weight/bias and tracked running statistics; as BatchNorm1d (`oneDimensional`) over (N) or
+/// (N, L) per feature of [C] or [C, L] items, the same arithmetic.
 ///
 /// Train mode normalises with the batch mean and biased variance, and (when the execution
 /// allows) moves running_mean / running_var by `momentum` toward the batch mean and the
@@ -10,7 +11,9 @@ import TensorEngine
 /// which makes it a per-channel affine map.
 public final class BatchNorm2d: LeafLayer {
     public let name: String
-    public var kind: String { "batchnorm2d" }
+    public var kind: String { oneDimensional ? "batchnorm1d" : "batchnorm2d" }
+    /// BatchNorm1d: items [C] or [C, L] rather than [C, H, W].
+    public let oneDimensional: Bool
     public var traceIndex = -1
     public let features: Int
     public let eps: Float, momentum: Float
@@ -19,8 +22,9 @@ public final class BatchNorm2d: LeafLayer {
     public var parameters: [Parameter] { [weight, bias] }
     public var buffers: [Parameter] { [runningMean, runningVar, batchesTracked] }
 
-    public init(name: String, features: Int, eps: Float, momentum: Float) {
+    public init(name: String, features: Int, eps: Float, momentum: Float, oneDimensional: Bool = false) {
         self.name = name
+        self.oneDimensional = oneDimensional
         self.features = features
         self.eps = eps
         self.momentum = momentum
@@ -32,6 +36,12 @@ public final class BatchNorm2d: LeafLayer {
     }
 
     public func outputShape(_ input: [Int]) throws -> [Int] {
+        if oneDimensional {
+            guard (1...2).contains(input.count), input[0] == features else {
+                throw ModelError.shapeMismatch(layer: name, message: "expects [\(features)] or [\(features), L] input, got \(input)")
+            }
+            return input
+        }
         guard input.count == 3, input[0] == features else {
             throw ModelError.shapeMismatch(layer: name, message: "expects [\(features), H, W] input, got \(input)")
         }
@@ -40,7 +50,7 @@ public final class BatchNorm2d: LeafLayer {
 
     public func compute(_ x: Tensor, _ run: Execution) -> (Tensor, SavedState?) {
         let (n, C) = (x.batch, features)
-        let plane = x.shape[2] * x.shape[3]
+        let plane = x.itemCount / features
         let m = n * plane
         var mean = [Float](repeating: 0, count: C), invStd = [Float](repeating: 0, count: C)
         let train = run.mode == .train
@@ -98,7 +108,7 @@ public final class BatchNorm2d: LeafLayer {
                          _ pass: BackwardPass, needInput: Bool) -> Tensor? {
         guard case .batchNorm(let xh, let invStd, let usedBatchStatistics)? = saved else { return nil }
         let (n, C) = (x.batch, features)
-        let plane = x.shape[2] * x.shape[3]
+        let plane = x.itemCount / features
         let m = Float(n * plane)
         // Per channel: sum(dy) and sum(dy * x̂), which give dβ, dγ and the train-mode dx.
         var sumDy = [Float](repeating: 0, count: C), sumDyXh = [Float](repeating: 0, count: C)

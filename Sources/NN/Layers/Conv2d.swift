@@ -1,6 +1,9 @@
 import TensorEngine
 
-/// 2-D convolution (cross-correlation, as PyTorch): weight [out, in, kh, kw], bias [out].
+/// 2-D convolution (cross-correlation, as PyTorch): weight [out, in / groups, kh, kw], bias
+/// [out], with stride, dilation, padding that may differ on each side (ONNX's pads), and
+/// channel groups (output channels g·out/groups ..< (g+1)·out/groups see input channels
+/// g·in/groups ..< (g+1)·in/groups only).
 ///
 /// Forward: each image (or a group of a few, when one image is tiny) is one task on one core
 /// (see `Parallel`): im2col, one single-threaded GEMM with the filter matrix, then the
@@ -12,13 +15,23 @@ import TensorEngine
 /// dX = col2im(Wᵀ·dY), per image, with the gradient of a fused ReLU / max pooling applied
 /// while dY is gathered. Weight gradients are summed per fixed segment of the batch and the
 /// segments added in order, so results do not depend on thread timing or the thread count.
-/// Only the gradients asked for are computed.
+/// Only the gradients asked for are computed. Grouped convolutions run one GEMM per group on
+/// the group's columns; depthwise ones (one input channel per group, MobileNet's) skip the
+/// columns and run a direct kernel per plane (`Conv2d+Depthwise.swift`).
 public final class Conv2d: LeafLayer {
     public let name: String
     public var kind: String { "conv2d" }
     public var traceIndex = -1
     public let inChannels: Int, outChannels: Int
-    public let kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)
+    public let kernel: (Int, Int), stride: (Int, Int), dilation: (Int, Int)
+    /// (top, left, bottom, right).
+    public let pads: (Int, Int, Int, Int)
+    /// Channel groups: `inChannels` and `outChannels` are multiples of it.
+    public let groups: Int
+    /// Padding before the first row and column (top, left).
+    public var padding: (Int, Int) { (pads.0, pads.1) }
+    /// One input channel per group: the direct kernel.
+    var isDepthwise: Bool { groups > 1 && inChannels == groups }
     public let weight: Parameter
     public let bias: Parameter?
     public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
@@ -30,20 +43,27 @@ public final class Conv2d: LeafLayer {
     /// Weight-gradient segments of a batch: at most this many, fixed by the batch size alone.
     static let maxSegments = 8
 
+    /// `pads` (top, left, bottom, right) replaces `padding` when given.
     public init(name: String, inChannels: Int, outChannels: Int, kernel: (Int, Int), stride: (Int, Int),
-                padding: (Int, Int), bias: Bool) {
+                padding: (Int, Int), pads: (Int, Int, Int, Int)? = nil, dilation: (Int, Int) = (1, 1), groups: Int = 1,
+                bias: Bool) {
+        precondition(groups > 0 && inChannels % groups == 0 && outChannels % groups == 0, "channels must divide into groups")
         self.name = name
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.kernel = kernel
         self.stride = stride
-        self.padding = padding
-        weight = Parameter(name: name + ".weight", value: Tensor(shape: [outChannels, inChannels, kernel.0, kernel.1]))
+        self.pads = pads ?? (padding.0, padding.1, padding.0, padding.1)
+        self.dilation = dilation
+        self.groups = groups
+        weight = Parameter(name: name + ".weight", value: Tensor(shape: [outChannels, inChannels / groups, kernel.0, kernel.1]))
         self.bias = bias ? Parameter(name: name + ".bias", value: Tensor(shape: [outChannels])) : nil
     }
 
+    /// The geometry of one group's channels (all of them without groups).
     func geometry(_ item: [Int]) -> ConvGeometry {
-        ConvGeometry(channels: item[0], height: item[1], width: item[2], kernel: kernel, stride: stride, padding: padding)
+        ConvGeometry(channels: item[0] / groups, height: item[1], width: item[2], kernel: kernel, stride: stride,
+                     pads: pads, dilation: dilation)
     }
 
     public func outputShape(_ input: [Int]) throws -> [Int] {
@@ -55,7 +75,7 @@ public final class Conv2d: LeafLayer {
         }
         let g = geometry(input)
         guard g.isValid else {
-            throw ModelError.shapeMismatch(layer: name, message: "kernel \(kernel) with stride \(stride) and padding \(padding) does not fit input \(input)")
+            throw ModelError.shapeMismatch(layer: name, message: "kernel \(kernel) with stride \(stride), dilation \(dilation) and padding \([pads.0, pads.1, pads.2, pads.3]) does not fit input \(input)")
         }
         return [outChannels, g.outH, g.outW]
     }
@@ -94,8 +114,10 @@ public final class Conv2d: LeafLayer {
         let n = x.batch
         let g = geometry(Array(x.shape.dropFirst()))
         let (K, P, O) = (g.columnRows, g.patches, outChannels)
-        let inPer = g.channels * g.height * g.width
-        let pg = pool.map { ConvGeometry(channels: O, height: g.outH, width: g.outW, kernel: $0.kernel, stride: $0.stride, padding: $0.padding) }
+        let (G, Og, groupIn) = (groups, outChannels / groups, g.channels * g.height * g.width)
+        let inPer = inChannels * g.height * g.width
+        let depthwise = isDepthwise
+        let pg = pool.map { $0.geometry(channels: O, height: g.outH, width: g.outW) }
         let PP = pg?.patches ?? 0
 
         let wantConv = keepConv || (!relu && pool == nil)
@@ -110,12 +132,12 @@ public final class Conv2d: LeafLayer {
         var argmax = [Int32](unsafeUninitializedCapacity: wantArgmax ? n * O * PP : 0) { _, c in c = wantArgmax ? n * O * PP : 0 }
 
         let gs = groupSize(g, batch: n)
-        let groups = (n + gs - 1) / gs
-        let workers = Parallel.workers(forTasks: groups)
+        let chunks = (n + gs - 1) / gs
+        let workers = Parallel.workers(forTasks: chunks)
         let ws = run.workspace
         var cols: [UnsafeMutablePointer<Float>] = [], prods: [UnsafeMutablePointer<Float>] = [], temps: [UnsafeMutablePointer<Float>] = []
         for w in 0..<workers {
-            cols.append(ws.buffer(100 + w, count: K * gs * P))
+            cols.append(ws.buffer(100 + w, count: depthwise ? 1 : K * gs * P))
             prods.append(ws.buffer(200 + w, count: O * gs * P))
             temps.append(ws.buffer(300 + w, count: max(P, Im2Col.scratchCount(g))))
         }
@@ -129,12 +151,25 @@ public final class Conv2d: LeafLayer {
             let xp = xs.baseAddress!, wp = wv.baseAddress!
             let cop = co.baseAddress, rop = ro.baseAddress, pop = po.baseAddress, amp = am.baseAddress
             let bp = biasValue?.data
-            Parallel.forEachTask(groups, maxWorkers: workers) { task, worker in
+            Parallel.forEachTask(chunks, maxWorkers: workers) { task, worker in
                 let i0 = task * gs, nb = min(gs, n - i0)
                 let ld = nb * P
                 let col = cols[worker], prod = prods[worker], temp = temps[worker]
-                for i in 0..<nb { Im2Col.unfold(xp + (i0 + i) * inPer, g, into: col + i * P, ldcol: ld, scratch: temp) }
-                BLAS.sgemm(m: O, n: ld, k: K, a: wp, lda: K, b: col, ldb: ld, c: prod, ldc: ld)
+                if depthwise {
+                    for i in 0..<nb {
+                        for o in 0..<O {
+                            Conv2d.depthwisePlane(xp + (i0 + i) * inPer + (o / Og) * groupIn, g, weights: wp + o * K,
+                                                  into: prod + o * ld + i * P, scratch: temp)
+                        }
+                    }
+                } else {
+                    for gi in 0..<G {
+                        for i in 0..<nb {
+                            Im2Col.unfold(xp + (i0 + i) * inPer + gi * groupIn, g, into: col + i * P, ldcol: ld, scratch: temp)
+                        }
+                        BLAS.sgemm(m: Og, n: ld, k: K, a: wp + gi * Og * K, lda: K, b: col, ldb: ld, c: prod + gi * Og * ld, ldc: ld)
+                    }
+                }
                 for i in 0..<nb {
                     for o in 0..<O {
                         let src = prod + o * ld + i * P
@@ -194,11 +229,13 @@ public final class Conv2d: LeafLayer {
         }
         let g = geometry(Array(x.shape.dropFirst()))
         let (K, P, O) = (g.columnRows, g.patches, outChannels)
-        let inPer = g.channels * g.height * g.width
+        let (G, Og, groupIn) = (groups, outChannels / groups, g.channels * g.height * g.width)
+        let inPer = inChannels * g.height * g.width
+        let depthwise = isDepthwise
         let hasBias = bias != nil
         let PP = pool != nil ? dy.itemCount / O : 0
         let direct = reluMask == nil && pool == nil
-        let pool2x2 = pool.map { $0.0.kernel == (2, 2) && $0.0.stride == (2, 2) && $0.0.padding == (0, 0) } ?? false
+        let pool2x2 = pool.map { $0.0.tilesTwoByTwo(height: g.outH, width: g.outW) } ?? false
 
         // Segments: fixed by the batch size, each a run of whole groups summed in order.
         let gs = groupSize(g, batch: n)
@@ -207,7 +244,8 @@ public final class Conv2d: LeafLayer {
         let ws = pass.execution.workspace
         var cols: [UnsafeMutablePointer<Float>] = [], dys: [UnsafeMutablePointer<Float>] = [], temps: [UnsafeMutablePointer<Float>] = []
         for w in 0..<workers {
-            cols.append(ws.buffer(100 + w, count: K * gs * P))
+            // Depthwise: the padded input plane and its gradient instead of columns.
+            cols.append(ws.buffer(100 + w, count: depthwise ? Im2Col.scratchCount(g) : K * gs * P))
             dys.append(ws.buffer(200 + w, count: O * gs * P))
             temps.append(ws.buffer(300 + w, count: max(P, Im2Col.scratchCount(g))))
         }
@@ -269,11 +307,37 @@ public final class Conv2d: LeafLayer {
                         }
                         d = UnsafePointer(dyBlock)
                     }
+                    if needInput {
+                        for i in 0..<nb { (dxp! + (i0 + i) * inPer).update(repeating: 0, count: inPer) }
+                    }
+                    if depthwise {
+                        Conv2d.depthwiseBackward(x: xp + i0 * inPer, dy: d, ld: ld, images: nb, channels: inChannels,
+                                                 multiplier: Og, g, weights: wp, dWt: wantParams ? part : nil, first: first,
+                                                 dx: needInput ? dxp! + i0 * inPer : nil, scratch: temp, dxScratch: col)
+                    }
+                    if wantParams && !depthwise {
+                        for gi in 0..<G {
+                            for i in 0..<nb {
+                                Im2Col.unfold(xp + (i0 + i) * inPer + gi * groupIn, g, into: col + i * P, ldcol: ld, scratch: temp)
+                            }
+                            // dWᵀ (K×O) += col · dYᵀ: this orientation of the product ran ~6% faster.
+                            BLAS.sgemm(transB: true, m: K, n: Og, k: ld, a: col, lda: ld, b: d + gi * Og * ld, ldb: ld,
+                                       beta: first ? 0 : 1, c: part + gi * Og, ldc: O)
+                            if needInput {
+                                // The column gradient reuses the column buffer.
+                                BLAS.sgemm(transA: true, m: K, n: ld, k: Og, a: wp + gi * Og * K, lda: K, b: d + gi * Og * ld, ldb: ld,
+                                           c: col, ldc: ld)
+                                for i in 0..<nb { Im2Col.fold(col + i * P, ldcol: ld, g, into: dxp! + (i0 + i) * inPer + gi * groupIn) }
+                            }
+                        }
+                    } else if needInput && !depthwise {
+                        for gi in 0..<G {
+                            BLAS.sgemm(transA: true, m: K, n: ld, k: Og, a: wp + gi * Og * K, lda: K, b: d + gi * Og * ld, ldb: ld,
+                                       c: col, ldc: ld)
+                            for i in 0..<nb { Im2Col.fold(col + i * P, ldcol: ld, g, into: dxp! + (i0 + i) * inPer + gi * groupIn) }
+                        }
+                    }
                     if wantParams {
-                        for i in 0..<nb { Im2Col.unfold(xp + (i0 + i) * inPer, g, into: col + i * P, ldcol: ld, scratch: temp) }
-                        // dWᵀ (K×O) += col · dYᵀ: this orientation of the product ran ~6% faster.
-                        BLAS.sgemm(transB: true, m: K, n: O, k: ld, a: col, lda: ld, b: d, ldb: ld,
-                                   beta: first ? 0 : 1, c: part, ldc: O)
                         if hasBias {
                             let pb = part + O * K
                             for o in 0..<O {
@@ -285,15 +349,6 @@ public final class Conv2d: LeafLayer {
                                 let sum = (s0 + s1) + (s2 + s3)
                                 pb[o] = first ? sum : pb[o] + sum
                             }
-                        }
-                    }
-                    if needInput {
-                        // The column gradient reuses the column buffer.
-                        BLAS.sgemm(transA: true, m: K, n: ld, k: O, a: wp, lda: K, b: d, ldb: ld, c: col, ldc: ld)
-                        for i in 0..<nb {
-                            let dst = dxp! + (i0 + i) * inPer
-                            dst.update(repeating: 0, count: inPer)
-                            Im2Col.fold(col + i * P, ldcol: ld, g, into: dst)
                         }
                     }
                     first = false

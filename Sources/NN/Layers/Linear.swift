@@ -1,7 +1,8 @@
 import TensorEngine
 
-/// Fully connected layer y = x·Wᵀ + b: weight [out, in], bias [out]. Accepts any input whose
-/// items hold `in` values (a flattened [N, in] view is used).
+/// Fully connected layer y = x·Wᵀ + b: weight [out, in], bias [out], over the last dimension
+/// of an input of any rank, as nn.Linear ([N, ..., in] -> [N, ..., out]; one GEMM over all
+/// rows).
 public final class Linear: LeafLayer {
     public let name: String
     public var kind: String { "linear" }
@@ -20,18 +21,17 @@ public final class Linear: LeafLayer {
     }
 
     public func outputShape(_ input: [Int]) throws -> [Int] {
-        let features = input.reduce(1, *)
-        guard input.count == 1, features == inFeatures else {
-            throw ModelError.shapeMismatch(layer: name, message: "expects \(inFeatures) input features, got shape \(input)"
-                + (input.count > 1 ? " (add a flatten layer before it)" : ""))
+        guard let last = input.last, last == inFeatures else {
+            throw ModelError.shapeMismatch(layer: name, message: "expects \(inFeatures) input features in the last dimension, got shape \(input)"
+                + (input.count > 1 && input.reduce(1, *) == inFeatures ? " (add a flatten layer before it)" : ""))
         }
-        return [outFeatures]
+        return Array(input.dropLast()) + [outFeatures]
     }
 
     public func compute(_ x: Tensor, _ run: Execution) -> (Tensor, SavedState?) {
-        let n = x.batch
         let (I, O) = (inFeatures, outFeatures)
-        var y = Tensor(uninitializedShape: [n, O]) { out in
+        let n = x.count / I   // rows
+        var y = Tensor(uninitializedShape: Array(x.shape.dropLast()) + [O]) { out in
             // Start from the bias (or zero) in every row so the GEMM adds onto it (beta 1).
             if let b = bias?.value.data {
                 b.withUnsafeBufferPointer { bp in
@@ -54,8 +54,8 @@ public final class Linear: LeafLayer {
 
     public func gradient(_ dy: Tensor, input x: Tensor, output y: Tensor, saved: SavedState?,
                          _ pass: BackwardPass, needInput: Bool) -> Tensor? {
-        let n = x.batch
         let (I, O) = (inFeatures, outFeatures)
+        let n = x.count / I   // rows
         if pass.wantParameters {
             // dW = dYᵀ·X, written whole (beta 0).
             let dW = Tensor(uninitializedShape: [O, I]) { dw in

@@ -12,6 +12,9 @@ public enum PointwiseFunction: Sendable, Equatable {
     case tanh
     /// min(max(x, low), high); ReLU6 is (0, 6). The gradient is 0 at and beyond the bounds.
     case hardtanh(low: Float, high: Float)
+    /// ONNX Clip / torch.clamp: min(max(x, low), high), either bound possibly infinite. Unlike
+    /// hardtanh the gradient passes at the bounds (torch.clamp's choice).
+    case clip(low: Float, high: Float)
     /// relu6(x + 3) / 6.
     case hardsigmoid
     /// x · relu6(x + 3) / 6.
@@ -28,6 +31,7 @@ public enum PointwiseFunction: Sendable, Equatable {
         case .sigmoid: return "sigmoid"
         case .tanh: return "tanh"
         case .hardtanh(let low, let high): return low == 0 && high == 6 ? "relu6" : "hardtanh"
+        case .clip: return "clip"
         case .hardsigmoid: return "hardsigmoid"
         case .hardswish: return "hardswish"
         case .silu: return "silu"
@@ -36,7 +40,7 @@ public enum PointwiseFunction: Sendable, Equatable {
     }
 
     /// The spec type names of these functions.
-    public static let kinds = ["leaky_relu", "sigmoid", "tanh", "hardtanh", "relu6", "hardsigmoid", "hardswish", "silu", "gelu"]
+    public static let kinds = ["leaky_relu", "sigmoid", "tanh", "hardtanh", "relu6", "clip", "hardsigmoid", "hardswish", "silu", "gelu"]
 
     /// f(x), in Double so the derivative's finite-difference checks and the float32 results
     /// agree to rounding.
@@ -47,7 +51,7 @@ public enum PointwiseFunction: Sendable, Equatable {
         case .leakyReLU(let slope): return x > 0 ? x : slope * x
         case .sigmoid: return Float(Self.sigmoid(d))
         case .tanh: return Float(Foundation.tanh(d))
-        case .hardtanh(let low, let high): return min(max(x, low), high)
+        case .hardtanh(let low, let high), .clip(let low, let high): return min(max(x, low), high)
         case .hardsigmoid: return min(max(x + 3, 0), 6) / 6
         case .hardswish: return x * min(max(x + 3, 0), 6) / 6
         case .silu: return Float(d * Self.sigmoid(d))
@@ -70,6 +74,7 @@ public enum PointwiseFunction: Sendable, Equatable {
             let t = Foundation.tanh(d)
             return Float(1 - t * t)
         case .hardtanh(let low, let high): return x > low && x < high ? 1 : 0
+        case .clip(let low, let high): return x >= low && x <= high ? 1 : 0
         case .hardsigmoid: return x > -3 && x < 3 ? 1.0 / 6 : 0
         case .hardswish: return x < -3 ? 0 : x > 3 ? 1 : Float((2 * d + 3) / 6)
         case .silu:

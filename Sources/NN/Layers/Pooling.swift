@@ -1,15 +1,40 @@
 import TensorEngine
 
-/// Window geometry shared by the pooling layers (PyTorch semantics, ceil_mode off).
-private func poolGeometry(_ name: String, _ input: [Int], kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)) throws -> ConvGeometry {
+/// Window geometry shared by the pooling layers (PyTorch semantics: padding on each side at
+/// most half the kernel; with `ceil_mode` a last partial window when it starts inside the
+/// input or the top/left padding).
+private func poolGeometry(_ name: String, _ input: [Int], _ g: ConvGeometry) throws -> ConvGeometry {
     guard input.count == 3 else {
         throw ModelError.shapeMismatch(layer: name, message: "expects [C, H, W] input, got \(input)")
     }
-    let g = ConvGeometry(channels: input[0], height: input[1], width: input[2], kernel: kernel, stride: stride, padding: padding)
-    guard g.isValid, padding.0 * 2 <= kernel.0, padding.1 * 2 <= kernel.1 else {
-        throw ModelError.shapeMismatch(layer: name, message: "window \(kernel), stride \(stride), padding \(padding) does not fit input \(input) (padding may be at most half the kernel)")
+    let pads = [g.padH, g.padW, g.padBottom, g.padRight]
+    guard g.isValid, max(g.padH, g.padBottom) * 2 <= g.kernelH, max(g.padW, g.padRight) * 2 <= g.kernelW else {
+        throw ModelError.shapeMismatch(layer: name, message: "window \([g.kernelH, g.kernelW]), stride \([g.strideH, g.strideW]), padding \(pads) does not fit input \(input) (padding may be at most half the kernel)")
     }
     return g
+}
+
+/// The options both pooling layers share, as the spec gives them.
+public struct PoolWindow: Sendable {
+    public var kernel: (Int, Int), stride: (Int, Int)
+    /// (top, left, bottom, right).
+    public var pads: (Int, Int, Int, Int)
+    public var dilation: (Int, Int)
+    public var ceilMode: Bool
+
+    public init(kernel: (Int, Int), stride: (Int, Int), pads: (Int, Int, Int, Int) = (0, 0, 0, 0), dilation: (Int, Int) = (1, 1),
+                ceilMode: Bool = false) {
+        self.kernel = kernel
+        self.stride = stride
+        self.pads = pads
+        self.dilation = dilation
+        self.ceilMode = ceilMode
+    }
+
+    func geometry(channels: Int, height: Int, width: Int) -> ConvGeometry {
+        ConvGeometry(channels: channels, height: height, width: width, kernel: kernel, stride: stride, pads: pads,
+                     dilation: dilation, ceilMode: ceilMode)
+    }
 }
 
 /// Max over each window; padding counts as -infinity. Saves, per output, the flat index of
@@ -19,22 +44,42 @@ public final class MaxPool2d: LeafLayer {
     public let name: String
     public var kind: String { "maxpool2d" }
     public var traceIndex = -1
-    public let kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)
+    public let window: PoolWindow
+    public var kernel: (Int, Int) { window.kernel }
+    public var stride: (Int, Int) { window.stride }
+    /// Padding before the first row and column (top, left).
+    public var padding: (Int, Int) { (window.pads.0, window.pads.1) }
 
     public init(name: String, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)) {
         self.name = name
-        self.kernel = kernel
-        self.stride = stride
-        self.padding = padding
+        window = PoolWindow(kernel: kernel, stride: stride, pads: (padding.0, padding.1, padding.0, padding.1))
+    }
+
+    public init(name: String, window: PoolWindow) {
+        self.name = name
+        self.window = window
+    }
+
+    func geometry(channels: Int, height: Int, width: Int) -> ConvGeometry {
+        window.geometry(channels: channels, height: height, width: width)
+    }
+
+    /// Whether the windows are 2×2 / stride 2 and tile the height×width plane's top-left
+    /// (every window whole, none overlapping): the fast paths' case.
+    func tilesTwoByTwo(height: Int, width: Int) -> Bool {
+        let g = geometry(channels: 1, height: height, width: width)
+        return g.kernelH == 2 && g.kernelW == 2 && g.strideH == 2 && g.strideW == 2 && g.dilationH == 1 && g.dilationW == 1
+            && g.padH == 0 && g.padW == 0 && g.outH == height / 2 && g.outW == width / 2
     }
 
     public func outputShape(_ input: [Int]) throws -> [Int] {
-        let g = try poolGeometry(name, input, kernel: kernel, stride: stride, padding: padding)
+        let g = try poolGeometry(name, input, geometry(channels: input.first ?? 0, height: input.count > 1 ? input[1] : 0,
+                                                       width: input.count > 2 ? input[2] : 0))
         return [g.channels, g.outH, g.outW]
     }
 
     public func compute(_ x: Tensor, _ run: Execution) -> (Tensor, SavedState?) {
-        let g = ConvGeometry(channels: x.shape[1], height: x.shape[2], width: x.shape[3], kernel: kernel, stride: stride, padding: padding)
+        let g = geometry(channels: x.shape[1], height: x.shape[2], width: x.shape[3])
         let planes = x.batch * g.channels
         let (HW, OP) = (g.height * g.width, g.patches)
         var argmax = [Int32](unsafeUninitializedCapacity: planes * OP) { _, c in c = planes * OP }
@@ -64,6 +109,7 @@ public final class MaxPool2d: LeafLayer {
                           argmax: UnsafeMutablePointer<Int32>?, noNaN: Bool = false) {
         let (H, W, OH, OW) = (g.height, g.width, g.outH, g.outW)
         let is2x2 = g.kernelH == 2 && g.kernelW == 2 && g.strideH == 2 && g.strideW == 2 && g.padH == 0 && g.padW == 0
+            && g.dilationH == 1 && g.dilationW == 1 && 2 * OH <= H && 2 * OW <= W
         if is2x2 && noNaN {
             // Without NaN, "first maximum of a, b, then c, d in scan order" is the larger of the
             // two row winners, the first row on ties: selects, no branches.
@@ -122,14 +168,19 @@ public final class MaxPool2d: LeafLayer {
             }
             return
         }
+        let (dh, dw) = (g.dilationH, g.dilationW)
         for oy in 0..<OH {
-            let y0 = max(0, oy * g.strideH - g.padH), y1 = min(H, oy * g.strideH - g.padH + g.kernelH)
+            // Taps ki with row oy·s - top + ki·d inside the plane: [k0, k1).
+            let r0 = oy * g.strideH - g.padH
+            let k0 = r0 >= 0 ? 0 : (-r0 + dh - 1) / dh, k1 = min(g.kernelH, r0 >= H ? 0 : (H - 1 - r0) / dh + 1)
             for ox in 0..<OW {
-                let x0 = max(0, ox * g.strideW - g.padW), x1 = min(W, ox * g.strideW - g.padW + g.kernelW)
-                var best = -Float.infinity, at = y0 * W + x0
-                for iy in y0..<y1 {
-                    for ix in x0..<x1 where src[iy * W + ix] > best || src[iy * W + ix].isNaN {
-                        best = src[iy * W + ix]; at = iy * W + ix
+                let c0 = ox * g.strideW - g.padW
+                let j0 = c0 >= 0 ? 0 : (-c0 + dw - 1) / dw, j1 = min(g.kernelW, c0 >= W ? 0 : (W - 1 - c0) / dw + 1)
+                var best = -Float.infinity, at = max(0, min(H - 1, r0 + k0 * dh)) * W + max(0, min(W - 1, c0 + j0 * dw))
+                for ki in k0..<max(k0, k1) {
+                    let row = (r0 + ki * dh) * W + c0
+                    for kj in j0..<max(j0, j1) where src[row + kj * dw] > best || src[row + kj * dw].isNaN {
+                        best = src[row + kj * dw]; at = row + kj * dw
                         if best.isNaN { break }
                     }
                 }
@@ -163,46 +214,66 @@ public final class MaxPool2d: LeafLayer {
     }
 }
 
-/// Mean over each window. Padding counts as zeros and the divisor is always kh·kw
-/// (PyTorch's count_include_pad=True, its default).
+/// Mean over each window, as PyTorch's AvgPool2d: with `countIncludePad` (PyTorch's default)
+/// the divisor counts the padding inside the window (but not a ceil-mode window's part beyond
+/// the bottom/right padding), without it only the input values.
 public final class AvgPool2d: LeafLayer {
     public let name: String
     public var kind: String { "avgpool2d" }
     public var traceIndex = -1
-    public let kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)
+    public let window: PoolWindow
+    public let countIncludePad: Bool
+    public var kernel: (Int, Int) { window.kernel }
+    public var stride: (Int, Int) { window.stride }
+    /// Padding before the first row and column (top, left).
+    public var padding: (Int, Int) { (window.pads.0, window.pads.1) }
 
     public init(name: String, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)) {
         self.name = name
-        self.kernel = kernel
-        self.stride = stride
-        self.padding = padding
+        window = PoolWindow(kernel: kernel, stride: stride, pads: (padding.0, padding.1, padding.0, padding.1))
+        countIncludePad = true
+    }
+
+    public init(name: String, window: PoolWindow, countIncludePad: Bool) {
+        self.name = name
+        self.window = window
+        self.countIncludePad = countIncludePad
+    }
+
+    func geometry(channels: Int, height: Int, width: Int) -> ConvGeometry {
+        window.geometry(channels: channels, height: height, width: width)
     }
 
     public func outputShape(_ input: [Int]) throws -> [Int] {
-        let g = try poolGeometry(name, input, kernel: kernel, stride: stride, padding: padding)
+        let g = try poolGeometry(name, input, geometry(channels: input.first ?? 0, height: input.count > 1 ? input[1] : 0,
+                                                       width: input.count > 2 ? input[2] : 0))
         return [g.channels, g.outH, g.outW]
     }
 
-    private func windows(_ g: ConvGeometry, _ body: (Int, Int, Int, Int, Int) -> Void) {
+    /// Each window's output index, input rows [y0, y1), columns [x0, x1), and 1 / divisor.
+    private func windows(_ g: ConvGeometry, _ body: (Int, Int, Int, Int, Int, Float) -> Void) {
         for oy in 0..<g.outH {
-            let y0 = max(0, oy * g.strideH - g.padH), y1 = min(g.height, oy * g.strideH - g.padH + g.kernelH)
+            let top = oy * g.strideH - g.padH
+            let y0 = max(0, top), y1 = min(g.height, top + g.kernelH)
+            let rows = countIncludePad ? min(top + g.kernelH, g.height + g.padBottom) - top : y1 - y0
             for ox in 0..<g.outW {
-                let x0 = max(0, ox * g.strideW - g.padW), x1 = min(g.width, ox * g.strideW - g.padW + g.kernelW)
-                body(oy * g.outW + ox, y0, y1, x0, x1)
+                let left = ox * g.strideW - g.padW
+                let x0 = max(0, left), x1 = min(g.width, left + g.kernelW)
+                let cols = countIncludePad ? min(left + g.kernelW, g.width + g.padRight) - left : x1 - x0
+                body(oy * g.outW + ox, y0, y1, x0, x1, 1 / Float(max(1, rows * cols)))
             }
         }
     }
 
     public func compute(_ x: Tensor, _ run: Execution) -> (Tensor, SavedState?) {
-        let g = ConvGeometry(channels: x.shape[1], height: x.shape[2], width: x.shape[3], kernel: kernel, stride: stride, padding: padding)
+        let g = geometry(channels: x.shape[1], height: x.shape[2], width: x.shape[3])
         let planes = x.batch * g.channels
         let (H, W, OP) = (g.height, g.width, g.patches)
-        let inv = 1 / Float(g.kernelH * g.kernelW)
         let y = Tensor(uninitializedShape: [x.batch, g.channels, g.outH, g.outW]) { out in
             x.data.withUnsafeBufferPointer { xs in
                 for plane in 0..<planes {
                     let src = xs.baseAddress! + plane * H * W, dst = out.baseAddress! + plane * OP
-                    windows(g) { o, y0, y1, x0, x1 in
+                    windows(g) { o, y0, y1, x0, x1, inv in
                         var s: Float = 0
                         for iy in y0..<y1 { for ix in x0..<x1 { s += src[iy * W + ix] } }
                         dst[o] = s * inv
@@ -216,16 +287,15 @@ public final class AvgPool2d: LeafLayer {
     public func gradient(_ dy: Tensor, input x: Tensor, output y: Tensor, saved: SavedState?,
                          _ pass: BackwardPass, needInput: Bool) -> Tensor? {
         guard needInput else { return nil }
-        let g = ConvGeometry(channels: x.shape[1], height: x.shape[2], width: x.shape[3], kernel: kernel, stride: stride, padding: padding)
+        let g = geometry(channels: x.shape[1], height: x.shape[2], width: x.shape[3])
         let planes = x.batch * g.channels
         let (H, W, OP) = (g.height, g.width, g.patches)
-        let inv = 1 / Float(g.kernelH * g.kernelW)
         var dx = Tensor(shape: x.shape)
         dx.data.withUnsafeMutableBufferPointer { d in
             dy.data.withUnsafeBufferPointer { gs in
                 for plane in 0..<planes {
                     let dst = d.baseAddress! + plane * H * W, src = gs.baseAddress! + plane * OP
-                    windows(g) { o, y0, y1, x0, x1 in
+                    windows(g) { o, y0, y1, x0, x1, inv in
                         let v = src[o] * inv
                         for iy in y0..<y1 { for ix in x0..<x1 { dst[iy * W + ix] += v } }
                     }

@@ -1,0 +1,149 @@
+import TensorEngine
+
+/// The direct kernels of a depthwise convolution (one input channel per group, as MobileNet's
+/// and EfficientNet's 3×3 and 5×5 layers). Why not im2col + GEMM: with one input channel the
+/// product has kh·kw rows and one (or a few) filter rows, a matrix-vector product that spends
+/// its time copying columns; here each output row is summed from kh·kw shifted input rows of
+/// the zero-padded plane, eight outputs at a time in registers.
+extension Conv2d {
+    /// The plane (g.height × g.width at `src`) with its zero border, and its row length: `src`
+    /// itself without padding, else a copy in `scratch` (at least `Im2Col.scratchCount(g)`
+    /// floats for one channel).
+    @inline(__always)
+    static func paddedPlane(_ src: UnsafePointer<Float>, _ g: ConvGeometry, scratch: UnsafeMutablePointer<Float>) -> (UnsafePointer<Float>, Int) {
+        let (H, W, top, left) = (g.height, g.width, g.padH, g.padW)
+        guard top > 0 || left > 0 || g.padBottom > 0 || g.padRight > 0 else { return (src, W) }
+        let (Hp, Wp) = (H + top + g.padBottom, W + left + g.padRight)
+        scratch.update(repeating: 0, count: Hp * Wp)
+        for iy in 0..<H { (scratch + (iy + top) * Wp + left).update(from: src + iy * W, count: W) }
+        return (UnsafePointer(scratch), Wp)
+    }
+
+    /// One output plane (g.patches values at `dst`) of one input plane (`src`) and its
+    /// kh·kw `weights`, without bias.
+    static func depthwisePlane(_ src: UnsafePointer<Float>, _ g: ConvGeometry, weights w: UnsafePointer<Float>,
+                               into dst: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let (base, Wp) = paddedPlane(src, g, scratch: scratch)
+        let (OH, OW, sh, sw) = (g.outH, g.outW, g.strideH, g.strideW)
+        let (kh, kw, dh, dw) = (g.kernelH, g.kernelW, g.dilationH, g.dilationW)
+        let reach = (kw - 1) * dw
+        for oy in 0..<OH {
+            let row = base + oy * sh * Wp
+            let out = dst + oy * OW
+            var ox = 0
+            if sw == 1 {
+                while ox + 8 <= OW {
+                    var acc = SIMD8<Float>(repeating: 0)
+                    for ki in 0..<kh {
+                        let r = UnsafeRawPointer(row + ki * dh * Wp + ox)
+                        for kj in 0..<kw {
+                            acc += SIMD8(repeating: w[ki * kw + kj]) * r.loadUnaligned(fromByteOffset: kj * dw * 4, as: SIMD8<Float>.self)
+                        }
+                    }
+                    UnsafeMutableRawPointer(out + ox).storeBytes(of: acc, as: SIMD8<Float>.self)
+                    ox += 8
+                }
+            } else if sw == 2 {
+                // Sixteen consecutive inputs hold eight stride-2 taps (their even half).
+                while ox + 8 <= OW && 2 * ox + 16 + reach <= Wp {
+                    var acc = SIMD8<Float>(repeating: 0)
+                    for ki in 0..<kh {
+                        let r = UnsafeRawPointer(row + ki * dh * Wp + 2 * ox)
+                        for kj in 0..<kw {
+                            acc += SIMD8(repeating: w[ki * kw + kj]) * r.loadUnaligned(fromByteOffset: kj * dw * 4, as: SIMD16<Float>.self).evenHalf
+                        }
+                    }
+                    UnsafeMutableRawPointer(out + ox).storeBytes(of: acc, as: SIMD8<Float>.self)
+                    ox += 8
+                }
+            }
+            while ox < OW {
+                var acc: Float = 0
+                for ki in 0..<kh {
+                    let r = row + ki * dh * Wp + ox * sw
+                    for kj in 0..<kw { acc += w[ki * kw + kj] * r[kj * dw] }
+                }
+                out[ox] = acc
+                ox += 1
+            }
+        }
+    }
+
+    /// Backward of a depthwise convolution over `images` consecutive images at `x`, with the
+    /// output gradient `dy` laid out [O, ld] (image i at column i·patches).
+    /// `dWt` (kh·kw × O, row stride O) receives the weight gradient, assigned for the first
+    /// image when `first`, added otherwise; `dx` (the images' input gradients) is assigned.
+    /// `scratch` and `dxScratch` hold `Im2Col.scratchCount(g)` floats each.
+    static func depthwiseBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, ld: Int, images: Int, channels C: Int,
+                                  multiplier m: Int, _ g: ConvGeometry, weights wp: UnsafePointer<Float>,
+                                  dWt: UnsafeMutablePointer<Float>?, first: Bool, dx: UnsafeMutablePointer<Float>?,
+                                  scratch: UnsafeMutablePointer<Float>, dxScratch: UnsafeMutablePointer<Float>) {
+        let (H, W, OH, OW, P) = (g.height, g.width, g.outH, g.outW, g.patches)
+        let (sh, sw, kh, kw, dh, dw) = (g.strideH, g.strideW, g.kernelH, g.kernelW, g.dilationH, g.dilationW)
+        let K = kh * kw, O = C * m
+        let (Hp, Wp) = (H + g.padH + g.padBottom, W + g.padW + g.padRight)
+        for i in 0..<images {
+            for c in 0..<C {
+                let plane = x + (i * C + c) * H * W
+                if let dWt {
+                    let (base, rowLength) = paddedPlane(plane, g, scratch: scratch)
+                    for j in 0..<m {
+                        let o = c * m + j
+                        let grad = dy + o * ld + i * P
+                        for ki in 0..<kh {
+                            for kj in 0..<kw {
+                                var s = SIMD8<Float>(repeating: 0)
+                                var tail: Float = 0
+                                for oy in 0..<OH {
+                                    let r = base + (oy * sh + ki * dh) * rowLength + kj * dw
+                                    let gr = grad + oy * OW
+                                    var ox = 0
+                                    if sw == 1 {
+                                        while ox + 8 <= OW {
+                                            s += UnsafeRawPointer(gr + ox).loadUnaligned(as: SIMD8<Float>.self)
+                                                * UnsafeRawPointer(r + ox).loadUnaligned(as: SIMD8<Float>.self)
+                                            ox += 8
+                                        }
+                                    }
+                                    while ox < OW { tail += gr[ox] * r[ox * sw]; ox += 1 }
+                                }
+                                let v = s.sum() + tail
+                                let at = dWt + (ki * kw + kj) * O + o
+                                at.pointee = first && i == 0 ? v : at.pointee + v
+                            }
+                        }
+                    }
+                }
+                if let dx {
+                    dxScratch.update(repeating: 0, count: Hp * Wp)
+                    for j in 0..<m {
+                        let o = c * m + j
+                        let grad = dy + o * ld + i * P
+                        for ki in 0..<kh {
+                            for kj in 0..<kw {
+                                let wv = wp[o * K + ki * kw + kj]
+                                let splat = SIMD8<Float>(repeating: wv)
+                                for oy in 0..<OH {
+                                    let r = dxScratch + (oy * sh + ki * dh) * Wp + kj * dw
+                                    let gr = grad + oy * OW
+                                    var ox = 0
+                                    if sw == 1 {
+                                        while ox + 8 <= OW {
+                                            let rr = UnsafeMutableRawPointer(r + ox)
+                                            let v = rr.loadUnaligned(as: SIMD8<Float>.self) + splat * UnsafeRawPointer(gr + ox).loadUnaligned(as: SIMD8<Float>.self)
+                                            rr.storeBytes(of: v, as: SIMD8<Float>.self)
+                                            ox += 8
+                                        }
+                                    }
+                                    while ox < OW { r[ox * sw] += wv * gr[ox]; ox += 1 }
+                                }
+                            }
+                        }
+                    }
+                    let out = dx + (i * C + c) * H * W
+                    for iy in 0..<H { out.advanced(by: iy * W).update(from: dxScratch + (iy + g.padH) * Wp + g.padW, count: W) }
+                }
+            }
+        }
+    }
+}
