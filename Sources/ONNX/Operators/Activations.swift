@@ -1,8 +1,8 @@
 import JSON
 
 /// Pointwise activations and softmax: one spec node each (Relu → relu, Clip → relu/relu6/
-/// hardtanh, HardSigmoid with PyTorch's constants → hardsigmoid, other constants → mul, add,
-/// hardtanh; Gelu and the Erf form PyTorch exports → gelu).
+/// clip, HardSigmoid with PyTorch's constants → hardsigmoid, other constants → mul, add,
+/// clip; Gelu and the Erf form PyTorch exports → gelu).
 extension ONNXOperators {
     static func unary(_ c: ImportContext, _ node: ONNXNode, type: String, _ fields: [(String, JSONValue)] = []) throws {
         let x = try c.computed(node, 0)
@@ -38,7 +38,7 @@ extension ONNXOperators {
         }
         let scaled = c.graph.add(c.graph.uniqueName("\(base).scale"), "mul", inputs: [x.node, alphaNode])
         let shifted = c.graph.add(c.graph.uniqueName("\(base).shift"), "add", inputs: [scaled, betaNode])
-        c.emit(node, "hardtanh", name: base, inputs: [shifted], [("min_val", 0), ("max_val", 1)], item: x.item)
+        c.emit(node, "clip", name: base, inputs: [shifted], [("min", 0), ("max", 1)], item: x.item)
     }
 
     /// Clip with constant bounds (inputs 1 and 2 from opset 11).
@@ -58,9 +58,10 @@ extension ONNXOperators {
         case (0?, nil): c.emit(node, "relu", name: name, inputs: [x.node], item: x.item)
         case (0?, 6?): c.emit(node, "relu6", name: name, inputs: [x.node], item: x.item)
         default:
-            let bound = Float.greatestFiniteMagnitude
-            c.emit(node, "hardtanh", name: name, inputs: [x.node],
-                   [("min_val", JSONValue(float: low ?? -bound)), ("max_val", JSONValue(float: high ?? bound))], item: x.item)
+            var fields: [(String, JSONValue)] = []
+            if let low { fields.append(("min", JSONValue(float: low))) }
+            if let high { fields.append(("max", JSONValue(float: high))) }
+            c.emit(node, "clip", name: name, inputs: [x.node], fields, item: x.item)
         }
     }
 
