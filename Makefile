@@ -14,7 +14,7 @@ ADVLENSD := $(CURDIR)/$(RELEASE)/advlensd
 # What each test stage needs first; scripts/test.sh, which has done it once, passes PREREQ= .
 PREREQ ?= deps-test data build-tests
 
-.PHONY: all deps deps-test build build-tests data test test-long demo bench clean fuzz schemas soak
+.PHONY: all deps deps-test build build-tests data test test-long demo bench clean fuzz schemas soak reproduce
 
 all: build
 
@@ -93,6 +93,7 @@ bench: deps-test build-tests
 	$(PYTHON) bench/attack_bench.py --weights-dir out/models >> out/bench/advlens.jsonl
 	$(PYTHON) bench/probe_bench.py --models-dir out/models >> out/bench/advlens.jsonl
 	$(PYTHON) bench/explain_bench.py --weights-dir out/models >> out/bench/advlens.jsonl
+	$(PYTHON) bench/streaming_bench.py >> out/bench/advlens.jsonl
 	@: > out/bench/reference.jsonl
 	@if $(PYTHON) -c "import torch, safetensors" 2>/dev/null; then \
 		$(PYTHON) bench/pytorch_reference.py --weights-dir out/bench/weights >> out/bench/reference.jsonl; \
@@ -111,6 +112,15 @@ bench: deps-test build-tests
 		echo "captum not installed: no explanation reference ($(VENV)/bin/pip install --no-deps captum; $(VENV)/bin/pip install matplotlib)"; \
 	fi
 	$(PYTHON) bench/compare.py out/bench/advlens.jsonl out/bench/reference.jsonl
+
+## reproduce: the paper's experiment from scratch (scripts/reproduce.py; docs/findings.md §3): six training arms x 3
+## seeds on MNIST and shapes, then its tables into docs/findings.md and its figures into docs/img/reproduce/.
+## matplotlib (for the figures only) is installed into .venv here; make test runs the --small configuration
+## without figures. REPRODUCE_ARGS adds flags (e.g. --setups mnist-small). Not part of test: about an hour on 2 cores.
+reproduce: data build
+	$(VENV)/bin/pip install -q matplotlib
+	$(PYTHON) scripts/reproduce.py $(REPRODUCE_ARGS)
+	$(PYTHON) scripts/reproduce.py --render --write-docs $(REPRODUCE_ARGS)
 
 ## schemas: protocol/schema/ from the Swift types, the attack registry and protocol/schema-notes.json
 ## (ProtocolSchemaTests fails while the committed files differ)

@@ -95,7 +95,7 @@ let package = Package(
 
         // The SQLite store (GRDB, WAL): activation cache, per-unit statistics, result handles, run
         // logs, under a size cap with LRU eviction of cache rows. Stores float arrays and JSON; knows no ML.
-        .target(name: "Store", dependencies: ["JSON", .product(name: "GRDB", package: "GRDB.swift")], exclude: ["README.md"]),
+        .target(name: "Store", dependencies: ["JSON", "Files", "SafeTensors", .product(name: "GRDB", package: "GRDB.swift")], exclude: ["README.md"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
 
         // Method handlers and the workspace (resident models, datasets, result handles):

@@ -38,11 +38,12 @@ def emit(model, row, value, unit):
 class Daemon:
     """advlensd over stdio with Content-Length framing (or NDJSON)."""
 
-    def __init__(self, binary, lines=False):
+    def __init__(self, binary, lines=False, args=()):
+        """`args`: more daemon options (e.g. ["--memory-limit", "256000000"])."""
         self.lines = lines
         # A private cache database per daemon (nothing lands in ~/.cache; starts are all cold).
         self.cache_dir = tempfile.mkdtemp(prefix="advlens-bench-cache-")
-        self.proc = subprocess.Popen([binary, "--log-level", "error", "--cache", os.path.join(self.cache_dir, "cache.sqlite")],
+        self.proc = subprocess.Popen([binary, "--log-level", "error", "--cache", os.path.join(self.cache_dir, "cache.sqlite"), *args],
                                      cwd=ROOT, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, bufsize=0)
         # Buffered: readline on the raw pipe would read one byte per system call.

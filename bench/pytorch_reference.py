@@ -213,6 +213,36 @@ def bench_sgemm(min_time, n=1024):
     emit("-", f"sgemm_{n}", 2 * n ** 3 * rate / 1e9, "GFLOP/s")
 
 
+# Single convolution layers (advlens-bench's ConvBench.swift): row prefix, input [C, H, W], the layer.
+CONVS = [
+    ("dwconv3x3_144x56x56", (144, 56, 56), lambda: nn.Conv2d(144, 144, 3, padding=1, groups=144)),
+    ("dwconv3x3s2_96x112x112", (96, 112, 112), lambda: nn.Conv2d(96, 96, 3, stride=2, padding=1, groups=96)),
+    ("dilconv3x3d2_64x28x28", (64, 28, 28), lambda: nn.Conv2d(64, 64, 3, padding=2, dilation=2)),
+]
+CONV_BATCH = 16
+
+
+def bench_convs(min_time, wants):
+    """Forward, and forward + input gradient (weights frozen, as an attack step), at batch 16."""
+    for prefix, shape, make in CONVS:
+        torch.manual_seed(0)
+        conv = make().eval()
+        for p in conv.parameters():
+            p.requires_grad_(False)
+        x = torch.rand((CONV_BATCH,) + shape, generator=torch.Generator().manual_seed(1))
+        if wants(f"{prefix}_fwd"):
+            with torch.inference_mode():
+                _, rate = timed(lambda: conv(x), min_time)
+            emit("-", f"{prefix}_fwd_b{CONV_BATCH}", CONV_BATCH * rate, "img/s")
+        if wants(f"{prefix}_fwdgrad"):
+            def step():
+                xg = x.clone().requires_grad_(True)
+                conv(xg).sum().backward()
+                return xg.grad
+            _, rate = timed(step, min_time)
+            emit("-", f"{prefix}_fwdgrad_b{CONV_BATCH}", CONV_BATCH * rate, "img/s")
+
+
 def main():
     ap = argparse.ArgumentParser(description="PyTorch reference benchmark for AdvLens")
     ap.add_argument("--weights-dir", default=None,
@@ -241,7 +271,8 @@ def main():
                       "min_time_s": min_time}), flush=True)
     if wants("sgemm_1024"):
         bench_sgemm(min_time)
-    for arch in a.models.split(","):
+    bench_convs(min_time, wants)
+    for arch in filter(None, a.models.split(",")):
         bench_model(arch, a.weights_dir, min_time, wants)
 
 

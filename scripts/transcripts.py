@@ -42,9 +42,10 @@ BLOCK = re.compile(r"<!-- transcript: (?P<kind>python|shell) (?P<session>[\w-]+)
                    r"(?P<fence>```[^\n]*\n)(?P<body>.*?)```\n<!-- /transcript -->", re.S)
 PYTHON_CODE = re.compile(r"```python\n(?P<code>.*?)```\n", re.S)
 MARK = "@@advlens-transcript@@"
-# What changes from run to run or machine to machine: masked when checking.
+# What changes from run to run or machine to machine: masked when checking. An elapsed time prints
+# as "812.3 ms" or, on a loaded machine, "1.42 s" (AttackCommand.elapsed): both mask alike.
 VOLATILE = [
-    (re.compile(r"\d+(\.\d+)? ms\b"), "<ms> ms"), (re.compile(r"[\d.,]+ images/s"), "<rate> images/s"),
+    (re.compile(r"\d+(\.\d+)? ms\b|\d+\.\d\d s\b"), "<ms> ms"), (re.compile(r"[\d.,]+ images/s"), "<rate> images/s"),
     (re.compile(r"^(pid|uptime|engine)( +).*$", re.M), r"\1\2<varies>"), (re.compile(r"\(pid \d+\)"), "(pid <varies>)"), (re.compile(r"[\d.]+ steps/s"), "<rate> steps/s"),
 ]
 

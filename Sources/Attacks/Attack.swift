@@ -11,12 +11,14 @@ public enum Attack {
     public static var methods: [String] { AttackRegistry.names }
 
     /// `cleanPredictions`, when the caller already has the ensemble's predictions for the
-    /// clean images (one per image), saves a forward pass.
-    public static func run(_ config: AttackConfig, on ensemble: Ensemble, images: Tensor, labels: [Int],
+    /// clean images (one per image), saves a forward pass. `keys` name the images for their
+    /// random draws (`SampleRandomness`; nil: their positions here): an image with the same
+    /// key, seed and settings gets the same adversarial in any batch.
+    public static func run(_ config: AttackConfig, on ensemble: Ensemble, images: Tensor, labels: [Int], keys: [UInt64]? = nil,
                            cleanPredictions: [Int]? = nil, monitor: AttackMonitor = AttackMonitor()) throws -> AttackResult {
         let start = DispatchTime.now().uptimeNanoseconds
         let config = try config.resolved()
-        let (batch, sources, targets, stopped) = try craft(config, on: ensemble, images: images, labels: labels, monitor: monitor)
+        let (batch, sources, targets, stopped) = try craft(config, on: ensemble, images: images, labels: labels, keys: keys, monitor: monitor)
 
         // Judge every sample on its final image (and its clean one: given, else seen by the
         // method's first gradient pass, else one forward over the samples it did not see).
@@ -52,14 +54,14 @@ public enum Attack {
     /// The adversarial images alone, without judging them: what adversarial training needs
     /// (its own training forward pass measures the adversarial accuracy). `stopped` is true
     /// when the monitor asked to stop; the images are then the iterates reached so far.
-    public static func examples(_ config: AttackConfig, on ensemble: Ensemble, images: Tensor, labels: [Int],
+    public static func examples(_ config: AttackConfig, on ensemble: Ensemble, images: Tensor, labels: [Int], keys: [UInt64]? = nil,
                                 monitor: AttackMonitor = AttackMonitor()) throws -> (adversarial: Tensor, stopped: Bool) {
-        let (batch, _, _, stopped) = try craft(try config.resolved(), on: ensemble, images: images, labels: labels, monitor: monitor)
+        let (batch, _, _, stopped) = try craft(try config.resolved(), on: ensemble, images: images, labels: labels, keys: keys, monitor: monitor)
         return (batch.adversarial, stopped)
     }
 
     /// Checks the batch, chooses targets, and runs the method (`config` resolved).
-    static func craft(_ config: AttackConfig, on ensemble: Ensemble, images: Tensor, labels: [Int],
+    static func craft(_ config: AttackConfig, on ensemble: Ensemble, images: Tensor, labels: [Int], keys: [UInt64]? = nil,
                       monitor: AttackMonitor) throws -> (batch: AttackBatch, sources: [Int], targets: [Int]?, stopped: Bool) {
         guard images.rank == 4, Array(images.shape.dropFirst()) == ensemble.inputShape, images.batch > 0 else {
             throw AttackError.invalid("inputs", "images of shape \(images.shape) do not fit the model's input [N] + \(ensemble.inputShape)")
@@ -70,28 +72,35 @@ public enum Attack {
         if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= ensemble.classCount }) {
             throw AttackError.invalid("labels[\(bad)]", "\(labels[bad]) is not a class index 0..<\(ensemble.classCount)")
         }
+        if let keys, keys.count != images.batch {
+            throw AttackError.invalid("inputs", "\(keys.count) sample keys for \(images.batch) images")
+        }
+        let imageKeys = keys ?? (0..<images.batch).map { UInt64($0) }
         var clean = images
         clip(&clean, ensemble.lower, ensemble.upper)
 
         // Targets, and the batch of (image, target) pairs.
         var sources = Array(0..<images.batch)
+        var sampleKeys = imageKeys
         var targets: [Int]?
         if config.targeted! {
             let perImage = config.targetsPerImage ?? 1
-            let chosen = try chooseTargets(config, ensemble: ensemble, images: clean, labels: labels, perImage: perImage)
+            let chosen = try chooseTargets(config, ensemble: ensemble, images: clean, labels: labels, keys: imageKeys, perImage: perImage)
             sources = (0..<images.batch).flatMap { Array(repeating: $0, count: perImage) }
+            sampleKeys = (0..<images.batch).flatMap { i in (0..<perImage).map { SampleRandomness.slotKey(imageKeys[i], slot: $0) } }
             targets = chosen.flatMap { $0 }
             if perImage > 1 { clean = clean.gather(sources) }
         }
-        var batch = AttackBatch(clean: clean, labels: sources.map { labels[$0] }, targets: targets)
+        var batch = AttackBatch(clean: clean, labels: sources.map { labels[$0] }, targets: targets, keys: sampleKeys, seed: config.seed!)
 
         let stopped = try AttackRegistry.method(config.method).run(config, on: ensemble, monitor: monitor, batch: &batch)
         return (batch, sources, targets, stopped)
     }
 
-    /// Targets per image: random classes other than the label (distinct, from the seed),
-    /// the least likely classes on the clean image, or the given ones.
-    static func chooseTargets(_ config: AttackConfig, ensemble: Ensemble, images: Tensor, labels: [Int], perImage: Int) throws -> [[Int]] {
+    /// Targets per image: random classes other than the label (distinct, from the seed and the
+    /// image's key), the least likely classes on the clean image, or the given ones.
+    static func chooseTargets(_ config: AttackConfig, ensemble: Ensemble, images: Tensor, labels: [Int], keys: [UInt64],
+                              perImage: Int) throws -> [[Int]] {
         let k = ensemble.classCount
         guard perImage <= k - 1 else {
             throw AttackError.invalid("targetsPerImage", "at most \(k - 1) targets differ from the label, asked for \(perImage)")
@@ -110,8 +119,8 @@ public enum Attack {
             }
             return given.map { [$0] }
         case .random:
-            var rng = SeededRNG(seed: config.seed! ^ 0x7A72_6765_7473)   // a stream apart from random starts
-            return labels.map { y in
+            return zip(labels, keys).map { y, key in
+                var rng = SampleRandomness.generator(seed: config.seed!, key: key, stream: SampleRandomness.targetStream)
                 var others = (0..<k).filter { $0 != y }
                 rng.shuffle(&others)
                 return Array(others.prefix(perImage))

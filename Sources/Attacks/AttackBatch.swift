@@ -16,8 +16,16 @@ struct AttackBatch {
     /// saw it (at the clean image itself): judging the samples then needs no clean forward.
     var cleanPredicted: [Int?]
     let item: Int
+    /// Each sample's key and the request's seed: what its random draws derive from (see
+    /// `SampleRandomness`), so they do not depend on the batch it is in.
+    let keys: [UInt64]
+    let seed: UInt64
 
-    init(clean: Tensor, labels: [Int], targets: [Int]?) {
+    /// `keys` nil: each sample's position in the batch.
+    init(clean: Tensor, labels: [Int], targets: [Int]?, keys: [UInt64]? = nil, seed: UInt64 = 0) {
+        precondition(keys == nil || keys!.count == labels.count, "AttackBatch: \(keys!.count) keys for \(labels.count) samples")
+        self.keys = keys ?? (0..<labels.count).map { UInt64($0) }
+        self.seed = seed
         self.clean = clean
         adversarial = clean
         self.labels = labels
@@ -95,12 +103,18 @@ func projectL2(_ x: inout Tensor, around center: Tensor, _ eps: Float) {
 
 /// Each row of `center` moved to the surface of the ball of `radius` in `norm` along a random
 /// direction (L-inf: t/max|t|, t uniform in [-1, 1]; L2: a Gaussian direction), clipped into
-/// [lo, hi]: the random starts of APGD (radius epsilon) and FAB's restarts.
-func randomSurfacePoint(_ center: Tensor, radius: Float, norm: Norm, rng: inout SeededRNG, _ lo: Float, _ hi: Float) -> Tensor {
+/// [lo, hi]: the random starts of APGD (radius epsilon) and FAB's restarts. Row r's direction
+/// comes from `generators[r]`.
+func randomSurfacePoint(_ center: Tensor, radius: Float, norm: Norm, generators: [SeededRNG], _ lo: Float, _ hi: Float) -> Tensor {
     var t = Tensor(shape: center.shape)
-    for i in 0..<t.count { t.data[i] = norm == .linf ? rng.uniform(-1, 1) : rng.nextNormal() }
-    let scale = norm == .linf ? t.itemMaxAbs() : t.itemNorms()
+    var generators = generators
     let per = t.itemCount
+    for row in 0..<center.batch {
+        for i in (row * per)..<((row + 1) * per) {
+            t.data[i] = norm == .linf ? generators[row].uniform(-1, 1) : generators[row].nextNormal()
+        }
+    }
+    let scale = norm == .linf ? t.itemMaxAbs() : t.itemNorms()
     var x = center
     for row in 0..<scale.count {
         let f = radius / (scale[row] + 1e-12)

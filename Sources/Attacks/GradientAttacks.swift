@@ -26,7 +26,6 @@ struct GradientAttack {
         let eps = config.epsilon!, steps = config.steps!
         let restarts = config.restarts ?? 1
         let runs = ensemble.executions()
-        var rng = SeededRNG(seed: config.seed!)
         let totalIterations = steps * restarts
         var iterationCount = 0
         for restart in 0..<restarts {
@@ -36,7 +35,7 @@ struct GradientAttack {
             let start = batch.clean.gather(active)
             var x = start
             if config.randomStart == true {
-                randomStart(&x, eps: eps, rng: &rng)
+                randomStart(&x, eps: eps, generators: batch.generators(active, stream: UInt64(restart)))
                 clip(&x, ensemble.lower, ensemble.upper)
             }
             var momentum = Tensor(shape: x.shape)
@@ -137,19 +136,25 @@ struct GradientAttack {
         clip(&x, ensemble.lower, ensemble.upper)
     }
 
-    private func randomStart(_ x: inout Tensor, eps: Float, rng: inout SeededRNG) {
+    /// Row r's start draws from `generators[r]` (its sample's stream for this restart).
+    private func randomStart(_ x: inout Tensor, eps: Float, generators: [SeededRNG]) {
+        var generators = generators
+        let per = x.itemCount
         switch config.norm! {
         case .linf:
             x.data.withUnsafeMutableBufferPointer { p in
-                for i in 0..<p.count { p[i] += rng.uniform(-eps, eps) }
+                for row in 0..<generators.count {
+                    for i in (row * per)..<((row + 1) * per) { p[i] += generators[row].uniform(-eps, eps) }
+                }
             }
         case .l2:
-            let per = x.itemCount
             var delta = Tensor(shape: x.shape)
-            for i in 0..<delta.count { delta.data[i] = rng.nextNormal() }
+            for row in 0..<generators.count {
+                for i in (row * per)..<((row + 1) * per) { delta.data[i] = generators[row].nextNormal() }
+            }
             let norms = delta.itemNorms()
             for row in 0..<norms.count {
-                let radius = rng.nextFloat() * eps
+                let radius = generators[row].nextFloat() * eps
                 let f = radius / max(norms[row], 1e-12)
                 for j in (row * per)..<((row + 1) * per) { x.data[j] += delta.data[j] * f }
             }

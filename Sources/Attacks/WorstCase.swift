@@ -103,13 +103,16 @@ public struct WorstCase: Sendable {
     }
 
     /// Runs the attacks on one chunk. `offset` is the chunk's first image among the request's
-    /// (given targets are per request image); `monitor(m)` is member m's; `finished(m, o)` is
-    /// called after each member. `stopped` is true when a monitor asked to stop: the outcome
-    /// is then incomplete and the chunk is to be left out.
-    public func run(on ensemble: Ensemble, images: Tensor, labels: [Int], cleanPredictions: [Int], offset: Int = 0,
+    /// (given targets are per request image); `keys` name the chunk's images for their random
+    /// draws (nil: offset + their position in the chunk, their position in the request);
+    /// `monitor(m)` is member m's; `finished(m, o)` is called after each member. `stopped` is
+    /// true when a monitor asked to stop: the outcome is then incomplete and the chunk is to be
+    /// left out.
+    public func run(on ensemble: Ensemble, images: Tensor, labels: [Int], cleanPredictions: [Int], offset: Int = 0, keys: [UInt64]? = nil,
                     monitor: (Int) -> AttackMonitor = { _ in AttackMonitor() },
                     finished: (Int, Outcome) -> Void = { _, _ in }) throws -> (outcome: Outcome, stopped: Bool) {
         let n = images.batch
+        let keys = keys ?? (0..<n).map { UInt64(offset + $0) }
         let none = [[Bool]](repeating: [Bool](repeating: false, count: n), count: members.count)
         var o = Outcome(attacked: none, broken: none, fooled: none, cleanCorrect: zip(cleanPredictions, labels).map { $0 == $1 },
                         brokenBy: Array(repeating: nil, count: n), adversarialLabel: Array(repeating: nil, count: n),
@@ -121,8 +124,8 @@ public struct WorstCase: Sendable {
             if case .given(let targets)? = config.target { config.target = .given(candidates.map { targets[offset + $0] }) }
             let all = candidates.count == n
             let y = all ? labels : candidates.map { labels[$0] }
-            let r = try Attack.run(config, on: ensemble, images: all ? images : images.gather(candidates), labels: y, cleanPredictions: y,
-                                   monitor: monitor(m))
+            let r = try Attack.run(config, on: ensemble, images: all ? images : images.gather(candidates), labels: y,
+                                   keys: all ? keys : candidates.map { keys[$0] }, cleanPredictions: y, monitor: monitor(m))
             if r.stoppedEarly { return (o, true) }
             for (k, s) in r.samples.enumerated() {
                 let image = candidates[s.source]

@@ -19,11 +19,44 @@ public enum ImageFolder {
     /// The image extensions read (lower case).
     public static let extensions: Set<String> = ["png", "jpg", "jpeg", "bmp"]
 
-    /// Loads `root`. Without `classes`, the class names are the folder names in order; with
-    /// `classes` (a label map), folder `classes[k]` holds the images of label k, every folder
-    /// must be named there, and a class without a folder has no images.
+    /// What an image dataset's folder holds before any image is decoded: the image files in
+    /// dataset order, their labels and the class names (what the in-memory load decodes, and
+    /// what a streamed set reads from).
+    public struct Listing: Sendable {
+        public var files: [String]
+        public var labels: [Int]
+        public var classes: [String]
+        /// What the images are read from, for errors.
+        public var what: String
+
+        /// The decoded images' size in bytes (4 per value) under `transform`, nil on overflow.
+        public func decodedBytes(_ transform: ImageTransform) -> Int? {
+            let (values, overflow) = transform.valuesPerImage.multipliedReportingOverflow(by: files.count)
+            return overflow || values > Int.max / 4 ? nil : values * 4
+        }
+
+        /// The images decoded into memory (`ImageFolder.decode`).
+        public func load(transform: ImageTransform, name: String, limits: ReadLimits = .current) throws -> Dataset {
+            Dataset(name: name, images: try ImageFolder.decode(files, transform: transform, what: what, limits: limits), labels: labels, classes: classes)
+        }
+
+        /// The images streamed: decoded per batch, keeping at most `cacheBytes` of them.
+        public func stream(transform: ImageTransform, name: String, cacheBytes: Int, limits: ReadLimits = .current) -> Dataset {
+            let reader = ImageFileReader(files: files, transform: transform, maxFileBytes: limits.maxBytes)
+            return Dataset(name: name, streamed: StreamedImages(reader: reader, cache: ImageCache(capacityBytes: cacheBytes)), labels: labels, classes: classes)
+        }
+    }
+
+    /// Loads `root` into memory. Without `classes`, the class names are the folder names in
+    /// order; with `classes` (a label map), folder `classes[k]` holds the images of label k,
+    /// every folder must be named there, and a class without a folder has no images.
     public static func load(root: String, classes: [String]? = nil, transform: ImageTransform,
                             name: String, limits: ReadLimits = .current) throws -> Dataset {
+        try listing(root: root, classes: classes).load(transform: transform, name: name, limits: limits)
+    }
+
+    /// The files, labels and classes of `root` (see `load`).
+    public static func listing(root: String, classes: [String]? = nil) throws -> Listing {
         let folders = try list(root).filter { $0.isDirectory }.map(\.name)
         let classNames = classes ?? folders
         var labelOf: [String: Int] = [:]
@@ -41,8 +74,7 @@ public enum ImageFolder {
         guard !files.isEmpty else {
             throw DataError.format(path: root, reason: "no images: expected <class>/<image>.png (or .jpg, .jpeg, .bmp) under it")
         }
-        let images = try decode(files, transform: transform, what: root, limits: limits)
-        return Dataset(name: name, images: images, labels: labels, classes: classNames)
+        return Listing(files: files, labels: labels, classes: classNames, what: root)
     }
 
     /// Whether `name` has an image extension.

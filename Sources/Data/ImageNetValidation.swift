@@ -18,6 +18,13 @@ import TensorEngine
 public enum ImageNetValidation {
     public static func load(folder: String, labels labelsPath: String, classNames classesPath: String, labelBase: Int = 0,
                             transform: ImageTransform, name: String, limits: ReadLimits = .current) throws -> Dataset {
+        try listing(folder: folder, labels: labelsPath, classNames: classesPath, labelBase: labelBase, limits: limits)
+            .load(transform: transform, name: name, limits: limits)
+    }
+
+    /// The files, labels and classes (see the type) without decoding an image.
+    public static func listing(folder: String, labels labelsPath: String, classNames classesPath: String, labelBase: Int = 0,
+                               limits: ReadLimits = .current) throws -> ImageFolder.Listing {
         let classLines = try lines(classesPath, limits: limits)
         guard !classLines.isEmpty else { throw DataError.format(path: classesPath, reason: "no class names (one per line expected)") }
         let classOfId = classLines.enumerated().reduce(into: [String: Int]()) { ids, line in
@@ -56,8 +63,7 @@ public enum ImageNetValidation {
                 throw DataError.format(path: labelsPath, reason: "labels image \"\(extra)\", which is not in \(folder)")
             }
         }
-        let images = try ImageFolder.decode(files.map { folder + "/" + $0 }, transform: transform, what: folder, limits: limits)
-        return Dataset(name: name, images: images, labels: labels, classes: classLines.map(\.text))
+        return ImageFolder.Listing(files: files.map { folder + "/" + $0 }, labels: labels, classes: classLines.map(\.text), what: folder)
     }
 
     /// The classes labels can name. (A value, not variables a nested function captures: a

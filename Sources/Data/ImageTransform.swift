@@ -38,8 +38,12 @@ public struct ImageTransform: Sendable {
     /// Decodes `bytes` (the file `path`, named in errors) and transforms it into `out`, which
     /// holds `valuesPerImage` values.
     public func apply(_ bytes: [UInt8], path: String, into out: UnsafeMutableBufferPointer<Float>) throws {
-        let picture: Picture
-        do { picture = try ImageDecoding.decode(bytes, channels: shape[0]) } catch let failure as ImageDecoding.Failure {
+        try apply(decode(bytes, path: path), path: path, into: out)
+    }
+
+    /// Decodes `bytes` (the file `path`, named in errors) to `shape[0]` channels (step 1).
+    public func decode(_ bytes: [UInt8], path: String) throws -> Picture {
+        do { return try ImageDecoding.decode(bytes, channels: shape[0]) } catch let failure as ImageDecoding.Failure {
             switch failure {
             case .unreadable(let reason): throw DataError.format(path: path, reason: "not a readable image (\(reason))")
             case .tooLarge: throw DataError.format(path: path, reason: "image file too large for stb_image (2 GiB)")
@@ -47,6 +51,10 @@ public struct ImageTransform: Sendable {
             case .size: throw DataError.format(path: path, reason: "unexpected image size")
             }
         }
+    }
+
+    /// Steps 2 to 4 on a decoded picture of `shape[0]` channels.
+    public func apply(_ picture: Picture, path: String, into out: UnsafeMutableBufferPointer<Float>) throws {
         let resized = try resize.map { try ImageTransform.resize(picture, shorterSide: $0, path: path) } ?? picture
         let (c, h, w) = (shape[0], shape[1], shape[2])
         guard resized.height >= h, resized.width >= w else {
@@ -68,12 +76,7 @@ public struct ImageTransform: Sendable {
 
     /// The picture with its shorter side `side` pixels (step 2 above).
     public static func resize(_ p: Picture, shorterSide side: Int, path: String) throws -> Picture {
-        let (h, w): (Int, Int)
-        if p.height <= p.width {
-            (h, w) = (side, p.width * side / p.height)
-        } else {
-            (h, w) = (p.height * side / p.width, side)
-        }
+        let (h, w) = resized(height: p.height, width: p.width, shorterSide: side)
         guard h >= 1, w >= 1, h <= 1 << 15, w <= 1 << 15 else {
             throw DataError.format(path: path, reason: "is \(p.width)x\(p.height) pixels, which resizes to \(w)x\(h)")
         }
@@ -92,6 +95,15 @@ public struct ImageTransform: Sendable {
             }
         }
         return Picture(channels: p.channels, height: h, width: w, values: values)
+    }
+
+    /// The size a `height` × `width` picture has after step 2 (before the crop).
+    public func resized(height: Int, width: Int) -> (height: Int, width: Int) {
+        resize.map { ImageTransform.resized(height: height, width: width, shorterSide: $0) } ?? (height, width)
+    }
+
+    static func resized(height: Int, width: Int, shorterSide side: Int) -> (height: Int, width: Int) {
+        height <= width ? (side, width * side / height) : (height * side / width, side)
     }
 
     /// For each output index, the two input indices it lies between and the weight of the

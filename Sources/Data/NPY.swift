@@ -99,40 +99,50 @@ public enum NPY {
     /// Calls `store(i, value)` for every element, as Double (exact for all but 64-bit integers
     /// beyond 2^53, which are rounded).
     private static func decode(_ raw: UnsafeRawBufferPointer, _ h: NPYHeader, _ store: (Int, Double) -> Void) {
-        let base = h.dataOffset
+        convert(raw, kind: h.kind, size: h.size, bigEndian: h.bigEndian, count: h.count, base: h.dataOffset, store)
+    }
+
+    /// `count` elements of dtype (`kind`, `size`, byte order) from `raw` at byte `base`, each
+    /// given to `store(i, value)` as Double; also what a streamed `.npy` reads one image with.
+    static func convert(_ raw: UnsafeRawBufferPointer, kind: Character, size: Int, bigEndian: Bool, count: Int, base: Int = 0,
+                        _ store: (Int, Double) -> Void) {
         func each<T: FixedWidthInteger>(_: T.Type, _ convert: (T) -> Double) {
-            for i in 0..<h.count {
+            for i in 0..<count {
                 let v = raw.loadUnaligned(fromByteOffset: base + i * MemoryLayout<T>.size, as: T.self)
-                store(i, convert(h.bigEndian ? T(bigEndian: v) : T(littleEndian: v)))
+                store(i, convert(bigEndian ? T(bigEndian: v) : T(littleEndian: v)))
             }
         }
-        switch (h.kind, h.size) {
+        switch (kind, size) {
         case ("f", 4): each(UInt32.self) { Double(Float(bitPattern: $0)) }
         case ("f", 8): each(UInt64.self) { Double(bitPattern: $0) }
         case ("b", 1): each(UInt8.self) { $0 != 0 ? 1 : 0 }
         case ("u", 8): each(UInt64.self) { Double($0) }
-        default: decodeInts(raw, h) { i, v in store(i, Double(v)) }
+        default: convertInts(raw, kind: kind, size: size, bigEndian: bigEndian, count: count, base: base) { i, v in store(i, Double(v)) }
         }
     }
 
     /// Calls `store(i, value)` for every element of an integer or bool array
     /// (unsigned 64-bit values above Int.max wrap; callers check first).
     private static func decodeInts(_ raw: UnsafeRawBufferPointer, _ h: NPYHeader, _ store: (Int, Int) -> Void) {
-        let base = h.dataOffset
+        convertInts(raw, kind: h.kind, size: h.size, bigEndian: h.bigEndian, count: h.count, base: h.dataOffset, store)
+    }
+
+    private static func convertInts(_ raw: UnsafeRawBufferPointer, kind: Character, size: Int, bigEndian: Bool, count: Int, base: Int,
+                                    _ store: (Int, Int) -> Void) {
         func each<T: FixedWidthInteger>(_: T.Type) {
-            for i in 0..<h.count {
+            for i in 0..<count {
                 let v = raw.loadUnaligned(fromByteOffset: base + i * MemoryLayout<T>.size, as: T.self)
-                store(i, Int(truncatingIfNeeded: h.bigEndian ? T(bigEndian: v) : T(littleEndian: v)))
+                store(i, Int(truncatingIfNeeded: bigEndian ? T(bigEndian: v) : T(littleEndian: v)))
             }
         }
-        switch (h.kind, h.size) {
+        switch (kind, size) {
         case ("i", 1): each(Int8.self)
         case ("i", 2): each(Int16.self)
         case ("i", 4): each(Int32.self)
         case ("i", 8): each(Int64.self)
         case ("u", 1): each(UInt8.self)
         case ("b", 1):
-            for i in 0..<h.count { store(i, raw[base + i] != 0 ? 1 : 0) }
+            for i in 0..<count { store(i, raw[base + i] != 0 ? 1 : 0) }
         case ("u", 2): each(UInt16.self)
         case ("u", 4): each(UInt32.self)
         case ("u", 8): each(UInt64.self)

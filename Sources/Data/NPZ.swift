@@ -59,7 +59,7 @@ public enum NPZ {
     }
 
     /// [N, H, W, C] to [N, C, H, W].
-    static func nchw(_ x: Tensor) -> Tensor {
+    public static func nchw(_ x: Tensor) -> Tensor {
         let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         return x.data.withUnsafeBufferPointer { src in
             Tensor(uninitializedShape: [n, c, h, w]) { out in

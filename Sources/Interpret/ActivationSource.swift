@@ -1,3 +1,4 @@
+import Data
 import NN
 import Settings
 import TensorEngine
@@ -157,6 +158,12 @@ public final class ActivationSource {
 
     /// A layer's activations for all of `images` ([N] + the model's input shape).
     public func activations(layer: String, images: Tensor, reduction: ActivationReduction) throws -> LayerActivations {
+        try activations(layer: layer, images: ImageBatches(images), reduction: reduction)
+    }
+
+    /// A layer's activations for a set read one batch at a time (a streamed dataset's images
+    /// are decoded batch by batch; only the reduced activations accumulate).
+    public func activations(layer: String, images: ImageBatches, reduction: ActivationReduction) throws -> LayerActivations {
         var all: LayerActivations?
         try forEachBatch(layer: layer, images: images, reduction: reduction) { _, part in
             if all == nil { all = part } else { all!.append(part) }
@@ -168,15 +175,21 @@ public final class ActivationSource {
     /// Checks `shouldStop` before each batch.
     public func forEachBatch(layer name: String, images: Tensor, reduction: ActivationReduction,
                              _ body: (Range<Int>, LayerActivations) throws -> Void) throws {
+        try forEachBatch(layer: name, images: ImageBatches(images), reduction: reduction, body)
+    }
+
+    /// `forEachBatch` over a set read one batch at a time.
+    public func forEachBatch(layer name: String, images: ImageBatches, reduction: ActivationReduction,
+                             _ body: (Range<Int>, LayerActivations) throws -> Void) throws {
         let layer = try Self.resolve(name, in: model)
-        let n = images.batch
+        let n = images.count
         guard n > 0 else { throw InterpretError.invalid("no images") }
         let run = Execution(mode: .eval)
         var start = 0
         while start < n {
             if shouldStop() { throw InterpretError.cancelled }
             let range = start..<min(n, start + batchSize)
-            let part = try batch(layer.name, images.slice(range), reduction, run)
+            let part = try batch(layer.name, try images.slice(range), reduction, run)
             try body(range, part)
             start = range.upperBound
             progress(start, n)

@@ -110,32 +110,37 @@ public enum Dissection {
         }
 
         /// Adds a batch of full maps; `maskImages[i]` is the masks' image index for map image i.
+        /// Each unit's region above its threshold is packed into bits like the masks, so an
+        /// intersection is a popcount over words, taken only with the concepts the image shows.
         public mutating func add(_ maps: LayerActivations, masks: ConceptMasks, maskImages: [Int]) {
             precondition(maps.reduction == .none && maskImages.count == maps.count, "IoUAccumulator.add: full maps, one mask image each")
             precondition(masks.height == height && masks.width == width && masks.conceptCount == concepts, "IoUAccumulator.add: mask geometry differs")
             let rows = Dissection.bilinearTaps(from: maps.mapHeight, to: height)
             let cols = Dissection.bilinearTaps(from: maps.mapWidth, to: width)
-            let plane = height * width
+            let wordCount = masks.wordsPerMask
+            var active = [UInt64](repeating: 0, count: wordCount)
             for i in 0..<maps.count {
-                let maskBase = maskImages[i] * concepts * plane
-                masks.bits.withUnsafeBufferPointer { bits in
-                    for c in 0..<concepts {
-                        var n = 0
-                        for p in 0..<plane { n += Int(bits[maskBase + c * plane + p]) }
-                        maskArea[c] += n
+                let entries = masks.entries(image: maskImages[i])
+                for e in entries { maskArea[e.concept] += e.area }
+                for (slot, u) in units.enumerated() {
+                    let up = Dissection.upsample(maps.map(image: i, unit: u), width: maps.mapWidth, rows: rows, cols: cols)
+                    let t = thresholds[slot]
+                    for k in 0..<wordCount { active[k] = 0 }
+                    var count = 0
+                    for p in up.indices where up[p] > t {
+                        active[p >> 6] |= 1 << UInt64(p & 63)
+                        count += 1
                     }
-                    for (slot, u) in units.enumerated() {
-                        let up = Dissection.upsample(maps.map(image: i, unit: u), width: maps.mapWidth, rows: rows, cols: cols)
-                        let t = thresholds[slot]
-                        let active = up.indices.filter { up[$0] > t }
-                        guard !active.isEmpty else { continue }
-                        activeArea[slot] += active.count
-                        for c in 0..<concepts {
-                            let m = maskBase + c * plane
-                            var inter = 0
-                            for p in active { inter += Int(bits[m + p]) }
-                            intersections[slot * concepts + c] += inter
+                    guard count > 0 else { continue }
+                    activeArea[slot] += count
+                    for e in entries {
+                        var inter = count
+                        if let w = e.words {
+                            inter = 0
+                            let base = w.startIndex
+                            for k in 0..<wordCount { inter += (active[k] & w[base + k]).nonzeroBitCount }
                         }
+                        intersections[slot * concepts + e.concept] += inter
                     }
                 }
             }

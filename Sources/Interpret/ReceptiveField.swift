@@ -24,11 +24,11 @@ public struct Box: Equatable, Sendable, CustomStringConvertible {
 /// W maps y to start + y*step; element-wise layers (and softmax or a mean over channels alone)
 /// keep positions; a residual block takes the union of its body's and shortcut's extents; a
 /// dense, flatten, reshape, transpose, layernorm or spatial mean layer sees the whole input.
+/// Each layer's output extent is first clipped to its output size (from the model's shapes),
+/// so positions in a later layer's padding, or past a ceil-mode window, read nothing.
 /// In a graph the extents of every path from the input to the layer are joined (the union over
 /// branches: an add or a channel concatenation keeps positions, a matrix product or a
-/// concatenation along a spatial axis sees the whole input). Each layer's output extent is
-/// first clipped to its output size (from the model's shapes), so positions in a later layer's
-/// padding, or past a ceil-mode window, read nothing.
+/// concatenation along a spatial axis sees the whole input). The result is clipped to the image.
 public enum ReceptiveField {
     /// One axis of a window layer.
     public struct Window: Equatable, Sendable {
@@ -87,7 +87,7 @@ public enum ReceptiveField {
     /// node in reverse topological order, and where a value feeds several nodes, the extents
     /// its readers need are joined. A target nested in a node (a residual block) goes back
     /// through that node's layers up to it first.
-    static func throughGraph(_ graph: Graph, target: Layer, _ start: Extent, shapes: [String: [Int]] = [:],
+    static func throughGraph(_ graph: Graph, target: Layer, _ start: Extent, shapes: [String: [Int]],
                              valid: () -> [String]) throws -> Extent {
         let n = graph.layers.count
         var needed = [Extent?](repeating: nil, count: n)
@@ -111,7 +111,7 @@ public enum ReceptiveField {
     }
 
     /// `back` for a graph node whose output has `rank` dimensions (the batch included).
-    static func back(_ l: Layer, _ e: Extent, _ rank: Int, shapes: [String: [Int]] = [:]) -> Extent {
+    static func back(_ l: Layer, _ e: Extent, _ rank: Int, shapes: [String: [Int]]) -> Extent {
         switch l {
         case is Arithmetic:
             return e

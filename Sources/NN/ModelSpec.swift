@@ -175,13 +175,18 @@ public struct Padding2d: Codable, Sendable, Equatable, ExpressibleByIntegerLiter
 }
 
 /// One layer of the spec. `type` picks which fields apply:
-/// conv2d (in_channels, out_channels, kernel_size, stride=1, padding=0, bias=true),
-/// linear (in_features, out_features, bias=true), relu, flatten,
-/// maxpool2d / avgpool2d (kernel_size, stride=kernel_size, padding=0),
-/// batchnorm2d (num_features, eps=1e-5, momentum=0.1), dropout (p=0.5),
+/// conv2d (in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+/// bias=true), linear (in_features, out_features, bias=true; over the last dimension), relu,
+/// flatten (start_dim=1, end_dim=-1), maxpool2d / avgpool2d (kernel_size, stride=kernel_size,
+/// padding=0, ceil_mode=false; maxpool2d dilation=1, avgpool2d count_include_pad=true),
+/// batchnorm2d / batchnorm1d (num_features, eps=1e-5, momentum=0.1), dropout (p=0.5),
+/// softmax / log_softmax (dim), layernorm (normalized_shape, eps=1e-5, elementwise_affine=true),
+/// pad (pads, mode=constant, value=0), transpose (perm), reshape (shape), clip (min, max),
+/// mean (dim, keepdim=false), slice (dim, start=0, end, step=1),
 /// residual (body, shortcut: layer lists; an empty shortcut is the identity).
 /// A graph node is a LayerSpec with `inputs`; the graph's own types are add, sub, mul, div,
 /// matmul (two inputs), concat (`dim`), parameter and constant (`shape`).
+/// Axis fields count the batch as dim 0 (docs/model-format.md).
 public struct LayerSpec: Codable, Sendable, Equatable {
     public var name: String
     public var type: String

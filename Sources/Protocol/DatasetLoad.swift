@@ -9,7 +9,9 @@ import Settings
 /// its array names; `layout`), "imagefolder" (`path`: root/<class>/<image>; `classes` as a
 /// label map), "imagenet-val" (`path`: a flat image folder; `labels`: the labels file;
 /// `classesFile`), both image kinds taking `model` or `shape` and `resize`, "cifar" (`path`:
-/// the extracted binary folder; `part`; `labelSet` for CIFAR-100), "shapes" (generated:
+/// the extracted binary folder; `part`; `labelSet` for CIFAR-100), "broden" (`path`: a
+/// Broden-style concept set, images with per-concept masks for dissection; `categories`,
+/// `count`, and `model` or `shape` and `resize` as the image kinds), "shapes" (generated:
 /// `count` images of the seeded shapes-and-parts set, `seed`, concept masks unless `masks` is
 /// false). With `split`, the data is divided by a seeded stratified split and registered as
 /// `<name>-train` and `<name>-test` instead. protocol/datasets.md says each kind's rules.
@@ -25,6 +27,7 @@ public enum DatasetLoad: RequestType {
         case imagefolder
         case imagenetVal = "imagenet-val"
         case cifar
+        case broden
         case shapes
     }
 
@@ -53,11 +56,14 @@ public enum DatasetLoad: RequestType {
         public var classes: [String]?
         public var split: Split?
         /// shapes: how many images to generate, the generator's seed (default 0), and whether
-        /// to make the concept masks (default true).
+        /// to make the concept masks (default true). broden: how many index rows to read
+        /// (default all).
         public var count: Int?
         public var seed: UInt64?
         public var masks: Bool?
-        /// imagefolder, imagenet-val: the image shape [C, H, W] is that of this loaded model's
+        /// broden: the index's category columns to read (default all).
+        public var categories: [String]?
+        /// imagefolder, imagenet-val, broden: the image shape [C, H, W] is that of this loaded model's
         /// input (and the pixels scaled into its range), or `shape` ([0, 1]); `resize` sets
         /// the shorter side before the center crop.
         public var model: String?
@@ -78,7 +84,8 @@ public enum DatasetLoad: RequestType {
         public init(name: String, kind: Kind, path: String? = nil, images: String? = nil, labels: String? = nil,
                     classes: [String]? = nil, split: Split? = nil, count: Int? = nil, seed: UInt64? = nil, masks: Bool? = nil,
                     model: String? = nil, shape: [Int]? = nil, resize: Int? = nil, classesFile: String? = nil, labelBase: Int? = nil,
-                    part: Part? = nil, labelSet: LabelSet? = nil, layout: Layout? = nil, hierarchy: String? = nil) {
+                    part: Part? = nil, labelSet: LabelSet? = nil, layout: Layout? = nil, hierarchy: String? = nil,
+                    categories: [String]? = nil) {
             self.name = name
             self.kind = kind
             self.path = path
@@ -98,6 +105,7 @@ public enum DatasetLoad: RequestType {
             self.labelSet = labelSet
             self.layout = layout
             self.hierarchy = hierarchy
+            self.categories = categories
         }
     }
 

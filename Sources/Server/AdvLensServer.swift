@@ -22,18 +22,21 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
         public var cachePath: String?
         /// The size cap of cache databases.
         public var cacheCapBytes: Int
+        /// Kept results larger than this go to shard files: `advlensd --shard-threshold`.
+        public var shardThresholdBytes: Int
         /// The most bytes any file a client names may hold, or inflate to (datasets, specs,
         /// weights, training states, images): `advlensd --max-file-bytes`.
         public var maxFileBytes: Int
         /// What resident models and datasets may hold together: `advlensd --memory-limit`.
         public var memoryLimitBytes: Int
         public init(workers: Int, maxMessageBytes: Int, cachePath: String? = nil, cacheCapBytes: Int = Store.defaultCapBytes,
-                    maxFileBytes: Int = ReadLimits.defaultMaxBytes, memoryLimitBytes: Int = MemoryBudget.defaultLimitBytes) {
+                    shardThresholdBytes: Int = Store.defaultShardThresholdBytes, maxFileBytes: Int = ReadLimits.defaultMaxBytes, memoryLimitBytes: Int = MemoryBudget.defaultLimitBytes) {
             self.memoryLimitBytes = memoryLimitBytes
             self.workers = workers
             self.maxMessageBytes = maxMessageBytes
             self.cachePath = cachePath
             self.cacheCapBytes = cacheCapBytes
+            self.shardThresholdBytes = shardThresholdBytes
             self.maxFileBytes = maxFileBytes
         }
     }
@@ -48,6 +51,7 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
     /// user's own daemon, not confined).
     public init(rootPath: String? = nil, options: Options) {
         workspace = Workspace(rootPath: rootPath, cachePath: options.cachePath, cacheCapBytes: options.cacheCapBytes,
+                              shardThresholdBytes: options.shardThresholdBytes,
                               memoryBudget: MemoryBudget(limitBytes: options.memoryLimitBytes))
         self.options = options
         registerLifecycle()

@@ -101,11 +101,17 @@ public struct HandleStore: Sendable {
                                        provenance: provenance, details: details.json, pending: pending)
         } catch StoreError.overCap(let message) {
             throw ServerError.resourceLimit(message)
+        } catch StoreError.cannotWrite(let message) {
+            throw ServerError.io(message)
         }
     }
 
     public func get(_ id: String) throws -> StoredResult {
-        guard let h = try store.handle(id) else {
+        let kept: StoredHandle?
+        do { kept = try store.handle(id) } catch StoreError.corrupt(let message) {
+            throw ServerError.io(message)
+        }
+        guard let h = kept else {
             throw ServerError.notFound("no result handle named \"\(id)\" (handle/list shows the kept ones)")
         }
         return StoredResult(id: h.id, kind: h.kind, images: Tensor(shape: h.images.shape, data: h.images.values), labels: h.labels,

@@ -27,16 +27,22 @@ struct InputDecoder {
         var images: Tensor
         /// Per image, its label when the source knows it.
         var labels: [Int?]
+        /// Per image, the key its random draws in an attack derive from (`SampleRandomness`):
+        /// its index in its dataset for a dataset source, else its position in the request's
+        /// inputs. A shard of a dataset so draws what one request over the dataset draws.
+        var keys: [UInt64]
     }
 
     func decode(_ inputs: Inputs, for model: Model, field: String = "params.inputs") throws -> Batch {
         guard !inputs.sources.isEmpty else { throw ServerError.invalidParams("\(field): expected at least one input") }
         var parts: [Tensor] = []
         var labels: [Int?] = []
+        var keys: [UInt64] = []
         var total = 0
         for (i, source) in inputs.sources.enumerated() {
             let at = inputs.sources.count == 1 ? field : "\(field)[\(i)]"
-            let (x, y) = try decode(source, model: model, at: at)
+            let (x, y, indices) = try decode(source, model: model, at: at)
+            keys += indices?.map { UInt64($0) } ?? (total..<(total + x.batch)).map { UInt64($0) }
             try InputDecoder.checkRange(x, model: model, at: at)
             total += x.batch
             guard total <= InputDecoder.maxImages else {
@@ -45,10 +51,29 @@ struct InputDecoder {
             parts.append(x)
             labels += y
         }
-        return Batch(images: parts.count == 1 ? parts[0] : Tensor.concatenate(parts), labels: labels)
+        return Batch(images: parts.count == 1 ? parts[0] : Tensor.concatenate(parts), labels: labels, keys: keys)
     }
 
-    private func decode(_ source: InputSource, model: Model, at: String) throws -> (Tensor, [Int?]) {
+    /// The inputs as a set read a range at a time: one reference to a streamed dataset stays on
+    /// its files (its ranges are read, and range-checked, as the caller walks them); any other
+    /// inputs are decoded whole, as `decode` does.
+    func batches(_ inputs: Inputs, for model: Model, field: String = "params.inputs") throws -> (images: ImageBatches, labels: [Int?], keys: [UInt64]) {
+        if inputs.sources.count == 1, case let .dataset(name, indices, sample) = inputs.sources[0] {
+            let d = try workspace.dataset(name).data
+            if d.streamed != nil {
+                guard d.imageShape == model.inputShape else {
+                    throw ServerError.shapeMismatch("\(field).dataset: \"\(name)\" holds \(d.imageShape) images, the model takes \(model.inputShape)")
+                }
+                let idx = try InputDecoder.indices(of: d, indices: indices, sample: sample, at: field)
+                return (ImageBatches(d, indices: indices == nil && sample == nil ? nil : idx), idx.map { d.labels[$0] }, idx.map { UInt64($0) })
+            }
+        }
+        let b = try decode(inputs, for: model, field: field)
+        return (ImageBatches(b.images), b.labels, b.keys)
+    }
+
+    /// A source's images, their labels, and their dataset indices when it is a dataset.
+    private func decode(_ source: InputSource, model: Model, at: String) throws -> (Tensor, [Int?], [Int]?) {
         let shape = model.inputShape
         let range = (model.spec.input.lower, model.spec.input.upper)
         switch source {
@@ -58,28 +83,28 @@ struct InputDecoder {
             guard batched.rank == 4, Array(batched.shape.dropFirst()) == shape else {
                 throw ServerError.shapeMismatch("\(at).shape: \(wire.shape) does not fit the model's input [N] + \(shape)")
             }
-            return (batched, Array(repeating: nil, count: batched.batch))
+            return (batched, Array(repeating: nil, count: batched.batch), nil)
         case let .dataset(name, indices, sample):
             let d = try workspace.dataset(name).data
             guard d.imageShape == shape else {
                 throw ServerError.shapeMismatch("\(at).dataset: \"\(name)\" holds \(d.imageShape) images, the model takes \(shape)")
             }
             let idx = try InputDecoder.indices(of: d, indices: indices, sample: sample, at: at)
-            let (x, y) = d.batch(idx)
-            return (x, y.map { $0 })
+            let (x, y) = try d.read(idx)
+            return (x, d.hasClassLabels ? y.map { $0 } : Array(repeating: nil, count: y.count), idx)
         case let .handle(id, indices):
             let r = try workspace.handles(for: connection).get(id)
             guard Array(r.images.shape.dropFirst()) == shape else {
                 throw ServerError.shapeMismatch("\(at).handle: \"\(id)\" holds \(Array(r.images.shape.dropFirst())) images, the model takes \(shape)")
             }
-            guard let indices else { return (r.images, r.labels.map { $0 }) }
+            guard let indices else { return (r.images, r.labels.map { $0 }, nil) }
             let idx = try InputDecoder.checked(indices, count: r.images.batch, at: "\(at).indices")
-            return (r.images.gather(idx), idx.map { r.labels[$0] })
+            return (r.images.gather(idx), idx.map { r.labels[$0] }, nil)
         case .png(let base64):
             guard let bytes = Foundation.Data(base64Encoded: base64, options: .ignoreUnknownCharacters) else {
                 throw ServerError.invalidParams("\(at).png: expected base64 PNG bytes")
             }
-            return (try Images.decode([UInt8](bytes), channels: shape[0], height: shape[1], width: shape[2], range: range, what: "\(at).png"), [nil])
+            return (try Images.decode([UInt8](bytes), channels: shape[0], height: shape[1], width: shape[2], range: range, what: "\(at).png"), [nil], nil)
         case .path(let path):
             let resolved = try paths.resolveFile(path, field: "\(at).path")
             var limits = ReadLimits.current
@@ -90,7 +115,7 @@ struct InputDecoder {
             } catch {
                 throw ServerError.from(error, context: "\(at).path")
             }
-            return (try Images.decode(bytes, channels: shape[0], height: shape[1], width: shape[2], range: range, what: "\(at).path \(path)"), [nil])
+            return (try Images.decode(bytes, channels: shape[0], height: shape[1], width: shape[2], range: range, what: "\(at).path \(path)"), [nil], nil)
         }
     }
 

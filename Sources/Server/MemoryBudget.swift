@@ -7,8 +7,10 @@ import Protocol
 ///
 /// Sizes are what the values take: 4 bytes per weight, buffer and optimiser-state value of a
 /// model; 4 per image value, one bit per concept-mask pixel and 8 per label of a dataset.
+/// A streamed dataset (one whose images would not fit: see `streamCacheBytes`) counts its
+/// labels and its cache's capacity, once for the parts of a split that share it.
 /// Kept results live in the cache database on disk and are read per request, so they are not
-/// counted; nor is the working memory of a request.
+/// counted; nor is the working memory of a request (a batch of images and its activations).
 public struct MemoryBudget: Sendable {
     public let limitBytes: Int
 
@@ -23,9 +25,17 @@ public struct MemoryBudget: Sendable {
         return (values + state) * 4
     }
 
-    static func bytes(_ d: LoadedDataset) -> Int {
-        d.data.images.count * 4 + d.data.labels.count * 8 + (d.data.concepts?.bits.count ?? 0)
+    static func bytes(_ d: LoadedDataset, countingCache: Bool = true) -> Int {
+        guard let s = d.data.streamed else {
+            return d.data.images.count * 4 + d.data.labels.count * 8 + (d.data.concepts?.byteCount ?? 0)
+        }
+        return d.data.labels.count * 8 + (countingCache ? s.cache.capacityBytes : 0)
     }
+
+    /// The cache a dataset streamed under `headroom` free bytes of the budget keeps: a quarter
+    /// of that headroom, at most 1 GiB (a batch's worth is what a pass needs; the rest serves
+    /// images named again, such as an attack's sources or a sample drawn twice).
+    static func streamCacheBytes(headroom: Int) -> Int { min(headroom / 4, 1 << 30) }
 
     static func megabytes(_ n: Int) -> String { String(format: "%.1f MB", Double(n) / 1e6) }
 }
@@ -34,7 +44,12 @@ extension Workspace {
     /// What is resident now, largest first: ("model \"m\"", bytes).
     func residentUsage() -> [(what: String, bytes: Int)] {
         let models = allModels.map { ("model \"\($0.name)\"", MemoryBudget.bytes($0)) }
-        let datasets = allDatasets.map { ("dataset \"\($0.data.name)\"", MemoryBudget.bytes($0)) }
+        var caches = Set<ObjectIdentifier>()
+        let datasets = allDatasets.map { d in
+            let cache = d.data.streamed.map { ObjectIdentifier($0.cache) }
+            let first = cache.map { caches.insert($0).inserted } ?? true
+            return ("dataset \"\(d.data.name)\"", MemoryBudget.bytes(d, countingCache: first))
+        }
         return (models + datasets).sorted { $0.1 > $1.1 }
     }
 

@@ -29,7 +29,7 @@ public final class ResidentModel: @unchecked Sendable {
     }
 }
 
-/// A dataset in memory with how it was loaded.
+/// A loaded dataset (in memory or streamed) with how it was loaded.
 public struct LoadedDataset: Sendable {
     public var data: Dataset
     public var kind: DatasetLoad.Kind
@@ -46,7 +46,8 @@ public struct LoadedDataset: Sendable {
         DatasetSummary(name: data.name, kind: kind, count: data.count, imageShape: data.imageShape, classes: data.classes,
                        classCounts: data.classCounts, source: source,
                        concepts: data.concepts.map { m in zip(m.names, m.kinds).map { DatasetSummary.Concept(name: $0, kind: $1) } },
-                       classSimilarity: data.classSimilarity != nil)
+                       classSimilarity: data.classSimilarity != nil,
+                       streamed: data.streamed.map { .init(cacheBytes: $0.cache.capacityBytes, decodedBytes: data.count * data.imageShape.reduce(4, *)) })
     }
 }
 
@@ -62,6 +63,8 @@ public final class Workspace: @unchecked Sendable {
     public let defaultCachePath: String
     /// The size cap of every cache database this process opens.
     public let cacheCapBytes: Int
+    /// Kept results above this many bytes go to shard files beside the database.
+    public let shardThresholdBytes: Int
     /// What resident models and datasets may hold together.
     public let memoryBudget: MemoryBudget
     private var sessions: [Int: Session] = [:]
@@ -76,10 +79,12 @@ public final class Workspace: @unchecked Sendable {
     /// and their relative paths resolve against `basePath`); `cachePath` the cache database for
     /// clients whose initialize names none (default: `Store.defaultPath()`).
     public init(rootPath: String?, basePath: String = FileManager.default.currentDirectoryPath, cachePath: String? = nil,
-                cacheCapBytes: Int = Store.defaultCapBytes, memoryBudget: MemoryBudget = MemoryBudget()) {
+                cacheCapBytes: Int = Store.defaultCapBytes, shardThresholdBytes: Int = Store.defaultShardThresholdBytes,
+                memoryBudget: MemoryBudget = MemoryBudget()) {
         defaultPaths = rootPath.map(PathResolver.init(root:)) ?? PathResolver(base: basePath)
         defaultCachePath = Store.canonical(cachePath ?? Store.defaultPath())
         self.cacheCapBytes = cacheCapBytes
+        self.shardThresholdBytes = shardThresholdBytes
         self.memoryBudget = memoryBudget
     }
 
@@ -100,7 +105,7 @@ public final class Workspace: @unchecked Sendable {
         let path = connection.map(cachePath(for:)) ?? defaultCachePath
         guard !path.contains("\0") else { throw ServerError.invalidParams("expected a path without NUL bytes") }
         do {
-            return try Store.shared(path: path, capBytes: cacheCapBytes)
+            return try Store.shared(path: path, capBytes: cacheCapBytes, shardThresholdBytes: shardThresholdBytes)
         } catch {
             throw ServerError.io("cache database \(ClientText.echo(path)): \(error)")
         }

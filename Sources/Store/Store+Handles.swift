@@ -40,6 +40,8 @@ extension Store {
 
     /// Keeps a result and returns its new handle. Handles are never evicted: if it does not
     /// fit under the cap even after evicting every cache row, it is refused with `overCap`.
+    /// Arrays of more than `shardThresholdBytes` together go to shard files beside the database
+    /// (`HandleShards`), written before the row that names them; the cap counts them alike.
     ///
     /// With `pending`, the result is this process's until `confirmHandle` says a client was
     /// told of it; if the process dies first, the next open of the file evicts it.
@@ -47,20 +49,43 @@ extension Store {
                           details: String = "{}", pending: Bool = false) throws -> String {
         let labelsText = IntListText.encode(labels)
         let bytes = images.byteCount + (clean?.byteCount ?? 0) + kind.utf8.count + labelsText.utf8.count + provenance.utf8.count + details.utf8.count
-        let id: Int64 = try pool.write { db in
+        func checkCap(_ db: Database) throws {
             let usage = try Store.usage(db)
             let kept = (usage[.handles]?.bytes ?? 0) + (usage[.runLogs]?.bytes ?? 0)
             guard kept + bytes <= capBytes else {
                 throw StoreError.overCap("keeping this result (\(bytes) bytes) would exceed the cache cap of \(capBytes) bytes: "
                     + "\(usage[.handles]?.bytes ?? 0) bytes are held by \(usage[.handles]?.rows ?? 0) kept results; drop some with handle/drop")
             }
-            try evictIfNeeded(db, reserving: bytes)
-            try db.execute(sql: """
-                INSERT INTO handles (kind, shape, images, clean_shape, clean, labels, provenance, details, created, bytes, pending_pid)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [kind, images.shapeText, images.blob, clean?.shapeText, clean?.blob, labelsText, provenance, details,
-                                 Date().timeIntervalSince1970, bytes, pending ? Int64(getpid()) : nil])
-            return db.lastInsertedRowID
+        }
+        var written: [HandleShards.Shard] = []
+        if images.values.count * 4 + (clean?.values.count ?? 0) * 4 > shardThresholdBytes {
+            try pool.read { db in try checkCap(db) }   // refused before gigabytes are written
+            let tag = HandleShards.newTag()
+            written = try shards.write("images", images, tag: tag)
+            do {
+                if let clean { written += try shards.write("clean", clean, tag: tag) }
+            } catch {
+                shards.remove(written)
+                throw error
+            }
+        }
+        let sharded = !written.isEmpty
+        let id: Int64
+        do {
+            id = try pool.write { db in
+                try checkCap(db)
+                try evictIfNeeded(db, reserving: bytes)
+                try db.execute(sql: """
+                    INSERT INTO handles (kind, shape, images, clean_shape, clean, labels, provenance, details, created, bytes, pending_pid, shards)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [kind, images.shapeText, sharded ? Data() : images.blob, clean?.shapeText, sharded ? nil : clean?.blob,
+                                     labelsText, provenance, details, Date().timeIntervalSince1970, bytes, pending ? Int64(getpid()) : nil,
+                                     sharded ? HandleShards.encode(written) : nil])
+                return db.lastInsertedRowID
+            }
+        } catch {
+            shards.remove(written)
+            throw error
         }
         return Store.handlePrefix + String(id)
     }
@@ -77,8 +102,20 @@ extension Store {
         return try pool.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM handles WHERE id = ?", arguments: [rowID]) else { return nil }
             let cleanShape: String? = row["clean_shape"]
-            let clean = try cleanShape.map { try StoredArray(shapeText: $0, blob: row["clean"]) }
-            return StoredHandle(id: id, kind: row["kind"], images: try StoredArray(shapeText: row["shape"], blob: row["images"]), clean: clean,
+            let images: StoredArray, clean: StoredArray?
+            if let list = row["shards"] as String? {
+                let kept = try HandleShards.decode(list, handle: id)
+                func shape(_ text: String) throws -> [Int] {
+                    guard let dims = StoredArray.parseShape(text) else { throw StoreError.corrupt("kept result \(id): shape \"\(text)\"") }
+                    return dims
+                }
+                images = try shards.read("images", shape: shape(row["shape"]), from: kept, handle: id)
+                clean = try cleanShape.map { try shards.read("clean", shape: shape($0), from: kept, handle: id) }
+            } else {
+                images = try StoredArray(shapeText: row["shape"], blob: row["images"])
+                clean = try cleanShape.map { try StoredArray(shapeText: $0, blob: row["clean"]) }
+            }
+            return StoredHandle(id: id, kind: row["kind"], images: images, clean: clean,
                                 labels: try IntListText.decode(row["labels"]), provenance: row["provenance"], details: row["details"],
                                 created: Date(timeIntervalSince1970: row["created"]))
         }
@@ -98,14 +135,32 @@ extension Store {
         }
     }
 
-    /// Deletes a kept result; false if there was none.
+    /// Deletes a kept result, and then its shard files; false if there was none.
     @discardableResult
     public func dropHandle(_ id: String) throws -> Bool {
         guard let rowID = Store.handleRowID(id) else { return false }
-        return try pool.write { db in
+        var files: [HandleShards.Shard] = []
+        let dropped = try pool.write { db in
+            files = try Store.shardsOfHandles(db, where: "id = \(rowID)")
             try db.execute(sql: "DELETE FROM handles WHERE id = ?", arguments: [rowID])
             return db.changesCount > 0
         }
+        shards.remove(files)
+        return dropped
+    }
+
+    /// The shards of the handles matching `condition` (SQL over the handles table; callers
+    /// pass fixed text or row ids). A list that does not decode names no files.
+    static func shardsOfHandles(_ db: Database, where condition: String) throws -> [HandleShards.Shard] {
+        try String.fetchAll(db, sql: "SELECT shards FROM handles WHERE shards IS NOT NULL AND (\(condition))").flatMap {
+            (try? HandleShards.decode($0, handle: "")) ?? []
+        }
+    }
+
+    /// Deletes shard files no row names whose writer is gone (see `HandleShards.sweep`).
+    func sweepShards() throws {
+        let names = try pool.read { db in try Store.shardsOfHandles(db, where: "1") }.map(\.file)
+        shards.sweep(referenced: Set(names))
     }
 }
 
@@ -126,6 +181,7 @@ extension Store {
             for row in pending {
                 let pid: Int64 = row["pending_pid"]
                 guard pid != Int64(getpid()), kill(pid_t(truncatingIfNeeded: pid), 0) != 0, errno == ESRCH else { continue }
+                // Its shard files (named for the dead writer) go in the sweep that follows.
                 try db.execute(sql: "DELETE FROM handles WHERE id = ?", arguments: [row["id"] as Int64])
                 dropped += 1
             }

@@ -33,11 +33,14 @@ extension Store {
     @discardableResult
     public func clear(_ what: Set<StoreTable>) throws -> [TableUsage] {
         let order = StoreTable.allCases.filter(what.contains)
+        var files: [HandleShards.Shard] = []
         let cleared = try pool.write { db -> [TableUsage] in
             let usage = try Store.usage(db)
+            if what.contains(.handles) { files = try Store.shardsOfHandles(db, where: "1") }
             for t in order { try db.execute(sql: "DELETE FROM \(t.sqlName)") }
             return order.map { TableUsage(table: $0, rows: usage[$0]?.rows ?? 0, bytes: usage[$0]?.bytes ?? 0) }
         }
+        shards.remove(files)
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA incremental_vacuum")
             // Passive: never waits for readers (another daemon may be reading); the WAL is

@@ -11,6 +11,10 @@ import GRDB
 public final class Store: @unchecked Sendable {
     public let path: String
     public let capBytes: Int
+    /// A kept result whose arrays take more bytes than this is written as shard files beside
+    /// the database (`HandleShards`) rather than into its row.
+    public let shardThresholdBytes: Int
+    let shards: HandleShards
     let pool: DatabasePool
 
     /// Eviction stops at this fraction of the cap, so a full cache does not evict on every write.
@@ -19,10 +23,12 @@ public final class Store: @unchecked Sendable {
     public static let busyTimeout: TimeInterval = 5
     /// The default cap: 4 GiB of payload.
     public static let defaultCapBytes = 4 << 30
+    /// The default shard threshold: 64 MiB.
+    public static let defaultShardThresholdBytes = 64 << 20
 
     /// Opens (creating the file, its directory and the schema as needed) a store of its own.
     /// In a server use `Store.shared(path:capBytes:)`: one pool per file per process.
-    public init(path: String, capBytes: Int = Store.defaultCapBytes) throws {
+    public init(path: String, capBytes: Int = Store.defaultCapBytes, shardThresholdBytes: Int = Store.defaultShardThresholdBytes) throws {
         precondition(capBytes > 0, "Store: capBytes must be positive")
         let url = URL(fileURLWithPath: path)
         do {
@@ -51,7 +57,10 @@ public final class Store: @unchecked Sendable {
         }
         self.path = path
         self.capBytes = capBytes
+        self.shardThresholdBytes = shardThresholdBytes
+        self.shards = HandleShards(database: path)
         try evictOrphanedHandles()
+        try sweepShards()
     }
 
     // MARK: one store per file per process
@@ -60,16 +69,17 @@ public final class Store: @unchecked Sendable {
     nonisolated(unsafe) private static var registry: [String: Store] = [:]
 
     /// The process's store for `path` (opened on first use; later calls get the same pool and
-    /// keep the first cap).
+    /// keep the first cap and shard threshold).
     /// The stores opened so far (for the checkpoint at exit).
     static var openStores: [Store] { registryLock.withLock { Array(registry.values) } }
 
-    public static func shared(path: String, capBytes: Int = Store.defaultCapBytes) throws -> Store {
+    public static func shared(path: String, capBytes: Int = Store.defaultCapBytes,
+                              shardThresholdBytes: Int = Store.defaultShardThresholdBytes) throws -> Store {
         let key = canonical(path)
         registryLock.lock()
         defer { registryLock.unlock() }
         if let s = registry[key] { return s }
-        let s = try Store(path: key, capBytes: capBytes)
+        let s = try Store(path: key, capBytes: capBytes, shardThresholdBytes: shardThresholdBytes)
         registry[key] = s
         return s
     }

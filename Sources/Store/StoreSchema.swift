@@ -75,6 +75,12 @@ enum StoreSchema {
             // told of it): a result whose maker died first is evicted when the file is next opened.
             try db.execute(sql: "ALTER TABLE handles ADD COLUMN pending_pid INTEGER")
         }
+        m.registerMigration("v5-handle-shards") { db in
+            // A kept result above the shard threshold keeps its arrays in safetensors files
+            // beside the database (HandleShards); this column lists them (JSON), the blob
+            // columns then hold nothing.
+            try db.execute(sql: "ALTER TABLE handles ADD COLUMN shards TEXT")
+        }
         return m
     }
 }

@@ -33,6 +33,8 @@ struct Daemon: ParsableCommand {
     var cache: String?
     @Option(name: .customLong("cache-limit"), help: "Size cap of the cache database in bytes; cache rows are evicted least recently used first above it.")
     var cacheLimit: Int = 4 << 30
+    @Option(name: .customLong("shard-threshold"), help: "Kept results (handles) whose images take more bytes than this are written as safetensors shard files beside the cache database instead of into its rows; the cache limit counts them alike (default: 64 MiB).")
+    var shardThreshold: Int = Store.defaultShardThresholdBytes
     @Option(name: .customLong("max-file-bytes"), help: "Largest file a client may name (datasets, model specs and weights, training states, images), and the most a gzip file may inflate to; reads stop there with -32011 (default: 8 GiB).")
     var maxFileBytes = ReadLimits.defaultMaxBytes
     @Option(name: .customLong("memory-limit"), help: "What resident models and datasets may hold in memory together, in bytes; a model or dataset past it is refused with -32011 (default: 3/4 of physical memory).")
@@ -58,6 +60,7 @@ struct Daemon: ParsableCommand {
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
         if maxFileBytes < 1 { throw ValidationError("--max-file-bytes must be a positive number of bytes") }
         if cacheLimit < 1 { throw ValidationError("--cache-limit must be a positive number of bytes") }
+        if shardThreshold < 0 { throw ValidationError("--shard-threshold must be a number of bytes (0: every result to shards)") }
         if memoryLimit < 1 { throw ValidationError("--memory-limit must be a positive number of bytes") }
         if let cache, cache.isEmpty { throw ValidationError("--cache takes a file path") }
         if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
@@ -79,7 +82,8 @@ struct Daemon: ParsableCommand {
         let server = AdvLensServer(rootPath: root,
                                    options: .init(workers: options.workers, maxMessageBytes: maxMessageBytes,
                                                   cachePath: cache.map { Store.databaseFile($0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0) },
-                                                  cacheCapBytes: cacheLimit, maxFileBytes: maxFileBytes, memoryLimitBytes: memoryLimit))
+                                                  cacheCapBytes: cacheLimit, shardThresholdBytes: shardThreshold,
+                                                  maxFileBytes: maxFileBytes, memoryLimitBytes: memoryLimit))
         Log.info("cache database \(server.workspace.defaultCachePath) (cap \(cacheLimit) bytes)")
         Log.info("advlensd \(AdvLensServer.version): OpenBLAS core \(BLAS.coreName) (\(BLASCore.selection)), \(BLAS.threads) BLAS threads, \(options.workers) workers")
         if let listen {

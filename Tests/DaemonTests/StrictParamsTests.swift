@@ -61,8 +61,8 @@ final class StrictParamsTests: XCTestCase {
              "params.methods[1]: unknown \"telepathy\"; known: \(explainers.joined(separator: ", "))"),
             ("explainPrediction", ["model": "m", "input": image, "methods": ["integratedGradients"], "integrationMethod": "simpson"],
              "params.integrationMethod: unknown \"simpson\"; known: gausslegendre, riemann_trapezoid, riemann_left, riemann_right, riemann_middle"),
-            ("dataset/load", ["name": "x", "kind": "broden", "path": "x"],
-             "params.kind: unknown \"broden\"; known: mnist-csv, mnist-idx, npy, npz, imagefolder, imagenet-val, cifar, shapes"),
+            ("dataset/load", ["name": "x", "kind": "coco", "path": "x"],
+             "params.kind: unknown \"coco\"; known: mnist-csv, mnist-idx, npy, npz, imagefolder, imagenet-val, cifar, broden, shapes"),
             ("trainStep", ["model": "m", "dataset": "mnist", "objective": ["kind": "magic"]],
              "params.objective.kind: unknown \"magic\"; known: standard, pgd, trades, consistent"),
             ("trainStep", ["model": "m", "dataset": "mnist", "objective": ["kind": "pgd", "adversary": ["method": "jsma"]]],
@@ -77,7 +77,7 @@ final class StrictParamsTests: XCTestCase {
         }
         XCTAssertEqual(caps["explainers"]?.arrayValue?.compactMap(\.stringValue), explainers)
         XCTAssertEqual(caps["objectives"]?.arrayValue?.compactMap(\.stringValue), ["standard", "pgd", "trades", "consistent"])
-        XCTAssertEqual(caps["datasetKinds"]?.arrayValue?.compactMap(\.stringValue), ["mnist-csv", "mnist-idx", "npy", "npz", "imagefolder", "imagenet-val", "cifar", "shapes"])
+        XCTAssertEqual(caps["datasetKinds"]?.arrayValue?.compactMap(\.stringValue), ["mnist-csv", "mnist-idx", "npy", "npz", "imagefolder", "imagenet-val", "cifar", "broden", "shapes"])
         // Every explainer capabilities list runs (the registry is the one list of both).
         let r = d.call("explainPrediction", ["model": "m", "input": image, "methods": .array(explainers.map { .string($0) }), "steps": 4])
         XCTAssertEqual(Set(r["maps"]?.objectValue?.keys.map { $0 } ?? []),

@@ -8,9 +8,14 @@ import XCTest
 final class DissectionTests: XCTestCase {
     /// 4 x 4 masks of one concept per image: a 2 x 2 block at rows 1-2, cols 1-2.
     func blockMasks(images: Int) -> ConceptMasks {
-        var bits = [UInt8](repeating: 0, count: images * 16)
-        for i in 0..<images { for (y, x) in [(1, 1), (1, 2), (2, 1), (2, 2)] { bits[i * 16 + y * 4 + x] = 1 } }
-        return ConceptMasks(names: ["block"], kinds: ["part"], height: 4, width: 4, bits: bits)
+        ConceptMasks(names: ["block"], kinds: ["part"], height: 4, width: 4, bits: Array((0..<images).map { _ in block }.joined()))
+    }
+
+    /// The block as 4 x 4 bytes.
+    var block: [UInt8] {
+        var bits = [UInt8](repeating: 0, count: 16)
+        for (y, x) in [(1, 1), (1, 2), (2, 1), (2, 2)] { bits[y * 4 + x] = 1 }
+        return bits
     }
 
     /// Full maps of one unit at the masks' resolution (so upsampling is the identity).
@@ -98,7 +103,6 @@ final class DissectionTests: XCTestCase {
         model.parameter(named: "0.weight")!.value = Tensor(shape: [2, 1, 1, 1], data: [1, -1])
         model.parameter(named: "0.bias")!.value = Tensor(shape: [2], data: [0, 0])
         // Two concepts: the block, and its complement.
-        let block = blockMasks(images: 1).bits
         var bits = [UInt8]()
         var pixels = [Float]()
         for i in 0..<6 {

@@ -79,6 +79,9 @@ extension LayerGradientTests {
         try checkLayer(try model([conv(3, 3, kernel: 3, stride: 2, pads: Padding2d(top: 0, left: 1, bottom: 2, right: 1),
                                        dilation: 2, groups: 3)], input: [3, 9, 10]),
                        TestTensors.uniform([3, 3, 9, 10], seed: 24))
+        // Stride 2 over rows long enough for the sixteen-wide loads.
+        try checkLayer(try model([conv(2, 2, kernel: 3, stride: 2, pads: 1, groups: 2)], input: [2, 5, 40]),
+                       TestTensors.uniform([2, 2, 5, 40], seed: 42))
     }
 
     /// A depthwise convolution, ReLU and ceil-mode max pooling run as one fused block; with an

@@ -309,7 +309,7 @@ def test_npz_stored_and_deflated_in_either_layout(client, tmp_path):
 def test_params_a_kind_does_not_use_are_refused(client, tmp_path):
     refused(client, -32602, "params.resize", name="x", kind="cifar", path="c", part="test", resize=3)
     message = refused(client, -32602, "params.layout", name="x", kind="imagefolder", path="c", shape=[1, 2, 2], layout="NCHW")
-    assert 'only for kind "npz"' in message
+    assert 'only for kinds "npy", "npz"' in message
     refused(client, -32602, "params.shape", name="x", kind="imagefolder", path="c")
     refused(client, -32602, "params.shape", name="x", kind="imagefolder", path="c", shape=[2, 4, 4])
     refused(client, -32602, "params.resize", name="x", kind="imagefolder", path="c", shape=[1, 4, 4], resize=0)
@@ -491,13 +491,15 @@ def test_split_version_two_interleaves_the_classes(mnist):
     assert e.value.code == -32602 and "params.split.version" in str(e.value)
 
 
-def test_an_image_folder_past_the_memory_budget_is_refused_before_decoding(advlensd, tmp_path):
+def test_an_image_folder_past_the_memory_budget_is_streamed_not_decoded(advlensd, tmp_path):
     for i in range(3):
         png(tmp_path / f"big/c/{i}.png", np.full((8, 8, 3), 40 * i))
-    # Three [3, 1024, 1024] float images take 36 MiB; the daemon may hold 20 MB.
+    # Three [3, 1024, 1024] float images take 36 MiB; the daemon may hold 20 MB: they are
+    # streamed (test_streaming.py checks what that gives), with a quarter of it as cache.
     with advlens.Client(daemon=str(advlensd), root=str(tmp_path), progress=False,
                         daemon_args=["--memory-limit", str(20_000_000)]) as client:
-        message = refused(client, -32011, "big", name="b", kind="imagefolder", path="big", shape=[3, 1024, 1024], resize=1024)
-        assert "memory budget" in message and "--memory-limit" in message
+        big = client.call("dataset/load", name="b", kind="imagefolder", path="big", shape=[3, 1024, 1024], resize=1024).datasets[0]
+        assert big["streamed"] == {"decodedBytes": 3 * 3 * 1024 * 1024 * 4, "cacheBytes": 5_000_000}
         r = client.call("dataset/load", name="small", kind="imagefolder", path="big", shape=[3, 64, 64], resize=64)
+        assert "streamed" not in r.datasets[0]
         assert r.datasets[0]["count"] == 3

@@ -530,6 +530,46 @@ def test_schema_enums_match_capabilities(capabilities):
     assert len(forms) == len(capabilities["inputKinds"])
 
 
+# One value (or two) per attack setting, each valid on its own for some method.
+ATTACK_SETTING_SAMPLES = {
+    "norm": ["linf", "l2"], "epsilon": [0.1], "stepSize": [0.01], "steps": [5], "restarts": [2], "randomStart": [True],
+    "decay": [0.5], "targeted": [True, False], "target": [3], "targetsPerImage": [2], "kappa": [0.1], "c": [1.0],
+    "binarySearchSteps": [2], "learningRate": [0.01], "lambda": [0.1], "overshoot": [0.02], "loss": ["ce", "dlr"],
+    "targetClasses": [3], "queries": [100], "squareFraction": [0.5], "version": ["standard", "rand"], "seed": [1],
+    "earlyStop": [False],
+}
+
+
+def test_evaluate_attacks_take_the_attack_settings_of_every_method(capabilities):
+    """evaluate's `attack` and each of its `attacks` are the attack settings (AttackConfig) with
+    the rules the attack registry generates, and nothing written by hand beside them: for every
+    advertised method and every setting, evaluate's schema accepts exactly what attack's params
+    accept, so a new attack method is covered without touching protocol/schema-notes.json."""
+    evaluate = json.loads(schema_path("evaluate", "params").read_text())["properties"]
+    config = {"$ref": "common.json#/$defs/AttackConfig"}
+    assert config in evaluate["attack"]["anyOf"] and not evaluate["attack"].keys() - {"anyOf", "description"}
+    assert evaluate["attacks"]["items"] == config
+    common = json.loads((SCHEMAS / "common.json").read_text())["$defs"]["AttackConfig"]
+    assert set(common["properties"]) - {"method"} == set(ATTACK_SETTING_SAMPLES), "a new setting needs a sample here"
+    ruled = {r["if"]["properties"]["method"].get("const") for r in common["allOf"] if "method" in r["if"].get("properties", {})}
+    assert set(capabilities["attacks"]) <= ruled, f"methods without a rule: {set(capabilities['attacks']) - ruled}"
+
+    attack, evaluate_uri = schema_path("attack", "params").as_uri(), schema_path("evaluate", "params").as_uri()
+    mismatches, refused = [], 0
+    for method in capabilities["attacks"]:
+        for field, values in ATTACK_SETTING_SAMPLES.items():
+            for value in values:
+                settings = {"method": method, field: value}
+                alone = validator(attack).is_valid({"model": "m", "inputs": {"dataset": "d", "indices": [0]}, **settings})
+                refused += not alone
+                one = validator(evaluate_uri).is_valid({"model": "m", "dataset": "d", "attack": settings})
+                listed = validator(evaluate_uri).is_valid({"model": "m", "dataset": "d", "attacks": [{"method": "fgsm"}, settings]})
+                if not alone == one == listed:
+                    mismatches.append((settings, alone, one, listed))
+    assert not mismatches, f"evaluate's schema and attack's disagree (settings, attack, attack in evaluate, attacks): {mismatches}"
+    assert refused > len(capabilities["attacks"]), "every method refuses some setting"
+
+
 def test_every_advertised_method_has_a_successful_example(capabilities):
     succeeded = set()
     for path in SESSION_FILES:

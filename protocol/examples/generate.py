@@ -178,7 +178,7 @@ def lifecycle():
             "notifications": ["initialized", "exit", "$/cancelRequest"],
             "architectures": ["mnist-small", "mnist-madry", "shapes-cnn"],
             "layerTypes": "<array>",
-            "datasetKinds": ["mnist-csv", "mnist-idx", "npy", "npz", "imagefolder", "imagenet-val", "cifar", "shapes"],
+            "datasetKinds": ["mnist-csv", "mnist-idx", "npy", "npz", "imagefolder", "imagenet-val", "cifar", "broden", "shapes"],
             "inputKinds": ["tensor", "dataset", "handle", "png", "path"],
             "attacks": ATTACKS, "explainers": EXPLAINERS, "objectives": ["standard", "pgd", "trades", "consistent"],
             "engine": {"blasCore": "<string>", "blasCoreSelection": "<string>", "blasThreads": "<integer>",
@@ -262,8 +262,13 @@ def datasets():
     s.fail(8, "dataset/load", {"name": "f", "kind": "imagefolder", "path": "clients"}, -32602,
            "params.shape: required for kind \"imagefolder\" unless params.model names a loaded model")
     s.fail(9, "dataset/load", {"name": "n", "kind": "npz", "path": "data/x.npz", "layout": "NHWC", "resize": 64}, -32602,
-           "params.resize: only for kinds \"imagefolder\", \"imagenet-val\"", schema="valid")
-    s.finish(10)
+           "params.resize: only for kinds \"imagefolder\", \"imagenet-val\", \"broden\"", schema="valid")
+    s.comment("A Broden-style concept set (docs/dissection.md) takes the image kinds' model or shape; categories is its own.")
+    s.fail(10, "dataset/load", {"name": "b", "kind": "broden", "path": "clients"}, -32602,
+           "params.shape: required for kind \"broden\" unless params.model names a loaded model")
+    s.fail(11, "dataset/load", {"name": "c", "kind": "cifar", "path": "data", "part": "test", "categories": ["color"]}, -32602,
+           "params.categories: only for kind \"broden\"", schema="valid")
+    s.finish(12)
     return s
 
 
@@ -330,7 +335,7 @@ def errors():
     s.fail(13, "predict", {"model": "m", "inputs": {**DIGIT_CHW, "dtype": "float64"}}, -32602, "<contains:dtype>")
     s.fail(14, "predict", {"model": "m", "inputs": {"dataset": "mnist-test", "indices": []}}, -32602, "<contains:indices>")
     s.fail(15, "dataset/load", {"name": "x", "kind": "npy"}, -32602, "params.images: required for kind \"npy\"")
-    s.fail(16, "dataset/load", {"name": "x", "kind": "broden", "path": "x"}, -32602, "<contains:params.kind>")
+    s.fail(16, "dataset/load", {"name": "x", "kind": "coco", "path": "x"}, -32602, "<contains:params.kind>")
     s.comment("Semantic errors the schemas cannot see: the params are valid JSON-Schema-wise (\"schema\": \"valid\").")
     s.fail(17, "predict", {"model": "m", "inputs": NAN_TENSOR}, -32602, "<contains:inputs must be finite>", schema="valid")
     s.fail(18, "predict", {"model": "m", "inputs": {"dataset": "mnist-test", "indices": [5, 1000]}}, -32602,

@@ -48,12 +48,11 @@ enum APGDAttack: AttackMethodDefinition {
         var run = APGDRun(config: config, ensemble: ensemble, monitor: monitor, objective: objective,
                           totalIterations: config.steps! * config.restarts!)
         run.draws = draws
-        var rng = SeededRNG(seed: config.seed!)
         var done = 0
-        for _ in 0..<config.restarts! {
+        for restart in 0..<config.restarts! {
             let active = batch.active
             guard !active.isEmpty else { break }
-            if try run.run(on: active, lossTargets: batch.targets, batch: &batch, rng: &rng, iterationsBefore: done) { return true }
+            if try run.run(on: active, lossTargets: batch.targets, batch: &batch, stream: UInt64(restart), iterationsBefore: done) { return true }
             done += config.steps!
         }
         return false
@@ -156,13 +155,15 @@ struct APGDRun {
 
     /// Runs on samples `indices` of the batch; `lossTargets[i]`, when given, is the class
     /// sample i's targeted objective raises. Samples that succeed are marked done with their
-    /// adversarial image written; the others get their best point. True when stopped.
-    func run(on indices: [Int], lossTargets: [Int]?, batch: inout AttackBatch, rng: inout SeededRNG,
+    /// adversarial image written; the others get their best point. Each sample's random start
+    /// draws from its own `stream`. True when stopped.
+    func run(on indices: [Int], lossTargets: [Int]?, batch: inout AttackBatch, stream: UInt64,
              iterationsBefore: Int) throws -> Bool {
         let eps = config.epsilon!, steps = config.steps!, norm = config.norm!
         let runs = ensemble.executions()
         let center = batch.clean.gather(indices)
-        let x = randomSurfacePoint(center, radius: eps, norm: norm, rng: &rng, ensemble.lower, ensemble.upper)
+        let x = randomSurfacePoint(center, radius: eps, norm: norm, generators: batch.generators(indices, stream: stream),
+                                   ensemble.lower, ensemble.upper)
         let first: (loss: [Double], gradient: Tensor, predicted: [Int])
         do { first = try evaluate(x, indices, batch, lossTargets: lossTargets, runs) } catch is AttackStopped { return true }
         let n = indices.count

@@ -28,14 +28,14 @@ enum APGDTargetedAttack: AttackMethodDefinition {
         let objective: AttackObjective = config.loss! == .dlr ? .targetedDLR : .targetedCrossEntropy
         let run = APGDRun(config: config, ensemble: ensemble, monitor: monitor, objective: objective,
                           totalIterations: classes * config.restarts! * config.steps!)
-        var rng = SeededRNG(seed: config.seed!)
         var done = 0
         for rank in 0..<classes {
             let targets = ranked.map { $0[rank] }
-            for _ in 0..<config.restarts! {
+            for restart in 0..<config.restarts! {
                 let active = batch.active
                 guard !active.isEmpty else { return false }
-                if try run.run(on: active, lossTargets: targets, batch: &batch, rng: &rng, iterationsBefore: done) { return true }
+                let stream = UInt64(rank * config.restarts! + restart)
+                if try run.run(on: active, lossTargets: targets, batch: &batch, stream: stream, iterationsBefore: done) { return true }
                 done += config.steps!
             }
         }

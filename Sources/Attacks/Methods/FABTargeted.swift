@@ -38,7 +38,6 @@ enum FABTargetedAttack: AttackMethodDefinition {
         let runs = ensemble.executions()
         let (eps, steps, norm, per) = (config.epsilon!, config.steps!, config.norm!, batch.item)
         let total = classes * config.restarts! * steps
-        var rng = SeededRNG(seed: config.seed!)
         var done = 0
         for rank in 0..<classes {
             for restart in 0..<config.restarts! {
@@ -50,7 +49,9 @@ enum FABTargetedAttack: AttackMethodDefinition {
                 var best = x0
                 if restart > 0 {
                     // A random start at half of min(best norm, epsilon): every sample here has none yet.
-                    x = randomSurfacePoint(x0, radius: eps / 2, norm: norm, rng: &rng, ensemble.lower, ensemble.upper)
+                    let stream = UInt64(rank * config.restarts! + restart)
+                    x = randomSurfacePoint(x0, radius: eps / 2, norm: norm, generators: batch.generators(active, stream: stream),
+                                           ensemble.lower, ensemble.upper)
                 }
                 let targets = active.map { ranked[$0][rank] }
                 for step in 0..<steps {

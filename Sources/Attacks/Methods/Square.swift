@@ -18,7 +18,8 @@ import TensorEngine
 /// The objective is the margin log P(label) - max_{j≠label} log P(j) of the ensemble's
 /// probabilities (for one model, the logit margin) untargeted, and -log P(target) targeted;
 /// success is the judged prediction. `queries` counts every score evaluation of a sample,
-/// the start included. Randomness (start, windows, signs) comes from the request's seed.
+/// the start included. Randomness (start, windows, signs) comes from the request's seed and
+/// each sample's key: one generator per sample for its whole search (`SampleRandomness`).
 enum SquareAttack: AttackMethodDefinition {
     static let name: AttackConfig.MethodName = "square"
     static let parameters: Set<AttackConfig.Field> = [.norm, .epsilon, .queries, .squareFraction, .targeted, .target]
@@ -98,13 +99,14 @@ struct SquareSearch {
         let shape = Array(batch.clean.shape.dropFirst())
         let (c, h, w) = shape.count == 3 ? (shape[0], shape[1], shape[2]) : (1, 1, batch.item)
         let per = batch.item
-        var rng = SeededRNG(seed: config.seed!)
         let samples = batch.active
         guard !samples.isEmpty else { return false }
+        var generators = batch.generators(samples, stream: SampleRandomness.squareStream)   // one per sample, for its whole search
         let clean = batch.clean.gather(samples)
         let classes = samples.map(batch.lossClass)
 
-        var best = l2 ? l2Start(clean, c: c, h: h, w: w, eps: eps, rng: &rng) : linfStart(clean, c: c, h: h, w: w, eps: eps, rng: &rng)
+        var best = l2 ? l2Start(clean, c: c, h: h, w: w, eps: eps, generators: &generators)
+                      : linfStart(clean, c: c, h: h, w: w, eps: eps, generators: &generators)
         let first = judge(try scores(best), classes, targeted: targeted)
         var margin = first.margin, objective = first.objective
         for i in samples { batch.iterations[i] = 1 }
@@ -125,9 +127,9 @@ struct SquareSearch {
                 let original = Array(clean.data[(k * per)..<((k + 1) * per)])
                 var x = Array(candidate.data[(row * per)..<((row + 1) * per)])
                 if l2 {
-                    l2Proposal(&x, clean: original, c: c, h: h, w: w, p: p, eps: eps, rng: &rng)
+                    l2Proposal(&x, clean: original, c: c, h: h, w: w, p: p, eps: eps, rng: &generators[k])
                 } else {
-                    linfProposal(&x, clean: original, c: c, h: h, w: w, p: p, eps: eps, rng: &rng)
+                    linfProposal(&x, clean: original, c: c, h: h, w: w, p: p, eps: eps, rng: &generators[k])
                 }
                 candidate.data.replaceSubrange((row * per)..<((row + 1) * per), with: x)
             }
@@ -148,13 +150,14 @@ struct SquareSearch {
 
     // MARK: L-inf
 
-    /// Vertical stripes: every column of every channel moves by ±eps.
-    func linfStart(_ clean: Tensor, c: Int, h: Int, w: Int, eps: Float, rng: inout SeededRNG) -> Tensor {
+    /// Vertical stripes: every column of every channel moves by ±eps (row n's signs from
+    /// `generators[n]`).
+    func linfStart(_ clean: Tensor, c: Int, h: Int, w: Int, eps: Float, generators: inout [SeededRNG]) -> Tensor {
         var x = clean
         for n in 0..<clean.batch {
             for ch in 0..<c {
                 for col in 0..<w {
-                    let d: Float = rng.next(below: 2) == 0 ? -eps : eps
+                    let d: Float = generators[n].next(below: 2) == 0 ? -eps : eps
                     for r in 0..<h {
                         let idx = ((n * c + ch) * h + r) * w + col
                         x.data[idx] = min(max(x.data[idx] + d, lower), upper)
@@ -216,8 +219,9 @@ struct SquareSearch {
         return d.map(Float.init)
     }
 
-    /// A grid of η squares (side h/5) with random signs, scaled to L2 norm eps.
-    func l2Start(_ clean: Tensor, c: Int, h: Int, w: Int, eps: Float, rng: inout SeededRNG) -> Tensor {
+    /// A grid of η squares (side h/5) with random signs, scaled to L2 norm eps (row n's draws
+    /// from `generators[n]`).
+    func l2Start(_ clean: Tensor, c: Int, h: Int, w: Int, eps: Float, generators: inout [SeededRNG]) -> Tensor {
         let per = clean.itemCount
         var x = clean
         let s = max(h / 5, 1), margin = (h - s * 5) / 2
@@ -227,9 +231,9 @@ struct SquareSearch {
             for _ in 0..<(h / s) {
                 var left = margin
                 for _ in 0..<(w / s) {
-                    let pattern = Self.eta(s, transpose: rng.next(below: 2) == 1)
+                    let pattern = Self.eta(s, transpose: generators[n].next(below: 2) == 1)
                     for ch in 0..<c {
-                        let sign: Float = rng.next(below: 2) == 0 ? -1 : 1
+                        let sign: Float = generators[n].next(below: 2) == 0 ? -1 : 1
                         for r in 0..<s where top + r < h {
                             for col in 0..<s where left + col < w { delta[(ch * h + top + r) * w + left + col] += sign * pattern[r * s + col] }
                         }

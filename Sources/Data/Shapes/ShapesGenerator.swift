@@ -105,9 +105,10 @@ public enum ShapesGenerator {
             throw DataError.invalidArgument("count must be in 1...\(limit)\(masks ? " with masks" : ""), got \(count)")
         }
         let pixels = side * side, concepts = ShapesCatalog.conceptNames.count
-        var bits = [UInt8](repeating: 0, count: masks ? count * concepts * pixels : 0)
+        // Each image's masks are packed in parallel with its pixels, then appended in order.
+        var perImage = [ConceptMasks.ImageMasks](repeating: ConceptMasks.ImageMasks(concepts: concepts, pixels: pixels), count: masks ? count : 0)
         let images = Tensor(uninitializedShape: [count, 3, side, side]) { out in
-            bits.withUnsafeMutableBufferPointer { bits in
+            perImage.withUnsafeMutableBufferPointer { perImage in
                 Parallel.forRanges(count, grain: 8) { range in
                     for i in range {
                         let canvas = render(index: i, seed: seed).canvas
@@ -116,27 +117,33 @@ public enum ShapesGenerator {
                             for c in 0..<3 { image[c * pixels + p] = Float(canvas.rgb[3 * p + c]) / 255 }
                         }
                         guard masks else { continue }
-                        let m = bits.baseAddress! + i * concepts * pixels
+                        var m = ConceptMasks.ImageMasks(concepts: concepts, pixels: pixels)
+                        let object = ShapesCatalog.concept(ShapesCatalog.ObjectClass.allCases[i % classCount])
                         for p in 0..<pixels {
                             let part = canvas.part[p], colour = canvas.colour[p], texture = canvas.texture[p]
                             if part != ShapesCanvas.noPart {
-                                m[Int(part) * pixels + p] = 1
-                                m[ShapesCatalog.concept(ShapesCatalog.ObjectClass.allCases[i % classCount]) * pixels + p] = 1
+                                m.set(concept: Int(part), pixel: p)
+                                m.set(concept: object, pixel: p)
                             }
                             if colour != ShapesCanvas.none {
-                                m[ShapesCatalog.concept(ShapesCatalog.Colour.allCases[Int(colour)]) * pixels + p] = 1
+                                m.set(concept: ShapesCatalog.concept(ShapesCatalog.Colour.allCases[Int(colour)]), pixel: p)
                             }
                             if texture != ShapesCanvas.none {
-                                m[ShapesCatalog.concept(ShapesCatalog.Texture.allCases[Int(texture)]) * pixels + p] = 1
+                                m.set(concept: ShapesCatalog.concept(ShapesCatalog.Texture.allCases[Int(texture)]), pixel: p)
                             }
                         }
+                        perImage[i] = m
                     }
                 }
             }
         }
         let labels = (0..<count).map { $0 % classCount }
-        let conceptMasks = masks ? ConceptMasks(names: ShapesCatalog.conceptNames, kinds: ShapesCatalog.conceptKinds,
-                                                height: side, width: side, bits: bits) : nil
+        var conceptMasks: ConceptMasks?
+        if masks {
+            var all = ConceptMasks(names: ShapesCatalog.conceptNames, kinds: ShapesCatalog.conceptKinds, height: side, width: side)
+            for m in perImage { all.append(m) }
+            conceptMasks = all
+        }
         return Dataset(name: name, images: images, labels: labels, classes: ShapesCatalog.classNames,
                        concepts: conceptMasks, classSimilarity: ShapesCatalog.classSimilarity)
     }

@@ -7,7 +7,7 @@ import TensorEngine
 /// Shapes here are full shapes, the batch included as `GraphShape.batch` wherever the value
 /// varies per item (always its first dimension); a value without it (a parameter, a
 /// constant, or what is computed from them alone) is the same for every item.
-public protocol GraphOperator: Layer {
+public protocol GraphOperator: LeafLayer {
     /// How many inputs the operator takes.
     var arity: ClosedRange<Int> { get }
     /// The full output shape for these full input shapes (the batch as `GraphShape.batch`).
@@ -19,7 +19,8 @@ public protocol GraphOperator: Layer {
 }
 
 extension GraphOperator {
-    /// As a one-input layer (a graph whose node reads one value): the operator on that value.
+    /// As a one-input layer (a node that reads one value): the operator on that value, traced
+    /// as every leaf layer is.
     public func outputShape(_ input: [Int]) throws -> [Int] {
         let full = try outputShape(inputs: [[GraphShape.batch] + input])
         guard full.first == GraphShape.batch else {
@@ -28,20 +29,11 @@ extension GraphOperator {
         return Array(full.dropFirst())
     }
 
-    public func forward(_ x: Tensor, _ run: Execution, _ trace: Trace?) -> Tensor {
-        let y = compute([x], run)
-        if let trace {
-            trace.inputs[traceIndex] = x
-            trace.outputs[traceIndex] = y
-        }
-        return y
-    }
+    public func compute(_ x: Tensor, _ run: Execution) -> (Tensor, SavedState?) { (compute([x], run), nil) }
 
-    public func backward(_ dy: Tensor, _ trace: Trace, _ pass: BackwardPass, needInput: Bool) -> Tensor? {
-        guard let x = trace.inputs[traceIndex], let y = trace.outputs[traceIndex] else {
-            preconditionFailure("backward through \(name) without its forward record")
-        }
-        return gradients(dy, inputs: [x], output: y, pass, need: [needInput])[0]
+    public func gradient(_ dy: Tensor, input x: Tensor, output y: Tensor, saved: SavedState?,
+                         _ pass: BackwardPass, needInput: Bool) -> Tensor? {
+        gradients(dy, inputs: [x], output: y, pass, need: [needInput]).first ?? nil
     }
 }
 

@@ -82,6 +82,9 @@ extension Conv2d {
         let (sh, sw, kh, kw, dh, dw) = (g.strideH, g.strideW, g.kernelH, g.kernelW, g.dilationH, g.dilationW)
         let K = kh * kw, O = C * m
         let (Hp, Wp) = (H + g.padH + g.padBottom, W + g.padW + g.padRight)
+        // Stride 2: sixteen consecutive inputs hold eight taps (their even half) while they fit the row.
+        let reach = (kw - 1) * dw
+        let wide2 = sw == 2 ? max(0, min(OW, (Wp - 16 - reach) / 2 + 1)) / 8 * 8 : 0
         for i in 0..<images {
             for c in 0..<C {
                 let plane = x + (i * C + c) * H * W
@@ -102,6 +105,12 @@ extension Conv2d {
                                         while ox + 8 <= OW {
                                             s += UnsafeRawPointer(gr + ox).loadUnaligned(as: SIMD8<Float>.self)
                                                 * UnsafeRawPointer(r + ox).loadUnaligned(as: SIMD8<Float>.self)
+                                            ox += 8
+                                        }
+                                    } else if sw == 2 {
+                                        while ox < wide2 {
+                                            s += UnsafeRawPointer(gr + ox).loadUnaligned(as: SIMD8<Float>.self)
+                                                * UnsafeRawPointer(r + 2 * ox).loadUnaligned(as: SIMD16<Float>.self).evenHalf
                                             ox += 8
                                         }
                                     }
@@ -132,6 +141,15 @@ extension Conv2d {
                                             let rr = UnsafeMutableRawPointer(r + ox)
                                             let v = rr.loadUnaligned(as: SIMD8<Float>.self) + splat * UnsafeRawPointer(gr + ox).loadUnaligned(as: SIMD8<Float>.self)
                                             rr.storeBytes(of: v, as: SIMD8<Float>.self)
+                                            ox += 8
+                                        }
+                                    } else if sw == 2 {
+                                        // Eight products into the even lanes of sixteen consecutive positions.
+                                        while ox < wide2 {
+                                            let rr = UnsafeMutableRawPointer(r + 2 * ox)
+                                            var add = SIMD16<Float>(repeating: 0)
+                                            add.evenHalf = splat * UnsafeRawPointer(gr + ox).loadUnaligned(as: SIMD8<Float>.self)
+                                            rr.storeBytes(of: rr.loadUnaligned(as: SIMD16<Float>.self) + add, as: SIMD16<Float>.self)
                                             ox += 8
                                         }
                                     }

@@ -133,7 +133,10 @@ public final class Conv2d: LeafLayer {
 
         let gs = groupSize(g, batch: n)
         let chunks = (n + gs - 1) / gs
-        let workers = Parallel.workers(forTasks: chunks)
+        // Depthwise planes are independent: with fewer image chunks than threads (batch 1) the
+        // output channels are split between tasks too.
+        let splits = depthwise && chunks < Parallel.workers ? min(O, Parallel.workers) : 1
+        let workers = Parallel.workers(forTasks: chunks * splits)
         let ws = run.workspace
         var cols: [UnsafeMutablePointer<Float>] = [], prods: [UnsafeMutablePointer<Float>] = [], temps: [UnsafeMutablePointer<Float>] = []
         for w in 0..<workers {
@@ -151,13 +154,15 @@ public final class Conv2d: LeafLayer {
             let xp = xs.baseAddress!, wp = wv.baseAddress!
             let cop = co.baseAddress, rop = ro.baseAddress, pop = po.baseAddress, amp = am.baseAddress
             let bp = biasValue?.data
-            Parallel.forEachTask(chunks, maxWorkers: workers) { task, worker in
+            Parallel.forEachTask(chunks * splits, maxWorkers: workers) { t, worker in
+                let task = t / splits, part = t % splits
+                let (o0, o1) = (part * O / splits, (part + 1) * O / splits)
                 let i0 = task * gs, nb = min(gs, n - i0)
                 let ld = nb * P
                 let col = cols[worker], prod = prods[worker], temp = temps[worker]
                 if depthwise {
                     for i in 0..<nb {
-                        for o in 0..<O {
+                        for o in o0..<o1 {
                             Conv2d.depthwisePlane(xp + (i0 + i) * inPer + (o / Og) * groupIn, g, weights: wp + o * K,
                                                   into: prod + o * ld + i * P, scratch: temp)
                         }
@@ -171,7 +176,7 @@ public final class Conv2d: LeafLayer {
                     }
                 }
                 for i in 0..<nb {
-                    for o in 0..<O {
+                    for o in o0..<o1 {
                         let src = prod + o * ld + i * P
                         let off = ((i0 + i) * O + o) * P
                         let b: Float = bp?[o] ?? 0

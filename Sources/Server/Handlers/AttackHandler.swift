@@ -72,7 +72,8 @@ extension AdvLensServer {
         }, shouldStop: { context.isCancelled })
         let result: AttackResult
         do {
-            result = try Attack.run(config, on: ensemble, images: batch.images, labels: labels, cleanPredictions: clean, monitor: monitor)
+            result = try Attack.run(config, on: ensemble, images: batch.images, labels: labels, keys: batch.keys, cleanPredictions: clean,
+                                    monitor: monitor)
         } catch {
             throw attackError(error)
         }

@@ -14,11 +14,13 @@ extension AdvLensServer {
     static func paramsUsed(by kind: DatasetLoad.Kind) -> Set<String> {
         switch kind {
         case .mnistCSV: return ["path", "classes", "hierarchy"]
-        case .mnistIDX, .npy: return ["images", "labels", "classes", "hierarchy"]
+        case .mnistIDX: return ["images", "labels", "classes", "hierarchy"]
+        case .npy: return ["images", "labels", "layout", "classes", "hierarchy"]
         case .npz: return ["path", "images", "labels", "layout", "classes", "hierarchy"]
         case .imagefolder: return ["path", "classes", "model", "shape", "resize", "hierarchy"]
         case .imagenetVal: return ["path", "labels", "classesFile", "labelBase", "model", "shape", "resize", "hierarchy"]
         case .cifar: return ["path", "part", "labelSet", "classes", "hierarchy"]
+        case .broden: return ["path", "categories", "count", "model", "shape", "resize"]
         case .shapes: return ["count", "seed", "masks"]
         }
     }
@@ -29,7 +31,7 @@ extension AdvLensServer {
                                          ("count", p.count), ("seed", p.seed), ("masks", p.masks), ("model", p.model),
                                          ("shape", p.shape), ("resize", p.resize), ("classesFile", p.classesFile),
                                          ("labelBase", p.labelBase), ("part", p.part), ("labelSet", p.labelSet), ("layout", p.layout),
-                                         ("hierarchy", p.hierarchy)]
+                                         ("hierarchy", p.hierarchy), ("categories", p.categories)]
         let used = paramsUsed(by: p.kind)
         for (field, value) in present where value != nil && !used.contains(field) {
             if p.kind == .shapes && ["path", "images", "labels"].contains(field) {
@@ -41,7 +43,10 @@ extension AdvLensServer {
         }
     }
 
-    /// Loads kinds npz, imagefolder, imagenet-val and cifar; nil for the other kinds.
+    /// Loads kinds npz, npy, imagefolder, imagenet-val, cifar and broden; nil for the other kinds.
+    /// The image kinds and npy stream a set whose decoded images exceed what the memory budget
+    /// leaves (`ReadLimits.current.maxBytes` here: `withinMemoryBudget` set it) instead of
+    /// refusing it; see `images(_:transform:)`.
     func loadFileKind(_ p: DatasetLoad.Params, paths: PathResolver) throws -> (Dataset, String)? {
         func required(_ value: String?, _ field: String) throws -> String {
             guard let value else { throw ServerError.invalidParams("params.\(field): required for kind \"\(p.kind.rawValue)\"") }
@@ -70,13 +75,15 @@ extension AdvLensServer {
             if let classes = p.classes, Set(classes).count != classes.count {
                 throw ServerError.invalidParams("params.classes: names a class twice")
             }
-            return (try ImageFolder.load(root: root, classes: p.classes, transform: imageTransform(p), name: p.name), root)
+            let transform = try imageTransform(p)   // params checked before the folder is listed
+            return (try images(ImageFolder.listing(root: root, classes: p.classes), transform: transform, p), root)
         case .imagenetVal:
             let images = try folder(p.path, "path"), labels = try file(p.labels, "labels"), classes = try file(p.classesFile, "classesFile")
             let base = p.labelBase ?? 0
             guard base == 0 || base == 1 else { throw ServerError.invalidParams("params.labelBase: 0 or 1, got \(base)") }
-            let data = try ImageNetValidation.load(folder: images, labels: labels, classNames: classes, labelBase: base,
-                                                   transform: imageTransform(p), name: p.name)
+            let transform = try imageTransform(p)
+            let listing = try ImageNetValidation.listing(folder: images, labels: labels, classNames: classes, labelBase: base)
+            let data = try self.images(listing, transform: transform, p)
             return (data, images + " + " + labels)
         case .cifar:
             let root = try folder(p.path, "path")
@@ -88,9 +95,71 @@ extension AdvLensServer {
                 throw ServerError.invalidParams("params.labelSet: \(reason)")
             }
             return (data, root + " (" + part.rawValue + ")")
-        case .mnistCSV, .mnistIDX, .npy, .shapes:
+        case .npy:
+            return try npyPair(p, images: file(p.images, "images"), labels: p.labels.map { try file($0, "labels") })
+        case .broden:
+            let root = try folder(p.path, "path")
+            if let count = p.count, count < 1 { throw ServerError.invalidParams("params.count: the index rows to read, at least 1, got \(count)") }
+            if let categories = p.categories, categories.isEmpty || Set(categories).count != categories.count {
+                throw ServerError.invalidParams("params.categories: " + (categories.isEmpty ? "empty; leave it out to read every category" : "names a category twice"))
+            }
+            let transform = try imageTransform(p)
+            do {
+                return (try BrodenConcepts.load(root: root, transform: transform, categories: p.categories, count: p.count, name: p.name), root)
+            } catch DataError.invalidArgument(let reason) {
+                throw ServerError.invalidParams("params.categories: \(reason)")
+            }
+        case .mnistCSV, .mnistIDX, .shapes:
             return nil
         }
+    }
+
+    /// An image kind's images: decoded into memory when they fit what the budget leaves, else
+    /// streamed (decoded per batch) with a cache of `MemoryBudget.streamCacheBytes`.
+    private func images(_ listing: ImageFolder.Listing, transform: ImageTransform, _ p: DatasetLoad.Params) throws -> Dataset {
+        let limits = ReadLimits.current
+        guard let decoded = listing.decodedBytes(transform), decoded + listing.files.count * 8 > limits.maxBytes else {
+            return try listing.load(transform: transform, name: p.name, limits: limits)
+        }
+        return listing.stream(transform: transform, name: p.name, cacheBytes: MemoryBudget.streamCacheBytes(headroom: datasetHeadroom(p)), limits: limits)
+    }
+
+    /// kind npy: an images array ([N, C, H, W], or [N, H, W, C] with layout NHWC, or [N, H, W])
+    /// and an optional labels array. An uncompressed images file whose floats exceed what the
+    /// budget leaves is streamed: each image read from its byte range when a batch asks.
+    private func npyPair(_ p: DatasetLoad.Params, images: String, labels labelsPath: String?) throws -> (Dataset, String) {
+        let layout: NPZ.Layout = p.layout == .nhwc ? .nhwc : .nchw
+        let labels = try labelsPath.map { try NPY.loadLabels(path: $0) }
+        func checked(_ count: Int) throws -> [Int] {
+            guard let labels else { return Array(repeating: 0, count: count) }
+            guard labels.count == count else { throw ServerError.shapeMismatch("params.labels: \(labels.count) labels for \(count) images") }
+            if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= 1 << 20 }) {
+                throw ServerError.invalidParams("params.labels: label \(labels[bad]) at index \(bad) is outside 0...\((1 << 20) - 1)")
+            }
+            return labels
+        }
+        func classes(_ y: [Int]) -> [String] { p.classes ?? (0...(y.max() ?? 0)).map(String.init) }
+        // A plain .npy opens as ranges; a gzipped one (or a malformed one, whose error the
+        // whole read words) is read whole below.
+        if let reader = try? NPYRangeReader(path: images, layout: layout) {
+            let (values, overflow) = reader.imageShape.reduce(reader.count, *).multipliedReportingOverflow(by: 4)
+            if overflow || values + reader.count * 8 > ReadLimits.current.maxBytes {
+                let y = try checked(reader.count)
+                let streamed = StreamedImages(reader: reader, cache: ImageCache(capacityBytes: MemoryBudget.streamCacheBytes(headroom: datasetHeadroom(p))))
+                return (Dataset(name: p.name, streamed: streamed, labels: y, classes: classes(y)), images)
+            }
+        }
+        var x = try NPY.load(path: images)
+        switch x.rank {
+        case 3: x = x.reshaped([x.shape[0], 1, x.shape[1], x.shape[2]])
+        case 4 where layout == .nhwc: x = NPZ.nchw(x)
+        case 4: break
+        default:
+            throw ServerError.shapeMismatch("params.images: expected an [N, C, H, W] array (or [N, H, W, C] with layout NHWC, or [N, H, W]), got shape \(x.shape)")
+        }
+        if try NPY.dtype(path: images) == "|u1" { x.scale(1 / 255) }
+        let y = try checked(x.batch)
+        return (Dataset(name: p.name, images: x, labels: y, classes: classes(y)), images)
     }
 
     /// `hierarchy`: the JSON parent map at `path` (an object of class → parent strings), made

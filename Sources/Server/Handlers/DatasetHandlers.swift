@@ -46,7 +46,7 @@ extension AdvLensServer {
             }
             let parts = [LoadedDataset(data: data.subset(train, name: p.name + "-train"), kind: p.kind, source: source),
                          LoadedDataset(data: data.subset(test, name: p.name + "-test"), kind: p.kind, source: source)]
-            try workspace.admit(parts.reduce(0) { $0 + MemoryBudget.bytes($1) }, for: "dataset \"\(p.name)\" (split)",
+            try workspace.admit(parts.enumerated().reduce(0) { $0 + MemoryBudget.bytes($1.element, countingCache: $1.offset == 0) }, for: "dataset \"\(p.name)\" (split)",
                                 replacing: Set(parts.map { "dataset \"\($0.data.name)\"" }))
             parts.forEach(workspace.setDataset)
             return DatasetLoad.Result(datasets: parts.map(\.summary))
@@ -63,8 +63,7 @@ extension AdvLensServer {
     /// gzip file that inflates to gigabytes stops at the budget, not at --max-file-bytes (which
     /// may be larger than the machine's memory), and the refusal says so.
     private func withinMemoryBudget<T>(_ p: DatasetLoad.Params, _ load: () throws -> T) throws -> T {
-        let names = p.split == nil ? [p.name] : [p.name + "-train", p.name + "-test"]
-        let headroom = workspace.headroom(replacing: Set(names.map { "dataset \"\($0)\"" }))
+        let headroom = datasetHeadroom(p)
         var limits = ReadLimits.current
         let budgetBound = headroom < limits.maxBytes
         limits.maxBytes = min(limits.maxBytes, headroom)
@@ -80,6 +79,12 @@ extension AdvLensServer {
         }
     }
 
+    /// What the memory budget leaves for the dataset(s) `p` loads, once the ones it replaces are freed.
+    func datasetHeadroom(_ p: DatasetLoad.Params) -> Int {
+        let names = p.split == nil ? [p.name] : [p.name + "-train", p.name + "-test"]
+        return workspace.headroom(replacing: Set(names.map { "dataset \"\($0)\"" }))
+    }
+
     private func loadDataset(_ p: DatasetLoad.Params, paths: PathResolver) throws -> (Dataset, String) {
         func path(_ value: String?, _ field: String) throws -> String {
             guard let value else { throw ServerError.invalidParams("params.\(field): required for kind \"\(p.kind.rawValue)\"") }
@@ -90,7 +95,7 @@ extension AdvLensServer {
         try Self.checkParamsUsed(p)
         do {
             switch p.kind {
-            case .npz, .imagefolder, .imagenetVal, .cifar:
+            case .npz, .imagefolder, .imagenetVal, .cifar, .npy, .broden:
                 (data, source) = try loadFileKind(p, paths: paths)!
             case .shapes:
                 (data, source) = try generateShapes(p)
@@ -101,20 +106,6 @@ extension AdvLensServer {
                 let images = try path(p.images, "images"), labels = try path(p.labels, "labels")
                 source = images + " + " + labels
                 data = try MNISTIDX.load(images: images, labels: labels)
-            case .npy:
-                let images = try path(p.images, "images")
-                var x = try NPY.load(path: images)
-                guard x.rank == 4 else {
-                    throw ServerError.shapeMismatch("params.images: expected an [N, C, H, W] array, got shape \(x.shape)")
-                }
-                if try NPY.dtype(path: images) == "|u1" { x.scale(1 / 255) }
-                let labels = try p.labels.map { try NPY.loadLabels(path: path($0, "labels")) } ?? Array(repeating: 0, count: x.batch)
-                guard labels.count == x.batch else {
-                    throw ServerError.shapeMismatch("params.labels: \(labels.count) labels for \(x.batch) images")
-                }
-                let classCount = (labels.max() ?? 0) + 1
-                source = images
-                data = Dataset(name: p.name, images: x, labels: labels, classes: p.classes ?? (0..<classCount).map(String.init))
             }
         } catch let e as FileReadError {
             throw e   // worded by withinMemoryBudget, which knows whether the budget set the limit

@@ -16,17 +16,19 @@ extension AdvLensServer {
     func evaluate(_ p: Evaluate.Params, _ context: RequestContext) throws -> Evaluate.Result {
         let start = DispatchTime.now().uptimeNanoseconds
         let model = try workspace.model(p.model).model
-        let chunk = p.batchSize ?? 256
+        // A streamed dataset's default chunk is what its cache holds (see ImageBatches.streamedBatch).
+        let streamed = p.dataset.flatMap { try? workspace.dataset($0).data }.flatMap { ImageBatches($0).streamedBatch }
+        let chunk = p.batchSize ?? streamed ?? 256
         guard (1...4096).contains(chunk) else { throw ServerError.invalidParams("params.batchSize: expected 1 to 4096, got \(chunk)") }
         let (attacks, field) = try Self.evaluationAttacks(p)
         let points = try Self.curvePoints(attacks, p, model: model, field: field)
-        let (images, labels) = try evaluationData(p, model: model, context: context)
+        let (images, labels, keys) = try evaluationData(p, model: model, context: context)
         try Self.checkGivenTargets(attacks, labels: labels, classes: model.classCount, field: field)
         let handles = try p.perSample == true ? workspace.handles(for: context.connection) : nil
 
         let ensemble = Ensemble(model)
         let runs = ensemble.executions()
-        let n = images.batch
+        let n = images.count
         let title = attacks.count == 1 ? " under \(attacks[0].method.rawValue)" : attacks.isEmpty ? "" : " under \(attacks.count) attacks"
         context.progressBegin(title: "evaluate" + title + (points.count > 1 ? " at \(points.count) epsilons" : ""),
                               message: "\(n) images", percentage: 0)
@@ -37,13 +39,13 @@ extension AdvLensServer {
         chunks: while done < n {
             if context.isCancelled { stopped = true; break }
             let range = done..<min(n, done + chunk)
-            let x = range.count == n ? images : images.slice(range)
+            let x = try images.slice(range)
             let y = Array(labels[range])
             let clean = try ensemble.predict(x, runs).classes
             var finished: [WorstCase.Outcome] = []
             for (k, point) in points.enumerated() {
                 let (o, halted) = try point.run(
-                    on: ensemble, images: x, labels: y, cleanPredictions: clean, offset: range.lowerBound,
+                    on: ensemble, images: x, labels: y, cleanPredictions: clean, offset: range.lowerBound, keys: Array(keys[range]),
                     monitor: { _ in AttackMonitor(shouldStop: { context.isCancelled }) },
                     finished: { m, o in
                         let unit = k * attacks.count + m + 1
@@ -154,7 +156,7 @@ extension AdvLensServer {
 
     /// A point's wire figures; with per-sample outcomes, its rows and a handle holding the
     /// adversarials that broke images.
-    private func curvePoint(_ point: WorstCase, _ t: WorstCaseTally, outcomes: [WorstCase.Outcome]?, images: Tensor, labels: [Int],
+    private func curvePoint(_ point: WorstCase, _ t: WorstCaseTally, outcomes: [WorstCase.Outcome]?, images: ImageBatches, labels: [Int],
                             handles: HandleStore?, models: [AttackMethod.ConfigModel], context: RequestContext) throws -> Evaluate.CurvePoint {
         let figures = point.members.indices.map { m in
             Evaluate.AttackFigures(config: AttackMethod.Config(settings: point.members[m].config, models: models), attacked: t.attacked[m],
@@ -182,22 +184,24 @@ extension AdvLensServer {
             let details = HandleDetails(sources: broken, adversarialLabels: broken.map { samples[$0].adversarialLabel! },
                                         success: broken.map { _ in true })
             let handle = try handles.add(kind: "evaluate worst case", images: batch, labels: broken.map { labels[$0] }, provenance: provenance,
-                                         details: details, clean: images, pending: true)
+                                         details: details, clean: try images.all(), pending: true)
             context.onReplying { try? handles.confirm(handle) }
             out.handle = handle
         }
         return out
     }
 
-    /// The images and labels: a whole dataset by name, or inputs with their labels.
-    private func evaluationData(_ p: Evaluate.Params, model: Model, context: RequestContext) throws -> (Tensor, [Int]) {
+    /// The images (a whole dataset by name, read a chunk at a time, or inputs with their labels),
+    /// labels, and the keys of the images' random draws in the attacks (dataset indices for a
+    /// whole dataset and dataset sources, else positions; see InputDecoder).
+    private func evaluationData(_ p: Evaluate.Params, model: Model, context: RequestContext) throws -> (ImageBatches, [Int], [UInt64]) {
         switch (p.dataset, p.inputs) {
         case let (name?, nil):
             let d = try labelledDataset(name, labels: p.labels, model: model)
-            return (d.images, d.labels)
+            return (ImageBatches(d), d.labels, (0..<d.count).map { UInt64($0) })
         case let (nil, inputs?):
             let batch = try InputDecoder(workspace: workspace, connection: context.connection).decode(inputs, for: model)
-            return (batch.images, try Self.labels(given: p.labels, carried: batch.labels, classes: model.classCount))
+            return (ImageBatches(batch.images), try Self.labels(given: p.labels, carried: batch.labels, classes: model.classCount), batch.keys)
         default:
             throw ServerError.invalidParams("params: give exactly one of dataset (a loaded dataset's name) or inputs (with labels)")
         }

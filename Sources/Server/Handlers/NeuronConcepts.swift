@@ -87,7 +87,7 @@ extension AdvLensServer {
         indexHash.combine(indices)
         let memoKey = "\(weights)|\(layer)|\(dataset.serial)|\(indexHash.finalize())|\(kind)"
         let all = try neuronConcepts.annotations(key: memoKey) {
-            let images = dataset.data.images.gather(indices)
+            let images = try dataset.data.read(indices).images
             var f = Fingerprint()
             Fingerprint.inputs(images.data, count: images.batch).forEach { f.add($0) }
             let imagesKey = f.hex
@@ -119,7 +119,6 @@ extension AdvLensServer {
         do { try ClientDirectory.create(dir) } catch let e as ClientDirectory.CreateError {
             throw ServerError.io("params.concepts.patches: cannot create directory \(e.description)")
         }
-        let images = set.0.data.images
         for i in layers.indices {
             for j in layers[i].neurons.indices {
                 guard var exemplars = layers[i].neurons[j].exemplars else { continue }
@@ -128,8 +127,9 @@ extension AdvLensServer {
                     guard case let .dataset(_, idx?, _) = e.source, let image = idx.first else { continue }
                     let box = try ReceptiveField.box(model: model.model, layer: layers[i].layer, y: e.y ?? 0, x: e.x ?? 0)
                     let path = (dir as NSString).appendingPathComponent("concept-\(layers[i].layer)-u\(unit)-\(rank + 1).png")
+                    let picture = try set.0.data.read([image]).images
                     do {
-                        exemplars[rank].png = try writePatch(images, image: image, box: box, model: model.model, scale: 4, to: path)
+                        exemplars[rank].png = try writePatch(picture, image: 0, box: box, model: model.model, scale: 4, to: path)
                     } catch {
                         throw ServerError.io("params.concepts.patches: cannot write \(path): \(error)")
                     }

@@ -1,3 +1,4 @@
+import Data
 import Foundation
 import NN
 import Protocol
@@ -5,7 +6,8 @@ import RPC
 import TensorEngine
 
 /// predict: top-K classes and probabilities for a batch, computed in slices of
-/// `sliceSize` so progress can be reported and a cancel honoured between slices.
+/// `predictSlice` so progress can be reported and a cancel honoured between slices (a
+/// streamed dataset's slices are as many images as its cache holds: `ImageBatches.streamedBatch`).
 extension AdvLensServer {
     static let predictSlice = 256
 
@@ -21,26 +23,29 @@ extension AdvLensServer {
         let classes = model.classCount
         let topK = p.topK ?? 3
         guard topK >= 1 else { throw ServerError.invalidParams("params.topK: expected a positive integer, got \(topK)") }
-        let batch = try InputDecoder(workspace: workspace, connection: context.connection).decode(p.inputs, for: model)
+        let batch = try InputDecoder(workspace: workspace, connection: context.connection).batches(p.inputs, for: model)
         var labels = batch.labels
         if let given = p.labels {
-            guard given.count == batch.images.batch else {
-                throw ServerError.invalidParams("params.labels: \(given.count) labels for \(batch.images.batch) inputs")
+            guard given.count == batch.images.count else {
+                throw ServerError.invalidParams("params.labels: \(given.count) labels for \(batch.images.count) inputs")
             }
             if let bad = given.firstIndex(where: { $0 < 0 || $0 >= classes }) {
                 throw ServerError.invalidParams("params.labels[\(bad)]: \(given[bad]) is not a class index 0..<\(classes)")
             }
             labels = given.map { $0 }
         }
-        let n = batch.images.batch
-        let slices = (n + Self.predictSlice - 1) / Self.predictSlice
+        let n = batch.images.count
+        let slice = batch.images.streamedBatch ?? Self.predictSlice
+        let slices = (n + slice - 1) / slice
         if slices > 1 { context.progressBegin(title: "predict", message: "\(n) inputs", percentage: 0) }
         let run = Execution(mode: .eval)
         var logits: [Tensor] = []
         for s in 0..<slices {
             try context.cancellation.checkCancelled()
-            let range = (s * Self.predictSlice)..<min(n, (s + 1) * Self.predictSlice)
-            logits.append(try model.forward(slices == 1 ? batch.images : batch.images.slice(range), run).logits)
+            let range = (s * slice)..<min(n, (s + 1) * slice)
+            let x = try batch.images.slice(range)
+            if batch.images.isStreamed { try InputDecoder.checkRange(x, model: model, at: "params.inputs") }
+            logits.append(try model.forward(x, run).logits)
             if slices > 1 { context.progressReport(message: "\(range.upperBound)/\(n)", percentage: 100 * range.upperBound / n) }
         }
         if slices > 1 { context.progressEnd(message: "done") }

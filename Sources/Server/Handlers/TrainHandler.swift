@@ -76,7 +76,7 @@ extension AdvLensServer {
         var lastReport = DispatchTime.now().uptimeNanoseconds
         while taken < steps {
             if context.isCancelled { break }
-            let (x, y) = source.batch(session.cursor)
+            let (x, y) = try source.batch(session.cursor)
             let report: TrainingSession.StepReport?
             do {
                 report = try session.step(images: x, labels: y, objective: objective, seed: seed, shouldStop: { context.isCancelled })
@@ -119,9 +119,9 @@ extension AdvLensServer {
 
         var isStream: Bool { if case .dataset = self { return true }; return false }
 
-        func batch(_ cursor: DataCursor?) -> (Tensor, [Int]) {
+        func batch(_ cursor: DataCursor?) throws -> (Tensor, [Int]) {
             switch self {
-            case let .dataset(d, _): return d.batch(cursor!.indices)
+            case let .dataset(d, _): return try d.read(cursor!.indices)
             case let .fixed(x, y): return (x, y)
             }
         }

@@ -42,6 +42,7 @@ struct BenchCommand: ParsableCommand {
         if wants("codec") { try CodecBench.run(rounds: quick ? 3 : 7, secondsPerRound: quick ? 0.05 : 0.2) }
         if wants("probe_reply") { try ProbeReplyBench.run(rounds: quick ? 3 : 7) }
         try benchData(timing)
+        try ConvBench.run(timing, wants: wants)
         for arch in models.split(separator: ",").map(String.init) {
             try benchModel(arch, timing)
         }

@@ -27,7 +27,7 @@ extension AdvLensServer {
         }
         let set = try probeImages(r, needLabels: false)
         guard let masks = set.dataset?.concepts else {
-            throw ServerError.invalidParams("params.dataset: \"\(ref.name)\" has no concept masks; dissect needs a dataset that carries them (e.g. the shapes set)")
+            throw ServerError.invalidParams("params.dataset: \"\(ref.name)\" has no concept masks; dissect needs a dataset that carries them (the shapes set, or a kind \"broden\" concept set)")
         }
         let quantile = r.params.quantile ?? Dissection.defaultQuantile
         guard quantile > 0 && quantile < 1 else { throw ServerError.invalidParams("params.quantile: expected a fraction in (0, 1), got \(quantile)") }
@@ -47,7 +47,7 @@ extension AdvLensServer {
             advMaskImages = images
         }
         probeProgress(r, phase: 0, of: adv == nil ? 2 : 3, label: "real set")
-        let real = try Dissection.dissect(r.source, layer: r.layer, images: set.images, masks: masks, maskImages: set.indices,
+        let real = try Dissection.dissect(r.source, layer: r.layer, images: try set.images.all(), masks: masks, maskImages: set.indices,
                                           units: r.units, quantile: quantile, iouThreshold: iouThreshold)
         var report: Probe.DissectionReport?
         if let adv, let advMaskImages {
@@ -62,7 +62,7 @@ extension AdvLensServer {
         }
         result.dissection = Probe.Dissection(quantile: quantile, iouThreshold: iouThreshold, concepts: masks.names,
                                              real: dissectionReport(real, masks), adversarial: report)
-        result.count = set.images.batch
+        result.count = set.images.count
     }
 
     private func dissectionReport(_ labels: [Dissection.UnitLabel], _ masks: ConceptMasks) -> Probe.DissectionReport {

@@ -43,9 +43,10 @@ extension AdvLensServer {
         let context: RequestContext
     }
 
-    /// The real set: images with their labels and the index each is reported under.
+    /// The real set: images with their labels and the index each is reported under. The
+    /// images are read a batch at a time (a streamed dataset is never decoded whole).
     struct ProbeImages {
-        var images: Tensor
+        var images: ImageBatches
         var labels: [Int?]
         var indices: [Int]
         /// The dataset, when the set is (part of) one.
@@ -86,7 +87,9 @@ extension AdvLensServer {
         let reduction = try kind.reduction(p.reduction)
         let k = p.k ?? 10
         guard k >= 1 else { throw ServerError.invalidParams("params.k: expected a positive integer, got \(k)") }
-        let batchSize = p.batchSize ?? 100
+        // A streamed dataset's default batch is what its cache holds (see ImageBatches.streamedBatch).
+        let streamed = p.dataset.flatMap { try? workspace.dataset($0.name).data }.flatMap { ImageBatches($0).streamedBatch }
+        let batchSize = p.batchSize ?? streamed ?? 100
         guard (1...4096).contains(batchSize) else { throw ServerError.invalidParams("params.batchSize: expected 1 to 4096, got \(batchSize)") }
         let source = ActivationSource(model: model, cache: activationCache(context), batchSize: batchSize)
         source.shouldStop = { context.isCancelled }
@@ -126,12 +129,12 @@ extension AdvLensServer {
                 throw ServerError.shapeMismatch("params.dataset: \"\(d.name)\" holds \(data.imageShape) images, the model takes \(r.model.inputShape)")
             }
             let idx = try InputDecoder.indices(of: data, indices: d.indices, sample: d.sample, at: "params.dataset")
-            let (x, y) = d.indices == nil && d.sample == nil ? (data.images, data.labels) : data.batch(idx)
-            return ProbeImages(images: x, labels: y.map { $0 }, indices: idx, dataset: data)
+            let all = d.indices == nil && d.sample == nil
+            return ProbeImages(images: ImageBatches(data, indices: all ? nil : idx), labels: idx.map { data.labels[$0] }, indices: idx, dataset: data)
         case let (nil, inputs?):
             guard !needLabels else { throw ServerError.invalidParams("params.dataset: \(p.kind) needs a labelled dataset as its real set (not inputs)") }
             let b = try InputDecoder(workspace: workspace, connection: r.context.connection).decode(inputs, for: r.model)
-            return ProbeImages(images: b.images, labels: b.labels, indices: Array(0..<b.images.batch), dataset: nil)
+            return ProbeImages(images: ImageBatches(b.images), labels: b.labels, indices: Array(0..<b.images.batch), dataset: nil)
         case (nil, nil):
             throw ServerError.invalidParams("params.dataset: \(p.kind) needs a real set: dataset {name, indices?}\(needLabels ? "" : " or inputs")")
         default:

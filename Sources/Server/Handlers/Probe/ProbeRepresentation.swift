@@ -32,9 +32,9 @@ extension AdvLensServer {
         probeProgress(r, phase: 0, of: 3, label: "real set")
         let real = try features(r, set.images)
         probeProgress(r, phase: 1, of: 3, label: "adversarial set")
-        let advFeatures = try features(r, adv.images)
+        let advFeatures = try features(r, ImageBatches(adv.images))
         probeProgress(r, phase: 2, of: 3, label: "source images")
-        let cleanFeatures = try features(r, clean)
+        let cleanFeatures = try features(r, ImageBatches(clean))
         let d = real.dimension
         var sources = [Float]()
         sources.reserveCapacity(origins.count * d)
@@ -52,7 +52,7 @@ extension AdvLensServer {
                                        histogramCounts: s.distribution?.binCounts ?? [], samples: rows)
         (out.mean, out.median, out.min, out.max) = (s.distribution?.mean, s.distribution?.median, s.distribution?.min, s.distribution?.max)
         result.representation = out
-        result.count = set.images.batch
+        result.count = set.images.count
         result.adversarialHandle = adv.handle
         result.adversarialCount = adv.images.batch
         result.adversarialExcluded = adv.excluded
@@ -60,7 +60,7 @@ extension AdvLensServer {
     }
 
     /// phi: per image, the selected units' values (or maps), concatenated.
-    private func features(_ r: ProbeRequest, _ images: Tensor) throws -> (values: [Float], dimension: Int) {
+    private func features(_ r: ProbeRequest, _ images: ImageBatches) throws -> (values: [Float], dimension: Int) {
         let a = try r.source.activations(layer: r.layer, images: images, reduction: r.reduction)
         let per = a.reduction == .none ? a.mapHeight * a.mapWidth : 1
         if r.units.count == a.units { return (a.values, a.units * per) }

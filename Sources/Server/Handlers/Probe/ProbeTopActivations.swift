@@ -39,7 +39,7 @@ extension AdvLensServer {
                 let b = try ReceptiveField.box(model: r.model, layer: r.layer, y: y, x: x)
                 let box = Probe.Box(top: b.top, left: b.left, bottom: b.bottom, right: b.right)
                 let patch = try patchDirectory.map { dir in
-                    try writePatch(set.images, image: e.image, box: b, model: r.model, scale: r.params.patchScale ?? 4,
+                    try writePatch(set.images.gather([e.image]), image: 0, box: b, model: r.model, scale: r.params.patchScale ?? 4,
                                    to: (dir as NSString).appendingPathComponent("\(r.params.model)-\(r.layer)-u\(u)-\(rank).png"))
                 }
                 return Probe.TopEntry(index: set.indices[e.image], label: set.labels[e.image], value: e.value, y: y, x: x, box: box, patch: patch)

@@ -23,22 +23,24 @@ struct DatasetCommand: ParsableCommand {
                 --label-base; both image kinds take --model M (its input shape and range) or \
                 --shape C,H,W, and --resize S (shorter side, bilinear) before the center crop; \
                 cifar takes --path (the extracted binary folder), --part train|test and \
-                --label-set fine|coarse (CIFAR-100); every file kind takes --hierarchy (a JSON \
-                parent map for LC's class similarity); shapes (generated) takes --count, --seed and \
+                --label-set fine|coarse (CIFAR-100); broden takes --path (a Broden-style concept \
+                set: index.csv, label.csv, images/), --categories, --count (the first index rows), \
+                and --model or --shape and --resize like the image kinds; every file kind but \
+                broden takes --hierarchy (a JSON parent map for LC's class similarity); shapes (generated) takes --count, --seed and \
                 --no-masks. With --split-test-per-class N the data is split (seeded, \
                 stratified) into NAME-train and NAME-test.
                 """)
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The name requests will use.") var name: String
         @Option(help: "\(DatasetLoad.Kind.allCases.map(\.rawValue).joined(separator: ", ")).") var kind: String
-        @Option(help: ArgumentHelp("The data file or folder (mnist-csv, npz, imagefolder, imagenet-val, cifar).", valueName: "path")) var path: String?
+        @Option(help: ArgumentHelp("The data file or folder (mnist-csv, npz, imagefolder, imagenet-val, cifar, broden).", valueName: "path")) var path: String?
         @Option(help: ArgumentHelp("The images file (mnist-idx, npy) or array (npz).", valueName: "file")) var images: String?
         @Option(help: ArgumentHelp("The labels file (mnist-idx, npy, imagenet-val) or array (npz).", valueName: "file")) var labels: String?
         @Option(help: ArgumentHelp("Class names, comma-separated (npy default: the label numbers; imagefolder default: the folder names, or a label map).", valueName: "list")) var classes: String?
-        @Option(help: ArgumentHelp("Take the image shape and pixel range of this loaded model (imagefolder, imagenet-val; default: --shape).", valueName: "model"))
+        @Option(help: ArgumentHelp("Take the image shape and pixel range of this loaded model (imagefolder, imagenet-val, broden; default: --shape).", valueName: "model"))
         var model: String?
-        @Option(help: ArgumentHelp("The image shape, C,H,W (imagefolder, imagenet-val; default: --model's).", valueName: "C,H,W")) var shape: String?
-        @Option(help: "Resize the shorter side to this many pixels before the center crop (imagefolder, imagenet-val; default: no resize).") var resize: Int?
+        @Option(help: ArgumentHelp("The image shape, C,H,W (imagefolder, imagenet-val, broden; default: --model's).", valueName: "C,H,W")) var shape: String?
+        @Option(help: "Resize the shorter side to this many pixels before the center crop (imagefolder, imagenet-val, broden; default: no resize).") var resize: Int?
         @Option(name: .customLong("classes-file"), help: ArgumentHelp("The class-names file (imagenet-val; default: the label numbers).", valueName: "file"))
         var classesFile: String?
         @Option(name: .customLong("label-base"), help: "What the first class is numbered in the labels file, 0 or 1 (imagenet-val; default 0).")
@@ -53,7 +55,9 @@ struct DatasetCommand: ParsableCommand {
         @Option(name: .customLong("split-seed"), help: "Seed of the split's shuffle (default 0).") var splitSeed: UInt64?
         @Option(name: .customLong("split-version"), help: "Order of the parts: 1 dataset order (default), 2 classes interleaved.")
         var splitVersion: Int?
-        @Option(help: "Images to generate (shapes; no default: required).") var count: Int?
+        @Option(help: "Images to generate (shapes; no default: required), or index rows to read (broden; default all).") var count: Int?
+        @Option(help: ArgumentHelp("Category columns to read, comma-separated, e.g. color,object (broden; default all).", valueName: "list"))
+        var categories: String?
         @Option(help: "The generator's seed (shapes; default 0).") var seed: UInt64?
         @Flag(name: .customLong("no-masks"), help: "Skip the concept masks (shapes).") var noMasks = false
 
@@ -71,7 +75,8 @@ struct DatasetCommand: ParsableCommand {
                                             classesFile: classesFile, labelBase: labelBase,
                                             part: try part.map { try .option($0, field: "part") },
                                             labelSet: try labelSet.map { try .option($0, field: "label-set") },
-                                            layout: try layout.map { try .option($0, field: "layout") }, hierarchy: hierarchy)
+                                            layout: try layout.map { try .option($0, field: "layout") }, hierarchy: hierarchy,
+                                            categories: categories.map { $0.split(separator: ",").map(String.init) })
             try Request.run(global, DatasetLoad.method, try Request.params(params)) {
                 DatasetCommand.table(try Request.decode(DatasetLoad.Result.self, $0).datasets)
             }
