@@ -19,9 +19,9 @@ extension LayerSpec {
         let withBias = bias ?? true
         switch type {
         case "conv2d":
-            // A grouped convolution's weight is [out, in / groups, kH, kW].
-            let g = groups ?? 1
-            guard let i = inChannels, let o = outChannels, let k = kernelSize, i > 0, o > 0, k.h > 0, k.w > 0, g > 0, i % g == 0 else { return 0 }
+            guard let i = inChannels, let o = outChannels, let k = kernelSize, i > 0, o > 0, k.h > 0, k.w > 0 else { return 0 }
+            // Each output channel sees in_channels / groups inputs.
+            let g = max(groups ?? 1, 1)
             return saturatingSum(saturatingProduct([o, i / g, k.h, k.w]), withBias ? o : 0)
         case "linear":
             guard let i = inFeatures, let o = outFeatures, i > 0, o > 0 else { return 0 }
@@ -30,12 +30,12 @@ extension LayerSpec {
             // weight, bias, running mean and variance, and the scalar batch count.
             guard let c = numFeatures, c > 0 else { return 0 }
             return saturatingSum(saturatingProduct([4, c]), 1)
-        case "layernorm":
-            guard elementwiseAffine ?? true, let s = normalizedShape, s.allSatisfy({ $0 > 0 }) else { return 0 }
-            return saturatingProduct([2] + s)
         case "parameter", "constant":
             guard let s = shape, s.allSatisfy({ $0 > 0 }) else { return 0 }
             return saturatingProduct(s)
+        case "layernorm":
+            guard elementwiseAffine ?? true, let shape = normalizedShape, shape.allSatisfy({ $0 > 0 }) else { return 0 }
+            return saturatingProduct([2] + shape)
         case "residual":
             return saturatingSum(Self.valueCount(body ?? []), Self.valueCount(shortcut ?? []))
         default:

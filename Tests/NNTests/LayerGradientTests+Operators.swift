@@ -308,6 +308,17 @@ extension LayerGradientTests {
         refused(spec("flatten") { $0.startDim = 0 }, "start_dim 0 names the batch")
     }
 
+    /// The spec's value count (what the loader checks against the weights file before building)
+    /// is the built model's: grouped weights hold in_channels / groups inputs per output.
+    func testValueCountOfTheNewLayers() throws {
+        let layers = [conv(96, 96, kernel: 3, pads: 1, groups: 96, name: "0"), conv(96, 192, kernel: 3, groups: 4, name: "1"),
+                      spec("layernorm", "2") { $0.normalizedShape = [4, 4] }, spec("reshape", "3") { $0.shape = [0, 0, -1] },
+                      spec("batchnorm1d", "4") { $0.numFeatures = 192 }]
+        let m = try Model(spec: ModelSpec(name: "v", input: InputSpec(shape: [96, 6, 6]), classes: [],
+                                          layers: layers + [LayerSpec(name: "5", type: "flatten")]))
+        XCTAssertEqual(m.spec.valueCount, (m.parameters + m.buffers).reduce(0) { $0 + $1.value.count })
+    }
+
     /// The new fields survive writing and reading a spec, in their shortest form.
     func testSpecRoundTripWithTheNewFields() throws {
         let layers: [LayerSpec] = [

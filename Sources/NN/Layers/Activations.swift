@@ -45,7 +45,7 @@ public final class ReLU: LeafLayer {
 
 /// Flattens axes `startDim`...`endDim` into one, as nn.Flatten (batch at 0; the defaults 1
 /// and -1 flatten each item to a vector: [N, C, H, W] -> [N, C·H·W]).
-public final class Flatten: LeafLayer {
+public final class Flatten: ShapeOnlyLayer {
     public let name: String
     public var kind: String { "flatten" }
     public var traceIndex = -1
@@ -65,16 +65,6 @@ public final class Flatten: LeafLayer {
             throw ModelError.shapeMismatch(layer: name, message: "start_dim \(startDim) comes after end_dim \(endDim) for an input of \(input.count + 1) dimensions")
         }
         return Array(input[..<(s - 1)]) + [input[(s - 1)...(e - 1)].reduce(1, *)] + Array(input[e...])
-    }
-
-    public func compute(_ x: Tensor, _ run: Execution) -> (Tensor, SavedState?) {
-        let item = (try? outputShape(Array(x.shape.dropFirst()))) ?? [x.itemCount]
-        return (x.reshaped([x.batch] + item), nil)
-    }
-
-    public func gradient(_ dy: Tensor, input x: Tensor, output y: Tensor, saved: SavedState?,
-                         _ pass: BackwardPass, needInput: Bool) -> Tensor? {
-        needInput ? dy.reshaped(x.shape) : nil
     }
 }
 

@@ -3,7 +3,7 @@ import TensorEngine
 /// A new shape for the same values (row-major), as ONNX Reshape: `shape` covers the full
 /// tensor, 0 copies the input's size at that position and -1 (at most one) is inferred, so
 /// [0, -1] flattens each item. The batch must stay the batch: shape[0] is 0 or -1.
-public final class Reshape: LeafLayer {
+public final class Reshape: ShapeOnlyLayer {
     public let name: String
     public var kind: String { "reshape" }
     public var traceIndex = -1
@@ -42,7 +42,14 @@ public final class Reshape: LeafLayer {
         }
         return item
     }
+}
 
+/// A layer that only changes the shape (flatten, reshape): its output is its input's values
+/// in row-major order under `outputShape`, its input gradient the output gradient under the
+/// input's shape. Why a protocol: both layers need exactly this forward and backward.
+public protocol ShapeOnlyLayer: LeafLayer {}
+
+extension ShapeOnlyLayer {
     public func compute(_ x: Tensor, _ run: Execution) -> (Tensor, SavedState?) {
         let item = (try? outputShape(Array(x.shape.dropFirst()))) ?? [x.itemCount]
         return (x.reshaped([x.batch] + item), nil)
