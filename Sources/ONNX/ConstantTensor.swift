@@ -54,24 +54,28 @@ struct ConstantTensor: Equatable {
 
     /// The data transposed by `perm` (Transpose of a constant; Gemm's transB=0 weights).
     func transposed(_ perm: [Int]) -> ConstantTensor {
-        let outShape = perm.map { shape[$0] }
         let inStrides = Self.strides(shape)
-        let n = outShape.reduce(1, *)
-        var flat = [Int](repeating: 0, count: n)
-        var index = [Int](repeating: 0, count: outShape.count)
-        for o in 0..<n {
-            var src = 0
-            for (d, p) in perm.enumerated() { src += index[d] * inStrides[p] }
-            flat[o] = src
-            var d = outShape.count - 1
+        let outShape = perm.map { shape[$0] }
+        return taking(Self.offsets(outShape, strides: perm.map { inStrides[$0] }), shape: outShape)
+    }
+
+    /// For every index of `shape` in row-major order, Σ index[d] · strides[d]: the flat source
+    /// offsets of a strided view (a transpose; a broadcast, with stride 0 on repeated axes).
+    static func offsets(_ shape: [Int], strides: [Int]) -> [Int] {
+        let count = shape.reduce(1, *)
+        var out = [Int](repeating: 0, count: count)
+        var index = [Int](repeating: 0, count: shape.count)
+        for i in 0..<count {
+            out[i] = zip(index, strides).reduce(0) { $0 + $1.0 * $1.1 }
+            var d = shape.count - 1
             while d >= 0 {
                 index[d] += 1
-                if index[d] < outShape[d] { break }
+                if index[d] < shape[d] { break }
                 index[d] = 0
                 d -= 1
             }
         }
-        return taking(flat, shape: outShape)
+        return out
     }
 }
 

@@ -59,21 +59,6 @@ enum Broadcast {
     static func indices(from: [Int], to shape: [Int]) -> [Int] {
         let padded = [Int](repeating: 1, count: shape.count - from.count) + from
         let strides = ConstantTensor.strides(padded)
-        let count = shape.reduce(1, *)
-        var out = [Int](repeating: 0, count: count)
-        var index = [Int](repeating: 0, count: shape.count)
-        for i in 0..<count {
-            var src = 0
-            for d in 0..<shape.count where padded[d] != 1 { src += index[d] * strides[d] }
-            out[i] = src
-            var d = shape.count - 1
-            while d >= 0 {
-                index[d] += 1
-                if index[d] < shape[d] { break }
-                index[d] = 0
-                d -= 1
-            }
-        }
-        return out
+        return ConstantTensor.offsets(shape, strides: padded.indices.map { padded[$0] == 1 ? 0 : strides[$0] })
     }
 }
