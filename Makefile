@@ -150,7 +150,7 @@ soak: deps-test build
 	ADVLENSD=$(ADVLENSD) $(PYTHON) bench/connection_churn.py
 
 ## fuzz: libFuzzer over the RPC framing, JSON parser and request decoding, and over the file formats clients
-## name (safetensors, spec JSON, NPY, CSV, gzip, IDX, images), side by side for FUZZ_SECONDS (default 60; not part of test)
+## name (safetensors, spec JSON, NPY, CSV, gzip, IDX, images, ONNX, ...), side by side for FUZZ_SECONDS (default 60; not part of test)
 fuzz: deps
 	bash fuzz/run.sh
 

@@ -17,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         // System libraries.
@@ -43,6 +44,13 @@ let package = Package(
         // Layers, models (spec JSON + safetensors), forward trace, backward, losses, optimisers.
         .target(name: "NN", dependencies: ["TensorEngine", "SafeTensors", "Files"], swiftSettings: fast),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport", "SafeTensors", "TensorEngine"], exclude: ["Fixtures"]),
+
+        // ONNX import and export: the protobuf messages (generated once by scripts/generate_onnx_proto.sh,
+        // committed), constant folding of shape subgraphs, ONNX operators onto graph spec nodes.
+        // Produces spec JSON + weights; knows nothing of the engine.
+        .target(name: "ONNX", dependencies: ["JSON", "SafeTensors", "Files", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["README.md"]),
+        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "JSON", "SafeTensors"]),
 
         // Test helpers shared by the test targets: the gradient-check harness, fixture paths.
         .target(name: "TestSupport", dependencies: ["NN", "SafeTensors", "TensorEngine"]),
@@ -92,7 +100,7 @@ let package = Package(
 
         // Method handlers and the workspace (resident models, datasets, result handles):
         // the one place where the protocol meets the engine.
-        .target(name: "Server", dependencies: ["RPC", "JSON", "Protocol", "NN", "Data", "Training", "Attacks", "SafeTensors", "CStb", "Interpret", "Store", "Settings", "TensorEngine", "Files"],
+        .target(name: "Server", dependencies: ["RPC", "JSON", "Protocol", "NN", "ONNX", "Data", "Training", "Attacks", "SafeTensors", "CStb", "Interpret", "Store", "Settings", "TensorEngine", "Files"],
                 swiftSettings: fast),
         // End-to-end tests: the real advlensd binary over pipes and sockets.
         .testTarget(name: "DaemonTests", dependencies: ["RPC", "CStb", "Store"]),

@@ -1,8 +1,9 @@
 // libFuzzer entry point over the file formats the daemon reads from client paths: safetensors
 // weights, model spec JSON (and the model it builds), NPY arrays and labels, MNIST CSV, gzip,
 // IDX, images (stb_image through ImageDecoding), NPZ archives (the ZIP reader), CIFAR binaries,
-// image-folder pictures through ImageTransform, and the ImageNet-validation labels and class files. Built with the JSON, Files, SafeTensors,
-// TensorEngine, NN and Data sources by fuzz/run.sh (`make fuzz`); not part of the package.
+// image-folder pictures through ImageTransform, the ImageNet-validation labels and class files, and ONNX models (the protobuf
+// parser and the import into a graph spec). Built with the JSON, Files, SafeTensors, TensorEngine, NN, Data,
+// SwiftProtobuf and ONNX sources by fuzz/run.sh (`make fuzz`); not part of the package.
 //
 // Input layout: byte 0 picks the format; the rest is the file. Each format goes through the
 // same entry point the daemon uses (a path read within ReadLimits, as model/load and
@@ -10,7 +11,7 @@
 // violation traps, which libFuzzer reports as a crash):
 //   - nothing crashes, hangs or allocates past the read limit: every malformed file is an error;
 //   - errors are the loaders' own types (DataError, ModelError, SafeTensorsError,
-//     FileReadError, ImageDecoding.Failure), never something else;
+//     FileReadError, ImageDecoding.Failure, ONNXError), never something else;
 //   - what loads is consistent: tensor sizes match their shapes, a safetensors file re-encodes
 //     and decodes to the same tensors, a built model's weights round-trip and its forward pass
 //     gives the shape its spec promises, labels index the classes.
@@ -19,12 +20,13 @@ import Data
 import Files
 import Foundation
 import NN
+import ONNX
 import SafeTensors
 import TensorEngine
 
 /// The formats, one per value of the first byte (modulo their count).
 enum Format: UInt8, CaseIterable {
-    case safetensors, spec, npy, npyLabels, csv, gzip, idx, image, npz, cifar, imageTransform, imagenetVal
+    case safetensors, spec, npy, npyLabels, csv, gzip, idx, image, npz, cifar, imageTransform, imagenetVal, onnx
 }
 
 /// A private directory for the file under test (RAM-backed when /dev/shm exists).
@@ -56,7 +58,7 @@ func file(_ bytes: UnsafeRawBufferPointer, _ name: String) -> String {
 func expectingLoaderErrors(_ what: String, _ body: () throws -> Void) {
     do {
         try body()
-    } catch is DataError, is ModelError, is SafeTensorsError, is FileReadError, is ImageDecoding.Failure {
+    } catch is DataError, is ModelError, is SafeTensorsError, is FileReadError, is ImageDecoding.Failure, is ONNXError {
         return
     } catch {
         fatalError("\(what) threw an unexpected error type: \(type(of: error)): \(error)")
@@ -248,6 +250,19 @@ func fuzzImageNetValidation(_ body: UnsafeRawBufferPointer) {
     }
 }
 
+/// An ONNX model as model/load {"onnx"} reads it: what imports has weights that fill their
+/// shapes and a spec NN decodes (or refuses with its own error).
+func fuzzONNX(_ body: UnsafeRawBufferPointer) {
+    expectingLoaderErrors("onnx") {
+        let bytes = try ClientFile.read(file(body, "m.onnx"), limits: limits)
+        let imported = try ONNXImporter.importModel(Data(bytes), options: ONNXImportOptions(name: "fuzz"))
+        for (name, t) in imported.weights.tensors where t.shape.reduce(1, *) != t.count {
+            fatalError("imported weight \(name): shape \(t.shape), \(t.count) values")
+        }
+        _ = try Model.decodeSpec(imported.specJSON)
+    }
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func formatsFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
@@ -266,6 +281,7 @@ public func formatsFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case .cifar: fuzzCIFAR(body)
     case .imageTransform: fuzzImageTransform(body)
     case .imagenetVal: fuzzImageNetValidation(body)
+    case .onnx: fuzzONNX(body)
     }
     return 0
 }

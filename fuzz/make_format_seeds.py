@@ -11,7 +11,7 @@ import sys
 import zipfile
 import zlib
 
-FORMATS = ["safetensors", "spec", "npy", "npyLabels", "csv", "gzip", "idx", "image", "npz", "cifar", "imageTransform", "imagenetVal"]
+FORMATS = ["safetensors", "spec", "npy", "npyLabels", "csv", "gzip", "idx", "image", "npz", "cifar", "imageTransform", "imagenetVal", "onnx"]
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -95,6 +95,8 @@ def seeds():
     classes = b"n01 tench\nn02 goldfish\n"
     yield "imagenetVal", "by-file", bytes([len(classes)]) + classes + b"ILSVRC2012_val_00000001.png n02\n"
     yield "imagenetVal", "in-order", bytes([len(classes) + 1]) + classes + b"\n" + b"1\n"
+    for name in ("small_cnn", "mobilenet_block"):
+        yield "onnx", name, (ROOT / f"Tests/python/fixtures/onnx/{name}.onnx").read_bytes()
 
 
 def main():

@@ -2,9 +2,9 @@
 # Builds the libFuzzer targets (with AddressSanitizer) and runs them side by side for
 # FUZZ_SECONDS each (default 60). Run with `make fuzz`.
 #   framing  fuzz/FramingFuzz.swift + JSON + RPC: framing, JSON, message classification, params
-#   formats  fuzz/FormatsFuzz.swift + JSON, Files, SafeTensors, TensorEngine, NN, Data: the files
-#            clients name (safetensors, spec JSON, NPY, CSV, gzip, IDX, images, NPZ, CIFAR,
-#            image-folder transforms, ImageNet-validation labels)
+#   formats  fuzz/FormatsFuzz.swift + JSON, Files, SafeTensors, TensorEngine, NN, Data, SwiftProtobuf,
+#            ONNX: the files clients name (safetensors, spec JSON, NPY, CSV, gzip, IDX, images, NPZ,
+#            CIFAR, image-folder transforms, ImageNet-validation labels, ONNX models)
 # FUZZ_TARGETS picks some ("formats"); crashes land in $FUZZ_OUT/artifacts-TARGET, the corpora
 # grow in $FUZZ_OUT/corpus-TARGET (seeded from fuzz/seeds and fuzz/make_format_seeds.py), and
 # each target's log (executions, coverage, final stats) is $FUZZ_OUT/TARGET.log.
@@ -19,11 +19,13 @@ CLIBS=(-I Sources/CBLAS -I Sources/CZlib -I Sources/CStb)
 
 # One module, instrumented like the target: its .swiftmodule for the next ones, one object.
 # ld.gold warns about every ASan helper symbol it cannot export; that noise is filtered out.
+# The sources are Sources/NAME, or the folder given second (a package's checkout, whose
+# `package` declarations need the package name given third).
 module() {
-    local name=$1
+    local name=$1 sources=${2:-Sources/$1} package=(${3:+-package-name "$3"})
     # shellcheck disable=SC2046
-    if ! swiftc "${SANITIZE[@]}" -whole-module-optimization -module-name "$name" -I "$OUT/modules" "${CLIBS[@]}" \
-            $(find "Sources/$name" -name '*.swift' | sort) \
+    if ! swiftc "${SANITIZE[@]}" -whole-module-optimization -module-name "$name" "${package[@]}" -I "$OUT/modules" "${CLIBS[@]}" \
+            $(find "$sources" -name '*.swift' | sort) \
             -emit-module -emit-module-path "$OUT/modules/$name.swiftmodule" -c -o "$OUT/$name.o" > "$OUT/build-$name.log" 2>&1; then
         cat "$OUT/build-$name.log"
         exit 1
@@ -42,8 +44,12 @@ build() {
             ;;
         formats)
             for m in JSON Files SafeTensors TensorEngine NN Data; do module "$m"; done
+            # swift-protobuf's library from the package checkout (`swift package resolve` fetches it).
+            [ -d .build/checkouts/swift-protobuf ] || swift package resolve
+            module SwiftProtobuf .build/checkouts/swift-protobuf/Sources/SwiftProtobuf swift_protobuf
+            module ONNX
             swiftc "${SANITIZE[@]}" -module-name FormatsFuzz -I "$OUT/modules" "${CLIBS[@]}" fuzz/FormatsFuzz.swift \
-                "$OUT"/{JSON,Files,SafeTensors,TensorEngine,NN,Data}.o -lopenblas -lz -lstb -o "$OUT/formats-fuzz" > "$OUT/build.log" 2>&1 ||
+                "$OUT"/{JSON,Files,SafeTensors,TensorEngine,NN,Data,SwiftProtobuf,ONNX}.o -lopenblas -lz -lstb -o "$OUT/formats-fuzz" > "$OUT/build.log" 2>&1 ||
                 { cat "$OUT/build.log"; exit 1; }
             python3 fuzz/make_format_seeds.py "$OUT/corpus-formats"
             ;;

@@ -1,6 +1,7 @@
 import Data
 import Files
 import NN
+import ONNX
 import RPC
 import Protocol
 import SafeTensors
@@ -33,6 +34,8 @@ enum ServerError {
             case .io: return io(prefixed(e.description))
             case .invalidSpec, .missingWeight, .unexpectedWeight, .weightShape, .weightsTooSmall: return invalidParams(prefixed(e.description))
             }
+        case let e as ONNXError:
+            return invalidParams(prefixed(e.description))
         case let e as DataError:
             if case .io = e { return io(prefixed(e.description)) }
             return invalidParams(prefixed(e.description))

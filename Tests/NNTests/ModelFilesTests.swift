@@ -88,6 +88,21 @@ final class ModelFilesTests: XCTestCase {
         }
     }
 
+    /// Grouped convolutions (a depthwise one holds in/groups input channels per filter), 1-D
+    /// batch norm and layer norm count what they hold: an over-count refused MobileNetV2's weights.
+    func testSpecValueCountOfGroupedConvAndNorms() throws {
+        let spec = try Model.decodeSpec(specJSON(#"""
+            [{"type": "conv2d", "name": "dw", "in_channels": 1, "out_channels": 4, "kernel_size": 3, "padding": 1},
+             {"type": "conv2d", "name": "g", "in_channels": 4, "out_channels": 8, "kernel_size": 3, "groups": 4, "padding": 1},
+             {"type": "layernorm", "name": "ln", "normalized_shape": [8]},
+             {"type": "flatten", "name": "f"}, {"type": "reshape", "name": "r", "shape": [0, 8, -1]},
+             {"type": "batchnorm1d", "name": "bn", "num_features": 8}, {"type": "flatten", "name": "f2"},
+             {"type": "linear", "name": "l", "in_features": 512, "out_features": 10}]
+            """#))
+        let model = try Model(spec: spec)
+        XCTAssertEqual(spec.valueCount, (model.parameters + model.buffers).reduce(0) { $0 + $1.value.count })
+    }
+
     /// A tiny spec declaring a huge layer used to abort the process (allocation failure) while
     /// building; it is refused against its weights file before anything is allocated.
     func testHugeSpecIsRefusedBeforeBuilding() throws {

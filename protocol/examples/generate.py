@@ -1078,8 +1078,52 @@ def train_checkpoint():
     return s
 
 
+def onnx_import():
+    s = Session("onnx", "model/load of an ONNX file (a CNN with BatchNorm and a residual block exported by "
+                "torch.onnx.export: Tests/python/fixtures/onnx/small_cnn.onnx, made by scripts/make_onnx_fixtures.py) "
+                "with the pixels' normalisation and class names; its nodes keep PyTorch's module names; model/save "
+                "writes it as spec + safetensors into ${TMP}; refusals name the file's problem or the field. No rootPath: "
+                "relative paths are the repository's, and the copies go to ${TMP} by absolute path.")
+    s.start()
+    fixture = "Tests/python/fixtures/onnx"
+    classes = [f"c{i}" for i in range(10)]
+    s.call(2, "model/load", {"name": "cnn", "onnx": f"{fixture}/small_cnn.onnx", "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25],
+                             "classes": classes},
+           {"name": "cnn", "architecture": "cnn", "inputShape": [3, 16, 16], "classes": classes, "parameters": 1506,
+            "fingerprint": "<let:fp>"})
+    s.call(3, "model/info", {"name": "cnn"},
+           {"input": {"shape": [3, 16, 16], "range": [0, 1], "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]},
+            "layers": [{"name": "conv1", "type": "conv2d", "outputShape": [8, 16, 16], "parameters": 216},
+                       {"name": "bn1", "type": "batchnorm2d", "outputShape": [8, 16, 16], "parameters": 16},
+                       {"name": "relu", "type": "relu", "outputShape": [8, 16, 16], "parameters": 0},
+                       {"name": "layer1.0.conv1", "type": "conv2d", "outputShape": [8, 16, 16], "parameters": 576},
+                       {"name": "layer1.0.bn1", "type": "batchnorm2d", "outputShape": [8, 16, 16], "parameters": 16},
+                       {"name": "layer1.0.relu", "type": "relu", "outputShape": [8, 16, 16], "parameters": 0},
+                       {"name": "layer1.0.conv2", "type": "conv2d", "outputShape": [8, 16, 16], "parameters": 576},
+                       {"name": "layer1.0.bn2", "type": "batchnorm2d", "outputShape": [8, 16, 16], "parameters": 16},
+                       {"name": "layer1.0", "type": "add", "outputShape": [8, 16, 16], "parameters": 0},
+                       {"name": "layer1.0.relu_1", "type": "relu", "outputShape": [8, 16, 16], "parameters": 0},
+                       {"name": "maxpool", "type": "maxpool2d", "outputShape": [8, 8, 8], "parameters": 0},
+                       {"name": "avgpool", "type": "adaptiveavgpool2d", "outputShape": [8, 1, 1], "parameters": 0},
+                       {"name": "reshape", "type": "reshape", "outputShape": [8], "parameters": 0},
+                       {"name": "fc", "type": "linear", "outputShape": [10], "parameters": 90}]})
+    s.call(4, "model/save", {"name": "cnn", "spec": "${TMP}/cnn.json", "weights": "${TMP}/cnn.safetensors"},
+           {"spec": "${TMP}/cnn.json", "weights": "${TMP}/cnn.safetensors", "bytes": "<integer>", "fingerprint": "<eq:fp>"})
+    s.call(5, "model/load", {"name": "copy", "spec": "${TMP}/cnn.json", "weights": "${TMP}/cnn.safetensors"},
+           {"name": "copy", "fingerprint": "<eq:fp>"})
+    s.comment("A file that is not ONNX (here a safetensors file), and fields that do not go together.")
+    s.fail(6, "model/load", {"name": "x", "onnx": "${TMP}/cnn.safetensors"}, -32602, "<contains:does not decode as an ONNX ModelProto>",
+           schema="valid")
+    s.fail(7, "model/load", {"name": "x", "onnx": f"{fixture}/small_cnn.onnx", "weights": "${TMP}/cnn.safetensors"}, -32602,
+           "<contains:params.weights: not with params.onnx>", schema="valid")
+    s.fail(8, "model/load", {"name": "x", "onnx": f"{fixture}/small_cnn.onnx", "mean": [0.5, 0.5, 0.5]}, -32602,
+           "<contains:params.std: required with params.mean>", schema="valid")
+    s.finish(9)
+    return s
+
+
 SESSIONS = [lifecycle, lifecycle_abrupt, models, datasets, predict, errors, transport, concurrency, attack,
-            attack_output, attack_errors, attack_cancel, probe, shapes, explain, cache, train, train_checkpoint]
+            attack_output, attack_errors, attack_cancel, probe, shapes, explain, cache, train, train_checkpoint, onnx_import]
 
 
 def render():

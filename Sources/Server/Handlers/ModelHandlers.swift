@@ -35,7 +35,7 @@ extension AdvLensServer {
         }
         register(ModelLoad.self, access: { .write(Self.modelKey($0.name)) }) { [unowned self] p, context in
             try checkName(p.name, field: "params.name")
-            let (resident, warnings) = try loadModelFiles(name: p.name, spec: p.spec, weights: p.weights, connection: context.connection)
+            let (resident, warnings) = try loadModel(p, connection: context.connection)
             try workspace.admit(MemoryBudget.bytes(resident), for: "model \"\(p.name)\"", replacing: ["model \"\(p.name)\""])
             workspace.setModel(resident)
             var summary = resident.summary
