@@ -30,7 +30,7 @@ let package = Package(
 
         // JSON, once: the value (`JSONValue`, ordered `JSONObject`), the strict parser, the
         // serializer and the Codable bridge (`JSONCoding`, strict about unknown fields). Knows
-        // nothing else; RPC, SafeTensors and Store use it.
+        // nothing else; RPC, SafeTensors, NN (model specs) and Store use it.
         .target(name: "JSON", swiftSettings: fast),
 
         // Files clients name: regular files only, read within a size limit and cancellably;
@@ -42,7 +42,7 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "Files"], exclude: ["Fixtures"]),
 
         // Layers, models (spec JSON + safetensors), forward trace, backward, losses, optimisers.
-        .target(name: "NN", dependencies: ["TensorEngine", "SafeTensors", "Files"], swiftSettings: fast),
+        .target(name: "NN", dependencies: ["TensorEngine", "JSON", "SafeTensors", "Files"], swiftSettings: fast),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport", "SafeTensors", "TensorEngine"], exclude: ["Fixtures"]),
 
         // ONNX import and export: the protobuf messages (generated once by scripts/generate_onnx_proto.sh,

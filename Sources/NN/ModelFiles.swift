@@ -1,21 +1,30 @@
 import Files
 import Foundation
+import JSON
 import SafeTensors
 import TensorEngine
 
 /// Reading and writing a model as spec JSON + safetensors weights (PyTorch state_dict names
 /// and layouts), and the weights fingerprint that keys caches.
 extension Model {
-    /// Decodes a spec, turning JSON errors into messages that name the field.
+    /// Decodes a spec strictly, turning JSON errors into messages that name the field: a key
+    /// no spec type reads (`nodes[3].input`, `layers[0].kernal_size`) is refused with the
+    /// nearest known field, at every level, so a typo cannot silently fall back to a default;
+    /// a repeated key is refused too.
     public static func decodeSpec(_ data: Data) throws -> ModelSpec {
+        let value: JSONValue
         do {
-            return try JSONDecoder().decode(ModelSpec.self, from: data)
-        } catch let error as ModelError {
-            throw error
-        } catch let error as DecodingError {
-            throw ModelError.invalidSpec(path: Model.describePath(error), message: Model.describeProblem(error))
-        } catch {
-            throw ModelError.invalidSpec(path: "(document)", message: "not valid JSON: \(error.localizedDescription)")
+            value = try JSONText.parse([UInt8](data), options: .init(maxBytes: .max, exactIntegers: true, rejectDuplicateKeys: true))
+        } catch let error as JSONError {
+            throw ModelError.invalidSpec(path: "(document)", message: "not valid JSON: \(error.message)")
+        }
+        do {
+            return try JSONCoding.decode(ModelSpec.self, from: value, path: "")
+        } catch let error as JSONError {
+            // "nodes[3].input: unknown field; ..." (the path is empty for the document itself).
+            guard let colon = error.message.range(of: ": ") else { throw ModelError.invalidSpec(path: "(document)", message: error.message) }
+            let path = String(error.message[..<colon.lowerBound])
+            throw ModelError.invalidSpec(path: path.isEmpty ? "(document)" : path, message: String(error.message[colon.upperBound...]))
         }
     }
 
@@ -129,29 +138,5 @@ extension Model {
             f.add(floats: p.value.data)
         }
         return f.hex
-    }
-
-    private static func describePath(_ e: DecodingError) -> String {
-        let path: [CodingKey]
-        switch e {
-        case let .keyNotFound(key, ctx): path = ctx.codingPath + [key]
-        case let .typeMismatch(_, ctx), let .valueNotFound(_, ctx), let .dataCorrupted(ctx): path = ctx.codingPath
-        @unknown default: path = []
-        }
-        var s = ""
-        for k in path {
-            if let i = k.intValue { s += "[\(i)]" } else { s += (s.isEmpty ? "" : ".") + k.stringValue }
-        }
-        return s.isEmpty ? "(document)" : s
-    }
-
-    private static func describeProblem(_ e: DecodingError) -> String {
-        switch e {
-        case .keyNotFound: return "required field is missing"
-        case let .typeMismatch(type, _): return "expected \(type)"
-        case let .valueNotFound(type, _): return "expected \(type), found null"
-        case let .dataCorrupted(ctx): return ctx.debugDescription
-        @unknown default: return "\(e)"
-        }
     }
 }

@@ -1,7 +1,9 @@
 /// The model file's spec JSON: input geometry and bounds, class labels, and either the layer
 /// list (`layers`: an nn.Sequential, residual blocks nested) or a graph of named nodes
 /// (`nodes`, with `output`). Field names follow PyTorch's constructor arguments (snake_case)
-/// so a spec reads like the module it describes. See docs/model-format.md.
+/// so a spec reads like the module it describes. Decoded strictly (`Model.decodeSpec`): a
+/// key no spec type reads is refused at any depth, so a typo cannot fall back to a default.
+/// See docs/model-format.md.
 public struct ModelSpec: Codable, Sendable, Equatable {
     public var name: String
     public var input: InputSpec

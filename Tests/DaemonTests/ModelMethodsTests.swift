@@ -69,6 +69,15 @@ final class ModelMethodsTests: XCTestCase {
         XCTAssertEqual(bad.code, -32602)
         XCTAssertTrue(bad.message.contains("layers[0].in_channels"), bad.message)
 
+        // A misspelt field of the saved spec is refused, not read as its default.
+        let saved = try String(contentsOf: root.appendingPathComponent("a.json"), encoding: .utf8)
+        let typo = saved.replacingOccurrences(of: "\"kernel_size\"", with: "\"kernal_size\"")
+        XCTAssertNotEqual(typo, saved)
+        try Data(typo.utf8).write(to: root.appendingPathComponent("typo.json"))
+        let misspelt = d.failure("model/load", ["name": "c", "spec": "typo.json", "weights": "a.safetensors"])
+        XCTAssertEqual(misspelt.code, -32602)
+        XCTAssertTrue(misspelt.message.contains(#"layers[0].kernal_size: unknown field; did you mean "kernel_size"?"#), misspelt.message)
+
         let unknown = d.failure("model/create", ["name": "c", "architecture": "resnet-1000"])
         XCTAssertTrue(unknown.message.contains("params.architecture"), unknown.message)
         XCTAssertEqual(d.failure("model/create", ["name": "c/d", "architecture": "mnist-small"]).code, -32602)
