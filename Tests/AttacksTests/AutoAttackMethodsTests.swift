@@ -230,4 +230,27 @@ final class AutoAttackMethodsTests: XCTestCase {
         XCTAssertLessThanOrEqual(rand.robustAccuracy, members[0].robustAccuracy)
         XCTAssertThrowsError(try run(.autoattack) { $0.steps = 10 }) { XCTAssertEqual(($0 as? AttackError)?.field, "steps") }
     }
+
+    /// `earlyStop` reaches every member: without it a sample APGD-CE fools runs all 100 of its
+    /// steps (and no later member, since the ensemble goes on only with the robust samples);
+    /// with it (the default) it stops at its first success, as APGD-CE alone does.
+    func testAutoAttackPassesEarlyStopToItsMembers() throws {
+        let eps: Float = 0.05
+        for earlyStop in [false, true] {
+            var config = AttackConfig(method: .autoattack)
+            config.earlyStop = earlyStop
+            let members = try AutoAttack.members(try config.resolved(), classes: 4)
+            XCTAssertEqual(members.map { $0.config.earlyStop }, Array(repeating: earlyStop, count: 4))
+            let aa = try run(.autoattack) { $0.epsilon = eps; $0.earlyStop = earlyStop }
+            let apgd = try run(.apgd) { $0.epsilon = eps; $0.loss = .ce; $0.earlyStop = earlyStop }
+            let fooledByAPGD = apgd.samples.indices.filter { apgd.samples[$0].success }
+            XCTAssertFalse(fooledByAPGD.isEmpty, "epsilon large enough that APGD-CE fools some samples")
+            for i in fooledByAPGD {
+                XCTAssertTrue(aa.samples[i].success)
+                XCTAssertEqual(aa.samples[i].iterations, apgd.samples[i].iterations, "sample \(i), earlyStop \(earlyStop)")
+                if !earlyStop { XCTAssertEqual(aa.samples[i].iterations, 100, "sample \(i) runs every step") }
+            }
+            if earlyStop { XCTAssertTrue(fooledByAPGD.contains { aa.samples[$0].iterations < 100 }, "some stop before the last step") }
+        }
+    }
 }

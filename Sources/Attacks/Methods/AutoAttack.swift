@@ -9,8 +9,9 @@ import TensorEngine
 /// then the Square black box (5,000 queries). `rand`, for models with randomness: APGD-CE and
 /// APGD-DLR with the gradient averaged over 20 draws per iteration (for AdvLens's models,
 /// deterministic in evaluation, the draws coincide). Every member runs with this call's norm,
-/// epsilon and seed; target classes are capped at the model's classes − 1. Untargeted: a
-/// success is a misclassification within epsilon.
+/// epsilon, seed and earlyStop (each member still marks the samples it fooled done when it
+/// ends, so the next runs only on the robust ones either way); target classes are capped at
+/// the model's classes − 1. Untargeted: a success is a misclassification within epsilon.
 enum AutoAttack: AttackMethodDefinition {
     static let name: AttackConfig.MethodName = "autoattack"
     static let parameters: Set<AttackConfig.Field> = [.norm, .epsilon, .version]
@@ -29,7 +30,7 @@ enum AutoAttack: AttackMethodDefinition {
     static func members(_ config: AttackConfig, classes: Int) throws -> [(config: AttackConfig, draws: Int)] {
         func member(_ method: AttackConfig.MethodName, _ set: (inout AttackConfig) -> Void = { _ in }) throws -> AttackConfig {
             var c = AttackConfig(method: method)
-            (c.norm, c.epsilon, c.seed, c.earlyStop) = (config.norm, config.epsilon, config.seed, true)
+            (c.norm, c.epsilon, c.seed, c.earlyStop) = (config.norm, config.epsilon, config.seed, config.earlyStop)
             set(&c)
             return try c.resolved()
         }
