@@ -13,10 +13,12 @@ Their images come from a dataset (`advlens.dataset(name, indices)`, or a name fo
 the indices are split into contiguous shards, the shards run on whichever actor is free, and
 the per-shard results are merged in index order: per-sample records and arrays concatenated,
 summaries recomputed from the merged samples exactly as the daemon computes them (never
-averaged). Since every random draw of an attack derives from the request's seed and the
-image's dataset index (protocol/attack.md, "Randomness"), a shard's images get exactly the
-adversarials one request over all of them gets: the merged result equals the single-daemon
-one, whatever the shard size or the number of actors.
+averaged; the merging is `shard_merge.py`). Since every random draw of an attack derives from
+the request's seed and the image's dataset index (protocol/attack.md, "Randomness"), a shard's
+images get the random draws one request over all of them gets: the merged result equals the
+single-daemon one bit for bit for attacks that step by gradient signs, and to float32 rounding
+where steps read gradient magnitudes (docs/scale-out.md, "Exactness"), whatever the shard size
+or the number of actors.
 
 One progress bar covers the pool. `cancel()` (or Ctrl-C while waiting) cancels every running
 shard; the call then raises RequestCancelled whose `data` is the merge of the shards that
@@ -32,13 +34,13 @@ import threading
 import time
 import uuid
 
-import numpy as np
 
 from .client import attack_params, evaluate_params
 from .errors import AdvLensError, ConnectionClosed, RequestCancelled, error_from_reply
 from .params import from_wire, to_wire
 from .progress import ProgressSink
 from .results import result_class
+from .shard_merge import _merge_attack, _merge_evaluate, _merge_activations, _merge_top, _merge_explanations
 
 try:
     import ray
@@ -466,172 +468,3 @@ def _camel(key):
 def _decode(method, value):
     decoded = from_wire(value, None)
     return result_class(method)(decoded, None) if isinstance(decoded, dict) else decoded
-
-
-def _tensor(wire):
-    from .tensors import decode_tensor
-    return decode_tensor(wire)
-
-
-def _concat_tensors(wires):
-    from .tensors import encode_tensor
-    return encode_tensor(np.concatenate([_tensor(w) for w in wires]))
-
-
-def _wire_float(value):
-    """A float32 as the daemon's JSON carries it: the double of its shortest decimal."""
-    return float(str(np.float32(value)))
-
-
-def _f32_mean(values):
-    """Σ v / n in float32, summed in order: the daemon's `reduce(0, +) / Float(count)`."""
-    if not values:
-        return 0.0
-    total = np.float32(0)
-    for v in values:
-        total = np.float32(total + np.float32(v))
-    return _wire_float(total / np.float32(len(values)))
-
-
-def _f32_median(values):
-    s = sorted(np.float32(v) for v in values)
-    if not s:
-        return 0.0
-    n = len(s)
-    return _wire_float(s[n // 2] if n % 2 == 1 else (s[n // 2 - 1] + s[n // 2]) / np.float32(2))
-
-
-def _merge_attack(done, shards, seconds):
-    """The shards' attack results as one: samples renumbered over the whole request, arrays
-    concatenated, the summary recomputed as AttackHandler computes it. `done` holds
-    (shard number, result) in request order."""
-    starts = list(itertools.accumulate([0] + [len(s) for s in shards]))
-    samples, handles = [], []
-    for shard, r in done:
-        first = starts[shard]
-        for s in r["samples"]:
-            samples.append(dict(s, index=len(samples), source=first + s["source"]))
-        handles.append({"handle": r["handle"], "inputs": [first, first + len(shards[shard])]})
-    n = sum(len(shards[shard]) for shard, _ in done)
-    attacked = [s for s in samples if s.get("target") is not None or s["cleanCorrect"]]
-    succeeded = [s for s in attacked if s["success"]]
-    clean = {s["source"]: s["cleanCorrect"] for s in samples}
-    results = [r for _, r in done]
-    summary = {
-        "count": len(samples), "attacked": len(attacked),
-        "successRate": (len(succeeded) / len(attacked)) if attacked else 0.0,
-        "robustAccuracy": (sum(s["adversarialLabel"] == s["label"] for s in samples) / len(samples)) if samples else 0.0,
-        "cleanAccuracy": sum(clean.values()) / n if n else 0.0,
-        "meanLinf": _f32_mean([s["linf"] for s in succeeded]), "medianLinf": _f32_median([s["linf"] for s in succeeded]),
-        "meanL2": _f32_mean([s["l2"] for s in succeeded]), "medianL2": _f32_median([s["l2"] for s in succeeded]),
-        "elapsedMs": seconds * 1000, "imagesPerSecond": len(samples) / max(seconds, 1e-9),
-        "stoppedEarly": any(r["summary"]["stoppedEarly"] for r in results),
-    }
-    out = {"handle": None, "handles": handles, "samples": samples, "summary": summary, "config": results[0]["config"]}
-    for key in ("images", "perturbations"):
-        if key in results[0]:
-            out[key] = _concat_tensors([r[key] for r in results])
-    if "transfer" in results[0]:
-        out["transfer"] = _merge_transfer(results)
-    return out
-
-
-def _merge_transfer(done):
-    """Transfer figures per model: success and robust counts recovered from each shard's
-    fractions (exact: counts over at most 65,536 samples), added, divided again."""
-    out = []
-    for m, first in enumerate(done[0]["transfer"]):
-        ok = robust = total = 0
-        for r in done:
-            n = len(r["samples"])
-            ok += round(r["transfer"][m]["successRate"] * n)
-            robust += round(r["transfer"][m]["robustAccuracy"] * n)
-            total += n
-        out.append({"model": first["model"], "successRate": ok / total, "robustAccuracy": robust / total})
-    return out
-
-
-def _merge_evaluate(done, seconds):
-    """Counts recovered from each shard's fractions (exact), added, and the figures divided
-    again as EvaluateHandler does; per-sample rows renumbered."""
-    count = sum(r["count"] for r in done)
-    clean = sum(round(r["cleanAccuracy"] * r["count"]) for r in done)
-    first = done[0]
-    out = {"count": count, "cleanAccuracy": clean / max(count, 1), "fingerprint": first["fingerprint"],
-           "elapsedMs": seconds * 1000, "stoppedEarly": any(r["stoppedEarly"] for r in done)}
-    for key in ("attack", "norm", "independent"):
-        if key in first:
-            out[key] = first[key]
-    if "curve" in first:
-        curve = []
-        for p, point in enumerate(first["curve"]):
-            robust = sum(round(r["curve"][p]["robustAccuracy"] * r["count"]) for r in done)
-            figures = []
-            clean_images = clean
-            for m, figure in enumerate(point["attacks"]):
-                attacked = sum(r["curve"][p]["attacks"][m]["attacked"] for r in done)
-                broken = sum(r["curve"][p]["attacks"][m]["broken"] for r in done)
-                fooled = sum(round(r["curve"][p]["attacks"][m]["successRate"] * r["curve"][p]["attacks"][m]["attacked"]) for r in done)
-                after = sum(round(r["curve"][p]["attacks"][m]["cumulativeRobustAccuracy"] * r["count"]) for r in done)
-                merged = {"config": figure["config"], "attacked": attacked, "broken": broken,
-                          "cumulativeRobustAccuracy": after / count if count else 0.0,
-                          "successRate": 0.0 if attacked == 0 else fooled / attacked}
-                if attacked == clean_images and count > 0:
-                    merged["robustAccuracy"] = (clean_images - broken) / count
-                figures.append(merged)
-            merged_point = {"robustAccuracy": robust / count if count else 0.0, "attacks": figures}
-            if "epsilon" in point:
-                merged_point["epsilon"] = point["epsilon"]
-            if "samples" in point:
-                rows = []
-                for r in done:
-                    for s in r["curve"][p].get("samples", []):
-                        rows.append(dict(s, index=len(rows)))
-                merged_point["samples"] = rows
-                merged_point["handles"] = [r["curve"][p]["handle"] for r in done if "handle" in r["curve"][p]]
-            curve.append(merged_point)
-        out["curve"] = curve
-        if len(curve) == 1:
-            out["robustAccuracy"] = curve[0]["robustAccuracy"]
-    return out
-
-
-def _merge_activations(done, seconds):
-    first = done[0]
-    table = {"units": first["activations"]["units"], "indices": [], "labels": []}
-    for r in done:
-        table["indices"] += r["activations"]["indices"]
-        table["labels"] += r["activations"].get("labels", [])
-    values = [r["activations"]["values"] for r in done]
-    table["values"] = _concat_tensors(values) if isinstance(values[0], dict) else [row for v in values for row in v]
-    if "locations" in first["activations"]:
-        table["locations"] = [row for r in done for row in r["activations"]["locations"]]
-    if not table["labels"]:
-        del table["labels"]
-    out = {k: v for k, v in first.items() if k not in ("activations", "count", "elapsedMs", "maps")}
-    out.update(activations=table, count=sum(r["count"] for r in done), elapsedMs=seconds * 1000)
-    if "maps" in first:
-        out["maps"] = _concat_tensors([r["maps"] for r in done])
-    return out
-
-
-def _merge_top(done, k, seconds):
-    """Per unit the k highest of the shards' top k (each shard's top k holds every image of
-    the global top k that it has), highest first, ties to the lower index."""
-    first = done[0]
-    units = []
-    for u, unit in enumerate(first["top"]):
-        entries = [e for r in done for e in r["top"][u]["top"]]
-        entries.sort(key=lambda e: (-e["value"], e["index"]))
-        units.append(dict(unit, top=entries[:k]))
-    out = {key: v for key, v in first.items() if key not in ("top", "count", "elapsedMs")}
-    out.update(top=units, count=sum(r["count"] for r in done), elapsedMs=seconds * 1000)
-    return out
-
-
-def _merge_explanations(done, seconds):
-    timings = {}
-    for r in done:
-        for key, value in r.get("timingsMs", {}).items():
-            timings[key] = timings.get(key, 0) + value
-    return {"explanations": [e for r in done for e in r["explanations"]], "timingsMs": timings, "elapsedMs": seconds * 1000}
