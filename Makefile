@@ -123,6 +123,12 @@ bench: deps-test build-tests
 		echo "captum not installed: no explanation reference ($(VENV)/bin/pip install --no-deps captum; $(VENV)/bin/pip install matplotlib)"; \
 	fi
 	$(PYTHON) bench/compare.py out/bench/advlens.jsonl out/bench/reference.jsonl
+	@# torchvision networks through ONNX in AdvLens, PyTorch and onnxruntime, in turns (issue 15).
+	@if $(PYTHON) -c "import torch, torchvision, onnxruntime" 2>/dev/null; then \
+		$(PYTHON) bench/graph_bench.py; \
+	else \
+		echo "torch/torchvision not installed: no torchvision network rows ($(VENV)/bin/pip install torch torchvision)"; \
+	fi
 	@# The Ray pool against one daemon (issue 19): its own rows, ratios measured in the same run.
 	$(PYTHON) bench/pool_bench.py --advlensd $(ADVLENSD) > out/bench/pool.jsonl
 	@cat out/bench/pool.jsonl
