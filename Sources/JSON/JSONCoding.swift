@@ -18,10 +18,12 @@ public enum JSONCoding {
         do {
             return try ValueDecoder(value: value, parent: nil, key: nil, root: path).unbox(type, value, nil, nil, top: true)
         } catch let failure as DecodeFailure {
-            throw JSONError(.invalidValue, failure.message)
+            let field = failure.path, reason = failure.reason()
+            throw JSONError(.invalidValue, "\(field): \(reason)", field: field, reason: reason)
         } catch let error as DecodingError {
             // Thrown by a type's own init(from:) (e.g. a String enum with an unknown raw value).
-            throw JSONError(.invalidValue, convert(error, root: path))
+            let (field, reason) = convert(error, root: path)
+            throw JSONError(.invalidValue, "\(field): \(reason)", field: field, reason: reason)
         }
     }
 
@@ -38,14 +40,15 @@ public enum JSONCoding {
         return s
     }
 
-    static func convert(_ error: DecodingError, root: String) -> String {
+    /// The field's path and the reason, as JSONError's `field` and `reason`.
+    static func convert(_ error: DecodingError, root: String) -> (field: String, reason: String) {
         switch error {
         case .keyNotFound(let key, let ctx):
-            return "\(pathString(root, ctx.codingPath + [key])): required field missing"
+            return (pathString(root, ctx.codingPath + [key]), "required field missing")
         case .valueNotFound(_, let ctx), .typeMismatch(_, let ctx), .dataCorrupted(let ctx):
-            return "\(pathString(root, ctx.codingPath)): \(ctx.debugDescription)"
+            return (pathString(root, ctx.codingPath), ctx.debugDescription)
         @unknown default:
-            return "\(root): \(error)"
+            return (root, "\(error)")
         }
     }
 }
@@ -73,7 +76,8 @@ struct DecodeFailure: Error {
     let parent: PathNode?
     let key: CodingKey?
     let reason: () -> String
-    var message: String { "\(JSONCoding.pathString(root, PathNode.path(parent, key))): \(reason())" }
+    var path: String { JSONCoding.pathString(root, PathNode.path(parent, key)) }
+    var message: String { "\(path): \(reason())" }
 }
 
 /// Lets `JSONValue.init(from:)` take its value from our decoder without a container dance.

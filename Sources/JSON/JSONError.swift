@@ -13,8 +13,18 @@ public struct JSONError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public let kind: Kind
     public let message: String
+    /// For `.invalidValue` from `JSONCoding.decode`: the field's path ("nodes[3].input") and the
+    /// reason alone, for callers that report them apart (a key may itself contain ": ", so the
+    /// message cannot be split back into the two).
+    public let field: String?
+    public let reason: String?
 
-    public init(_ kind: Kind, _ message: String) { self.kind = kind; self.message = message }
+    public init(_ kind: Kind, _ message: String, field: String? = nil, reason: String? = nil) {
+        self.kind = kind
+        self.message = message
+        self.field = field
+        self.reason = reason
+    }
 
     public var description: String { message }
 }

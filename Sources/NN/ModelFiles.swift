@@ -21,10 +21,9 @@ extension Model {
         do {
             return try JSONCoding.decode(ModelSpec.self, from: value, path: "")
         } catch let error as JSONError {
-            // "nodes[3].input: unknown field; ..." (the path is empty for the document itself).
-            guard let colon = error.message.range(of: ": ") else { throw ModelError.invalidSpec(path: "(document)", message: error.message) }
-            let path = String(error.message[..<colon.lowerBound])
-            throw ModelError.invalidSpec(path: path.isEmpty ? "(document)" : path, message: String(error.message[colon.upperBound...]))
+            // field "nodes[3].input", reason "unknown field; ..." (the path is empty for the document itself).
+            guard let field = error.field, let reason = error.reason else { throw ModelError.invalidSpec(path: "(document)", message: error.message) }
+            throw ModelError.invalidSpec(path: field.isEmpty ? "(document)" : field, message: reason)
         }
     }
 

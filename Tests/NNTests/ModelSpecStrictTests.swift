@@ -22,6 +22,13 @@ final class ModelSpecStrictTests: XCTestCase {
                       path: "comment", message: "unknown field")
     }
 
+    /// A key may itself contain ": "; the path is reported whole (it used to be cut at the first
+    /// ": " of the message).
+    func testAnUnknownKeyWithAColonIsNamedWhole() {
+        assertRefused(#"{"name": "m", \#(input), \#(classes), "layers": [], "note: old": 1}"#,
+                      path: "note: old", message: "unknown field")
+    }
+
     func testUnknownFieldOfTheInput() {
         assertRefused(#"{"name": "m", "input": {"shape": [1, 4, 4], "range": [0, 1], "stdd": [1]}, \#(classes), "layers": []}"#,
                       path: "input.stdd", message: #"unknown field; did you mean "std"?"#)
