@@ -2,7 +2,7 @@
 """The Ray pool (advlens.distributed) against one daemon on the same machine (issue 19).
 
     python3 bench/pool_bench.py [--advlensd .build/release/advlensd] [--runs 3] [--images 1000]
-                                [--models mnist-small,mnist-madry] [--steps 40]
+                                [--models mnist-small,mnist-madry] [--steps 40] [--ray-niceness]
 
 PGD-`steps` (L-inf, epsilon 0.3, step 0.01, early stopping off: every image takes every step,
 as a cost model wants) on the first `images` MNIST test images, per model: one warm daemon
@@ -11,7 +11,9 @@ actors (each actor's daemon on cpus/actors threads), interleaved run by run so t
 machine's load hits all three alike; each after one warm-up. The models are the built-in
 architectures made by model/create with seed 0 (weights do not change the cost with early
 stopping off). Prints JSON lines: per model and configuration the median seconds, images/s and
-seconds per image, and the ratios pool/one daemon (< 1: the pool is faster).
+seconds per image, and the ratios pool/one daemon (< 1: the pool is faster). The pools run
+their daemons at this process's niceness (Pool's default); `--ray-niceness` adds a 1-actor pool
+left at Ray's worker niceness (15), to measure what that costs on a shared machine.
 """
 import argparse
 import json
@@ -38,6 +40,7 @@ def main():
     ap.add_argument("--images", type=int, default=1000)
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--models", default="mnist-small,mnist-madry")
+    ap.add_argument("--ray-niceness", action="store_true", help="also a 1-actor pool at Ray's worker niceness")
     args = ap.parse_args()
     import ray
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "clients/python"), os.environ.get("PYTHONPATH")) if p)
@@ -57,11 +60,17 @@ def main():
     setup(one)
     pools = {1: Pool(actors=1, cpus_per_actor=cpus, daemon=args.advlensd, progress=False, shards_per_actor=1),
              2: Pool(actors=2, cpus_per_actor=cpus // 2 or 1, daemon=args.advlensd, progress=False)}
+    if args.ray_niceness:
+        pools["ray"] = Pool(actors=1, cpus_per_actor=cpus, daemon=args.advlensd, progress=False, shards_per_actor=1, niceness=None)
     for p in pools.values():
         setup(p)
+    print(json.dumps({"niceness": {"bench": os.getpriority(os.PRIO_PROCESS, 0),
+                                   **{str(k): p.niceness() for k, p in pools.items()}}}), flush=True)
     runners = {"one daemon": lambda m: one.attack(m, "pgd", inputs, **settings),
                "pool, 1 actor": lambda m: pools[1].attack(m, "pgd", inputs, **settings),
                "pool, 2 actors": lambda m: pools[2].attack(m, "pgd", inputs, **settings)}
+    if args.ray_niceness:
+        runners["pool, 1 actor, Ray's niceness"] = lambda m: pools["ray"].attack(m, "pgd", inputs, **settings)
     for m in models:
         times = {name: [] for name in runners}
         for name, run in runners.items():

@@ -97,13 +97,42 @@ public enum Evaluate: RequestType {
         public var samples: [Sample]?
         /// With perSample, when an attack broke any image: those adversarials (sources: their indices).
         public var handle: String?
+        /// The counts behind the figures and the checks: tallies of shards add up to the
+        /// tally of their union (evaluate/checks takes them).
+        public var tally: Tally
 
-        public init(epsilon: Float?, robustAccuracy: Double, attacks: [AttackFigures], samples: [Sample]?, handle: String?) {
+        public init(epsilon: Float?, robustAccuracy: Double, attacks: [AttackFigures], samples: [Sample]?, handle: String?, tally: Tally) {
             self.epsilon = epsilon
             self.robustAccuracy = robustAccuracy
             self.attacks = attacks
             self.samples = samples
             self.handle = handle
+            self.tally = tally
+        }
+    }
+
+    /// One curve point's counts over the images evaluated (per attack, in the list's order).
+    public struct Tally: Codable, Sendable, Equatable {
+        public var images: Int
+        public var cleanCorrect: Int
+        /// Per attack: images it ran on, broke within the budget, misclassified at any distance.
+        public var attacked: [Int]
+        public var broken: [Int]
+        public var fooled: [Int]
+        /// Per attack m: images still robust after attacks 0...m.
+        public var robustAfter: [Int]
+        /// [a][b]: images attack b ran on and left robust that attack a broke.
+        public var brokenWhereOtherFailed: [[Int]]
+
+        public init(images: Int, cleanCorrect: Int, attacked: [Int], broken: [Int], fooled: [Int], robustAfter: [Int],
+                    brokenWhereOtherFailed: [[Int]]) {
+            self.images = images
+            self.cleanCorrect = cleanCorrect
+            self.attacked = attacked
+            self.broken = broken
+            self.fooled = fooled
+            self.robustAfter = robustAfter
+            self.brokenWhereOtherFailed = brokenWhereOtherFailed
         }
     }
 

@@ -28,11 +28,11 @@ public enum Methods {
         Initialize.method, Shutdown.method,
         ModelCreate.method, ModelLoad.method, ModelSave.method, ModelList.method, ModelInfo.method, ModelUnload.method,
         DatasetLoad.method, DatasetList.method, DatasetInfo.method,
-        Predict.method, AttackMethod.method, HandleList.method, HandleDrop.method,
+        Predict.method, AttackMethod.method, HandleList.method, HandleDrop.method, HandleCreate.method,
         Probe.method,
         ExplainPrediction.method,
         CacheStats.method, CacheClear.method,
-        TrainStep.method, Evaluate.method,
+        TrainStep.method, Evaluate.method, EvaluateChecks.method,
     ]
     /// Notifications the server accepts.
     public static let notifications = ["initialized", "exit", "$/cancelRequest"]

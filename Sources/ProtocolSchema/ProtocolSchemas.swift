@@ -24,8 +24,9 @@ public enum ProtocolSchemas {
         Method(ModelUnload.self),
         Method(DatasetLoad.self), Method(DatasetList.self), Method(DatasetInfo.self),
         Method(Predict.self), Method(AttackMethod.self), Method(HandleList.self), Method(HandleDrop.self),
+        Method(HandleCreate.self),
         Method(Probe.self), Method(ExplainPrediction.self), Method(CacheStats.self), Method(CacheClear.self),
-        Method(TrainStep.self), Method(Evaluate.self),
+        Method(TrainStep.self), Method(Evaluate.self), Method(EvaluateChecks.self),
     ]
 
     /// Every file: its path under protocol/schema/ and its text.

@@ -63,6 +63,8 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
         registerExplain()
         registerCacheMethods()
         registerTraining()
+        registerEvaluateChecks()
+        registerHandleCreate()
     }
 
     /// Adds a method: `access` decides from the params how the request may run beside others,

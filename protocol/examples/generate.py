@@ -48,7 +48,7 @@ NAN_TENSOR = tensor([float("nan")] + DIGIT[1:], [1, 28, 28])
 CLASSES = [str(c) for c in range(10)]
 METHODS = ["initialize", "shutdown", "model/create", "model/load", "model/save", "model/list", "model/info",
            "model/unload", "dataset/load", "dataset/list", "dataset/info", "predict", "attack", "handle/list", "handle/drop",
-           "probe", "explainPrediction", "cache/stats", "cache/clear", "trainStep", "evaluate"]
+           "handle/create", "probe", "explainPrediction", "cache/stats", "cache/clear", "trainStep", "evaluate", "evaluate/checks"]
 EXPLAINERS = ["influence", "gradientTimesActivation", "saliency", "inputTimesGradient", "integratedGradients", "gradCam",
               "occlusion"]
 ATTACKS = ["fgsm", "bim", "pgd", "mifgsm", "ensemble-opt", "cw", "deepfool", "ffgsm", "apgd", "apgd-t", "square", "fab-t",
@@ -568,7 +568,26 @@ def attack():
         "handle": "adv-15", "samples": "<array:2>", "summary": attack_summary(2),
         "config": {"method": "autoattack", "models": digits_only(), "norm": "linf", "epsilon": 0.3, "version": "standard",
                    "targeted": False, "earlyStop": True, "seed": 0}})
-    s.finish(28)
+    s.comment("handle/create keeps given images with their records as a handle, as an attack would (a Ray pool joins "
+              "its shards' results so): here the deepfool and apgd handles concatenated, with their labels, clean "
+              "inputs (a dataset reference), sources and success; predict reads it like any handle.")
+    s.call(28, "handle/create", {"model": "digits", "images": [{"handle": "adv-10"}, {"handle": "adv-11"}], "labels": [1, 1, 1, 1],
+                                 "clean": TWO, "sources": [0, 1, 0, 1], "adversarialLabels": [8, 8, 8, 8],
+                                 "success": [True, True, True, True], "kind": "attack joined"},
+           {"handle": "adv-16", "count": 4})
+    s.call(29, "predict", {"model": "digits", "inputs": {"handle": "adv-16", "indices": [0, 3]}, "topK": 1},
+           {"predictions": [{"label": "<integer>"}, {"label": "<integer>"}], "count": 2})
+    s.comment("Every per-image list has one entry per image; sources index the clean inputs, which they need.")
+    s.fail(30, "handle/create", {"model": "digits", "images": {"handle": "adv-10"}, "labels": [1, 1, 1]}, -32602,
+           "params.labels: 3 values for 2 images", schema="valid")
+    s.fail(31, "handle/create", {"model": "digits", "images": {"handle": "adv-10"}, "labels": [1, 1], "sources": [0, 1]}, -32602,
+           "params.sources: needs clean (the inputs they index)", schema="valid")
+    s.fail(32, "handle/create", {"model": "digits", "images": {"handle": "adv-10"}, "labels": [1, 1], "clean": TWO,
+                                 "sources": [0, 2]}, -32602, "params.sources[1]: 2 is out of range 0..<2 (the clean inputs)",
+           schema="valid")
+    s.fail(33, "handle/create", {"model": "digits", "images": {"handle": "adv-10"}, "labels": [1, 1], "sorces": [0, 1]}, -32602,
+           "<contains:sorces>")
+    s.finish(34)
     return s
 
 
@@ -1037,7 +1056,8 @@ def train():
     figures = {"config": "<object>", "attacked": "<integer>", "broken": "<integer>", "cumulativeRobustAccuracy": "<number>",
                "successRate": "<number>"}
     point = {"robustAccuracy": "<number>", "attacks": [dict(figures, robustAccuracy="<number>"), dict(figures, robustAccuracy="<absent>")],
-             "samples": "<absent>"}
+             "samples": "<absent>", "tally": {"images": 50, "cleanCorrect": "<integer>", "attacked": "<array:2>", "broken": "<array:2>",
+                                              "fooled": "<array:2>", "robustAfter": "<array:2>", "brokenWhereOtherFailed": "<array:2>"}}
     s.result(19, {"count": 50, "cleanAccuracy": "<number>", "robustAccuracy": "<absent>", "attack": "<absent>", "norm": "linf",
                   "independent": False, "curve": [dict(point, epsilon=0.1), dict(point, epsilon=0.3)],
                   "checks": [{"code": "iterativeWeakerThanSingleStep", "epsilon": 0.1, "attacks": [0, 1], "message": "<string>"},
@@ -1049,7 +1069,23 @@ def train():
            -32602, "<regex:params.attacks\\[1\\].method: unknown \"autoattak\".*>")
     s.fail(21, "evaluate", {"model": "digits", "dataset": "mnist-test", "attacks": [{"method": "pgd", "epsilon": 0.1}], "epsilons": [0.2]},
            -32602, "params.attacks[0].epsilon: given, but epsilons sets every attack's epsilon", schema="valid")
-    s.finish(22)
+    s.comment("evaluate/checks: the checks of given tallies (each curve point's tally above, or sums of the tallies of "
+              "shards of a dataset, as a Ray pool adds them), computed as evaluate computes its own: FGSM, run after "
+              "the weak PGD, broke 24 of 200 images PGD left robust.")
+    tally = {"images": 200, "cleanCorrect": 190, "attacked": [190, 189], "broken": [1, 24], "fooled": [1, 24],
+             "robustAfter": [189, 165], "brokenWhereOtherFailed": [[0, 0], [24, 0]]}
+    s.call(22, "evaluate/checks", {"model": "digits", "attacks": [weak_pgd, {"method": "fgsm"}], "epsilons": [0.1], "tallies": [tally]},
+           {"checks": [{"code": "iterativeWeakerThanSingleStep", "epsilon": 0.1, "attacks": [0, 1],
+                        "message": "the iterative pgd (attacks[0]) left 12.0% more of the images robust than the single-step "
+                                   "fgsm (attacks[1]) at epsilon 0.1; iterative attacks should be at least as strong (masked "
+                                   "gradients, or too few steps or too small a step size)"}]})
+    s.comment("One tally per curve point, one count per attack, each within the images.")
+    s.fail(23, "evaluate/checks", {"model": "digits", "attacks": [weak_pgd, {"method": "fgsm"}], "epsilons": [0.1, 0.3],
+                                   "tallies": [tally]}, -32602, "params.tallies: 1 tallies for 2 curve points", schema="valid")
+    s.fail(24, "evaluate/checks", {"model": "digits", "attacks": [weak_pgd, {"method": "fgsm"}], "epsilons": [0.1],
+                                   "tallies": [dict(tally, broken=[1, 201])]}, -32602,
+           "params.tallies[0].broken[1]: expected 0 to images (200), got 201", schema="valid")
+    s.finish(25)
     return s
 
 

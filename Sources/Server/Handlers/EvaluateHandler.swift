@@ -80,8 +80,7 @@ extension AdvLensServer {
                 try curvePoint(points[k], tallies[k], outcomes: p.perSample == true ? outcomes[k] : nil, images: images,
                                labels: labels, handles: handles, models: members, context: context)
             }
-            checks = MaskingChecks.run(points.indices.map { MaskingChecks.Point(worstCase: points[$0], tally: tallies[$0]) })
-                .map { Evaluate.Check(code: $0.code, epsilon: $0.epsilon, attacks: $0.attacks, message: $0.message) }
+            checks = Self.maskingChecks(points, tallies)
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let out = Evaluate.Result(
@@ -95,8 +94,14 @@ extension AdvLensServer {
         return out
     }
 
+    /// The gradient-masking checks of the points' tallies, as the wire carries them.
+    static func maskingChecks(_ points: [WorstCase], _ tallies: [WorstCaseTally]) -> [Evaluate.Check] {
+        MaskingChecks.run(points.indices.map { MaskingChecks.Point(worstCase: points[$0], tally: tallies[$0]) })
+            .map { Evaluate.Check(code: $0.code, epsilon: $0.epsilon, attacks: $0.attacks, message: $0.message) }
+    }
+
     /// The attacks of `attack` or `attacks` (at most one of the two), and how errors name attack i.
-    private static func evaluationAttacks(_ p: Evaluate.Params) throws -> ([AttackConfig], (Int) -> String) {
+    static func evaluationAttacks(_ p: Evaluate.Params) throws -> ([AttackConfig], (Int) -> String) {
         switch (p.attack, p.attacks) {
         case (nil, nil):
             for (name, given) in [("epsilons", p.epsilons != nil), ("independent", p.independent != nil), ("perSample", p.perSample != nil)] where given {
@@ -117,7 +122,7 @@ extension AdvLensServer {
 
     /// One WorstCase per epsilon (one at the attacks' own budgets without epsilons), every
     /// attack resolved before any work so that errors come first.
-    private static func curvePoints(_ attacks: [AttackConfig], _ p: Evaluate.Params, model: Model,
+    static func curvePoints(_ attacks: [AttackConfig], _ p: Evaluate.Params, model: Model,
                                     field: @escaping (Int) -> String) throws -> [WorstCase] {
         guard !attacks.isEmpty else { return [] }
         let epsilons: [Float?]
@@ -163,7 +168,10 @@ extension AdvLensServer {
                                    broken: t.broken[m], robustAccuracy: t.alone(m), cumulativeRobustAccuracy: t.cumulative(m),
                                    successRate: t.attacked[m] == 0 ? 0 : Double(t.fooled[m]) / Double(t.attacked[m]))
         }
-        var out = Evaluate.CurvePoint(epsilon: point.epsilon, robustAccuracy: t.robustAccuracy, attacks: figures, samples: nil, handle: nil)
+        let tally = Evaluate.Tally(images: t.images, cleanCorrect: t.cleanCorrect, attacked: t.attacked, broken: t.broken, fooled: t.fooled,
+                                   robustAfter: t.robustAfter, brokenWhereOtherFailed: t.brokenWhereOtherFailed)
+        var out = Evaluate.CurvePoint(epsilon: point.epsilon, robustAccuracy: t.robustAccuracy, attacks: figures, samples: nil, handle: nil,
+                                      tally: tally)
         guard let outcomes, let handles else { return out }
         var samples: [Evaluate.Sample] = [], broken: [Int] = [], adversarial: [Tensor] = []
         for o in outcomes {

@@ -20,8 +20,8 @@ KNOWN_METHODS = [
     "shutdown",
     "model/create", "model/load", "model/save", "model/list", "model/info", "model/unload",
     "dataset/load", "dataset/list", "dataset/info",
-    "predict", "attack", "handle/list", "handle/drop",
-    "probe", "explainPrediction", "trainStep", "evaluate", "cache/stats", "cache/clear",
+    "predict", "attack", "handle/list", "handle/drop", "handle/create",
+    "probe", "explainPrediction", "trainStep", "evaluate", "evaluate/checks", "cache/stats", "cache/clear",
 ]
 # Methods that report progress through a workDoneToken when asked.
 PROGRESS_METHODS = {"predict", "attack", "probe", "explainPrediction", "trainStep", "evaluate"}

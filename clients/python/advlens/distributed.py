@@ -25,8 +25,18 @@ shard; the call then raises RequestCancelled whose `data` is the merge of the sh
 finished. An actor whose daemon dies mid-shard exits, Ray restarts it (a fresh daemon, the same
 models and datasets), and the shard runs again on the first free actor: the result is the
 same as without the failure.
+
+A sharded attack returns one handle, the pool's ("pool-...-1"). Its adversarial images stay
+where the shards made them, in Ray's object store (one object per shard, on the node of the
+actor that ran it, owned by the driver); the per-image records (labels, sources, targets,
+adversarial predictions, success) and the clean inputs (a dataset reference) are the driver's.
+An actor given the handle in a request (`inputs`, a probe's `adversarial`) fetches the shards'
+objects and keeps them in its daemon with `handle/create` the first time, so each daemon
+holds a copy only once it needs one; `pool.export_handle(h, client)` puts the same handle
+into any other daemon. The daemons run at the caller's niceness (see `Pool`).
 """
 import itertools
+import json
 import math
 import os
 import tempfile
@@ -34,13 +44,16 @@ import threading
 import time
 import uuid
 
+import numpy as np
 
 from .client import attack_params, evaluate_params
 from .errors import AdvLensError, ConnectionClosed, RequestCancelled, error_from_reply
 from .params import from_wire, to_wire
 from .progress import ProgressSink
 from .results import result_class
-from .shard_merge import _merge_attack, _merge_evaluate, _merge_activations, _merge_top, _merge_explanations
+from .shard_merge import (_merge_activations, _merge_attack, _merge_evaluate, _merge_explanations, _merge_representation,
+                          _merge_top)
+from .tensors import decode_tensor, encode_tensor
 
 try:
     import ray
@@ -48,7 +61,7 @@ except ImportError:  # the optional extra advlens[ray]
     ray = None
 
 # Probe kinds whose statistics the pool merges exactly.
-MERGEABLE_PROBES = ("activations", "topActivations", "classHistograms")
+MERGEABLE_PROBES = ("activations", "topActivations", "classHistograms", "consistency", "representation")
 
 
 class Shipped:
@@ -59,12 +72,28 @@ class Shipped:
         self.ref = ref
 
 
+class PoolHandle:
+    """A pool's handle as it travels to an actor: its name and how to make it (`handle/create`
+    params whose `images` are the shards' object refs, in order)."""
+
+    def __init__(self, name, create):
+        self.name = name
+        self.create = create
+
+
 class DaemonActor:
     """One Ray actor: a warm advlensd over stdio with the pool's set-up replayed. Wrapped by
     `ray.remote` in `Pool` (max_restarts, two threads: a shard and its cancel)."""
 
-    def __init__(self, names, daemon, daemon_args, threads):
+    def __init__(self, names, daemon, daemon_args, threads, niceness=None):
         from .client import Client
+        if niceness is not None:
+            # The daemon inherits this thread's niceness: the caller's where the OS allows it
+            # (raising it always; lowering it needs CAP_SYS_NICE or RLIMIT_NICE).
+            try:
+                os.setpriority(os.PRIO_PROCESS, 0, niceness)
+            except OSError:
+                pass
         # The registry and the progress board by name (plain strings as constructor arguments:
         # nothing in the object store that a restart could find gone).
         registry, board = (ray.get_actor(name) for name in names)
@@ -79,6 +108,8 @@ class DaemonActor:
         # Results come back as sent (wire JSON): the driver decodes and merges them.
         self.client._decode = lambda method, value, as_torch=False: value
         self.shard = None
+        self.handles = {}      # pool handle name -> this daemon's handle
+        self.kill_at = None    # kill_daemon_at_report
         for method, params in ray.get(registry.setup.remote()):
             self.client._request(method, self._localised(params), progress=False)
 
@@ -91,6 +122,12 @@ class DaemonActor:
                     f.write(ray.get(value.ref))
                 os.replace(path + ".part", path)
             return path
+        if isinstance(value, PoolHandle):
+            if value.name not in self.handles:
+                create = dict(value.create)
+                create["images"] = encode_tensor(np.concatenate(ray.get(create["images"])))
+                self.handles[value.name] = self.client._request("handle/create", create, progress=False)["handle"]
+            return self.handles[value.name]
         if isinstance(value, dict):
             return {k: self._localised(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -100,26 +137,44 @@ class DaemonActor:
     def apply(self, method, params):
         return self.client._request(method, self._localised(params), progress=False)
 
-    def run(self, method, params, shard):
-        """One shard: ("done", result), ("cancelled", partial or None) or ("error", error)."""
+    def run(self, method, params, shard, split_images=False):
+        """One shard: (("done", result), images), (("cancelled", partial or None), None) or
+        (("error", error), None); called with num_returns=2. `split_images` (an attack whose
+        result joins a pool handle): the adversarial images go out as the second return (an
+        array in the object store, fetched only where needed) and the shard's own handle is
+        dropped from this daemon."""
         self.shard = shard
+        ray.get(self.board.started.remote(shard))   # before any result: the tests count runs
         last = [-1]
+        reports = [0]
 
         def report(value):
+            reports[0] += 1
+            if self.kill_at is not None and reports[0] >= self.kill_at:
+                self.kill_at = None
+                ray.get(self.board.note.remote("killed", {"shard": shard, "percentage": value.get("percentage"),
+                                                           "pid": self.client.process.pid}))
+                self.client.process.kill()
             percentage = value.get("percentage")
             if percentage is not None and percentage != last[0]:
                 last[0] = percentage
                 self.board.report.remote(shard, percentage)
         try:
-            return "done", self.client._request(method, params, progress=report)
+            value = self.client._request(method, self._localised(params), progress=report)
+            images = None
+            if split_images:
+                images = decode_tensor(value.pop("images"))
+                self.client._request("handle/drop", {"handle": value["handle"]}, progress=False)
+                value["handle"] = None
+            return ("done", value), images
         except RequestCancelled as e:
-            return "cancelled", e.data
+            return ("cancelled", e.data), None
         except ConnectionClosed:
             # The daemon died: end this actor so that Ray restarts it with a fresh daemon (the
             # pool's set-up replayed); the driver runs the shard again.
             os._exit(1)
         except AdvLensError as e:
-            return "error", {"code": e.code, "message": e.message, "data": e.data}
+            return ("error", {"code": e.code, "message": e.message, "data": e.data}), None
         finally:
             self.shard = None
 
@@ -136,9 +191,20 @@ class DaemonActor:
     def daemon_pid(self):
         return self.client.process.pid
 
-    def kill_daemon(self):
-        """Kills this actor's daemon (SIGKILL), as a crash would: for the fault tests."""
-        self.client.process.kill()
+    def daemon_niceness(self):
+        return os.getpriority(os.PRIO_PROCESS, self.client.process.pid)
+
+    def kill_daemon_at_report(self, count):
+        """Kills this actor's daemon (SIGKILL, as a crash would) from inside the next shard it
+        runs, at that shard's `count`-th progress report: while the request runs, before its
+        reply is read. For the fault tests; the board's notes record it."""
+        self.kill_at = count
+
+    def drop_handle(self, name):
+        """Forgets a pool handle and frees this daemon's copy of it."""
+        handle = self.handles.pop(name, None)
+        if handle is not None:
+            self.client._request("handle/drop", {"handle": handle}, progress=False)
 
 
 class Registry:
@@ -155,19 +221,33 @@ class Registry:
 
 
 class ProgressBoard:
-    """Each running shard's latest percentage, read by the driver's one progress bar."""
+    """Each running shard's latest percentage, read by the driver's one progress bar; how often
+    each shard started and what actors noted (a killed daemon), read by the tests."""
 
     def __init__(self):
         self.values = {}
+        self.starts = {}
+        self.notes = []
 
     def report(self, shard, percentage):
         self.values[shard] = percentage
 
+    def started(self, shard):
+        self.starts[shard] = self.starts.get(shard, 0) + 1
+
+    def note(self, what, details):
+        self.notes.append((what, details))
+
     def read(self):
         return dict(self.values)
 
+    def history(self):
+        return {"starts": dict(self.starts), "notes": list(self.notes)}
+
     def clear(self):
         self.values = {}
+        self.starts = {}
+        self.notes = []
 
 
 class Pool:
@@ -180,10 +260,19 @@ class Pool:
     `max_restarts`: how often Ray restarts a failed actor; `progress` as the Client's;
     `threads`: each daemon's engine threads (OPENBLAS_NUM_THREADS; default `cpus_per_actor`,
     None keeps the node's setting); `shards_per_actor`: shards per actor of one call (more
-    balance the load, fewer cost less per-request overhead)."""
+    balance the load, fewer cost less per-request overhead).
+
+    Niceness: Ray starts its workers at niceness 15 (its `worker_niceness`), and a daemon
+    started by a worker would inherit it, losing CPU to everything else on a shared machine.
+    The pool asks Ray to start its actors without that increment (runtime_env
+    RAY_worker_niceness=0: at the raylet's niceness, on a cluster the pool starts the
+    caller's), and each actor then sets its thread, and so the daemon it starts, to the
+    caller's niceness. Raising a niceness is always allowed; lowering it below the raylet's
+    needs CAP_SYS_NICE or RLIMIT_NICE on that node, and without them the daemon keeps the
+    raylet's (`pool.niceness()` says what each daemon got). `niceness=None` leaves Ray's."""
 
     def __init__(self, actors=None, cpus_per_actor=1, address=None, daemon=None, daemon_args=(),
-                 max_restarts=3, progress=None, shards_per_actor=2, threads=0):
+                 max_restarts=3, progress=None, shards_per_actor=2, threads=0, niceness="caller"):
         if ray is None:
             raise ImportError("advlens.distributed needs Ray: pip install 'advlens[ray]'")
         if not ray.is_initialized():
@@ -195,12 +284,23 @@ class Pool:
         names = (f"advlens-registry-{uuid.uuid4().hex}", f"advlens-board-{uuid.uuid4().hex}")
         self._registry = ray.remote(num_cpus=0)(Registry).options(name=names[0]).remote()
         self._board = ray.remote(num_cpus=0)(ProgressBoard).options(name=names[1]).remote()
-        actor_class = ray.remote(num_cpus=cpus_per_actor, max_restarts=max_restarts, max_concurrency=2)(DaemonActor)
+        options = dict(num_cpus=cpus_per_actor, max_restarts=max_restarts, max_concurrency=2)
+        if niceness is not None:
+            options["runtime_env"] = {"env_vars": {"RAY_worker_niceness": "0"}}
+            niceness = os.getpriority(os.PRIO_PROCESS, 0) if niceness == "caller" else int(niceness)
+        actor_class = ray.remote(**options)(DaemonActor)
         threads = int(cpus_per_actor) if threads == 0 else threads
-        self.actors = [actor_class.remote(names, daemon, list(daemon_args), threads) for _ in range(actors)]
+        self.actors = [actor_class.remote(names, daemon, list(daemon_args), threads, niceness) for _ in range(actors)]
         self._keys = itertools.count()
         self._cancel = threading.Event()
         self._busy = {}
+        self._handles = {}   # the pool's handles: name -> PoolHandle
+        self._handle_prefix = f"pool-{uuid.uuid4().hex[:8]}-"
+        self._handle_numbers = itertools.count(1)
+
+    def niceness(self):
+        """Each actor's daemon's niceness."""
+        return ray.get([a.daemon_niceness.remote() for a in self.actors])
 
     def close(self):
         """Shuts every actor's daemon down, then ends the actors."""
@@ -249,22 +349,81 @@ class Pool:
     def attack(self, model=None, method="pgd", inputs=None, progress=None, images=True, **params):
         """As Client.attack, over a dataset's images. The merged result has the samples of all
         shards (`index` and `source` counted over the whole request), the adversarial images and
-        perturbations concatenated, the summary recomputed from them, and `handles`: where each
-        shard's result is kept ({handle, inputs: [first, end)}, in some actor's daemon);
-        `handle` is None."""
+        perturbations concatenated, the summary recomputed from them, and `handle`: the pool's
+        one handle for the whole adversarial set (see the module's docstring), which the
+        pool's methods take wherever a daemon's handle goes and `export_handle` puts into
+        another daemon. A cancelled attack's partial result has no handle."""
         params = attack_params(model, images, params)
         name, indices, rest = self._dataset_inputs(inputs)
         wire = to_wire(dict(params, method=method))
+        returned = dict(wire.get("return") or {})
+        wire["return"] = dict(returned, images=True)   # the images join the pool's handle
         shards = self._shards(indices)
         requests = [dict(wire, inputs=dict(rest, dataset=name, indices=part)) for part in shards]
         started = time.monotonic()
-        outcome = self._run("attack", requests, progress, f"attack {method}")
-        return self._finish("attack", outcome, lambda done: _merge_attack(done, shards, time.monotonic() - started))
+        outcome = self._run("attack", requests, progress, f"attack {method}", split_images=True)
+
+        def merge(done):
+            merged = _merge_attack(done, shards, time.monotonic() - started)
+            refs = [outcome[3][shard] for shard, _ in done]
+            if returned.get("images"):
+                merged["images"] = encode_tensor(np.concatenate(ray.get(refs)))
+            if len(done) == len(shards):
+                merged["handle"] = self._new_handle(merged, refs, wire, name, indices)
+            return merged
+        return self._finish("attack", outcome, merge)
+
+    def _new_handle(self, merged, refs, wire, dataset_name, indices):
+        """A pool handle for a merged attack: its records and the shards' image objects."""
+        samples = merged["samples"]
+        config = merged["config"]
+        create = {
+            "model": wire.get("model") or wire["models"][0]["name"],
+            "images": refs, "labels": [s["label"] for s in samples],
+            "clean": {"dataset": dataset_name, "indices": list(indices)},
+            "sources": [s["source"] for s in samples], "targets": [s.get("target") for s in samples],
+            "adversarialLabels": [s["adversarialLabel"] for s in samples], "success": [s["success"] for s in samples],
+            "kind": f"attack {config['method']}", "provenance": json.dumps(config, separators=(",", ":")),
+        }
+        name = f"{self._handle_prefix}{next(self._handle_numbers)}"
+        self._handles[name] = PoolHandle(name, create)
+        return name
+
+    def export_handle(self, handle, client):
+        """Puts a pool handle into another daemon (a `Client`'s) with `handle/create`; returns
+        that daemon's Handle."""
+        h = self._pool_handle(handle)
+        create = dict(h.create, images=np.concatenate(ray.get(h.create["images"])))
+        return client.call("handle/create", create).handle
+
+    def drop_handle(self, handle):
+        """Frees a pool handle: every daemon's copy and the shards' objects."""
+        h = self._pool_handle(handle)
+        ray.get([a.drop_handle.remote(h.name) for a in self.actors])
+        del self._handles[h.name]
+
+    def _pool_handle(self, handle):
+        name = str(handle)
+        if name not in self._handles:
+            raise ValueError(f"{name!r} is not a handle of this pool (the pool's attacks make them)")
+        return self._handles[name]
+
+    def _with_handles(self, value):
+        """Params with the pool's handles (`{"handle": name}`) made PoolHandles for the actors."""
+        if isinstance(value, dict):
+            out = {k: self._with_handles(v) for k, v in value.items()}
+            if isinstance(value.get("handle"), str) and value["handle"] in self._handles:
+                out["handle"] = self._handles[value["handle"]]
+            return out
+        if isinstance(value, list):
+            return [self._with_handles(v) for v in value]
+        return value
 
     def evaluate(self, model, dataset=None, attack=None, attacks=None, epsilons=None, progress=None, **params):
         """As Client.evaluate, over a dataset (a name: all of it, or dataset(name, indices)).
-        Counts and figures are summed over shards; `checks` (gradient-masking signs) need one
-        daemon's per-attack tallies and are absent: run Client.evaluate for them."""
+        Each point's tally (its counts) is the sum of the shards', every figure is computed
+        from the summed counts as the daemon computes it, and `checks` come from one daemon
+        given the summed tallies (`evaluate/checks`): the same report as one daemon's."""
         params = evaluate_params(attack, attacks, epsilons, params)
         if params.get("inputs") is not None:
             raise ValueError("Pool.evaluate shards a dataset: pass dataset=name or dataset(name, indices), not inputs")
@@ -274,45 +433,92 @@ class Pool:
         requests = [dict(wire, inputs=dict(rest, dataset=name, indices=part)) for part in shards]
         started = time.monotonic()
         outcome = self._run("evaluate", requests, progress, "evaluate")
-        return self._finish("evaluate", outcome, lambda done: _merge_evaluate([r for _, r in done], time.monotonic() - started))
 
-    def probe(self, model, layer, kind="topActivations", dataset=None, progress=None, **params):
+        def merge(done):
+            merged = _merge_evaluate([r for _, r in done], time.monotonic() - started)
+            if "curve" in merged:
+                request = {k: wire[k] for k in ("model", "attack", "attacks", "epsilons", "independent") if k in wire}
+                reply = ray.get(self.actors[0].apply.remote("evaluate/checks", dict(request, tallies=[p["tally"] for p in merged["curve"]])))
+                merged["checks"] = reply["checks"]
+            return merged
+        return self._finish("evaluate", outcome, merge)
+
+    def probe(self, model, layer, kind="topActivations", dataset=None, adversarial=None, progress=None, **params):
         """As Client.probe for the kinds whose statistics merge exactly: `activations` (rows
-        concatenated), `topActivations` (per unit the top k of the shards' top k, ties to the
-        lower index as the daemon breaks them), `classHistograms` without an adversarial set
-        (the merged top k's images probed once more on one actor: its pReal and LC are the
-        daemon's own figures over exactly the images a single request ranks first)."""
+        concatenated); `topActivations` (per unit the top k of the shards' top k, ties to the
+        lower index as the daemon breaks them); `classHistograms` and `consistency` (the
+        merged top k's images probed once more on one actor, with the adversarial set when
+        given: its histograms, CS1, CS2, LC and summary are the daemon's own figures over exactly
+        the images one request ranks first); `representation` (the real set sharded, each
+        shard's nearest real image of the target class per adversarial image, the nearest of
+        those, r(x*) and its distribution recomputed in float32 as the daemon computes them).
+
+        `adversarial`: a pool handle (`{"handle": h}`, optionally with `indices`, or `h`), or
+        `{"attack": {...}}` (the attack's params with `inputs` a dataset reference): the pool
+        runs it sharded first and keeps its result as a pool handle the reply names."""
         if kind not in MERGEABLE_PROBES:
             raise ValueError(f"Pool.probe merges {', '.join(MERGEABLE_PROBES)}; {kind!r} needs one daemon (Client.probe)")
-        if params.get("adversarial") is not None:
-            raise ValueError("Pool.probe: an adversarial set lives in one daemon; use Client.probe for it")
         if params.get("patches"):
             raise ValueError("Pool.probe: patches are written on each actor's node; use Client.probe for them")
         if isinstance(dataset, dict) and "name" in dataset:   # the probe's own form {name, indices}
             dataset = dict({k: v for k, v in dataset.items() if k != "name"}, dataset=dataset["name"])
+        adversarial = self._adversarial_set(model, adversarial, kind)
         name, indices, rest = self._dataset_inputs(dataset)
         params.setdefault("array_encoding", "base64")
         wire = to_wire(dict(params, model=model, layer=layer))
-        shard_kind = "activations" if kind == "activations" else "topActivations"
+        if adversarial is not None:
+            wire["adversarial"] = adversarial
+        shard_kind = kind if kind in ("activations", "representation") else "topActivations"
         shards = self._shards(indices)
-        requests = [dict(wire, kind=shard_kind, dataset=dict(rest, name=name, indices=part)) for part in shards]
+        base = wire if shard_kind == "representation" else {k: v for k, v in wire.items() if k not in ("adversarial", "adversarials")}
+        requests = [self._with_handles(dict(base, kind=shard_kind, dataset=dict(rest, name=name, indices=part))) for part in shards]
         started = time.monotonic()
         outcome = self._run("probe", requests, progress, f"probe {kind}")
 
+        def named(value):
+            if adversarial is not None:
+                value["adversarialHandle"] = adversarial["handle"]
+            return value
+
         def merge(pairs):
             done = [r for _, r in pairs]
+            seconds = time.monotonic() - started
             if shard_kind == "activations":
-                return _merge_activations(done, time.monotonic() - started)
-            top = _merge_top(done, wire.get("k", 10), time.monotonic() - started)
+                return _merge_activations(done, seconds)
+            if shard_kind == "representation":
+                return named(_merge_representation(done, wire.get("bins", 10), seconds))
+            top = _merge_top(done, wire.get("k", 10), seconds)
             if kind == "topActivations":
                 return top
             union = sorted({entry["index"] for unit in top["top"] for entry in unit["top"]})
-            status, value = ray.get(self.actors[0].run.remote(
-                "probe", dict(wire, kind=kind, dataset=dict(rest, name=name, indices=union)), -1))
+            request = self._with_handles(dict(wire, kind=kind, dataset=dict(rest, name=name, indices=union)))
+            (status, value), _ = ray.get(self.actors[0].run.options(num_returns=2).remote("probe", request, -1))
             if status != "done":
                 raise error_from_reply(value if status == "error" else {"code": -32800, "message": "cancelled"}, "probe")
-            return dict(value, count=top["count"], elapsedMs=(time.monotonic() - started) * 1000)
+            return named(dict(value, count=top["count"], elapsedMs=(time.monotonic() - started) * 1000))
         return self._finish("probe", outcome, merge)
+
+    def _adversarial_set(self, model, adversarial, kind):
+        """A probe's adversarial set as wire params naming a pool handle (an attack run now)."""
+        if adversarial is None:
+            if kind in ("consistency", "representation"):
+                raise ValueError(f"Pool.probe: {kind} needs an adversarial set: a pool handle or {{'attack': {{...}}}}")
+            return None
+        if kind in ("activations", "topActivations"):
+            raise ValueError(f"Pool.probe: {kind} takes no adversarial set")
+        if isinstance(adversarial, str):
+            adversarial = {"handle": adversarial}
+        if not isinstance(adversarial, dict) or ("handle" in adversarial) == ("attack" in adversarial):
+            raise ValueError("Pool.probe: adversarial: give exactly one of a pool handle ({'handle': h}) or {'attack': {...}}")
+        if "attack" in adversarial:
+            attack = dict(adversarial["attack"])
+            method = attack.pop("method", "pgd")
+            inputs = attack.pop("inputs", None)
+            attack_model = attack.pop("model", None) or attack.pop("models", None) or model
+            made = self.attack(attack_model, method, inputs, progress=False, images=False, **attack)
+            adversarial = dict({k: v for k, v in adversarial.items() if k != "attack"}, handle=str(made.handle))
+        self._pool_handle(adversarial["handle"])
+        return to_wire(dict(adversarial, handle=str(adversarial["handle"])))
 
     def explain_prediction(self, model, inputs=None, progress=None, **params):
         """As Client.explain_prediction with `inputs=` over a dataset's images: one explanation
@@ -371,9 +577,10 @@ class Pool:
         size = max(1, math.ceil(len(indices) / (len(self.actors) * self.shards_per_actor)))
         return [indices[i:i + size] for i in range(0, len(indices), size)]
 
-    def _run(self, method, requests, progress, title):
+    def _run(self, method, requests, progress, title, split_images=False):
         """Runs the requests on the free actors, a failed actor's shard again on another.
-        Returns (results in request order, None where unfinished; cancelled; first error)."""
+        Returns (results in request order, None where unfinished; cancelled; first error;
+        per request the ref of its images split off, with `split_images`)."""
         self._cancel.clear()
         ray.get(self._board.clear.remote())
         want = self.progress if progress is None else progress
@@ -383,6 +590,7 @@ class Pool:
         if sink is not None:
             sink({"kind": "begin", "title": title, "message": f"{total} images on {len(self.actors)} actors", "percentage": 0})
         results = [None] * len(requests)
+        image_refs = [None] * len(requests)
         waiting = list(range(len(requests)))
         running = {}   # object ref -> (shard, actor)
         free = list(self.actors)
@@ -393,7 +601,8 @@ class Pool:
             while waiting or running:
                 while waiting and free and not self._cancel.is_set() and error is None:
                     shard, actor = waiting.pop(0), free.pop(0)
-                    running[actor.run.remote(method, requests[shard], shard)] = (shard, actor)
+                    reply, images = actor.run.options(num_returns=2).remote(method, requests[shard], shard, split_images)
+                    running[reply] = (shard, actor, images)
                     self._busy[actor] = shard
                 if not running:
                     break
@@ -403,7 +612,7 @@ class Pool:
                     self.cancel()
                     continue
                 for ref in ready:
-                    shard, actor = running.pop(ref)
+                    shard, actor, images = running.pop(ref)
                     self._busy.pop(actor, None)
                     try:
                         status, value = ray.get(ref)
@@ -415,6 +624,7 @@ class Pool:
                     free.append(actor)
                     if status == "done":
                         results[shard] = value
+                        image_refs[shard] = images
                     elif status == "cancelled":
                         cancelled = True
                     elif error is None:
@@ -438,10 +648,10 @@ class Pool:
                 sink.close()
         if waiting and self._cancel.is_set():
             cancelled = True
-        return results, cancelled or self._cancel.is_set(), error
+        return results, cancelled or self._cancel.is_set(), error, image_refs
 
     def _finish(self, method, outcome, merge):
-        results, cancelled, error = outcome
+        results, cancelled, error, _ = outcome
         if error is not None:
             raise error_from_reply(error, method, lambda d: _decode(method, d) if isinstance(d, dict) else d)
         done = [(shard, r) for shard, r in enumerate(results) if r is not None]

@@ -3,6 +3,7 @@ for the whole request: records and arrays concatenated in order, summaries recom
 merged samples in float32 as the daemon computes them (never averaged), top-k lists merged.
 Kept apart from the pool's actors and scheduling so each file holds one job."""
 import itertools
+import math
 
 import numpy as np
 
@@ -45,12 +46,11 @@ def _merge_attack(done, shards, seconds):
     concatenated, the summary recomputed as AttackHandler computes it. `done` holds
     (shard number, result) in request order."""
     starts = list(itertools.accumulate([0] + [len(s) for s in shards]))
-    samples, handles = [], []
+    samples = []
     for shard, r in done:
         first = starts[shard]
         for s in r["samples"]:
             samples.append(dict(s, index=len(samples), source=first + s["source"]))
-        handles.append({"handle": r["handle"], "inputs": [first, first + len(shards[shard])]})
     n = sum(len(shards[shard]) for shard, _ in done)
     attacked = [s for s in samples if s.get("target") is not None or s["cleanCorrect"]]
     succeeded = [s for s in attacked if s["success"]]
@@ -66,7 +66,7 @@ def _merge_attack(done, shards, seconds):
         "elapsedMs": seconds * 1000, "imagesPerSecond": len(samples) / max(seconds, 1e-9),
         "stoppedEarly": any(r["summary"]["stoppedEarly"] for r in results),
     }
-    out = {"handle": None, "handles": handles, "samples": samples, "summary": summary, "config": results[0]["config"]}
+    out = {"handle": None, "samples": samples, "summary": summary, "config": results[0]["config"]}
     for key in ("images", "perturbations"):
         if key in results[0]:
             out[key] = _concat_tensors([r[key] for r in results])
@@ -90,9 +90,36 @@ def _merge_transfer(done):
     return out
 
 
+def _sum_tallies(tallies):
+    """Counts of shards added: the tally of their union (each count is over images)."""
+    first = tallies[0]
+    out = {"images": sum(t["images"] for t in tallies), "cleanCorrect": sum(t["cleanCorrect"] for t in tallies)}
+    for key in ("attacked", "broken", "fooled", "robustAfter"):
+        out[key] = [sum(t[key][m] for t in tallies) for m in range(len(first[key]))]
+    out["brokenWhereOtherFailed"] = [[sum(t["brokenWhereOtherFailed"][a][b] for t in tallies) for b in range(len(row))]
+                                     for a, row in enumerate(first["brokenWhereOtherFailed"])]
+    return out
+
+
+def _point_figures(point, t):
+    """A curve point's figures from its tally, as EvaluateHandler.curvePoint and WorstCaseTally
+    compute them (Double divisions of counts)."""
+    images = t["images"]
+    robust = t["robustAfter"][-1] if t["robustAfter"] else t["cleanCorrect"]
+    figures = []
+    for m, figure in enumerate(point["attacks"]):
+        merged = {"config": figure["config"], "attacked": t["attacked"][m], "broken": t["broken"][m],
+                  "cumulativeRobustAccuracy": t["robustAfter"][m] / images if images else 0.0,
+                  "successRate": t["fooled"][m] / t["attacked"][m] if t["attacked"][m] else 0.0}
+        if images > 0 and t["attacked"][m] == t["cleanCorrect"]:
+            merged["robustAccuracy"] = (t["cleanCorrect"] - t["broken"][m]) / images
+        figures.append(merged)
+    return {"robustAccuracy": robust / images if images else 0.0, "attacks": figures}
+
+
 def _merge_evaluate(done, seconds):
-    """Counts recovered from each shard's fractions (exact), added, and the figures divided
-    again as EvaluateHandler does; per-sample rows renumbered."""
+    """The shards' tallies added per curve point and every figure computed from the sums as
+    EvaluateHandler does; per-sample rows renumbered. (`checks`: Pool.evaluate asks a daemon.)"""
     count = sum(r["count"] for r in done)
     clean = sum(round(r["cleanAccuracy"] * r["count"]) for r in done)
     first = done[0]
@@ -104,21 +131,8 @@ def _merge_evaluate(done, seconds):
     if "curve" in first:
         curve = []
         for p, point in enumerate(first["curve"]):
-            robust = sum(round(r["curve"][p]["robustAccuracy"] * r["count"]) for r in done)
-            figures = []
-            clean_images = clean
-            for m, figure in enumerate(point["attacks"]):
-                attacked = sum(r["curve"][p]["attacks"][m]["attacked"] for r in done)
-                broken = sum(r["curve"][p]["attacks"][m]["broken"] for r in done)
-                fooled = sum(round(r["curve"][p]["attacks"][m]["successRate"] * r["curve"][p]["attacks"][m]["attacked"]) for r in done)
-                after = sum(round(r["curve"][p]["attacks"][m]["cumulativeRobustAccuracy"] * r["count"]) for r in done)
-                merged = {"config": figure["config"], "attacked": attacked, "broken": broken,
-                          "cumulativeRobustAccuracy": after / count if count else 0.0,
-                          "successRate": 0.0 if attacked == 0 else fooled / attacked}
-                if attacked == clean_images and count > 0:
-                    merged["robustAccuracy"] = (clean_images - broken) / count
-                figures.append(merged)
-            merged_point = {"robustAccuracy": robust / count if count else 0.0, "attacks": figures}
+            tally = _sum_tallies([r["curve"][p]["tally"] for r in done])
+            merged_point = _point_figures(point, tally)
             if "epsilon" in point:
                 merged_point["epsilon"] = point["epsilon"]
             if "samples" in point:
@@ -128,6 +142,7 @@ def _merge_evaluate(done, seconds):
                         rows.append(dict(s, index=len(rows)))
                 merged_point["samples"] = rows
                 merged_point["handles"] = [r["curve"][p]["handle"] for r in done if "handle" in r["curve"][p]]
+            merged_point["tally"] = tally
             curve.append(merged_point)
         out["curve"] = curve
         if len(curve) == 1:
@@ -174,3 +189,67 @@ def _merge_explanations(done, seconds):
         for key, value in r.get("timingsMs", {}).items():
             timings[key] = timings.get(key, 0) + value
     return {"explanations": [e for r in done for e in r["explanations"]], "timingsMs": timings, "elapsedMs": seconds * 1000}
+
+
+def _quantile(sorted_values, q):
+    """Distribution.quantile: linear between order statistics, the offset in Double, the
+    interpolation in float32."""
+    p = float(np.float32(q)) * (len(sorted_values) - 1)
+    i = int(math.floor(p))
+    j = min(i + 1, len(sorted_values) - 1)
+    a, b = sorted_values[i], sorted_values[j]
+    return np.float32(a + np.float32(p - i) * np.float32(b - a))
+
+
+def _distribution(values, bins):
+    """Interpret's Distribution of float32 values (mean summed in ascending order), on the wire."""
+    s = sorted(np.float32(v) for v in values)
+    total = np.float32(0)
+    for v in s:
+        total = np.float32(total + v)
+    n = max(1, bins)
+    lo = s[0]
+    hi = s[-1] if s[-1] > s[0] else np.float32(s[0] + np.float32(1))
+    span = np.float32(hi - lo)
+    edges = [np.float32(lo + np.float32(np.float32(span * np.float32(k)) / np.float32(n))) for k in range(n + 1)]
+    counts = [0] * n
+    for v in s:
+        counts[min(n - 1, int(np.float32(np.float32(np.float32(v - lo) / span) * np.float32(n))))] += 1
+    return {"mean": _wire_float(np.float32(total / np.float32(len(s)))), "median": _wire_float(_quantile(s, 0.5)),
+            "min": _wire_float(s[0]), "max": _wire_float(s[-1]),
+            "quantiles": [{"q": _wire_float(q), "value": _wire_float(_quantile(s, q))} for q in DISTRIBUTION_LEVELS],
+            "histogramEdges": [_wire_float(e) for e in edges], "histogramCounts": counts}
+
+
+# Distribution.levels (Sources/Interpret/Distribution.swift).
+DISTRIBUTION_LEVELS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+
+
+def _merge_representation(done, bins, seconds):
+    """r(x*) over a real set split into shards: every shard measured the same adversarial images
+    against its part of the real set, so per image the distance to its source is the same in
+    each and the nearest real image of the target class is the nearest of the shards' nearest;
+    the ratio and its distribution are then computed as RepresentationConsistency does."""
+    first = done[0]
+    rows = []
+    for i, sample in enumerate(first["representation"]["samples"]):
+        nearest = [r["representation"]["samples"][i].get("toTargetClass") for r in done]
+        nearest = [np.float32(v) for v in nearest if v is not None]
+        row = {k: v for k, v in sample.items() if k not in ("toTargetClass", "ratio")}
+        if nearest:
+            least = min(nearest)
+            row["toTargetClass"] = _wire_float(least)
+            if least > 0:
+                row["ratio"] = _wire_float(np.float32(np.float32(sample["toSource"]) / least))
+        rows.append(row)
+    ratios = [row["ratio"] for row in rows if "ratio" in row]
+    summary = {"count": len(rows), "undefined": len(rows) - len(ratios),
+               "fractionBelowOne": _wire_float(np.float32(sum(r < 1 for r in ratios)) / np.float32(len(ratios))) if ratios else 0.0}
+    if ratios:
+        summary.update(_distribution(ratios, bins))
+    else:
+        summary.update(quantiles=[], histogramEdges=[], histogramCounts=[])
+    summary["samples"] = rows
+    out = {key: v for key, v in first.items() if key not in ("representation", "count", "elapsedMs")}
+    out.update(representation=summary, count=sum(r["count"] for r in done), elapsedMs=seconds * 1000)
+    return out

@@ -1,6 +1,8 @@
 """advlens.distributed on a local Ray cluster the test starts (ray.init with 2 CPUs): the pool's
-sharded attack, evaluate, probe and explanations equal one daemon's results, also when an
-actor's daemon is killed mid-run; cancel returns what finished."""
+sharded attack (and its one merged handle), evaluate (with the gradient-masking checks), probe
+(also with an adversarial set) and explanations equal one daemon's results, also when an
+actor's daemon is killed mid-shard; cancel returns what finished; the daemons run at the
+caller's niceness, not Ray's worker niceness."""
 import os
 import pathlib
 import sys
@@ -51,7 +53,6 @@ def test_sharded_attack_equals_one_daemon(pool, client, settings):
     inputs = dataset("mnist-test", indices=range(0, 200))
     one = client.attack("digits", method, inputs, **settings)
     sharded = pool.attack("digits", method, inputs, **settings)
-    assert len(sharded.handles) == 4   # 2 actors x 2 shards
     assert np.array_equal(sharded.images, one.images)
     assert np.array_equal(sharded.perturbations, one.perturbations)
     assert_same_samples(sharded.samples, one.samples)
@@ -61,12 +62,72 @@ def test_sharded_attack_equals_one_daemon(pool, client, settings):
     assert sharded.config == one.config
 
 
+def test_a_sharded_attack_gives_one_handle_as_one_daemon_keeps_it(pool, client):
+    """The pool's handle, put into another daemon, holds what one daemon's attack keeps: the
+    same images (the same predictions), labels, origins and provenance; the pool's own
+    actors take it as inputs too."""
+    settings = {"epsilon": 0.2, "steps": 10, "seed": 5}
+    inputs = dataset("mnist-test", indices=range(0, 120))
+    one = client.attack("digits", "pgd", inputs, images=False, **settings)
+    sharded = pool.attack("digits", "pgd", inputs, images=False, **settings)
+    assert "images" not in sharded
+    exported = pool.export_handle(sharded.handle, client)
+    assert exported != one.handle
+    kept = {h["handle"]: h for h in client.handle_list().handles}
+    assert without(kept[str(exported)], "handle") == without(kept[str(one.handle)], "handle")
+    a = client.predict("digits", exported)
+    b = client.predict("digits", one.handle)
+    assert a.predictions == b.predictions
+    # Its records: an attack on it as inputs carries its labels; a probe reads its origins.
+    again = client.attack("digits", "fgsm", exported, epsilon=0.1, images=False)
+    assert [s["label"] for s in again.samples] == [s["label"] for s in one.samples]
+    rep = client.probe("digits", "3", kind="representation", dataset=dataset("mnist-test", indices=range(0, 50)),
+                       adversarial=exported, units=[0, 1])
+    ref = client.probe("digits", "3", kind="representation", dataset=dataset("mnist-test", indices=range(0, 50)),
+                       adversarial=one.handle, units=[0, 1])
+    assert rep.representation == ref.representation
+    pool.drop_handle(sharded.handle)
+    with pytest.raises(ValueError, match="not a handle of this pool"):
+        pool.export_handle(sharded.handle, client)
+
+
 def test_sharded_evaluate_equals_one_daemon(pool, client):
     attacks = ["fgsm", {"method": "pgd", "steps": 10, "seed": 2}]
     one = client.evaluate("digits", inputs=dataset("mnist-test"), attacks=attacks, epsilons=[0.1, 0.2])
     sharded = pool.evaluate("digits", dataset="mnist-test", attacks=attacks, epsilons=[0.1, 0.2])
     assert sharded.count == one.count == 200
-    assert without(sharded, "elapsedMs", "checks") == without(one, "elapsedMs", "checks")
+    assert without(sharded, "elapsedMs") == without(one, "elapsedMs")
+
+
+def test_sharded_evaluate_reports_one_daemons_masking_checks(pool, client):
+    """A PGD of two tiny steps before FGSM: FGSM breaks images PGD left robust (counted per
+    pair of attacks, not carried by the figures), so a check fires; the pool's checks, from
+    the shards' summed tallies, are one daemon's."""
+    attacks = [{"method": "pgd", "steps": 2, "step_size": 0.002, "random_start": False}, "fgsm"]
+    one = client.evaluate("digits", inputs=dataset("mnist-test"), attacks=attacks, epsilons=[0.1, 0.2])
+    sharded = pool.evaluate("digits", dataset="mnist-test", attacks=attacks, epsilons=[0.1, 0.2])
+    assert [c["code"] for c in one.checks].count("iterativeWeakerThanSingleStep") == 2
+    assert sharded.checks == one.checks
+    assert without(sharded, "elapsedMs") == without(one, "elapsedMs")
+
+
+def test_evaluate_checks_of_an_evaluations_own_tallies_are_its_checks(client):
+    """evaluate/checks given one daemon's tallies answers that daemon's checks (independent
+    mode too, where the checks read each attack's own robust accuracy), and its tallies are
+    the counts its figures come from."""
+    attacks = [{"method": "pgd", "steps": 2, "step_size": 0.002, "random_start": False}, "fgsm"]
+    for independent in (False, True):
+        one = client.evaluate("digits", inputs=dataset("mnist-test"), attacks=attacks, epsilons=[0.1, 0.2], independent=independent)
+        assert one.checks
+        for point in one.curve:
+            t = point["tally"]
+            assert t["images"] == one.count
+            assert point["robustAccuracy"] == t["robustAfter"][-1] / t["images"]
+            assert [a["broken"] for a in point["attacks"]] == t["broken"]
+        wire_attacks = [{"method": "pgd", "steps": 2, "stepSize": 0.002, "randomStart": False}, {"method": "fgsm"}]
+        checks = client.call("evaluate/checks", model="digits", attacks=wire_attacks, epsilons=[0.1, 0.2],
+                             independent=independent, tallies=[p["tally"] for p in one.curve]).checks
+        assert checks == one.checks
 
 
 def test_sharded_probes_equal_one_daemon(pool, client):
@@ -89,6 +150,31 @@ def test_sharded_probes_equal_one_daemon(pool, client):
     sharded = pool.probe("digits", "3", kind="classHistograms", dataset=source, k=8)
     assert sharded.count == one.count
     assert sharded.histograms == one.histograms
+
+
+def test_sharded_probes_with_an_adversarial_set_equal_one_daemon(pool, client):
+    """consistency (CS1, CS2, LC, the summary) and representation (r(x*) and its distribution)
+    with the pool's attack handle equal one daemon's with its own attack's handle, on a conv
+    layer (per-image products: exact). The attack named inside the probe works too."""
+    settings = {"epsilon": 0.2, "steps": 10, "seed": 3}
+    adversarial_inputs = dataset("mnist-test", indices=range(0, 100))
+    mine = client.attack("digits", "pgd", adversarial_inputs, images=False, **settings)
+    ours = pool.attack("digits", "pgd", adversarial_inputs, images=False, **settings)
+    source = dataset("mnist-test", indices=range(0, 200))
+    one = client.probe("digits", "3", kind="consistency", dataset=source, adversarial=mine.handle, k=8)
+    sharded = pool.probe("digits", "3", kind="consistency", dataset=source, adversarial=ours.handle, k=8)
+    assert sharded["adversarialHandle"] == ours.handle
+    ignore = ("elapsedMs", "adversarialHandle")
+    assert without(sharded, *ignore) == without(one, *ignore)
+    assert sharded.consistencySummary["units"] > 0 and sharded.consistencySummary["meanCS1"] is not None
+    one = client.probe("digits", "3", kind="representation", dataset=source, adversarial=mine.handle, units=[0, 2, 5])
+    sharded = pool.probe("digits", "3", kind="representation", dataset=source, adversarial=ours.handle, units=[0, 2, 5])
+    assert one.representation["count"] > 30 and one.representation["undefined"] == 0
+    assert without(sharded, *ignore) == without(one, *ignore)
+    made = pool.probe("digits", "3", kind="representation", dataset=source, units=[0, 2, 5],
+                      adversarial={"attack": dict(settings, method="pgd", inputs=adversarial_inputs)})
+    assert made["adversarialHandle"].startswith("pool-")
+    assert without(made, *ignore) == without(one, *ignore)
 
 
 def test_sharded_explanations_equal_one_daemon(pool, client):
@@ -120,27 +206,31 @@ def assert_close_trees(a, b, path="explanations"):
 
 
 def test_a_killed_daemon_is_restarted_and_its_shard_rerun(pool, client):
-    """Kill the daemon of the actor running a shard once that shard has reported progress: the
-    actor exits, Ray restarts it (a fresh daemon, the model shipped again), the shard runs
-    again, and the result equals one daemon's."""
+    """The first actor kills its own daemon from inside the first shard it runs, at that
+    shard's second progress report (between two PGD iterations, before the reply): the actor
+    exits, Ray restarts it (a fresh daemon, the model shipped again), the shard runs again,
+    and the result equals one daemon's."""
     settings = {"epsilon": 0.2, "steps": 40, "seed": 9, "early_stop": False}
     inputs = dataset("mnist-test", indices=range(0, 200))
     one = client.attack("digits", "pgd", inputs, **settings)
-    pids = ray.get([a.daemon_pid.remote() for a in pool.actors])
-    killed = {}
-
-    def kill_on_first_report(value):
-        if value.get("kind") == "report" and value.get("percentage", 0) > 0 and not killed:
-            actor = next(iter(pool._busy))
-            killed["pid"] = ray.get(actor.daemon_pid.remote())
-            killed["actor"] = pool.actors.index(actor)
-            actor.kill_daemon.remote()
-    sharded = pool.attack("digits", "pgd", inputs, progress=kill_on_first_report, **settings)
-    assert killed["pid"] == pids[killed["actor"]]
-    assert ray.get(pool.actors[killed["actor"]].daemon_pid.remote()) != killed["pid"]   # restarted
+    first = pool.actors[0]
+    pid = ray.get(first.daemon_pid.remote())
+    ray.get(first.kill_daemon_at_report.remote(2))
+    sharded = pool.attack("digits", "pgd", inputs, **settings)
+    history = ray.get(pool._board.history.remote())
+    [(what, killed)] = history["notes"]
+    assert what == "killed" and killed["pid"] == pid and killed["percentage"] < 100
+    assert history["starts"][killed["shard"]] == 2                    # run again after the kill
+    assert sorted(history["starts"]) == [0, 1, 2, 3]
+    assert ray.get(first.daemon_pid.remote()) != pid                  # restarted
     assert np.array_equal(sharded.images, one.images)
     assert_same_samples(sharded.samples, one.samples)
     assert without(sharded.summary, "elapsedMs", "imagesPerSecond") == without(one.summary, "elapsedMs", "imagesPerSecond")
+
+
+def test_daemons_run_at_the_callers_niceness(pool):
+    """Ray starts workers at niceness 15; the pool's daemons run at the caller's."""
+    assert pool.niceness() == [os.getpriority(os.PRIO_PROCESS, 0)] * len(pool.actors)
 
 
 def test_cancel_stops_every_shard_and_returns_what_finished(pool):
