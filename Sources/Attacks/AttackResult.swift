@@ -36,21 +36,29 @@ public struct AttackResult: Sendable {
     /// Whether the attack was stopped before it finished (results are the best so far).
     public var stoppedEarly: Bool
 
+    /// Samples the attack could meaningfully try (see `[SampleResult].attacked`).
+    public var attacked: [SampleResult] { samples.attacked }
+    /// Fraction of attacked samples that succeeded.
+    public var successRate: Double { samples.successRate }
+    /// Fraction of samples the model still classifies correctly.
+    public var robustAccuracy: Double { samples.robustAccuracy }
+}
+
+/// The figures of a set of samples, whether one attack call made them or several chunks of
+/// one request (an attack over a streamed dataset adds its chunks' samples up).
+extension Array where Element == SampleResult {
     /// Samples the attack could meaningfully try: for untargeted attacks those the model
     /// got right before the attack; for targeted ones all of them.
-    public var attacked: [SampleResult] { samples.filter { $0.target != nil || $0.cleanCorrect } }
+    public var attacked: [SampleResult] { filter { $0.target != nil || $0.cleanCorrect } }
 
     /// Fraction of attacked samples that succeeded.
     public var successRate: Double {
         let a = attacked
         return a.isEmpty ? 0 : Double(a.filter(\.success).count) / Double(a.count)
     }
-    /// Fraction of samples the model still classifies correctly.
-    public var robustAccuracy: Double { fraction { $0.adversarialLabel == $0.label } }
 
-    func fraction(_ p: (SampleResult) -> Bool) -> Double {
-        samples.isEmpty ? 0 : Double(samples.filter(p).count) / Double(samples.count)
-    }
+    /// Fraction of samples the model still classifies correctly.
+    public var robustAccuracy: Double { isEmpty ? 0 : Double(filter { $0.adversarialLabel == $0.label }.count) / Double(count) }
 }
 
 /// Progress and cancellation hooks an attack calls between iterations.

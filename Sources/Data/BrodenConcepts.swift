@@ -3,6 +3,11 @@
 import CStb
 import Files
 import TensorEngine
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Why its own loader: Broden describes each image's concepts through CSV files naming label-map
 /// PNGs and whole-image labels, not through folders, and its masks have their own resolution.
@@ -20,8 +25,11 @@ import TensorEngine
 /// - `images/`: every file the index names, by paths relative to it.
 ///
 /// Concepts are the labels of label.csv that list a category read (all index categories, or
-/// `categories`), in label-number order; each is reported under the category read with the
-/// largest count in label.csv (the first listed on ties). A label number in a read entry that is
+/// `categories`), in label-number order; each is reported under its primary category: with
+/// NetDissect's `c_<category>.csv` files beside (for every category read), the category read
+/// where its coverage is largest (NetDissect's rule; the later category on ties), else, and for
+/// a label no such file lists, the category read with the largest count in label.csv (the
+/// first listed on ties). A label number in a read entry that is
 /// not such a concept is an error, as are sizes other than ih × iw and sh × sw.
 ///
 /// Geometry: images go through `transform` (resize, centre crop). The masks lie on a grid of
@@ -41,7 +49,8 @@ public enum BrodenConcepts {
         let index = try CSVTable.read(root + "/index.csv", limits: limits)
         let columns = try Columns(index, wanted: wanted)
         let labels = try CSVTable.read(root + "/label.csv", limits: limits)
-        let concepts = try Concepts(labels, categories: columns.categories.map { index.header[$0] })
+        let categories = columns.categories.map { index.header[$0] }
+        let concepts = try Concepts(labels, categories: categories, coverage: try coverage(root: root, categories: categories, limits: limits))
         let rows = try index.rows.prefix(count ?? index.rows.count).map { try Row($0, index, columns) }
         guard let first = rows.first else { throw DataError.format(path: index.path, reason: "no images: expected a row per image after the header") }
         let (h, w) = (transform.shape[1], transform.shape[2])
@@ -106,7 +115,9 @@ public enum BrodenConcepts {
         /// Label number → concept index, -1 for none.
         var index = [Int32](repeating: -1, count: 1 << 16)
 
-        init(_ table: CSVTable, categories: [String]) throws {
+        /// `coverage`: per category read, label number → its pixel coverage (NetDissect's
+        /// c_*.csv); nil: label.csv's counts choose each concept's category.
+        init(_ table: CSVTable, categories: [String], coverage: [String: [Int: Double]]? = nil) throws {
             let (numberColumn, nameColumn, categoryColumn) = (try table.column("number"), try table.column("name"), try table.column("category"))
             var found: [(number: Int, name: String, kind: String)] = []
             var seen = Set<Int>()
@@ -134,7 +145,7 @@ public enum BrodenConcepts {
                     }
                     if categories.contains(kind), n > best?.count ?? -1 { best = (kind, n) }
                 }
-                if let best { found.append((number, name, best.kind)) }
+                if let best { found.append((number, name, BrodenConcepts.primary(number, categories: categories, coverage: coverage) ?? best.kind)) }
             }
             for f in found.sorted(by: { $0.number < $1.number }) {
                 index[f.number] = Int32(names.count)
@@ -145,6 +156,48 @@ public enum BrodenConcepts {
                 throw DataError.format(path: table.path, reason: "no label lists any of the categories read (\(categories.joined(separator: ", ")))")
             }
         }
+    }
+
+    /// The category a label is reported under by NetDissect's rule: of the categories read
+    /// whose c_*.csv lists it, the one where it covers most pixels (the later one in index
+    /// order on ties, as NetDissect's `primary_categories_per_index`); nil without coverage
+    /// files or when none lists it.
+    static func primary(_ number: Int, categories: [String], coverage: [String: [Int: Double]]?) -> String? {
+        guard let coverage else { return nil }
+        var best: (kind: String, coverage: Double)?
+        for c in categories {
+            if let v = coverage[c]?[number], v >= best?.coverage ?? -1 { best = (c, v) }
+        }
+        return best?.kind
+    }
+
+    /// NetDissect's per-category label files, `c_<category>.csv` (`code,number,name,frequency,
+    /// coverage`: the category's dense code of each label, its global number, how many images
+    /// show it and its pixel coverage in whole images), read for every category read when all
+    /// of them have one; nil when any is missing (label.csv's counts decide then).
+    static func coverage(root: String, categories: [String], limits: ReadLimits) throws -> [String: [Int: Double]]? {
+        guard categories.allSatisfy({ access(root + "/c_\($0).csv", F_OK) == 0 }) else {
+            return nil
+        }
+        var out: [String: [Int: Double]] = [:]
+        for c in categories {
+            let table = try CSVTable.read(root + "/c_\(c).csv", limits: limits)
+            let (numberColumn, coverageColumn) = (try table.column("number"), try table.column("coverage"))
+            var byNumber: [Int: Double] = [:]
+            for row in table.rows {
+                let text = row.fields[numberColumn].trimmingSpaces
+                guard let number = Int(text), (0..<(1 << 16)).contains(number) else {
+                    throw table.error(row, numberColumn, "expected a label number in 0...65535, got \"\(text)\"")
+                }
+                let value = row.fields[coverageColumn].trimmingSpaces
+                guard let v = Double(value), v.isFinite, v >= 0 else {
+                    throw table.error(row, coverageColumn, "expected a non-negative number (the label's pixel coverage), got \"\(value)\"")
+                }
+                guard byNumber.updateValue(v, forKey: number) == nil else { throw table.error(row, numberColumn, "label \(number) is listed twice") }
+            }
+            out[c] = byNumber
+        }
+        return out
     }
 
     /// One index row's values.

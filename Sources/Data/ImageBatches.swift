@@ -10,6 +10,10 @@ public struct ImageBatches: Sendable {
     /// One image's [C, H, W].
     public let imageShape: [Int]
     private let source: Source
+    /// Run on every tensor a dataset source reads, with which images they are ("images
+    /// 256...511"): the server's input range check, so a streamed set is checked as its
+    /// batches are read (it is never read whole).
+    private var check: (@Sendable (Tensor, String) throws -> Void)?
 
     private enum Source: Sendable {
         case tensor(Tensor)
@@ -30,6 +34,13 @@ public struct ImageBatches: Sendable {
         source = .dataset(dataset, indices)
     }
 
+    /// The same images, each tensor read from a dataset passed to `check` first.
+    public func checked(_ check: @escaping @Sendable (Tensor, String) throws -> Void) -> ImageBatches {
+        var out = self
+        out.check = check
+        return out
+    }
+
     /// Whether the images come from a streamed dataset (reading them all at once would defeat it).
     public var isStreamed: Bool {
         if case .dataset(let d, _) = source { return d.streamed != nil }
@@ -46,18 +57,24 @@ public struct ImageBatches: Sendable {
 
     /// The images `range` as one tensor.
     public func slice(_ range: Range<Int>) throws -> Tensor {
+        let x: Tensor
         switch source {
-        case .tensor(let x): return range == 0..<x.batch ? x : x.slice(range)
-        case .dataset(let d, nil): return try d.read(range: range)
-        case .dataset(let d, let idx?): return try d.read(Array(idx[range])).images
+        case .tensor(let t): return range == 0..<t.batch ? t : t.slice(range)
+        case .dataset(let d, nil): x = try d.read(range: range)
+        case .dataset(let d, let idx?): x = try d.read(Array(idx[range])).images
         }
+        try check?(x, range.count == 1 ? "image \(range.lowerBound)" : "images \(range.lowerBound)...\(range.upperBound - 1)")
+        return x
     }
 
     /// The images at `positions` (of this set) as one tensor.
     public func gather(_ positions: [Int]) throws -> Tensor {
         switch source {
-        case .tensor(let x): return x.gather(positions)
-        case .dataset(let d, let idx): return try d.read(idx.map { i in positions.map { i[$0] } } ?? positions).images
+        case .tensor(let t): return t.gather(positions)
+        case .dataset(let d, let idx):
+            let x = try d.read(idx.map { i in positions.map { i[$0] } } ?? positions).images
+            try check?(x, positions.count == 1 ? "image \(positions[0])" : "\(positions.count) images")
+            return x
         }
     }
 

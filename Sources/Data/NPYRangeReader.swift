@@ -25,19 +25,28 @@ public final class NPYRangeReader: ImageReader {
     public let dtype: String
     private let fd: Int32
     private let header: NPYHeader
+    /// Where the values start in the file.
+    private let dataOffset: Int
     private let per: Int
 
     /// Opens `path`, an [N, C, H, W] (or, with layout NHWC, [N, H, W, C]) array of any
-    /// numeric dtype `NPY` reads; [N, H, W] is one channel.
-    public init(path: String, layout: NPZ.Layout = .nchw, limits: ReadLimits = .current) throws {
+    /// numeric dtype `NPY` reads; [N, H, W] is one channel. `region`: where in the file the
+    /// `.npy` lies (an array stored uncompressed in an `.npz`), nil: the whole file.
+    public init(path: String, layout: NPZ.Layout = .nchw, limits: ReadLimits = .current, region: Range<Int>? = nil) throws {
         var open = limits
         open.maxBytes = Int.max
-        let (fd, size): (Int32, Int)
-        do { (fd, size) = try ClientFile.openRegular(path, limits: open) } catch FileReadError.io(_, let reason) {
+        let (fd, fileSize): (Int32, Int)
+        do { (fd, fileSize) = try ClientFile.openRegular(path, limits: open) } catch FileReadError.io(_, let reason) {
             throw DataError.io(path: path, reason: reason)
         }
+        let start = region?.lowerBound ?? 0
+        guard region.map({ $0.upperBound <= fileSize }) ?? true else {
+            close(fd)
+            throw DataError.format(path: path, reason: "its array runs past the end of the file")
+        }
+        let size = region?.count ?? fileSize
         var prefix = [UInt8](repeating: 0, count: min(size, 1 << 16))
-        let got = prefix.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        let got = prefix.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(start)) }
         guard got == prefix.count else {
             close(fd)
             throw DataError.io(path: path, reason: "cannot read its header")
@@ -70,6 +79,7 @@ public final class NPYRangeReader: ImageReader {
         self.path = path
         self.fd = fd
         self.header = h
+        self.dataOffset = start + h.dataOffset
         self.count = h.shape[0]
         self.imageShape = shape
         self.layout = h.shape.count == 4 ? layout : .nchw
@@ -84,7 +94,7 @@ public final class NPYRangeReader: ImageReader {
         var raw = [UInt8](repeating: 0, count: bytes)
         var done = 0
         while done < bytes {
-            let n = raw.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, bytes - done, off_t(header.dataOffset + index * bytes + done)) }
+            let n = raw.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, bytes - done, off_t(dataOffset + index * bytes + done)) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
                 throw DataError.io(path: path, reason: n < 0 ? "cannot read image \(index): \(String(cString: strerror(errno)))" : "image \(index) ends early (the file shrank)")

@@ -2,6 +2,11 @@
 /// deflated, ZIP64 sizes included, each inflated within a byte limit and checked by CRC-32.
 import CZlib
 import Files
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Why its own reader: `.npz` needs only listing entries and extracting stored or deflated
 /// ones, and every size a hostile file declares must be checked before it is trusted (the
@@ -20,7 +25,10 @@ public struct ZipArchive {
     }
 
     public let path: String
+    /// The archive's bytes from `base` on: all of them, or a window (`directory`, `window`).
     public let bytes: [UInt8]
+    /// Where `bytes` start in the file.
+    public let base: Int
     /// The entries in central-directory order.
     public let entries: [Entry]
 
@@ -37,7 +45,63 @@ public struct ZipArchive {
     public init(bytes: [UInt8], path: String) throws {
         self.path = path
         self.bytes = bytes
-        self.entries = try ZipArchive.centralDirectory(bytes, path: path)
+        self.base = 0
+        self.entries = try ZipArchive.centralDirectory(Reader(bytes: bytes, base: 0, size: bytes.count), path: path)
+    }
+
+    private init(path: String, bytes: [UInt8], base: Int, entries: [Entry]) {
+        (self.path, self.bytes, self.base, self.entries) = (path, bytes, base, entries)
+    }
+
+    /// The entries of the archive open at `fd` (`size` bytes), reading only its end: the
+    /// directory and the records after it (at most 64 MiB), never the entries' data. For an
+    /// archive too large to read whole whose arrays are read by range (`NPYRangeReader`).
+    public static func directory(fd: Int32, size: Int, path: String) throws -> ZipArchive {
+        // The end record (22 bytes and a comment of up to 65,535), a ZIP64 locator and end record.
+        var start = max(0, size - 22 - 65_535 - 20 - 56)
+        for _ in 0..<2 {
+            let window = try read(fd, from: start, count: size - start, path: path)
+            do {
+                return ZipArchive(path: path, bytes: window, base: start,
+                                  entries: try centralDirectory(Reader(bytes: window, base: start, size: size), path: path))
+            } catch let DirectoryBefore.offset(offset) where offset < start && size - offset <= 64 << 20 {
+                start = offset
+            } catch DirectoryBefore.offset {
+                throw DataError.format(path: path, reason: "central directory of more than 64 MiB")
+            }
+        }
+        throw DataError.format(path: path, reason: "central directory moved while it was read")
+    }
+
+    /// The archive's bytes `range` of the file open at `fd`, with the same entries: what
+    /// `extract` needs of the entries there (their local headers and data).
+    public func window(fd: Int32, _ range: Range<Int>) throws -> ZipArchive {
+        ZipArchive(path: path, bytes: try ZipArchive.read(fd, from: range.lowerBound, count: range.count, path: path), base: range.lowerBound, entries: entries)
+    }
+
+    /// Where `entry`'s data starts, from its local header in the file open at `fd`.
+    public func dataOffset(of entry: Entry, fd: Int32) throws -> Int {
+        let header = try ZipArchive.read(fd, from: entry.localHeaderOffset, count: 30, path: path)
+        let r = Reader(bytes: header, base: entry.localHeaderOffset, size: entry.localHeaderOffset + 30)
+        guard r.u32(entry.localHeaderOffset) == 0x0403_4B50 else {
+            throw DataError.format(path: path, reason: "entry \"\(entry.name)\": no local header at offset \(entry.localHeaderOffset)")
+        }
+        return entry.localHeaderOffset + 30 + Int(r.u16(entry.localHeaderOffset + 26)) + Int(r.u16(entry.localHeaderOffset + 28))
+    }
+
+    /// Thrown by `centralDirectory` reading a window that starts after the directory.
+    private enum DirectoryBefore: Error { case offset(Int) }
+
+    private static func read(_ fd: Int32, from offset: Int, count: Int, path: String) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: max(0, count))
+        var done = 0
+        while done < out.count {
+            let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw DataError.io(path: path, reason: n < 0 ? "cannot read: \(String(cString: strerror(errno)))" : "ends early (the file shrank)") }
+            done += n
+        }
+        return out
     }
 
     /// The entry called `name`, if any.
@@ -49,8 +113,8 @@ public struct ZipArchive {
     public func extract(_ entry: Entry, limits: ReadLimits = .current) throws -> [UInt8] {
         func fail(_ reason: String) -> DataError { .format(path: path, reason: "entry \"\(entry.name)\": \(reason)") }
         guard entry.uncompressedSize <= limits.maxBytes else { throw FileReadError.tooLarge(path: "\(path) (entry \"\(entry.name)\")", limit: limits.maxBytes) }
-        let at = entry.localHeaderOffset
-        guard at <= bytes.count - 30, u32(at) == 0x0403_4B50 else { throw fail("no local header at offset \(at)") }
+        let at = entry.localHeaderOffset - base
+        guard at >= 0, at <= bytes.count - 30, u32(at) == 0x0403_4B50 else { throw fail("no local header at offset \(entry.localHeaderOffset)") }
         let (dataStart, overflow) = (at + 30).addingReportingOverflow(Int(u16(at + 26)) + Int(u16(at + 28)))
         guard !overflow, dataStart <= bytes.count, entry.compressedSize <= bytes.count - dataStart else {
             throw fail("its \(entry.compressedSize) compressed bytes run past the end of the file")
@@ -121,13 +185,15 @@ public struct ZipArchive {
 
     // MARK: The central directory
 
-    private static func centralDirectory(_ bytes: [UInt8], path: String) throws -> [Entry] {
+    /// The entries listed by the directory in `r` (all of the file, or a window at its end;
+    /// a window that starts after the directory throws `DirectoryBefore`).
+    private static func centralDirectory(_ r: Reader, path: String) throws -> [Entry] {
         func fail(_ reason: String) -> DataError { .format(path: path, reason: reason) }
-        let r = Reader(bytes: bytes)
+        let fileSize = r.size
         // The end-of-central-directory record: 22 bytes plus a comment of up to 65,535.
-        guard bytes.count >= 22 else { throw fail("not a ZIP file (\(bytes.count) bytes, too short for its directory)") }
+        guard fileSize >= 22 else { throw fail("not a ZIP file (\(fileSize) bytes, too short for its directory)") }
         var eocd = -1
-        for at in stride(from: bytes.count - 22, through: max(0, bytes.count - 22 - 65_535), by: -1) where r.u32(at) == 0x0605_4B50 {
+        for at in stride(from: fileSize - 22, through: max(r.base, fileSize - 22 - 65_535), by: -1) where r.u32(at) == 0x0605_4B50 {
             eocd = at
             break
         }
@@ -140,14 +206,16 @@ public struct ZipArchive {
             // ZIP64: a locator 20 bytes before, pointing at the ZIP64 end record.
             guard eocd >= 20, r.u32(eocd - 20) == 0x0706_4B50 else { throw fail("ZIP64 sizes without a ZIP64 locator") }
             let at = try r.int64(eocd - 12, fail)
-            guard at <= bytes.count - 56, r.u32(at) == 0x0606_4B50 else { throw fail("no ZIP64 end record at offset \(at)") }
+            if at < r.base && at >= 0 { throw DirectoryBefore.offset(at) }
+            guard at <= fileSize - 56, r.u32(at) == 0x0606_4B50 else { throw fail("no ZIP64 end record at offset \(at)") }
             count = try r.int64(at + 32, fail)
             size = try r.int64(at + 40, fail)
             offset = try r.int64(at + 48, fail)
         }
-        guard offset <= bytes.count, size <= bytes.count - offset else {
+        guard offset <= fileSize, size <= fileSize - offset else {
             throw fail("central directory (offset \(offset), \(size) bytes) runs past the end of the file")
         }
+        if offset < r.base { throw DirectoryBefore.offset(offset) }
         guard count <= size / 46 else { throw fail("central directory of \(size) bytes cannot hold \(count) entries") }
         var entries: [Entry] = []
         entries.reserveCapacity(count)
@@ -160,7 +228,7 @@ public struct ZipArchive {
             let nameLength = Int(r.u16(at + 28)), extraLength = Int(r.u16(at + 30)), commentLength = Int(r.u16(at + 32))
             let next = at + 46 + nameLength + extraLength + commentLength
             guard next <= end else { throw fail("central directory entry \(i) runs past the directory") }
-            let name = String(decoding: bytes[at + 46..<at + 46 + nameLength], as: UTF8.self)
+            let name = String(decoding: r.bytes[(at - r.base + 46)..<(at - r.base + 46 + nameLength)], as: UTF8.self)
             var compressed = Int(r.u32(at + 20)), uncompressed = Int(r.u32(at + 24)), local = Int(r.u32(at + 42))
             // ZIP64 extra field (id 1): the 8-byte values of the fields set to 0xFFFFFFFF, in order.
             var extra = at + 46 + nameLength
@@ -189,14 +257,22 @@ public struct ZipArchive {
         return entries
     }
 
-    private func u16(_ at: Int) -> UInt16 { Reader(bytes: bytes).u16(at) }
-    private func u32(_ at: Int) -> UInt32 { Reader(bytes: bytes).u32(at) }
+    /// Fields at offsets into `bytes` (not the file).
+    private func u16(_ at: Int) -> UInt16 { Reader(bytes: bytes, base: 0, size: bytes.count).u16(at) }
+    private func u32(_ at: Int) -> UInt32 { Reader(bytes: bytes, base: 0, size: bytes.count).u32(at) }
     private func hex(_ v: UInt32) -> String { "0x" + String(v, radix: 16) }
 
-    /// Little-endian fields of the archive's bytes (callers check the bounds).
+    /// Little-endian fields at file offsets of the archive's bytes `base`..<`base + bytes.count`
+    /// of a file of `size` bytes (callers check the bounds against `size`; a field outside the
+    /// window reads as 0, which no signature matches).
     private struct Reader {
         let bytes: [UInt8]
-        func u16(_ at: Int) -> UInt16 { UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8 }
+        let base: Int
+        let size: Int
+        func u16(_ at: Int) -> UInt16 {
+            guard at >= base, at - base + 2 <= bytes.count else { return 0 }
+            return UInt16(bytes[at - base]) | UInt16(bytes[at - base + 1]) << 8
+        }
         func u32(_ at: Int) -> UInt32 { UInt32(u16(at)) | UInt32(u16(at + 2)) << 16 }
         /// An 8-byte size or offset, which must fit in Int.
         func int64(_ at: Int, _ fail: (String) -> DataError) throws -> Int {

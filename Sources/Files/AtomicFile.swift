@@ -51,28 +51,65 @@ public enum AtomicFile {
     /// first and, under a `Confinement.root`, must really lie inside it; the temporary is
     /// created relative to that descriptor without following links.
     public static func prepare(_ bytes: UnsafeRawBufferPointer, for path: String) throws -> Prepared {
-        let (dir, name) = split(path)
-        func failure(_ what: String) -> WriteError { WriteError(path: path, reason: "\(what): \(String(cString: strerror(errno)))") }
-        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dfd >= 0 else { throw failure("cannot open the directory \(dir)") }
-        guard Confinement.holds(dfd) else {
-            close(dfd)
-            throw WriteError(path: path, reason: "the directory resolves outside the workspace root")
+        let stream = try Stream(for: path)
+        try stream.write(bytes)
+        return try stream.finish()
+    }
+
+    /// A temporary beside its target written piece by piece (a kept result's shard written
+    /// while an attack runs, its rows never all in memory); `finish` fsyncs it into a
+    /// `Prepared` to commit. Dropped unfinished, the temporary is removed.
+    public final class Stream {
+        public let prepared: Prepared
+        private var fd: Int32
+
+        /// Opens the directory (checked as `prepare` does) and creates the temporary in it.
+        public init(for path: String) throws {
+            let (dir, name) = split(path)
+            let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard dfd >= 0 else { throw failure(path, "cannot open the directory \(dir)") }
+            guard Confinement.holds(dfd) else {
+                close(dfd)
+                throw WriteError(path: path, reason: "the directory resolves outside the workspace root")
+            }
+            removeStaleTemporaries(inDirectory: dfd)
+            let temporary = temporaryName(for: name)
+            prepared = Prepared(directory: dfd, temporaryName: temporary, name: name, path: path)
+            fd = openat(dfd, temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
+            guard fd >= 0 else { prepared.done = true; throw failure(path, "cannot create temporary file \(dir)/\(temporary)") }
         }
-        removeStaleTemporaries(inDirectory: dfd)
-        let temporary = temporaryName(for: name)
-        let prepared = Prepared(directory: dfd, temporaryName: temporary, name: name, path: path)
-        let fd = openat(dfd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        guard fd >= 0 else { prepared.done = true; throw failure("cannot create temporary file \(dir)/\(temporary)") }
-        defer { close(fd) }
-        var done = 0
-        while done < bytes.count {
-            let n = Glibc_write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 { if errno == EINTR { continue }; throw failure("write failed") }
-            done += n
+
+        /// Appends `bytes`.
+        public func write(_ bytes: UnsafeRawBufferPointer) throws {
+            var done = 0
+            while done < bytes.count {
+                let n = Glibc_write(fd, bytes.baseAddress! + done, bytes.count - done)
+                if n < 0 { if errno == EINTR { continue }; throw failure(prepared.path, "write failed") }
+                done += n
+            }
         }
-        guard fsync(fd) == 0 else { throw failure("fsync failed") }
-        return prepared
+
+        /// Reads back up to `into.count` bytes written at `offset`; returns how many.
+        public func read(at offset: Int, into: UnsafeMutableRawBufferPointer) throws -> Int {
+            while true {
+                let n = pread(fd, into.baseAddress!, into.count, off_t(offset))
+                if n < 0 { if errno == EINTR { continue }; throw failure(prepared.path, "read back failed") }
+                return n
+            }
+        }
+
+        /// Fsyncs and closes the temporary, ready to commit.
+        public func finish() throws -> Prepared {
+            defer { close(fd); fd = -1 }
+            guard fsync(fd) == 0 else { throw failure(prepared.path, "fsync failed") }
+            return prepared
+        }
+
+        deinit { if fd >= 0 { close(fd) } }
+    }
+
+    static func failure(_ path: String, _ what: String) -> WriteError {
+        WriteError(path: path, reason: "\(what): \(String(cString: strerror(errno)))")
     }
 
     /// Renames a prepared temporary over its target (relative to the directory held open) and

@@ -59,13 +59,10 @@ extension SafeTensorsFile {
             offset += bytes
         }
         header += parts.joined(separator: ",") + "}"
-        var headerBytes = Array(header.utf8)
-        headerBytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - headerBytes.count % 8) % 8))
-
+        let prefix = framedHeader(header)
         var out = [UInt8]()
-        out.reserveCapacity(8 + headerBytes.count + offset)
-        withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { out.append(contentsOf: $0) }
-        out.append(contentsOf: headerBytes)
+        out.reserveCapacity(prefix.count + offset)
+        out.append(contentsOf: prefix)
         for it in items {
             switch it.dtype {
             case .i64:
@@ -79,6 +76,25 @@ extension SafeTensorsFile {
             }
         }
         return Foundation.Data(out)
+    }
+
+    /// The bytes before the data of a file holding one F32 tensor `name` of `shape`, as
+    /// `encode` writes them: for a writer that streams the values after it (a kept result's
+    /// shard, written while its rows are made).
+    public static func header(float32 name: String, shape: [Int]) -> [UInt8] {
+        let bytes = shape.reduce(4, *)
+        let dims = shape.map(String.init).joined(separator: ",")
+        return framedHeader("{\(JSONText.string(.string(name))):{\"dtype\":\"F32\",\"shape\":[\(dims)],\"data_offsets\":[0,\(bytes)]}}")
+    }
+
+    /// The header JSON padded with spaces to a multiple of 8 bytes, after its length (8 bytes,
+    /// little-endian).
+    static func framedHeader(_ json: String) -> [UInt8] {
+        var headerBytes = Array(json.utf8)
+        headerBytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - headerBytes.count % 8) % 8))
+        var out = [UInt8]()
+        withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { out.append(contentsOf: $0) }
+        return out + headerBytes
     }
 
     /// Serialises this file's tensors as F32 (I64 where the tensor was read as I64).

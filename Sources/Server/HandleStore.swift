@@ -95,10 +95,24 @@ public struct HandleStore: Sendable {
     /// `pending`: until `confirm`, the result belongs to this process alone (see Store.addHandle).
     public func add(kind: String, images: Tensor, labels: [Int], provenance: String, details: HandleDetails = HandleDetails(),
                     clean: Tensor? = nil, pending: Bool = false) throws -> String {
+        try HandleStore.mapped {
+            try store.addHandle(kind: kind, images: StoredArray(shape: images.shape, values: images.data),
+                                clean: clean.map { StoredArray(shape: $0.shape, values: $0.data) }, labels: labels,
+                                provenance: provenance, details: details.json, pending: pending)
+        }
+    }
+
+    /// A result kept a chunk at a time (`HandleWriter`): images of `imagesShape`, clean inputs of
+    /// `cleanShape`; call its methods inside `mapped` for the server's errors.
+    public func writer(imagesShape: [Int], cleanShape: [Int]?) throws -> HandleWriter {
+        try HandleStore.mapped { try store.handleWriter(imagesShape: imagesShape, cleanShape: cleanShape) }
+    }
+
+    /// Runs `body` with the store's refusals as the server's errors: over the cap -32011, a
+    /// shard that cannot be written -32012.
+    public static func mapped<T>(_ body: () throws -> T) throws -> T {
         do {
-            return try store.addHandle(kind: kind, images: StoredArray(shape: images.shape, values: images.data),
-                                       clean: clean.map { StoredArray(shape: $0.shape, values: $0.data) }, labels: labels,
-                                       provenance: provenance, details: details.json, pending: pending)
+            return try body()
         } catch StoreError.overCap(let message) {
             throw ServerError.resourceLimit(message)
         } catch StoreError.cannotWrite(let message) {

@@ -72,11 +72,22 @@ struct InputDecoder {
                     throw ServerError.shapeMismatch("\(field).dataset: \"\(name)\" holds \(d.imageShape) images, the model takes \(model.inputShape)")
                 }
                 let idx = try InputDecoder.indices(of: d, indices: indices, sample: sample, at: field)
-                return (ImageBatches(d, indices: indices == nil && sample == nil ? nil : idx), idx.map { d.labels[$0] }, idx.map { UInt64($0) })
+                return (InputDecoder.datasetBatches(d, name: name, indices: indices == nil && sample == nil ? nil : idx, model: model, field: field),
+                        d.hasClassLabels ? idx.map { d.labels[$0] } : Array(repeating: nil, count: idx.count), idx.map { UInt64($0) })
             }
         }
         let b = try decode(inputs, for: model, field: field)
         return (ImageBatches(b.images), b.labels, b.keys)
+    }
+
+    /// The images of dataset `d` at `indices` (nil: all) read a range at a time, each range
+    /// checked against the model's input range as it is read, the error naming `field` and
+    /// the images ("params.dataset: images 256...511 of dataset \"big\": values span ...").
+    static func datasetBatches(_ d: Dataset, name: String, indices: [Int]?, model: Model, field: String) -> ImageBatches {
+        let (lo, hi) = (model.spec.input.lower, model.spec.input.upper)
+        return ImageBatches(d, indices: indices).checked { x, which in
+            try InputDecoder.checkRange(x, lower: lo, upper: hi, at: "\(field): \(which) of dataset \"\(name)\"")
+        }
     }
 
     /// A source's images, their labels, and their dataset indices when it is a dataset.
@@ -130,7 +141,10 @@ struct InputDecoder {
     /// tolerance of 1e-4 of its span), saying what was found and how to fix it: 0...255 pixels
     /// sent to a [0, 1] model would otherwise be attacked and reported (`meanLinf`) as if valid.
     static func checkRange(_ x: Tensor, model: Model, at: String) throws {
-        let (lo, hi) = (model.spec.input.lower, model.spec.input.upper)
+        try checkRange(x, lower: model.spec.input.lower, upper: model.spec.input.upper, at: at)
+    }
+
+    static func checkRange(_ x: Tensor, lower lo: Float, upper hi: Float, at: String) throws {
         let slack = 1e-4 * (hi - lo)
         var (least, most) = (Float.infinity, -Float.infinity)
         x.data.withUnsafeBufferPointer { values in

@@ -40,31 +40,12 @@ struct HandleShards {
 
     init(database: String) { directory = database + ".shards" }
 
-    /// Writes `array`'s rows as shards named for this process; returns their metadata.
-    /// On failure the shards written so far are removed.
+    /// Writes `array`'s rows as shards named for this process (`ShardWriter`, straight from
+    /// its values); returns their metadata. On failure the shards written so far are removed.
     func write(_ name: String, _ array: StoredArray, tag: String) throws -> [Shard] {
-        try ensureDirectory()
-        let perRow = array.shape.dropFirst().reduce(1, *)
-        let rows = array.shape.first ?? 0
-        let rowsPerShard = max(1, HandleShards.maxShardBytes / max(1, perRow * 4))
-        var shards: [Shard] = []
-        do {
-            var start = 0, k = 0
-            repeat {
-                let end = min(rows, start + rowsPerShard)
-                let file = "s\(getpid())-\(tag)-\(name)\(k).safetensors"
-                let shape = [end - start] + Array(array.shape.dropFirst())
-                let data = try SafeTensorsFile.encode(tensors: [(name: name, shape: shape, floats: Array(array.values[(start * perRow)..<(end * perRow)]))])
-                try data.withUnsafeBytes { raw in try Confinement.$root.withValue(nil) { try AtomicFile.write(raw, to: path(file)) } }
-                shards.append(Shard(array: name, file: file, rows: [start, end], bytes: data.count, checksum: HandleShards.checksum(data)))
-                start = end
-                k += 1
-            } while start < rows
-        } catch {
-            remove(shards)
-            throw StoreError.cannotWrite("cannot write a shard of a kept result in \(directory): \(error)")
-        }
-        return shards
+        let writer = ShardWriter(shards: self, name: name, shape: array.shape, tag: tag)
+        try array.values.withUnsafeBufferPointer { try writer.append($0) }
+        return try writer.finish()
     }
 
     /// The array `name` read back from its shards, each checked.
@@ -116,6 +97,16 @@ struct HandleShards {
         return removed
     }
 
+    /// The sizes of the regular files in the directory (none when it does not exist).
+    func fileSizes() -> [Int] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        return names.compactMap { name in
+            var st = stat()
+            guard lstat(path(name), &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+            return Int(st.st_size)
+        }
+    }
+
     /// The metadata as the row keeps it, and back.
     static func encode(_ shards: [Shard]) -> String {
         String(decoding: (try? JSONEncoder().encode(shards)) ?? Data("[]".utf8), as: UTF8.self)
@@ -129,12 +120,9 @@ struct HandleShards {
 
     /// 64-bit FNV-1a of the bytes, as 16 hex digits.
     static func checksum(_ data: Data) -> String {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        data.withUnsafeBytes { raw in
-            for b in raw.bindMemory(to: UInt8.self) { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        }
-        let hex = String(h, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        var h = FNV1a()
+        data.withUnsafeBytes { h.add($0) }
+        return h.hex
     }
 
     /// `s<pid>-<hex>-<array><k>.safetensors`, nothing else.
@@ -158,7 +146,7 @@ struct HandleShards {
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
-    private func path(_ name: String) -> String { directory + "/" + name }
+    func path(_ name: String) -> String { directory + "/" + name }
 
     private func path(checked name: String, handle: String) throws -> String {
         guard HandleShards.isShardName(name) else {
@@ -167,7 +155,7 @@ struct HandleShards {
         return path(name)
     }
 
-    private func ensureDirectory() throws {
+    func ensureDirectory() throws {
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
             throw StoreError.cannotWrite("cannot create the shard directory \(directory): \(error.localizedDescription)")
         }

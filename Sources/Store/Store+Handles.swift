@@ -47,45 +47,48 @@ extension Store {
     /// told of it; if the process dies first, the next open of the file evicts it.
     public func addHandle(kind: String, images: StoredArray, clean: StoredArray? = nil, labels: [Int], provenance: String,
                           details: String = "{}", pending: Bool = false) throws -> String {
+        let writer = try handleWriter(imagesShape: images.shape, cleanShape: clean?.shape)
+        try images.values.withUnsafeBufferPointer { try writer.append(images: $0) }
+        if let clean { try clean.values.withUnsafeBufferPointer { try writer.append(clean: $0) } }
+        return try writer.commit(kind: kind, labels: labels, provenance: provenance, details: details, pending: pending)
+    }
+
+    /// A writer for a result of these shapes, appended a chunk at a time (`HandleWriter`); a
+    /// sharded one is refused now when it would not fit under the cap.
+    public func handleWriter(imagesShape: [Int], cleanShape: [Int]?) throws -> HandleWriter {
+        try HandleWriter(store: self, imagesShape: imagesShape, cleanShape: cleanShape)
+    }
+
+    /// Refuses (`overCap`) a result of `bytes` that the kept results and run logs leave no room for.
+    func checkHandleCap(_ db: Database, bytes: Int) throws {
+        let usage = try Store.usage(db)
+        let kept = (usage[.handles]?.bytes ?? 0) + (usage[.runLogs]?.bytes ?? 0)
+        guard kept + bytes <= capBytes else {
+            throw StoreError.overCap("keeping this result (\(bytes) bytes) would exceed the cache cap of \(capBytes) bytes: "
+                + "\(usage[.handles]?.bytes ?? 0) bytes are held by \(usage[.handles]?.rows ?? 0) kept results; drop some with handle/drop")
+        }
+    }
+
+    /// The row of a kept result: its arrays' shapes and, unless they are in the shard files
+    /// `written`, their values (blobs).
+    func insertHandle(kind: String, images: (shape: [Int], values: [Float]), clean: (shape: [Int], values: [Float])?,
+                      shards written: [HandleShards.Shard]?, labels: [Int], provenance: String, details: String, pending: Bool) throws -> String {
         let labelsText = IntListText.encode(labels)
-        let bytes = images.byteCount + (clean?.byteCount ?? 0) + kind.utf8.count + labelsText.utf8.count + provenance.utf8.count + details.utf8.count
-        func checkCap(_ db: Database) throws {
-            let usage = try Store.usage(db)
-            let kept = (usage[.handles]?.bytes ?? 0) + (usage[.runLogs]?.bytes ?? 0)
-            guard kept + bytes <= capBytes else {
-                throw StoreError.overCap("keeping this result (\(bytes) bytes) would exceed the cache cap of \(capBytes) bytes: "
-                    + "\(usage[.handles]?.bytes ?? 0) bytes are held by \(usage[.handles]?.rows ?? 0) kept results; drop some with handle/drop")
-            }
-        }
-        var written: [HandleShards.Shard] = []
-        if images.values.count * 4 + (clean?.values.count ?? 0) * 4 > shardThresholdBytes {
-            try pool.read { db in try checkCap(db) }   // refused before gigabytes are written
-            let tag = HandleShards.newTag()
-            written = try shards.write("images", images, tag: tag)
-            do {
-                if let clean { written += try shards.write("clean", clean, tag: tag) }
-            } catch {
-                shards.remove(written)
-                throw error
-            }
-        }
-        let sharded = !written.isEmpty
-        let id: Int64
-        do {
-            id = try pool.write { db in
-                try checkCap(db)
-                try evictIfNeeded(db, reserving: bytes)
-                try db.execute(sql: """
-                    INSERT INTO handles (kind, shape, images, clean_shape, clean, labels, provenance, details, created, bytes, pending_pid, shards)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [kind, images.shapeText, sharded ? Data() : images.blob, clean?.shapeText, sharded ? nil : clean?.blob,
-                                     labelsText, provenance, details, Date().timeIntervalSince1970, bytes, pending ? Int64(getpid()) : nil,
-                                     sharded ? HandleShards.encode(written) : nil])
-                return db.lastInsertedRowID
-            }
-        } catch {
-            shards.remove(written)
-            throw error
+        let imagesShape = IntListText.encode(images.shape), cleanShape = clean.map { IntListText.encode($0.shape) }
+        let bytes = images.shape.reduce(4, *) + imagesShape.utf8.count + (clean.map { $0.shape.reduce(4, *) } ?? 0) + (cleanShape?.utf8.count ?? 0)
+            + kind.utf8.count + labelsText.utf8.count + provenance.utf8.count + details.utf8.count
+        func blob(_ v: [Float]) -> Data { v.withUnsafeBytes { Data($0) } }
+        let sharded = written != nil
+        let id = try pool.write { db in
+            try checkHandleCap(db, bytes: bytes)
+            try evictIfNeeded(db, reserving: bytes)
+            try db.execute(sql: """
+                INSERT INTO handles (kind, shape, images, clean_shape, clean, labels, provenance, details, created, bytes, pending_pid, shards)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [kind, imagesShape, sharded ? Data() : blob(images.values), cleanShape, sharded ? nil : clean.map { blob($0.values) },
+                                 labelsText, provenance, details, Date().timeIntervalSince1970, bytes, pending ? Int64(getpid()) : nil,
+                                 written.map(HandleShards.encode)])
+            return db.lastInsertedRowID
         }
         return Store.handlePrefix + String(id)
     }

@@ -11,8 +11,14 @@ public struct TableUsage: Sendable, Equatable {
 /// What `stats()` reports.
 public struct StoreStats: Sendable, Equatable {
     public var path: String
-    /// The database file plus its WAL, as on disk now.
+    /// Everything the cache takes on disk now: `databaseBytes` + `shardBytes`.
     public var fileBytes: Int
+    /// The database file plus its WAL.
+    public var databaseBytes: Int
+    /// The files in the shard directory (`cache.sqlite.shards/`: kept results' shards, and
+    /// the temporaries of shards being written), and how many there are.
+    public var shardBytes: Int
+    public var shardFiles: Int
     public var capBytes: Int
     /// Payload counted against the cap, all tables.
     public var totalBytes: Int
@@ -23,9 +29,11 @@ extension Store {
     public func stats() throws -> StoreStats {
         let usage = try pool.read { db in try Store.usage(db) }
         let tables = StoreTable.allCases.map { TableUsage(table: $0, rows: usage[$0]?.rows ?? 0, bytes: usage[$0]?.bytes ?? 0) }
-        let files = [path, path + "-wal"].map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0 }
-        return StoreStats(path: path, fileBytes: files.reduce(0, +), capBytes: capBytes,
-                          totalBytes: tables.reduce(0) { $0 + $1.bytes }, tables: tables)
+        let database = [path, path + "-wal"].map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0 }.reduce(0, +)
+        let shardSizes = shards.fileSizes()
+        let shardBytes = shardSizes.reduce(0, +)
+        return StoreStats(path: path, fileBytes: database + shardBytes, databaseBytes: database, shardBytes: shardBytes, shardFiles: shardSizes.count,
+                          capBytes: capBytes, totalBytes: tables.reduce(0) { $0 + $1.bytes }, tables: tables)
     }
 
     /// Deletes every row of the given tables in one transaction and returns what each held;

@@ -244,3 +244,49 @@ def test_params_are_checked_by_name(concept_set):
         with pytest.raises(AdvLensError) as e:
             client.call("dataset/load", **{k: v for k, v in call.items() if v is not None})
         assert e.value.code == -32602 and message in str(e.value), str(e.value)
+
+
+def coverage_files(root, striped_object=0.5, striped_texture=0.2, broken=None):
+    """NetDissect's c_<category>.csv beside the set: code,number,name,frequency,coverage per
+    category, every label under the categories label.csv gives it."""
+    rows = {}
+    for number, name, categories in LABELS[1:]:
+        for item in categories.split(";"):
+            rows.setdefault(item.split("(")[0], []).append((number, name))
+    cover = {("object", 21): striped_object, ("texture", 21): striped_texture}
+    for category, labels in rows.items():
+        lines = [[code + 1, number, name, 12, cover.get((category, number), 0.3)] for code, (number, name) in enumerate(labels)]
+        if broken and broken[0] == category:
+            lines[0][4] = broken[1]
+        write_csv(root / f"c_{category}.csv", ["code", "number", "name", "frequency", "coverage"], lines)
+    write_csv(root / "c_material.csv", ["code", "number", "name", "frequency", "coverage"], [])
+
+
+def test_netdissect_coverage_files_choose_each_concepts_primary_category(concept_set, tmp_path):
+    client, _, _ = concept_set
+    root = tmp_path / "broden"
+    kinds = lambda: {c["name"]: c["kind"] for c in client.call("dataset/load", name="cov", kind="broden", path="broden",
+                                                                  model="colours")["datasets"][0]["concepts"]}
+    # Without c_*.csv: label.csv's counts (texture 5 > object 1).
+    assert kinds()["striped"] == "texture"
+    # With them: the larger pixel coverage (object 0.5 > texture 0.2), as NetDissect reports it.
+    coverage_files(root)
+    got = kinds()
+    assert got["striped"] == "object" and got["box"] == "object" and got["red-c"] == "color", got
+    # Reading only texture, it is a texture concept whatever its coverage elsewhere.
+    only = client.call("dataset/load", name="tex", kind="broden", path="broden", model="colours", categories=["texture"])
+    assert [(c["name"], c["kind"]) for c in only["datasets"][0]["concepts"]] == [("striped", "texture")]
+    # A tie goes to the later category (NetDissect's max over (coverage, category index)).
+    coverage_files(root, striped_object=0.4, striped_texture=0.4)
+    assert kinds()["striped"] == "texture"
+    # A malformed coverage is refused naming the file, line and field.
+    coverage_files(root, broken=("part", "lots"))
+    with pytest.raises(AdvLensError) as e:
+        kinds()
+    assert e.value.code == -32602 and 'c_part.csv: line 2, column 5: field "coverage": expected a non-negative number' in str(e.value), str(e.value)
+    # Missing for one category read: label.csv decides, as without any.
+    for f in root.glob("c_*.csv"):
+        f.unlink()
+    coverage_files(root)
+    (root / "c_scene.csv").unlink()
+    assert kinds()["striped"] == "texture"

@@ -84,6 +84,12 @@ def test_a_large_result_is_kept_in_shards_that_survive_a_restart_and_go_with_the
         np.testing.assert_array_equal(stored["clean0.safetensors"]["clean"], np.load(tmp_path / "x.npy"))
         listed = {h["handle"]: h for h in client.call("handle/list").handles}
         assert listed[big]["bytes"] == 2 * 30 * 768 and listed[big]["count"] == 30
+        # cache/stats counts the shard files on disk beside the database.
+        stats = client.call("cache/stats")
+        sizes = [(pathlib.Path(str(cache) + ".shards") / f).stat().st_size for f in files]
+        assert stats["shardFiles"] == 2 and stats["shardBytes"] == sum(sizes) > 2 * 30 * 768, (stats, sizes)
+        assert stats["databaseBytes"] == cache.stat().st_size + pathlib.Path(str(cache) + "-wal").stat().st_size
+        assert stats["fileBytes"] == stats["databaseBytes"] + stats["shardBytes"]
     with daemon(advlensd, tmp_path, cache) as client:   # a restart reads the same bits
         setup(client, tmp_path)
         np.testing.assert_array_equal(pixels(client, big), before)
@@ -96,8 +102,8 @@ def test_a_large_result_is_kept_in_shards_that_survive_a_restart_and_go_with_the
         assert shard_files(cache) == []
         again = attack(client, 30)
         assert len(shard_files(cache)) == 2
-        client.call("cache/clear", what=["handles"])
-        assert shard_files(cache) == []
+        cleared = client.call("cache/clear", what=["handles"])
+        assert shard_files(cache) == [] and cleared["stats"]["shardFiles"] == cleared["stats"]["shardBytes"] == 0
         with pytest.raises(AdvLensError) as e:
             pixels(client, again)
         assert e.value.code == -32001

@@ -943,8 +943,8 @@ def cache():
                 {"name": "handles", "rows": handles, "bytes": 0 if handles == 0 else bytes},
                 {"name": "runLogs", "rows": run_logs, "bytes": 0 if run_logs == 0 else bytes}]
 
-    stats_after_attack = {"path": "${TMP}/cache/session.sqlite", "fileBytes": "<integer>", "capBytes": 4294967296,
-                          "totalBytes": "<integer>", "tables": tables(0, 0, 1, 1)}
+    stats_after_attack = {"path": "${TMP}/cache/session.sqlite", "fileBytes": "<integer>", "databaseBytes": "<integer>",
+                          "shardBytes": 0, "shardFiles": 0, "capBytes": 4294967296, "totalBytes": "<integer>", "tables": tables(0, 0, 1, 1)}
     s.call(5, "cache/stats", None, stats_after_attack)
     s.comment("cache/clear without params empties the cache tables (activations, statistics) only.")
     s.call(6, "cache/clear", {}, {"cleared": [{"name": "activations", "rows": 0, "bytes": 0},
@@ -955,8 +955,8 @@ def cache():
     s.comment("Kept results and run logs go only when named; then the handle is gone.")
     s.call(9, "cache/clear", {"what": ["handles", "runLogs"]},
            {"cleared": [{"name": "handles", "rows": 1, "bytes": "<integer>"}, {"name": "runLogs", "rows": 1, "bytes": "<integer>"}],
-            "stats": {"path": "${TMP}/cache/session.sqlite", "fileBytes": "<integer>", "capBytes": 4294967296,
-                      "totalBytes": 0, "tables": tables(0, 0, 0, 0)}})
+            "stats": {"path": "${TMP}/cache/session.sqlite", "fileBytes": "<integer>", "databaseBytes": "<integer>",
+                      "shardBytes": 0, "shardFiles": 0, "capBytes": 4294967296, "totalBytes": 0, "tables": tables(0, 0, 0, 0)}})
     s.call(10, "handle/list", None, {"handles": [], "totalBytes": 0, "limitBytes": 4294967296})
     s.fail(11, "predict", {"model": "m", "inputs": {"handle": "adv-1"}}, -32001, "<contains:adv-1>")
     s.finish(12)

@@ -25,6 +25,7 @@ extension AdvLensServer {
     static func wireUsage(_ u: TableUsage) -> CacheTableUsage { CacheTableUsage(name: u.table.rawValue, rows: u.rows, bytes: u.bytes) }
 
     static func wireStats(_ s: StoreStats) -> CacheStats.Result {
-        CacheStats.Result(path: s.path, fileBytes: s.fileBytes, capBytes: s.capBytes, totalBytes: s.totalBytes, tables: s.tables.map(wireUsage))
+        CacheStats.Result(path: s.path, fileBytes: s.fileBytes, databaseBytes: s.databaseBytes, shardBytes: s.shardBytes,
+                          shardFiles: s.shardFiles, capBytes: s.capBytes, totalBytes: s.totalBytes, tables: s.tables.map(wireUsage))
     }
 }

@@ -67,6 +67,12 @@ extension AdvLensServer {
         case .npz:
             guard let layout = p.layout else { throw ServerError.invalidParams("params.layout: required for kind \"npz\" (\"NCHW\" or \"NHWC\")") }
             let path = try file(p.path, "path")
+            // Over what the budget leaves: streamed, when its images are stored uncompressed.
+            if let streamed = try NPZ.stream(path: path, images: p.images ?? "images", labels: p.labels ?? "labels",
+                                             layout: layout == .nchw ? .nchw : .nhwc, name: p.name, budget: ReadLimits.current.maxBytes,
+                                             cacheBytes: MemoryBudget.streamCacheBytes(headroom: datasetHeadroom(p))) {
+                return (streamed, path)
+            }
             let data = try NPZ.load(path: path, images: p.images ?? "images", labels: p.labels ?? "labels",
                                     layout: layout == .nchw ? .nchw : .nhwc, name: p.name)
             return (data, path)
@@ -88,12 +94,16 @@ extension AdvLensServer {
         case .cifar:
             let root = try folder(p.path, "path")
             guard let part = p.part else { throw ServerError.invalidParams("params.part: required for kind \"cifar\" (\"train\" or \"test\")") }
-            let data: Dataset
+            let listing: CIFAR.Listing
             do {
-                data = try CIFAR.load(folder: root, part: part == .train ? .train : .test, labels: p.labelSet == .coarse ? .coarse : .fine, name: p.name)
+                listing = try CIFAR.listing(folder: root, part: part == .train ? .train : .test, labels: p.labelSet == .coarse ? .coarse : .fine)
             } catch DataError.invalidArgument(let reason) {
                 throw ServerError.invalidParams("params.labelSet: \(reason)")
             }
+            // Over what the budget leaves: streamed, record by record.
+            let data = listing.decodedBytes > ReadLimits.current.maxBytes
+                ? try listing.stream(name: p.name, cacheBytes: MemoryBudget.streamCacheBytes(headroom: datasetHeadroom(p)))
+                : try listing.load(name: p.name)
             return (data, root + " (" + part.rawValue + ")")
         case .npy:
             return try npyPair(p, images: file(p.images, "images"), labels: p.labels.map { try file($0, "labels") })

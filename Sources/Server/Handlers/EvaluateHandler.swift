@@ -206,7 +206,7 @@ extension AdvLensServer {
         switch (p.dataset, p.inputs) {
         case let (name?, nil):
             let d = try labelledDataset(name, labels: p.labels, model: model)
-            return (ImageBatches(d), d.labels, (0..<d.count).map { UInt64($0) })
+            return (InputDecoder.datasetBatches(d, name: name, indices: nil, model: model, field: "params.dataset"), d.labels, (0..<d.count).map { UInt64($0) })
         case let (nil, inputs?):
             let batch = try InputDecoder(workspace: workspace, connection: context.connection).batches(inputs, for: model)
             return (batch.images, try Self.labels(given: p.labels, carried: batch.labels, classes: model.classCount), batch.keys)

@@ -44,7 +44,6 @@ extension AdvLensServer {
             try context.cancellation.checkCancelled()
             let range = (s * slice)..<min(n, (s + 1) * slice)
             let x = try batch.images.slice(range)
-            if batch.images.isStreamed { try InputDecoder.checkRange(x, model: model, at: "params.inputs") }
             logits.append(try model.forward(x, run).logits)
             if slices > 1 { context.progressReport(message: "\(range.upperBound)/\(n)", percentage: 100 * range.upperBound / n) }
         }

@@ -130,7 +130,7 @@ extension AdvLensServer {
             }
             let idx = try InputDecoder.indices(of: data, indices: d.indices, sample: d.sample, at: "params.dataset")
             let all = d.indices == nil && d.sample == nil
-            return ProbeImages(images: ImageBatches(data, indices: all ? nil : idx), labels: idx.map { data.labels[$0] }, indices: idx, dataset: data)
+            return ProbeImages(images: InputDecoder.datasetBatches(data, name: d.name, indices: all ? nil : idx, model: r.model, field: "params.dataset"), labels: idx.map { data.labels[$0] }, indices: idx, dataset: data)
         case let (nil, inputs?):
             guard !needLabels else { throw ServerError.invalidParams("params.dataset: \(p.kind) needs a labelled dataset as its real set (not inputs)") }
             let b = try InputDecoder(workspace: workspace, connection: r.context.connection).batches(inputs, for: r.model)

@@ -49,7 +49,7 @@ struct CacheCommand: ParsableCommand {
         let used = s.capBytes > 0 ? Double(s.totalBytes) / Double(s.capBytes) : 0
         return t.render() + "\n\n" + Format.keyValues([
             ("file", s.path),
-            ("on disk", Format.bytes(s.fileBytes)),
+            ("on disk", "\(Format.bytes(s.fileBytes)) (database \(Format.bytes(s.databaseBytes)), \(Format.grouped(s.shardFiles)) shard files \(Format.bytes(s.shardBytes)))"),
             ("payload", "\(Format.bytes(s.totalBytes)) of a \(Format.bytes(s.capBytes)) cap (\(Format.percent(used)))"),
         ])
     }
