@@ -14,21 +14,23 @@ public enum Architectures {
     /// gets `classes` outputs (default 1000) and per-image input `inputSize` (default
     /// [3, 224, 224]); AdvLens's own have theirs fixed, and refuse either. Errors name the field.
     public static func spec(_ name: String, classes: Int?, inputSize: [Int]?) throws -> ModelSpec? {
-        if TorchvisionArchitectures.names.contains(name) {
-            let n = classes ?? 1000
-            guard n >= 1 else { throw ModelError.invalidSpec(path: "numClasses", message: "must be at least 1, got \(n)") }
-            let input = inputSize ?? [3, 224, 224]
-            guard input.count == 3, input[0] == 3, input[1] >= 1, input[2] >= 1 else {
-                throw ModelError.invalidSpec(path: "inputSize", message: "must be [3, H, W] with positive H and W, got \(input)")
-            }
-            return TorchvisionArchitectures.spec(name, classes: n, input: input)
-        }
+        try spec(name, options: ArchitectureOptions(numClasses: classes, inputSize: inputSize))
+    }
+
+    /// The spec of a built-in architecture with `options` (torchvision's networks take them;
+    /// AdvLens's own refuse any but their own class count and input), or nil for an unknown
+    /// name. Errors name the option (`ModelError.invalidSpec` with its protocol name as path).
+    public static func spec(_ name: String, options: ArchitectureOptions) throws -> ModelSpec? {
+        if let spec = try TorchvisionArchitectures.spec(name, options: options) { return spec }
         guard let spec = spec(name) else { return nil }
-        if let classes, classes != spec.classes.count {
+        if let classes = options.numClasses, classes != spec.classes.count {
             throw ModelError.invalidSpec(path: "numClasses", message: "\(name) has \(spec.classes.count) classes; only torchvision's networks take numClasses")
         }
-        if let inputSize, inputSize != spec.input.shape {
+        if let inputSize = options.inputSize, inputSize != spec.input.shape {
             throw ModelError.invalidSpec(path: "inputSize", message: "\(name) takes \(spec.input.shape); only torchvision's networks take inputSize")
+        }
+        for (field, given) in options.transformerFields where given != nil {
+            throw ModelError.invalidSpec(path: field, message: "applies to vit only, not to \(name)")
         }
         return spec
     }
@@ -60,6 +62,10 @@ public enum Architectures {
         }
     }
 
+    /// Whether `name` is a built-in architecture.
+    public static func knows(_ name: String) -> Bool { names.contains(name)
+    }
+
     /// The shapes set's network: three conv-batchnorm-relu stages with a residual block,
     /// each halving the side by max pooling (64 → 32 → 16 → 8 → 4), then a 128-unit dense
     /// layer "fc1" (the penultimate layer probes address; "relu5" is its activation) and the
@@ -82,7 +88,12 @@ public enum Architectures {
 
     /// A freshly initialised built-in model (`classes` and `inputSize` as in `spec`).
     public static func create(_ name: String, seed: UInt64, classes: Int? = nil, inputSize: [Int]? = nil) throws -> Model {
-        guard let spec = try spec(name, classes: classes, inputSize: inputSize) else {
+        try create(name, seed: seed, options: ArchitectureOptions(numClasses: classes, inputSize: inputSize))
+    }
+
+    /// A freshly initialised built-in model with `options` (as in `spec`).
+    public static func create(_ name: String, seed: UInt64, options: ArchitectureOptions) throws -> Model {
+        guard let spec = try spec(name, options: options) else {
             throw ModelError.invalidSpec(path: "architecture", message: "unknown architecture \"\(name)\"; known: \(names.joined(separator: ", "))")
         }
         let model = try Model(spec: spec)

@@ -5,7 +5,8 @@ extension Model {
     /// PyTorch's default initialisation, drawn from `SeededRNG(seed)` in layer order:
     /// conv2d and linear weights uniform in ±1/sqrt(fan_in) (kaiming_uniform with a = sqrt(5)),
     /// their biases uniform in ±1/sqrt(fan_in); batchnorm weight 1, bias 0, running mean 0,
-    /// running variance 1, batches tracked 0. The distributions are PyTorch's; the values differ,
+    /// running variance 1, batches tracked 0; a trainable `parameter` node uniform in
+    /// ±1/sqrt(its last dimension). The distributions are PyTorch's; the values differ,
     /// since the random streams do.
     public func initialize(seed: UInt64) {
         var rng = SeededRNG(seed: seed)
@@ -24,6 +25,11 @@ extension Model {
                 let bound = 1 / Float(lin.inFeatures).squareRoot()
                 uniform(lin.weight, bound: bound)
                 if let b = lin.bias { uniform(b, bound: bound) }
+            case let node as ParameterNode where node.tensor.trainable:
+                // A bare nn.Parameter has no PyTorch default; drawn as a linear layer's weight
+                // over its last dimension (a ViT's in_proj_weight, class token and position
+                // embedding then carry signal, which zeros would not).
+                uniform(node.tensor, bound: 1 / Float(max(node.tensor.value.shape.last ?? 1, 1)).squareRoot())
             case let bn as BatchNorm2d:
                 bn.weight.value = Tensor(shape: [bn.features], repeating: 1)
                 bn.bias.value = Tensor(shape: [bn.features])

@@ -22,7 +22,9 @@ final class LifecycleTests: XCTestCase {
                   "dataset/load", "dataset/list", "dataset/info", "predict"] {
             XCTAssertTrue(methods.contains(m), "capabilities lack \(m)")
         }
-        XCTAssertEqual(caps["architectures"]?.arrayValue?.compactMap(\.stringValue), ["mnist-small", "mnist-madry", "shapes-cnn", "resnet18", "vgg11", "vgg11_bn", "vgg16", "vgg16_bn"])
+        XCTAssertEqual(caps["architectures"]?.arrayValue?.compactMap(\.stringValue), ["mnist-small", "mnist-madry", "shapes-cnn", "resnet18", "resnet34", "resnet50",
+                                                                           "vgg11", "vgg11_bn", "vgg16", "vgg16_bn", "alexnet", "squeezenet1_1", "densenet121",
+                                                                           "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_b0", "vit"])
         XCTAssertTrue(caps["layerTypes"]?.arrayValue?.contains("residual") ?? false)
         let engine = caps["engine"]!
         XCTAssertFalse(engine["blasCore"]?.stringValue?.isEmpty ?? true)

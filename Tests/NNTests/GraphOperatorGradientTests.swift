@@ -107,3 +107,46 @@ extension LayerGradientTests {
         }
     }
 }
+
+/// The scalar forms of add, sub, mul and div (`value`: one input, the number as the second
+/// operand) and a concat joining a value the same for every item (a ViT's class token) to
+/// per-item values, against finite differences.
+extension LayerGradientTests {
+    func testArithmeticWithAScalar() throws {
+        func scalar(_ name: String, _ type: String, _ value: Float) -> LayerSpec {
+            var s = node(name, type)
+            s.value = value
+            return s
+        }
+        let m = try graph([scalar("a", "mul", 0.25), scalar("b", "add", 1.5), scalar("c", "div", -2), scalar("d", "sub", 0.5),
+                           node("e", "mul", ["d", "input"])], input: [2, 3, 3])
+        let x = TestTensors.awayFromZero([2, 2, 3, 3], seed: 5)
+        let out = try m.forward(x, Execution(), record: true)
+        XCTAssertEqual(out.trace!.outputs[m.layer(named: "d")!.traceIndex]!.data[0], (x.data[0] * 0.25 + 1.5) / -2 - 0.5, accuracy: 1e-6)
+        try checkLayer(m, x)
+        var bad = scalar("z", "div", 0)
+        bad.inputs = ["input"]
+        XCTAssertThrowsError(try graph([bad], input: [2, 3, 3])) { XCTAssertTrue("\($0)".contains("nodes[0].value"), "\($0)") }
+        XCTAssertThrowsError(try graph([{ var s = scalar("z", "add", 1); s.inputs = ["input", "input"]; return s }()], input: [2, 3, 3])) {
+            XCTAssertTrue("\($0)".contains("takes 1 input"), "\($0)")
+        }
+    }
+
+    func testConcatRepeatsASharedValueForEveryItem() throws {
+        // [1, 1, 3, 3] class-token-like parameter before [N, 2, 3, 3] rows, along dim 1 and 2.
+        for (dim, shape) in [(1, [1, 1, 3, 3]), (2, [1, 2, 1, 3])] {
+            let m = try graph([
+                node("token", "parameter", shape: shape),
+                node("joined", "concat", ["token", "input"], dim: Axes(integerLiteral: dim)),
+            ], input: [2, 3, 3], low: -1, high: 1)
+            let x = TestTensors.uniform([2, 2, 3, 3], seed: 6)
+            let y = try m.forward(x, Execution(), record: true).trace!.outputs[m.layer(named: "joined")!.traceIndex]!
+            let token = m.parameters[0].value
+            XCTAssertEqual(y.shape[0], 2)
+            // Both items begin with the token.
+            let row = y.count / 2
+            for item in 0..<2 { XCTAssertEqual(y.data[item * row], token.data[0]) }
+            try checkLayer(m, x)
+        }
+    }
+}

@@ -5,13 +5,24 @@ import XCTest
 @testable import NN
 
 /// `model/create`'s torchvision networks name every parameter and buffer as torchvision's
-/// state_dict does, with its shapes (the reference: scripts/torchvision_state_dicts.py's
+/// state_dict does, with its shapes (the reference: scripts/make_torchvision_fixtures.py's
 /// listing from torchvision itself), so a torchvision state_dict loads into them.
 final class TorchvisionArchitectureTests: XCTestCase {
     func reference() throws -> [String: [(String, [Int])]] {
         let object = try JSONSerialization.jsonObject(with: Data(contentsOf: RepositoryPaths.nnFixture("graph/torchvision-state-dicts.json"))) as! [String: Any]
         let networks = object["networks"] as! [String: [[Any]]]
         return networks.mapValues { $0.map { ($0[0] as! String, $0[1] as! [Int]) } }
+    }
+
+    /// The options the listing was made with: 10 classes, 32x32 (alexnet 64x64), the vit's sizes.
+    func options(_ name: String) throws -> ArchitectureOptions {
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: RepositoryPaths.nnFixture("graph/torchvision-state-dicts.json"))) as! [String: Any]
+        let side = name == "alexnet" ? 64 : 32
+        var o = ArchitectureOptions(numClasses: 10, inputSize: [3, side, side])
+        if name == "vit", let vit = (object["options"] as? [String: [String: Int]])?["vit"] {
+            (o.patchSize, o.numLayers, o.numHeads, o.hiddenDim, o.mlpDim) = (vit["patchSize"], vit["numLayers"], vit["numHeads"], vit["hiddenDim"], vit["mlpDim"])
+        }
+        return o
     }
 
     /// The keys and shapes a spec's layers hold, counted from the spec (VGG's 25088x4096
@@ -21,12 +32,16 @@ final class TorchvisionArchitectureTests: XCTestCase {
             switch n.type {
             case "conv2d":
                 let k = n.kernelSize!
-                return [(n.name + ".weight", [n.outChannels!, n.inChannels!, k.h, k.w])] + ((n.bias ?? true) ? [(n.name + ".bias", [n.outChannels!])] : [])
+                return [(n.name + ".weight", [n.outChannels!, n.inChannels! / (n.groups ?? 1), k.h, k.w])] + ((n.bias ?? true) ? [(n.name + ".bias", [n.outChannels!])] : [])
             case "batchnorm2d":
                 let c = [n.numFeatures!]
                 return ["weight", "bias", "running_mean", "running_var"].map { (n.name + "." + $0, c) } + [(n.name + ".num_batches_tracked", [])]
             case "linear":
                 return [(n.name + ".weight", [n.outFeatures!, n.inFeatures!]), (n.name + ".bias", [n.outFeatures!])]
+            case "layernorm":
+                return [(n.name + ".weight", n.normalizedShape!), (n.name + ".bias", n.normalizedShape!)]
+            case "parameter":
+                return [(n.name, n.shape!)]
             default:
                 return []
             }
@@ -37,7 +52,7 @@ final class TorchvisionArchitectureTests: XCTestCase {
         let expected = try reference()
         XCTAssertEqual(Set(expected.keys), Set(TorchvisionArchitectures.names))
         for name in TorchvisionArchitectures.names {
-            let spec = try XCTUnwrap(try Architectures.spec(name, classes: 10, inputSize: [3, 32, 32]))
+            let spec = try XCTUnwrap(try Architectures.spec(name, options: options(name)))
             let mine = keys(spec), theirs = expected[name]!
             XCTAssertEqual(mine.map(\.0), theirs.map(\.0), name)
             XCTAssertEqual(mine.map(\.1), theirs.map(\.1), name)
@@ -61,6 +76,25 @@ final class TorchvisionArchitectureTests: XCTestCase {
         let g = try m.backward(out.trace!, seeds: ["logits": TestTensors.uniform([2, 10], seed: 3)], input: true, parameters: false, Execution())
         XCTAssertGreaterThan(g.input!.maxAbs(), 0)
         XCTAssertEqual(try Architectures.create("resnet18", seed: 1, classes: 3, inputSize: [3, 40, 48]).predict(TestTensors.uniform([1, 3, 40, 48], 0, 1, seed: 4)).shape, [1, 3])
+    }
+
+    /// Every network except VGG (whose classifier alone is 120M weights) is built, runs at its
+    /// listing's size with the listing's parameters and buffers, and passes gradients to the
+    /// input.
+    func testEveryNetworkRunsWithTorchvisionsParameters() throws {
+        let expected = try reference()
+        for name in TorchvisionArchitectures.names where !name.hasPrefix("vgg") {
+            let o = try options(name)
+            let m = try Architectures.create(name, seed: 1, options: o)
+            let mine = (m.parameters + m.buffers).map { ($0.name, $0.value.shape) }
+            XCTAssertEqual(Set(mine.map(\.0)), Set(expected[name]!.map(\.0)), name)
+            XCTAssertEqual(Dictionary(uniqueKeysWithValues: mine), Dictionary(uniqueKeysWithValues: expected[name]!), name)
+            let x = TestTensors.uniform([2] + o.inputSize!, 0, 1, seed: 2)
+            let out = try m.forward(x, Execution(), record: true)
+            XCTAssertEqual(out.logits.shape, [2, 10], name)
+            let g = try m.backward(out.trace!, seeds: ["logits": TestTensors.uniform([2, 10], seed: 3)], input: true, parameters: false, Execution())
+            XCTAssertGreaterThan(g.input!.maxAbs(), 0, name)
+        }
     }
 
     func testOptionsAreChecked() throws {

@@ -232,19 +232,3 @@ def test_torchvision_resnet18_from_model_create(client, tmp_path):
     with pytest.raises(AdvLensError) as failure:
         client.call("model/create", name="bad", architecture="mnist-small", numClasses=3)
     assert "params.numClasses" in str(failure.value)
-
-
-def test_torchvision_resnet18_state_dict_gives_torchvisions_logits(client, tmp_path):
-    """A torchvision resnet18 state_dict (seeded weights, filled by key in torchvision's order)
-    loaded into model/create's resnet18 gives the logits torch computed with the same weights
-    (scripts/make_torchvision_fixtures.py)."""
-    from graph_weights import seeded_images, seeded_state_dict
-    reference = json.loads((ROOT / "Tests/python/fixtures/torchvision_resnet18.json").read_text())
-    listing = json.loads((FIXTURES / "torchvision-state-dicts.json").read_text())["networks"]["resnet18"]
-    client.call("model/create", name="r", architecture="resnet18", numClasses=10, inputSize=[3, 32, 32])
-    client.call("model/save", name="r", spec="r.json", weights="unused.safetensors")
-    safetensors(tmp_path / "torch.safetensors", seeded_state_dict(listing, seed=reference["weightsSeed"]))
-    client.call("model/load", name="torch", spec="r.json", weights="torch.safetensors")
-    got = logits(client, "torch", seeded_images((4, 3, 32, 32), seed=reference["imagesSeed"]))
-    expected = np.array(reference["logits"], dtype=np.float32)
-    assert np.abs(got - expected).max() <= 1e-4 * max(1.0, np.abs(expected).max()), np.abs(got - expected).max()

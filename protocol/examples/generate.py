@@ -176,7 +176,7 @@ def lifecycle():
         "capabilities": {
             "methods": METHODS,
             "notifications": ["initialized", "exit", "$/cancelRequest"],
-            "architectures": ["mnist-small", "mnist-madry", "shapes-cnn", "resnet18", "vgg11", "vgg11_bn", "vgg16", "vgg16_bn"],
+            "architectures": ["mnist-small", "mnist-madry", "shapes-cnn", "resnet18", "resnet34", "resnet50", "vgg11", "vgg11_bn", "vgg16", "vgg16_bn", "alexnet", "squeezenet1_1", "densenet121", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_b0", "vit"],
             "layerTypes": "<array>",
             "datasetKinds": ["mnist-csv", "mnist-idx", "npy", "npz", "imagefolder", "imagenet-val", "cifar", "broden", "shapes"],
             "inputKinds": ["tensor", "dataset", "handle", "png", "path"],
@@ -240,7 +240,15 @@ def models():
     s.call(10, "model/create", {"name": "digits-copy", "architecture": "mnist-small", "seed": 8},
            summary("digits-copy", fingerprint="<ne:fp>"))
     s.fail(11, "model/unload", {"name": "madry"}, -32001, "no model named \"madry\" is loaded")
-    s.finish(12)
+    s.comment("torchvision's networks take numClasses and inputSize; vit (torchvision's VisionTransformer) also its "
+              "sizes. An option that does not apply is refused naming it.")
+    s.call(12, "model/create", {"name": "vit", "architecture": "vit", "numClasses": 10, "inputSize": [3, 32, 32], "patchSize": 8,
+                                "numLayers": 2, "numHeads": 4, "hiddenDim": 32, "mlpDim": 64},
+           {"name": "vit", "architecture": "vit", "inputShape": [3, 32, 32], "classes": [], "parameters": 24234,
+            "fingerprint": "<regex:[0-9a-f]{16}>"})
+    s.fail(13, "model/create", {"name": "r", "architecture": "resnet50", "patchSize": 8}, -32602,
+           "params.patchSize: applies to vit only, not to resnet50", schema="valid")
+    s.finish(14)
     return s
 
 
@@ -325,7 +333,8 @@ def errors():
     s.fail(7, "model/create", {"name": "x", "architecture": "mnist-small", "seed": -1}, -32602, "<contains:params.seed>")
     s.fail(8, "model/create", {"name": "a/b", "architecture": "mnist-small"}, -32602, "<contains:params.name>")
     s.fail(9, "model/create", {"name": "x", "architecture": "resnet-50"}, -32602,
-           "params.architecture: unknown \"resnet-50\"; known: mnist-small, mnist-madry, shapes-cnn, resnet18, vgg11, vgg11_bn, vgg16, vgg16_bn")
+           "params.architecture: unknown \"resnet-50\"; known: "
+           "mnist-small, mnist-madry, shapes-cnn, resnet18, resnet34, resnet50, vgg11, vgg11_bn, vgg16, vgg16_bn, alexnet, squeezenet1_1, densenet121, mobilenet_v2, mobilenet_v3_small, mobilenet_v3_large, efficientnet_b0, vit")
     s.fail(10, "predict", {"model": "m", "inputs": {}}, -32602,
            "params.inputs: expected exactly one of shape (a tensor), dataset, handle, png or path; got none")
     s.fail(11, "predict", {"model": "m", "inputs": {"png": DIGIT_PNG, "path": "digit.png"}}, -32602,

@@ -3,7 +3,9 @@ import TensorEngine
 /// add, sub, mul, div of two graph values with numpy/ONNX broadcasting over the full shape
 /// (the batch included: a [N, T, F] value and a [1, T, F] parameter broadcast to [N, T, F]).
 /// Why one class: the four share shape rules, loops and the reduction of gradients to a
-/// broadcast operand; only the scalar maths differ.
+/// broadcast operand; only the scalar maths differ. With `scalar` (the spec's `value`) the
+/// node reads one value and the scalar is the second operand (`x * 0.125`, a Vision
+/// Transformer's attention scale), so no weight has to hold it.
 public final class Arithmetic: GraphOperator {
     public enum Operation: String, CaseIterable, Sendable {
         case add, sub, mul, div
@@ -13,14 +15,18 @@ public final class Arithmetic: GraphOperator {
     public let operation: Operation
     public var kind: String { operation.rawValue }
     public var traceIndex = -1
-    public var arity: ClosedRange<Int> { 2...2 }
+    /// The second operand when it is a number rather than a graph value.
+    public let scalar: Float?
+    public var arity: ClosedRange<Int> { scalar == nil ? 2...2 : 1...1 }
 
-    public init(name: String, operation: Operation) {
+    public init(name: String, operation: Operation, scalar: Float? = nil) {
         self.name = name
         self.operation = operation
+        self.scalar = scalar
     }
 
     public func outputShape(inputs: [[Int]]) throws -> [Int] {
+        if scalar != nil { return inputs[0] }
         guard let out = GraphShape.broadcast(inputs[0], inputs[1]) else {
             throw ModelError.shapeMismatch(layer: name, message: "cannot broadcast \(GraphShape.describe(inputs[0])) with \(GraphShape.describe(inputs[1]))")
         }
@@ -35,6 +41,14 @@ public final class Arithmetic: GraphOperator {
     }
 
     public func compute(_ inputs: [Tensor], _ run: Execution) -> Tensor {
+        if let c = scalar {
+            switch operation {
+            case .add: return inputs[0].map { $0 + c }
+            case .sub: return inputs[0].map { $0 - c }
+            case .mul: return inputs[0].map { $0 * c }
+            case .div: return inputs[0].map { $0 / c }
+            }
+        }
         let (a, b) = (inputs[0], inputs[1])
         let out = Self.shape(a, b)
         switch operation {
@@ -46,6 +60,14 @@ public final class Arithmetic: GraphOperator {
     }
 
     public func gradients(_ dy: Tensor, inputs: [Tensor], output y: Tensor, _ pass: BackwardPass, need: [Bool]) -> [Tensor?] {
+        if let c = scalar {
+            guard need[0] else { return [nil] }
+            switch operation {
+            case .add, .sub: return [dy]
+            case .mul: return [dy.map { $0 * c }]
+            case .div: return [dy.map { $0 / c }]
+            }
+        }
         let (a, b) = (inputs[0], inputs[1])
         var da: Tensor?, db: Tensor?
         switch operation {

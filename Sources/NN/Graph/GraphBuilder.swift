@@ -65,7 +65,10 @@ public enum GraphBuilder {
     static func node(_ s: LayerSpec, path: String) throws -> Layer {
         switch s.type {
         case "add", "sub", "mul", "div":
-            return Arithmetic(name: s.name, operation: Arithmetic.Operation(rawValue: s.type)!)
+            if let v = s.value, !v.isFinite || (s.type == "div" && v == 0) {
+                throw ModelError.invalidSpec(path: "\(path).value", message: "must be a finite number\(s.type == "div" ? " other than 0" : ""), got \(v)")
+            }
+            return Arithmetic(name: s.name, operation: Arithmetic.Operation(rawValue: s.type)!, scalar: s.value)
         case "matmul":
             return MatMul(name: s.name)
         case "concat":

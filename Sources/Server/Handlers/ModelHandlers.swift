@@ -14,18 +14,20 @@ extension AdvLensServer {
     func registerModelMethods() {
         register(ModelCreate.self, access: { .write(Self.modelKey($0.name)) }) { [unowned self] p, context in
             try checkName(p.name, field: "params.name")
-            guard Architectures.spec(p.architecture) != nil else {
+            guard Architectures.knows(p.architecture) else {
                 throw ServerError.invalidParams("params.architecture: unknown \"\(p.architecture)\"; known: \(Architectures.names.joined(separator: ", "))")
             }
             let model: Model
+            let options = ArchitectureOptions(numClasses: p.numClasses, inputSize: p.inputSize, patchSize: p.patchSize, numLayers: p.numLayers,
+                                              numHeads: p.numHeads, hiddenDim: p.hiddenDim, mlpDim: p.mlpDim)
             do {
-                guard let spec = try Architectures.spec(p.architecture, classes: p.numClasses, inputSize: p.inputSize) else {
+                guard let spec = try Architectures.spec(p.architecture, options: options) else {
                     throw ServerError.invalidParams("params.architecture: unknown \"\(p.architecture)\"")
                 }
                 // Refused before anything is allocated when it would not fit the memory budget.
                 try workspace.admit(min(spec.valueCount, Int.max / 4) * 4, for: "model \"\(p.name)\"", replacing: ["model \"\(p.name)\""])
-                model = try Architectures.create(p.architecture, seed: p.seed ?? 0, classes: p.numClasses, inputSize: p.inputSize)
-            } catch let ModelError.invalidSpec(path, message) where ["numClasses", "inputSize"].contains(path) {
+                model = try Architectures.create(p.architecture, seed: p.seed ?? 0, options: options)
+            } catch let ModelError.invalidSpec(path, message) where ArchitectureOptions.fields.contains(path) {
                 throw ServerError.invalidParams("params.\(path): \(message)")
             }
             let resident = ResidentModel(name: p.name, model: model)

@@ -1,0 +1,45 @@
+/// torchvision's EfficientNet-B0: `features.0` a Conv2dNormActivation (3x3/2 → 32, SiLU),
+/// seven stages `features.1`...`features.7` of MBConv blocks, `features.8` (1x1 → 1280, SiLU),
+/// avgpool, flatten, `classifier` (dropout 0.2, linear). MBConv `features.S.J`: `block.0` the
+/// 1x1 expansion (when the ratio is not 1), then the depthwise k x k, a squeeze-excitation
+/// (SiLU, sigmoid; squeezing to a quarter of the block's input channels) and the 1x1
+/// projection without activation; with stride 1 and equal widths the node `features.S.J`
+/// adds the block's input. Stochastic depth (train mode only in torchvision) is not applied:
+/// in eval mode, which the logits compare, it is the identity.
+enum EfficientNet {
+    /// (expand ratio, kernel, stride, in, out, layers) per stage: torchvision's MBConvConfig
+    /// for width and depth multipliers 1.
+    static let b0Stages = [(1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 24, 40, 2), (6, 3, 2, 40, 80, 3),
+                           (6, 5, 1, 80, 112, 3), (6, 5, 2, 112, 192, 4), (6, 3, 1, 192, 320, 1)]
+
+    static let b0 = TorchvisionArchitecture(name: "efficientnet_b0") { nodes(stages: b0Stages, $0) }
+
+    static func nodes(stages: [(Int, Int, Int, Int, Int, Int)], _ request: TorchvisionArchitecture.Request) -> [LayerSpec] {
+        var n = TorchvisionNodes()
+        n.convNormActivation("features.0", 3, stages[0].3, kernel: 3, stride: 2, activation: "silu")
+        for (s, (ratio, kernel, firstStride, firstIn, out, count)) in stages.enumerated() {
+            for j in 0..<count {
+                let inChannels = j == 0 ? firstIn : out, stride = j == 0 ? firstStride : 1
+                let p = "features.\(s + 1).\(j)", x = n.last
+                let expanded = TorchvisionNodes.divisible(Double(inChannels * ratio))
+                var k = 0
+                if expanded != inChannels {
+                    n.convNormActivation("\(p).block.0", inChannels, expanded, kernel: 1, activation: "silu")
+                    k = 1
+                }
+                let depthwise = n.convNormActivation("\(p).block.\(k)", expanded, expanded, kernel: kernel, stride: stride,
+                                                     groups: expanded, activation: "silu")
+                n.squeezeExcitation("\(p).block.\(k + 1)", depthwise, channels: expanded, squeeze: max(1, inChannels / 4),
+                                    activation: "silu", scaleActivation: "sigmoid")
+                n.convNormActivation("\(p).block.\(k + 2)", expanded, out, kernel: 1, activation: nil)
+                if stride == 1 && inChannels == out { n.residual(p, shortcut: x) }
+            }
+        }
+        let last = stages[stages.count - 1].4
+        n.convNormActivation("features.\(stages.count + 1)", last, 4 * last, kernel: 1, activation: "silu")
+        n.poolAndFlatten()
+        n.dropout("classifier.0", p: 0.2)
+        n.linear("classifier.1", 4 * last, request.classes)
+        return n.nodes
+    }
+}
