@@ -15,30 +15,24 @@ final class ONNXCommandTests: XCTestCase {
         shell = nil
     }
 
-    private func ok(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) -> ShellResult {
-        let r = shell.run(arguments)
-        XCTAssertEqual(r.status, 0, "advlens \(arguments.joined(separator: " ")) failed: \(r.stderr)", file: file, line: line)
-        return r
-    }
-
     func testSaveAndLoadONNX() throws {
         let model = ShellRunner.trainedModel
         let onnx = shell.directory.appendingPathComponent("trained.onnx").path
-        _ = ok(["model", "load", "trained", "--spec", model + "/model.json", "--weights", model + "/model.safetensors"])
-        let saved = ok(["model", "save", "trained", "--onnx", onnx]).json
+        _ = shell.ok(["model", "load", "trained", "--spec", model + "/model.json", "--weights", model + "/model.safetensors"])
+        let saved = shell.ok(["model", "save", "trained", "--onnx", onnx]).json
         XCTAssertEqual(saved?["onnx"]?.stringValue, onnx)
         XCTAssertEqual(saved?["onnxBytes"]?.intValue, (try FileManager.default.attributesOfItem(atPath: onnx)[.size] as? Int))
         XCTAssertNil(saved?["spec"], "only the ONNX file was asked for")
-        let loaded = ok(["model", "load", "back", "--onnx", onnx]).json
+        let loaded = shell.ok(["model", "load", "back", "--onnx", onnx]).json
         XCTAssertEqual(loaded?["classes"]?.arrayValue?.count, 10)
-        _ = ok(["dataset", "load", "mnist", "--kind", "mnist-csv", "--path", "data/mnist_5k.csv.gz", "--split-test-per-class", "5"])
-        let a = ok(["predict", "--model", "trained", "--dataset", "mnist-test", "--all"]).json?["predictions"]?.arrayValue?.compactMap { $0["predicted"]?.intValue }
-        let b = ok(["predict", "--model", "back", "--dataset", "mnist-test", "--all"]).json?["predictions"]?.arrayValue?.compactMap { $0["predicted"]?.intValue }
+        _ = shell.ok(["dataset", "load", "mnist", "--kind", "mnist-csv", "--path", "data/mnist_5k.csv.gz", "--split-test-per-class", "5"])
+        let a = shell.ok(["predict", "--model", "trained", "--dataset", "mnist-test", "--all"]).json?["predictions"]?.arrayValue?.compactMap { $0["predicted"]?.intValue }
+        let b = shell.ok(["predict", "--model", "back", "--dataset", "mnist-test", "--all"]).json?["predictions"]?.arrayValue?.compactMap { $0["predicted"]?.intValue }
         XCTAssertEqual(a?.count, 50)
         XCTAssertEqual(a, b)
-        let labelled = ok(["model", "load", "labelled", "--onnx", onnx, "--classes"] + (0..<10).map { "d\($0)" } + ["--input-range", "0", "2"]).json
+        let labelled = shell.ok(["model", "load", "labelled", "--onnx", onnx, "--classes"] + (0..<10).map { "d\($0)" } + ["--input-range", "0", "2"]).json
         XCTAssertEqual(labelled?["classes"]?.arrayValue?.first?.stringValue, "d0")
-        XCTAssertEqual(ok(["model", "info", "labelled"]).json?["input"]?["range"]?.arrayValue?.compactMap(\.doubleValue), [0, 2])
+        XCTAssertEqual(shell.ok(["model", "info", "labelled"]).json?["input"]?["range"]?.arrayValue?.compactMap(\.doubleValue), [0, 2])
     }
 
     func testOptionsThatDoNotGoTogetherAreRefused() {
