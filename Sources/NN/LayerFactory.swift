@@ -124,6 +124,7 @@ public enum LayerFactory {
             case let other:
                 throw ModelError.invalidSpec(path: "\(path).approximate", message: "must be \"none\" or \"tanh\", got \"\(other.prefix(40))\"")
             }
+        case "erf": return Pointwise(name: name, function: .erf)
         case "clip":
             let low = s.clipMin ?? -.infinity, high = s.clipMax ?? .infinity
             guard !low.isNaN, !high.isNaN, low <= high else {

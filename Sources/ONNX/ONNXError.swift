@@ -1,4 +1,4 @@
-/// Why an ONNX file was refused, each naming what a user can act on: the operator and node, the
+/// Why an ONNX file was refused (or a model could not be written as one), each naming what a user can act on: the operator and node, the
 /// initializer, the opset, the shape that could not be resolved. The server turns these into
 /// JSON-RPC invalid-params errors; the message is the whole explanation.
 public enum ONNXError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -18,6 +18,8 @@ public enum ONNXError: Error, Equatable, Sendable, CustomStringConvertible {
     case badTensor(name: String, message: String)
     /// The model's inputs or outputs are not one image-like tensor in and one tensor out.
     case interface(String)
+    /// Export: a layer (by its name and type) that has no ONNX form, or a form of it without one.
+    case notExportable(layer: String, type: String, message: String)
 
     public var description: String {
         switch self {
@@ -32,6 +34,7 @@ public enum ONNXError: Error, Equatable, Sendable, CustomStringConvertible {
             return "initializer \"\(name)\" keeps its data in an external file; save the model with its weights inside (onnx.save_model(model, path, save_as_external_data=False)), which models under 2 GB allow"
         case let .badTensor(name, m): return "tensor \"\(name)\": \(m)"
         case let .interface(m): return m
+        case let .notExportable(layer, type, m): return "layer \"\(layer)\" (\(type)) has no ONNX form: \(m)"
         }
     }
 }

@@ -5,15 +5,17 @@ import SwiftProtobuf
 
 /// What `model/load` takes besides the file: the model's name and what the ONNX graph's input
 /// means in pixel terms (the range attacks keep images in, and the normalisation the graph
-/// expects, applied inside the model as for every spec), and class labels.
+/// expects, applied inside the model as for every spec), and class labels. The range and the
+/// labels default to those an AdvLens export wrote into the file's metadata, else [0, 1] and
+/// "0", "1", ...
 public struct ONNXImportOptions: Sendable {
     public var name: String
-    public var range: [Float]
+    public var range: [Float]?
     public var mean: [Float]?
     public var std: [Float]?
     public var classes: [String]?
 
-    public init(name: String, range: [Float] = [0, 1], mean: [Float]? = nil, std: [Float]? = nil, classes: [String]? = nil) {
+    public init(name: String, range: [Float]? = nil, mean: [Float]? = nil, std: [Float]? = nil, classes: [String]? = nil) {
         self.name = name
         self.range = range
         self.mean = mean
@@ -66,13 +68,17 @@ public enum ONNXImporter {
         let input = try Self.modelInput(graph, context: context)
         context.values[input.name] = .computed(ComputedTensor(node: "input", item: input.item))
 
-        let rewrites = GELUPattern.find(in: graph.node, constants: context.values)
+        let patterns = NodeIndex(graph.node, constants: context.values, graphOutputs: context.graphOutputs)
+        let rewrites = GELUPattern.find(in: patterns).merging(LayerNormPattern.find(in: patterns)) { gelu, _ in gelu }
         for (index, proto) in graph.node.enumerated() where !context.skipped.contains(index) {
             let node = ONNXNode(proto: proto, label: proto.name.isEmpty ? "\(proto.opType) #\(index)" : proto.name, index: index)
             switch rewrites[index] {
             case .skip?: continue
             case let .gelu(x)?:
                 try ONNXOperators.gelu(context, node, input: x)
+                continue
+            case let .layerNorm(match)?:
+                try ONNXOperators.layerNormPattern(context, node, match)
                 continue
             case nil: break
             }
@@ -97,14 +103,16 @@ public enum ONNXImporter {
             throw ONNXError.interface("the graph output \"\(outputName)\" has shape [batch, \(logits.item.map(String.init).joined(separator: ", "))]; a classifier's logits are [batch, classes]")
         }
         let classCount = logits.item[0]
-        let classes = options.classes ?? (0..<classCount).map(String.init)
+        let written = Self.exportMetadata(model, classCount: classCount)
+        let classes = options.classes ?? written.classes ?? (0..<classCount).map(String.init)
+        let range = options.range ?? written.range ?? [0, 1]
         guard classes.count == classCount else {
             throw ONNXError.interface("classes: \(classes.count) labels given; the model has \(classCount) outputs")
         }
 
         let (nodes, weights) = context.graph.finished(output: logits.node)
         var inputSpec: [(String, JSONValue)] = [("shape", JSONValue(ints: input.item)),
-                                               ("range", .array(options.range.map { JSONValue(float: $0) }))]
+                                               ("range", .array(range.map { JSONValue(float: $0) }))]
         if let mean = options.mean { inputSpec.append(("mean", .array(mean.map { JSONValue(float: $0) }))) }
         if let std = options.std { inputSpec.append(("std", .array(std.map { JSONValue(float: $0) }))) }
         let spec: JSONValue = .object(JSONObject([
@@ -121,6 +129,20 @@ public enum ONNXImporter {
         var tensors: [String: SafeTensor] = [:]
         for w in weights { tensors[w.name] = SafeTensor(name: w.name, shape: w.shape, dtype: w.dtype, floats: w.floats) }
         return ONNXImport(spec: spec, weights: SafeTensorsFile(tensors: tensors, metadata: ["format": "pt"]), opset: opset)
+    }
+
+    /// The input range and class labels an AdvLens export recorded (`advlens.inputRange`,
+    /// `advlens.classes`), each when it reads as one and fits the model.
+    static func exportMetadata(_ model: Onnx_ModelProto, classCount: Int) -> (range: [Float]?, classes: [String]?) {
+        func value(_ key: String) -> JSONValue? {
+            guard let text = model.metadataProps.first(where: { $0.key == key })?.value else { return nil }
+            return try? JSONText.parse(Array(text.utf8))
+        }
+        var range: [Float]? = value(ONNXExporter.rangeKey)?.arrayValue?.compactMap(\.doubleValue).map { Float($0) }
+        if let r = range, !(r.count == 2 && r[0].isFinite && r[1].isFinite && r[0] < r[1]) { range = nil }
+        var classes: [String]? = value(ONNXExporter.classesKey)?.arrayValue?.compactMap(\.stringValue)
+        if classes?.count != classCount { classes = nil }
+        return (range, classes)
     }
 
     /// The opset of the default domain ("" or "ai.onnx"), at least `minimumOpset`.

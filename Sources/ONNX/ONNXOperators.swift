@@ -23,6 +23,7 @@ enum ONNXOperators {
         "HardSwish": { try unary($0, $1, type: "hardswish") },
         "LeakyRelu": { try unary($0, $1, type: "leaky_relu", [("negative_slope", JSONValue(float: $1.float("alpha", default: 0.01)))]) },
         "Gelu": { try gelu($0, $1, input: nil) },
+        "Erf": { try unary($0, $1, type: "erf") },
         "HardSigmoid": { try hardSigmoid($0, $1) },
         "Clip": { try clip($0, $1) },
         "Softmax": { try softmax($0, $1, type: "softmax") },
@@ -43,6 +44,10 @@ enum ONNXOperators {
         "Constant": { try constantNode($0, $1) },
         "Shape": { try shape($0, $1) },
         "ConstantOfShape": { try constantOfShape($0, $1) },
+        "Equal": { try equal($0, $1) },
+        "Where": { try whereNode($0, $1) },
+        "Mod": { try mod($0, $1) },
+        "Sqrt": { try sqrtNode($0, $1) },
         // Operators/Reshaping.swift
         "Reshape": { try reshape($0, $1) },
         "Flatten": { try flatten($0, $1) },
@@ -50,6 +55,7 @@ enum ONNXOperators {
         "Squeeze": { try squeeze($0, $1) },
         "Transpose": { try transpose($0, $1) },
         "Concat": { try concat($0, $1) },
+        "Expand": { try expand($0, $1) },
         // Operators/Indexing.swift
         "Gather": { try gather($0, $1) },
         "Slice": { try slice($0, $1) },

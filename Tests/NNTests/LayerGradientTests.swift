@@ -76,7 +76,7 @@ final class LayerGradientTests: XCTestCase {
         let kinks: [Float] = [0, -3, 3, -1, 1, 0.5, 2]
         var x = TestTensors.uniform([2, 2, 3, 4], -5, 5, seed: 8)
         x = x.map { v in kinks.contains { abs(v - $0) < 0.05 } ? v + 0.1 : v }
-        var specs: [LayerSpec] = ["leaky_relu", "sigmoid", "tanh", "relu6", "hardsigmoid", "hardswish", "silu", "gelu"].map {
+        var specs: [LayerSpec] = ["leaky_relu", "sigmoid", "tanh", "relu6", "hardsigmoid", "hardswish", "silu", "gelu", "erf"].map {
             LayerSpec(name: "a", type: $0)
         }
         var slope = LayerSpec(name: "a", type: "leaky_relu")

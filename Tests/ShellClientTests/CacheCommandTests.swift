@@ -14,12 +14,6 @@ final class CacheCommandTests: XCTestCase {
         shell = nil
     }
 
-    private func ok(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) -> ShellResult {
-        let r = shell.run(arguments)
-        XCTAssertEqual(r.status, 0, "advlens \(arguments.joined(separator: " ")) failed: \(r.stderr)", file: file, line: line)
-        return r
-    }
-
     private func rows(_ stats: JSONValue?) -> [String: Int] {
         Dictionary(uniqueKeysWithValues: (stats?["tables"]?.arrayValue ?? []).map { ($0["name"]!.stringValue!, $0["rows"]!.intValue!) })
     }
@@ -27,26 +21,26 @@ final class CacheCommandTests: XCTestCase {
     func testStatsAndClearAndAHandleThatOutlivesTheDaemon() throws {
         let expectedPath = URL(fileURLWithPath: shell.environment["XDG_CACHE_HOME"]!).resolvingSymlinksInPath()
             .appendingPathComponent("advlens/cache.sqlite").path
-        let empty = ok(["cache", "stats"]).json
+        let empty = shell.ok(["cache", "stats"]).json
         XCTAssertEqual(empty?["path"]?.stringValue, expectedPath, "the daemon's cache is in the runner's XDG_CACHE_HOME")
         XCTAssertEqual(rows(empty), ["activations": 0, "statistics": 0, "handles": 0, "runLogs": 0])
 
-        _ = ok(["model", "create", "m", "--arch", "mnist-small", "--seed", "1"])
-        _ = ok(["dataset", "load", "mnist", "--kind", "mnist-csv", "--path", "data/mnist_5k.csv.gz", "--split-test-per-class", "10"])
-        let handle = try XCTUnwrap(ok(["attack", "--model", "m", "--method", "fgsm", "--dataset", "mnist-test", "--indices", "0-3"])
+        _ = shell.ok(["model", "create", "m", "--arch", "mnist-small", "--seed", "1"])
+        _ = shell.ok(["dataset", "load", "mnist", "--kind", "mnist-csv", "--path", "data/mnist_5k.csv.gz", "--split-test-per-class", "10"])
+        let handle = try XCTUnwrap(shell.ok(["attack", "--model", "m", "--method", "fgsm", "--dataset", "mnist-test", "--indices", "0-3"])
             .json?["handle"]?.stringValue)
 
-        let pretty = ok(["cache", "stats", "--pretty"]).stdout
+        let pretty = shell.ok(["cache", "stats", "--pretty"]).stdout
         XCTAssertTrue(pretty.contains("handles") && pretty.contains(expectedPath), pretty)
         XCTAssertNotNil(pretty.range(of: #"runLogs\s+1\s"#, options: .regularExpression), pretty)
 
         // A restarted daemon still has the result (the model it needs is made again: same seed).
-        _ = ok(["daemon", "stop"])
-        XCTAssertEqual(ok(["handle", "list"]).json?["handles"]?[0]?["handle"]?.stringValue, handle)
-        _ = ok(["model", "create", "m", "--arch", "mnist-small", "--seed", "1"])
-        XCTAssertEqual(ok(["predict", "--model", "m", "--handle", handle]).json?["count"], 4)
+        _ = shell.ok(["daemon", "stop"])
+        XCTAssertEqual(shell.ok(["handle", "list"]).json?["handles"]?[0]?["handle"]?.stringValue, handle)
+        _ = shell.ok(["model", "create", "m", "--arch", "mnist-small", "--seed", "1"])
+        XCTAssertEqual(shell.ok(["predict", "--model", "m", "--handle", handle]).json?["count"], 4)
 
-        let cleared = ok(["cache", "clear", "handles", "runLogs"]).json
+        let cleared = shell.ok(["cache", "clear", "handles", "runLogs"]).json
         XCTAssertEqual(cleared?["cleared"]?.arrayValue?.compactMap { $0["rows"]?.intValue }, [1, 1])
         XCTAssertEqual(rows(cleared?["stats"])["handles"], 0)
         let bad = shell.run(["cache", "clear", "bogus"])

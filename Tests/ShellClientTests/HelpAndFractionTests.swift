@@ -48,7 +48,8 @@ final class HelpAndFractionTests: XCTestCase {
         // Choices among alternatives, which have no default: where images come from, what to
         // compare with, attack's --model or --models, the files a dataset kind reads.
         let choices: Set<String> = ["--input", "--dataset", "--handle", "--indices", "--labels", "--compare-input", "--compare-dataset",
-                                    "--compare-handle", "--compare-index", "--model", "--models", "--path", "--images"]
+                                    "--compare-handle", "--compare-index", "--model", "--models", "--path", "--images",
+                                    "--spec", "--weights", "--onnx"]
         let commands = [["predict"], ["attack"], ["probe"], ["explain"], ["train"], ["model", "create"], ["model", "load"], ["model", "save"],
                         ["dataset", "load"], ["handle", "list"], ["cache", "stats"], ["daemon", "start"]]
         for command in commands {

@@ -166,3 +166,12 @@ func requireTrue(_ condition: Bool, _ message: String, file: StaticString = #fil
 }
 
 struct RequirementNotMet: Error { let message: String }
+
+extension ShellRunner {
+    /// `run`, asserting that the command succeeded, for tests that go on to read its output.
+    func ok(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) -> ShellResult {
+        let r = run(arguments)
+        XCTAssertEqual(r.status, 0, "advlens \(arguments.joined(separator: " ")) failed: \(r.stderr)", file: file, line: line)
+        return r
+    }
+}

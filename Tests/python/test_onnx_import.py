@@ -334,3 +334,113 @@ def test_onnx_fields_are_checked(client):
     assert "params.mean" in error_of(client, "range", spec="s.json", weights="w.safetensors", mean=[0.5])
     assert "colour" in error_of(client, "unknown", onnx="x.onnx", colour=True)
     assert "params.inputRange" in error_of(client, "badrange", small_model(), input_range=[1, 0])
+
+
+# ---------------------------------------------------------------------------------------------
+# Forms real exports hold: a ViT's class token (Expand over the batch, then Concat), LayerNorm
+# below opset 17 (ReduceMean/Sub/Pow/Sqrt/Div), a lone Erf, Flatten at an axis past 1, and
+# BatchNormalization exported in training mode.
+
+def layer_norm_decomposed(g, x, width, eps=1e-6):
+    """LayerNorm over the last axis as torch.onnx.export writes it for opsets below 17."""
+    mean = g.op("ReduceMean", [x], axes=[-1], keepdims=1)
+    d = g.op("Sub", [x, mean])
+    var = g.op("ReduceMean", [g.op("Pow", [d, g.scalar(2.0)])], axes=[-1], keepdims=1)
+    normed = g.op("Div", [d, g.op("Sqrt", [g.op("Add", [var, g.scalar(eps)])])])
+    scaled = g.op("Mul", [normed, g.init("encoder.ln.weight", RNG.uniform(0.5, 1.5, [width]).astype(np.float32))])
+    return g.op("Add", [scaled, g.weight("encoder.ln.bias", [width])])
+
+
+def build_vit_like(opset=16):
+    """Patches [N, 4, 6] from a 4x4 stride-4 convolution, a class token expanded over the batch
+    (its shape from Shape → Gather → Unsqueeze → Concat) and concatenated before them, position
+    embeddings, the decomposed LayerNorm, a lone Erf, token 0, and a Gemm head."""
+    g = Graph()
+    patches = g.op("Conv", ["x", g.weight("conv_proj.weight", [6, 3, 4, 4]), g.weight("conv_proj.bias", [6])],
+                   kernel_shape=[4, 4], strides=[4, 4])                                       # [N, 6, 2, 2]
+    tokens = g.op("Transpose", [g.op("Reshape", [patches, g.ints([0, 6, -1])])], perm=[0, 2, 1])   # [N, 4, 6]
+    n = g.op("Gather", [g.op("Shape", ["x"]), g.init(g.value("c"), np.array(0, dtype=np.int64))], axis=0)
+    shape = g.op("Concat", [g.op("Unsqueeze", [n, g.ints([0])]), g.ints([1, 1])], axis=0)
+    cls = g.op("Expand", [g.weight("class_token", [1, 1, 6]), shape])                        # [N, 1, 6]
+    joined = g.op("Concat", [cls, tokens], axis=1)                                             # [N, 5, 6]
+    embedded = g.op("Add", [joined, g.weight("encoder.pos_embedding", [1, 5, 6])])
+    normed = layer_norm_decomposed(g, embedded, 6)
+    erf = g.op("Erf", [normed])
+    first = g.op("Gather", [erf, g.init(g.value("c"), np.array(0, dtype=np.int64))], axis=1)  # [N, 6]
+    out = g.op("Gemm", [first, g.weight("heads.head.weight", [5, 6]), g.weight("heads.head.bias", [5])], transB=1)
+    return g.model(out, opset=opset)
+
+
+def test_vit_class_token_decomposed_layernorm_and_erf_import(client):
+    model_bytes = build_vit_like()
+    load(client, "vitlike", model_bytes)
+    x = np.random.default_rng(2).random((3, 3, 8, 8), dtype=np.float32)
+    np.testing.assert_allclose(daemon_logits(client, "vitlike", x), ort_logits(model_bytes, x), atol=1e-5, rtol=1e-5)
+    layers = {l["name"]: l for l in client.call("model/info", name="vitlike")["layers"]}
+    # The class token stays a trainable [1, 1, 6] parameter; the pattern is one layernorm named by its weights.
+    assert layers["class_token"]["type"] == "parameter" and layers["class_token"]["parameters"] == 6
+    assert layers["encoder.ln"]["type"] == "layernorm", sorted(layers)
+    assert not any(l["type"] in ("sub", "div", "mean") for l in layers.values()), sorted((n, l["type"]) for n, l in layers.items())
+    assert any(l["type"] == "erf" for l in layers.values())
+    # Gradients flow to the class token (its uses over the batch summed): one step changes it.
+    before = client.call("model/info", name="vitlike")["summary"]["fingerprint"]
+    client.call("trainStep", model="vitlike", inputs=x, labels=[0, 1, 2], optimizer={"kind": "sgd", "learningRate": 0.1})
+    assert client.call("model/info", name="vitlike")["summary"]["fingerprint"] != before
+
+
+def test_fixed_batch_class_token_imports(client):
+    g = Graph()
+    patches = g.op("Conv", ["x", g.weight("conv_proj.weight", [6, 3, 4, 4])], kernel_shape=[4, 4], strides=[4, 4])
+    tokens = g.op("Transpose", [g.op("Reshape", [patches, g.ints([1, 6, 4])])], perm=[0, 2, 1])   # a batch-1 export
+    cls = g.op("Expand", [g.weight("class_token", [1, 1, 6]), g.ints([1, 1, 1])])
+    first = g.op("Gather", [g.op("Concat", [cls, tokens], axis=1), g.init(g.value("c"), np.array(0, dtype=np.int64))], axis=1)
+    model_bytes = g.model(g.op("Gemm", [first, g.weight("head.weight", [5, 6])], transB=1), input_shape=(1, 3, 8, 8))
+    load(client, "fixedcls", model_bytes)
+    x = np.random.default_rng(3).random((1, 3, 8, 8), dtype=np.float32)
+    np.testing.assert_allclose(daemon_logits(client, "fixedcls", x), ort_logits(model_bytes, x), atol=1e-5, rtol=1e-5)
+
+
+def build_flatten_axis(axis, channels=1):
+    g = Graph()
+    a = conv(g, "x", 3, channels)                                                          # [N, C, 6, 6]
+    f = g.op("Flatten", [a], axis=axis)
+    return g.model(g.op("Gemm", [f, g.weight("fc.weight", [4, 36 * channels if axis == 1 else 36]), g.weight("fc.bias", [4])], transB=1))
+
+
+def test_flatten_past_axis_one_imports_when_it_keeps_the_batch(client):
+    model_bytes = build_flatten_axis(2)
+    load(client, "flatten2", model_bytes)
+    x = np.random.default_rng(4).random((2, 3, 8, 8), dtype=np.float32)
+    np.testing.assert_allclose(daemon_logits(client, "flatten2", x), ort_logits(model_bytes, x), atol=1e-5, rtol=1e-5)
+    message = error_of(client, "flatten2bad", build_flatten_axis(2, channels=2))
+    assert "Flatten" in message and "axis 2 merges the batch with dimensions 1..<2 (sizes [2])" in message, message
+
+
+def build_batchnorm(training_mode, read_running_mean=False):
+    g = Graph()
+    a = conv(g, "x", 3, 4)
+    outputs = [g.value(), g.value(), g.value()] if training_mode else [g.value()]
+    inputs = [a, g.init("bn.weight", np.linspace(0.5, 1.5, 4, dtype=np.float32)), g.init("bn.bias", np.linspace(-0.2, 0.3, 4, dtype=np.float32)),
+              g.init("bn.running_mean", np.linspace(-0.1, 0.1, 4, dtype=np.float32)), g.init("bn.running_var", np.linspace(0.5, 2, 4, dtype=np.float32))]
+    g.nodes.append(helper.make_node("BatchNormalization", inputs, outputs, name="bn", epsilon=1e-5, momentum=0.9, training_mode=training_mode))
+    y = outputs[0]
+    if read_running_mean:
+        y = g.op("Add", [y, g.op("Unsqueeze", [g.op("Unsqueeze", [outputs[1], g.ints([1])]), g.ints([2])])])
+    return g.model(g.head(y, 4))
+
+
+def test_training_mode_batchnorm_imports_as_the_batchnorm_layer(client):
+    # The same module: predict uses the running statistics, as onnxruntime does on the file's
+    # inference form (training_mode=0), trainStep the batch's.
+    training = build_batchnorm(1)
+    load(client, "bntrain", training)
+    inference = onnx.load_from_string(training)
+    bn = next(n for n in inference.graph.node if n.op_type == "BatchNormalization")
+    next(a for a in bn.attribute if a.name == "training_mode").i = 0
+    del bn.output[1:]
+    x = np.random.default_rng(5).random((3, 3, 8, 8), dtype=np.float32)
+    np.testing.assert_allclose(daemon_logits(client, "bntrain", x), ort_logits(inference.SerializeToString(), x), atol=1e-5, rtol=1e-5)
+    layers = {l["name"]: l for l in client.call("model/info", name="bntrain")["layers"]}
+    assert layers["bn"]["type"] == "batchnorm2d"
+    message = error_of(client, "bnread", build_batchnorm(1, read_running_mean=True))
+    assert 'BatchNormalization node "bn"' in message and "running-statistics output" in message, message

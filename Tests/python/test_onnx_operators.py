@@ -147,6 +147,7 @@ def cases():
     out.append(("linear-last-dim", item, [helper.make_node("MatMul", ["x", "wt"], ["m"]), helper.make_node("Add", ["m", "b"], ["y"])],
                 {"wt": np.ascontiguousarray(w.T), "b": b},
                 [{"name": "0", "type": "linear", "in_features": 5, "out_features": 6}], {"0.weight": w, "0.bias": b}, 4))
+    out.append(("erf", item, [helper.make_node("Erf", ["x"], ["y"])], {}, [{"name": "0", "type": "erf"}], {}, 4))
     out.append(("clip", item, [helper.make_node("Clip", ["x", "lo", "hi"], ["y"])], {"lo": f32(-0.5), "hi": f32(0.25)},
                 [{"name": "0", "type": "clip", "min": -0.5, "max": 0.25}], {}, 4))
     out.append(("mean-spatial-keepdim", item, [helper.make_node("ReduceMean", ["x"], ["y"], axes=[2, 3], keepdims=1)], {},

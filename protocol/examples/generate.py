@@ -1127,7 +1127,7 @@ def onnx_import():
     s = Session("onnx", "model/load of an ONNX file (a CNN with BatchNorm and a residual block exported by "
                 "torch.onnx.export: Tests/python/fixtures/onnx/small_cnn.onnx, made by scripts/make_onnx_fixtures.py) "
                 "with the pixels' normalisation and class names; its nodes keep PyTorch's module names; model/save "
-                "writes it as spec + safetensors into ${TMP}; refusals name the file's problem or the field. No rootPath: "
+                "writes it as spec + safetensors and as ONNX into ${TMP}, which loads back; refusals name the file's problem or the field. No rootPath: "
                 "relative paths are the repository's, and the copies go to ${TMP} by absolute path.")
     s.start()
     fixture = "Tests/python/fixtures/onnx"
@@ -1156,14 +1156,22 @@ def onnx_import():
            {"spec": "${TMP}/cnn.json", "weights": "${TMP}/cnn.safetensors", "bytes": "<integer>", "fingerprint": "<eq:fp>"})
     s.call(5, "model/load", {"name": "copy", "spec": "${TMP}/cnn.json", "weights": "${TMP}/cnn.safetensors"},
            {"name": "copy", "fingerprint": "<eq:fp>"})
+    s.comment("model/save writes the model back as ONNX (opset 17, the weights and the normalisation inside, the range and "
+              "labels as metadata); loaded without mean/std it takes pixels and gives the same logits, with its labels.")
+    s.call(6, "model/save", {"name": "cnn", "onnx": "${TMP}/cnn.onnx"},
+           {"onnx": "${TMP}/cnn.onnx", "onnxBytes": "<integer>", "fingerprint": "<eq:fp>", "spec": "<absent>", "weights": "<absent>"})
+    s.call(7, "model/load", {"name": "back", "onnx": "${TMP}/cnn.onnx"},
+           {"name": "back", "inputShape": [3, 16, 16], "classes": classes, "parameters": 1506})
     s.comment("A file that is not ONNX (here a safetensors file), and fields that do not go together.")
-    s.fail(6, "model/load", {"name": "x", "onnx": "${TMP}/cnn.safetensors"}, -32602, "<contains:does not decode as an ONNX ModelProto>",
+    s.fail(8, "model/load", {"name": "x", "onnx": "${TMP}/cnn.safetensors"}, -32602, "<contains:does not decode as an ONNX ModelProto>",
            schema="valid")
-    s.fail(7, "model/load", {"name": "x", "onnx": f"{fixture}/small_cnn.onnx", "weights": "${TMP}/cnn.safetensors"}, -32602,
+    s.fail(9, "model/load", {"name": "x", "onnx": f"{fixture}/small_cnn.onnx", "weights": "${TMP}/cnn.safetensors"}, -32602,
            "<contains:params.weights: not with params.onnx>", schema="valid")
-    s.fail(8, "model/load", {"name": "x", "onnx": f"{fixture}/small_cnn.onnx", "mean": [0.5, 0.5, 0.5]}, -32602,
+    s.fail(10, "model/load", {"name": "x", "onnx": f"{fixture}/small_cnn.onnx", "mean": [0.5, 0.5, 0.5]}, -32602,
            "<contains:params.std: required with params.mean>", schema="valid")
-    s.finish(9)
+    s.fail(11, "model/save", {"name": "cnn", "weights": "${TMP}/w.safetensors"}, -32602,
+           "<contains:params.spec: required with params.weights>", schema="valid")
+    s.finish(12)
     return s
 
 

@@ -23,6 +23,9 @@ public enum PointwiseFunction: Sendable, Equatable {
     case silu
     /// x · Φ(x) (exact, with erf) or its tanh approximation.
     case gelu(tanhApproximation: Bool)
+    /// The error function (torch.erf, ONNX Erf): what an ONNX graph holds when its Erf is not
+    /// part of a GELU.
+    case erf
 
     /// The spec's type name.
     public var kind: String {
@@ -36,11 +39,12 @@ public enum PointwiseFunction: Sendable, Equatable {
         case .hardswish: return "hardswish"
         case .silu: return "silu"
         case .gelu: return "gelu"
+        case .erf: return "erf"
         }
     }
 
     /// The spec type names of these functions.
-    public static let kinds = ["leaky_relu", "sigmoid", "tanh", "hardtanh", "relu6", "clip", "hardsigmoid", "hardswish", "silu", "gelu"]
+    public static let kinds = ["leaky_relu", "sigmoid", "tanh", "hardtanh", "relu6", "clip", "hardsigmoid", "hardswish", "silu", "gelu", "erf"]
 
     /// f(x), in Double so the derivative's finite-difference checks and the float32 results
     /// agree to rounding.
@@ -57,7 +61,8 @@ public enum PointwiseFunction: Sendable, Equatable {
         case .silu: return Float(d * Self.sigmoid(d))
         case .gelu(let approximate):
             if approximate { return Float(0.5 * d * (1 + Foundation.tanh(Self.geluC * (d + 0.044715 * d * d * d)))) }
-            return Float(0.5 * d * (1 + erf(d / 2.0.squareRoot())))
+            return Float(0.5 * d * (1 + Foundation.erf(d / 2.0.squareRoot())))
+        case .erf: return Float(Foundation.erf(d))
         }
     }
 
@@ -87,9 +92,10 @@ public enum PointwiseFunction: Sendable, Equatable {
                 let dInner = Self.geluC * (1 + 3 * 0.044715 * d * d)
                 return Float(0.5 * (1 + t) + 0.5 * d * (1 - t * t) * dInner)
             }
-            let cdf = 0.5 * (1 + erf(d / 2.0.squareRoot()))
+            let cdf = 0.5 * (1 + Foundation.erf(d / 2.0.squareRoot()))
             let pdf = exp(-0.5 * d * d) / (2 * Double.pi).squareRoot()
             return Float(cdf + d * pdf)
+        case .erf: return Float(2 / Double.pi.squareRoot() * exp(-d * d))
         }
     }
 

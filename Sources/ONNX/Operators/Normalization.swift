@@ -5,8 +5,12 @@ import JSON
 extension ONNXOperators {
     static func batchNormalization(_ c: ImportContext, _ node: ONNXNode) throws {
         let x = try c.computed(node, 0)
-        guard node.int("training_mode", default: 0) == 0, node.outputs.filter({ !$0.isEmpty }).count == 1 else {
-            throw node.unsupported("training_mode=1 (running statistics as outputs) is not supported; export in eval mode")
+        // A training-mode node (an export from train mode) is the same module: imported as the
+        // batchnorm layer, which normalises with the batch's statistics in trainStep and with
+        // the running ones in predict, as PyTorch's module in train() and eval(). Its updated
+        // running statistics (outputs 1 and 2) must go unused: the layer keeps its own.
+        if let used = node.outputs.dropFirst().first(where: { !$0.isEmpty && (c.consumers[$0] != nil || c.graphOutputs.contains($0)) }) {
+            throw node.unsupported("its running-statistics output \"\(used)\" is read by the graph; a batchnorm layer keeps its running statistics itself (export in eval mode, or let nothing read them)")
         }
         let type: String
         switch x.rank {
@@ -35,21 +39,43 @@ extension ONNXOperators {
 
     static func layerNormalization(_ c: ImportContext, _ node: ONNXNode) throws {
         let x = try c.computed(node, 0)
-        let a = node.int("axis", default: -1)
-        guard let axis = x.axis(a), axis > 0 else { throw node.unsupported("axis \(a) includes the batch or is outside rank \(x.rank)") }
         guard node.outputs.dropFirst().allSatisfy(\.isEmpty) else { throw node.unsupported("the Mean and InvStdDev outputs are not supported") }
-        let normalized = Array(x.item[(axis - 1)...])
-        let count = normalized.reduce(1, *)
-        guard let scale = try c.constant(node, 1), scale.count == count else {
-            throw node.unsupported("Scale must be a constant of shape \(normalized)")
+        let scale = try c.constant(node, 1), bias = try c.constant(node, 2)
+        try emitLayerNorm(c, node, x, axes: [node.int("axis", default: -1)], toEnd: true, epsilon: node.float("epsilon", default: 1e-5),
+                          scale: scale.map { ($0, c.initializerName(node, 1)) }, bias: bias.map { ($0, c.initializerName(node, 2)) })
+    }
+
+    /// The LayerNorm PyTorch exports below opset 17 (LayerNormPattern), at its last node.
+    static func layerNormPattern(_ c: ImportContext, _ node: ONNXNode, _ match: LayerNormMatch) throws {
+        guard case let .computed(x)? = c.values[match.x] else { throw ONNXError.undefinedValue(name: match.x, node: node.label) }
+        func constant(_ name: String?) throws -> (ConstantTensor, String?)? {
+            guard let name else { return nil }
+            guard case let .constant(k, initializer)? = c.values[name] else { throw node.unsupported("\"\(name)\" must be a constant") }
+            return (k, initializer)
         }
-        let bias = try c.constant(node, 2)
-        if let bias, bias.count != count { throw node.unsupported("B must be a constant of shape \(normalized)") }
-        let name = c.nodeName(node, parameters: [c.initializerName(node, 1), bias == nil ? nil : c.initializerName(node, 2)])
-        c.graph.weight("\(name).weight", shape: normalized, floats: scale.floats)
-        c.graph.weight("\(name).bias", shape: normalized, floats: bias?.floats ?? [Float](repeating: 0, count: count))
+        try emitLayerNorm(c, node, x, axes: match.axes, toEnd: false, epsilon: match.epsilon, scale: try constant(match.scale), bias: try constant(match.bias))
+    }
+
+    /// A layernorm over the trailing dimensions from `axes` (LayerNormalization's one axis to the
+    /// end, or a ReduceMean's list, which must be those dimensions), with the scale and bias
+    /// (as many values as the normalised dimensions hold; ones and zeros when absent) stored as
+    /// `<node>.weight` and `<node>.bias`.
+    static func emitLayerNorm(_ c: ImportContext, _ node: ONNXNode, _ x: ComputedTensor, axes: [Int], toEnd: Bool, epsilon: Float,
+                              scale: (ConstantTensor, String?)?, bias: (ConstantTensor, String?)?) throws {
+        let resolved = axes.compactMap { x.axis($0) }.sorted()
+        guard resolved.count == axes.count, let first = resolved.first, first > 0,
+              toEnd || resolved == Array(first..<x.rank) else {
+            throw node.unsupported("axes \(axes) include the batch, fall outside rank \(x.rank), or are not the trailing dimensions a layer norm normalises")
+        }
+        let normalized = Array(x.item[(first - 1)...])
+        let count = normalized.reduce(1, *)
+        for (what, t) in [("scale", scale?.0), ("bias", bias?.0)] {
+            if let t, t.count != count || t.isInteger { throw node.unsupported("the \(what) must be a float constant of shape \(normalized)") }
+        }
+        let name = c.nodeName(node, parameters: [scale?.1, bias?.1])
+        c.graph.weight("\(name).weight", shape: normalized, floats: scale?.0.floats ?? [Float](repeating: 1, count: count))
+        c.graph.weight("\(name).bias", shape: normalized, floats: bias?.0.floats ?? [Float](repeating: 0, count: count))
         c.emit(node, "layernorm", name: name, inputs: [x.node],
-               [("normalized_shape", JSONValue(ints: normalized)), ("eps", JSONValue(float: node.float("epsilon", default: 1e-5))),
-                ("elementwise_affine", true)], item: x.item)
+               [("normalized_shape", JSONValue(ints: normalized)), ("eps", JSONValue(float: epsilon)), ("elementwise_affine", true)], item: x.item)
     }
 }

@@ -1,9 +1,15 @@
 import JSON
 
-/// Identity (an alias: no node), Dropout → dropout (inference is the identity; trainStep drops
+/// Identity (an alias: no node; of an initializer, named by its output's state_dict key), Dropout → dropout (inference is the identity; trainStep drops
 /// as the original did), Cast (float to float is an alias; constants convert).
 extension ONNXOperators {
     static func identity(_ c: ImportContext, _ node: ONNXNode) throws {
+        // PyTorch's exporter writes equal initializers once and the others as an Identity of it
+        // (`encoder.ln.bias` = Identity(`conv_proj.bias`) when both are zeros): the output's name
+        // is then the state_dict key to name the parameter by.
+        if case let .constant(k, _) = try c.required(node, 0), let out = node.outputs.first, NodeNames.modulePath(ofParameter: out) != nil {
+            return c.setOutput(node, .constant(k, initializer: out))
+        }
         c.setOutput(node, try c.required(node, 0))
     }
 

@@ -1,7 +1,7 @@
 import JSON
 
-/// Reshape, Flatten, Unsqueeze, Squeeze, Transpose, Concat: folded on constants; on computed
-/// tensors reshape/flatten/transpose/concat nodes that keep the batch as dimension 0.
+/// Reshape, Flatten, Unsqueeze, Squeeze, Transpose, Concat, Expand: folded on constants; on
+/// computed tensors reshape/flatten/transpose/concat nodes that keep the batch as dimension 0.
 extension ONNXOperators {
     static func reshape(_ c: ImportContext, _ node: ONNXNode) throws {
         let data = try c.required(node, 0)
@@ -66,8 +66,19 @@ extension ONNXOperators {
             out.shape = [k.shape[..<axis].reduce(1, *), k.shape[axis...].reduce(1, *)]
             c.setOutput(node, .constant(out, initializer: nil))
         case let .computed(x):
-            guard x.axis(a) == 1 else { throw node.unsupported("axis \(a) merges the batch with other dimensions; only axis 1 keeps it apart") }
-            c.emit(node, "flatten", name: c.nodeName(node), inputs: [x.node], item: [x.item.reduce(1, *)])
+            // [N·d1·…·d(axis-1), d(axis)·…]: the batch stays apart when d1 … d(axis-1) are all 1
+            // (axis 1, or size-1 dimensions before the axis), as a reshape to [N, rest].
+            let axis = a < 0 ? a + x.rank : a
+            guard (0...x.rank).contains(axis) else { throw node.unsupported("axis \(a) is outside rank \(x.rank)") }
+            guard axis > 0, x.item[..<(axis - 1)].allSatisfy({ $0 == 1 }) else {
+                throw node.unsupported("axis \(a) merges the batch with dimensions \(axis == 0 ? "of the item" : "1..<\(axis) (sizes \(Array(x.item[..<(axis - 1)])))"); only an axis whose preceding dimensions besides the batch have size 1 keeps the batch apart")
+            }
+            let item = [x.item.reduce(1, *)]
+            if axis == 1 {
+                c.emit(node, "flatten", name: c.nodeName(node), inputs: [x.node], item: item)
+            } else {
+                c.emit(node, "reshape", name: c.nodeName(node), inputs: [x.node], [("shape", JSONValue(ints: [0] + item))], item: item)
+            }
         }
     }
 
@@ -150,19 +161,31 @@ extension ONNXOperators {
             c.setOutput(node, .constant(out, initializer: nil))
             return
         }
-        guard constants.isEmpty else {
-            throw node.unsupported("concatenates computed tensors with constants; only all-computed or all-constant inputs are supported")
-        }
+        // Computed tensors, and constants with a size-1 batch position (a ViT's class token after
+        // its Expand over the batch), which the spec's concat broadcasts over the batch.
         let tensors = inputs.compactMap { v -> ComputedTensor? in if case let .computed(t) = v { return t }; return nil }
-        guard let axis = tensors[0].axis(a), axis > 0 else { throw node.unsupported("axis \(a) is the batch or outside rank \(tensors[0].rank)") }
-        var item = tensors[0].item
-        for t in tensors.dropFirst() {
-            var same = t.item
-            same[axis - 1] = item[axis - 1]
-            guard t.rank == tensors[0].rank, same == item else { throw node.unsupported("input shapes differ outside axis \(axis)") }
-            item[axis - 1] += t.item[axis - 1]
+        let full = inputs.map { v -> [Int] in
+            switch v {
+            case let .computed(t): return [Broadcast.batch] + t.item
+            case let .constant(k, _): return k.shape
+            }
         }
-        c.emit(node, "concat", name: c.nodeName(node), inputs: tensors.map(\.node), [("dim", JSONValue(axis))], item: item)
+        guard let axis = tensors[0].axis(a), axis > 0 else { throw node.unsupported("axis \(a) is the batch or outside rank \(tensors[0].rank)") }
+        var shape = full[0]
+        shape[0] = Broadcast.batch
+        for (i, s) in full.enumerated() {
+            guard s.count == shape.count, s[0] == Broadcast.batch || s[0] == 1 else {
+                throw node.unsupported("input \(i) has shape \(s.map(Broadcast.describe)); a constant joins computed tensors with rank \(shape.count) and size 1 where they have the batch")
+            }
+            guard i > 0 else { continue }
+            for d in s.indices where d != axis && s[d] != shape[d] {
+                guard d == 0 else { throw node.unsupported("input shapes \(full.map { $0.map(Broadcast.describe) }) differ outside axis \(axis)") }
+                shape[0] = Broadcast.batch
+            }
+            shape[axis] += s[axis]
+        }
+        let names = try inputs.indices.map { try c.nodeInput(node, $0) }
+        c.emit(node, "concat", name: c.nodeName(node), inputs: names, [("dim", JSONValue(axis))], item: Array(shape.dropFirst()))
     }
 }
 
@@ -184,5 +207,55 @@ extension ConstantTensor {
         var out = integer ? ConstantTensor(shape: [floats.count], ints: ints) : ConstantTensor(shape: [floats.count], floats: floats)
         out.batchAt = batchAt
         return out
+    }
+}
+
+extension ONNXOperators {
+    /// Expand: of a constant over the batch (a ViT's `class_token.expand(N, -1, -1)`, the shape
+    /// holding the batch size at 0) it stays the constant, with size 1 there, which the spec's
+    /// arithmetic and concat broadcast over the batch; it keeps its initializer (a trainable
+    /// parameter) unless other dimensions grow too. A computed tensor expanded beyond its shape
+    /// becomes an add of zeros of the target shape.
+    static func expand(_ c: ImportContext, _ node: ONNXNode) throws {
+        guard let target = try c.constant(node, 1), let raw = target.intValues, target.shape.count == 1, !raw.isEmpty else {
+            throw node.unsupported("the shape must be a non-empty 1-D integer constant")
+        }
+        guard target.batchAt.isSubset(of: [0]) else { throw node.unsupported("puts the batch size at a dimension other than 0") }
+        let overBatch = target.batchAt.contains(0)
+        // A -1 elsewhere (PyTorch's "keep this size") broadcasts as 1 does.
+        let requested = raw.enumerated().map { i, v in i == 0 && overBatch ? Broadcast.batch : v == -1 ? 1 : v }
+        switch try c.required(node, 0) {
+        case let .constant(k, initializer):
+            // The batch position (the marked batch size, or the literal batch of a fixed-batch
+            // export) stays 1: the spec broadcasts it over the batch.
+            var stretch = requested
+            if overBatch || (raw.count >= k.shape.count && c.exportBatch.map { raw[0] == $0 } ?? false) { stretch[0] = 1 }
+            guard let shape = Broadcast.shape(k.shape, stretch) else { throw node.unsupported("\(k.shape) does not broadcast to \(requested.map(Broadcast.describe))") }
+            guard shape.reduce(1, *) <= ONNXImporter.maxFoldedValues else { throw node.unsupported("expanding to \(shape) is too large to fold") }
+            if shape == k.shape {
+                c.setOutput(node, .constant(k, initializer: initializer))
+            } else if shape.count > k.shape.count, Array(shape.suffix(k.shape.count)) == k.shape, shape.dropLast(k.shape.count).allSatisfy({ $0 == 1 }) {
+                var out = k
+                out.shape = shape
+                c.setOutput(node, .constant(out, initializer: initializer))
+            } else {
+                guard k.batchAt.isEmpty else { throw node.unsupported("expands the batch size itself") }
+                c.setOutput(node, .constant(k.taking(Broadcast.indices(from: k.shape, to: shape), shape: shape), initializer: nil))
+            }
+        case let .computed(x):
+            let current = [Broadcast.batch] + x.item
+            var fixed = requested
+            if fixed.count == current.count, let b = c.exportBatch, fixed[0] == b { fixed[0] = Broadcast.batch }
+            guard let shape = Broadcast.shape(current, fixed), shape.first == Broadcast.batch, shape.count == current.count else {
+                throw node.unsupported("\(current.map(Broadcast.describe)) does not broadcast to \(requested.map(Broadcast.describe)) with the batch first")
+            }
+            guard shape != current else { return c.setOutput(node, .computed(x)) }
+            let base = c.nodeName(node)
+            let zeros = c.graph.uniqueName("\(base).zeros")
+            let zeroShape = [1] + shape.dropFirst()
+            c.graph.add(zeros, "constant", inputs: [], [("shape", JSONValue(ints: zeroShape))])
+            c.graph.weight(zeros, shape: zeroShape, floats: [Float](repeating: 0, count: zeroShape.reduce(1, *)))
+            c.emit(node, "add", name: base, inputs: [x.node, zeros], item: Array(shape.dropFirst()))
+        }
     }
 }

@@ -46,7 +46,7 @@ extension AdvLensServer {
         }
         register(ModelSave.self, access: { .read(Self.modelKey($0.name)) }) { [unowned self] p, context in
             let resident = try workspace.model(p.name)
-            return try saveModelFiles(resident, spec: p.spec, weights: p.weights, connection: context.connection)
+            return try saveModel(resident, p, connection: context.connection)
         }
         register(ModelList.self, access: { _ in .concurrent }) { [unowned self] _, _ in
             ModelList.Result(models: workspace.allModels.map(\.summary))

@@ -219,6 +219,11 @@ class Client:
 
     # ---- first-class commands
 
+    def from_torch(self, module, example_input, path, name=None, **params):
+        """A PyTorch nn.Module exported to ONNX at `path` and loaded here (advlens.from_torch)."""
+        from .torch_export import from_torch
+        return from_torch(module, example_input, path, self, name=name, **params)
+
     def predict(self, model, inputs, progress=None, **params):
         """Class probabilities of `model` for `inputs` (array [N,C,H,W] or [C,H,W], Handle, path,
         PNG bytes, dataset(...) reference, or a list of these)."""

@@ -26,14 +26,38 @@ struct ModelCommand: ParsableCommand {
     }
 
     struct Load: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A model from a spec JSON and a safetensors file.")
+        static let configuration = CommandConfiguration(
+            abstract: "A model from a spec JSON and a safetensors file, or from an ONNX file.",
+            discussion: "Give --spec and --weights, or --onnx (opset 13 or later, weights inside; docs/onnx.md) with the input options that apply to it.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The name requests will use.") var name: String
-        @Option(help: ArgumentHelp("The spec JSON.", valueName: "file")) var spec: String
-        @Option(help: ArgumentHelp("The .safetensors weights.", valueName: "file")) var weights: String
+        @Option(help: ArgumentHelp("The spec JSON (with --weights).", valueName: "file")) var spec: String?
+        @Option(help: ArgumentHelp("The .safetensors weights (with --spec).", valueName: "file")) var weights: String?
+        @Option(help: ArgumentHelp("An .onnx file instead of --spec and --weights.", valueName: "file")) var onnx: String?
+        @Option(name: .customLong("input-range"), parsing: .upToNextOption,
+                help: ArgumentHelp("With --onnx: lower and upper valid pixel value (default: what the file records, else 0 1).", valueName: "lower upper"))
+        var inputRange: [Float] = []
+        @Option(parsing: .upToNextOption, help: ArgumentHelp("With --onnx (and --std): the per-channel mean the graph expects of its input (default: none, pixels as they are).", valueName: "values"))
+        var mean: [Float] = []
+        @Option(parsing: .upToNextOption, help: ArgumentHelp("With --onnx (and --mean): the per-channel standard deviations (default: none).", valueName: "values"))
+        var std: [Float] = []
+        @Option(parsing: .upToNextOption, help: ArgumentHelp("With --onnx: class labels in output order (default: what the file records, else 0, 1, ...).", valueName: "labels"))
+        var classes: [String] = []
+
+        func validate() throws {
+            if onnx == nil, spec == nil || weights == nil {
+                throw ValidationError("give --spec and --weights, or --onnx")
+            }
+            if onnx != nil, spec != nil || weights != nil {
+                throw ValidationError("--onnx replaces --spec and --weights; give one or the other")
+            }
+            if !inputRange.isEmpty, inputRange.count != 2 { throw ValidationError("--input-range takes two values, lower and upper") }
+        }
 
         func run() throws {
-            let params = ModelLoad.Params(name: name, spec: spec, weights: weights)
+            let params = ModelLoad.Params(name: name, spec: spec, weights: weights, onnx: onnx,
+                                          inputRange: inputRange.isEmpty ? nil : inputRange, mean: mean.isEmpty ? nil : mean,
+                                          std: std.isEmpty ? nil : std, classes: classes.isEmpty ? nil : classes)
             try Request.run(global, ModelLoad.method, try Request.params(params)) {
                 ModelCommand.summary(try Request.decode(ModelSummary.self, $0))
             }
@@ -41,17 +65,30 @@ struct ModelCommand: ParsableCommand {
     }
 
     struct Save: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write a resident model's spec and weights (atomically).")
+        static let configuration = CommandConfiguration(
+            abstract: "Write a resident model's spec and weights (atomically), and/or an ONNX file.",
+            discussion: "Give --spec and --weights, --onnx (opset 17, the weights and the input normalisation inside), or all three.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The resident model.") var name: String
-        @Option(help: ArgumentHelp("The spec JSON to write.", valueName: "file")) var spec: String
-        @Option(help: ArgumentHelp("The .safetensors file to write.", valueName: "file")) var weights: String
+        @Option(help: ArgumentHelp("The spec JSON to write (with --weights).", valueName: "file")) var spec: String?
+        @Option(help: ArgumentHelp("The .safetensors file to write (with --spec).", valueName: "file")) var weights: String?
+        @Option(help: ArgumentHelp("An .onnx file to write.", valueName: "file")) var onnx: String?
+
+        func validate() throws {
+            if (spec == nil) != (weights == nil) { throw ValidationError("--spec and --weights go together") }
+            if spec == nil, onnx == nil { throw ValidationError("give --spec and --weights, --onnx, or all three") }
+        }
 
         func run() throws {
-            let params = ModelSave.Params(name: name, spec: spec, weights: weights)
+            let params = ModelSave.Params(name: name, spec: spec, weights: weights, onnx: onnx)
             try Request.run(global, ModelSave.method, try Request.params(params)) {
                 let r = try Request.decode(ModelSave.Result.self, $0)
-                var pairs = [("spec", r.spec), ("weights", r.weights), ("bytes", Format.grouped(r.bytes)), ("fingerprint", r.fingerprint)]
+                var pairs: [(String, String)] = []
+                if let spec = r.spec, let weights = r.weights {
+                    pairs += [("spec", spec), ("weights", weights), ("bytes", Format.grouped(r.bytes ?? 0))]
+                }
+                if let onnx = r.onnx { pairs += [("onnx", onnx), ("onnx bytes", Format.grouped(r.onnxBytes ?? 0))] }
+                pairs.append(("fingerprint", r.fingerprint))
                 if let state = r.trainingState { pairs.append(("training state", state)) }
                 return Format.keyValues(pairs)
             }
