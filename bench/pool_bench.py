@@ -45,7 +45,9 @@ def main():
     import ray
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "clients/python"), os.environ.get("PYTHONPATH")) if p)
     cpus = os.cpu_count()
-    ray.init(num_cpus=2 * cpus, include_dashboard=False, logging_level="warning", log_to_driver=False)
+    # Ray's CPUs are reservations, not cores: each pool reserves the machine's cores once.
+    pools_made = 3 if args.ray_niceness else 2
+    ray.init(num_cpus=pools_made * cpus, include_dashboard=False, logging_level="warning", log_to_driver=False)
     settings = dict(epsilon=0.3, step_size=0.01, steps=args.steps, early_stop=False, seed=0, images=False)
     inputs = dataset("mnist-test", indices=range(args.images))
     split = {"test_per_class": max(100, (args.images + 9) // 10), "seed": 0}

@@ -30,7 +30,7 @@ A sharded attack returns one handle, the pool's ("pool-...-1"). Its adversarial 
 where the shards made them, in Ray's object store (one object per shard, on the node of the
 actor that ran it, owned by the driver); the per-image records (labels, sources, targets,
 adversarial predictions, success) and the clean inputs (a dataset reference) are the driver's.
-An actor given the handle in a request (`inputs`, a probe's `adversarial`) fetches the shards'
+An actor given the handle in a request (a probe's `adversarial`) fetches the shards'
 objects and keeps them in its daemon with `handle/create` the first time, so each daemon
 holds a copy only once it needs one; `pool.export_handle(h, client)` puts the same handle
 into any other daemon. The daemons run at the caller's niceness (see `Pool`).
@@ -351,8 +351,8 @@ class Pool:
         shards (`index` and `source` counted over the whole request), the adversarial images and
         perturbations concatenated, the summary recomputed from them, and `handle`: the pool's
         one handle for the whole adversarial set (see the module's docstring), which the
-        pool's methods take wherever a daemon's handle goes and `export_handle` puts into
-        another daemon. A cancelled attack's partial result has no handle."""
+        pool's probes take as their adversarial set and `export_handle` puts into another
+        daemon. A cancelled attack's partial result has no handle."""
         params = attack_params(model, images, params)
         name, indices, rest = self._dataset_inputs(inputs)
         wire = to_wire(dict(params, method=method))
