@@ -186,8 +186,9 @@ public struct Padding2d: Codable, Sendable, Equatable, ExpressibleByIntegerLiter
 /// pad (pads, mode=constant, value=0), transpose (perm), reshape (shape), clip (min, max),
 /// mean (dim, keepdim=false), slice (dim, start=0, end, step=1),
 /// residual (body, shortcut: layer lists; an empty shortcut is the identity).
-/// A graph node is a LayerSpec with `inputs`; the graph's own types are add, sub, mul, div,
-/// matmul (two inputs), concat (`dim`), parameter and constant (`shape`).
+/// A graph node is a LayerSpec with `inputs`; the graph's own types are add, sub, mul, div
+/// (two inputs, or one and a number as `value`), matmul (two inputs), concat (`dim`),
+/// parameter and constant (`shape`).
 /// Axis fields count the batch as dim 0 (docs/model-format.md).
 public struct LayerSpec: Codable, Sendable, Equatable {
     public var name: String
@@ -237,7 +238,7 @@ public struct LayerSpec: Codable, Sendable, Equatable {
     public var pads: [Int]?
     /// pad: "constant", "reflect" or "replicate".
     public var mode: String?
-    /// pad: the constant's value (default 0).
+    /// pad: the constant's value (default 0); add, sub, mul, div: the second operand, a number.
     public var value: Float?
     /// transpose: output axis i is input axis perm[i] (batch at 0).
     public var perm: [Int]?

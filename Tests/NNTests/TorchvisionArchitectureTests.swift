@@ -20,7 +20,8 @@ final class TorchvisionArchitectureTests: XCTestCase {
         let side = name == "alexnet" ? 64 : 32
         var o = ArchitectureOptions(numClasses: 10, inputSize: [3, side, side])
         if name == "vit", let vit = (object["options"] as? [String: [String: Int]])?["vit"] {
-            (o.patchSize, o.numLayers, o.numHeads, o.hiddenDim, o.mlpDim) = (vit["patchSize"], vit["numLayers"], vit["numHeads"], vit["hiddenDim"], vit["mlpDim"])
+            o.transformer = TransformerSizes(patchSize: vit["patchSize"], numLayers: vit["numLayers"], numHeads: vit["numHeads"],
+                                             hiddenDim: vit["hiddenDim"], mlpDim: vit["mlpDim"])
         }
         return o
     }

@@ -76,28 +76,30 @@ public struct ArchitectureOptions: Sendable, Equatable {
     public var numClasses: Int?
     /// The per-image input [3, H, W] (default [3, 224, 224]).
     public var inputSize: [Int]?
-    /// vit: torchvision VisionTransformer's patch_size, num_layers, num_heads, hidden_dim and
-    /// mlp_dim (defaults: ViT-B/16's 16, 12, 12, 768, 3072).
-    public var patchSize: Int?
-    public var numLayers: Int?
-    public var numHeads: Int?
-    public var hiddenDim: Int?
-    public var mlpDim: Int?
+    /// vit only.
+    public var transformer = TransformerSizes()
 
-    public init(numClasses: Int? = nil, inputSize: [Int]? = nil, patchSize: Int? = nil, numLayers: Int? = nil,
-                numHeads: Int? = nil, hiddenDim: Int? = nil, mlpDim: Int? = nil) {
-        (self.numClasses, self.inputSize) = (numClasses, inputSize)
-        (self.patchSize, self.numLayers, self.numHeads, self.hiddenDim, self.mlpDim) = (patchSize, numLayers, numHeads, hiddenDim, mlpDim)
+    public init(numClasses: Int? = nil, inputSize: [Int]? = nil, transformer: TransformerSizes = TransformerSizes()) {
+        (self.numClasses, self.inputSize, self.transformer) = (numClasses, inputSize, transformer)
     }
 
     /// The Vision Transformer's options by protocol name.
     var transformerFields: [(String, Int?)] {
-        [("patchSize", patchSize), ("numLayers", numLayers), ("numHeads", numHeads), ("hiddenDim", hiddenDim), ("mlpDim", mlpDim)]
+        let t = transformer
+        return [("patchSize", t.patchSize), ("numLayers", t.numLayers), ("numHeads", t.numHeads), ("hiddenDim", t.hiddenDim), ("mlpDim", t.mlpDim)]
     }
 
     /// Every option's protocol name (the paths errors about options carry).
     public static let fields = ["numClasses", "inputSize", "patchSize", "numLayers", "numHeads", "hiddenDim", "mlpDim"]
+}
 
-    /// Whether any option is given.
-    public var isEmpty: Bool { self == ArchitectureOptions() }
+/// The sizes of torchvision's VisionTransformer (`vit`), each nil for its default (ViT-B/16's:
+/// patch 16, 12 layers, 12 heads, width 768, MLP 3072). Why a type of its own: only `vit`
+/// takes them, and every other architecture refuses any of them.
+public struct TransformerSizes: Sendable, Equatable {
+    public var patchSize: Int?, numLayers: Int?, numHeads: Int?, hiddenDim: Int?, mlpDim: Int?
+
+    public init(patchSize: Int? = nil, numLayers: Int? = nil, numHeads: Int? = nil, hiddenDim: Int? = nil, mlpDim: Int? = nil) {
+        (self.patchSize, self.numLayers, self.numHeads, self.hiddenDim, self.mlpDim) = (patchSize, numLayers, numHeads, hiddenDim, mlpDim)
+    }
 }

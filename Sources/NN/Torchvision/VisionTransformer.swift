@@ -17,7 +17,7 @@ import Foundation
 /// · v) merged back from the heads, and out_proj.
 enum VisionTransformer {
     static let vit = TorchvisionArchitecture(name: "vit", takesTransformerSizes: true) { request in
-        let o = request.options
+        let o = request.options.transformer
         let patch = o.patchSize ?? 16, layers = o.numLayers ?? 12, heads = o.numHeads ?? 12
         let hidden = o.hiddenDim ?? 768, mlp = o.mlpDim ?? 3072
         for (field, value) in [("patchSize", patch), ("numLayers", layers), ("numHeads", heads), ("hiddenDim", hidden), ("mlpDim", mlp)] where value < 1 {

@@ -18,8 +18,8 @@ extension AdvLensServer {
                 throw ServerError.invalidParams("params.architecture: unknown \"\(p.architecture)\"; known: \(Architectures.names.joined(separator: ", "))")
             }
             let model: Model
-            let options = ArchitectureOptions(numClasses: p.numClasses, inputSize: p.inputSize, patchSize: p.patchSize, numLayers: p.numLayers,
-                                              numHeads: p.numHeads, hiddenDim: p.hiddenDim, mlpDim: p.mlpDim)
+            let options = ArchitectureOptions(numClasses: p.numClasses, inputSize: p.inputSize, transformer: TransformerSizes(
+                patchSize: p.patchSize, numLayers: p.numLayers, numHeads: p.numHeads, hiddenDim: p.hiddenDim, mlpDim: p.mlpDim))
             do {
                 guard let spec = try Architectures.spec(p.architecture, options: options) else {
                     throw ServerError.invalidParams("params.architecture: unknown \"\(p.architecture)\"")
