@@ -121,7 +121,8 @@ public struct Ensemble {
     /// small models still get large, efficient GEMMs.
     public let chunks: ChunkSizer
 
-    /// Rows per chunk of `inputGradient` instead of the adaptive size (nil: adaptive). Training
+    /// Rows per chunk of `inputGradient` and `classGradients` instead of the adaptive size
+    /// (nil: adaptive); tests set it to show a sample's result does not depend on it. Training
     /// sets it to its batch (up to 256): one GEMM-sized pass per iteration, as PyTorch's loop
     /// does, with the stop check between iterations.
     public var fixedChunk: Int?
@@ -138,7 +139,7 @@ extension Ensemble {
         var start = 0
         while start < x.batch {
             if stop() { throw AttackStopped() }
-            let range = start..<min(x.batch, start + chunks.size)
+            let range = start..<min(x.batch, start + (fixedChunk ?? chunks.size))
             start = range.upperBound
             let part = range.count == x.batch ? x : x.slice(range)
             let outs = try zip(members, runs).map { m, run in try m.forward(part, run, record: true) }

@@ -5,8 +5,9 @@ import TensorEngine
 /// channel groups (output channels g·out/groups ..< (g+1)·out/groups see input channels
 /// g·in/groups ..< (g+1)·in/groups only).
 ///
-/// Forward: each image (or a group of a few, when one image is tiny) is one task on one core
-/// (see `Parallel`): im2col, one single-threaded GEMM with the filter matrix, then the
+/// Forward: each image is one task on one core
+/// (see `Parallel`): im2col, one GEMM with the filter matrix (split into blocks fixed by its
+/// size when large, see `BLAS.sgemm`), then the
 /// [out, patches] product is scattered into NCHW with the bias added. When the layers after
 /// it are a ReLU and/or a max pooling (`Sequence` finds these blocks) they are applied in the
 /// same scatter, while the product is still in cache, and the intermediate outputs are
@@ -36,9 +37,13 @@ public final class Conv2d: LeafLayer {
     public let bias: Parameter?
     public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
 
-    /// Multiply-adds per group: images are grouped only while one image's product is smaller
-    /// than this. One image per GEMM measured fastest for the MNIST models (OpenBLAS's small-
-    /// matrix kernels, and the image's columns stay in L2), so larger layers run per image.
+    /// Multiply-adds per group: when training (parameter gradients wanted) images are grouped
+    /// in the backward pass while one image's product is smaller than this. One image per GEMM
+    /// measured fastest for the MNIST models (OpenBLAS's small-matrix kernels, and the image's
+    /// columns stay in L2), so larger layers run per image. The forward pass and the input
+    /// gradient always run per image: a product's shape picks OpenBLAS's kernel, and an image's
+    /// columns inside a group are rounded by their position (Haswell's kernel), so a grouped
+    /// image's outputs would depend on its neighbours.
     static let groupWork = 1 << 18
     /// Weight-gradient segments of a batch: at most this many, fixed by the batch size alone.
     static let maxSegments = 8
@@ -80,7 +85,7 @@ public final class Conv2d: LeafLayer {
         return [outChannels, g.outH, g.outW]
     }
 
-    /// Images per group (per GEMM).
+    /// Images per group (per GEMM) of a backward pass that computes parameter gradients.
     private func groupSize(_ g: ConvGeometry, batch: Int) -> Int {
         return max(1, min(batch, Conv2d.groupWork / max(1, g.columnRows * outChannels * g.patches)))
     }
@@ -131,8 +136,8 @@ public final class Conv2d: LeafLayer {
         var poolOut = uninitialized(pool != nil ? n * O * PP : 0)
         var argmax = [Int32](unsafeUninitializedCapacity: wantArgmax ? n * O * PP : 0) { _, c in c = wantArgmax ? n * O * PP : 0 }
 
-        let gs = groupSize(g, batch: n)
-        let chunks = (n + gs - 1) / gs
+        let gs = 1
+        let chunks = n
         // Depthwise planes are independent: with fewer image chunks than threads (batch 1) the
         // output channels are split between tasks too.
         let splits = depthwise && chunks < Parallel.workers ? min(O, Parallel.workers) : 1
@@ -243,7 +248,7 @@ public final class Conv2d: LeafLayer {
         let pool2x2 = pool.map { $0.0.tilesTwoByTwo(height: g.outH, width: g.outW) } ?? false
 
         // Segments: fixed by the batch size, each a run of whole groups summed in order.
-        let gs = groupSize(g, batch: n)
+        let gs = wantParams ? groupSize(g, batch: n) : 1
         let segments = min(n, Conv2d.maxSegments)
         let workers = Parallel.workers(forTasks: segments)
         let ws = pass.execution.workspace

@@ -1,8 +1,9 @@
 import TensorEngine
 
 /// Fully connected layer y = x·Wᵀ + b: weight [out, in], bias [out], over the last dimension
-/// of an input of any rank, as nn.Linear ([N, ..., in] -> [N, ..., out]; one GEMM over all
-/// rows).
+/// of an input of any rank, as nn.Linear ([N, ..., in] -> [N, ..., out]). The forward product
+/// and the input gradient run on fixed row tiles (`BLAS.sgemmRows`), so a sample's outputs
+/// and gradient are bit for bit the same whichever batch it comes in.
 public final class Linear: LeafLayer {
     public let name: String
     public var kind: String { "linear" }
@@ -44,8 +45,8 @@ public final class Linear: LeafLayer {
         x.data.withUnsafeBufferPointer { xs in
             weight.value.data.withUnsafeBufferPointer { w in
                 y.data.withUnsafeMutableBufferPointer { yp in
-                    BLAS.sgemm(transB: true, m: n, n: O, k: I, a: xs.baseAddress!, lda: I, b: w.baseAddress!, ldb: I,
-                               beta: 1, c: yp.baseAddress!, ldc: O)
+                    BLAS.sgemmRows(transB: true, m: n, n: O, k: I, a: xs.baseAddress!, lda: I, b: w.baseAddress!, ldb: I,
+                                   beta: 1, c: yp.baseAddress!, ldc: O)
                 }
             }
         }
@@ -85,8 +86,8 @@ public final class Linear: LeafLayer {
         return Tensor(uninitializedShape: x.shape) { dxp in
             dy.data.withUnsafeBufferPointer { d in
                 weight.value.data.withUnsafeBufferPointer { w in
-                    BLAS.sgemm(m: n, n: I, k: O, a: d.baseAddress!, lda: O, b: w.baseAddress!, ldb: I,
-                               c: dxp.baseAddress!, ldc: I)
+                    BLAS.sgemmRows(m: n, n: I, k: O, a: d.baseAddress!, lda: O, b: w.baseAddress!, ldb: I,
+                                   c: dxp.baseAddress!, ldc: I)
                 }
             }
         }

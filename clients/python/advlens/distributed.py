@@ -15,10 +15,10 @@ the per-shard results are merged in index order: per-sample records and arrays c
 summaries recomputed from the merged samples exactly as the daemon computes them (never
 averaged; the merging is `shard_merge.py`). Since every random draw of an attack derives from
 the request's seed and the image's dataset index (protocol/attack.md, "Randomness"), a shard's
-images get the random draws one request over all of them gets: the merged result equals the
-single-daemon one bit for bit for attacks that step by gradient signs, and to float32 rounding
-where steps read gradient magnitudes (docs/scale-out.md, "Exactness"), whatever the shard size
-or the number of actors.
+images get the random draws one request over all of them gets, and the engine rounds an image's
+arithmetic the same way in any batch: the merged result equals the single-daemon one bit for
+bit for every attack method, whatever the shard size or the number of actors, when the actors
+run on the same kind of CPU (docs/scale-out.md, "Exactness").
 
 One progress bar covers the pool. `cancel()` (or Ctrl-C while waiting) cancels every running
 shard; the call then raises RequestCancelled whose `data` is the merge of the shards that

@@ -46,6 +46,8 @@ def without(result, *keys):
 @pytest.mark.parametrize("settings", [
     {"method": "pgd", "epsilon": 0.2, "steps": 10, "seed": 5},
     {"method": "apgd", "epsilon": 0.15, "steps": 10, "seed": 5},
+    {"method": "square", "epsilon": 0.2, "queries": 50, "seed": 5},
+    {"method": "apgd-t", "norm": "l2", "epsilon": 1.5, "steps": 5, "target_classes": 2, "seed": 5},
 ], ids=lambda s: s["method"])
 def test_sharded_attack_equals_one_daemon(pool, client, settings):
     settings = dict(settings)
