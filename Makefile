@@ -103,6 +103,9 @@ bench: deps-test build-tests
 	$(PYTHON) bench/explain_bench.py --weights-dir out/models >> out/bench/advlens.jsonl
 	$(PYTHON) bench/streaming_bench.py >> out/bench/advlens.jsonl
 	@: > out/bench/reference.jsonl
+	@# JPEG folders decoded beside Pillow + numpy, interleaved (Pillow is installed here only, never for make test).
+	@$(PYTHON) -c "import PIL" 2>/dev/null || $(VENV)/bin/pip install -q pillow
+	$(PYTHON) bench/jpeg_bench.py --advlens-out out/bench/advlens.jsonl --reference-out out/bench/reference.jsonl
 	@if $(PYTHON) -c "import torch, safetensors" 2>/dev/null; then \
 		$(PYTHON) bench/pytorch_reference.py --weights-dir out/bench/weights >> out/bench/reference.jsonl; \
 		$(PYTHON) bench/pytorch_cold_start.py --weights-dir out/bench/weights >> out/bench/reference.jsonl; \

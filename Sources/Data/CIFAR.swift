@@ -120,7 +120,7 @@ public enum CIFAR {
             for first in stride(from: 0, to: size / record, by: perBlock) {
                 if limits.shouldStop() { throw FileReadError.cancelled(path: path) }
                 let n = min(perBlock, size / record - first)
-                try CIFARRecordReader.readFully(fd, into: &block, count: n * record, at: first * record, path: path)
+                try FileRange.read(fd, into: &block, count: n * record, at: first * record, path: path)
                 for r in first..<(first + n) {
                     let at = (r - first) * record
                     let fine = Int(block[at + record - pixelsPerImage - 1]), coarse = isTen ? nil : Int(block[at])
@@ -203,21 +203,8 @@ public final class CIFARRecordReader: ImageReader {
         let record = index - starts[file]
         let pixels = CIFAR.pixelsPerImage
         var bytes = [UInt8](repeating: 0, count: pixels)
-        try CIFARRecordReader.readFully(fds[file], into: &bytes, count: pixels,
-                                        at: record * listing.recordBytes + listing.recordBytes - pixels, path: listing.files[file])
+        try FileRange.read(fds[file], into: &bytes, count: pixels,
+                               at: record * listing.recordBytes + listing.recordBytes - pixels, path: listing.files[file])
         for k in 0..<pixels { out[k] = Float(bytes[k]) / 255 }
-    }
-
-    /// `count` bytes at `offset` of `fd` into `buffer`, or an error naming `path`.
-    static func readFully(_ fd: Int32, into buffer: inout [UInt8], count: Int, at offset: Int, path: String) throws {
-        var done = 0
-        while done < count {
-            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                throw DataError.io(path: path, reason: n < 0 ? "cannot read: \(String(cString: strerror(errno)))" : "ends early (the file shrank)")
-            }
-            done += n
-        }
     }
 }

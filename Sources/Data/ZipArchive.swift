@@ -93,15 +93,7 @@ public struct ZipArchive {
     private enum DirectoryBefore: Error { case offset(Int) }
 
     private static func read(_ fd: Int32, from offset: Int, count: Int, path: String) throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: max(0, count))
-        var done = 0
-        while done < out.count {
-            let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw DataError.io(path: path, reason: n < 0 ? "cannot read: \(String(cString: strerror(errno)))" : "ends early (the file shrank)") }
-            done += n
-        }
-        return out
+        try FileRange.read(fd, count: count, at: offset, path: path)
     }
 
     /// The entry called `name`, if any.

@@ -127,13 +127,13 @@ def test_a_folder_past_the_budget_is_streamed_with_the_in_memory_results_in_boun
         assert a.shape == b.shape == (COUNT, 3, SIDE, SIDE) and np.array_equal(a, b), array
     # Peak memory: the daemon with its model, plus the budget (labels and cache) and the
     # working memory of a batch (as many images as the cache holds: their floats, the
-    # forward pass, the decoders' buffers), which the budget bounds again; measured about
-    # baseline + 1.5 budgets here, whatever COUNT is, while the set takes 4.9 budgets decoded.
-    # The attack's chunk is as many images as the cache holds (a quarter of the budget), of
-    # which PGD keeps about a dozen copies (clean, clipped, iterate, gradient, best so far,
-    # the judged batch): about baseline + 3.1 budgets measured, bounded by the budget again.
+    # forward pass, the decoders' buffers), which the budget bounds again; measured baseline
+    # + 1.5 to 2.4 budgets here (more when the machine is loaded: the decoding threads' buffers),
+    # whatever COUNT is, while the set takes 4.9 budgets decoded. The attack's chunk is a
+    # quarter of the images the cache holds, of which PGD keeps about a dozen copies (clean,
+    # clipped, iterate, gradient, best so far, the judged batch): under a budget again.
     assert streamed[6][0] < baseline + 3 * BUDGET, (streamed[6], baseline)
-    assert streamed[6][1] < baseline + 4 * BUDGET, (streamed[6], baseline)
+    assert streamed[6][1] < baseline + 3 * BUDGET, (streamed[6], baseline)
     assert held[6][0] > baseline + decoded   # the in-memory daemon does hold them
 
 

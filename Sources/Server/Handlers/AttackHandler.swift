@@ -38,7 +38,7 @@ extension AdvLensServer {
     /// attack inside its own progress) skips begin and end but keeps the iteration reports.
     ///
     /// Inputs held in memory are attacked as one batch. One reference to a streamed dataset is
-    /// attacked a chunk at a time (as many images as its cache holds): each chunk's images are
+    /// attacked a chunk at a time (a quarter of the images its cache holds): each chunk's images are
     /// read, attacked, judged, and appended to the kept result (shard files when large), so
     /// memory holds one chunk whatever the set's size; per-image randomness is keyed by dataset
     /// index, so the images come out as the one-batch attack makes them.
@@ -56,7 +56,9 @@ extension AdvLensServer {
         let inputs = try InputDecoder(workspace: workspace, connection: context.connection).batches(p.inputs, for: model)
         let n = inputs.images.count
         if let given = p.labels, given.count != n { throw ServerError.invalidParams("params.labels: \(given.count) labels for \(n) inputs") }
-        let chunk = inputs.images.streamedBatch ?? n
+        // A streamed set's chunk: a quarter of the images its cache holds, since an attack keeps
+        // about a dozen copies of its chunk (clean, clipped, iterate, gradient, best so far, ...).
+        let chunk = inputs.images.streamedBatch.map { max(1, $0 / 4) } ?? n
         if chunk < n, config.targeted == true, case .given(let targets)? = config.target, targets.count != n {
             throw attackError(AttackError.invalid("target", "\(targets.count) targets for \(n) images"))
         }
