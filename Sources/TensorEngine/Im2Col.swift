@@ -45,6 +45,11 @@ public struct ConvGeometry: Sendable, Equatable {
     public var patches: Int { outH * outW }
     /// Whether the geometry is plain: no dilation, the same padding on both sides.
     public var isSymmetricUndilated: Bool { dilationH == 1 && dilationW == 1 && padBottom == padH && padRight == padW }
+    /// Whether the column matrix of one image is the image itself (C × H·W): a 1×1 kernel
+    /// with stride 1 and no padding. Its convolution reads the image in place, no im2col.
+    public var isPointwise: Bool {
+        kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0 && padBottom == 0 && padRight == 0
+    }
     /// Whether the window fits at least once.
     public var isValid: Bool {
         channels > 0 && kernelH > 0 && kernelW > 0 && strideH > 0 && strideW > 0 && dilationH > 0 && dilationW > 0

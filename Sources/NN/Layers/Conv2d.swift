@@ -174,10 +174,8 @@ public final class Conv2d: LeafLayer {
                     }
                 } else {
                     for gi in 0..<G {
-                        for i in 0..<nb {
-                            Im2Col.unfold(xp + (i0 + i) * inPer + gi * groupIn, g, into: col + i * P, ldcol: ld, scratch: temp)
-                        }
-                        BLAS.sgemm(m: Og, n: ld, k: K, a: wp + gi * Og * K, lda: K, b: col, ldb: ld, c: prod + gi * Og * ld, ldc: ld)
+                        let cols = columns(xp + i0 * inPer + gi * groupIn, images: nb, g, inPer: inPer, into: col, scratch: temp)
+                        BLAS.sgemm(m: Og, n: ld, k: K, a: wp + gi * Og * K, lda: K, b: cols, ldb: ld, c: prod + gi * Og * ld, ldc: ld)
                     }
                 }
                 for i in 0..<nb {
@@ -327,24 +325,20 @@ public final class Conv2d: LeafLayer {
                     }
                     if wantParams && !depthwise {
                         for gi in 0..<G {
-                            for i in 0..<nb {
-                                Im2Col.unfold(xp + (i0 + i) * inPer + gi * groupIn, g, into: col + i * P, ldcol: ld, scratch: temp)
-                            }
+                            let cols = columns(xp + i0 * inPer + gi * groupIn, images: nb, g, inPer: inPer, into: col, scratch: temp)
                             // dWᵀ (K×O) += col · dYᵀ: this orientation of the product ran ~6% faster.
-                            BLAS.sgemm(transB: true, m: K, n: Og, k: ld, a: col, lda: ld, b: d + gi * Og * ld, ldb: ld,
+                            BLAS.sgemm(transB: true, m: K, n: Og, k: ld, a: cols, lda: ld, b: d + gi * Og * ld, ldb: ld,
                                        beta: first ? 0 : 1, c: part + gi * Og, ldc: O)
                             if needInput {
                                 // The column gradient reuses the column buffer.
-                                BLAS.sgemm(transA: true, m: K, n: ld, k: Og, a: wp + gi * Og * K, lda: K, b: d + gi * Og * ld, ldb: ld,
-                                           c: col, ldc: ld)
-                                for i in 0..<nb { Im2Col.fold(col + i * P, ldcol: ld, g, into: dxp! + (i0 + i) * inPer + gi * groupIn) }
+                                addInputGradient(wp + gi * Og * K, d + gi * Og * ld, images: nb, g, inPer: inPer, col: col,
+                                                 into: dxp! + i0 * inPer + gi * groupIn)
                             }
                         }
                     } else if needInput && !depthwise {
                         for gi in 0..<G {
-                            BLAS.sgemm(transA: true, m: K, n: ld, k: Og, a: wp + gi * Og * K, lda: K, b: d + gi * Og * ld, ldb: ld,
-                                       c: col, ldc: ld)
-                            for i in 0..<nb { Im2Col.fold(col + i * P, ldcol: ld, g, into: dxp! + (i0 + i) * inPer + gi * groupIn) }
+                            addInputGradient(wp + gi * Og * K, d + gi * Og * ld, images: nb, g, inPer: inPer, col: col,
+                                             into: dxp! + i0 * inPer + gi * groupIn)
                         }
                     }
                     if wantParams {
@@ -397,6 +391,37 @@ public final class Conv2d: LeafLayer {
 }
 
 extension Conv2d {
+    /// The column matrix of `images` consecutive images (the first at `x`, `inPer` floats
+    /// apart), side by side with row stride images·patches: written into `col`, or, for one
+    /// image of a pointwise (1×1, stride 1, unpadded) geometry, the image itself, read in place.
+    @inline(__always)
+    func columns(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, inPer: Int,
+                 into col: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        if images == 1 && g.isPointwise { return x }
+        let ld = images * g.patches
+        for i in 0..<images {
+            Im2Col.unfold(x + i * inPer, g, into: col + i * g.patches, ldcol: ld, scratch: scratch)
+        }
+        return UnsafePointer(col)
+    }
+
+    /// Adds one group's input gradient for `images` consecutive images: the column gradient
+    /// Wᵀ·dY (`w` this group's filter rows, `dy` its [rows, images·patches] gradient) folded
+    /// into `dx` (which holds zeros or other groups' channels), or, for one image of a
+    /// pointwise geometry, the product written straight into the image's gradient.
+    @inline(__always)
+    func addInputGradient(_ w: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, inPer: Int,
+                          col: UnsafeMutablePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
+        let (K, P, rows) = (g.columnRows, g.patches, outChannels / groups)
+        let ld = images * P
+        if images == 1 && g.isPointwise {
+            BLAS.sgemm(transA: true, m: K, n: P, k: rows, a: w, lda: K, b: dy, ldb: P, c: dx, ldc: P)
+            return
+        }
+        BLAS.sgemm(transA: true, m: K, n: ld, k: rows, a: w, lda: K, b: dy, ldb: ld, c: col, ldc: ld)
+        for i in 0..<images { Im2Col.fold(col + i * P, ldcol: ld, g, into: dx + i * inPer) }
+    }
+
     /// The gradient of a 2×2 / stride 2 max pooling routed to each window's winner (windows
     /// do not overlap, so each position receives at most one value: a store, not an add),
     /// dropped where the pooled ReLU output `mask` (when given) is not positive. `dst` (h×w)
