@@ -25,8 +25,18 @@ public final class Pointwise: LeafLayer {
         let y = Tensor(uninitializedShape: x.shape) { out in
             x.data.withUnsafeBufferPointer { xs in
                 let xp = xs.baseAddress!, o = out.baseAddress!
-                Parallel.forRanges(n, grain: Pointwise.grain) { r in
-                    for i in r { o[i] = f.value(xp[i]) }
+                switch f {
+                case let .hardtanh(low, high), let .clip(low, high):
+                    // ReLU6 / Clip (MobileNet's every expand and depthwise layer): the same
+                    // expression as `value`, without its per-element dispatch and Double
+                    // conversion, which made these layers cost more than the convolutions.
+                    Parallel.forRanges(n, grain: ReLU.grain) { r in
+                        for i in r { o[i] = min(max(xp[i], low), high) }
+                    }
+                default:
+                    Parallel.forRanges(n, grain: Pointwise.grain) { r in
+                        for i in r { o[i] = f.value(xp[i]) }
+                    }
                 }
             }
         }
@@ -41,8 +51,20 @@ public final class Pointwise: LeafLayer {
             dy.data.withUnsafeBufferPointer { d in
                 x.data.withUnsafeBufferPointer { xs in
                     let dp = d.baseAddress!, xp = xs.baseAddress!, o = out.baseAddress!
-                    Parallel.forRanges(n, grain: Pointwise.grain) { r in
-                        for i in r { o[i] = f.derivative(xp[i]) * dp[i] }
+                    switch f {
+                    case let .hardtanh(low, high):
+                        // The same products as `derivative`, without its per-element dispatch.
+                        Parallel.forRanges(n, grain: ReLU.grain) { r in
+                            for i in r { o[i] = (xp[i] > low && xp[i] < high ? 1 : 0) * dp[i] }
+                        }
+                    case let .clip(low, high):
+                        Parallel.forRanges(n, grain: ReLU.grain) { r in
+                            for i in r { o[i] = (xp[i] >= low && xp[i] <= high ? 1 : 0) * dp[i] }
+                        }
+                    default:
+                        Parallel.forRanges(n, grain: Pointwise.grain) { r in
+                            for i in r { o[i] = f.derivative(xp[i]) * dp[i] }
+                        }
                     }
                 }
             }
