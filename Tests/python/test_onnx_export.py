@@ -230,6 +230,23 @@ def test_trained_weights_are_what_is_exported(client):
     export_and_check(client, "trained", x)
 
 
+# model/create's torchvision networks at 32x32 (their classifiers small enough for a test; VGG
+# and AlexNet hold 100M+ weights in theirs), the Vision Transformer at a reduced size.
+ARCHITECTURES = {
+    "resnet18": {}, "squeezenet1_1": {}, "densenet121": {}, "mobilenet_v2": {}, "mobilenet_v3_small": {}, "efficientnet_b0": {},
+    "vit": {"patch_size": 8, "num_layers": 2, "num_heads": 2, "hidden_dim": 16, "mlp_dim": 32},
+}
+
+
+@pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))
+def test_torchvision_architectures_export(client, architecture):
+    assert architecture in client.capabilities["architectures"]
+    client.call("model/create", name=architecture, architecture=architecture, seed=3, num_classes=10, input_size=[3, 32, 32],
+                **ARCHITECTURES[architecture])
+    x = uniform(2, 3, 32, 32, low=0, high=1)
+    export_and_check(client, architecture, x)
+
+
 def test_spec_weights_and_onnx_in_one_save(client):
     spec, weights = graph_spec()
     load_spec(client, "both", spec, weights)

@@ -81,4 +81,11 @@ extension LayerExports {
         }
         return l.emit(g, "Concat", inputs, [Attribute.int("axis", d)])
     }
+
+    /// Add, Sub, Mul, Div of two values (ONNX broadcasts as the spec does), or of one value and
+    /// the node's scalar `value` (a ViT's attention scale), written as a constant.
+    static func arithmetic(_ g: ExportGraph, _ l: ExportLayer, op: String) throws -> String {
+        guard l.inputs.count == 1 else { return l.emit(g, op, l.inputs) }
+        return l.emit(g, op, [l.x, g.floats("\(l.name)::value", shape: [], [try l.float("value", default: 0)])])
+    }
 }
