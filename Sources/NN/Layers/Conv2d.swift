@@ -242,7 +242,7 @@ public final class Conv2d: LeafLayer {
         let direct = reluMask == nil && pool == nil
         let pool2x2 = pool.map { $0.0.tilesTwoByTwo(height: g.outH, width: g.outW) } ?? false
 
-        if pool2x2 && needInput && !wantParams && G == 1 && !depthwise {
+        if pool2x2 && needInput && !wantParams && G == 1 && !depthwise && O >= Conv2d.pooledInputGradientMinimumFilters {
             // Input gradient alone behind a 2×2 pooling: from the pooled gradient, without the
             // dense product (`Conv2d+PooledInputGradient.swift`), one image per task.
             let workers = Parallel.workers(forTasks: n)
