@@ -18,11 +18,12 @@ Rows, on the first --images (256) test images, L-inf eps 0.3, the paper's budget
 - `autoattack`: AutoAttack standard: APGD-CE, APGD-T (9 targets), FAB-T (9 targets), Square
   (5,000 queries), each on the images the earlier ones left robust; on the torchattacks side
   bench/torchattacks_reference.py's AutoAttackStandard composes its attacks at those budgets
-  (torchattacks' own AutoAttack class runs 10 steps). Not the same work: AdvLens's members
-  always stop each image at its first success (Sources/Attacks/Methods/AutoAttack.swift sets
-  `earlyStop` true for them whatever the request says), while torchattacks' APGD and APGDT run
-  every step on every image they get. The robust accuracy is the same either way (an image
-  fooled once is fooled); the ratio is the time to that answer, not an engine comparison.
+  (torchattacks' own AutoAttack class runs 10 steps). AdvLens runs it with `earlyStop: false`,
+  which AutoAttack passes on to its members (Sources/Attacks/Methods/AutoAttack.swift), so
+  its APGD-CE and APGD-T run every step on every image they get, as torchattacks' APGD and
+  APGDT do; on both sides each member gets only the images the ones before it left robust.
+  (One difference remains: without early stopping AdvLens's Square keeps searching on images
+  it has fooled, where torchattacks' stops; it runs only on what the gradient attacks left.)
 
 AdvLens is a real `attack` request to a warm advlensd over stdio (decoding and encoding
 included); torchattacks runs with torch.set_num_threads(--threads). Rows go to the two files

@@ -118,7 +118,7 @@ public struct Ensemble {
 
     /// Rows per forward/backward chunk when the caller gives none, from the members' cost (see
     /// `ChunkSizer`), so a cancel is honoured within tens of milliseconds on any model while
-    /// small models still get large, efficient GEMMs.
+    /// every model's products still get enough rows to run efficiently.
     public let chunks: ChunkSizer
 
     /// Rows per chunk of `inputGradient` and `classGradients` instead of the adaptive size
@@ -139,7 +139,7 @@ extension Ensemble {
         var start = 0
         while start < x.batch {
             if stop() { throw AttackStopped() }
-            let range = start..<min(x.batch, start + (fixedChunk ?? chunks.size))
+            let range = start..<min(x.batch, start + (fixedChunk ?? chunks.size(backwardPasses: classCount)))
             start = range.upperBound
             let part = range.count == x.batch ? x : x.slice(range)
             let outs = try zip(members, runs).map { m, run in try m.forward(part, run, record: true) }
@@ -165,11 +165,19 @@ extension Ensemble {
 public struct AttackStopped: Error {}
 
 /// Chooses how many rows one forward/backward chunk takes, from the models' multiply-adds per
-/// row: about 25 ms a chunk at a nominal 16·10⁹ multiply-adds/s for forward and backward
-/// (three times the forward's; what 2 idle cores reach on the MNIST models), within 8...1024
-/// and a multiple of 8, so the cancellation check between chunks comes several times a second
-/// whatever the model, even on a machine a few times slower (mnist-small: 112 rows;
-/// mnist-madry: 8).
+/// row: about 50 ms a chunk at a nominal 80·10⁹ multiply-adds/s, a backward pass counted as
+/// one more forward (what 2 cores reached on mnist-madry's input-gradient passes: 256 images
+/// × 11 passes of 2 × 13.9·10⁶ in 1.93 s of CPU time), within 8...1024 and a multiple of 8,
+/// so the cancellation check between chunks comes several times a second whatever the model,
+/// even on a machine a few times slower (mnist-small: the whole 256-image batch at once;
+/// mnist-madry: 136 rows; DeepFool's 10 class gradients on mnist-madry: 24).
+///
+/// Why not smaller: each chunk's products pack their weights again, and a dense layer's
+/// product runs well only over many rows (mnist-madry's 3136×1024 layer, OpenBLAS's Haswell
+/// kernel, one core: 24·10⁹ multiply-adds/s over 8 rows, 49·10⁹ over 64, 57·10⁹ over 256). The
+/// earlier nominal rate (16·10⁹ for forward and backward, a backward counted as two forwards)
+/// was six times below what the machine reached, so mnist-madry ran in 8-row chunks of 3.5
+/// ms, its dense layers at half speed.
 ///
 /// Why not timed: the size was once scaled from the last chunk's measured time, so one
 /// request split its batch differently from run to run, and OpenBLAS rounds a row's dot
@@ -177,11 +185,22 @@ public struct AttackStopped: Error {}
 /// same seed gave adversarials ~2e-7 apart on a loaded machine. A size fixed by the models
 /// makes a request's results repeat bit for bit.
 public struct ChunkSizer: Sendable {
+    /// Rows per chunk of one forward and one backward pass (`Ensemble.inputGradient`).
     public let size: Int
+    /// The models' multiply-adds per row (forward).
+    public let multiplyAddsPerRow: Int
 
     public init(multiplyAddsPerRow: Int) {
-        let rows = 0.025 * 16e9 / (3 * Double(max(1, multiplyAddsPerRow)))
-        size = max(8, min(1024, Int(rows) / 8 * 8))
+        self.multiplyAddsPerRow = multiplyAddsPerRow
+        size = ChunkSizer.rows(multiplyAddsPerRow, backwardPasses: 1)
+    }
+
+    /// Rows per chunk of one forward and `backwardPasses` backward passes.
+    public func size(backwardPasses: Int) -> Int { ChunkSizer.rows(multiplyAddsPerRow, backwardPasses: backwardPasses) }
+
+    static func rows(_ multiplyAdds: Int, backwardPasses: Int) -> Int {
+        let rows = 0.05 * 80e9 / (Double(1 + max(0, backwardPasses)) * Double(max(1, multiplyAdds)))
+        return max(8, min(1024, Int(rows) / 8 * 8))
     }
 
     /// A model's multiply-adds for one input, counted from its parameters: each parameter

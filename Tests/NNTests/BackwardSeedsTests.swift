@@ -77,7 +77,10 @@ final class BackwardSeedsTests: XCTestCase {
         let full = try m.backward(out.trace!, seeds: seed, input: true, parameters: true, run)
         let inputOnly = try m.backward(out.trace!, seeds: seed, input: true, parameters: false, run)
         let paramsOnly = try m.backward(out.trace!, seeds: seed, input: false, parameters: true, run)
-        XCTAssertEqual(inputOnly.input, full.input)
+        // Equal to float32 rounding: without weight gradients, a convolution block ending in a
+        // 2×2 max pooling sums its input gradient from the pooled gradient instead of the
+        // dense product (Conv2d+PooledInputGradient.swift).
+        XCTAssertLessThan(relativeError(inputOnly.input!, full.input!), 1e-5)
         XCTAssertTrue(inputOnly.parameters.values.allSatisfy { $0 == nil })
         XCTAssertNil(paramsOnly.input)
         for p in m.parameters { XCTAssertEqual(paramsOnly.parameters[p], full.parameters[p], p.name) }

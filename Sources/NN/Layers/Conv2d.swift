@@ -245,6 +245,29 @@ public final class Conv2d: LeafLayer {
         let direct = reluMask == nil && pool == nil
         let pool2x2 = pool.map { $0.0.tilesTwoByTwo(height: g.outH, width: g.outW) } ?? false
 
+        if pool2x2 && needInput && !wantParams && G == 1 && !depthwise && O >= Conv2d.pooledInputGradientMinimumFilters {
+            // Input gradient alone behind a 2×2 pooling: from the pooled gradient, without the
+            // dense product (`Conv2d+PooledInputGradient.swift`), one image per task.
+            let workers = Parallel.workers(forTasks: n)
+            let scratch = (0..<workers).map {
+                pass.execution.workspace.buffer(100 + $0, count: Conv2d.pooledInputGradientScratch(g, outChannels: O))
+            }
+            let dx = Tensor(uninitializedShape: x.shape) { dxb in
+                dy.data.withUnsafeBufferPointer { d in
+                weight.value.data.withUnsafeBufferPointer { wv in
+                (reluMask?.data ?? []).withUnsafeBufferPointer { rs in
+                pool!.1.withUnsafeBufferPointer { am in
+                    let rp = reluMask != nil ? rs.baseAddress : nil
+                    Parallel.forEachTask(n, maxWorkers: workers) { i, worker in
+                        Conv2d.pooledInputGradient(dy: d.baseAddress! + i * O * PP, argmax: am.baseAddress! + i * O * PP,
+                                                   mask: rp.map { $0 + i * O * PP }, weights: wv.baseAddress!, outChannels: O, g,
+                                                   into: dxb.baseAddress! + i * inPer, scratch: scratch[worker])
+                    }
+                } } } }
+            }
+            return dx
+        }
+
         // Segments: fixed by the batch size, each a run of whole groups summed in order.
         let gs = wantParams ? groupSize(g, batch: n) : 1
         let segments = min(n, Conv2d.maxSegments)
