@@ -3,6 +3,10 @@
 public enum SafeTensorsError: Error, CustomStringConvertible, Equatable, Sendable {
     /// Fewer than the 8 bytes of the header length.
     case truncatedFile(size: Int)
+    /// A PyTorch checkpoint (`torch.save`: a zip archive since PyTorch 1.6, a bare pickle
+    /// before), recognised by its first bytes so the user hears what the file is and what to do,
+    /// not a nonsensical header length read from "PK\u{3}\u{4}...". `zip` tells the two apart.
+    case pytorchCheckpoint(zip: Bool)
     /// The header length is above the 100 MB limit the reference implementation uses.
     case headerTooLarge(length: UInt64, limit: Int)
     /// 8 + header length is beyond the end of the file.
@@ -42,6 +46,11 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable, Sendabl
         switch self {
         case .truncatedFile(let size):
             return "safetensors: truncated file: \(size) bytes, fewer than the 8-byte header length"
+        case .pytorchCheckpoint(let zip):
+            return "not safetensors: this is a PyTorch checkpoint (torch.save's \(zip ? "zip" : "pickle") format), which AdvLens does "
+                + "not read (unpickling runs code from the file). Save the weights with safetensors.torch.save_file("
+                + "model.state_dict(), \"model.safetensors\"), or export the model to ONNX (advlens.from_torch or "
+                + "torch.onnx.export) and load it with model/load {\"onnx\": path}"
         case .headerTooLarge(let length, let limit):
             return "safetensors: header length \(length) exceeds the limit of \(limit) bytes"
         case .headerLengthBeyondFile(let length, let fileSize):

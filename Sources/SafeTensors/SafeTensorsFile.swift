@@ -56,6 +56,16 @@ public struct SafeTensorsFile: Sendable, Equatable {
     }
 
     static func decode(bytes: UnsafeRawBufferPointer) throws -> SafeTensorsFile {
+        // torch.save's formats: a zip archive ("PK\u{3}\u{4}") or a pickle (0x80 and protocol 2 to 5).
+        // Either prefix also reads as a plausible header length, so a file counts as a checkpoint
+        // only when no JSON header starts at byte 8, where every safetensors header does.
+        let jsonAt8 = bytes.count > 8 && [UInt8(ascii: "{"), UInt8(ascii: " ")].contains(bytes[8])
+        if !jsonAt8, bytes.count >= 4, bytes[0] == 0x50, bytes[1] == 0x4B, bytes[2] == 0x03, bytes[3] == 0x04 {
+            throw SafeTensorsError.pytorchCheckpoint(zip: true)
+        }
+        if !jsonAt8, bytes.count >= 2, bytes[0] == 0x80, (2...5).contains(bytes[1]) {
+            throw SafeTensorsError.pytorchCheckpoint(zip: false)
+        }
         guard bytes.count >= 8 else { throw SafeTensorsError.truncatedFile(size: bytes.count) }
         let n = UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
         guard n <= UInt64(maxHeaderLength) else {

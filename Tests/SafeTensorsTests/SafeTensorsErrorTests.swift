@@ -18,6 +18,22 @@ final class SafeTensorsErrorTests: XCTestCase {
         assertDecodeError(d, .headerLengthBeyondFile(length: 50, fileSize: 10), mentions: "beyond the end")
     }
 
+    /// torch.save's files (a zip archive since PyTorch 1.6, a pickle before) are named as such,
+    /// with what to do, instead of "header length 578712552184433488 exceeds the limit".
+    func testPyTorchCheckpointsAreRecognised() {
+        // The first bytes of a real torch.save file: a zip local-file header naming archive/data.pkl,
+        // and a legacy protocol-2 pickle starting with torch's magic number.
+        let zip = Foundation.Data([0x50, 0x4B, 0x03, 0x04, 0x00, 0x00, 0x08, 0x08, 0x00, 0x00] + Array("archive/data.pkl".utf8))
+        assertDecodeError(zip, .pytorchCheckpoint(zip: true), mentions: "safetensors.torch.save_file")
+        let pickle = Foundation.Data([0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19])
+        assertDecodeError(pickle, .pytorchCheckpoint(zip: false), mentions: "onnx")
+        // A real safetensors file whose header length happens to start with the same bytes is read as one.
+        let header = "{" + String(repeating: " ", count: 0x280 - 2) + "}"
+        let file = makeFile(header: header, buffer: [])
+        XCTAssertEqual(Array(file.prefix(2)), [0x80, 0x02])
+        XCTAssertNoThrow(try SafeTensorsFile.decode(file))
+    }
+
     func testMalformedHeaders() {
         for bad in ["", "{", "{\"a\":}", "[1,2", "{\"a\" 1}", "{\"a\":tru}", "{\"a\":01}", "{} x", "{\"a\":\"\\q\"}", "{'a':1}",
                     String(repeating: "[", count: 1000)] {
