@@ -41,6 +41,30 @@ public enum AtomicFile {
             if !done { unlinkat(directory, temporaryName, 0); done = true }
         }
 
+        /// Renames the temporary to `newName` (a plain file name) in the directory held open: for
+        /// a file whose name is known only after it is written (an attack's strips, named by the
+        /// handle made last). Relative to the descriptor, so a directory swapped for a link in
+        /// between cannot move the file elsewhere.
+        public func commit(as newName: String) throws {
+            guard !newName.isEmpty, !newName.contains("/") else {
+                discard()
+                throw WriteError(path: path, reason: "not a plain file name: \(newName)")
+            }
+            guard renameat(directory, temporaryName, directory, newName) == 0 else {
+                let reason = String(cString: strerror(errno))
+                discard()
+                throw WriteError(path: path, reason: "rename to \(newName) failed: \(reason)")
+            }
+            done = true
+            _ = fsync(directory)
+        }
+
+        /// Removes the file committed as `name` by `commit(as:)` (a group of files given up after
+        /// some were named), relative to the directory held open.
+        public func removeCommitted(_ name: String) {
+            unlinkat(directory, name, 0)
+        }
+
         deinit {
             discard()
             close(directory)

@@ -73,6 +73,10 @@ final class SymlinkRaceTests: XCTestCase {
         // moment between the swapper's two renames.
         let inside = try FileManager.default.subpathsOfDirectory(atPath: root.path).filter { $0.hasSuffix(".png") }
         XCTAssertEqual(inside.count, written, "each attack that answered wrote its strip inside")
+        // A refused attack leaves no temporary strip behind (they are removed through the
+        // directory they were written in, wherever its path points by then).
+        let leftovers = try FileManager.default.subpathsOfDirectory(atPath: root.path).filter { $0.contains(".tmp-") }
+        XCTAssertEqual(leftovers, [], "temporaries left by refused attacks")
         // How many attacks win the race depends on the machine's speed; with the swapping stopped
         // the same request writes its strip.
         let after = d.response(to: d.request("attack", ["model": "m", "method": "fgsm", "epsilon": 0.1, "inputs": image, "labels": [3],

@@ -1,4 +1,5 @@
 import Attacks
+import Data
 import Files
 import Foundation
 import Protocol
@@ -10,14 +11,16 @@ import TensorEngine
 ///
 /// Why temporary names: an attack over a streamed dataset no longer holds its clean and
 /// adversarial images when its handle is made, so each strip is drawn while its chunk is in
-/// memory; a request that fails leaves no strips.
+/// memory; a request that fails leaves no strips. Each strip is an `AtomicFile` temporary in
+/// the PNG directory held open and renamed relative to it, so a directory swapped for a link
+/// meanwhile cannot send a strip outside the root, and a killed daemon's temporaries are
+/// removed by the next write there.
 struct StripFiles {
     let directory: String?
     let limit: Int
     let scale: Int
-    /// Per strip written: its temporary path.
-    private var temporaries: [String] = []
-    private let tag = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+    /// Per strip written: its temporary, in the directory held open.
+    private var temporaries: [AtomicFile.Prepared] = []
 
     init(directory: String?, options: AttackMethod.ReturnOptions?) {
         self.directory = directory
@@ -44,33 +47,40 @@ struct StripFiles {
             let strip = Images.comparisonStrip(original: clean.data[(s.source * per)..<((s.source + 1) * per)],
                                                adversarial: r.adversarial.data[(i * per)..<((i + 1) * per)],
                                                channels: shape[0], height: shape[1], width: shape[2], range: range, scale: scale, caption: caption)
-            let path = (dir as NSString).appendingPathComponent(".strip-\(getpid())-\(tag)-\(first + i).png")
-            temporaries.append(path)
-            try Images.writePNG(strip.pixels, width: strip.width, height: strip.height, channels: 3, to: path)
+            let path = (dir as NSString).appendingPathComponent("strip-\(first + i).png")
+            guard let png = ImageEncoding.png(strip.pixels, width: strip.width, height: strip.height, channels: 3) else {
+                throw ServerError.io("cannot encode PNG \(path) (\(strip.width)x\(strip.height))")
+            }
+            do {
+                temporaries.append(try png.withUnsafeBytes { try AtomicFile.prepare($0, for: path) })
+            } catch let e as AtomicFile.WriteError {
+                throw ServerError.io("params.return.png: cannot write PNG \(e.description)")
+            }
         }
     }
 
     /// Renames the strips to `<handle>-<index>.png`; returns their paths in sample order.
     mutating func name(for handle: String) throws -> [String] {
         guard let dir = directory else { return [] }
-        var named: [String] = []
+        var named: [(file: AtomicFile.Prepared, name: String)] = []
         for (i, temporary) in temporaries.enumerated() {
-            let path = (dir as NSString).appendingPathComponent("\(handle)-\(i).png")
-            guard rename(temporary, path) == 0 else {
-                let reason = String(cString: strerror(errno))
+            let name = "\(handle)-\(i).png"
+            do {
+                try temporary.commit(as: name)
+            } catch let e as AtomicFile.WriteError {
                 discard()
-                named.forEach { unlink($0) }
-                throw ServerError.io("params.return.png: cannot name \(path) (\(reason))")
+                named.forEach { $0.file.removeCommitted($0.name) }
+                throw ServerError.io("params.return.png: cannot name \(e.description)")
             }
-            named.append(path)
+            named.append((temporary, name))
         }
         temporaries = []
-        return named
+        return named.map { (dir as NSString).appendingPathComponent($0.name) }
     }
 
     /// Removes the strips not yet named (a request that failed).
     mutating func discard() {
-        temporaries.forEach { unlink($0) }
+        temporaries.forEach { $0.discard() }
         temporaries = []
     }
 }
