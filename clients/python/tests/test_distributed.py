@@ -5,7 +5,6 @@ actor's daemon is killed mid-shard; cancel returns what finished; the daemons ru
 caller's niceness, not Ray's worker niceness."""
 import os
 import pathlib
-import sys
 import threading
 
 import numpy as np
