@@ -31,6 +31,7 @@ PyTorch / AdvLens and onnxruntime / AdvLens (above 1: AdvLens is faster), and Ad
 (VmHWM of the daemon). Rows go to --out in bench/compare.py's JSON-lines format.
 """
 import argparse
+import copy
 import json
 import os
 import pathlib
@@ -55,11 +56,6 @@ NETS = {  # name: (torchvision constructor, classes, input side)
 }
 ROWS = ("forward_b1", "forward_b64", "fgsm_b64", "pgd10_b64", "train_consistent_b64")
 EPS, ALPHA, LAMBDA, BATCH = 8 / 255, 2 / 255, 0.1, 64
-
-
-def last_linear(net):
-    """The network's final nn.Linear: its input is the penultimate features phi."""
-    return [m for m in net.modules() if isinstance(m, torch.nn.Linear)][-1]
 
 
 def penultimate_module(net):
@@ -104,7 +100,6 @@ class TorchSide:
 
     def train_consistent(self):
         if self.train_net is None:
-            import copy
             self.train_net = copy.deepcopy(self.net)
             for p in self.train_net.parameters():
                 p.requires_grad_(True)
@@ -130,7 +125,6 @@ class AdvLensSide:
 
     def __init__(self, daemon, model, dataset):
         self.d, self.model, self.dataset = daemon, model, dataset
-        self.first = True
 
     def inputs(self, n):
         return {"dataset": self.dataset, "indices": list(range(n))}
