@@ -862,14 +862,37 @@ def shapes():
     s.comment("An untrained network: the predictions are arbitrary; the labels (face, flower) come with the dataset.")
     s.call(6, "predict", {"model": "net", "inputs": {"dataset": "shapes-test", "indices": [0, 1]}, "topK": 1},
            {"predictions": [{"label": 5, "predictedName": "<string>"}, {"label": 8, "predictedName": "<string>"}], "count": 2})
-    s.fail(7, "dataset/load", {"name": "s", "kind": "shapes"}, -32602, "params.count: required for kind \"shapes\"")
-    s.fail(8, "dataset/load", {"name": "s", "kind": "shapes", "count": 6000}, -32602,
+    s.comment("The two passes of a sharded dissection (protocol/probe.md, \"Sharded dissection\"), as each shard runs "
+              "them: first each unit's highest map values over the shard (18 images x 16 x 16 positions of relu3 = 4608 "
+              "values per unit; here the top 5)...")
+    s.call(7, "probe", {"model": "net", "layer": "relu3", "kind": "dissect", "units": [0, 1], "dataset": {"name": "shapes-test"},
+                        "topValues": 5}, {
+        "kind": "dissect", "layer": "relu3", "layerShape": [32, 16, 16], "count": 18, "dissection": "<absent>",
+        "topValues": {"units": [0, 1], "valuesPerUnit": 4608, "values": [["<number>"] * 5] * 2}})
+    s.comment("...then, with the thresholds merged from every shard's top values, the shard's raw counts, which add "
+              "up over shards: per unit and concept the intersection, each unit's and each concept's area.")
+    s.call(8, "probe", {"model": "net", "layer": "relu3", "kind": "dissect", "units": [0, 1], "dataset": {"name": "shapes-test"},
+                        "thresholds": [0.5, 0.25], "counts": True}, {
+        "kind": "dissect", "count": 18,
+        "dissection": {"quantile": 0.005, "iouThreshold": 0.04, "concepts": "<array:44>",
+                       "real": {"units": [{"unit": 0, "threshold": 0.5, "label": "<string>", "conceptKind": "<string>",
+                                           "iou": "<number>", "detector": "<boolean>"},
+                                          {"unit": 1, "threshold": 0.25, "label": "<string>", "conceptKind": "<string>",
+                                           "iou": "<number>", "detector": "<boolean>"}],
+                                "counts": {"intersections": ["<array:44>", "<array:44>"], "unitArea": "<array:2>",
+                                           "conceptArea": "<array:44>"}},
+                       "adversarial": "<absent>"}})
+    s.fail(9, "dataset/load", {"name": "s", "kind": "shapes"}, -32602, "params.count: required for kind \"shapes\"")
+    s.fail(10, "dataset/load", {"name": "s", "kind": "shapes", "count": 6000}, -32602,
            "params.count: must be in 1...5000 with masks (20000 with \"masks\": false), got 6000", schema="valid")
-    s.fail(9, "dataset/load", {"name": "s", "kind": "shapes", "count": 10, "path": "data/mnist_5k.csv.gz"}, -32602,
+    s.fail(11, "dataset/load", {"name": "s", "kind": "shapes", "count": 10, "path": "data/mnist_5k.csv.gz"}, -32602,
            "<contains:params.path>", schema="valid")
-    s.fail(10, "dataset/load", {"name": "s", "kind": "npy", "images": "x.npy", "seed": 1}, -32602,
+    s.fail(12, "dataset/load", {"name": "s", "kind": "npy", "images": "x.npy", "seed": 1}, -32602,
            "params.seed: only for kind \"shapes\"", schema="valid")
-    s.finish(11)
+    s.fail(13, "probe", {"model": "net", "layer": "relu3", "kind": "dissect", "units": [0, 1], "dataset": {"name": "shapes-test"},
+                         "thresholds": [0.5]}, -32602, "params.thresholds: expected one threshold per unit (2 units), got 1",
+           schema="valid")
+    s.finish(14)
     return s
 
 
