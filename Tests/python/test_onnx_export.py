@@ -107,7 +107,7 @@ def activation_zoo():
         {"name": "4", "type": "residual", "body": [conv("0", c, c, padding=1), {"name": "1", "type": "relu6"}],
          "shortcut": [conv("0", c, c, k=1)]},
         {"name": "5", "type": "residual", "body": [{"name": "0", "type": "hardtanh", "min_val": -0.5, "max_val": 0.75},
-                                                   {"name": "1", "type": "sigmoid"}]},
+                                                   {"name": "1", "type": "sigmoid"}, {"name": "2", "type": "stochastic_depth", "p": 0.2}]},
         {"name": "6", "type": "tanh"},
         {"name": "7", "type": "hardsigmoid"},
         {"name": "8", "type": "hardswish"},
