@@ -5,10 +5,12 @@ both of torch 2.15's exporters at opsets 17 and 18 (scripts/make_onnx_fixtures.p
 nn.MultiheadAttention with the tokens transposed to [T, N, D]; the import maps that region onto
 batch-first attention nodes (Sources/ONNX/AttentionImport.swift). The daemon's logits must equal
 torch's and onnxruntime's, its input gradients torch's and a finite-difference directional
-derivative of onnxruntime's logits; attacks and probes run on the attention's named nodes; regions
+derivative of onnxruntime's logits; attacks and probes run on the attention's named nodes, and
+trainStep trains its in_proj and out_proj (test_onnx_export.py writes it back to ONNX); regions
 that are not plain self-attention (a mask added to the scores, a transpose that is not attention)
 are refused naming the node.
 """
+import json
 import pathlib
 import sys
 
@@ -104,6 +106,30 @@ def test_exported_vit_attacks_and_probes_an_attention_node(client, reference):
     weights = client.call("probe", model="vit", layer=f"{ATTENTION}.weights", kind="activations", inputs=x, reduction="mean",
                           array_encoding="json")
     np.testing.assert_allclose(np.array(weights["activations"]["values"]), 1 / 17, rtol=1e-5)
+
+
+def test_train_step_trains_the_attention_parameters(client, reference):
+    load(client, "trained", (FIXTURES / "vit_dynamo17.onnx").read_bytes())
+    x, labels = reference["inputs"], reference["logits"].argmin(1).tolist()
+    before = daemon_logits(client, "trained", x)
+    client.call("model/save", name="trained", spec="before.json", weights="before.safetensors")
+    client.call("trainStep", model="trained", inputs=x, labels=labels, optimizer={"kind": "sgd", "learningRate": 0.5})
+    client.call("model/save", name="trained", spec="after.json", weights="after.safetensors")
+    changed = changed_tensors(client.root / "before.safetensors", client.root / "after.safetensors")
+    for key in ["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"]:
+        assert f"{ATTENTION}.{key}" in changed, sorted(changed)
+    assert not np.allclose(daemon_logits(client, "trained", x), before)
+
+
+def changed_tensors(a, b):
+    """Names of the tensors whose values differ between two safetensors files."""
+    def read(path):
+        data = path.read_bytes()
+        n = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8:8 + n])
+        return {k: data[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]] for k, v in header.items() if k != "__metadata__"}
+    first, second = read(a), read(b)
+    return {k for k in first if first[k] != second.get(k)}
 
 
 def with_mask_on_scores(model):

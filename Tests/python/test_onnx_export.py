@@ -207,9 +207,9 @@ def test_graph_with_every_node_type_exports(client):
     assert info["scale"]["type"] == "parameter" and info["scale"]["parameters"] == 2 * 4
 
 
-@pytest.mark.parametrize("fixture", ["small_cnn", "mobilenet_block"])
+@pytest.mark.parametrize("fixture", ["small_cnn", "mobilenet_block", "vit_torchscript17", "vit_dynamo18"])
 def test_imported_onnx_exports_again(client, fixture):
-    ref = np.load(FIXTURES / f"{fixture}.reference.npz")
+    ref = np.load(FIXTURES / f"{'vit' if fixture.startswith('vit_') else fixture}.reference.npz")
     (client.root / f"{fixture}-source.onnx").write_bytes((FIXTURES / f"{fixture}.onnx").read_bytes())
     client.call("model/load", name=fixture, onnx=str(client.root / f"{fixture}-source.onnx"),
                 classes=[f"k{i}" for i in range(ref["logits"].shape[1])])
