@@ -337,16 +337,18 @@ class Pool:
         first = self._probe_on_one(dict(check, topValues=1, dataset=dict(rest, name=name, indices=indices[:1])))
         total = len(indices) * first["topValues"]["valuesPerUnit"]
         real_shards = self._shards(indices)
+        passes = 1 if top_values is not None or "thresholds" in wire else 2
+        sink = self._sink(progress)
         if top_values is not None:
             requests = [dict(wire, topValues=top_values, dataset=dict(rest, name=name, indices=part)) for part in real_shards]
-            outcome = self._run("probe", requests, progress, "probe dissect: top values")
+            outcome = self._run("probe", requests, progress, "probe dissect", sink=sink)
             return self._finish("probe", outcome, lambda done: _merge_top_values([r for _, r in done], top_values,
                                                                                  time.monotonic() - started))
         if "thresholds" not in wire:
             quantile = wire.get("quantile", 0.005)
             keep = _dissection_values_needed(total, quantile)
             requests = [dict(wire, topValues=keep, dataset=dict(rest, name=name, indices=part)) for part in real_shards]
-            results, cancelled, error, _ = self._run("probe", requests, progress, "probe dissect: thresholds")
+            results, cancelled, error, _ = self._run("probe", requests, progress, "probe dissect", stage=(0, 2), sink=sink)
             if error is not None:
                 raise error_from_reply(error, "probe")
             if cancelled or self._cancel.is_set():
@@ -361,7 +363,7 @@ class Pool:
             if advs is not None:
                 request.update(adversarial=dict(adversarial, indices=_split(advs[0], parts)[k]), adversarials="all")
             requests.append(self._with_handles(request))
-        outcome = self._run("probe", requests, progress, "probe dissect")
+        outcome = self._run("probe", requests, progress, "probe dissect", stage=(passes - 1, passes), sink=sink)
         kinds = [c["kind"] for c in ray.get(self.actors[0].apply.remote("dataset/info", {"name": name}))["concepts"]]
 
         def merge(done):
@@ -481,17 +483,26 @@ class Pool:
         size = max(1, math.ceil(len(indices) / (len(self.actors) * self.shards_per_actor)))
         return [indices[i:i + size] for i in range(0, len(indices), size)]
 
-    def _run(self, method, requests, progress, title, split_images=False):
+    def _sink(self, progress):
+        """The progress sink a call reports to (None: no progress)."""
+        want = self.progress if progress is None else progress
+        return ProgressSink(want) if want is not False else None
+
+    def _run(self, method, requests, progress, title, split_images=False, stage=(0, 1), sink=None):
         """Runs the requests on the free actors, a failed actor's shard again on another.
         Returns (results in request order, None where unfinished; cancelled; first error;
-        per request the ref of its images split off, with `split_images`)."""
+        per request the ref of its images split off, with `split_images`).
+        `stage` (k, n): this run is pass k of n of one call sharing `sink`, so one bar covers
+        them all: pass k fills the bar's k-th n-th, only the first begins it and only the last
+        (or one that fails or is cancelled) ends it."""
         self._cancel.clear()
         ray.get(self._board.clear.remote())
-        want = self.progress if progress is None else progress
-        sink = ProgressSink(want) if want is not False else None
+        if sink is None:
+            sink = self._sink(progress)
+        first, last = stage[0] == 0, stage[0] == stage[1] - 1
         weights = [len(r.get("inputs", r.get("dataset", {})).get("indices", [])) or 1 for r in requests]
         total = sum(weights)
-        if sink is not None:
+        if sink is not None and first:
             sink({"kind": "begin", "title": title, "message": f"{total} images on {len(self.actors)} actors", "percentage": 0})
         results = [None] * len(requests)
         image_refs = [None] * len(requests)
@@ -501,6 +512,7 @@ class Pool:
         error = None
         cancelled = False
         last_shown = -1
+        completed = False
         try:
             while waiting or running:
                 while waiting and free and not self._cancel.is_set() and error is None:
@@ -538,17 +550,18 @@ class Pool:
                     board = ray.get(self._board.read.remote())
                     done = sum(w for r, w in zip(results, weights) if r is not None)
                     partial = sum(weights[s] * board.get(s, 0) / 100 for s in range(len(requests)) if results[s] is None)
-                    shown = int(100 * (done + partial) / total)
+                    shown = int((100 * stage[0] + 100 * (done + partial) / total) / stage[1])
                     if shown != last_shown:
                         last_shown = shown
                         finished = sum(r is not None for r in results)
                         sink({"kind": "report", "percentage": shown, "message": f"{finished}/{len(requests)} shards"})
                         sink.drain()
+            completed = True
         finally:
-            if sink is not None:
+            stopped = error is not None or cancelled or self._cancel.is_set() or not completed
+            if sink is not None and (last or stopped):
                 finished = sum(r is not None for r in results)
-                sink({"kind": "end", "message": f"{finished}/{len(requests)} shards"
-                      if error is None and not cancelled and not self._cancel.is_set() else None})
+                sink({"kind": "end", "message": f"{finished}/{len(requests)} shards" if not stopped else None})
                 sink.close()
         if waiting and self._cancel.is_set():
             cancelled = True

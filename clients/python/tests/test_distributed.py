@@ -289,13 +289,17 @@ def test_sharded_dissection_on_a_broden_set_equals_one_daemon(pool, client, tmp_
 
 
 def test_sharded_dissection_reports_progress_and_cancels(pool, client, shapes):
-    """One bar per pass (thresholds, then counts); a cancel during the thresholds pass raises
-    RequestCancelled, and the pool dissects again at once."""
+    """One bar over both passes (thresholds, then counts), rising to 100 through the middle; a
+    cancel during the thresholds pass raises RequestCancelled, and the pool dissects again at once."""
     seen = []
     pool.probe("net", "relu3", kind="dissect", dataset="shapes", units=[0], progress=seen.append)
-    begins = [v["title"] for v in seen if v["kind"] == "begin"]
-    assert begins == ["probe dissect: thresholds", "probe dissect"]
-    assert [v["kind"] for v in seen].count("end") == 2
+    kinds = [v["kind"] for v in seen]
+    assert kinds[0] == "begin" and kinds[-1] == "end"
+    assert kinds.count("begin") == 1 and kinds.count("end") == 1
+    assert seen[0]["title"] == "probe dissect"
+    shown = [v["percentage"] for v in seen if v["kind"] == "report"]
+    assert shown == sorted(shown) and shown[-1] == 100
+    assert any(40 <= p <= 60 for p in shown), shown  # the first pass ends at half the bar
 
     def cancel_on_first_report(value):
         if value.get("kind") == "report":
