@@ -90,7 +90,8 @@ def main():
     for arch in ("mnist-small", "mnist-madry"):
         rel = weights.relative_to(ROOT) / arch
         call("model/load", {"name": arch, "spec": f"{rel}/model.json", "weights": f"{rel}/model.safetensors"})
-    call("dataset/load", {"name": "mnist", "kind": "mnist-csv", "path": "data/mnist_5k.csv.gz", "split": {"testPerClass": 100}})
+    # Split version 1 (dataset order): torchattacks_reference.py attacks the first 256 test indices ascending.
+    call("dataset/load", {"name": "mnist", "kind": "mnist-csv", "path": "data/mnist_5k.csv.gz", "split": {"testPerClass": 100, "version": 1}})
     inputs = {"dataset": "mnist-test", "indices": list(range(args.images))}
     labels = call("predict", {"model": "mnist-small", "inputs": inputs, "topK": 1})
     targets = [(p["label"] + 1) % 10 for p in labels["predictions"]]

@@ -75,8 +75,9 @@ def main():
     weights = pathlib.Path(a.weights_dir).resolve()
     daemon = Daemon(a.advlensd)
     daemon.call("initialize", {"rootPath": str(ROOT)})
+    # Split version 1 (dataset order): the reference side attacks the first test indices ascending.
     daemon.call("dataset/load", {"name": "mnist", "kind": "mnist-csv", "path": "data/mnist_5k.csv.gz",
-                                 "split": {"testPerClass": 100}})
+                                 "split": {"testPerClass": 100, "version": 1}})
     inputs = {"dataset": "mnist-test", "indices": list(range(a.images))}
     out = {"advlens": open(a.advlens_out, "a"), "torchattacks": open(a.reference_out, "a")}
 

@@ -51,7 +51,8 @@ def main():
     d = Daemon(args.advlensd)
     caps = d.call("initialize", {"rootPath": str(ROOT)})["capabilities"]
     d.call("model/load", {"name": "m", "spec": rel(weights / "model.json"), "weights": rel(weights / "model.safetensors")})
-    d.call("dataset/load", {"name": "mnist", "kind": "mnist-csv", "path": "data/mnist_5k.csv.gz", "split": {"testPerClass": 100}})
+    # Split version 1 (dataset order): captum_reference.py explains test index 0 of that order.
+    d.call("dataset/load", {"name": "mnist", "kind": "mnist-csv", "path": "data/mnist_5k.csv.gz", "split": {"testPerClass": 100, "version": 1}})
     image = {"dataset": "mnist-test", "indices": [0]}
     for row, extra in ROWS.items():
         params = {"model": "m", "input": image, **extra}

@@ -50,7 +50,8 @@ def main():
     ray.init(num_cpus=pools_made * cpus, include_dashboard=False, logging_level="warning", log_to_driver=False)
     settings = dict(epsilon=0.3, step_size=0.01, steps=args.steps, early_stop=False, seed=0, images=False)
     inputs = dataset("mnist-test", indices=range(args.images))
-    split = {"test_per_class": max(100, (args.images + 9) // 10), "seed": 0}
+    # Split version 1 (dataset order): the order the committed pool rows were measured with.
+    split = {"test_per_class": max(100, (args.images + 9) // 10), "seed": 0, "version": 1}
     models = [m.strip() for m in args.models.split(",") if m.strip()]
 
     def setup(target):

@@ -56,7 +56,8 @@ def main():
     rel = lambda p: os.path.relpath(p, ROOT)  # noqa: E731 - paths must lie inside the daemon's root
     d = Daemon(args.advlensd)
     d.call("initialize", {"rootPath": str(ROOT)})
-    d.call("dataset/load", {"name": "mnist", "kind": "mnist-csv", "path": "data/mnist_5k.csv.gz", "split": {"testPerClass": 100}})
+    # Split version 1 (dataset order): the order the committed rows were measured with.
+    d.call("dataset/load", {"name": "mnist", "kind": "mnist-csv", "path": "data/mnist_5k.csv.gz", "split": {"testPerClass": 100, "version": 1}})
     madry = pathlib.Path(args.models_dir) / "mnist-madry"
     if (madry / "model.safetensors").exists():
         d.call("model/load", {"name": "madry", "spec": rel(madry / "model.json"), "weights": rel(madry / "model.safetensors")})

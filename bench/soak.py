@@ -45,9 +45,10 @@ def main():
         while not os.path.exists(sock_path) and time.time() < deadline:
             time.sleep(0.05)
         setup = LineClient(sock_path)
+        # Split version 1 (dataset order): the order the committed soak figures were measured with.
         for method, params in [("initialize", {"rootPath": ROOT}), ("model/create", {"name": "m", "architecture": "mnist-small", "seed": 1}),
                                ("dataset/load", {"name": "mnist", "kind": "mnist-csv", "path": "data/mnist_5k.csv.gz",
-                                                 "split": {"testPerClass": 100}})]:
+                                                 "split": {"testPerClass": 100, "version": 1}})]:
             r = setup.call(method, params)
             assert "result" in r, r
         lock = threading.Lock()

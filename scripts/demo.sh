@@ -25,6 +25,7 @@ echo "== 2. start the daemon on $SOCK (it stays warm between commands)"
 "${ADV[@]}" daemon start --pretty
 trap '"${ADV[@]}" daemon stop --pretty >/dev/null 2>&1 || true' EXIT
 "${ADV[@]}" --pretty model load mnist-small --spec "$MODEL/model.json" --weights "$MODEL/model.safetensors"
+# The split's default order (version 2) interleaves the classes: test images 0-9 hold one of each digit.
 "${ADV[@]}" --pretty dataset load mnist --kind mnist-csv --path data/mnist_5k.csv.gz --split-test-per-class 100 --split-seed 0
 
 echo "== 3. predict the 1,000 test images"
@@ -47,9 +48,9 @@ echo "== 5. PGD attack (L-inf, eps 0.3, 40 steps) on 100 test images"
 echo "   comparison strips (original | adversarial | perturbation) in out/demo/pgd/"
 
 echo "== 6. the penultimate layer's units under attack: probe consistency and r(x*)"
-echo "   (ensemble-optimization attack, 2 targets per image, on every 10th test image; top 20 images per unit)"
+echo "   (ensemble-optimization attack, 2 targets per image, on the first 100 test images: ten of each digit; top 20 images per unit)"
 "${ADV[@]}" --pretty probe consistency --model mnist-small --layer 8 --units 0-9 -k 20 --dataset mnist-test --all \
-    --attack ensemble-opt --targets-per-image 2 --attack-indices "$(seq -s, 0 10 999)" | tail -n +6
+    --attack ensemble-opt --targets-per-image 2 --attack-indices 0-99 | tail -n +6
 handle=$("${ADV[@]}" handle list | json 'd["handles"][-1]["handle"]')
 "${ADV[@]}" --pretty probe representation --model mnist-small --layer 8 --dataset mnist-test --all --adversarial "$handle" \
     | sed -n '6,9p'
@@ -67,7 +68,7 @@ robust() { "${ADV[@]}" evaluate --model fine --dataset mnist-test --attack fgsm 
 consistency() {
     local r h
     r=$("${ADV[@]}" probe consistency --model fine --layer 8 -k 20 --dataset mnist-test --all \
-        --attack ensemble-opt --targets-per-image 2 --attack-indices "$(seq -s, 0 10 999)")
+        --attack ensemble-opt --targets-per-image 2 --attack-indices 0-99)
     h=$(printf '%s' "$r" | json 'd["adversarialHandle"]')
     printf '%s' "$r" | json '"CS1 %.3f, CS2 %.3f, LC %.3f (means over the %d units of layer 8 that fire; %d silent left out; %d adversarials whose attack failed left out)" % (d["consistencySummary"]["meanCS1"], d["consistencySummary"]["meanCS2"], d["consistencySummary"]["meanLC"], d["consistencySummary"]["units"], d["consistencySummary"]["silentUnits"], d.get("adversarialExcluded", 0))' | tr -d '\n'
     "${ADV[@]}" probe representation --model fine --layer 8 --dataset mnist-test --all --adversarial "$h" \

@@ -15,6 +15,14 @@ gradient of each input's logit of class `target` (d logits[i, target[i]] / d x[i
 - mobilenet_block: torchvision's own MobileNetV2 InvertedResidual blocks and a MobileNetV3-style
   squeeze-excitation (torchvision.ops.SqueezeExcitation with Hardsigmoid), Hardswish, dropout
   and a classifier, exported as users do (eval mode, BatchNorm folded into the convolutions).
+- vit_<exporter><opset>: torchvision's VisionTransformer(image_size=32, patch_size=8,
+  num_layers=2, num_heads=2, hidden_dim=32, mlp_dim=64, num_classes=10), its LayerNorms, biases,
+  class token and zero-initialised head drawn anew (fresh LayerNorms and zero biases are equal
+  tensors, which the exporters would merge; a zero head makes the logits constant),
+  exported by both of torch 2.15's exporters, whose nn.MultiheadAttention graphs differ:
+  `vit_torchscript17`/`18` (dynamo=False) and `vit_dynamo17`/`18` (the default exporter; it
+  needs the `onnxscript` package, e.g. `pip install --target DIR onnxscript onnx_ir` and DIR
+  on PYTHONPATH). One `vit.reference.npz` serves all four.
 """
 import pathlib
 
@@ -107,11 +115,44 @@ def export(name, model, shape, preserve_bn):
     print(f"{name}: {(OUT / f'{name}.onnx').stat().st_size} bytes")
 
 
+def reference(name, model, x):
+    x = x.clone().requires_grad_(True)
+    logits = model(x)
+    target = logits.argmin(dim=1)
+    logits.gather(1, target[:, None]).sum().backward()
+    np.savez(OUT / f"{name}.reference.npz", inputs=x.detach().numpy(), logits=logits.detach().numpy(),
+             target=target.numpy(), input_gradient=x.grad.numpy())
+
+
+def export_vit():
+    from torchvision.models.vision_transformer import VisionTransformer
+    g = torch.Generator().manual_seed(1)
+    model = VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=32, mlp_dim=64, num_classes=10)
+    with torch.no_grad():
+        for key, p in model.named_parameters():
+            if key.endswith("ln_1.weight") or key.endswith("ln_2.weight") or key == "encoder.ln.weight":
+                p.copy_(1 + 0.2 * torch.randn(p.shape, generator=g))
+            elif p.dim() == 1 or key == "class_token" or bool((p == 0).all()):  # heads.head.weight starts at 0
+                p.copy_(0.2 * torch.randn(p.shape, generator=g))
+    model.eval()
+    x = torch.rand((4, 3, 32, 32), generator=g)
+    for dynamo in (False, True):
+        for opset in (17, 18):
+            name = f"vit_{'dynamo' if dynamo else 'torchscript'}{opset}"
+            kwargs = dict(dynamic_shapes=({0: torch.export.Dim("batch")},), external_data=False) if dynamo else \
+                dict(dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}})
+            torch.onnx.export(model, (x[:2],), str(OUT / f"{name}.onnx"), dynamo=dynamo, opset_version=opset,
+                              input_names=["x"], output_names=["logits"], **kwargs)
+            print(f"{name}: {(OUT / f'{name}.onnx').stat().st_size} bytes")
+    reference("vit", model, x)
+
+
 def main():
     torch.manual_seed(0)
     OUT.mkdir(parents=True, exist_ok=True)
     export("small_cnn", SmallCNN(), (3, 16, 16), preserve_bn=True)
     export("mobilenet_block", MobileNetBlocks(), (3, 32, 32), preserve_bn=False)
+    export_vit()
 
 
 if __name__ == "__main__":

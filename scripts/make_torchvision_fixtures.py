@@ -10,8 +10,11 @@ torchvision (never run by make test; the tests read what it writes, without torc
   seeds and results are committed, not the weights. For the networks in GRADIENTS also
   `<name>.gradients.npz`: d logits[i, target[i]] / d image[i] (the images before the
   normalisation, which stays inside the model).
+- Tests/python/fixtures/torchvision/vgg/<name>.json for the networks in VGG, likewise, with
+  the weights from graph_weights.formula_state_dict (one float32 stream per tensor: VGG's
+  25088x4096 classifier is too large for the float64 stream the others use).
 
-    <python with torch and torchvision> scripts/make_torchvision_fixtures.py
+    <python with torch and torchvision> scripts/make_torchvision_fixtures.py [--vgg-only]
 """
 import json
 import pathlib
@@ -24,7 +27,7 @@ from torchvision.models.vision_transformer import VisionTransformer
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "Tests/python"))
-from graph_weights import seeded_images, seeded_state_dict  # noqa: E402
+from graph_weights import formula_state_dict, seeded_images, seeded_state_dict  # noqa: E402
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 M = torchvision.models
@@ -55,8 +58,9 @@ NETWORKS = {
     "efficientnet_b0": (lambda: M.efficientnet_b0(num_classes=10), 32, {}),
     "vit": (vit, 32, VIT),
 }
-# VGG's 25088x4096 classifier makes its weights too large to fill in a test; the rest run.
+# VGG's 25088x4096 classifier is too large for seeded_state_dict in a test: formula_state_dict.
 LOGITS = [n for n in NETWORKS if not n.startswith("vgg")]
+VGG = ["vgg11", "vgg16_bn"]
 GRADIENTS = ["resnet50", "mobilenet_v2", "densenet121", "vit"]
 IMAGES = 3
 
@@ -70,9 +74,9 @@ def write_listing(models):
     print(f"wrote {out}")
 
 
-def write_reference(name, model, side):
+def write_reference(name, model, side, weights_of=seeded_state_dict, folder=""):
     shapes = [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
-    weights = seeded_state_dict(shapes, seed=11)
+    weights = weights_of(shapes, seed=11)
     model.load_state_dict({k: torch.from_numpy(v).reshape(dict(shapes)[k]) for k, v in weights.items()})
     model.eval()
     images = torch.from_numpy(seeded_images((IMAGES, 3, side, side), seed=12)).requires_grad_(name in GRADIENTS)
@@ -82,9 +86,11 @@ def write_reference(name, model, side):
     reference = {"torch": torch.__version__, "torchvision": torchvision.__version__, "architecture": name, "numClasses": 10,
                  "inputSize": [3, side, side], "options": NETWORKS[name][2], "weightsSeed": 11, "imagesSeed": 12,
                  "images": IMAGES, "logits": logits.detach().numpy().round(7).tolist()}
+    if weights_of is not seeded_state_dict:
+        reference["weights"] = weights_of.__name__
     spread = float(logits.detach().std())
     assert 0.05 < spread < 100, f"{name}: logits spread {spread}, too flat or too large to compare meaningfully"
-    out = ROOT / f"Tests/python/fixtures/torchvision/{name}.json"
+    out = ROOT / "Tests/python/fixtures/torchvision" / folder / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     if name in GRADIENTS:
         picked = logits[torch.arange(IMAGES), torch.tensor(targets)].sum()
@@ -97,6 +103,9 @@ def write_reference(name, model, side):
 
 torch.manual_seed(0)
 models = {name: make() for name, (make, _, _) in NETWORKS.items()}
-write_listing(models)
-for name in LOGITS:
-    write_reference(name, models[name], NETWORKS[name][1])
+if "--vgg-only" not in sys.argv:
+    write_listing(models)
+    for name in LOGITS:
+        write_reference(name, models[name], NETWORKS[name][1])
+for name in VGG:
+    write_reference(name, models[name], NETWORKS[name][1], weights_of=formula_state_dict, folder="vgg")

@@ -17,20 +17,12 @@ public enum SampleRandomness {
     /// The random target classes of a targeted attack.
     static let targetStream: UInt64 = 0x7A72_6765_7473
 
-    /// The generator of `key`'s draws in `stream` under the request's `seed`: SplitMix64's
-    /// finaliser over seed, key and stream folded one after another, so neighbouring keys or
-    /// streams give unrelated generators.
+    /// The generator of `key`'s draws in `stream` under the request's `seed` (SeededRNG's keyed one).
     public static func generator(seed: UInt64, key: UInt64, stream: UInt64) -> SeededRNG {
-        SeededRNG(seed: mix(mix(mix(seed) ^ key) ^ stream))
+        SeededRNG(seed: seed, key: key, stream: stream)
     }
 
-    /// SplitMix64's finaliser (Steele, Lea & Flood 2014), after adding its odd constant.
-    static func mix(_ value: UInt64) -> UInt64 {
-        var z = value &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    static func mix(_ value: UInt64) -> UInt64 { SeededRNG.mix(value) }
 
     /// The key of an image's target slot: the image's key alone for the first (or only)
     /// target, mixed with the slot for the others.

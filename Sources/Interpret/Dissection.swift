@@ -9,31 +9,26 @@ public enum Dissection {
     public static let defaultQuantile: Float = 0.005
     public static let defaultIoUThreshold: Float = 0.04
 
-    /// Per-unit thresholds from streamed full maps: the (1 - quantile) quantile of all of a unit's
-    /// values over all positions of all images (linear interpolation, as numpy's default).
-    /// Keeps only each unit's top values, so memory is ~quantile x the values seen.
-    public struct ThresholdAccumulator {
+    /// Each unit's highest `keep` values over streamed full maps, highest first: what a
+    /// threshold needs, and what each shard of a sharded dissection returns (probe param
+    /// `topValues`), since the merged shards' lists hold the whole set's top `keep` values.
+    /// Keeps at most ~4 x `keep` values per unit at a time.
+    public struct TopValues {
         public let units: [Int]
-        public let quantile: Float
-        /// Values per unit over the whole dataset.
-        public let total: Int
-        /// Top values needed per unit.
-        let keep: Int
+        public let keep: Int
         var top: [[Float]]
-        var seen = 0
+        /// Values per unit seen so far (images x map positions).
+        public private(set) var seen = 0
 
-        public init(units: [Int], valuesPerUnit total: Int, quantile: Float) {
-            precondition(total > 0 && quantile >= 0 && quantile < 1, "ThresholdAccumulator: bad total or quantile")
+        public init(units: [Int], keep: Int) {
+            precondition(keep > 0, "TopValues: keep at least one value")
             self.units = units
-            self.quantile = quantile
-            self.total = total
-            let position = Double(1 - quantile) * Double(total - 1)
-            keep = total - Int(position.rounded(.down))
+            self.keep = keep
             top = Array(repeating: [], count: units.count)
         }
 
         public mutating func add(_ maps: LayerActivations) {
-            precondition(maps.reduction == .none, "ThresholdAccumulator needs full maps")
+            precondition(maps.reduction == .none, "TopValues needs full maps")
             for (slot, u) in units.enumerated() {
                 for i in 0..<maps.count { top[slot] += maps.map(image: i, unit: u) }
                 if top[slot].count > 4 * keep + 4096 { prune(slot) }
@@ -43,20 +38,59 @@ public enum Dissection {
 
         private mutating func prune(_ slot: Int) {
             top[slot].sort(by: >)
-            top[slot].removeLast(top[slot].count - keep)
+            top[slot].removeLast(max(0, top[slot].count - keep))
         }
+
+        /// Per unit (in `units` order) its `keep` highest values, or all it saw when fewer, highest first.
+        public mutating func values() -> [[Float]] {
+            for slot in units.indices { prune(slot) }
+            return top
+        }
+    }
+
+    /// How many of a unit's highest values its threshold reads: those from the (1 - quantile)
+    /// quantile's lower order statistic up.
+    public static func valuesNeeded(total: Int, quantile: Float) -> Int {
+        total - Int((Double(1 - quantile) * Double(total - 1)).rounded(.down))
+    }
+
+    /// The (1 - quantile) quantile of `total` values of which `descending` holds at least the
+    /// highest `valuesNeeded(total:quantile:)`, highest first: linear interpolation between the
+    /// order statistics around (1 - quantile) x (total - 1) (numpy's default), the position in
+    /// Double, the interpolation in Float. One definition for one daemon and for the merged
+    /// shards of a sharded dissection (advlens.distributed computes it the same way).
+    public static func threshold(descending: [Float], total: Int, quantile: Float) -> Float {
+        let position = Double(1 - quantile) * Double(total - 1)
+        let lower = Int(position.rounded(.down)), frac = Float(position - Double(lower))
+        // Ascending index `lower` is descending index total - 1 - lower.
+        let a = descending[total - 1 - lower], b = descending[max(0, total - 2 - lower)]
+        return a + frac * (b - a)
+    }
+
+    /// Per-unit thresholds from streamed full maps: the (1 - quantile) quantile of all of a unit's
+    /// values over all positions of all images (`threshold(descending:total:quantile:)`).
+    /// Keeps only each unit's top values, so memory is ~quantile x the values seen.
+    public struct ThresholdAccumulator {
+        public let units: [Int]
+        public let quantile: Float
+        /// Values per unit over the whole dataset.
+        public let total: Int
+        var top: TopValues
+
+        public init(units: [Int], valuesPerUnit total: Int, quantile: Float) {
+            precondition(total > 0 && quantile >= 0 && quantile < 1, "ThresholdAccumulator: bad total or quantile")
+            self.units = units
+            self.quantile = quantile
+            self.total = total
+            top = TopValues(units: units, keep: Dissection.valuesNeeded(total: total, quantile: quantile))
+        }
+
+        public mutating func add(_ maps: LayerActivations) { top.add(maps) }
 
         /// The thresholds, in `units` order.
         public mutating func thresholds() -> [Float] {
-            precondition(seen == total, "ThresholdAccumulator: saw \(seen) values per unit, expected \(total)")
-            let position = Double(1 - quantile) * Double(total - 1)
-            let lower = Int(position.rounded(.down)), frac = Float(position - Double(lower))
-            return units.indices.map { slot in
-                prune(slot)
-                // Ascending index `lower` is descending index total - 1 - lower.
-                let a = top[slot][total - 1 - lower], b = top[slot][max(0, total - 2 - lower)]
-                return a + frac * (b - a)
-            }
+            precondition(top.seen == total, "ThresholdAccumulator: saw \(top.seen) values per unit, expected \(total)")
+            return top.values().map { Dissection.threshold(descending: $0, total: total, quantile: quantile) }
         }
     }
 
@@ -216,6 +250,15 @@ public enum Dissection {
                                maskImages: [Int], units: [Int], quantile: Float = defaultQuantile,
                                iouThreshold: Float = defaultIoUThreshold, thresholds given: [Float]? = nil,
                                keepBytes: Int = 256 << 20) throws -> [UnitLabel] {
+        labels(try overlaps(source, layer: layer, images: images, masks: masks, maskImages: maskImages, units: units,
+                            quantile: quantile, thresholds: given, keepBytes: keepBytes), iouThreshold: iouThreshold)
+    }
+
+    /// `dissect`'s summed intersections and areas (before labelling): what a shard of a
+    /// sharded dissection reports, so that the shards' sums add up to the whole set's.
+    public static func overlaps(_ source: ActivationSource, layer: String, images: Tensor, masks: ConceptMasks,
+                                maskImages: [Int], units: [Int], quantile: Float = defaultQuantile,
+                                thresholds given: [Float]? = nil, keepBytes: Int = 256 << 20) throws -> IoUAccumulator {
         precondition(maskImages.count == images.batch, "dissect: one mask image per image")
         precondition(given == nil || given!.count == units.count, "dissect: one threshold per unit")
         let g = try ActivationSource.geometry(of: layer, in: source.model)
@@ -241,6 +284,18 @@ public enum Dissection {
                 acc.add(maps, masks: masks, maskImages: Array(maskImages[range]))
             }
         }
-        return labels(acc, iouThreshold: iouThreshold)
+        return acc
+    }
+
+    /// The first pass of a sharded dissection: each unit's `keep` highest map values on
+    /// `images` (fewer when the images have fewer), highest first, and how many values per unit
+    /// there were (images x map positions).
+    public static func topValues(_ source: ActivationSource, layer: String, images: Tensor, units: [Int],
+                                 keep: Int) throws -> (values: [[Float]], valuesPerUnit: Int) {
+        let g = try ActivationSource.geometry(of: layer, in: source.model)
+        let total = images.batch * g.height * g.width
+        var top = TopValues(units: units, keep: max(1, min(keep, total)))
+        try source.forEachBatch(layer: layer, images: images, reduction: .none) { _, maps in top.add(maps) }
+        return (top.values(), total)
     }
 }

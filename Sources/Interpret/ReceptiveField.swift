@@ -186,7 +186,7 @@ public enum ReceptiveField {
         case let m as Mean:
             guard m.keepdim, shapes[m.name]?.count == 3, m.dims.allSatisfy({ $0 == 1 || $0 == -3 }) else { return .whole }
             return e
-        case is ReLU, is Pointwise, is BatchNorm2d, is Dropout, is Identity:
+        case is ReLU, is Pointwise, is BatchNorm2d, is Dropout, is StochasticDepth, is Identity:
             return e
         default:
             // Linear, flatten, reshape, transpose, layernorm, adaptive pooling (its windows depend

@@ -18,10 +18,17 @@ public final class Execution {
     /// Layer names whose outputs `kept` receives during forward.
     public var keep: Set<String> = []
     public var kept: [String: Tensor] = [:]
+    /// Per-item draws (stochastic depth): row r of a batch is item `itemOffset + r`, which
+    /// draws from `SeededRNG(seed: itemSeed, key: item, stream: <layer>)`, so an item's draw
+    /// depends on the seed and its index, not on what else shares its batch, and a second
+    /// forward under the same seed draws the same.
+    public var itemSeed: UInt64
+    public var itemOffset = 0
 
     public init(mode: Mode = .eval, seed: UInt64 = 0, workspace: Workspace = Workspace()) {
         self.mode = mode
         self.rng = SeededRNG(seed: seed)
+        self.itemSeed = seed
         self.workspace = workspace
     }
 }
@@ -35,6 +42,8 @@ public enum SavedState {
     case batchNorm(normalized: Tensor, invStd: [Float], batchStatistics: Bool)
     /// Dropout: the scaled keep mask (0 or 1/(1-p)).
     case mask(Tensor)
+    /// Stochastic depth: per item, 0 (dropped) or 1/(1-p) (kept).
+    case rowScales([Float])
 }
 
 /// Everything a backward pass needs from forward: each layer's input, output and saved

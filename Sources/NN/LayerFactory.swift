@@ -1,7 +1,7 @@
 /// Builds layer objects from spec entries, checking each field the type needs.
 public enum LayerFactory {
     public static let leafTypes = ["conv2d", "linear", "relu", "maxpool2d", "avgpool2d", "adaptiveavgpool2d", "batchnorm2d", "dropout",
-                                   "flatten", "identity"] + PointwiseFunction.kinds
+                                   "stochastic_depth", "flatten", "identity"] + PointwiseFunction.kinds
         + ["softmax", "log_softmax", "layernorm", "batchnorm1d", "pad", "transpose", "reshape", "mean", "slice"]
     /// Every layer type a spec may use.
     public static let types = leafTypes + ["residual"]
@@ -96,6 +96,10 @@ public enum LayerFactory {
             let p = s.p ?? 0.5
             guard (0...1).contains(p) else { throw ModelError.invalidSpec(path: "\(path).p", message: "must be in [0, 1], got \(p)") }
             return Dropout(name: name, p: p)
+        case "stochastic_depth":
+            let p = try need(s.p, "p")
+            guard (0...1).contains(p) else { throw ModelError.invalidSpec(path: "\(path).p", message: "must be in [0, 1], got \(p)") }
+            return StochasticDepth(name: name, p: p)
         case "adaptiveavgpool2d":
             let size = try window("output_size", need(s.outputSize, "output_size"), min: 1)
             return AdaptiveAvgPool2d(name: name, output: size)

@@ -303,6 +303,12 @@ public struct LayerSpec: Codable, Sendable, Equatable {
         return l
     }
 
+    public static func stochasticDepth(_ name: String, p: Float) -> LayerSpec {
+        var l = LayerSpec(name: name, type: "stochastic_depth")
+        l.p = p
+        return l
+    }
+
     public static func residual(_ name: String, body: [LayerSpec], shortcut: [LayerSpec] = []) -> LayerSpec {
         var l = LayerSpec(name: name, type: "residual")
         (l.body, l.shortcut) = (body, shortcut)

@@ -24,6 +24,29 @@ final class ImportContext {
         graphOutputs = Set(graph.output.map(\.name))
     }
 
+    private init(nodes: [Onnx_NodeProto], consumers: [String: [Int]], graphOutputs: Set<String>) {
+        self.nodes = nodes
+        self.consumers = consumers
+        self.graphOutputs = graphOutputs
+    }
+
+    /// A context for running part of the graph at import with a concrete batch size
+    /// (AttentionImport): the constants known so far, their batch size marks replaced by
+    /// `batch`; no computed values; its spec graph is thrown away.
+    func scratch(batch: Int) -> ImportContext {
+        let s = ImportContext(nodes: nodes, consumers: consumers, graphOutputs: graphOutputs)
+        for (name, value) in values {
+            guard case .constant(var t, let initializer) = value else { continue }
+            if !t.batchAt.isEmpty, var ints = t.ints {
+                for p in t.batchAt { ints[p] = batch }
+                t = ConstantTensor(shape: t.shape, ints: ints)
+            }
+            s.values[name] = .constant(t, initializer: initializer)
+        }
+        s.exportBatch = batch
+        return s
+    }
+
     /// Input `i` of `node`, or nil when the node omits it (absent or empty name).
     func input(_ node: ONNXNode, _ i: Int) throws -> ImportedValue? {
         guard i < node.proto.input.count, !node.proto.input[i].isEmpty else { return nil }

@@ -110,9 +110,13 @@ public enum DatasetLoad: RequestType {
     }
 
     /// Per class, `testPerClass` images (shuffled with `seed`) go to the test part. `version`
-    /// orders the parts: 1 (default) ascending dataset order, 2 classes interleaved (the first
-    /// K images of K classes hold one of each).
-    public struct Split: Codable, Sendable {
+    /// orders the parts: 2 (default) classes interleaved (the first K images of K classes hold
+    /// one of each), 1 ascending dataset order (the default before issue 16: for the
+    /// class-ordered MNIST file its first test images are all zeros; kept so that results made
+    /// with it reproduce).
+    public struct Split: Codable, Sendable, Equatable {
+        /// The order a split gets when `version` is absent.
+        public static let defaultVersion = 2
         public var testPerClass: Int
         public var seed: UInt64?
         public var version: Int?
@@ -126,7 +130,10 @@ public enum DatasetLoad: RequestType {
     public struct Result: Codable, Sendable {
         /// The datasets registered (one, or the train and test parts of a split).
         public var datasets: [DatasetSummary]
-        public init(datasets: [DatasetSummary]) { self.datasets = datasets }
+        /// With a split: the split made, every default filled in (`seed`, and the `version` of
+        /// its order), so a result names what reproduces it; absent without one.
+        public var split: Split?
+        public init(datasets: [DatasetSummary], split: Split? = nil) { self.datasets = datasets; self.split = split }
     }
 }
 

@@ -48,6 +48,16 @@ public enum Probe: RequestType {
         /// level over the dataset (default 0.005); a detector has IoU >= `iouThreshold` (default 0.04).
         public var quantile: Float?
         public var iouThreshold: Float?
+        /// dissect, the first pass of a sharded dissection: instead of labelling, return each
+        /// unit's `topValues` highest map values over the set (result `topValues`); a client that
+        /// merges the shards' lists asks for the count the whole set's quantile needs.
+        public var topValues: Int?
+        /// dissect, the second pass: one threshold per unit (in `units` order), used instead of
+        /// computing the quantiles (for the real and the adversarial set).
+        public var thresholds: [Float]?
+        /// dissect: each report also carries its summed intersections and areas (`counts`),
+        /// which add up over shards.
+        public var counts: Bool?
         /// topActivations: write a PNG of each top image's receptive-field box.
         public var patches: Bool?
         /// Directory for the patches, inside the workspace root (default "advlens-patches").
@@ -131,6 +141,8 @@ public enum Probe: RequestType {
         public var consistencySummary: ConsistencySummary?
         public var representation: Representation?
         public var dissection: Dissection?
+        /// dissect with `topValues`: each unit's highest map values.
+        public var topValues: UnitTopValues?
         public var elapsedMs: Double
 
         public init(kind: Kind, model: String, layer: String, layerShape: [Int], count: Int, elapsedMs: Double) {
@@ -335,11 +347,44 @@ public enum Probe: RequestType {
         public var detectors: Int
         public var uniqueConcepts: Int
         public var byKind: [KindCount]
-        public init(units: [UnitLabel], detectors: Int, uniqueConcepts: Int, byKind: [KindCount]) {
+        /// With `counts: true`: the sums the IoUs come from.
+        public var counts: DissectionCounts?
+        public init(units: [UnitLabel], detectors: Int, uniqueConcepts: Int, byKind: [KindCount], counts: DissectionCounts? = nil) {
             self.units = units
             self.detectors = detectors
             self.uniqueConcepts = uniqueConcepts
             self.byKind = byKind
+            self.counts = counts
+        }
+    }
+
+    /// A set's pixel counts at the masks' resolution, summed over its images: per unit and
+    /// concept the pixels in both the unit's region and the concept's mask, each unit's region
+    /// and each concept's mask. IoU = intersection / (unitArea + conceptArea - intersection), so
+    /// the counts of disjoint shards add up to the whole set's.
+    public struct DissectionCounts: Codable, Sendable, Equatable {
+        /// [unit][concept], units in the report's order, concepts in `dissection.concepts` order.
+        public var intersections: [[Int]]
+        public var unitArea: [Int]
+        public var conceptArea: [Int]
+        public init(intersections: [[Int]], unitArea: [Int], conceptArea: [Int]) {
+            self.intersections = intersections
+            self.unitArea = unitArea
+            self.conceptArea = conceptArea
+        }
+    }
+
+    /// `dissect` with `topValues`: per unit its highest map values over the set, highest first.
+    public struct UnitTopValues: Codable, Sendable {
+        public var units: [Int]
+        /// Values per unit in the set (images x map positions); each row has min(topValues, this).
+        public var valuesPerUnit: Int
+        /// [unit][rank]; a tensor [units, n] with `arrayEncoding: "base64"`.
+        public var values: FloatRows
+        public init(units: [Int], valuesPerUnit: Int, values: FloatRows) {
+            self.units = units
+            self.valuesPerUnit = valuesPerUnit
+            self.values = values
         }
     }
 

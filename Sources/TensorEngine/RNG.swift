@@ -88,3 +88,21 @@ public struct SeededRNG: RandomNumberGenerator, Sendable {
 import Foundation
 @inline(__always) private func _log(_ x: Double) -> Double { Foundation.log(x) }
 @inline(__always) private func _cos(_ x: Double) -> Double { Foundation.cos(x) }
+
+extension SeededRNG {
+    /// The generator of `key`'s draws in `stream` under `seed`: SplitMix64's finaliser over
+    /// seed, key and stream folded one after another, so neighbouring keys or streams give
+    /// unrelated generators. Why keyed: a sample (an attack's image, an item's stochastic-depth
+    /// draw) then draws the same numbers whatever else shares its request, batch or chunk.
+    public init(seed: UInt64, key: UInt64, stream: UInt64) {
+        self.init(seed: Self.mix(Self.mix(Self.mix(seed) ^ key) ^ stream))
+    }
+
+    /// SplitMix64's finaliser (Steele, Lea & Flood 2014), after adding its odd constant.
+    public static func mix(_ value: UInt64) -> UInt64 {
+        var z = value &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -97,6 +97,8 @@ public final class TrainingSession {
         execution.mode = .train
         execution.updateRunningStatistics = true
         execution.rng = SeededRNG(seed: stepSeed ^ 0x6472_6F70_6F75_74)   // dropout's stream, apart from the adversary's
+        execution.itemSeed = stepSeed ^ 0x7374_6F63_6864_6570                // stochastic depth's, per item of the step's batch
+        execution.itemOffset = 0
         // The forward records are released before the update, so the optimiser writes the
         // weights in place.
         let outcome = try objective.evaluate(model, clean: images, adversarial: adversarial, labels: labels, execution)

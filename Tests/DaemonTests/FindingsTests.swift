@@ -17,7 +17,8 @@ final class FindingsTests: XCTestCase {
         let fixture = "Tests/AttacksTests/Fixtures/mnist-small"
         _ = d.call("model/load", ["name": "m", "spec": .string(fixture + "/model.json"), "weights": .string(fixture + "/model.safetensors")])
         _ = d.call("dataset/load", ["name": "mnist", "kind": "mnist-csv", "path": "data/mnist_5k.csv.gz", "split": ["testPerClass": 20]])
-        let attacked: JSONValue = .array(stride(from: 0, to: 200, by: 10).map { .number(Double($0)) })
+        // The first 20 test images: two of each digit (the default split interleaves the classes).
+        let attacked: JSONValue = .array((0..<20).map { .number(Double($0)) })
         func attackWith(steps: Int, learningRate: Double) -> JSONValue {
             d.call("attack", ["model": "m", "method": "ensemble-opt", "inputs": ["dataset": "mnist-test", "indices": attacked],
                               "targetsPerImage": 3, "steps": .number(Double(steps)), "learningRate": .number(learningRate),

@@ -45,8 +45,8 @@ final class ProbeTests: XCTestCase {
             }
         }
         // A dataset as the set reports dataset indices and labels; a dense layer has no locations.
-        let dense = d.call("probe", ["model": "m", "layer": "8", "kind": "activations", "units": [0], "dataset": ["name": "mnist-test", "indices": [150, 20]]])
-        XCTAssertEqual(dense["activations"]?["indices"], [150, 20])
+        let dense = d.call("probe", ["model": "m", "layer": "8", "kind": "activations", "units": [0], "dataset": ["name": "mnist-test", "indices": [157, 21]]])
+        XCTAssertEqual(dense["activations"]?["indices"], [157, 21])
         XCTAssertEqual(dense["activations"]?["labels"], [7, 1])
         XCTAssertNil(dense["activations"]?["locations"])
     }
@@ -84,7 +84,7 @@ final class ProbeTests: XCTestCase {
     /// CS2 and LC are the definitions applied to the histograms returned.
     func testConsistencyFromAnAttackAndFromItsHandle() throws {
         let d = try daemon()
-        let attack: JSONValue = ["method": "pgd", "inputs": ["dataset": "mnist-test", "indices": .array((0..<20).map { .number(Double($0 * 10)) })],
+        let attack: JSONValue = ["method": "pgd", "inputs": ["dataset": "mnist-test", "indices": .array((0..<20).map { .number(Double($0)) })],
                                  "targeted": true, "target": "random", "steps": 5, "stepSize": 0.05]
         let base: JSONObject = ["model": "m", "layer": "8", "kind": "consistency", "units": [0, 1, 2, 3], "k": 5, "dataset": ["name": "mnist-test"]]
         var params = base
@@ -146,7 +146,7 @@ final class ProbeTests: XCTestCase {
     /// r(x*) = toSource / toTargetClass per sample; the summary counts what the samples say.
     func testRepresentationRatio() throws {
         let d = try daemon()
-        _ = d.call("attack", ["model": "m", "method": "pgd", "inputs": ["dataset": "mnist-test", "indices": [0, 40, 80, 120]],
+        _ = d.call("attack", ["model": "m", "method": "pgd", "inputs": ["dataset": "mnist-test", "indices": [0, 2, 4, 6]],
                               "targeted": true, "target": "random", "steps": 5, "stepSize": 0.05])
         let r = d.call("probe", ["model": "m", "layer": "8", "kind": "representation", "dataset": ["name": "mnist-test"],
                                  "adversarial": ["handle": "adv-1"], "adversarials": "all"])

@@ -43,6 +43,38 @@ final class SplitAndBatchTests: XCTestCase {
         XCTAssertEqual(try StratifiedSplit.split(labels: labels, testFraction: 0.5, seed: 1).test.count, 6)
     }
 
+    /// Split order version 2 (dataset/load's default) on the real file: a permutation of the
+    /// version-1 parts in which every run of 10 consecutive images holds one of each digit, made
+    /// by the documented algorithm (each class shuffled with one generator in label order, then
+    /// one of every class per round).
+    func testInterleavedOrderOfTheRealFile() throws {
+        let ds = try MNISTCSV.load(path: try mnist5kPath())
+        let (train, test) = try StratifiedSplit.split(labels: ds.labels, testPerClass: 100, seed: 0)
+        for part in [train, test] {
+            let order = StratifiedSplit.interleaved(part, labels: ds.labels, seed: 0)
+            XCTAssertEqual(order.sorted(), part, "the same images, reordered")
+            XCTAssertEqual(order.map { ds.labels[$0] }, (0..<part.count).map { $0 % 10 }, "position i holds class i mod 10")
+            XCTAssertEqual(StratifiedSplit.interleaved(part, labels: ds.labels, seed: 0), order, "same seed, same order")
+            XCTAssertNotEqual(StratifiedSplit.interleaved(part, labels: ds.labels, seed: 1), order, "another seed, another order")
+        }
+        var rng = SeededRNG(seed: 0)
+        var groups = (0..<10).map { c in test.filter { ds.labels[$0] == c } }
+        for k in groups.indices { rng.shuffle(&groups[k]) }
+        XCTAssertEqual(StratifiedSplit.interleaved(test, labels: ds.labels, seed: 0),
+                       (0..<100).flatMap { round in groups.map { $0[round] } })
+    }
+
+    /// Unequal classes: rounds skip a class once it has run out, and the first K images still
+    /// hold one of each of the K classes.
+    func testInterleavedOrderWithUnequalClasses() {
+        let labels = [1, 1, 1, 1, 0, 2, 2, 0, 1, 2]
+        let order = StratifiedSplit.interleaved(Array(labels.indices), labels: labels, seed: 4)
+        XCTAssertEqual(order.sorted(), Array(labels.indices))
+        XCTAssertEqual(order.map { labels[$0] }, [0, 1, 2, 0, 1, 2, 1, 2, 1, 1])
+        XCTAssertEqual(StratifiedSplit.interleaved([], labels: labels, seed: 4), [])
+        XCTAssertEqual(StratifiedSplit.interleaved([8, 3], labels: labels, seed: 4).sorted(), [3, 8], "one class: a shuffle of it")
+    }
+
     func testSplitErrors() {
         assertDataError(try StratifiedSplit.split(labels: [0, 0, 1], testPerClass: 1, seed: 0), mentions: ["class 1 has 1 items"])
         assertDataError(try StratifiedSplit.split(labels: [0], testPerClass: -1, seed: 0), mentions: ["testPerClass"])

@@ -76,6 +76,21 @@ final class DissectionTests: XCTestCase {
         XCTAssertEqual(t[0], 9949.005, accuracy: 1e-3)
         // numpy.percentile(-arange(10000), 99.5) = -49.995.
         XCTAssertEqual(t[1], -49.995, accuracy: 1e-3)
+
+        // A sharded dissection's first pass: each half's top values (as many as the whole
+        // set's quantile reads), merged, give the same thresholds bit for bit.
+        let keep = Dissection.valuesNeeded(total: 10_000, quantile: 0.005)
+        XCTAssertEqual(keep, 51)   // 10000 - floor(0.995 x 9999)
+        var halves = [Dissection.TopValues(units: [0, 1], keep: keep), Dissection.TopValues(units: [0, 1], keep: keep)]
+        for b in 0..<10 {
+            halves[b % 2].add(LayerActivations(layer: "t", reduction: .none, count: 10, units: 2, mapHeight: 10, mapWidth: 10,
+                                               values: Array(all[(b * 2000)..<((b + 1) * 2000)]), argmax: nil))
+        }
+        var lists: [[[Float]]] = []
+        for h in halves.indices { lists.append(halves[h].values()) }
+        XCTAssertEqual(lists.map { $0.map(\.count) }, [[keep, keep], [keep, keep]])
+        let merged = (0..<2).map { u in (lists[0][u] + lists[1][u]).sorted(by: >) }
+        XCTAssertEqual(merged.map { Dissection.threshold(descending: $0, total: 10_000, quantile: 0.005) }, t)
     }
 
     /// PyTorch F.interpolate([0, 1] -> 4, mode="linear", align_corners=False) = [0, .25, .75, 1].

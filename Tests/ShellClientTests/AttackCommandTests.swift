@@ -17,9 +17,10 @@ final class AttackCommandTests: XCTestCase {
         shell = nil
     }
 
-    /// One image per class of mnist-test (its images are grouped by class, 100 each).
-    static let perClass = "0,100,200,300,400,500,600,700,800,900"
-    static func classOf(_ index: Int) -> Int { index / 100 }
+    /// One image per class of mnist-test: the split's default order interleaves the classes, so
+    /// its first ten images hold one digit each (index i holds class i mod 10).
+    static let perClass = "0,1,2,3,4,5,6,7,8,9"
+    static func classOf(_ index: Int) -> Int { index % 10 }
 
     /// Loads the trained model as "trained" and MNIST as mnist-train / mnist-test.
     private func loadModelAndData() throws {
@@ -58,7 +59,7 @@ final class AttackCommandTests: XCTestCase {
 
     func testAttackPrintsTheWholeResultAsJSON() throws {
         try loadModelAndData()
-        let indices = Self.perClass.split(separator: ",").compactMap { Int($0) } + [1, 101]
+        let indices = Self.perClass.split(separator: ",").compactMap { Int($0) } + [10, 11]
         // Without early stopping every iteration runs, so the final "iteration 10/10" report
         // always comes (reports are rate-limited, and a fast run may end before the first one).
         let r = shell.run(pgd(indices.map(String.init).joined(separator: ","), ["--seed", "7", "--progress", "--no-early-stop"]))
@@ -118,19 +119,19 @@ final class AttackCommandTests: XCTestCase {
     /// The AutoAttack family's options reach the daemon under their wire names.
     func testAutoAttackFamilyOptions() throws {
         try loadModelAndData()
-        let apgd = ok(["attack", "--model", "trained", "--method", "apgd-t", "--dataset", "mnist-test", "--indices", "0,100",
+        let apgd = ok(["attack", "--model", "trained", "--method", "apgd-t", "--dataset", "mnist-test", "--indices", "0,1",
                        "--epsilon", "0.2", "--steps", "5", "--target-classes", "2", "--loss", "ce", "--norm", "l2"])
         XCTAssertEqual(apgd["config"]?["targetClasses"]?.intValue, 2)
         XCTAssertEqual(apgd["config"]?["loss"], "ce")
         XCTAssertEqual(apgd["config"]?["norm"], "l2")
-        let square = ok(["attack", "--model", "trained", "--method", "square", "--dataset", "mnist-test", "--indices", "0,100",
+        let square = ok(["attack", "--model", "trained", "--method", "square", "--dataset", "mnist-test", "--indices", "0,1",
                          "--epsilon", "0.2", "--queries", "30", "--square-fraction", "0.5"])
         XCTAssertEqual(square["config"]?["queries"]?.intValue, 30)
         XCTAssertEqual(try XCTUnwrap(square["config"]?["squareFraction"]?.doubleValue), 0.5, accuracy: 1e-6)
         for s in try XCTUnwrap(square["samples"]?.arrayValue) {
             XCTAssertLessThanOrEqual(try XCTUnwrap(s["iterations"]?.intValue), 30)
         }
-        let aa = ok(["attack", "--model", "trained", "--method", "autoattack", "--dataset", "mnist-test", "--indices", "0,100",
+        let aa = ok(["attack", "--model", "trained", "--method", "autoattack", "--dataset", "mnist-test", "--indices", "0,1",
                      "--epsilon", "0.3", "--autoattack-version", "standard"])
         XCTAssertEqual(aa["config"]?["version"], "standard")
         XCTAssertEqual(aa["summary"]?["robustAccuracy"]?.doubleValue, 0, "autoattack at 0.3 fools an undefended model")
@@ -177,7 +178,7 @@ final class AttackCommandTests: XCTestCase {
         try loadModelAndData()
         // 11 images x 2 targets = 22 samples, through the ensemble form of the command.
         let args = ["attack", "--models", "trained:1", "--method", "ensemble-opt", "--dataset", "mnist-test",
-                    "--indices", Self.perClass + ",1", "--target", "leastLikely", "--targets-per-image", "2", "--steps", "5", "--pretty"]
+                    "--indices", Self.perClass + ",10", "--target", "leastLikely", "--targets-per-image", "2", "--steps", "5", "--pretty"]
         let capped = shell.run(args)
         XCTAssertEqual(capped.status, 0, capped.stderr)
         XCTAssertTrue(capped.stdout.contains("... 2 more (--all-rows shows every row)"), capped.stdout)
@@ -197,7 +198,7 @@ final class AttackCommandTests: XCTestCase {
         try loadModelAndData()
         // Run from the test's private directory: --png pngs lands there.
         let here = shell.directory
-        let result = ok(pgd("0,100,200,300", ["--png", "pngs", "--png-limit", "3", "--png-scale", "2"]), directory: here)
+        let result = ok(pgd("0,1,2,3", ["--png", "pngs", "--png-limit", "3", "--png-scale", "2"]), directory: here)
         let handle = try XCTUnwrap(result["handle"]?.stringValue)
         let paths = try XCTUnwrap(result["png"]?.arrayValue?.compactMap(\.stringValue))
         XCTAssertEqual(paths.count, 3, "--png-limit 3")
@@ -235,7 +236,7 @@ final class AttackCommandTests: XCTestCase {
 
     func testHandleListPredictAndDrop() throws {
         try loadModelAndData()
-        let attack = ok(pgd("0,100,200,300,400,500,600,700"))
+        let attack = ok(pgd("0,1,2,3,4,5,6,7"))
         let handle = try XCTUnwrap(attack["handle"]?.stringValue)
         let robust = try XCTUnwrap(attack["summary"]?["robustAccuracy"]?.doubleValue)
 

@@ -23,20 +23,20 @@ final class ExplainCommandTests: XCTestCase {
     }
 
     func testJSONOutputNamesThePredictionAndTheUnits() throws {
-        let r = shell.run(["explain", "--model", "trained", "--dataset", "mnist-test", "--indices", "301", "--top", "4"])
+        let r = shell.run(["explain", "--model", "trained", "--dataset", "mnist-test", "--indices", "3", "--top", "4"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let json = try XCTUnwrap(r.json)
         XCTAssertEqual(json["prediction"]?["predicted"], 3)
         XCTAssertEqual(json["layers"]?.arrayValue?.map { $0["neurons"]?.arrayValue?.count ?? 0 }, [4, 4])
         XCTAssertNil(json["maps"]?["saliency"]?["tensor"], "tensors only with --maps")
-        XCTAssertNotNil(shell.run(["explain", "--model", "trained", "--dataset", "mnist-test", "--indices", "301", "--maps",
+        XCTAssertNotNil(shell.run(["explain", "--model", "trained", "--dataset", "mnist-test", "--indices", "3", "--maps",
                                    "--methods", "saliency"]).json?["maps"]?["saliency"]?["tensor"]?["data"]?.stringValue)
     }
 
     /// --pretty: prediction, a table per layer, the heatmap files (written, relative to the
     /// current directory) and, against the clean image, the units that pushed toward the wrong class.
     func testPrettyReportWithHeatmapsAndComparison() throws {
-        let attack = shell.run(["attack", "--model", "trained", "--method", "pgd", "--dataset", "mnist-test", "--indices", "301",
+        let attack = shell.run(["attack", "--model", "trained", "--method", "pgd", "--dataset", "mnist-test", "--indices", "3",
                                 "--epsilon", "0.3", "--step-size", "0.05", "--steps", "10"])
         XCTAssertEqual(attack.status, 0, attack.stderr)
         let handle = try XCTUnwrap(attack.json?["handle"]?.stringValue)
@@ -45,7 +45,7 @@ final class ExplainCommandTests: XCTestCase {
         let dir = shell.directory.appendingPathComponent("work")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let r = shell.run(["explain", "--model", "trained", "--handle", handle, "--indices", "0", "--compare-dataset", "mnist-test",
-                           "--compare-index", "301", "--png", "heat", "--pretty"], directory: dir)
+                           "--compare-index", "3", "--png", "heat", "--pretty"], directory: dir)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("prediction     \(wrong) ("), r.stdout)
         XCTAssertTrue(r.stdout.contains("layer 4: top 10 of 32 channels, ranked by logit drop when zeroed"), r.stdout)

@@ -55,8 +55,9 @@ def daemon(advlensd, repo_root):
     d.call("initialize", {"rootPath": str(repo_root)})
     rel = FIXTURES.relative_to(repo_root)
     d.call("model/load", {"name": "m", "spec": f"{rel}/mnist-small/model.json", "weights": f"{rel}/mnist-small/model.safetensors"})
+    # Split version 1 (dataset order): the reference's images are the first test indices ascending.
     d.call("dataset/load", {"name": "mnist", "kind": "mnist-csv", "path": "data/mnist_5k.csv.gz",
-                            "split": {"testPerClass": 100, "seed": 0}})
+                            "split": {"testPerClass": 100, "seed": 0, "version": 1}})
     yield d
     d.close()
 

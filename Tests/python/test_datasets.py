@@ -7,6 +7,7 @@ with references computed here: the bilinear resize with numpy's np.interp, an im
 independent of the daemon's."""
 import json
 import pathlib
+import shutil
 import struct
 import sys
 import zlib
@@ -353,7 +354,8 @@ MNIST_SMALL = ROOT / "Tests/AttacksTests/Fixtures/mnist-small"
 
 @pytest.fixture()
 def mnist(advlensd):
-    """The mnist-small fixture and the MNIST split (mnist-test: 20 per class, in class order)."""
+    """The mnist-small fixture and the MNIST split (mnist-test: 20 per class, classes interleaved by
+    the default split order, version 2: index i holds class i mod 10)."""
     if not (ROOT / "data/mnist_5k.csv.gz").is_file():
         pytest.skip("data/mnist_5k.csv.gz is missing: run `make data`")
     with advlens.Client(daemon=str(advlensd), root=str(ROOT), progress=False) as c:
@@ -373,14 +375,14 @@ def test_seeded_samples_name_the_same_images_everywhere(mnist):
     assert sorted(labels) == list(range(10)), "a stratified sample of 10 holds one image of each class"
     indices, probe_labels = probed(mnist, {"name": "mnist-test", "sample": 10, "seed": 0, "stratified": True})
     assert probe_labels == labels and indices == sorted(indices) and len(set(indices)) == 10
-    assert [i // 20 for i in indices] == labels, "mnist-test is 20 per class in class order"
+    assert [i % 10 for i in indices] == labels, "mnist-test interleaves the classes: index i holds class i mod 10"
     assert probed(mnist, {"name": "mnist-test", "sample": 10, "seed": 0, "stratified": True})[0] == indices
     assert probed(mnist, {"name": "mnist-test", "sample": 10, "seed": 1, "stratified": True})[0] != indices
     # Stratified 25 of 10 classes: 3 each for the first five, 2 for the rest (round-robin).
     _, many = probed(mnist, {"name": "mnist-test", "sample": 25, "stratified": True})
     assert [many.count(c) for c in range(10)] == [3] * 5 + [2] * 5
     # Plain samples are drawn from the pool given by indices.
-    pool = list(range(40, 80))
+    pool = list(range(2, 200, 10)) + list(range(3, 200, 10))
     drawn, pool_labels = probed(mnist, {"name": "mnist-test", "indices": pool, "sample": 7, "seed": 3})
     assert len(drawn) == 7 and set(drawn) <= set(pool) and set(pool_labels) <= {2, 3}
     # An attack on a sample keeps the sampled indices as its clean images: explain can compare.
@@ -467,28 +469,74 @@ def test_a_hierarchy_file_gives_lc_its_class_similarity(mnist, tmp_path):
         out.rmdir()
 
 
-def test_split_version_two_interleaves_the_classes(mnist):
-    def labels(name, count):
-        r = mnist.call("predict", model="digits", inputs={"dataset": name, "indices": list(range(count))})
-        return [p["label"] for p in r.predictions]
-    assert labels("mnist-test", 20) == [0] * 20, "version 1 (the default): dataset order, class by class"
-    r = mnist.call("dataset/load", name="v2", kind="mnist-csv", path="data/mnist_5k.csv.gz",
-                   split={"testPerClass": 20, "seed": 0, "version": 2})
+def split_labels(client, name, count):
+    """The true labels of a dataset's first `count` images."""
+    r = client.call("predict", model="digits", inputs={"dataset": name, "indices": list(range(count))})
+    return [p["label"] for p in r.predictions]
+
+
+def test_the_default_split_interleaves_the_classes_and_version_one_keeps_the_dataset_order(mnist):
+    # The fixture's split named no version: 2, classes interleaved, in both parts.
+    assert split_labels(mnist, "mnist-test", 200) == list(range(10)) * 20
+    assert split_labels(mnist, "mnist-train", 30) == list(range(10)) * 3
+    r = mnist.call("dataset/load", name="v1", kind="mnist-csv", path="data/mnist_5k.csv.gz",
+                   split={"testPerClass": 20, "seed": 0, "version": 1})
+    assert r.split == {"testPerClass": 20, "seed": 0, "version": 1}, "the result names the split it made"
     assert [d["classCounts"] for d in r.datasets] == [[480] * 10, [20] * 10]
-    assert labels("v2-test", 200) == list(range(10)) * 20
-    assert labels("v2-train", 30) == list(range(10)) * 3
+    assert split_labels(mnist, "v1-test", 200) == [c for c in range(10) for _ in range(20)], "version 1: dataset order, class by class"
+    assert split_labels(mnist, "v1-train", 480) == [0] * 480
     # The same images as version 1's parts, reordered; the same seed gives the same order.
-    first = mnist.call("probe", model="digits", layer="8", kind="activations", units=[0], dataset={"name": "v2-test"})
-    again = mnist.call("dataset/load", name="v2b", kind="mnist-csv", path="data/mnist_5k.csv.gz",
+    def values(name):
+        r = mnist.call("predict", model="digits", inputs={"dataset": name, "indices": list(range(200))}, returnLogits=True)
+        return [p["logits"] for p in r.predictions]
+    default = values("mnist-test")
+    again = mnist.call("dataset/load", name="v2", kind="mnist-csv", path="data/mnist_5k.csv.gz",
                        split={"testPerClass": 20, "seed": 0, "version": 2})
-    assert again.datasets[1]["count"] == 200
-    values = mnist.call("probe", model="digits", layer="8", kind="activations", units=[0], dataset={"name": "v2b-test"})
-    assert values.activations["values"] == first.activations["values"]
-    v1 = mnist.call("probe", model="digits", layer="8", kind="activations", units=[0], dataset={"name": "mnist-test"})
-    assert sorted(v1.activations["values"]) == sorted(first.activations["values"])
-    with pytest.raises(AdvLensError) as e:
-        mnist.call("dataset/load", name="v3", kind="mnist-csv", path="data/mnist_5k.csv.gz", split={"testPerClass": 20, "version": 3})
-    assert e.value.code == -32602 and "params.split.version" in str(e.value)
+    assert again.split == {"testPerClass": 20, "seed": 0, "version": 2}
+    assert values("v2-test") == default
+    assert sorted(values("v1-test")) == sorted(default) and values("v1-test") != default
+    for version in (0, 3):
+        with pytest.raises(AdvLensError) as e:
+            mnist.call("dataset/load", name="v3", kind="mnist-csv", path="data/mnist_5k.csv.gz", split={"testPerClass": 20, "version": version})
+        assert e.value.code == -32602 and "params.split.version" in str(e.value) and f"got {version}" in str(e.value)
+    whole = mnist.call("dataset/load", name="whole", kind="mnist-csv", path="data/mnist_5k.csv.gz")
+    assert "split" not in whole, "no split, no split named"
+
+
+@pytest.mark.parametrize("test_per_class, seed", [(100, 0), (100, 5), (50, 0), (20, 3)])
+def test_the_first_images_of_the_default_split_cover_every_class(mnist, test_per_class, seed):
+    r = mnist.call("dataset/load", name="d", kind="mnist-csv", path="data/mnist_5k.csv.gz",
+                   split={"testPerClass": test_per_class, "seed": seed})
+    assert r.split == {"testPerClass": test_per_class, "seed": seed, "version": 2}
+    for part in ("d-test", "d-train"):
+        for n in (10, 20, 50):
+            first = split_labels(mnist, part, n)
+            assert sorted(set(first)) == list(range(10)), f"{part} 0-{n - 1}: {first}"
+            assert [first.count(c) for c in range(10)] == [n // 10] * 10, f"{part} 0-{n - 1}: as many of each class"
+
+
+def test_split_version_one_reproduces_the_committed_fixtures_images_bit_for_bit(advlensd, tmp_path):
+    """The attack fixtures (Tests/AttacksTests/Fixtures/torchattacks_*.json) name the file indices of
+    the first 256 test images of split version 1 (seed 0, 100 per class): version 1's mnist-test
+    0-255 are those images, pixel for pixel (read back through an identity model)."""
+    if not (ROOT / "data/mnist_5k.csv.gz").is_file():
+        pytest.skip("data/mnist_5k.csv.gz is missing: run `make data`")
+    fixture = json.loads((ROOT / "Tests/AttacksTests/Fixtures/torchattacks_mnist-small.json").read_text())
+    assert len(fixture["indices"]) == 256 and "first 256 test indices ascending" in fixture["split"]
+    shutil.copy(ROOT / "data/mnist_5k.csv.gz", tmp_path / "mnist.csv.gz")
+    with advlens.Client(daemon=str(advlensd), root=str(tmp_path), progress=False) as c:
+        identity_model(c, tmp_path, "ident", (1, 28, 28))
+        c.call("dataset/load", name="all", kind="mnist-csv", path="mnist.csv.gz")
+        old = c.call("dataset/load", name="old", kind="mnist-csv", path="mnist.csv.gz", split={"testPerClass": 100, "seed": 0, "version": 1})
+        assert old.split == {"testPerClass": 100, "seed": 0, "version": 1}
+        first = pixels(c, "ident", "old-test", list(range(256)), (1, 28, 28))
+        assert first.tobytes() == pixels(c, "ident", "all", fixture["indices"], (1, 28, 28)).tobytes()
+        # The default order holds the same 1,000 images, none twice.
+        c.call("dataset/load", name="new", kind="mnist-csv", path="mnist.csv.gz", split={"testPerClass": 100, "seed": 0})
+        every = list(range(1000))
+        rows = {x.tobytes() for x in pixels(c, "ident", "old-test", every, (1, 28, 28)).reshape(1000, -1)}
+        new = [x.tobytes() for x in pixels(c, "ident", "new-test", every, (1, 28, 28)).reshape(1000, -1)]
+        assert len(rows) == 1000 and set(new) == rows and len(set(new)) == 1000
 
 
 def test_an_image_folder_past_the_memory_budget_is_streamed_not_decoded(advlensd, tmp_path):

@@ -107,7 +107,7 @@ def activation_zoo():
         {"name": "4", "type": "residual", "body": [conv("0", c, c, padding=1), {"name": "1", "type": "relu6"}],
          "shortcut": [conv("0", c, c, k=1)]},
         {"name": "5", "type": "residual", "body": [{"name": "0", "type": "hardtanh", "min_val": -0.5, "max_val": 0.75},
-                                                   {"name": "1", "type": "sigmoid"}]},
+                                                   {"name": "1", "type": "sigmoid"}, {"name": "2", "type": "stochastic_depth", "p": 0.2}]},
         {"name": "6", "type": "tanh"},
         {"name": "7", "type": "hardsigmoid"},
         {"name": "8", "type": "hardswish"},
@@ -207,9 +207,9 @@ def test_graph_with_every_node_type_exports(client):
     assert info["scale"]["type"] == "parameter" and info["scale"]["parameters"] == 2 * 4
 
 
-@pytest.mark.parametrize("fixture", ["small_cnn", "mobilenet_block"])
+@pytest.mark.parametrize("fixture", ["small_cnn", "mobilenet_block", "vit_torchscript17", "vit_dynamo18"])
 def test_imported_onnx_exports_again(client, fixture):
-    ref = np.load(FIXTURES / f"{fixture}.reference.npz")
+    ref = np.load(FIXTURES / f"{'vit' if fixture.startswith('vit_') else fixture}.reference.npz")
     (client.root / f"{fixture}-source.onnx").write_bytes((FIXTURES / f"{fixture}.onnx").read_bytes())
     client.call("model/load", name=fixture, onnx=str(client.root / f"{fixture}-source.onnx"),
                 classes=[f"k{i}" for i in range(ref["logits"].shape[1])])

@@ -4,8 +4,10 @@
 /// 1x1 expansion (when the ratio is not 1), then the depthwise k x k, a squeeze-excitation
 /// (SiLU, sigmoid; squeezing to a quarter of the block's input channels) and the 1x1
 /// projection without activation; with stride 1 and equal widths the node `features.S.J`
-/// adds the block's input. Stochastic depth (train mode only in torchvision) is not applied:
-/// in eval mode, which the logits compare, it is the identity.
+/// adds the block's input after `features.S.J.stochastic_depth` (torchvision's
+/// StochasticDepth(p, "row") on the block's branch, p = 0.2 · block / 16 counting every block
+/// from 0: in train mode each item's branch is dropped with probability p, kept ones scaled by
+/// 1/(1 - p); the identity in eval mode).
 enum EfficientNet {
     /// (expand ratio, kernel, stride, in, out, layers) per stage: torchvision's MBConvConfig
     /// for width and depth multipliers 1.
@@ -14,8 +16,13 @@ enum EfficientNet {
 
     static let b0 = TorchvisionArchitecture(name: "efficientnet_b0") { nodes(stages: b0Stages, $0) }
 
+    /// torchvision's stochastic_depth_prob of EfficientNet-B0.
+    static let stochasticDepthProbability: Float = 0.2
+
     static func nodes(stages: [(Int, Int, Int, Int, Int, Int)], _ request: TorchvisionArchitecture.Request) -> [LayerSpec] {
         var n = TorchvisionNodes()
+        let blocks = stages.reduce(0) { $0 + $1.5 }
+        var block = 0
         n.convNormActivation("features.0", 3, stages[0].3, kernel: 3, stride: 2, activation: "silu")
         for (s, (ratio, kernel, firstStride, firstIn, out, count)) in stages.enumerated() {
             for j in 0..<count {
@@ -32,7 +39,11 @@ enum EfficientNet {
                 n.squeezeExcitation("\(p).block.\(k + 1)", depthwise, channels: expanded, squeeze: max(1, inChannels / 4),
                                     activation: "silu", scaleActivation: "sigmoid")
                 n.convNormActivation("\(p).block.\(k + 2)", expanded, out, kernel: 1, activation: nil)
-                if stride == 1 && inChannels == out { n.residual(p, shortcut: x) }
+                if stride == 1 && inChannels == out {
+                    n.add(.stochasticDepth("\(p).stochastic_depth", p: Self.stochasticDepthProbability * Float(block) / Float(blocks)))
+                    n.residual(p, shortcut: x)
+                }
+                block += 1
             }
         }
         let last = stages[stages.count - 1].4

@@ -23,6 +23,8 @@ enum LayerExports {
         "hardswish": { $1.emit($0, "HardSwish", [$1.x]) },
         "erf": { $1.emit($0, "Erf", [$1.x]) },
         "identity": { $1.emit($0, "Identity", [$1.x]) },
+        // The identity at inference, as torch's eval-mode export writes StochasticDepth.
+        "stochastic_depth": { $1.emit($0, "Identity", [$1.x]) },
         "leaky_relu": { $1.emit($0, "LeakyRelu", [$1.x], [Attribute.float("alpha", try $1.float("negative_slope", default: 0.01))]) },
         "hardsigmoid": { $1.emit($0, "HardSigmoid", [$1.x], [Attribute.float("alpha", 1.0 / 6), Attribute.float("beta", 0.5)]) },
         "relu6": { try clip($0, $1, low: 0, high: 6) },

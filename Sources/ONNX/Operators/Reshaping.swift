@@ -129,6 +129,11 @@ extension ONNXOperators {
             guard perm.sorted() == Array(k.shape.indices) else { throw node.unsupported("perm \(perm) is not a permutation of rank \(k.shape.count)") }
             c.setOutput(node, .constant(k.transposed(perm), initializer: nil))
         case let .computed(x):
+            if node.ints("perm") == [1, 0, 2], x.rank == 3 {
+                // nn.MultiheadAttention's tokens-first layout: the whole attention imports batch-first.
+                try AttentionImport.importAttention(c, node, input: x)
+                return
+            }
             guard let perm = node.ints("perm"), perm.sorted() == Array(0..<x.rank), perm[0] == 0 else {
                 throw node.unsupported("perm \(node.ints("perm").map { "\($0)" } ?? "(reversed)") must keep the batch at dimension 0")
             }

@@ -36,20 +36,22 @@ extension AdvLensServer {
             } catch {
                 throw ServerError.invalidParams("params.split: \(error)")
             }
-            switch split.version ?? 1 {
+            let seed = split.seed ?? 0, version = split.version ?? DatasetLoad.Split.defaultVersion
+            switch version {
             case 1: break
             case 2:
-                train = StratifiedSplit.interleaved(train, labels: data.labels, seed: split.seed ?? 0)
-                test = StratifiedSplit.interleaved(test, labels: data.labels, seed: split.seed ?? 0)
+                train = StratifiedSplit.interleaved(train, labels: data.labels, seed: seed)
+                test = StratifiedSplit.interleaved(test, labels: data.labels, seed: seed)
             case let v:
-                throw ServerError.invalidParams("params.split.version: 1 (dataset order) or 2 (classes interleaved), got \(v)")
+                throw ServerError.invalidParams("params.split.version: 2 (classes interleaved, the default) or 1 (dataset order), got \(v)")
             }
+            let made = DatasetLoad.Split(testPerClass: split.testPerClass, seed: seed, version: version)
             let parts = [LoadedDataset(data: data.subset(train, name: p.name + "-train"), kind: p.kind, source: source),
                          LoadedDataset(data: data.subset(test, name: p.name + "-test"), kind: p.kind, source: source)]
             try workspace.admit(parts.enumerated().reduce(0) { $0 + MemoryBudget.bytes($1.element, countingCache: $1.offset == 0) }, for: "dataset \"\(p.name)\" (split)",
                                 replacing: Set(parts.map { "dataset \"\($0.data.name)\"" }))
             parts.forEach(workspace.setDataset)
-            return DatasetLoad.Result(datasets: parts.map(\.summary))
+            return DatasetLoad.Result(datasets: parts.map(\.summary), split: made)
         }
         register(DatasetList.self, access: { _ in .concurrent }) { [unowned self] _, _ in
             DatasetList.Result(datasets: workspace.allDatasets.map(\.summary))

@@ -253,3 +253,110 @@ def _merge_representation(done, bins, seconds):
     out = {key: v for key, v in first.items() if key not in ("representation", "count", "elapsedMs")}
     out.update(representation=summary, count=sum(r["count"] for r in done), elapsedMs=seconds * 1000)
     return out
+
+
+def _dissection_rank(total, quantile):
+    """Where Dissection.threshold reads: position (1 - quantile) x (total - 1), 1 - quantile in
+    float32 and the product in double; its floor and its fraction rounded to float32."""
+    position = float(np.float32(1) - np.float32(quantile)) * (total - 1)
+    lower = int(math.floor(position))
+    return lower, np.float32(position - lower)
+
+
+def _dissection_values_needed(total, quantile):
+    """Dissection.valuesNeeded: how many of a unit's highest values its threshold reads."""
+    return total - _dissection_rank(total, quantile)[0]
+
+
+def _top_value_rows(result):
+    """A topValues pass's [units][n] values as float32 rows (a base64 tensor or numbers)."""
+    values = result["topValues"]["values"]
+    return _tensor(values) if isinstance(values, dict) else np.asarray(values, dtype=np.float32).reshape(len(values), -1)
+
+
+def _merged_top_values(done):
+    """Per unit the shards' top values together, highest first: the whole set's top values."""
+    rows = [_top_value_rows(r) for r in done]
+    return [-np.sort(-np.concatenate([shard[u] for shard in rows])) for u in range(len(rows[0]))]
+
+
+def _dissection_thresholds(done, total, quantile):
+    """Each unit's threshold from the shards' top values, as Dissection.threshold computes it
+    from one daemon's: linear between the order statistics around (1 - q)(total - 1), the
+    offset in double, the interpolation in float32."""
+    lower, frac = _dissection_rank(total, quantile)
+    out = []
+    for values in _merged_top_values(done):
+        a, b = values[total - 1 - lower], values[max(0, total - 2 - lower)]
+        out.append(np.float32(a + np.float32(frac * np.float32(b - a))))
+    return out
+
+
+def _merge_top_values(done, n, seconds):
+    """A sharded `topValues` pass: per unit the n highest of the shards' lists."""
+    from .tensors import encode_tensor
+    first = done[0]
+    total = sum(r["topValues"]["valuesPerUnit"] for r in done)
+    merged = [values[:min(n, total)] for values in _merged_top_values(done)]
+    encoded = first["topValues"]["values"]
+    values = encode_tensor(np.stack(merged)) if isinstance(encoded, dict) else [[_wire_float(v) for v in row] for row in merged]
+    out = {key: v for key, v in first.items() if key not in ("topValues", "count", "elapsedMs")}
+    out.update(topValues={"units": first["topValues"]["units"], "valuesPerUnit": total, "values": values},
+               count=sum(r["count"] for r in done), elapsedMs=seconds * 1000)
+    return out
+
+
+def _dissection_report(reports, kinds, names, iou_threshold, keep_counts):
+    """One set's report from its shards' reports (each with `counts`): the counts added, each
+    IoU = I / (A + M - I) in float32, each unit's best concept (the first of equal IoUs), a
+    detector at IoU >= iouThreshold, and the summary, as Dissection.labels and .summary do."""
+    first = reports[0]
+    intersections = np.sum([np.asarray(r["counts"]["intersections"], dtype=np.int64) for r in reports], axis=0)
+    unit_area = np.sum([np.asarray(r["counts"]["unitArea"], dtype=np.int64) for r in reports], axis=0)
+    concept_area = np.sum([np.asarray(r["counts"]["conceptArea"], dtype=np.int64) for r in reports], axis=0)
+    threshold = np.float32(iou_threshold)
+    units, detectors = [], []
+    for slot, row in enumerate(first["units"]):
+        ious = []
+        for c in range(len(concept_area)):
+            i = int(intersections[slot][c])
+            union = int(unit_area[slot]) + int(concept_area[c]) - i
+            ious.append(np.float32(0) if union == 0 else np.float32(np.float32(i) / np.float32(union)))
+        best = 0
+        for c in range(len(ious)):
+            if ious[c] > ious[best]:
+                best = c
+        detector = bool(ious[best] >= threshold)
+        if detector:
+            detectors.append(best)
+        units.append({"unit": row["unit"], "label": names[best], "conceptKind": kinds[best], "iou": _wire_float(ious[best]),
+                      "detector": detector, "threshold": row["threshold"]})
+    by_kind = []
+    for kind in dict.fromkeys(kinds):
+        mine = [c for c in detectors if kinds[c] == kind]
+        if mine:
+            by_kind.append({"kind": kind, "detectors": len(mine), "uniqueConcepts": len(set(mine))})
+    report = {"units": units, "detectors": len(detectors), "uniqueConcepts": len(set(detectors)), "byKind": by_kind}
+    if keep_counts:
+        report["counts"] = {"intersections": intersections.tolist(), "unitArea": unit_area.tolist(),
+                            "conceptArea": concept_area.tolist()}
+    return report
+
+
+def _merge_dissection(done, kinds, keep_counts, seconds):
+    """The shards' dissections (the same thresholds, `counts: true`) as one: per set the counts
+    added and the labels recomputed from them (`kinds`: each concept's kind, in the masks'
+    order); the adversarial set's sizes added."""
+    first = done[0]
+    d = first["dissection"]
+    dissection = {"quantile": d["quantile"], "iouThreshold": d["iouThreshold"], "concepts": d["concepts"],
+                  "real": _dissection_report([r["dissection"]["real"] for r in done], kinds, d["concepts"], d["iouThreshold"],
+                                             keep_counts)}
+    if "adversarial" in d:
+        dissection["adversarial"] = _dissection_report([r["dissection"]["adversarial"] for r in done], kinds, d["concepts"],
+                                                       d["iouThreshold"], keep_counts)
+    out = {key: v for key, v in first.items() if key not in ("dissection", "count", "elapsedMs", "adversarialCount")}
+    out.update(dissection=dissection, count=sum(r["count"] for r in done), elapsedMs=seconds * 1000)
+    if "adversarialCount" in first:
+        out["adversarialCount"] = sum(r["adversarialCount"] for r in done)
+    return out

@@ -1,10 +1,12 @@
 """advlens.distributed on a local Ray cluster the test starts (ray.init with 2 CPUs): the pool's
 sharded attack (and its one merged handle), evaluate (with the gradient-masking checks), probe
-(also with an adversarial set) and explanations equal one daemon's results, also when an
+(also with an adversarial set; dissection in its two passes, on the shapes set, a Broden-layout
+set and adversarial images) and explanations equal one daemon's results, also when an
 actor's daemon is killed mid-shard; cancel returns what finished; the daemons run at the
 caller's niceness, not Ray's worker niceness."""
 import os
 import pathlib
+import sys
 import threading
 
 import numpy as np
@@ -16,10 +18,11 @@ from advlens import dataset  # noqa: E402
 from advlens.distributed import Pool  # noqa: E402
 from advlens.errors import RequestCancelled  # noqa: E402
 
-from conftest import DATA, MODEL_DIR  # noqa: E402
+from conftest import DATA, MODEL_DIR, REPO  # noqa: E402
 from test_sample_randomness import assert_same_samples  # noqa: E402
 
 CLIENT_DIR = str(pathlib.Path(__file__).resolve().parents[1])
+sys.path.insert(0, str(REPO / "Tests/python"))   # test_broden's concept set
 TEST = dict(kind="mnist-csv", split={"test_per_class": 20, "seed": 0})
 
 
@@ -176,6 +179,132 @@ def test_sharded_probes_with_an_adversarial_set_equal_one_daemon(pool, client):
                       adversarial={"attack": dict(settings, method="pgd", inputs=adversarial_inputs)})
     assert made["adversarialHandle"].startswith("pool-")
     assert without(made, *ignore) == without(one, *ignore)
+
+
+SHAPES = 30
+
+
+@pytest.fixture(scope="module")
+def shapes(pool, client):
+    """The generated shapes set (with concept masks) and an untrained shapes-cnn, on the pool's
+    actors and on the single daemon."""
+    for load in (pool.call_all, client.call):
+        load("dataset/load", name="shapes", kind="shapes", count=SHAPES, seed=2)
+        load("model/create", name="net", architecture="shapes-cnn", seed=1)
+
+
+def thresholds(result, report="real"):
+    return [u["threshold"] for u in result.dissection[report]["units"]]
+
+
+@pytest.mark.parametrize("layer,settings", [
+    ("relu3", {}),
+    ("relu3", {"quantile": 0.013, "units": [0, 5, 9, 20]}),
+    ("conv1", {"iou_threshold": 0.02}),
+    ("relu4", {"quantile": 0.2, "units": [3, 2, 5]}),   # unit 3: a threshold at 0 (ties)
+], ids=["relu3", "relu3-q0.013", "conv1", "relu4-q0.2"])
+def test_sharded_dissection_equals_one_daemon(pool, client, shapes, layer, settings):
+    """Four shards of the 30 images (8, 8, 7, 7): each unit's threshold, merged from the shards'
+    top values, is the single daemon's bit for bit, and so are the IoUs, labels and summary
+    computed from the shards' summed counts."""
+    one = client.probe("net", layer, kind="dissect", dataset="shapes", **settings)
+    sharded = pool.probe("net", layer, kind="dissect", dataset="shapes", **settings)
+    assert len(pool._shards(list(range(SHAPES)))) == 4
+    assert sharded.count == one.count == SHAPES
+    assert thresholds(sharded) == thresholds(one)
+    assert sharded.dissection == one.dissection
+    assert without(sharded, "elapsedMs") == without(one, "elapsedMs")
+    assert any(u["iou"] > 0 for u in one.dissection["real"]["units"])
+    assert len(set(thresholds(one))) > 1
+
+
+def test_sharded_dissection_passes_are_the_daemons(pool, client, shapes):
+    """The passes the pool runs, asked for themselves: the merged top values are one daemon's;
+    given thresholds are used as given; counts are the sums of the shards'."""
+    units = [1, 2, 3]
+    one = client.probe("net", "relu3", kind="dissect", dataset="shapes", units=units, top_values=70)
+    sharded = pool.probe("net", "relu3", kind="dissect", dataset="shapes", units=units, top_values=70)
+    assert sharded.topValues["valuesPerUnit"] == one.topValues["valuesPerUnit"] == SHAPES * 16 * 16
+    assert np.asarray(one.topValues["values"]).shape == (3, 70)
+    assert np.array_equal(sharded.topValues["values"], one.topValues["values"])
+    counted = client.probe("net", "relu3", kind="dissect", dataset="shapes", units=units, counts=True)
+    given = pool.probe("net", "relu3", kind="dissect", dataset="shapes", units=units, counts=True,
+                       thresholds=thresholds(counted))
+    assert given.dissection == counted.dissection
+    assert np.asarray(counted.dissection["real"]["counts"]["intersections"]).sum() > 0
+    lowered = pool.probe("net", "relu3", kind="dissect", dataset="shapes", units=units, thresholds=[0.0, 0.0, 0.0])
+    assert thresholds(lowered) == [0.0, 0.0, 0.0]
+    assert lowered.dissection == client.probe("net", "relu3", kind="dissect", dataset="shapes", units=units,
+                                              thresholds=[0.0, 0.0, 0.0]).dissection
+    with pytest.raises(ValueError, match="topValues"):
+        pool.probe("net", "relu3", kind="dissect", dataset="shapes", top_values=5, thresholds=[0.0] * 32)
+
+
+def test_sharded_dissection_of_adversarial_images_equals_one_daemon(pool, client, shapes):
+    """With the pool's attack handle: the real set's thresholds (merged as above) applied to
+    the adversarial images, each shard a part of both sets; the successful attacks only (as
+    the daemon selects them), all of them, and some of the handle's images."""
+    settings = {"epsilon": 0.05, "steps": 3, "seed": 4}
+    inputs = dataset("shapes", indices=range(0, 20))
+    mine = client.attack("net", "pgd", inputs, images=False, **settings)
+    ours = pool.attack("net", "pgd", inputs, images=False, **settings)
+    ignore = ("elapsedMs", "adversarialHandle")
+    for selection in ("successful", "all"):
+        one = client.probe("net", "relu3", kind="dissect", dataset="shapes", adversarial=mine.handle, adversarials=selection)
+        sharded = pool.probe("net", "relu3", kind="dissect", dataset="shapes", adversarial=ours.handle, adversarials=selection)
+        assert sharded["adversarialHandle"] == ours.handle
+        assert thresholds(sharded, "adversarial") == thresholds(one, "real")
+        assert without(sharded, *ignore) == without(one, *ignore)
+        assert one.adversarialCount == (20 if selection == "all" else 20 - one.adversarialExcluded) > 0
+    some = [0, 3, 4, 9, 17]
+    one = client.probe("net", "relu4", kind="dissect", dataset=dataset("shapes", indices=range(5, 30)),
+                       adversarial={"handle": str(mine.handle), "indices": some}, adversarials="all", units=[0, 1, 2])
+    sharded = pool.probe("net", "relu4", kind="dissect", dataset=dataset("shapes", indices=range(5, 30)),
+                         adversarial={"handle": ours.handle, "indices": some}, adversarials="all", units=[0, 1, 2])
+    assert one.adversarialCount == 5
+    assert without(sharded, *ignore) == without(one, *ignore)
+
+
+def test_sharded_dissection_on_a_broden_set_equals_one_daemon(pool, client, tmp_path_factory):
+    """The Broden-layout concept set of Tests/python/test_broden.py (12 images: four shards of
+    3) and its colour-detector model: the same report, three colour detectors."""
+    from test_broden import QUANTILE, build, model
+    root = tmp_path_factory.mktemp("broden")
+    build(root / "broden")
+
+    class Both:
+        """test_broden's model writer, its model/load sent with absolute paths to both sides."""
+        def call(self, method, **params):
+            params = {k: str(root / v) if k in ("spec", "weights") else v for k, v in params.items()}
+            pool.call_all(method, **params)
+            client.call(method, **params)
+    model(Both(), root)
+    for load in (pool.call_all, client.call):
+        load("dataset/load", name="concepts", kind="broden", path=str(root / "broden"), model="colours")
+    for quantile in (QUANTILE, 0.005):
+        one = client.probe("colours", "pool", kind="dissect", dataset="concepts", quantile=quantile)
+        sharded = pool.probe("colours", "pool", kind="dissect", dataset="concepts", quantile=quantile)
+        assert without(sharded, "elapsedMs") == without(one, "elapsedMs")
+    assert [u["label"] for u in one.dissection["real"]["units"]] == ["red-c", "green-c", "blue-c"]
+
+
+def test_sharded_dissection_reports_progress_and_cancels(pool, client, shapes):
+    """One bar per pass (thresholds, then counts); a cancel during the thresholds pass raises
+    RequestCancelled, and the pool dissects again at once."""
+    seen = []
+    pool.probe("net", "relu3", kind="dissect", dataset="shapes", units=[0], progress=seen.append)
+    begins = [v["title"] for v in seen if v["kind"] == "begin"]
+    assert begins == ["probe dissect: thresholds", "probe dissect"]
+    assert [v["kind"] for v in seen].count("end") == 2
+
+    def cancel_on_first_report(value):
+        if value.get("kind") == "report":
+            pool.cancel()
+    with pytest.raises(RequestCancelled) as caught:
+        pool.probe("net", "relu3", kind="dissect", dataset="shapes", progress=cancel_on_first_report)
+    assert caught.value.data is None
+    again = pool.probe("net", "relu3", kind="dissect", dataset="shapes", units=[0, 1])
+    assert again.dissection == client.probe("net", "relu3", kind="dissect", dataset="shapes", units=[0, 1]).dissection
 
 
 def test_sharded_explanations_equal_one_daemon(pool, client):

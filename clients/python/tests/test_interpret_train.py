@@ -69,7 +69,7 @@ def test_probe_top_activations_with_patches(client, root):
 
 
 def test_probe_consistency_on_an_adversarial_handle(client):
-    attack = client.attack("digits", "pgd", advlens.dataset("mnist-test", range(0, 200, 4)), steps=10,
+    attack = client.attack("digits", "pgd", advlens.dataset("mnist-test", range(50)), steps=10,
                            targeted=True, images=False)
     r = client.probe("digits", "8", "consistency", dataset="mnist-test", adversarial=attack.handle,
                      units=[0, 1, 2, 3], k=5)

@@ -25,6 +25,7 @@ extension AdvLensServer {
         guard let ref = r.params.dataset else {
             throw ServerError.invalidParams("params.dataset: dissect needs a dataset with concept masks")
         }
+        try checkShardParams(r)
         let set = try probeImages(r, needLabels: false)
         guard let masks = set.dataset?.concepts else {
             throw ServerError.invalidParams("params.dataset: \"\(ref.name)\" has no concept masks; dissect needs a dataset that carries them (the shapes set, or a kind \"broden\" concept set)")
@@ -33,6 +34,14 @@ extension AdvLensServer {
         guard quantile > 0 && quantile < 1 else { throw ServerError.invalidParams("params.quantile: expected a fraction in (0, 1), got \(quantile)") }
         let iouThreshold = r.params.iouThreshold ?? Dissection.defaultIoUThreshold
         guard (0...1).contains(iouThreshold) else { throw ServerError.invalidParams("params.iouThreshold: expected 0 to 1, got \(iouThreshold)") }
+        if let keep = r.params.topValues {
+            probeProgress(r, phase: 0, of: 1, label: "real set")
+            let top = try Dissection.topValues(r.source, layer: r.layer, images: try set.images.all(), units: r.units, keep: keep)
+            result.topValues = Probe.UnitTopValues(units: r.units, valuesPerUnit: top.valuesPerUnit,
+                                                   values: FloatRows(top.values, encoding: r.params.arrayEncoding))
+            result.count = set.images.count
+            return
+        }
         let adv = try adversarialImages(r)
         var advMaskImages: [Int]?
         if let adv {
@@ -47,30 +56,53 @@ extension AdvLensServer {
             advMaskImages = images
         }
         probeProgress(r, phase: 0, of: adv == nil ? 2 : 3, label: "real set")
-        let real = try Dissection.dissect(r.source, layer: r.layer, images: try set.images.all(), masks: masks, maskImages: set.indices,
-                                          units: r.units, quantile: quantile, iouThreshold: iouThreshold)
+        let real = try Dissection.overlaps(r.source, layer: r.layer, images: try set.images.all(), masks: masks, maskImages: set.indices,
+                                           units: r.units, quantile: quantile, thresholds: r.params.thresholds)
         var report: Probe.DissectionReport?
         if let adv, let advMaskImages {
             probeProgress(r, phase: 2, of: 3, label: "adversarial set")
-            let labels = try Dissection.dissect(r.source, layer: r.layer, images: adv.images, masks: masks, maskImages: advMaskImages,
-                                                units: r.units, quantile: quantile, iouThreshold: iouThreshold,
-                                                thresholds: real.map(\.threshold))
-            report = dissectionReport(labels, masks)
+            let overlaps = try Dissection.overlaps(r.source, layer: r.layer, images: adv.images, masks: masks, maskImages: advMaskImages,
+                                                   units: r.units, quantile: quantile, thresholds: real.thresholds)
+            report = dissectionReport(overlaps, iouThreshold: iouThreshold, masks, counts: r.params.counts == true)
             result.adversarialHandle = adv.handle
             result.adversarialCount = adv.images.batch
             result.adversarialExcluded = adv.excluded
         }
         result.dissection = Probe.Dissection(quantile: quantile, iouThreshold: iouThreshold, concepts: masks.names,
-                                             real: dissectionReport(real, masks), adversarial: report)
+                                             real: dissectionReport(real, iouThreshold: iouThreshold, masks, counts: r.params.counts == true),
+                                             adversarial: report)
         result.count = set.images.count
     }
 
-    private func dissectionReport(_ labels: [Dissection.UnitLabel], _ masks: ConceptMasks) -> Probe.DissectionReport {
+    /// The two passes of a sharded dissection (`topValues`, then `thresholds` with `counts`)
+    /// are separate requests: a pass's parameters do not mix with the other's.
+    private func checkShardParams(_ r: ProbeRequest) throws {
+        let p = r.params
+        if let t = p.thresholds, t.count != r.units.count {
+            throw ServerError.invalidParams("params.thresholds: expected one threshold per unit (\(r.units.count) units), got \(t.count)")
+        }
+        guard let keep = p.topValues else { return }
+        guard keep >= 1 else { throw ServerError.invalidParams("params.topValues: expected a positive number of values per unit, got \(keep)") }
+        if p.thresholds != nil {
+            throw ServerError.invalidParams("params.thresholds: not with params.topValues (the thresholds come from the top values)")
+        }
+        if p.counts != nil { throw ServerError.invalidParams("params.counts: not with params.topValues (it returns no report)") }
+        if p.adversarial != nil {
+            throw ServerError.invalidParams("params.adversarial: not with params.topValues (the thresholds come from the real set)")
+        }
+    }
+
+    private func dissectionReport(_ overlaps: Dissection.IoUAccumulator, iouThreshold: Float, _ masks: ConceptMasks,
+                                  counts: Bool) -> Probe.DissectionReport {
+        let labels = Dissection.labels(overlaps, iouThreshold: iouThreshold)
         let s = Dissection.summary(labels, masks: masks)
+        let c = overlaps.concepts
         return Probe.DissectionReport(
             units: labels.map { .init(unit: $0.unit, label: masks.names[$0.concept], conceptKind: masks.kinds[$0.concept], iou: $0.iou,
                                       detector: $0.detector, threshold: $0.threshold) },
             detectors: s.detectors, uniqueConcepts: s.uniqueConcepts,
-            byKind: s.byKind.map { .init(kind: $0.kind, detectors: $0.detectors, uniqueConcepts: $0.uniqueConcepts) })
+            byKind: s.byKind.map { .init(kind: $0.kind, detectors: $0.detectors, uniqueConcepts: $0.uniqueConcepts) },
+            counts: counts ? Probe.DissectionCounts(intersections: overlaps.units.indices.map { Array(overlaps.intersections[($0 * c)..<(($0 + 1) * c)]) },
+                                                    unitArea: overlaps.activeArea, conceptArea: overlaps.maskArea) : nil)
     }
 }

@@ -84,6 +84,11 @@ extension AdvLensServer {
         if let bad = units.firstIndex(where: { $0 < 0 || $0 >= g.units }) {
             throw ServerError.invalidParams("params.units[\(bad)]: \(units[bad]) is out of range; layer \(layer.name) has \(g.units) units (0..<\(g.units))")
         }
+        if kind.name != DissectProbe.name {
+            for (field, given) in [("topValues", p.topValues != nil), ("thresholds", p.thresholds != nil), ("counts", p.counts != nil)] where given {
+                throw ServerError.invalidParams("params.\(field): only for kind dissect")
+            }
+        }
         let reduction = try kind.reduction(p.reduction)
         let k = p.k ?? 10
         guard k >= 1 else { throw ServerError.invalidParams("params.k: expected a positive integer, got \(k)") }

@@ -28,7 +28,9 @@ struct DatasetCommand: ParsableCommand {
                 and --model or --shape and --resize like the image kinds; every file kind but \
                 broden takes --hierarchy (a JSON parent map for LC's class similarity); shapes (generated) takes --count, --seed and \
                 --no-masks. With --split-test-per-class N the data is split (seeded, \
-                stratified) into NAME-train and NAME-test.
+                stratified) into NAME-train and NAME-test, classes interleaved (split version 2: \
+                the first K images of K classes hold one of each); --split-version 1 keeps the \
+                dataset's order, which results made before version 2 used.
                 """)
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The name requests will use.") var name: String
@@ -53,7 +55,7 @@ struct DatasetCommand: ParsableCommand {
         @Option(name: .customLong("split-test-per-class"), help: "Images per class for NAME-test; the rest form NAME-train (default: no split).")
         var splitTestPerClass: Int?
         @Option(name: .customLong("split-seed"), help: "Seed of the split's shuffle (default 0).") var splitSeed: UInt64?
-        @Option(name: .customLong("split-version"), help: "Order of the parts: 1 dataset order (default), 2 classes interleaved.")
+        @Option(name: .customLong("split-version"), help: "Order of the parts: 2 classes interleaved (default), 1 dataset order (the order before version 2).")
         var splitVersion: Int?
         @Option(help: "Images to generate (shapes; no default: required), or index rows to read (broden; default all).") var count: Int?
         @Option(help: ArgumentHelp("Category columns to read, comma-separated, e.g. color,object (broden; default all).", valueName: "list"))
@@ -78,7 +80,8 @@ struct DatasetCommand: ParsableCommand {
                                             layout: try layout.map { try .option($0, field: "layout") }, hierarchy: hierarchy,
                                             categories: categories.map { $0.split(separator: ",").map(String.init) })
             try Request.run(global, DatasetLoad.method, try Request.params(params)) {
-                DatasetCommand.table(try Request.decode(DatasetLoad.Result.self, $0).datasets)
+                let result = try Request.decode(DatasetLoad.Result.self, $0)
+                return DatasetCommand.table(result.datasets) + (result.split.map { "\n" + DatasetCommand.splitLine($0) } ?? "")
             }
         }
     }
@@ -113,6 +116,13 @@ struct DatasetCommand: ParsableCommand {
                 return head + "\n\n" + t.render()
             }
         }
+    }
+
+    /// The split a load made, named so that it can be made again (version 1 is the pre-issue-16 order).
+    static func splitLine(_ split: DatasetLoad.Split) -> String {
+        let order = split.version == 1 ? "dataset order" : "classes interleaved"
+        return "split: version \(split.version.map(String.init) ?? "?") (\(order)), seed \(split.seed.map(String.init) ?? "?"), "
+            + "\(split.testPerClass) per class in the test part"
     }
 
     /// "3,224,224" as [3, 224, 224].
