@@ -25,7 +25,11 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
 
         // Tensors, BLAS, im2col, kernels, RNG. Knows nothing of ML.
-        .target(name: "TensorEngine", dependencies: ["CBLAS"], swiftSettings: fast),
+        .target(name: "TensorEngine", dependencies: ["CBLAS", "CGEMM"], swiftSettings: fast),
+
+        // AdvLens' own GEMM for products whose rows are samples (C: an AVX2 kernel and a portable
+        // one with the same bits): a weight packed once serves any number of rows, exactly.
+        .target(name: "CGEMM", path: "Sources/CGEMM", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"]),
 
         // JSON, once: the value (`JSONValue`, ordered `JSONObject`), the strict parser, the

@@ -12,6 +12,14 @@ else
     tests=(test-swift test-protocol test-python test-nvim test-vscode)
 fi
 
+# The daemons the tests start keep their results in the default cache; a user's own cache must
+# neither fill with them (4,900 kept results reached the 4 GiB cap here, and every later request
+# that keeps a result failed: a long experiment run among them) nor decide whether a test passes.
+# So the tests get a fresh cache directory of their own, removed at the end.
+XDG_CACHE_HOME="$(mktemp -d /tmp/advlens-test-cache.XXXXXX)"
+export XDG_CACHE_HOME
+trap 'rm -rf "$XDG_CACHE_HOME"' EXIT
+
 names=() seconds=() results=()
 failed=0
 total_start=$(date +%s.%N)

@@ -183,8 +183,7 @@ public struct AttackStopped: Error {}
 /// request split its batch differently from run to run, and OpenBLAS rounds a row's dot
 /// products differently with the number of rows sharing a product: the same request with the
 /// same seed gave adversarials ~2e-7 apart on a loaded machine. Since then the engine rounds a
-/// sample the same way in any chunk (`BLAS.sgemmRows`' fixed row tiles, one product per image
-/// in a convolution), so the chunk size no longer changes results; fixing it by the models
+/// sample the same way in any chunk (every product on AdvLens' own GEMM, `PackedMatrix`), so the chunk size no longer changes results; fixing it by the models
 /// still keeps a request's cost and cancel latency from depending on the load.
 public struct ChunkSizer: Sendable {
     /// Rows per chunk of one forward and one backward pass (`Ensemble.inputGradient`).

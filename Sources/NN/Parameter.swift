@@ -1,3 +1,4 @@
+import Foundation
 import TensorEngine
 
 /// A named tensor the model owns: a trainable weight or a buffer (batchnorm running
@@ -6,9 +7,14 @@ import TensorEngine
 /// Values change only under the model's write access (training, loading); reads of the
 /// same model may run concurrently, which is why it is a class marked unchecked-Sendable:
 /// the daemon's model lock, not the type system, serialises writers with readers.
+///
+/// A rank-2 value also keeps its packed forms for AdvLens' GEMM (`packed(transposed:)`), made on
+/// first use and dropped whenever the value is set or changed in place.
 public final class Parameter: @unchecked Sendable {
     public let name: String
-    public var value: Tensor
+    public var value: Tensor {
+        didSet { packedLock.withLock { packedForms = [nil, nil] } }
+    }
     /// Trainable weights get gradients and optimiser updates; buffers do not.
     public let trainable: Bool
     /// How the value is stored in safetensors ("F32", or "I64" for num_batches_tracked).
@@ -21,6 +27,30 @@ public final class Parameter: @unchecked Sendable {
         self.value = value
         self.trainable = trainable
         self.storageType = storageType
+    }
+
+    private let packedLock = NSLock()
+    /// As stored, and transposed.
+    private var packedForms: [PackedMatrix?] = [nil, nil]
+
+    /// The value [rows, cols] packed as the right-hand side of `PackedMatrix` products: as
+    /// stored (k = rows: a linear layer's input gradient dy·W) or transposed (k = cols: its
+    /// forward product x·Wᵀ). Why kept: an attack multiplies by the same weight hundreds of
+    /// times, and packing mnist-madry's 3136×1024 weight costs about a third of one 136-row
+    /// product. Concurrent readers share one packing; a write (training, loading) drops it.
+    public func packed(transposed: Bool) -> PackedMatrix {
+        precondition(value.rank == 2, "Parameter.packed: \(name) is not a matrix")
+        return packedLock.withLock {
+            let slot = transposed ? 1 : 0
+            if let p = packedForms[slot] { return p }
+            let (rows, cols) = (value.shape[0], value.shape[1])
+            let p = value.data.withUnsafeBufferPointer { v in
+                PackedMatrix(transposed: transposed, k: transposed ? cols : rows, n: transposed ? rows : cols,
+                             b: v.baseAddress!, ldb: cols)
+            }
+            packedForms[slot] = p
+            return p
+        }
     }
 }
 

@@ -118,20 +118,14 @@ public enum BLAS {
         }
     }
 
-    /// Rows per tile of `sgemmRows`. OpenBLAS 0.3.21 rounds a row by where it sits in a
-    /// product: its Haswell kernel (the one it picks on AVX2 machines) gives rows 6-11 of a
-    /// 16-row product other roundings than rows 0-5, and every kernel has shape-dependent
-    /// paths (GEMV for one row, SkylakeX's small-matrix kernel below ~10⁶ multiply-adds).
-    /// Eight-row products were position-invariant on every kernel tried (Prescott, Core2,
-    /// Nehalem, Sandybridge, Haswell, Zen, SkylakeX, Cooperlake): GEMMTests checks it.
-    public static let rowTile = 8
-
     /// `sgemm` for a product whose rows are independent samples (a linear layer's inputs, its
     /// input gradient): op(A) = A (m×k, row i one sample), C m×n. Each row's result does not
-    /// depend on m, on the row's position or on its neighbours: the rows run in tiles of
-    /// exactly `rowTile` rows (the last one padded with zero rows in scratch), and C's columns
-    /// in blocks fixed by n and k, so every OpenBLAS call has the same shape and a row always
-    /// takes the same kernel path. Tiles and blocks run side by side when the product is large.
+    /// depend on m, on the row's position or on its neighbours: it runs on AdvLens' own GEMM
+    /// (`PackedMatrix`), where an element is one fused multiply-add chain over k whatever the
+    /// product's shape. OpenBLAS 0.3.21 cannot promise that: its Haswell kernel rounds rows 6-11
+    /// of a 16-row product differently from rows 0-5, one row goes to GEMV, and SkylakeX's
+    /// small-matrix kernel depends on how many rows share the product (RowInvarianceTests).
+    /// Callers that multiply by the same B again keep a `PackedMatrix` instead.
     public static func sgemmRows(
         transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
@@ -142,55 +136,8 @@ public enum BLAS {
             sgemm(transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
-        _ = singleThreadedBLAS
-        let T = rowTile
-        let tiles = (m + T - 1) / T, full = m / T, rest = m - full * T
-        // Column blocks: the whole width, or two halves (whole 64-column panels) when one tile's
-        // product is large enough to be worth a second core (a few rows, e.g. mnist-madry's
-        // 8-row chunks through its 3136→1024 layer). More, narrower blocks cost more than
-        // they gain: OpenBLAS packs the tile's rows once per call (measured, SkylakeX, 8 rows
-        // through 3136→1024: one call 0.83 ms, two halves 0.85, eight 128-column blocks 0.91).
-        let width = T * n * k >= splitThreshold ? max(64, ((n + 1) / 2 + 63) / 64 * 64) : n
-        let blocks = (n + width - 1) / width
-        // The last, partial tile's rows, padded with zeros.
-        let padded = rest > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: T * k) : nil
-        defer { padded?.deallocate() }
-        if let padded {
-            padded.initialize(repeating: 0, count: T * k)
-            for r in 0..<rest { (padded + r * k).update(from: a + (full * T + r) * lda, count: k) }
-        }
-        let work = { (task: Int) in
-            let (t, j) = (task / blocks, task % blocks)
-            let j0 = j * width, w = min(width, n - j0)
-            let bBlock = transB ? b + j0 * ldb : b + j0
-            if t < full {
-                tileSGEMM(transB: transB, n: w, k: k, alpha: alpha, a: a + t * T * lda, lda: lda, b: bBlock, ldb: ldb,
-                          beta: beta, c: c + t * T * ldc + j0, ldc: ldc)
-                return
-            }
-            let out = UnsafeMutablePointer<Float>.allocate(capacity: T * w)
-            defer { out.deallocate() }
-            out.initialize(repeating: 0, count: T * w)
-            if beta != 0 {
-                for r in 0..<rest { (out + r * w).update(from: c + (full * T + r) * ldc + j0, count: w) }
-            }
-            tileSGEMM(transB: transB, n: w, k: k, alpha: alpha, a: padded!, lda: k, b: bBlock, ldb: ldb, beta: beta, c: out, ldc: w)
-            for r in 0..<rest { (c + (full * T + r) * ldc + j0).update(from: out + r * w, count: w) }
-        }
-        if m * n * k >= splitThreshold {
-            Parallel.forEachTask(tiles * blocks) { task, _ in work(task) }
-        } else {
-            for task in 0..<(tiles * blocks) { work(task) }
-        }
-    }
-
-    /// One `rowTile`-row product, always through OpenBLAS's GEMM (never GEMV: its rounding
-    /// differs, and a tile's shape must pick one path).
-    @inline(__always)
-    static func tileSGEMM(transB: Bool, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
-                          b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(rowTile), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        PackedMatrix(transposed: transB, k: k, n: n, b: b, ldb: ldb)
+            .multiply(m: m, alpha: alpha, a: a, lda: lda, beta: beta, c: c, ldc: ldc)
     }
 
     /// Matrix product of two rank-2 tensors, with optional transposes.

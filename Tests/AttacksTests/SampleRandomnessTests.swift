@@ -12,8 +12,7 @@ import XCTest
 /// chunk size and at chunks of 5 and 16 rows; the second half must match bit for bit. This
 /// holds for the methods that read gradient magnitudes (L2 steps, APGD's step-size halvings,
 /// FAB's projections, C&W, DeepFool) as well as for the sign-step ones because the engine's
-/// products round a sample's rows the same way in any batch (`BLAS.sgemmRows`, per-image
-/// convolutions). On the small classifier and on a randomly initialised mnist-small.
+/// products round a sample's rows the same way in any batch (AdvLens' own GEMM, `PackedMatrix`). On the small classifier and on a randomly initialised mnist-small.
 final class SampleRandomnessTests: XCTestCase {
     var model: Model!
     var images: Tensor!

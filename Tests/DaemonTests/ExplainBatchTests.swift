@@ -24,8 +24,8 @@ final class ExplainBatchTests: XCTestCase {
     }
 
     /// `a` and `b` (walked together) equal in every number, string and structure: the engine
-    /// rounds an image's arithmetic the same way in any batch (fixed row tiles in the dense
-    /// products, one product per image in a convolution), so a batch's explanation of an image
+    /// rounds an image's arithmetic the same way in any batch (every product on AdvLens' own
+    /// GEMM, `PackedMatrix`), so a batch's explanation of an image
     /// is bit for bit the one a request for that image alone gives.
     func assertSame(_ a: JSONValue?, _ b: JSONValue?, _ path: String) {
         switch (a, b) {

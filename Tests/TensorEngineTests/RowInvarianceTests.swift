@@ -65,7 +65,7 @@ final class RowInvarianceTests: XCTestCase {
         print("RowInvarianceTests: BLAS.sgemm (\(BLAS.coreName)): rows differing from a 200-row product:\(plain.report)")
     }
 
-    /// The fix: on fixed row tiles every row equals its row in the 200-row product, bit for bit.
+    /// The fix: on AdvLens' own GEMM (`BLAS.sgemmRows`) every row equals its row in the 200-row product, bit for bit.
     func testRowTiledProductRowsDoNotDependOnTheBatch() {
         for threads in [1, 2] {
             let saved = BLAS.threads

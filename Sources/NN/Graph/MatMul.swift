@@ -98,7 +98,7 @@ public final class MatMul: GraphOperator {
                 b.withUnsafeBufferPointer { bp in
                     if bBatch.reduce(1, *) == 1, aBatch.reduce(1, *) == count, !ta {
                         // B shared by every batch entry: A's matrices stacked are one [count·m, k] matrix,
-                        // on fixed row tiles so a sample's rows do not depend on the batch around it.
+                        // on AdvLens' own GEMM so a sample's rows do not depend on the batch around it.
                         BLAS.sgemmRows(transB: tb, m: count * m, n: n, k: k, a: ap.baseAddress!, lda: ca, b: bp.baseAddress!, ldb: cb,
                                        c: c.baseAddress!, ldc: n)
                         return

@@ -5,16 +5,17 @@ import TensorEngine
 /// channel groups (output channels g·out/groups ..< (g+1)·out/groups see input channels
 /// g·in/groups ..< (g+1)·in/groups only).
 ///
-/// Forward: each image is one task on one core
-/// (see `Parallel`): im2col, one GEMM with the filter matrix (split into blocks fixed by its
-/// size when large, see `BLAS.sgemm`), then the
+/// Forward: each group of images (`productImages`: one where an image has many output
+/// positions, several where it has few) is one task on one core (see `Parallel`): im2col of the
+/// group's images side by side, one product with the filter matrix on AdvLens' own GEMM
+/// (`PackedMatrix`: an image's outputs do not depend on the images beside it), then the
 /// [out, patches] product is scattered into NCHW with the bias added. When the layers after
 /// it are a ReLU and/or a max pooling (`Sequence` finds these blocks) they are applied in the
 /// same scatter, while the product is still in cache, and the intermediate outputs are
 /// written only when the caller keeps them (a trace defers them, see `Trace`).
 /// Backward: dW = dY·colᵀ (im2col recomputed rather than stored), db = row sums of dY,
-/// dX = col2im(Wᵀ·dY), per image, with the gradient of a fused ReLU / max pooling applied
-/// while dY is gathered. Weight gradients are summed per fixed segment of the batch and the
+/// dX = col2im(Wᵀ·dY) (on AdvLens' GEMM, grouped as the forward pass), with the gradient of
+/// a fused ReLU / max pooling applied while dY is gathered. Weight gradients are summed per fixed segment of the batch and the
 /// segments added in order, so results do not depend on thread timing or the thread count.
 /// Only the gradients asked for are computed. Grouped convolutions run one GEMM per group on
 /// the group's columns; depthwise ones (one input channel per group, MobileNet's) skip the
@@ -38,13 +39,17 @@ public final class Conv2d: LeafLayer {
     public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
 
     /// Multiply-adds per group: when training (parameter gradients wanted) images are grouped
-    /// in the backward pass while one image's product is smaller than this. One image per GEMM
-    /// measured fastest for the MNIST models (OpenBLAS's small-matrix kernels, and the image's
-    /// columns stay in L2), so larger layers run per image. The forward pass and the input
-    /// gradient always run per image: a product's shape picks OpenBLAS's kernel, and an image's
-    /// columns inside a group are rounded by their position (Haswell's kernel), so a grouped
-    /// image's outputs would depend on its neighbours.
+    /// in the backward pass while one image's product is smaller than this. One image per
+    /// weight-gradient GEMM measured fastest for the MNIST models (OpenBLAS's small-matrix
+    /// kernels, and the image's columns stay in L2), so larger layers run per image. The
+    /// forward pass and the input gradient group images by `productImages` instead.
     static let groupWork = 1 << 18
+    /// Columns (output positions, a group's images side by side) a product should have at
+    /// least: a layer with few output positions (ResNet's layer4 at 1×1 or 2×2) would otherwise
+    /// run one matrix-vector-shaped product per image.
+    static let groupColumns = 256
+    /// Floats of columns one product may hold (8 MiB), so wide layers do not group past L3.
+    static let groupColumnFloats = 1 << 21
     /// Weight-gradient segments of a batch: at most this many, fixed by the batch size alone.
     static let maxSegments = 8
 
@@ -83,6 +88,17 @@ public final class Conv2d: LeafLayer {
             throw ModelError.shapeMismatch(layer: name, message: "kernel \(kernel) with stride \(stride), dilation \(dilation) and padding \([pads.0, pads.1, pads.2, pads.3]) does not fit input \(input)")
         }
         return [outChannels, g.outH, g.outW]
+    }
+
+    /// Images side by side in one forward (or input-gradient) product: enough for
+    /// `groupColumns` columns within `groupColumnFloats` of columns, but no more than keeps
+    /// every core busy. Free to depend on the thread count: the products run on AdvLens' own
+    /// GEMM, where a column's result does not depend on the columns beside it.
+    func productImages(_ g: ConvGeometry, batch n: Int) -> Int {
+        let P = max(1, g.patches), perImage = max(1, g.columnRows * P)
+        let byColumns = min((Conv2d.groupColumns + P - 1) / P, max(1, Conv2d.groupColumnFloats / perImage))
+        let perWorker = (n + Parallel.workers - 1) / max(1, Parallel.workers)
+        return max(1, min(byColumns, perWorker))
     }
 
     /// Images per group (per GEMM) of a backward pass that computes parameter gradients.
@@ -136,18 +152,20 @@ public final class Conv2d: LeafLayer {
         var poolOut = uninitialized(pool != nil ? n * O * PP : 0)
         var argmax = [Int32](unsafeUninitializedCapacity: wantArgmax ? n * O * PP : 0) { _, c in c = wantArgmax ? n * O * PP : 0 }
 
-        let gs = 1
-        let chunks = n
+        let gs = depthwise ? 1 : productImages(g, batch: n)
+        let chunks = (n + gs - 1) / gs
         // Depthwise planes are independent: with fewer image chunks than threads (batch 1) the
         // output channels are split between tasks too.
         let splits = depthwise && chunks < Parallel.workers ? min(O, Parallel.workers) : 1
         let workers = Parallel.workers(forTasks: chunks * splits)
         let ws = run.workspace
         var cols: [UnsafeMutablePointer<Float>] = [], prods: [UnsafeMutablePointer<Float>] = [], temps: [UnsafeMutablePointer<Float>] = []
+        var packs: [UnsafeMutablePointer<Float>] = []
         for w in 0..<workers {
             cols.append(ws.buffer(100 + w, count: depthwise ? 1 : K * gs * P))
             prods.append(ws.buffer(200 + w, count: O * gs * P))
-            temps.append(ws.buffer(300 + w, count: max(P, Im2Col.scratchCount(g))))
+            temps.append(ws.buffer(300 + w, count: max(P, Im2Col.scratchCount(g), PackedMatrix.scratchCount(k: K))))
+            packs.append(ws.buffer(500 + w, count: depthwise ? 1 : PackedMatrix.packedCount(k: K, n: gs * P)))
         }
 
         x.data.withUnsafeBufferPointer { xs in
@@ -164,7 +182,7 @@ public final class Conv2d: LeafLayer {
                 let (o0, o1) = (part * O / splits, (part + 1) * O / splits)
                 let i0 = task * gs, nb = min(gs, n - i0)
                 let ld = nb * P
-                let col = cols[worker], prod = prods[worker], temp = temps[worker]
+                let col = cols[worker], prod = prods[worker], temp = temps[worker], pack = packs[worker]
                 if depthwise {
                     for i in 0..<nb {
                         for o in o0..<o1 {
@@ -175,7 +193,9 @@ public final class Conv2d: LeafLayer {
                 } else {
                     for gi in 0..<G {
                         let cols = columns(xp + i0 * inPer + gi * groupIn, images: nb, g, inPer: inPer, into: col, scratch: temp)
-                        BLAS.sgemm(m: Og, n: ld, k: K, a: wp + gi * Og * K, lda: K, b: cols, ldb: ld, c: prod + gi * Og * ld, ldc: ld)
+                        PackedMatrix.pack(transposed: false, k: K, n: ld, b: cols, ldb: ld, into: pack)
+                        PackedMatrix.multiply(m: Og, n: ld, k: K, a: wp + gi * Og * K, lda: K, packed: pack,
+                                              c: prod + gi * Og * ld, ldc: ld, scratch: temp)
                     }
                 }
                 for i in 0..<nb {
@@ -269,16 +289,27 @@ public final class Conv2d: LeafLayer {
         }
 
         // Segments: fixed by the batch size, each a run of whole groups summed in order.
-        let gs = wantParams ? groupSize(g, batch: n) : 1
+        let gs = wantParams ? groupSize(g, batch: n) : (depthwise ? 1 : productImages(g, batch: n))
         let segments = min(n, Conv2d.maxSegments)
         let workers = Parallel.workers(forTasks: segments)
         let ws = pass.execution.workspace
         var cols: [UnsafeMutablePointer<Float>] = [], dys: [UnsafeMutablePointer<Float>] = [], temps: [UnsafeMutablePointer<Float>] = []
+        var packs: [UnsafeMutablePointer<Float>] = []
         for w in 0..<workers {
             // Depthwise: the padded input plane and its gradient instead of columns.
             cols.append(ws.buffer(100 + w, count: depthwise ? Im2Col.scratchCount(g) : K * gs * P))
             dys.append(ws.buffer(200 + w, count: O * gs * P))
-            temps.append(ws.buffer(300 + w, count: max(P, Im2Col.scratchCount(g))))
+            // (The input gradient's product has inner dimension Og: its row scratch is 6·Og.)
+            temps.append(ws.buffer(300 + w, count: max(P, Im2Col.scratchCount(g), PackedMatrix.scratchCount(k: Og))))
+            packs.append(ws.buffer(500 + w, count: needInput && !depthwise ? PackedMatrix.packedCount(k: Og, n: gs * P) : 1))
+        }
+        // Wᵀ [K, O]: the input gradient's left-hand matrix, rows read in place by the GEMM.
+        let wT = ws.buffer(600, count: needInput && !depthwise ? K * O : 1)
+        if needInput && !depthwise {
+            weight.value.data.withUnsafeBufferPointer { wv in
+                let w = wv.baseAddress!
+                for o in 0..<O { for k in 0..<K { wT[k * O + o] = w[o * K + k] } }
+            }
         }
         let partSize = K * O + O   // dWᵀ, then db
         let partials = wantParams ? ws.buffer(400, count: segments * partSize) : ws.buffer(400, count: 1)
@@ -296,7 +327,7 @@ public final class Conv2d: LeafLayer {
             let amp = pool != nil ? am.baseAddress : nil, dxp = needInput ? dxb.baseAddress : nil
             Parallel.forEachTask(segments, maxWorkers: workers) { s, worker in
                 let start = s * n / segments, end = (s + 1) * n / segments
-                let col = cols[worker], dyBlock = dys[worker], temp = temps[worker]
+                let col = cols[worker], dyBlock = dys[worker], temp = temps[worker], pack = packs[worker]
                 let part = partials + s * partSize
                 var first = true
                 var i0 = start
@@ -354,14 +385,14 @@ public final class Conv2d: LeafLayer {
                                        beta: first ? 0 : 1, c: part + gi * Og, ldc: O)
                             if needInput {
                                 // The column gradient reuses the column buffer.
-                                addInputGradient(wp + gi * Og * K, d + gi * Og * ld, images: nb, g, inPer: inPer, col: col,
-                                                 into: dxp! + i0 * inPer + gi * groupIn)
+                                addInputGradient(wT + gi * Og, d + gi * Og * ld, images: nb, g, inPer: inPer, col: col,
+                                                 pack: pack, scratch: temp, into: dxp! + i0 * inPer + gi * groupIn)
                             }
                         }
                     } else if needInput && !depthwise {
                         for gi in 0..<G {
-                            addInputGradient(wp + gi * Og * K, d + gi * Og * ld, images: nb, g, inPer: inPer, col: col,
-                                             into: dxp! + i0 * inPer + gi * groupIn)
+                            addInputGradient(wT + gi * Og, d + gi * Og * ld, images: nb, g, inPer: inPer, col: col,
+                                             pack: pack, scratch: temp, into: dxp! + i0 * inPer + gi * groupIn)
                         }
                     }
                     if wantParams {
@@ -429,19 +460,23 @@ extension Conv2d {
     }
 
     /// Adds one group's input gradient for `images` consecutive images: the column gradient
-    /// Wᵀ·dY (`w` this group's filter rows, `dy` its [rows, images·patches] gradient) folded
-    /// into `dx` (which holds zeros or other groups' channels), or, for one image of a
-    /// pointwise geometry, the product written straight into the image's gradient.
+    /// Wᵀ·dY (`wT` this group's columns of Wᵀ [K, outChannels], `dy` its [rows, images·patches]
+    /// gradient, packed into `pack`) folded into `dx` (which holds zeros or other groups'
+    /// channels), or, for one image of a pointwise geometry, the product written straight into
+    /// the image's gradient. On AdvLens' own GEMM, so an image's gradient does not depend on
+    /// the images beside it in the product.
     @inline(__always)
-    func addInputGradient(_ w: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, inPer: Int,
-                          col: UnsafeMutablePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
+    func addInputGradient(_ wT: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, inPer: Int,
+                          col: UnsafeMutablePointer<Float>, pack: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                          into dx: UnsafeMutablePointer<Float>) {
         let (K, P, rows) = (g.columnRows, g.patches, outChannels / groups)
         let ld = images * P
+        PackedMatrix.pack(transposed: false, k: rows, n: ld, b: dy, ldb: ld, into: pack)
         if images == 1 && g.isPointwise {
-            BLAS.sgemm(transA: true, m: K, n: P, k: rows, a: w, lda: K, b: dy, ldb: P, c: dx, ldc: P)
+            PackedMatrix.multiply(m: K, n: P, k: rows, a: wT, lda: outChannels, packed: pack, c: dx, ldc: P, scratch: scratch)
             return
         }
-        BLAS.sgemm(transA: true, m: K, n: ld, k: rows, a: w, lda: K, b: dy, ldb: ld, c: col, ldc: ld)
+        PackedMatrix.multiply(m: K, n: ld, k: rows, a: wT, lda: outChannels, packed: pack, c: col, ldc: ld, scratch: scratch)
         for i in 0..<images { Im2Col.fold(col + i * P, ldcol: ld, g, into: dx + i * inPer) }
     }
 

@@ -2,8 +2,9 @@ import TensorEngine
 
 /// Fully connected layer y = x·Wᵀ + b: weight [out, in], bias [out], over the last dimension
 /// of an input of any rank, as nn.Linear ([N, ..., in] -> [N, ..., out]). The forward product
-/// and the input gradient run on fixed row tiles (`BLAS.sgemmRows`), so a sample's outputs
-/// and gradient are bit for bit the same whichever batch it comes in.
+/// and the input gradient run on AdvLens' own GEMM against the weight packed once
+/// (`Parameter.packed`), so a sample's outputs and gradient are bit for bit the same whichever
+/// batch it comes in, and an attack's hundreds of passes do not re-pack the weight.
 public final class Linear: LeafLayer {
     public let name: String
     public var kind: String { "linear" }
@@ -42,12 +43,10 @@ public final class Linear: LeafLayer {
                 out.initialize(repeating: 0)
             }
         }
+        let w = weight.packed(transposed: true)
         x.data.withUnsafeBufferPointer { xs in
-            weight.value.data.withUnsafeBufferPointer { w in
-                y.data.withUnsafeMutableBufferPointer { yp in
-                    BLAS.sgemmRows(transB: true, m: n, n: O, k: I, a: xs.baseAddress!, lda: I, b: w.baseAddress!, ldb: I,
-                                   beta: 1, c: yp.baseAddress!, ldc: O)
-                }
+            y.data.withUnsafeMutableBufferPointer { yp in
+                w.multiply(m: n, a: xs.baseAddress!, lda: I, beta: 1, c: yp.baseAddress!, ldc: O)
             }
         }
         return (y, nil)
@@ -83,12 +82,10 @@ public final class Linear: LeafLayer {
             }
         }
         guard needInput else { return nil }
+        let w = weight.packed(transposed: false)
         return Tensor(uninitializedShape: x.shape) { dxp in
             dy.data.withUnsafeBufferPointer { d in
-                weight.value.data.withUnsafeBufferPointer { w in
-                    BLAS.sgemmRows(m: n, n: I, k: O, a: d.baseAddress!, lda: O, b: w.baseAddress!, ldb: I,
-                                   c: dxp.baseAddress!, ldc: I)
-                }
+                w.multiply(m: n, a: d.baseAddress!, lda: O, c: dxp.baseAddress!, ldc: I)
             }
         }
     }

@@ -1,0 +1,96 @@
+import XCTest
+@testable import TensorEngine
+
+/// AdvLens' own GEMM (`PackedMatrix`, Sources/CGEMM) promises one rounding per element: a fused
+/// multiply-add chain over k from zero, then alpha, then beta·C. These tests hold every element
+/// to that chain computed here in Swift, bit for bit, on odd shapes (partial row tiles, partial
+/// panels), both storage orders of B, the alpha/beta cases, every kernel the CPU runs (AVX-512,
+/// AVX2, portable), and split products.
+final class PackedGEMMTests: XCTestCase {
+    override func tearDown() { PackedMatrix.force(nil) }
+
+    /// The contract, element by element.
+    func reference(m: Int, n: Int, k: Int, alpha: Float, a: [Float], b: [Float], transB: Bool, beta: Float, c: [Float]) -> [Float] {
+        var out = c
+        for i in 0..<m {
+            for j in 0..<n {
+                var acc: Float = 0
+                for p in 0..<k { acc = acc.addingProduct(a[i * k + p], transB ? b[j * k + p] : b[p * n + j]) }
+                var x = acc
+                if alpha != 1 { x = x * alpha }
+                if beta != 0 {
+                    var y = c[i * n + j]
+                    if beta != 1 { y = y * beta }
+                    x = x + y
+                }
+                out[i * n + j] = x
+            }
+        }
+        return out
+    }
+
+    func product(m: Int, n: Int, k: Int, alpha: Float, a: [Float], b: [Float], transB: Bool, beta: Float, c: [Float]) -> [Float] {
+        var out = c
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                out.withUnsafeMutableBufferPointer { pc in
+                    let packed = PackedMatrix(transposed: transB, k: k, n: n, b: pb.baseAddress!, ldb: transB ? k : n)
+                    packed.multiply(m: m, alpha: alpha, a: pa.baseAddress!, lda: k, beta: beta, c: pc.baseAddress!, ldc: n)
+                }
+            }
+        }
+        return out
+    }
+
+    func testEveryElementIsOneFusedChainOnBothKernels() {
+        var rng = SeededRNG(seed: 7)
+        let shapes = [(1, 1, 1), (5, 3, 7), (6, 16, 9), (7, 17, 33), (13, 40, 100), (25, 129, 64), (64, 10, 300)]
+        let scalings: [(Float, Float)] = [(1, 0), (1, 1), (0.5, 0), (0.5, 1), (1, -2), (-1.5, 0.25)]
+        XCTAssertTrue(PackedMatrix.availableKernels.contains(.portable))
+        for kernel in PackedMatrix.availableKernels {
+            PackedMatrix.force(kernel)
+            for (m, n, k) in shapes {
+                let a = (0..<(m * k)).map { _ in rng.uniform(-1, 1) }
+                let b = (0..<(k * n)).map { _ in rng.uniform(-1, 1) }
+                let c = (0..<(m * n)).map { _ in rng.uniform(-1, 1) }
+                for transB in [false, true] {
+                    for (alpha, beta) in scalings {
+                        let want = reference(m: m, n: n, k: k, alpha: alpha, a: a, b: b, transB: transB, beta: beta, c: c)
+                        let got = product(m: m, n: n, k: k, alpha: alpha, a: a, b: b, transB: transB, beta: beta, c: c)
+                        XCTAssertEqual(got.map(\.bitPattern), want.map(\.bitPattern),
+                                       "\(kernel) m\(m) n\(n) k\(k) transB \(transB) alpha \(alpha) beta \(beta)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testBetaZeroDoesNotReadC() {
+        let (m, n, k) = (7, 20, 5)
+        let a = [Float](repeating: 1, count: m * k), b = [Float](repeating: 2, count: k * n)
+        let c = [Float](repeating: .nan, count: m * n)
+        let got = product(m: m, n: n, k: k, alpha: 1, a: a, b: b, transB: false, beta: 0, c: c)
+        XCTAssertEqual(got, [Float](repeating: 10, count: m * n))
+    }
+
+    /// A large product is split between threads (and runs whole inside a parallel region):
+    /// the split must not change a bit, and neither must the kernel.
+    func testSplitAndRegionAndKernelGiveTheSameBits() {
+        var rng = SeededRNG(seed: 11)
+        let (m, n, k) = (45, 1024, 200)
+        let a = (0..<(m * k)).map { _ in rng.uniform(-1, 1) }
+        let b = (0..<(k * n)).map { _ in rng.uniform(-0.1, 0.1) }
+        let c = [Float](repeating: 0.5, count: m * n)
+        let split = product(m: m, n: n, k: k, alpha: 1, a: a, b: b, transB: true, beta: 1, c: c)
+        var inside: [Float] = []
+        Parallel.forEachTask(2) { t, _ in
+            if t == 0 { inside = self.product(m: m, n: n, k: k, alpha: 1, a: a, b: b, transB: true, beta: 1, c: c) }
+        }
+        XCTAssertEqual(split.map(\.bitPattern), inside.map(\.bitPattern))
+        for kernel in PackedMatrix.availableKernels {
+            PackedMatrix.force(kernel)
+            let other = product(m: m, n: n, k: k, alpha: 1, a: a, b: b, transB: true, beta: 1, c: c)
+            XCTAssertEqual(split.map(\.bitPattern), other.map(\.bitPattern), "\(kernel)")
+        }
+    }
+}
