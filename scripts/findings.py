@@ -41,9 +41,11 @@ class RPCError(Exception):
 class Daemon:
     """advlensd as a child process, spoken to with Content-Length framing (protocol/transport.md)."""
 
-    def __init__(self, binary, root=ROOT, verbose=False):
+    def __init__(self, binary, root=ROOT, verbose=False, cache=None):
+        """`cache`: the daemon's cache database (its --cache), else the user's default one."""
         self.verbose = verbose
-        self.proc = subprocess.Popen([str(binary), "--log-level", "error"], cwd=root, stdin=subprocess.PIPE,
+        args = [str(binary), "--log-level", "error"] + (["--cache", str(cache)] if cache else [])
+        self.proc = subprocess.Popen(args, cwd=root, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL if not verbose else None)
         self.next_id = 1
         self.call("initialize", {"clientInfo": {"name": "findings.py"}, "rootPath": str(root)})

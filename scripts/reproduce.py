@@ -656,7 +656,9 @@ def main(argv=None):
     results = []
     if not a.render:
         a.out.mkdir(parents=True, exist_ok=True)
-        client = F.Daemon(a.daemon, verbose=a.verbose)
+        # A cache of the run's own beside its results: a run of hours must not share the user's
+        # 4 GiB cap with whatever else keeps results there (a full one stopped a run mid-arm).
+        client = F.Daemon(a.daemon, verbose=a.verbose, cache=a.out / "cache.sqlite")
         t0 = time.time()
         try:
             for setup_name in a.setups.split(","):
