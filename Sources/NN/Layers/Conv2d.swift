@@ -303,14 +303,12 @@ public final class Conv2d: LeafLayer {
             temps.append(ws.buffer(300 + w, count: max(P, Im2Col.scratchCount(g), PackedMatrix.scratchCount(k: Og))))
             packs.append(ws.buffer(500 + w, count: needInput && !depthwise ? PackedMatrix.packedCount(k: Og, n: gs * P) : 1))
         }
-        // Wᵀ [K, O]: the input gradient's left-hand matrix, rows read in place by the GEMM.
-        let wT = ws.buffer(600, count: needInput && !depthwise ? K * O : 1)
-        if needInput && !depthwise {
-            weight.value.data.withUnsafeBufferPointer { wv in
-                let w = wv.baseAddress!
-                for o in 0..<O { for k in 0..<K { wT[k * O + o] = w[o * K + k] } }
-            }
-        }
+        // The weight gradient's packed dYᵀ and the row scratch of its product (inner dimension gs·P).
+        let dyPacks = (0..<workers).map { ws.buffer(700 + $0, count: wantParams && !depthwise ? PackedMatrix.packedCount(k: gs * P, n: Og) : 1) }
+        let rowScratches = (0..<workers).map { ws.buffer(800 + $0, count: wantParams && !depthwise ? PackedMatrix.scratchCount(k: gs * P) : 1) }
+        // Wᵀ [K, O]: the input gradient's left-hand matrix, rows read in place by the GEMM; the
+        // layer's own weight transposed once and kept (`Parameter.transposedMatrix`).
+        let wTArray: [Float] = needInput && !depthwise ? weight.transposedMatrix() : []
         let partSize = K * O + O   // dWᵀ, then db
         let partials = wantParams ? ws.buffer(400, count: segments * partSize) : ws.buffer(400, count: 1)
         var dx = uninitialized(needInput ? x.count : 0)
@@ -320,6 +318,7 @@ public final class Conv2d: LeafLayer {
         weight.value.data.withUnsafeBufferPointer { wv in
         (reluMask?.data ?? []).withUnsafeBufferPointer { rs in
         (pool?.1 ?? []).withUnsafeBufferPointer { am in
+        wTArray.withUnsafeBufferPointer { wTs in
         dx.withUnsafeMutableBufferPointer { dxb in
             let gp = dys0.baseAddress!, xp = xs.baseAddress!, wp = wv.baseAddress!
             // (An empty array may still have a base address: test what was passed instead.)
@@ -380,18 +379,20 @@ public final class Conv2d: LeafLayer {
                     if wantParams && !depthwise {
                         for gi in 0..<G {
                             let cols = columns(xp + i0 * inPer + gi * groupIn, images: nb, g, inPer: inPer, into: col, scratch: temp)
-                            // dWᵀ (K×O) += col · dYᵀ: this orientation of the product ran ~6% faster.
-                            BLAS.sgemm(transB: true, m: K, n: Og, k: ld, a: cols, lda: ld, b: d + gi * Og * ld, ldb: ld,
-                                       beta: first ? 0 : 1, c: part + gi * Og, ldc: O)
+                            // dWᵀ (K×O) += col · dYᵀ, on AdvLens' GEMM (its AVX-512 kernel runs ~1.6x
+                            // OpenBLAS's Haswell one): dYᵀ packed, the columns read in place.
+                            PackedMatrix.pack(transposed: true, k: ld, n: Og, b: d + gi * Og * ld, ldb: ld, into: dyPacks[worker])
+                            PackedMatrix.multiply(m: K, n: Og, k: ld, a: cols, lda: ld, packed: dyPacks[worker],
+                                                  beta: first ? 0 : 1, c: part + gi * Og, ldc: O, scratch: rowScratches[worker])
                             if needInput {
                                 // The column gradient reuses the column buffer.
-                                addInputGradient(wT + gi * Og, d + gi * Og * ld, images: nb, g, inPer: inPer, col: col,
+                                addInputGradient(wTs.baseAddress! + gi * Og, d + gi * Og * ld, images: nb, g, inPer: inPer, col: col,
                                                  pack: pack, scratch: temp, into: dxp! + i0 * inPer + gi * groupIn)
                             }
                         }
                     } else if needInput && !depthwise {
                         for gi in 0..<G {
-                            addInputGradient(wT + gi * Og, d + gi * Og * ld, images: nb, g, inPer: inPer, col: col,
+                            addInputGradient(wTs.baseAddress! + gi * Og, d + gi * Og * ld, images: nb, g, inPer: inPer, col: col,
                                              pack: pack, scratch: temp, into: dxp! + i0 * inPer + gi * groupIn)
                         }
                     }
@@ -413,7 +414,7 @@ public final class Conv2d: LeafLayer {
                     i0 += nb
                 }
             }
-        } } } } } }
+        } } } } } } }
 
         if wantParams {
             // Segments added in order (the same sums whichever thread ran which segment), and
