@@ -102,8 +102,25 @@ public final class Conv2d: LeafLayer {
     }
 
     /// Images per group (per GEMM) of a backward pass that computes parameter gradients.
-    private func groupSize(_ g: ConvGeometry, batch: Int) -> Int {
-        return max(1, min(batch, Conv2d.groupWork / max(1, g.columnRows * outChannels * g.patches)))
+    /// Also enough images for `groupColumns` columns (within `groupColumnFloats`): the
+    /// weight gradient's product sums over the group's columns, and with one column per image
+    /// (ResNet's layer4 at a 32×32 input) it would read and write all of dWᵀ once per image.
+    /// Fixed by the geometry and the batch size alone, never the thread count, so the
+    /// segments' sums do not depend on it.
+    func groupSize(_ g: ConvGeometry, batch: Int) -> Int {
+        let P = max(1, g.patches), perImage = max(1, g.columnRows * P)
+        let byWork = Conv2d.groupWork / max(1, perImage * outChannels)
+        let byColumns = min((Conv2d.groupColumns + P - 1) / P, max(1, Conv2d.groupColumnFloats / perImage))
+        return max(1, min(batch, max(byWork, byColumns)))
+    }
+
+    /// Weight-gradient segments of a batch of `n`: up to `maxSegments`, but no more than the
+    /// batch has groups of `groupColumns` columns, so a layer with few output positions sums
+    /// its weight gradient in a few wide products rather than many thin ones. Fixed by the
+    /// batch size and the geometry.
+    func segmentCount(_ g: ConvGeometry, batch n: Int) -> Int {
+        let columns = n * max(1, g.patches)
+        return max(1, min(n, Conv2d.maxSegments, (columns + Conv2d.groupColumns - 1) / Conv2d.groupColumns))
     }
 
     public func compute(_ x: Tensor, _ run: Execution) -> (Tensor, SavedState?) {
@@ -290,7 +307,7 @@ public final class Conv2d: LeafLayer {
 
         // Segments: fixed by the batch size, each a run of whole groups summed in order.
         let gs = wantParams ? groupSize(g, batch: n) : (depthwise ? 1 : productImages(g, batch: n))
-        let segments = min(n, Conv2d.maxSegments)
+        let segments = wantParams ? segmentCount(g, batch: n) : min(n, Conv2d.maxSegments)
         let workers = Parallel.workers(forTasks: segments)
         let ws = pass.execution.workspace
         var cols: [UnsafeMutablePointer<Float>] = [], dys: [UnsafeMutablePointer<Float>] = [], temps: [UnsafeMutablePointer<Float>] = []
