@@ -68,14 +68,30 @@ public final class PackedMatrix: @unchecked Sendable {
         advlens_gemm_pack(transposed ? 1 : 0, Int32(k), Int32(n), b, Int32(ldb), packed, 0, Int32(panels))
     }
 
-    /// C (m×n) = alpha·A·op(B) + beta·C against a `pack`ed op(B), on the calling thread.
-    /// `scratch`: `scratchCount(k:)` floats.
+    /// C (m×n) = alpha·A·op(B) + beta·C against a `pack`ed op(B). `scratch`: `scratchCount(k:)`
+    /// floats. On the calling thread inside a parallel region (a convolution's images run side
+    /// by side); outside one (one image's product, e.g. a batch of 1) a large product's panels
+    /// are split between the cores, which never changes a bit.
     public static func multiply(m: Int, n: Int, k: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                                 packed: UnsafePointer<Float>, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
                                 scratch: UnsafeMutablePointer<Float>) {
         guard m > 0, n > 0 else { return }
         let panels = (n + Int(ADVLENS_GEMM_PANEL) - 1) / Int(ADVLENS_GEMM_PANEL)
-        advlens_gemm_run(Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), packed, beta, c, Int32(ldc), 0, Int32(panels), scratch)
+        let tasks = m * n * k >= BLAS.splitThreshold && !Parallel.isInsideRegion ? min(panels, 4) : 1
+        if tasks <= 1 {
+            advlens_gemm_run(Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), packed, beta, c, Int32(ldc), 0, Int32(panels), scratch)
+            return
+        }
+        let rows = Int(ADVLENS_GEMM_ROWS)
+        Parallel.forEachTask(tasks) { t, _ in
+            let p0 = t * panels / tasks, p1 = (t + 1) * panels / tasks
+            guard p0 < p1 else { return }
+            // The first task uses the caller's scratch; the others their own.
+            let own: UnsafeMutablePointer<Float>? = t == 0 ? nil : .allocate(capacity: rows * k)
+            defer { own?.deallocate() }
+            advlens_gemm_run(Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), packed, beta, c, Int32(ldc),
+                             Int32(p0), Int32(p1), own ?? scratch)
+        }
     }
 
     /// The kernels, by advlens_gemm's numbering; every one gives the same bits.
