@@ -39,6 +39,7 @@ struct BenchCommand: ParsableCommand {
                                    "cores": Parallel.cores, "openblas": BLAS.configuration]
         print(String(decoding: try JSONSerialization.data(withJSONObject: info, options: [.sortedKeys]), as: UTF8.self))
         if wants("sgemm_1024") { benchSGEMM(timing) }
+        if wants("gemm") { GEMMBench.run(rounds: quick ? 3 : 7, secondsPerRound: quick ? 0.05 : 0.2) }
         if wants("codec") { try CodecBench.run(rounds: quick ? 3 : 7, secondsPerRound: quick ? 0.05 : 0.2) }
         if wants("probe_reply") { try ProbeReplyBench.run(rounds: quick ? 3 : 7) }
         try benchData(timing)
