@@ -40,18 +40,8 @@ public final class PackedMatrix: @unchecked Sendable {
     public func multiply(m: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                          beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         guard m > 0 else { return }
-        let rows = Int(ADVLENS_GEMM_ROWS)
-        let needsScratch = m % rows != 0
-        let tasks = m * n * k >= BLAS.splitThreshold ? min(panels, 4) : 1
-        let (k, n, storage, panels) = (k, n, storage, panels)
-        Parallel.forEachTask(tasks) { t, _ in
-            let p0 = t * panels / tasks, p1 = (t + 1) * panels / tasks
-            guard p0 < p1 else { return }
-            let scratch: UnsafeMutablePointer<Float>? = needsScratch ? .allocate(capacity: rows * k) : nil
-            defer { scratch?.deallocate() }
-            advlens_gemm_run(Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), storage, beta, c, Int32(ldc),
-                             Int32(p0), Int32(p1), scratch)
-        }
+        PackedMatrix.run(m: m, n: n, k: k, panels: panels, alpha: alpha, a: a, lda: lda, packed: storage,
+                         beta: beta, c: c, ldc: ldc, scratch: nil)
     }
 
     /// Floats a packed op(B) of k×n takes (for callers packing into their own scratch).
@@ -77,20 +67,28 @@ public final class PackedMatrix: @unchecked Sendable {
                                 scratch: UnsafeMutablePointer<Float>) {
         guard m > 0, n > 0 else { return }
         let panels = (n + Int(ADVLENS_GEMM_PANEL) - 1) / Int(ADVLENS_GEMM_PANEL)
-        let tasks = m * n * k >= BLAS.splitThreshold && !Parallel.isInsideRegion ? min(panels, 4) : 1
-        if tasks <= 1 {
-            advlens_gemm_run(Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), packed, beta, c, Int32(ldc), 0, Int32(panels), scratch)
-            return
-        }
+        run(m: m, n: n, k: k, panels: panels, alpha: alpha, a: a, lda: lda, packed: packed, beta: beta, c: c, ldc: ldc,
+            scratch: scratch)
+    }
+
+    /// Both `multiply` forms: C's panels split into up to four tasks when the product is large and
+    /// more than one core is free (never inside a parallel region), else one call. The first task
+    /// uses the caller's row scratch when given; a task without one that needs it (m not a
+    /// multiple of the tile's rows) makes its own.
+    private static func run(m: Int, n: Int, k: Int, panels: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                            packed: UnsafePointer<Float>, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                            scratch: UnsafeMutablePointer<Float>?) {
+        let wanted = m * n * k >= BLAS.splitThreshold ? min(panels, 4) : 1
+        let tasks = Parallel.workers(forTasks: wanted) > 1 ? wanted : 1
         let rows = Int(ADVLENS_GEMM_ROWS)
+        let needsScratch = m % rows != 0
         Parallel.forEachTask(tasks) { t, _ in
             let p0 = t * panels / tasks, p1 = (t + 1) * panels / tasks
             guard p0 < p1 else { return }
-            // The first task uses the caller's scratch; the others their own.
-            let own: UnsafeMutablePointer<Float>? = t == 0 ? nil : .allocate(capacity: rows * k)
+            let own: UnsafeMutablePointer<Float>? = needsScratch && (t > 0 || scratch == nil) ? .allocate(capacity: rows * k) : nil
             defer { own?.deallocate() }
             advlens_gemm_run(Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), packed, beta, c, Int32(ldc),
-                             Int32(p0), Int32(p1), own ?? scratch)
+                             Int32(p0), Int32(p1), own ?? (t == 0 ? scratch : nil))
         }
     }
 

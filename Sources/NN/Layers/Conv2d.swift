@@ -95,10 +95,14 @@ public final class Conv2d: LeafLayer {
     /// every core busy. Free to depend on the thread count: the products run on AdvLens' own
     /// GEMM, where a column's result does not depend on the columns beside it.
     func productImages(_ g: ConvGeometry, batch n: Int) -> Int {
-        let P = max(1, g.patches), perImage = max(1, g.columnRows * P)
-        let byColumns = min((Conv2d.groupColumns + P - 1) / P, max(1, Conv2d.groupColumnFloats / perImage))
         let perWorker = (n + Parallel.workers - 1) / max(1, Parallel.workers)
-        return max(1, min(byColumns, perWorker))
+        return max(1, min(imagesForColumns(g), perWorker))
+    }
+
+    /// Images that make `groupColumns` columns, within `groupColumnFloats` of columns.
+    func imagesForColumns(_ g: ConvGeometry) -> Int {
+        let P = max(1, g.patches), perImage = max(1, g.columnRows * P)
+        return min((Conv2d.groupColumns + P - 1) / P, max(1, Conv2d.groupColumnFloats / perImage))
     }
 
     /// Images per group (per GEMM) of a backward pass that computes parameter gradients.
@@ -108,10 +112,8 @@ public final class Conv2d: LeafLayer {
     /// Fixed by the geometry and the batch size alone, never the thread count, so the
     /// segments' sums do not depend on it.
     func groupSize(_ g: ConvGeometry, batch: Int) -> Int {
-        let P = max(1, g.patches), perImage = max(1, g.columnRows * P)
-        let byWork = Conv2d.groupWork / max(1, perImage * outChannels)
-        let byColumns = min((Conv2d.groupColumns + P - 1) / P, max(1, Conv2d.groupColumnFloats / perImage))
-        return max(1, min(batch, max(byWork, byColumns)))
+        let byWork = Conv2d.groupWork / max(1, max(1, g.columnRows * max(1, g.patches)) * outChannels)
+        return max(1, min(batch, max(byWork, imagesForColumns(g))))
     }
 
     /// Weight-gradient segments of a batch of `n`: up to `maxSegments`, but no more than the
