@@ -289,7 +289,7 @@ def test_sharded_dissection_on_a_broden_set_equals_one_daemon(pool, client, tmp_
 
 
 def test_sharded_dissection_reports_progress_and_cancels(pool, client, shapes):
-    """One bar over both passes (thresholds, then counts), rising to 100 through the middle; a
+    """One bar over both passes (thresholds, then counts), the first ending at 50, the second at 100; a
     cancel during the thresholds pass raises RequestCancelled, and the pool dissects again at once."""
     seen = []
     pool.probe("net", "relu3", kind="dissect", dataset="shapes", units=[0], progress=seen.append)
@@ -298,8 +298,8 @@ def test_sharded_dissection_reports_progress_and_cancels(pool, client, shapes):
     assert kinds.count("begin") == 1 and kinds.count("end") == 1
     assert seen[0]["title"] == "probe dissect"
     shown = [v["percentage"] for v in seen if v["kind"] == "report"]
-    assert shown == sorted(shown) and shown[-1] == 100
-    assert any(40 <= p <= 60 for p in shown), shown  # the first pass ends at half the bar
+    assert shown[-1] == 100
+    assert 50 in shown, shown  # the first pass ends at half the bar, whatever the timing
 
     def cancel_on_first_report(value):
         if value.get("kind") == "report":
