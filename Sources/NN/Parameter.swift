@@ -8,12 +8,13 @@ import TensorEngine
 /// same model may run concurrently, which is why it is a class marked unchecked-Sendable:
 /// the daemon's model lock, not the type system, serialises writers with readers.
 ///
-/// A rank-2 value also keeps its packed forms for AdvLens' GEMM (`packed(transposed:)`), made on
-/// first use and dropped whenever the value is set or changed in place.
+/// A rank-2 value also keeps its packed forms for AdvLens' GEMM (`packed(transposed:)`), and any
+/// value its transposed and derived forms (`transposedMatrix`, `derived`), made on first use
+/// and dropped whenever the value is set or changed in place.
 public final class Parameter: @unchecked Sendable {
     public let name: String
     public var value: Tensor {
-        didSet { packedLock.withLock { packedForms = [nil, nil]; transposedForm = nil } }
+        didSet { packedLock.withLock { packedForms = [nil, nil]; transposedForm = nil; derivedForms = [:] } }
     }
     /// Trainable weights get gradients and optimiser updates; buffers do not.
     public let trainable: Bool
@@ -61,6 +62,22 @@ public final class Parameter: @unchecked Sendable {
             }
             transposedForm = t
             return t
+        }
+    }
+
+    /// Arrays a layer derives from the value, by the layer's key (a convolution's filters
+    /// gathered per tap class for an input size, `Conv2d+TapClasses.swift`).
+    private var derivedForms: [String: [Float]] = [:]
+
+    /// The array `make` derives from the value under `key`, made on first use and kept until the
+    /// value changes: for a layer's rearranged weights that every call of an attack would
+    /// otherwise rebuild.
+    public func derived(_ key: String, _ make: (Tensor) -> [Float]) -> [Float] {
+        packedLock.withLock {
+            if let d = derivedForms[key] { return d }
+            let d = make(value)
+            derivedForms[key] = d
+            return d
         }
     }
 

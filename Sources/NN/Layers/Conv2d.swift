@@ -19,7 +19,10 @@ import TensorEngine
 /// segments added in order, so results do not depend on thread timing or the thread count.
 /// Only the gradients asked for are computed. Grouped convolutions run one GEMM per group on
 /// the group's columns; depthwise ones (one input channel per group, MobileNet's) skip the
-/// columns and run a direct kernel per plane (`Conv2d+Depthwise.swift`).
+/// columns and run a direct kernel per plane (`Conv2d+Depthwise.swift`). On small planes
+/// mostly in the padding (ResNet-18's later stages at 32×32) the forward product and the input
+/// gradient's run per tap class, skipping the padding's zeros with the same bits
+/// (`Conv2d+TapClasses.swift`).
 public final class Conv2d: LeafLayer {
     public let name: String
     public var kind: String { "conv2d" }
@@ -177,14 +180,19 @@ public final class Conv2d: LeafLayer {
         // output channels are split between tasks too.
         let splits = depthwise && chunks < Parallel.workers ? min(O, Parallel.workers) : 1
         let workers = Parallel.workers(forTasks: chunks * splits)
+        // Small planes mostly in the padding: one product per tap class (`Conv2d+TapClasses.swift`).
+        let taps = tapClasses(g)
+        let classWeights = taps.map { self.classWeights($0, value: parameters?.weight) } ?? []
+        if taps != nil { Conv2d.tapClassCalls.record(forward: true) }
         let ws = run.workspace
         var cols: [UnsafeMutablePointer<Float>] = [], prods: [UnsafeMutablePointer<Float>] = [], temps: [UnsafeMutablePointer<Float>] = []
-        var packs: [UnsafeMutablePointer<Float>] = []
+        var packs: [UnsafeMutablePointer<Float>] = [], classProds: [UnsafeMutablePointer<Float>] = []
         for w in 0..<workers {
             cols.append(ws.buffer(100 + w, count: depthwise ? 1 : K * gs * P))
             prods.append(ws.buffer(200 + w, count: O * gs * P))
             temps.append(ws.buffer(300 + w, count: max(P, Im2Col.scratchCount(g), PackedMatrix.scratchCount(k: K))))
             packs.append(ws.buffer(500 + w, count: depthwise ? 1 : PackedMatrix.packedCount(k: K, n: gs * P)))
+            classProds.append(ws.buffer(600 + w, count: taps != nil ? Og * gs * P : 1))
         }
 
         x.data.withUnsafeBufferPointer { xs in
@@ -193,6 +201,7 @@ public final class Conv2d: LeafLayer {
         reluOut.withUnsafeMutableBufferPointer { ro in
         poolOut.withUnsafeMutableBufferPointer { po in
         argmax.withUnsafeMutableBufferPointer { am in
+        classWeights.withUnsafeBufferPointer { cw in
             let xp = xs.baseAddress!, wp = wv.baseAddress!
             let cop = co.baseAddress, rop = ro.baseAddress, pop = po.baseAddress, amp = am.baseAddress
             let bp = biasValue?.data
@@ -208,6 +217,11 @@ public final class Conv2d: LeafLayer {
                             Conv2d.depthwisePlane(xp + (i0 + i) * inPer + (o / Og) * groupIn, g, weights: wp + o * K,
                                                   into: prod + o * ld + i * P, scratch: temp)
                         }
+                    }
+                } else if let taps {
+                    for gi in 0..<G {
+                        classProducts(taps, xp + i0 * inPer + gi * groupIn, images: nb, inPer: inPer, group: gi, weights: cw.baseAddress!,
+                                      col: col, pack: pack, classProd: classProds[worker], scratch: temp, into: prod + gi * Og * ld)
                     }
                 } else {
                     for gi in 0..<G {
@@ -243,7 +257,7 @@ public final class Conv2d: LeafLayer {
                     }
                 }
             }
-        } } } } } }
+        } } } } } } }
 
         return BlockOutputs(conv: wantConv ? Tensor(shape: convShape, data: convOut) : nil,
                             relu: wantRelu ? Tensor(shape: convShape, data: reluOut) : nil,
@@ -311,10 +325,17 @@ public final class Conv2d: LeafLayer {
         let gs = wantParams ? groupSize(g, batch: n) : (depthwise ? 1 : productImages(g, batch: n))
         let segments = wantParams ? segmentCount(g, batch: n) : min(n, Conv2d.maxSegments)
         let workers = Parallel.workers(forTasks: segments)
+        // Small planes mostly in the padding: the input gradient's product per tap class.
+        let taps = needInput ? tapClasses(g) : nil
+        if taps != nil { Conv2d.tapClassCalls.record(forward: false) }
         let ws = pass.execution.workspace
         var cols: [UnsafeMutablePointer<Float>] = [], dys: [UnsafeMutablePointer<Float>] = [], temps: [UnsafeMutablePointer<Float>] = []
         var packs: [UnsafeMutablePointer<Float>] = []
+        // A class's columns of dY [Og, ·] and its column gradient [C·T, ·].
+        var dyClasses: [UnsafeMutablePointer<Float>] = [], colClasses: [UnsafeMutablePointer<Float>] = []
         for w in 0..<workers {
+            dyClasses.append(ws.buffer(600 + w, count: taps != nil ? Og * gs * P : 1))
+            colClasses.append(ws.buffer(900 + w, count: taps != nil ? K * gs * P : 1))
             // Depthwise: the padded input plane and its gradient instead of columns.
             cols.append(ws.buffer(100 + w, count: depthwise ? Im2Col.scratchCount(g) : K * gs * P))
             dys.append(ws.buffer(200 + w, count: O * gs * P))
@@ -406,13 +427,15 @@ public final class Conv2d: LeafLayer {
                             if needInput {
                                 // The column gradient reuses the column buffer.
                                 addInputGradient(wTs.baseAddress! + gi * Og, d + gi * Og * ld, images: nb, g, inPer: inPer, col: col,
-                                                 pack: pack, scratch: temp, into: dxp! + i0 * inPer + gi * groupIn)
+                                                 pack: pack, scratch: temp, taps: taps, classBuffers: (dyClasses[worker], colClasses[worker]),
+                                                 into: dxp! + i0 * inPer + gi * groupIn)
                             }
                         }
                     } else if needInput && !depthwise {
                         for gi in 0..<G {
                             addInputGradient(wTs.baseAddress! + gi * Og, d + gi * Og * ld, images: nb, g, inPer: inPer, col: col,
-                                             pack: pack, scratch: temp, into: dxp! + i0 * inPer + gi * groupIn)
+                                             pack: pack, scratch: temp, taps: taps, classBuffers: (dyClasses[worker], colClasses[worker]),
+                                             into: dxp! + i0 * inPer + gi * groupIn)
                         }
                     }
                     if wantParams {
@@ -484,13 +507,20 @@ extension Conv2d {
     /// gradient, packed into `pack`) folded into `dx` (which holds zeros or other groups'
     /// channels), or, for one image of a pointwise geometry, the product written straight into
     /// the image's gradient. On AdvLens' own GEMM, so an image's gradient does not depend on
-    /// the images beside it in the product.
+    /// the images beside it in the product. With `taps` the column gradient is the class
+    /// products' (`classInputGradient`, scratch in `classBuffers`), with the same bits.
     @inline(__always)
     func addInputGradient(_ wT: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, inPer: Int,
                           col: UnsafeMutablePointer<Float>, pack: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                          taps: TapClasses?, classBuffers: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>),
                           into dx: UnsafeMutablePointer<Float>) {
         let (K, P, rows) = (g.columnRows, g.patches, outChannels / groups)
         let ld = images * P
+        if let taps {
+            classInputGradient(taps, wT: wT, dy: dy, images: images, inPer: inPer, pack: pack, dyClass: classBuffers.0,
+                               colClass: classBuffers.1, scratch: scratch, into: dx)
+            return
+        }
         PackedMatrix.pack(transposed: false, k: rows, n: ld, b: dy, ldb: ld, into: pack)
         if images == 1 && g.isPointwise {
             PackedMatrix.multiply(m: K, n: P, k: rows, a: wT, lda: outChannels, packed: pack, c: dx, ldc: P, scratch: scratch)

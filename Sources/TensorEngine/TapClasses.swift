@@ -1,0 +1,208 @@
+/// The output positions of a convolution grouped into **tap classes**: positions whose windows
+/// have the same kernel taps (ki, kj) inside the image.
+///
+/// Why: im2col writes a zero for every tap that falls into the padding, and the GEMM multiplies
+/// it. On the small planes of a deep network at a small input (ResNet-18 at 32×32: layer4's
+/// 3×3 convolutions on 1×1 planes see 1 live tap in 9, layer3's on 2×2 planes 4 in 9) most of
+/// the product is such zeros. Within a class every live tap is inside the image for every
+/// position, so a class's columns hold only live taps (no bounds checks, no zeros) and its
+/// product skips the dead ones. The live rows stay in the dense order (c, ki, kj), so each
+/// product element is the dense element's fused multiply-add chain without its a·(+0) terms,
+/// which do not change an accumulator that starts at +0: the same bits (unless a dead tap's
+/// weight is infinite or NaN, where the dense product's inf·0 gives NaN).
+///
+/// The taps inside the image for output row oy are one range of ki, and the ranges only move
+/// down as oy grows, so the rows with equal ranges are consecutive; likewise columns. A class
+/// is therefore a rectangle of output rows × columns with a rectangle of live taps, and the
+/// classes are the row bands × the column bands (9 for a 3×3, stride-1, padding-1 kernel on a
+/// plane of at least 3×3; 1 on a 1×1 plane).
+///
+/// The input gradient runs its product Wᵀ·dY per class too (an element is the same chain over
+/// the filters, so only the dead entries are dropped), and `fold` adds the class matrices into
+/// the image gradient in `Im2Col.fold`'s order.
+public struct TapClasses: Sendable {
+    /// One class: its output positions and its live taps.
+    public struct TapClass: Sendable, Equatable {
+        /// Output rows and columns of its positions.
+        public let rows: Range<Int>, columns: Range<Int>
+        /// Live kernel rows ki and kernel columns kj (empty when every tap is in the padding).
+        public let kernelRows: Range<Int>, kernelColumns: Range<Int>
+        /// Output positions.
+        public var positions: Int { rows.count * columns.count }
+        /// Live taps.
+        public var taps: Int { kernelRows.count * kernelColumns.count }
+    }
+
+    public let geometry: ConvGeometry
+    /// Row bands × column bands, row-major.
+    public let classes: [TapClass]
+
+    public init(_ g: ConvGeometry) {
+        geometry = g
+        // Consecutive output positions (along one axis) with the same live kernel range.
+        func bands(out: Int, kernel: Int, stride: Int, pad: Int, dilation: Int, size: Int) -> [(Range<Int>, Range<Int>)] {
+            var result: [(Range<Int>, Range<Int>)] = []
+            for o in 0..<out {
+                // Input index o·s - pad + k·d in [0, size): k >= ceil((pad - o·s) / d), k <= floor((size - 1 + pad - o·s) / d).
+                let a = pad - o * stride, b = size - 1 + pad - o * stride
+                let lo = a <= 0 ? 0 : (a + dilation - 1) / dilation
+                let hi = b < 0 ? 0 : min(kernel, b / dilation + 1)
+                let live = lo < hi ? lo..<hi : 0..<0
+                if let last = result.last, last.1 == live {
+                    result[result.count - 1].0 = last.0.lowerBound..<(o + 1)
+                } else {
+                    result.append((o..<(o + 1), live))
+                }
+            }
+            return result
+        }
+        let rowBands = bands(out: g.outH, kernel: g.kernelH, stride: g.strideH, pad: g.padH, dilation: g.dilationH, size: g.height)
+        let columnBands = bands(out: g.outW, kernel: g.kernelW, stride: g.strideW, pad: g.padW, dilation: g.dilationW, size: g.width)
+        classes = rowBands.flatMap { r in
+            columnBands.map { c in TapClass(rows: r.0, columns: c.0, kernelRows: r.1, kernelColumns: c.1) }
+        }
+    }
+
+    /// Live multiply-adds over the dense product's: Σ taps·positions / (kh·kw·outH·outW).
+    public var liveFraction: Double {
+        let live = classes.reduce(0) { $0 + $1.taps * $1.positions }
+        return Double(live) / Double(max(1, geometry.kernelH * geometry.kernelW * geometry.patches))
+    }
+
+    /// Live fraction at or below which the class products replace the dense one. Each class
+    /// costs a gather of its columns and a copy of its product, element by element, and a
+    /// product of fewer columns, where the dense path copies whole rows; saving a fifth of the
+    /// multiply-adds pays for that, less does not. Measured on ResNet-18 at 32×32 (batch 64,
+    /// daemon CPU time): 0.85, which adds the 8×8 planes (84% live), ran PGD-10 1.05x and
+    /// predict 1.03x slower than 0.8; 0.6, which drops the 4×4 planes (69%), ran predict 1.19x
+    /// slower.
+    public static let maximumLiveFraction = 0.8
+    /// Kernels with more taps keep the dense product: the classes and the filters gathered per
+    /// class grow with the taps, and the networks' largest kernels (7×7 stems, 49 taps) run on
+    /// planes large enough to stay dense anyway.
+    public static let maximumTaps = 64
+
+    /// The classes of `g` when their products save enough (`maximumLiveFraction`), else nil.
+    public static func worthwhile(_ g: ConvGeometry) -> TapClasses? {
+        guard g.kernelH * g.kernelW <= maximumTaps, !g.isPointwise else { return nil }
+        let t = TapClasses(g)
+        return t.liveFraction <= maximumLiveFraction ? t : nil
+    }
+
+    /// Calls `body` with, for each column of class `m`'s matrix over `images` images (image b's
+    /// positions at b·positions, each row-major), the offset origin + b·imageStride +
+    /// oy·rowStride + ox·columnStride of its position (oy, ox): one gather loop per row then
+    /// serves every image and position, where copying the class's runs (often one float wide on
+    /// the small planes classes are for) would cost a call each.
+    @inline(__always)
+    func withOffsets<R>(_ m: Int, images: Int, imageStride: Int, rowStride: Int, columnStride: Int, origin: Int,
+                        _ body: (UnsafePointer<Int>, Int) -> R) -> R {
+        let n = images * classes[m].positions
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: max(1, n)) { buffer in
+            fillOffsets(m, images: images, imageStride: imageStride, rowStride: rowStride, columnStride: columnStride,
+                        origin: origin, into: buffer.baseAddress!)
+            return body(UnsafePointer(buffer.baseAddress!), n)
+        }
+    }
+
+    /// The offsets of `withOffsets`, written to `off` (images·positions entries).
+    @inline(__always)
+    func fillOffsets(_ m: Int, images: Int, imageStride: Int, rowStride: Int, columnStride: Int, origin: Int,
+                     into off: UnsafeMutablePointer<Int>) {
+        let k = classes[m]
+        var q = 0
+        for i in 0..<images {
+            for oy in k.rows {
+                let row = origin + i * imageStride + oy * rowStride
+                for ox in k.columns { off[q] = row + ox * columnStride; q += 1 }
+            }
+        }
+    }
+
+    /// Unfolds `images` images (C×H×W, the first at `x`, `inPer` floats apart) into class `m`'s
+    /// columns: rows (c, ki, kj) over the live taps in the dense order, row stride `ldcol`;
+    /// columns image by image, each image's positions row-major.
+    public func unfold(_ m: Int, _ x: UnsafePointer<Float>, images: Int, inPer: Int, into col: UnsafeMutablePointer<Float>,
+                       ldcol: Int) {
+        let g = geometry, k = classes[m], (H, W) = (g.height, g.width)
+        withOffsets(m, images: images, imageStride: inPer, rowStride: g.strideH * W, columnStride: g.strideW,
+                    origin: -g.padH * W - g.padW) { off, n in
+            var row = col
+            for c in 0..<g.channels {
+                for ki in k.kernelRows {
+                    for kj in k.kernelColumns {
+                        let base = x + c * H * W + ki * g.dilationH * W + kj * g.dilationW
+                        for q in 0..<n { row[q] = base[off[q]] }
+                        row += ldcol
+                    }
+                }
+            }
+        }
+    }
+
+    /// Copies class `m`'s positions of `images` images between a dense matrix (row stride `ld`,
+    /// image b's positions at column b·patches) and a class matrix (row stride `ldClass`, image
+    /// b's at column b·positions), `rows` rows.
+    public func copy(_ m: Int, rows: Int, images: Int, toDense: Bool, dense: UnsafeMutablePointer<Float>, ld: Int,
+                     classMatrix: UnsafeMutablePointer<Float>, ldClass: Int) {
+        withOffsets(m, images: images, imageStride: geometry.patches, rowStride: geometry.outW, columnStride: 1, origin: 0) { off, n in
+            for r in 0..<rows {
+                let d = dense + r * ld, s = classMatrix + r * ldClass
+                if toDense {
+                    for q in 0..<n { d[off[q]] = s[q] }
+                } else {
+                    for q in 0..<n { s[q] = d[off[q]] }
+                }
+            }
+        }
+    }
+
+    /// Folds column gradients held per class back into the gradients of `images` images (C×H×W,
+    /// the first at `dx`, `inPer` floats apart), adding to what they hold: `cols` holds the class
+    /// matrices one after another, class m's [C·T_m rows (c, ki, kj) over its live taps,
+    /// images·positions_m columns as `unfold` writes them]. The additions into each input value
+    /// come in `Im2Col.fold`'s order, tap by tap in the order (c, ki, kj) (a tap reads an input
+    /// value from at most one position), so the sums are the dense fold's to the bit, without
+    /// copying the classes into a dense column matrix first.
+    public func fold(_ cols: UnsafePointer<Float>, images: Int, inPer: Int, into dx: UnsafeMutablePointer<Float>) {
+        let g = geometry, (H, W) = (g.height, g.width)
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: max(1, images * g.patches)) { buffer in
+            let off = buffer.baseAddress!
+            var q = 0
+            for m in classes.indices {
+                fillOffsets(m, images: images, imageStride: inPer, rowStride: g.strideH * W, columnStride: g.strideW,
+                            origin: -g.padH * W - g.padW, into: off + q)
+                q += images * classes[m].positions
+            }
+            for c in 0..<g.channels {
+                for ki in 0..<g.kernelH {
+                    for kj in 0..<g.kernelW {
+                        let base = dx + c * H * W + ki * g.dilationH * W + kj * g.dilationW
+                        var matrix = cols, first = 0
+                        for k in classes {
+                            let n = images * k.positions
+                            if k.kernelRows.contains(ki) && k.kernelColumns.contains(kj) {
+                                let t = (ki - k.kernelRows.lowerBound) * k.kernelColumns.count + kj - k.kernelColumns.lowerBound
+                                let src = matrix + (c * k.taps + t) * n, o = off + first
+                                for j in 0..<n { base[o[j]] += src[j] }
+                            }
+                            matrix += g.channels * k.taps * n
+                            first += n
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sets class `m`'s positions of `images` images to +0 in `rows` consecutive rows of a dense
+    /// matrix: the output of a class with no live tap (before its bias).
+    public func zero(_ m: Int, rows: Int, images: Int, dense: UnsafeMutablePointer<Float>, ld: Int) {
+        withOffsets(m, images: images, imageStride: geometry.patches, rowStride: geometry.outW, columnStride: 1, origin: 0) { off, n in
+            for r in 0..<rows {
+                let d = dense + r * ld
+                for q in 0..<n { d[off[q]] = 0 }
+            }
+        }
+    }
+}
