@@ -49,6 +49,8 @@ extension Im2Col {
     static func packPanels(_ src: UnsafePointer<Float>, imageStride: Int, planeStride: Int, rowStride: Int, images: Int,
                            channels: Int, kernel: (Int, Int), stride: (Int, Int), dilation: (Int, Int), out: (Int, Int),
                            into packed: UnsafeMutablePointer<Float>) {
+        // A column's offset within `src` is a 32-bit lane (the gather's index).
+        precondition(images * imageStride <= Int(Int32.max), "Im2Col.packPanels: images too large for 32-bit offsets")
         var s = advlens_conv_source(image_stride: imageStride, plane_stride: planeStride, row_stride: rowStride,
                                     images: Int32(images), channels: Int32(channels), kh: Int32(kernel.0), kw: Int32(kernel.1),
                                     sh: Int32(stride.0), sw: Int32(stride.1), dh: Int32(dilation.0), dw: Int32(dilation.1),
