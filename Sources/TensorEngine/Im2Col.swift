@@ -136,17 +136,7 @@ public enum Im2Col {
         let (Hp, Wp) = (H + ph + pb, W + pw + pr)
         var src = x
         if ph > 0 || pw > 0 || pb > 0 || pr > 0 {
-            for c in 0..<g.channels {
-                let plane = scratch + c * Hp * Wp, from = x + c * H * W
-                zero(plane, ph * Wp)
-                for iy in 0..<H {
-                    let row = plane + (iy + ph) * Wp
-                    for j in 0..<pw { row[j] = 0 }
-                    for j in 0..<pr { row[pw + W + j] = 0 }
-                    copyRow(from + iy * W, row + pw, W)
-                }
-                zero(plane + (ph + H) * Wp, pb * Wp)
-            }
+            for c in 0..<g.channels { padPlane(x + c * H * W, g, into: scratch + c * Hp * Wp) }
             src = UnsafePointer(scratch)
         }
         for c in 0..<g.channels {
@@ -158,6 +148,22 @@ public enum Im2Col {
                 }
             }
         }
+    }
+
+    /// Copies one H×W plane into `to` ((H + top + bottom) × (W + left + right)) inside the
+    /// geometry's zero border.
+    @inline(__always)
+    static func padPlane(_ from: UnsafePointer<Float>, _ g: ConvGeometry, into to: UnsafeMutablePointer<Float>) {
+        let (H, W, ph, pw, pr) = (g.height, g.width, g.padH, g.padW, g.padRight)
+        let Wp = W + pw + pr
+        zero(to, ph * Wp)
+        for iy in 0..<H {
+            let row = to + (iy + ph) * Wp
+            for j in 0..<pw { row[j] = 0 }
+            for j in 0..<pr { row[pw + W + j] = 0 }
+            copyRow(from + iy * W, row + pw, W)
+        }
+        zero(to + (ph + H) * Wp, g.padBottom * Wp)
     }
 
     /// Copies `n` floats between buffers that do not overlap, in 8- and 4-wide pieces (the

@@ -140,6 +140,20 @@ public struct TapClasses: Sendable {
         }
     }
 
+    /// `unfold`'s columns of class `m`, written straight into `PackedMatrix`'s panels
+    /// (`Im2Col.packPanels`; bit for bit `PackedMatrix.pack` of `unfold`'s matrix): the class's
+    /// first position and first live tap fix the origin, inside the image, and every other
+    /// value is a fixed stride from it.
+    public func unfoldPacked(_ m: Int, _ x: UnsafePointer<Float>, images: Int, inPer: Int, into packed: UnsafeMutablePointer<Float>) {
+        let g = geometry, k = classes[m]
+        let origin = (k.rows.lowerBound * g.strideH - g.padH + k.kernelRows.lowerBound * g.dilationH) * g.width
+            + k.columns.lowerBound * g.strideW - g.padW + k.kernelColumns.lowerBound * g.dilationW
+        Im2Col.packPanels(x + origin, imageStride: inPer, planeStride: g.height * g.width, rowStride: g.width, images: images,
+                          channels: g.channels, kernel: (k.kernelRows.count, k.kernelColumns.count),
+                          stride: (g.strideH, g.strideW), dilation: (g.dilationH, g.dilationW),
+                          out: (k.rows.count, k.columns.count), into: packed)
+    }
+
     /// Copies class `m`'s positions of `images` images between a dense matrix (row stride `ld`,
     /// image b's positions at column b·patches) and a class matrix (row stride `ldClass`, image
     /// b's at column b·positions), `rows` rows.

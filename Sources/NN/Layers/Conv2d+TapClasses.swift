@@ -52,10 +52,10 @@ extension Conv2d {
 
     /// One group's forward product for `images` consecutive images (the first at `x`, `inPer`
     /// floats apart), class by class, into `prod` (Og rows, row stride images·patches): each
-    /// class's columns (`col`), packed (`pack`), times its gathered filters (`weights`, the
+    /// class's columns, unfolded straight into the packed panels (`pack`), times its gathered filters (`weights`, the
     /// `classWeights` array), into `classProd`, then copied to the class's positions.
     func classProducts(_ taps: TapClasses, _ x: UnsafePointer<Float>, images: Int, inPer: Int, group gi: Int,
-                       weights: UnsafePointer<Float>, col: UnsafeMutablePointer<Float>, pack: UnsafeMutablePointer<Float>,
+                       weights: UnsafePointer<Float>, pack: UnsafeMutablePointer<Float>,
                        classProd: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                        into prod: UnsafeMutablePointer<Float>) {
         let g = taps.geometry, Og = outChannels / groups, ld = images * g.patches
@@ -67,8 +67,7 @@ extension Conv2d {
                 taps.zero(m, rows: Og, images: images, dense: prod, ld: ld)
                 continue
             }
-            taps.unfold(m, x, images: images, inPer: inPer, into: col, ldcol: ldm)
-            PackedMatrix.pack(transposed: false, k: rows, n: ldm, b: col, ldb: ldm, into: pack)
+            taps.unfoldPacked(m, x, images: images, inPer: inPer, into: pack)
             PackedMatrix.multiply(m: Og, n: ldm, k: rows, a: weights + offset + gi * Og * rows, lda: rows, packed: pack,
                                   c: classProd, ldc: ldm, scratch: scratch)
             taps.copy(m, rows: Og, images: images, toDense: true, dense: prod, ld: ld,

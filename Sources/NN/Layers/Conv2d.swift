@@ -7,7 +7,8 @@ import TensorEngine
 ///
 /// Forward: each group of images (`productImages`: one where an image has many output
 /// positions, several where it has few) is one task on one core (see `Parallel`): im2col of the
-/// group's images side by side, one product with the filter matrix on AdvLens' own GEMM
+/// group's images side by side written straight into the GEMM's packed panels
+/// (`Im2Col.unfoldPacked`, the column matrix never written whole), one product with the filter matrix on AdvLens' own GEMM
 /// (`PackedMatrix`: an image's outputs do not depend on the images beside it), then the
 /// [out, patches] product is scattered into NCHW with the bias added. When the layers after
 /// it are a ReLU and/or a max pooling (`Sequence` finds these blocks) they are applied in the
@@ -188,7 +189,8 @@ public final class Conv2d: LeafLayer {
         var cols: [UnsafeMutablePointer<Float>] = [], prods: [UnsafeMutablePointer<Float>] = [], temps: [UnsafeMutablePointer<Float>] = []
         var packs: [UnsafeMutablePointer<Float>] = [], classProds: [UnsafeMutablePointer<Float>] = []
         for w in 0..<workers {
-            cols.append(ws.buffer(100 + w, count: depthwise ? 1 : K * gs * P))
+            // The dense path's padded images (`Im2Col.unfoldPacked`).
+            cols.append(ws.buffer(100 + w, count: depthwise || taps != nil ? 1 : max(1, Im2Col.packedScratchCount(g, images: gs))))
             prods.append(ws.buffer(200 + w, count: O * gs * P))
             temps.append(ws.buffer(300 + w, count: max(P, Im2Col.scratchCount(g), PackedMatrix.scratchCount(k: K))))
             packs.append(ws.buffer(500 + w, count: depthwise ? 1 : PackedMatrix.packedCount(k: K, n: gs * P)))
@@ -221,12 +223,12 @@ public final class Conv2d: LeafLayer {
                 } else if let taps {
                     for gi in 0..<G {
                         classProducts(taps, xp + i0 * inPer + gi * groupIn, images: nb, inPer: inPer, group: gi, weights: cw.baseAddress!,
-                                      col: col, pack: pack, classProd: classProds[worker], scratch: temp, into: prod + gi * Og * ld)
+                                      pack: pack, classProd: classProds[worker], scratch: temp, into: prod + gi * Og * ld)
                     }
                 } else {
                     for gi in 0..<G {
-                        let cols = columns(xp + i0 * inPer + gi * groupIn, images: nb, g, inPer: inPer, into: col, scratch: temp)
-                        PackedMatrix.pack(transposed: false, k: K, n: ld, b: cols, ldb: ld, into: pack)
+                        // The columns go straight into the panels: pack(unfold(x)) without the column matrix.
+                        Im2Col.unfoldPacked(xp + i0 * inPer + gi * groupIn, images: nb, inPer: inPer, g, into: pack, scratch: col)
                         PackedMatrix.multiply(m: Og, n: ld, k: K, a: wp + gi * Og * K, lda: K, packed: pack,
                                               c: prod + gi * Og * ld, ldc: ld, scratch: temp)
                     }
