@@ -94,7 +94,9 @@ static void pack_avx512(const float *src, const advlens_conv_source *s, int K, f
                         v = _mm512_loadu_ps(p + start[0]);
                     } else if (evens) {
                         const float *e = p + base[0];
-                        v = _mm512_permutex2var_ps(_mm512_loadu_ps(e), even, _mm512_loadu_ps(e + NR));
+                        // The second load stops at e[30], the last float the even lanes take
+                        // (e[31] may lie past the source's end).
+                        v = _mm512_permutex2var_ps(_mm512_loadu_ps(e), even, _mm512_maskz_loadu_ps((__mmask16)0x7FFF, e + NR));
                     } else if (runs <= MAX_RUNS) {
                         v = _mm512_setzero_ps();
                         // (p + start[r] may point before the row; only the masked lanes are read.)

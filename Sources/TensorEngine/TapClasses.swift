@@ -119,29 +119,9 @@ public struct TapClasses: Sendable {
         }
     }
 
-    /// Unfolds `images` images (C×H×W, the first at `x`, `inPer` floats apart) into class `m`'s
-    /// columns: rows (c, ki, kj) over the live taps in the dense order, row stride `ldcol`;
-    /// columns image by image, each image's positions row-major.
-    public func unfold(_ m: Int, _ x: UnsafePointer<Float>, images: Int, inPer: Int, into col: UnsafeMutablePointer<Float>,
-                       ldcol: Int) {
-        let g = geometry, k = classes[m], (H, W) = (g.height, g.width)
-        withOffsets(m, images: images, imageStride: inPer, rowStride: g.strideH * W, columnStride: g.strideW,
-                    origin: -g.padH * W - g.padW) { off, n in
-            var row = col
-            for c in 0..<g.channels {
-                for ki in k.kernelRows {
-                    for kj in k.kernelColumns {
-                        let base = x + c * H * W + ki * g.dilationH * W + kj * g.dilationW
-                        for q in 0..<n { row[q] = base[off[q]] }
-                        row += ldcol
-                    }
-                }
-            }
-        }
-    }
-
-    /// `unfold`'s columns of class `m`, written straight into `PackedMatrix`'s panels
-    /// (`Im2Col.packPanels`; bit for bit `PackedMatrix.pack` of `unfold`'s matrix): the class's
+    /// Class `m`'s columns (rows (c, ki, kj) over the live taps in the dense order; columns image
+    /// by image, each image's positions row-major), written straight into `PackedMatrix`'s panels
+    /// (`Im2Col.packPanels`; bit for bit `PackedMatrix.pack` of those columns): the class's
     /// first position and first live tap fix the origin, inside the image, and every other
     /// value is a fixed stride from it.
     public func unfoldPacked(_ m: Int, _ x: UnsafePointer<Float>, images: Int, inPer: Int, into packed: UnsafeMutablePointer<Float>) {
@@ -174,7 +154,7 @@ public struct TapClasses: Sendable {
     /// Folds column gradients held per class back into the gradients of `images` images (C×H×W,
     /// the first at `dx`, `inPer` floats apart), adding to what they hold: `cols` holds the class
     /// matrices one after another, class m's [C·T_m rows (c, ki, kj) over its live taps,
-    /// images·positions_m columns as `unfold` writes them]. The additions into each input value
+    /// images·positions_m columns image by image, positions row-major]. The additions into each input value
     /// come in `Im2Col.fold`'s order, tap by tap in the order (c, ki, kj) (a tap reads an input
     /// value from at most one position), so the sums are the dense fold's to the bit, without
     /// copying the classes into a dense column matrix first.
