@@ -3,6 +3,7 @@ import Foundation
 import Protocol
 import RPC
 import Store
+import TensorEngine
 
 /// The AdvLens JSON-RPC server: a registry of methods, each one `RequestType` of the Protocol
 /// module with the access it needs (which model it reads or writes) and its handler.
@@ -110,7 +111,9 @@ public final class AdvLensServer: RPCHandler, @unchecked Sendable {
         do {
             // Under a root, every client file a request opens must really lie inside it.
             return try Confinement.$root.withValue(workspace.paths(for: context.connection).root) {
-                try ReadLimits.$current.withValue(limits) { try entry.run(context) }
+                // Tensor memory freed by a request is reused by the next and returned to the system
+                // once the daemon has been idle (--release-memory-after).
+                try ReadLimits.$current.withValue(limits) { try Memory.inUse { try entry.run(context) } }
             }
         } catch {
             throw ServerError.from(error)

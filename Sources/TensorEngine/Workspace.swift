@@ -35,28 +35,3 @@ public final class Workspace {
     /// Bytes currently held.
     public var bytes: Int { slots.reduce(0) { $0 + $1.count } * MemoryLayout<Float>.stride }
 }
-
-/// Process-wide allocator settings for tensor-sized arrays.
-public enum Memory {
-    /// glibc returns every freed block above 128 KiB-32 MiB (its adaptive mmap threshold)
-    /// to the kernel and trims the heap top, so a layer output allocated per call was fresh
-    /// pages every time: page faults and zeroing in the kernel took more time than the
-    /// arithmetic (8 s of system time in an 11 s training run). Keeping blocks up to 32 MiB
-    /// in the heap and never trimming makes a freed tensor's memory the next one's.
-    /// Called by `Workspace.init` (every execution has one); idempotent.
-    public static func configure() { _ = configured }
-
-    private static let configured: Bool = {
-        #if canImport(Glibc)
-        // mallopt is declared in <malloc.h>, which the Glibc module does not export.
-        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") {
-            let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
-            _ = mallopt(-3 /* M_MMAP_THRESHOLD */, 32 << 20)
-            _ = mallopt(-1 /* M_TRIM_THRESHOLD */, Int32.max)
-            _ = mallopt(-2 /* M_TOP_PAD */, 16 << 20)
-        }
-        #endif
-        return true
-    }()
-}

@@ -49,6 +49,8 @@ struct Daemon: ParsableCommand {
     var outputStallTimeout: Double = 30
     @Option(name: .customLong("drain-timeout"), help: "On SIGTERM: seconds running requests get to finish before they are cancelled and answered with their partial results (they then get as long again to answer).")
     var drainTimeout: Double = 5
+    @Option(name: .customLong("release-memory-after"), help: "Seconds without a running request after which the memory freed tensors leave is returned to the system; until then it is reused by the next tensors, which spares the page faults of fresh memory (0: as soon as the last request ends).")
+    var releaseMemoryAfter: Double = 10
 
     func validate() throws {
         guard Log.Level(name: logLevel) != nil else {
@@ -67,10 +69,12 @@ struct Daemon: ParsableCommand {
         if maxQueuedOutput < 1 { throw ValidationError("--max-queued-output must be a positive number of bytes") }
         if !(outputStallTimeout > 0) { throw ValidationError("--output-stall-timeout must be a positive number of seconds") }
         if !(drainTimeout >= 0 && drainTimeout <= 3600) { throw ValidationError("--drain-timeout must be 0...3600 seconds") }
+        if !(releaseMemoryAfter >= 0 && releaseMemoryAfter <= 86_400) { throw ValidationError("--release-memory-after must be 0...86400 seconds") }
     }
 
     func run() throws {
         Log.level = Log.Level(name: logLevel)!
+        Memory.releaseAfterIdle = releaseMemoryAfter
         var options = ConnectionOptions()
         options.maxMessageBytes = maxMessageBytes
         if let workers { options.workers = workers }
@@ -130,6 +134,9 @@ struct Daemon: ParsableCommand {
 
     static func main() {
         BLASCore.reexecWithBestCoreIfNeeded()
+        // Before any worker thread allocates: the one-arena setting binds only threads that
+        // have not allocated yet.
+        Memory.configure()
         signal(SIGPIPE, SIG_IGN)
         do {
             var command = try parseAsRoot()
