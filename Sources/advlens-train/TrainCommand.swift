@@ -116,6 +116,8 @@ struct TrainCommand: ParsableCommand {
 
     static func main() {
         BLASCore.reexecWithBestCoreIfNeeded()
+        // Before any thread allocates, as in advlensd: freed tensors' memory is reused.
+        Memory.configure()
         do {
             var command = try parseAsRoot()
             try command.run()

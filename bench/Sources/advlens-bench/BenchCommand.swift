@@ -145,6 +145,8 @@ struct BenchCommand: ParsableCommand {
 
     static func main() {
         BLASCore.reexecWithBestCoreIfNeeded()
+        // Before any thread allocates, as in advlensd: freed tensors' memory is reused.
+        Memory.configure()
         do {
             var command = try parseAsRoot()
             try command.run()
