@@ -48,15 +48,7 @@ public final class Parameter: @unchecked Sendable {
             let cols = rows > 0 ? value.count / rows : 0
             let t = [Float](unsafeUninitializedCapacity: rows * cols) { out, count in
                 value.data.withUnsafeBufferPointer { v in
-                    let src = v.baseAddress!, dst = out.baseAddress!
-                    // 32×32 blocks: both sides stay in cache lines while a block is copied.
-                    for r0 in stride(from: 0, to: rows, by: 32) {
-                        for c0 in stride(from: 0, to: cols, by: 32) {
-                            for r in r0..<min(rows, r0 + 32) {
-                                for c in c0..<min(cols, c0 + 32) { dst[c * rows + r] = src[r * cols + c] }
-                            }
-                        }
-                    }
+                    MatrixTranspose.sumTransposed(v.baseAddress!, rows: rows, cols: cols, into: out.baseAddress!)
                 }
                 count = rows * cols
             }

@@ -464,16 +464,7 @@ public final class Conv2d: LeafLayer {
             // Segments added in order (the same sums whichever thread ran which segment), and
             // dWᵀ turned back into [O, K].
             let dW = Tensor(uninitializedShape: weight.value.shape) { out in
-                let w = out.baseAddress!
-                Parallel.forRanges(K, grain: max(1, 16_384 / max(O * segments, 1))) { r in
-                    for k in r {
-                        for o in 0..<O {
-                            var v = partials[k * O + o]
-                            for s in 1..<segments { v += partials[s * partSize + k * O + o] }
-                            w[o * K + k] = v
-                        }
-                    }
-                }
+                MatrixTranspose.sumTransposed(partials, rows: K, cols: O, segments: segments, segmentStride: partSize, into: out.baseAddress!)
             }
             let db = Tensor(uninitializedShape: [O]) { out in
                 for o in 0..<O {
