@@ -24,9 +24,25 @@ extension Tensor {
         }
     }
 
-    /// Largest absolute value (0 for an empty tensor).
+    /// Largest absolute value (0 for an empty tensor; NaNs are passed over). Sixteen lanes at
+    /// once: training checks every weight with it after each step (11 M for a ResNet-18), and a
+    /// one-value running maximum is a serial chain. The maximum does not depend on order.
     public func maxAbs() -> Float {
-        data.withUnsafeBufferPointer { p in p.reduce(0) { Swift.max($0, abs($1)) } }
+        data.withUnsafeBufferPointer { p in
+            var lanes = SIMD16<Float>(repeating: 0)
+            var i = 0
+            let base = UnsafeRawPointer(p.baseAddress)
+            while i + 16 <= p.count {
+                let v = base!.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+                // NaN lanes compare false and keep the running value, as Swift.max does.
+                let a = unsafeBitCast(unsafeBitCast(v, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: SIMD16<Float>.self)
+                lanes.replace(with: a, where: a .> lanes)
+                i += 16
+            }
+            var m = lanes.max()
+            while i < p.count { m = Swift.max(m, abs(p[i])); i += 1 }
+            return m
+        }
     }
 
     /// Per item of the leading dimension: the L2 norm of that item.
@@ -108,10 +124,18 @@ extension Tensor {
 extension Tensor {
     /// Whether every element is a finite number (no NaN, no infinity): one pass, no branches
     /// in the loop (a non-finite value makes the running product of x·0 NaN).
+    /// Sixteen independent lanes, so the additions do not wait on each other.
     public var allFinite: Bool {
         data.withUnsafeBufferPointer { p in
-            var acc: Float = 0
-            for v in p { acc += v * 0 }
+            var lanes = SIMD16<Float>(repeating: 0)
+            var i = 0
+            let base = UnsafeRawPointer(p.baseAddress)
+            while i + 16 <= p.count {
+                lanes += base!.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * 0
+                i += 16
+            }
+            var acc = lanes.sum()
+            while i < p.count { acc += p[i] * 0; i += 1 }
             return acc == 0
         }
     }
