@@ -327,6 +327,7 @@ public final class Conv2d: LeafLayer {
         let gs = wantParams ? groupSize(g, batch: n) : (depthwise ? 1 : productImages(g, batch: n))
         let segments = wantParams ? segmentCount(g, batch: n) : min(n, Conv2d.maxSegments)
         let workers = Parallel.workers(forTasks: segments)
+        let layout = wantParams && !depthwise ? weightGradientLayout(g, batch: n) : .columnMajor
         // Small planes mostly in the padding: the input gradient's product per tap class.
         let taps = needInput ? tapClasses(g) : nil
         if taps != nil { Conv2d.tapClassCalls.record(forward: false) }
@@ -345,13 +346,14 @@ public final class Conv2d: LeafLayer {
             temps.append(ws.buffer(300 + w, count: max(P, Im2Col.scratchCount(g), PackedMatrix.scratchCount(k: Og))))
             packs.append(ws.buffer(500 + w, count: needInput && !depthwise ? PackedMatrix.packedCount(k: Og, n: gs * P) : 1))
         }
-        // The weight gradient's packed dYᵀ and the row scratch of its product (inner dimension gs·P).
-        let dyPacks = (0..<workers).map { ws.buffer(700 + $0, count: wantParams && !depthwise ? PackedMatrix.packedCount(k: gs * P, n: Og) : 1) }
+        // The weight gradient's packed dYᵀ (or colsᵀ) and the row scratch of its product (inner dimension gs·P).
+        let gradientPackColumns = layout == .outputMajor ? K : Og
+        let dyPacks = (0..<workers).map { ws.buffer(700 + $0, count: wantParams && !depthwise ? PackedMatrix.packedCount(k: gs * P, n: gradientPackColumns) : 1) }
         let rowScratches = (0..<workers).map { ws.buffer(800 + $0, count: wantParams && !depthwise ? PackedMatrix.scratchCount(k: gs * P) : 1) }
         // Wᵀ [K, O]: the input gradient's left-hand matrix, rows read in place by the GEMM; the
         // layer's own weight transposed once and kept (`Parameter.transposedMatrix`).
         let wTArray: [Float] = needInput && !depthwise ? weight.transposedMatrix() : []
-        let partSize = K * O + O   // dWᵀ, then db
+        let partSize = K * O + O   // dWᵀ (or dW, by `layout`), then db
         let partials = wantParams ? ws.buffer(400, count: segments * partSize) : ws.buffer(400, count: 1)
         var dx = uninitialized(needInput ? x.count : 0)
 
@@ -421,11 +423,18 @@ public final class Conv2d: LeafLayer {
                     if wantParams && !depthwise {
                         for gi in 0..<G {
                             let cols = columns(xp + i0 * inPer + gi * groupIn, images: nb, g, inPer: inPer, into: col, scratch: temp)
-                            // dWᵀ (K×O) += col · dYᵀ, on AdvLens' GEMM (its AVX-512 kernel runs ~1.6x
-                            // OpenBLAS's Haswell one): dYᵀ packed, the columns read in place.
-                            PackedMatrix.pack(transposed: true, k: ld, n: Og, b: d + gi * Og * ld, ldb: ld, into: dyPacks[worker])
-                            PackedMatrix.multiply(m: K, n: Og, k: ld, a: cols, lda: ld, packed: dyPacks[worker],
-                                                  beta: first ? 0 : 1, c: part + gi * Og, ldc: O, scratch: rowScratches[worker])
+                            if layout == .outputMajor {
+                                // dW (O×K) += dY · colᵀ: the columns packed, dY's rows read in place.
+                                PackedMatrix.pack(transposed: true, k: ld, n: K, b: cols, ldb: ld, into: dyPacks[worker])
+                                PackedMatrix.multiply(m: Og, n: K, k: ld, a: d + gi * Og * ld, lda: ld, packed: dyPacks[worker],
+                                                      beta: first ? 0 : 1, c: part + gi * Og * K, ldc: K, scratch: rowScratches[worker])
+                            } else {
+                                // dWᵀ (K×O) += col · dYᵀ, on AdvLens' GEMM (its AVX-512 kernel runs ~1.6x
+                                // OpenBLAS's Haswell one): dYᵀ packed, the columns read in place.
+                                PackedMatrix.pack(transposed: true, k: ld, n: Og, b: d + gi * Og * ld, ldb: ld, into: dyPacks[worker])
+                                PackedMatrix.multiply(m: K, n: Og, k: ld, a: cols, lda: ld, packed: dyPacks[worker],
+                                                      beta: first ? 0 : 1, c: part + gi * Og, ldc: O, scratch: rowScratches[worker])
+                            }
                             if needInput {
                                 // The column gradient reuses the column buffer.
                                 addInputGradient(wTs.baseAddress! + gi * Og, d + gi * Og * ld, images: nb, g, inPer: inPer, col: col,
@@ -464,7 +473,18 @@ public final class Conv2d: LeafLayer {
             // Segments added in order (the same sums whichever thread ran which segment), and
             // dWᵀ turned back into [O, K].
             let dW = Tensor(uninitializedShape: weight.value.shape) { out in
-                MatrixTranspose.sumTransposed(partials, rows: K, cols: O, segments: segments, segmentStride: partSize, into: out.baseAddress!)
+                if layout == .outputMajor {
+                    let w = out.baseAddress!
+                    Parallel.forRanges(K * O, grain: 65_536 / segments + 1) { r in
+                        for i in r {
+                            var v = partials[i]
+                            for s in 1..<segments { v += partials[s * partSize + i] }
+                            w[i] = v
+                        }
+                    }
+                } else {
+                    MatrixTranspose.sumTransposed(partials, rows: K, cols: O, segments: segments, segmentStride: partSize, into: out.baseAddress!)
+                }
             }
             let db = Tensor(uninitializedShape: [O]) { out in
                 for o in 0..<O {
