@@ -189,6 +189,66 @@ static void tile_avx512(int k, const float *a, int lda, const float *bp, int mr,
 }
 #endif
 
+
+#if defined(__x86_64__)
+/// Products with at most FEW_ROWS rows of A (a batch of one; a convolution's product taken the
+/// other way round when it has few columns): the 12-row tile would compute 12 rows to keep
+/// one. These tiles take M rows (1-4) against NP panels (4 or 1) at once, each element the
+/// same chain as in tile_avx512 (zero, fma over p in order, then alpha and beta).
+#define FEW_ROWS 4
+#define FEW_ROWS_TILE(M, NP) \
+__attribute__((target("avx512f"))) \
+static void few_rows_##M##_##NP(int k, const float *a, int lda, const float *bp, size_t ps, int n_last, \
+                                float alpha, float beta, float *c, int ldc) { \
+    __m512 acc[M][NP]; \
+    for (int i = 0; i < M; i++) for (int t = 0; t < NP; t++) acc[i][t] = _mm512_setzero_ps(); \
+    for (int p = 0; p < k; p++) { \
+        __m512 b[NP]; \
+        for (int t = 0; t < NP; t++) b[t] = _mm512_loadu_ps(bp + (size_t)t * ps + (size_t)p * NR); \
+        for (int i = 0; i < M; i++) { \
+            __m512 ai = _mm512_set1_ps(a[(size_t)i * lda + p]); \
+            for (int t = 0; t < NP; t++) acc[i][t] = _mm512_fmadd_ps(ai, b[t], acc[i][t]); \
+        } \
+    } \
+    for (int t = 0; t < NP; t++) { \
+        int nv = t == NP - 1 ? n_last : NR; \
+        __mmask16 m = nv == NR ? (__mmask16)0xFFFF : (__mmask16)((1u << nv) - 1); \
+        for (int i = 0; i < M; i++) { \
+            __m512 x = acc[i][t]; \
+            float *r = c + (size_t)i * ldc + (size_t)t * NR; \
+            if (alpha != 1) x = _mm512_mul_ps(x, _mm512_set1_ps(alpha)); \
+            if (beta != 0) { \
+                __m512 y = _mm512_maskz_loadu_ps(m, r); \
+                if (beta != 1) y = _mm512_mul_ps(y, _mm512_set1_ps(beta)); \
+                x = _mm512_add_ps(x, y); \
+            } \
+            _mm512_mask_storeu_ps(r, m, x); \
+        } \
+    } \
+}
+FEW_ROWS_TILE(1, 4) FEW_ROWS_TILE(2, 4) FEW_ROWS_TILE(3, 4) FEW_ROWS_TILE(4, 4)
+FEW_ROWS_TILE(1, 1) FEW_ROWS_TILE(2, 1) FEW_ROWS_TILE(3, 1) FEW_ROWS_TILE(4, 1)
+
+typedef void (*few_rows_fn)(int, const float *, int, const float *, size_t, int, float, float, float *, int);
+
+/// Rows 0..<m (m <= FEW_ROWS) of A against panels panel_begin ..< panel_end, four panels at a time.
+static void few_rows_avx512(int m, int n, int k, float alpha, const float *a, int lda, const float *packed,
+                            float beta, float *c, int ldc, int panel_begin, int panel_end) {
+    static const few_rows_fn four[FEW_ROWS] = {few_rows_1_4, few_rows_2_4, few_rows_3_4, few_rows_4_4};
+    static const few_rows_fn one[FEW_ROWS] = {few_rows_1_1, few_rows_2_1, few_rows_3_1, few_rows_4_1};
+    size_t ps = (size_t)NR * k;
+    int q = panel_begin;
+    for (; q + 4 <= panel_end; q += 4) {
+        int last = q + 3, nv = n - last * NR < NR ? n - last * NR : NR;
+        four[m - 1](k, a, lda, packed + (size_t)q * ps, ps, nv, alpha, beta, c + (size_t)q * NR, ldc);
+    }
+    for (; q < panel_end; q++) {
+        int nv = n - q * NR < NR ? n - q * NR : NR;
+        one[m - 1](k, a, lda, packed + (size_t)q * ps, ps, nv, alpha, beta, c + (size_t)q * NR, ldc);
+    }
+}
+#endif
+
 static int forced_kernel = -1;
 
 /// The best kernel this CPU runs: 2 AVX-512, 1 AVX2 with FMA, 0 portable.
@@ -229,6 +289,15 @@ void advlens_gemm_run(int m, int n, int k, float alpha, const float *a, int lda,
     }
 #endif
     int full = m / rows * rows, rest = m - full;
+#if defined(__x86_64__)
+    if (rows == 12 && rest > 0 && rest <= FEW_ROWS) {
+        // The last rows on their own few-row tiles: no zero rows computed, no scratch.
+        few_rows_avx512(rest, n, k, alpha, a + (size_t)full * lda, lda, packed, beta, c + (size_t)full * ldc, ldc,
+                        panel_begin, panel_end);
+        m = full;
+        rest = 0;
+    }
+#endif
     if (rest > 0) {
         // The last tile's rows, padded with zero rows: the kernel always reads a whole tile.
         memset(scratch, 0, sizeof(float) * (size_t)rows * (size_t)k);

@@ -47,6 +47,10 @@ public final class PackedMatrix: @unchecked Sendable {
     /// Floats a packed op(B) of k×n takes (for callers packing into their own scratch).
     public static func packedCount(k: Int, n: Int) -> Int { advlens_gemm_packed_count(Int32(k), Int32(n)) }
 
+    /// Columns of op(B) per packed panel: panel q holds, for each row p, the 16 values
+    /// op(B)[p][16q ..< 16q+16] at q·16·k + 16·p.
+    public static let panelWidth = Int(ADVLENS_GEMM_PANEL)
+
     /// Floats of row scratch `multiply(m:...packed:...)` needs.
     public static func scratchCount(k: Int) -> Int { Int(ADVLENS_GEMM_ROWS) * k }
 

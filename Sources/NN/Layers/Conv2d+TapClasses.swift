@@ -57,19 +57,27 @@ extension Conv2d {
     func classProducts(_ taps: TapClasses, _ x: UnsafePointer<Float>, images: Int, inPer: Int, group gi: Int,
                        weights: UnsafePointer<Float>, pack: UnsafeMutablePointer<Float>,
                        classProd: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                       into prod: UnsafeMutablePointer<Float>) {
+                       into prod: UnsafeMutablePointer<Float>,
+                       narrow: (filters: UnsafePointer<Float>, a: UnsafeMutablePointer<Float>, cT: UnsafeMutablePointer<Float>)? = nil) {
         let g = taps.geometry, Og = outChannels / groups, ld = images * g.patches
-        var offset = 0
+        var offset = 0, narrowOffset = 0
         for (m, k) in taps.classes.enumerated() {
             let rows = g.channels * k.taps, ldm = images * k.positions
-            defer { offset += outChannels * rows }
+            let narrowCount = PackedMatrix.packedCount(k: max(1, rows), n: Og)
+            defer { offset += outChannels * rows; narrowOffset += groups * narrowCount }
             guard rows > 0 else {
                 taps.zero(m, rows: Og, images: images, dense: prod, ld: ld)
                 continue
             }
             taps.unfoldPacked(m, x, images: images, inPer: inPer, into: pack)
-            PackedMatrix.multiply(m: Og, n: ldm, k: rows, a: weights + offset + gi * Og * rows, lda: rows, packed: pack,
-                                  c: classProd, ldc: ldm, scratch: scratch)
+            if let narrow, Conv2d.isNarrow(ldm) {
+                // Few columns: Cᵀ = colsᵀ·Wᵀ (`narrowClassFilters`), the same bits.
+                Conv2d.narrowProduct(rows: rows, og: Og, columns: ldm, panel: pack, filters: narrow.filters + narrowOffset + gi * narrowCount,
+                                     a: narrow.a, cT: narrow.cT, scratch: scratch, into: classProd, ldc: ldm)
+            } else {
+                PackedMatrix.multiply(m: Og, n: ldm, k: rows, a: weights + offset + gi * Og * rows, lda: rows, packed: pack,
+                                      c: classProd, ldc: ldm, scratch: scratch)
+            }
             taps.copy(m, rows: Og, images: images, toDense: true, dense: prod, ld: ld,
                       classMatrix: classProd, ldClass: ldm)
         }

@@ -185,6 +185,14 @@ public final class Conv2d: LeafLayer {
         let taps = tapClasses(g)
         let classWeights = taps.map { self.classWeights($0, value: parameters?.weight) } ?? []
         if taps != nil { Conv2d.tapClassCalls.record(forward: true) }
+        // Products of at most `narrowColumns` columns (one image on a small plane) are taken the
+        // other way round against the filters packed transposed (`Conv2d+NarrowProduct.swift`);
+        // not for a trace's saved weights, which have no kept packing.
+        let narrowDense = !depthwise && taps == nil && parameters == nil && Conv2d.isNarrow(gs * P)
+        let narrowClasses = taps != nil && parameters == nil && !Conv2d.forceWideProducts
+            && taps!.classes.contains { Conv2d.isNarrow(gs * $0.positions) }
+        let narrowFilters = narrowDense ? self.narrowFilters() : narrowClasses ? narrowClassFilters(taps!, classWeights: classWeights) : []
+        let narrowCount = narrowDense || narrowClasses ? Conv2d.narrowScratchCount(columnRows: K, outChannels: O) : 1
         let ws = run.workspace
         var cols: [UnsafeMutablePointer<Float>] = [], prods: [UnsafeMutablePointer<Float>] = [], temps: [UnsafeMutablePointer<Float>] = []
         var packs: [UnsafeMutablePointer<Float>] = [], classProds: [UnsafeMutablePointer<Float>] = []
@@ -196,6 +204,8 @@ public final class Conv2d: LeafLayer {
             packs.append(ws.buffer(500 + w, count: depthwise ? 1 : PackedMatrix.packedCount(k: K, n: gs * P)))
             classProds.append(ws.buffer(600 + w, count: taps != nil ? Og * gs * P : 1))
         }
+        let narrowA = (0..<workers).map { ws.buffer(700 + $0, count: narrowCount) }
+        let narrowC = (0..<workers).map { ws.buffer(800 + $0, count: narrowCount) }
 
         x.data.withUnsafeBufferPointer { xs in
         weightValue.data.withUnsafeBufferPointer { wv in
@@ -204,6 +214,7 @@ public final class Conv2d: LeafLayer {
         poolOut.withUnsafeMutableBufferPointer { po in
         argmax.withUnsafeMutableBufferPointer { am in
         classWeights.withUnsafeBufferPointer { cw in
+        narrowFilters.withUnsafeBufferPointer { nf in
             let xp = xs.baseAddress!, wp = wv.baseAddress!
             let cop = co.baseAddress, rop = ro.baseAddress, pop = po.baseAddress, amp = am.baseAddress
             let bp = biasValue?.data
@@ -223,14 +234,21 @@ public final class Conv2d: LeafLayer {
                 } else if let taps {
                     for gi in 0..<G {
                         classProducts(taps, xp + i0 * inPer + gi * groupIn, images: nb, inPer: inPer, group: gi, weights: cw.baseAddress!,
-                                      pack: pack, classProd: classProds[worker], scratch: temp, into: prod + gi * Og * ld)
+                                      pack: pack, classProd: classProds[worker], scratch: temp, into: prod + gi * Og * ld,
+                                      narrow: narrowClasses ? (nf.baseAddress!, narrowA[worker], narrowC[worker]) : nil)
                     }
                 } else {
                     for gi in 0..<G {
                         // The columns go straight into the panels: pack(unfold(x)) without the column matrix.
                         Im2Col.unfoldPacked(xp + i0 * inPer + gi * groupIn, images: nb, inPer: inPer, g, into: pack, scratch: col)
-                        PackedMatrix.multiply(m: Og, n: ld, k: K, a: wp + gi * Og * K, lda: K, packed: pack,
-                                              c: prod + gi * Og * ld, ldc: ld, scratch: temp)
+                        if narrowDense {
+                            Conv2d.narrowProduct(rows: K, og: Og, columns: ld, panel: pack,
+                                                 filters: nf.baseAddress! + gi * PackedMatrix.packedCount(k: K, n: Og),
+                                                 a: narrowA[worker], cT: narrowC[worker], scratch: temp, into: prod + gi * Og * ld, ldc: ld)
+                        } else {
+                            PackedMatrix.multiply(m: Og, n: ld, k: K, a: wp + gi * Og * K, lda: K, packed: pack,
+                                                  c: prod + gi * Og * ld, ldc: ld, scratch: temp)
+                        }
                     }
                 }
                 for i in 0..<nb {
@@ -259,7 +277,7 @@ public final class Conv2d: LeafLayer {
                     }
                 }
             }
-        } } } } } } }
+        } } } } } } } }
 
         return BlockOutputs(conv: wantConv ? Tensor(shape: convShape, data: convOut) : nil,
                             relu: wantRelu ? Tensor(shape: convShape, data: reluOut) : nil,
