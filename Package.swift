@@ -25,7 +25,11 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
 
         // Tensors, BLAS, im2col, kernels, RNG. Knows nothing of ML.
-        .target(name: "TensorEngine", dependencies: ["CBLAS", "CGEMM"], swiftSettings: fast),
+        .target(name: "TensorEngine", dependencies: ["CBLAS", "CGEMM", "CThreadPool"], swiftSettings: fast),
+
+        // Helper threads for `Parallel`'s regions that spin briefly between regions before they
+        // sleep (C: pthreads and C11 atomics), so hundreds of short regions per pass start at once.
+        .target(name: "CThreadPool", path: "Sources/CThreadPool", cSettings: [.unsafeFlags(["-O2"])]),
 
         // AdvLens' own GEMM for products whose rows are samples (C: an AVX2 kernel and a portable
         // one with the same bits): a weight packed once serves any number of rows, exactly.

@@ -1,3 +1,4 @@
+import CThreadPool
 import Dispatch
 import Foundation
 
@@ -69,6 +70,13 @@ public enum Parallel {
             for t in 0..<tasks { body(t, 0) }
             return
         }
+        // The spinning pool first (`CThreadPool`: the next region starts without waking a
+        // sleeping thread); Dispatch when another region holds it (a second request's).
+        let ran = withoutActuallyEscaping(body) { body in
+            var region = PoolRegion(body: body)
+            return withUnsafeMutablePointer(to: &region) { advlens_pool_run(Int32(w), Int32(tasks), poolTask, $0) == 0 }
+        }
+        if ran { return }
         let counter = Counter()
         DispatchQueue.concurrentPerform(iterations: w) { worker in
             let previous = pthread_getspecific(regionKey)
@@ -80,6 +88,20 @@ public enum Parallel {
             }
             pthread_setspecific(regionKey, previous)
         }
+    }
+
+    /// A region's body as the pool's C task function sees it (through its context pointer).
+    private struct PoolRegion {
+        let body: (_ task: Int, _ worker: Int) -> Void
+    }
+
+    /// The pool's task function: marks the thread as inside a region while the task runs.
+    private static let poolTask: advlens_pool_task = { context, task, worker in
+        let region = context!.assumingMemoryBound(to: PoolRegion.self)
+        let previous = pthread_getspecific(Parallel.regionKey)
+        pthread_setspecific(Parallel.regionKey, UnsafeRawPointer(bitPattern: 1))
+        region.pointee.body(Int(task), Int(worker))
+        pthread_setspecific(Parallel.regionKey, previous)
     }
 
     /// Calls `body(range)` on disjoint ranges covering 0..<count, in parallel when the work is
