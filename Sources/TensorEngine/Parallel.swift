@@ -10,6 +10,8 @@ import Foundation
 /// task doing its own im2col, product and output scatter on one core, so nothing waits on
 /// a second thread pool (OpenBLAS's spinning threads used to fight ours for the 2 cores).
 ///
+/// Regions run on the spinning helpers of `CThreadPool` (the next region of a pass starts
+/// without waking a sleeping thread), or on Dispatch when another region holds them.
 /// Tasks are handed out dynamically (a shared counter), so a core stolen by another process
 /// slows the region down rather than stalling half of it. Results must never depend on which
 /// worker ran a task: callers that reduce across tasks do it in task order.

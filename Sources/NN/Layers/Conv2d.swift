@@ -149,10 +149,12 @@ public final class Conv2d: LeafLayer {
     /// ReLU's when `keepRelu` (or when it is the block's output), the pooling's argmax when
     /// `keepArgmax`.
     /// `parameters` replaces the layer's weight and bias (a trace recomputing an output with
-    /// the values the forward pass used).
+    /// the values the forward pass used). `clamp` (a following hardtanh or clip, in a pass
+    /// without a trace) replaces the convolution output by min(max(y, low), high).
     func forwardBlock(_ x: Tensor, _ run: Execution, relu: Bool, pool: MaxPool2d?,
                       keepConv: Bool, keepRelu: Bool, keepArgmax: Bool,
-                      parameters: (weight: Tensor, bias: Tensor?)? = nil) -> BlockOutputs {
+                      parameters: (weight: Tensor, bias: Tensor?)? = nil, clamp: (low: Float, high: Float)? = nil) -> BlockOutputs {
+        precondition(clamp == nil || (!relu && pool == nil), "Conv2d: a clamp replaces the block's ReLU and pooling")
         let weightValue = parameters?.weight ?? weight.value
         let biasValue = parameters != nil ? parameters!.bias : bias?.value
         let n = x.batch
@@ -266,6 +268,10 @@ public final class Conv2d: LeafLayer {
                             } else {
                                 for p in 0..<P { let v = src[p] + b; act[p] = v > 0 ? v : 0 }
                             }
+                        } else if let clamp {
+                            // The following clamp layer's expression (`Pointwise.compute`).
+                            act = cop! + off
+                            for p in 0..<P { act[p] = min(max(src[p] + b, clamp.low), clamp.high) }
                         } else {
                             act = wantConv ? cop! + off : temp
                             for p in 0..<P { act[p] = src[p] + b }

@@ -107,3 +107,14 @@ public enum PointwiseFunction: Sendable, Equatable {
         x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x))
     }
 }
+
+extension PointwiseFunction {
+    /// (low, high) of a clamp (hardtanh, clip), whose value is min(max(x, low), high) exactly
+    /// as `Pointwise.compute` takes it, so a convolution can apply it in its own output loop.
+    var clampBounds: (low: Float, high: Float)? {
+        switch self {
+        case let .hardtanh(low, high), let .clip(low, high): return (low, high)
+        default: return nil
+        }
+    }
+}

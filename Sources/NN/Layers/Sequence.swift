@@ -36,6 +36,17 @@ public final class Sequence: Layer {
                     i = j
                     continue
                 }
+                // A clamp after the convolution (MobileNet's ReLU6 after every expand and
+                // depthwise layer) in a pass without a trace: applied while the product is
+                // still in cache, not as a second pass over the activation (same values).
+                if trace == nil, i + 1 < layers.count, let clamp = layers[i + 1] as? Pointwise,
+                   let bounds = clamp.function.clampBounds, !run.keep.contains(conv.name) {
+                    h = conv.forwardBlock(h, run, relu: false, pool: nil, keepConv: true, keepRelu: false, keepArgmax: false,
+                                          clamp: bounds).conv!
+                    if run.keep.contains(clamp.name) { run.kept[clamp.name] = h }
+                    i += 2
+                    continue
+                }
             }
             let layer = layers[i]
             h = layer.forward(h, run, trace)
