@@ -4,10 +4,10 @@ import TestSupport
 import XCTest
 @testable import NN
 
-/// A convolution's forward product with at most four columns is taken the other way round,
-/// Cᵀ = colsᵀ·Wᵀ on the GEMM's few-row tiles (`Conv2d+NarrowProduct.swift`): logits and
-/// gradients must be those of the wide product bit for bit, for tap classes and dense
-/// products, groups, an output-channel count that leaves a partial panel, a fused ReLU and
+/// A convolution's products with at most four columns are taken the other way round on the
+/// GEMM's few-row tiles, the forward's Cᵀ = colsᵀ·Wᵀ and the input gradient's colᵀ = dYᵀ·W
+/// (`Conv2d+NarrowProduct.swift`): logits and gradients must be those of the wide products
+/// bit for bit, for tap classes and dense products, groups, an output-channel count that leaves a partial panel, a fused ReLU and
 /// pooling, at batches where some, all or none of the products are narrow, on every GEMM
 /// kernel; and the narrow path must have been taken (its calls are counted).
 extension LayerGradientTests {
@@ -31,20 +31,28 @@ extension LayerGradientTests {
                 let m = try model(layers, input: input)
                 for batch in [1, 2, 3, 5] {
                     let x = TestTensors.uniform([batch] + input, seed: UInt64(30 * i + batch))
+                    var backwardCalls = 0
                     func run(wide: Bool) throws -> [[Float]] {
                         Conv2d.forceWideProducts = wide
                         let r = Execution()
                         let out = try m.forward(x, r, record: true)
                         let seeds = ["logits": TestTensors.uniform(out.logits.shape, seed: 9)]
+                        let before = Conv2d.narrowCalls.current
+                        let dx = try m.backward(out.trace!, seeds: seeds, input: true, parameters: false, r)
+                        backwardCalls = Conv2d.narrowCalls.current - before
                         let g = try m.backward(out.trace!, seeds: seeds, input: true, parameters: true, r)
-                        return [out.logits.data, g.input!.data] + m.parameters.map { g.parameters[$0]!.data }
+                        return [out.logits.data, dx.input!.data, g.input!.data] + m.parameters.map { g.parameters[$0]!.data }
                     }
                     let before = Conv2d.narrowCalls.current
                     let narrow = try run(wide: false)
                     let taken = Conv2d.narrowCalls.current - before
+                    if batch == 1 {
+                        XCTAssertGreaterThan(taken, 0, "case \(i): the narrow product was taken at batch 1")
+                        XCTAssertGreaterThan(backwardCalls, 0, "case \(i): the input gradient's narrow product was taken at batch 1")
+                    }
                     let wide = try run(wide: true)
-                    if batch == 1 { XCTAssertGreaterThan(taken, 0, "case \(i): the narrow product was taken at batch 1") }
-                    for (name, (a, b)) in zip(["logits", "dx", "dW", "db"], zip(narrow, wide)) {
+                    XCTAssertEqual(backwardCalls, 0, "case \(i): forced wide")
+                    for (name, (a, b)) in zip(["logits", "dx", "dx with dW", "dW", "db"], zip(narrow, wide)) {
                         let differing = zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count
                         XCTAssertEqual(differing, 0, "\(kernel) case \(i) batch \(batch): \(name) differs in \(differing) of \(a.count)")
                     }

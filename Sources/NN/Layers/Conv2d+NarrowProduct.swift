@@ -1,10 +1,12 @@
 import Foundation
 import TensorEngine
 
-/// A convolution's forward product with very few columns (one image on a small plane:
-/// ResNet-18's layer3 and layer4 at a 32×32 input have 1-4 output positions per tap class),
-/// taken the other way round: Cᵀ [columns, Og] = colsᵀ · Wᵀ against the filters packed
-/// transposed, instead of C [Og, columns] = W · cols against one 16-column panel.
+/// A convolution's products with very few columns (one image on a small plane: ResNet-18's
+/// layer3 and layer4 at a 32×32 input have 1-4 output positions per tap class), taken the
+/// other way round: the forward's Cᵀ [columns, Og] = colsᵀ · Wᵀ against the filters packed
+/// transposed, instead of C [Og, columns] = W · cols against one 16-column panel, and the
+/// input gradient's colᵀ = dYᵀ · W against the filters packed as stored (per live tap for
+/// tap classes).
 ///
 /// Why: the GEMM's tiles are 16 columns wide, so a 1-column product computed 16 columns to
 /// keep one; with the output channels as the tiles' columns and the few image columns as
@@ -71,26 +73,74 @@ extension Conv2d {
     /// Floats of each scratch `narrowProduct` takes for a layer of `K` column rows.
     static func narrowScratchCount(columnRows K: Int, outChannels O: Int) -> Int { narrowColumns * max(K, O) }
 
-    /// C [Og, columns] (row stride `ldc`) = W · B, where B [rows, columns] is the one packed
-    /// panel `panel` (columns ≤ `narrowColumns`) and `filters` is W [Og, rows] packed
-    /// transposed: B's columns become the rows of A (`a`), Cᵀ is computed into `cT` (or
-    /// straight into `c` for one column) and turned back.
-    static func narrowProduct(rows: Int, og: Int, columns: Int, panel: UnsafePointer<Float>, filters: UnsafePointer<Float>,
+    /// W per group packed as stored (k = Og rows, n = K columns), group after group: the
+    /// right-hand side of the dense input gradient's narrow product, colᵀ = dYᵀ·W.
+    func narrowInputGradientFilters() -> [Float] {
+        let (O, G) = (outChannels, groups)
+        let Og = O / G, K = weight.value.count / O
+        return weight.derived("narrow inputGradient dense") { w in
+            var out = [Float](repeating: 0, count: G * PackedMatrix.packedCount(k: Og, n: K))
+            w.data.withUnsafeBufferPointer { wp in
+                out.withUnsafeMutableBufferPointer { o in
+                    for gi in 0..<G {
+                        PackedMatrix.pack(transposed: false, k: Og, n: K, b: wp.baseAddress! + gi * Og * K, ldb: K,
+                                          into: o.baseAddress! + gi * PackedMatrix.packedCount(k: Og, n: K))
+                    }
+                }
+            }
+            return out
+        }
+    }
+
+    /// For each tap (kh·kw of them) and in it each group, the tap's filter values W[o, c, tap]
+    /// as an [Og, C] matrix packed (k = Og, n = C): the right-hand sides of the tap classes'
+    /// narrow input-gradient products, one per live tap. Block (tap, group) starts at
+    /// (tap·groups + group)·`packedCount(k: Og, n: C)`.
+    func narrowTapFilters(channels C: Int, taps KK: Int) -> [Float] {
+        let (O, G) = (outChannels, groups)
+        let Og = O / G, count = PackedMatrix.packedCount(k: Og, n: C)
+        return weight.derived("narrow inputGradient taps") { w in
+            var out = [Float](repeating: 0, count: KK * G * count)
+            var tapMatrix = [Float](repeating: 0, count: Og * C)
+            w.data.withUnsafeBufferPointer { wp in
+                out.withUnsafeMutableBufferPointer { o in
+                    for tap in 0..<KK {
+                        for gi in 0..<G {
+                            for r in 0..<Og {
+                                for c in 0..<C { tapMatrix[r * C + c] = wp[((gi * Og + r) * C + c) * KK + tap] }
+                            }
+                            tapMatrix.withUnsafeBufferPointer { t in
+                                PackedMatrix.pack(transposed: false, k: Og, n: C, b: t.baseAddress!, ldb: C,
+                                                  into: o.baseAddress! + (tap * G + gi) * count)
+                            }
+                        }
+                    }
+                }
+            }
+            return out
+        }
+    }
+
+    /// C [n, columns] (row stride `ldc`) = Mᵀ · B, where B [k, columns] has row stride `ldb`
+    /// (columns ≤ `narrowColumns`; a packed panel is such a matrix with `ldb` 16) and
+    /// `filters` is M [k, n] packed: B's columns become the rows of A (`a`), Cᵀ = Bᵀ·M is
+    /// computed into `cT` (or straight into `c` for one column) and turned back. The forward
+    /// product has M = Wᵀ, the input gradient's M = W (or a tap's slice of it).
+    static func narrowProduct(k: Int, n: Int, columns: Int, b: UnsafePointer<Float>, ldb: Int, filters: UnsafePointer<Float>,
                               a: UnsafeMutablePointer<Float>, cT: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                               into c: UnsafeMutablePointer<Float>, ldc: Int) {
-        let width = PackedMatrix.panelWidth
         narrowCalls.record()
         for j in 0..<columns {
-            let row = a + j * rows
-            for p in 0..<rows { row[p] = panel[p * width + j] }
+            let row = a + j * k
+            for p in 0..<k { row[p] = b[p * ldb + j] }
         }
         if columns == 1 && ldc == 1 {
-            PackedMatrix.multiply(m: 1, n: og, k: rows, a: a, lda: rows, packed: filters, c: c, ldc: og, scratch: scratch)
+            PackedMatrix.multiply(m: 1, n: n, k: k, a: a, lda: k, packed: filters, c: c, ldc: n, scratch: scratch)
             return
         }
-        PackedMatrix.multiply(m: columns, n: og, k: rows, a: a, lda: rows, packed: filters, c: cT, ldc: og, scratch: scratch)
-        for o in 0..<og {
-            for j in 0..<columns { c[o * ldc + j] = cT[j * og + o] }
+        PackedMatrix.multiply(m: columns, n: n, k: k, a: a, lda: k, packed: filters, c: cT, ldc: n, scratch: scratch)
+        for x in 0..<n {
+            for j in 0..<columns { c[x * ldc + j] = cT[j * n + x] }
         }
     }
 }

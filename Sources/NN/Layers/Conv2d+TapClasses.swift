@@ -72,7 +72,8 @@ extension Conv2d {
             taps.unfoldPacked(m, x, images: images, inPer: inPer, into: pack)
             if let narrow, Conv2d.isNarrow(ldm) {
                 // Few columns: Cᵀ = colsᵀ·Wᵀ (`narrowClassFilters`), the same bits.
-                Conv2d.narrowProduct(rows: rows, og: Og, columns: ldm, panel: pack, filters: narrow.filters + narrowOffset + gi * narrowCount,
+                Conv2d.narrowProduct(k: rows, n: Og, columns: ldm, b: pack, ldb: PackedMatrix.panelWidth,
+                                     filters: narrow.filters + narrowOffset + gi * narrowCount,
                                      a: narrow.a, cT: narrow.cT, scratch: scratch, into: classProd, ldc: ldm)
             } else {
                 PackedMatrix.multiply(m: Og, n: ldm, k: rows, a: weights + offset + gi * Og * rows, lda: rows, packed: pack,
@@ -93,6 +94,7 @@ extension Conv2d {
     func classInputGradient(_ taps: TapClasses, wT: UnsafePointer<Float>, dy: UnsafePointer<Float>, images: Int, inPer: Int,
                             pack: UnsafeMutablePointer<Float>, dyClass: UnsafeMutablePointer<Float>,
                             colClass: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                            narrow: (filters: UnsafePointer<Float>, a: UnsafeMutablePointer<Float>, cT: UnsafeMutablePointer<Float>)? = nil,
                             into dx: UnsafeMutablePointer<Float>) {
         let g = taps.geometry, Og = outChannels / groups, ld = images * g.patches
         let (C, kw, KK) = (g.channels, g.kernelW, g.kernelH * g.kernelW)
@@ -103,6 +105,17 @@ extension Conv2d {
             guard T > 0 else { continue }
             taps.copy(m, rows: Og, images: images, toDense: false, dense: UnsafeMutablePointer(mutating: dy), ld: ld,
                       classMatrix: dyClass, ldClass: ldm)
+            if let narrow, Conv2d.isNarrow(ldm) {
+                // Few columns: per live tap, colᵀ = dYᵀ·W_tap against the tap's filters packed
+                // as stored (`narrowTapFilters`, this group's blocks from `narrow.filters`).
+                let count = PackedMatrix.packedCount(k: Og, n: C)
+                for t in 0..<T {
+                    let tap = (k.kernelRows.lowerBound + t / width) * kw + k.kernelColumns.lowerBound + t % width
+                    Conv2d.narrowProduct(k: Og, n: C, columns: ldm, b: dyClass, ldb: ldm, filters: narrow.filters + tap * groups * count,
+                                         a: narrow.a, cT: narrow.cT, scratch: scratch, into: matrix + t * ldm, ldc: T * ldm)
+                }
+                continue
+            }
             PackedMatrix.pack(transposed: false, k: Og, n: ldm, b: dyClass, ldb: ldm, into: pack)
             for t in 0..<T {
                 let tap = (k.kernelRows.lowerBound + t / width) * kw + k.kernelColumns.lowerBound + t % width

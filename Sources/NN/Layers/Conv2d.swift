@@ -244,7 +244,7 @@ public final class Conv2d: LeafLayer {
                         // The columns go straight into the panels: pack(unfold(x)) without the column matrix.
                         Im2Col.unfoldPacked(xp + i0 * inPer + gi * groupIn, images: nb, inPer: inPer, g, into: pack, scratch: col)
                         if narrowDense {
-                            Conv2d.narrowProduct(rows: K, og: Og, columns: ld, panel: pack,
+                            Conv2d.narrowProduct(k: K, n: Og, columns: ld, b: pack, ldb: PackedMatrix.panelWidth,
                                                  filters: nf.baseAddress! + gi * PackedMatrix.packedCount(k: K, n: Og),
                                                  a: narrowA[worker], cT: narrowC[worker], scratch: temp, into: prod + gi * Og * ld, ldc: ld)
                         } else {
@@ -377,6 +377,15 @@ public final class Conv2d: LeafLayer {
         // Wᵀ [K, O]: the input gradient's left-hand matrix, rows read in place by the GEMM; the
         // layer's own weight transposed once and kept (`Parameter.transposedMatrix`).
         let wTArray: [Float] = needInput && !depthwise ? weight.transposedMatrix() : []
+        // Input-gradient products of at most `narrowColumns` columns, the other way round
+        // against the filters packed as stored (`Conv2d+NarrowProduct.swift`).
+        let narrowBack = needInput && !depthwise && !Conv2d.forceWideProducts
+            && (taps.map { $0.classes.contains { Conv2d.isNarrow(gs * $0.positions) } } ?? Conv2d.isNarrow(gs * P))
+        let backFilters: [Float] = !narrowBack ? [] : taps == nil ? narrowInputGradientFilters()
+            : narrowTapFilters(channels: g.channels, taps: g.kernelH * g.kernelW)
+        let backCount = taps == nil ? PackedMatrix.packedCount(k: Og, n: K) : PackedMatrix.packedCount(k: Og, n: g.channels)
+        let narrowAs = (0..<workers).map { ws.buffer(1000 + $0, count: narrowBack ? Conv2d.narrowScratchCount(columnRows: K, outChannels: O) : 1) }
+        let narrowCs = (0..<workers).map { ws.buffer(1100 + $0, count: narrowBack ? Conv2d.narrowScratchCount(columnRows: K, outChannels: O) : 1) }
         let partSize = K * O + O   // dWᵀ (or dW, by `layout`), then db
         let partials = wantParams ? ws.buffer(400, count: segments * partSize) : ws.buffer(400, count: 1)
         var dx = uninitialized(needInput ? x.count : 0)
@@ -387,6 +396,7 @@ public final class Conv2d: LeafLayer {
         (reluMask?.data ?? []).withUnsafeBufferPointer { rs in
         (pool?.1 ?? []).withUnsafeBufferPointer { am in
         wTArray.withUnsafeBufferPointer { wTs in
+        backFilters.withUnsafeBufferPointer { bf in
         dx.withUnsafeMutableBufferPointer { dxb in
             let gp = dys0.baseAddress!, xp = xs.baseAddress!, wp = wv.baseAddress!
             // (An empty array may still have a base address: test what was passed instead.)
@@ -463,6 +473,7 @@ public final class Conv2d: LeafLayer {
                                 // The column gradient reuses the column buffer.
                                 addInputGradient(wTs.baseAddress! + gi * Og, d + gi * Og * ld, images: nb, g, inPer: inPer, col: col,
                                                  pack: pack, scratch: temp, taps: taps, classBuffers: (dyClasses[worker], colClasses[worker]),
+                                                 narrow: narrowBack ? (bf.baseAddress! + gi * backCount, narrowAs[worker], narrowCs[worker]) : nil,
                                                  into: dxp! + i0 * inPer + gi * groupIn)
                             }
                         }
@@ -470,6 +481,7 @@ public final class Conv2d: LeafLayer {
                         for gi in 0..<G {
                             addInputGradient(wTs.baseAddress! + gi * Og, d + gi * Og * ld, images: nb, g, inPer: inPer, col: col,
                                              pack: pack, scratch: temp, taps: taps, classBuffers: (dyClasses[worker], colClasses[worker]),
+                                             narrow: narrowBack ? (bf.baseAddress! + gi * backCount, narrowAs[worker], narrowCs[worker]) : nil,
                                              into: dxp! + i0 * inPer + gi * groupIn)
                         }
                     }
@@ -491,7 +503,7 @@ public final class Conv2d: LeafLayer {
                     i0 += nb
                 }
             }
-        } } } } } } }
+        } } } } } } } }
 
         if wantParams {
             // Segments added in order (the same sums whichever thread ran which segment), and
@@ -550,12 +562,23 @@ extension Conv2d {
     func addInputGradient(_ wT: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, inPer: Int,
                           col: UnsafeMutablePointer<Float>, pack: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                           taps: TapClasses?, classBuffers: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>),
+                          narrow: (filters: UnsafePointer<Float>, a: UnsafeMutablePointer<Float>, cT: UnsafeMutablePointer<Float>)? = nil,
                           into dx: UnsafeMutablePointer<Float>) {
         let (K, P, rows) = (g.columnRows, g.patches, outChannels / groups)
         let ld = images * P
         if let taps {
             classInputGradient(taps, wT: wT, dy: dy, images: images, inPer: inPer, pack: pack, dyClass: classBuffers.0,
-                               colClass: classBuffers.1, scratch: scratch, into: dx)
+                               colClass: classBuffers.1, scratch: scratch, narrow: narrow, into: dx)
+            return
+        }
+        if let narrow, Conv2d.isNarrow(ld) {
+            // Few columns: colᵀ = dYᵀ·W against the group's filters packed as stored; the same bits.
+            let pointwise = images == 1 && g.isPointwise
+            Conv2d.narrowProduct(k: rows, n: K, columns: ld, b: dy, ldb: ld, filters: narrow.filters, a: narrow.a, cT: narrow.cT,
+                                 scratch: scratch, into: pointwise ? dx : col, ldc: ld)
+            if !pointwise {
+                for i in 0..<images { Im2Col.fold(col + i * P, ldcol: ld, g, into: dx + i * inPer) }
+            }
             return
         }
         PackedMatrix.pack(transposed: false, k: rows, n: ld, b: dy, ldb: ld, into: pack)
