@@ -25,18 +25,20 @@ extension Conv2d {
     /// Whether a product of `columns` columns is taken the other way round.
     static func isNarrow(_ columns: Int) -> Bool { !forceWideProducts && columns <= narrowColumns }
 
-    /// The filters' Wᵀ packed for the narrow products, group after group
-    /// (`packedCount(k: K, n: Og)` floats each): kept with the weight until it changes.
-    func narrowFilters() -> [Float] {
+    /// The filters packed per group, group after group: transposed (k = K, n = Og: Wᵀ, the
+    /// forward's right-hand side) or as stored (k = Og, n = K: W, the dense input gradient's,
+    /// colᵀ = dYᵀ·W). Kept with the weight until it changes.
+    func narrowFilters(transposed: Bool) -> [Float] {
         let (O, G) = (outChannels, groups)
         let Og = O / G, K = weight.value.count / O
-        return weight.derived("narrow dense") { w in
-            var out = [Float](repeating: 0, count: G * PackedMatrix.packedCount(k: K, n: Og))
+        let (k, n) = transposed ? (K, Og) : (Og, K)
+        return weight.derived(transposed ? "narrow dense" : "narrow inputGradient dense") { w in
+            var out = [Float](repeating: 0, count: G * PackedMatrix.packedCount(k: k, n: n))
             w.data.withUnsafeBufferPointer { wp in
                 out.withUnsafeMutableBufferPointer { o in
                     for gi in 0..<G {
-                        PackedMatrix.pack(transposed: true, k: K, n: Og, b: wp.baseAddress! + gi * Og * K, ldb: K,
-                                          into: o.baseAddress! + gi * PackedMatrix.packedCount(k: K, n: Og))
+                        PackedMatrix.pack(transposed: transposed, k: k, n: n, b: wp.baseAddress! + gi * Og * K, ldb: K,
+                                          into: o.baseAddress! + gi * PackedMatrix.packedCount(k: k, n: n))
                     }
                 }
             }
@@ -72,25 +74,6 @@ extension Conv2d {
 
     /// Floats of each scratch `narrowProduct` takes for a layer of `K` column rows.
     static func narrowScratchCount(columnRows K: Int, outChannels O: Int) -> Int { narrowColumns * max(K, O) }
-
-    /// W per group packed as stored (k = Og rows, n = K columns), group after group: the
-    /// right-hand side of the dense input gradient's narrow product, colᵀ = dYᵀ·W.
-    func narrowInputGradientFilters() -> [Float] {
-        let (O, G) = (outChannels, groups)
-        let Og = O / G, K = weight.value.count / O
-        return weight.derived("narrow inputGradient dense") { w in
-            var out = [Float](repeating: 0, count: G * PackedMatrix.packedCount(k: Og, n: K))
-            w.data.withUnsafeBufferPointer { wp in
-                out.withUnsafeMutableBufferPointer { o in
-                    for gi in 0..<G {
-                        PackedMatrix.pack(transposed: false, k: Og, n: K, b: wp.baseAddress! + gi * Og * K, ldb: K,
-                                          into: o.baseAddress! + gi * PackedMatrix.packedCount(k: Og, n: K))
-                    }
-                }
-            }
-            return out
-        }
-    }
 
     /// For each tap (kh·kw of them) and in it each group, the tap's filter values W[o, c, tap]
     /// as an [Og, C] matrix packed (k = Og, n = C): the right-hand sides of the tap classes'

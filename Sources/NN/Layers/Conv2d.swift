@@ -193,7 +193,7 @@ public final class Conv2d: LeafLayer {
         let narrowDense = !depthwise && taps == nil && parameters == nil && Conv2d.isNarrow(gs * P)
         let narrowClasses = taps != nil && parameters == nil && !Conv2d.forceWideProducts
             && taps!.classes.contains { Conv2d.isNarrow(gs * $0.positions) }
-        let narrowFilters = narrowDense ? self.narrowFilters() : narrowClasses ? narrowClassFilters(taps!, classWeights: classWeights) : []
+        let narrowFilters = narrowDense ? self.narrowFilters(transposed: true) : narrowClasses ? narrowClassFilters(taps!, classWeights: classWeights) : []
         let narrowCount = narrowDense || narrowClasses ? Conv2d.narrowScratchCount(columnRows: K, outChannels: O) : 1
         let ws = run.workspace
         var cols: [UnsafeMutablePointer<Float>] = [], prods: [UnsafeMutablePointer<Float>] = [], temps: [UnsafeMutablePointer<Float>] = []
@@ -381,7 +381,7 @@ public final class Conv2d: LeafLayer {
         // against the filters packed as stored (`Conv2d+NarrowProduct.swift`).
         let narrowBack = needInput && !depthwise && !Conv2d.forceWideProducts
             && (taps.map { $0.classes.contains { Conv2d.isNarrow(gs * $0.positions) } } ?? Conv2d.isNarrow(gs * P))
-        let backFilters: [Float] = !narrowBack ? [] : taps == nil ? narrowInputGradientFilters()
+        let backFilters: [Float] = !narrowBack ? [] : taps == nil ? narrowFilters(transposed: false)
             : narrowTapFilters(channels: g.channels, taps: g.kernelH * g.kernelW)
         let backCount = taps == nil ? PackedMatrix.packedCount(k: Og, n: K) : PackedMatrix.packedCount(k: Og, n: g.channels)
         let narrowAs = (0..<workers).map { ws.buffer(1000 + $0, count: narrowBack ? Conv2d.narrowScratchCount(columnRows: K, outChannels: O) : 1) }
