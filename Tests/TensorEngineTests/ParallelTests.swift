@@ -41,9 +41,22 @@ final class ParallelTests: XCTestCase {
         for _ in 0..<2000 { checkedRegion(tasks: 4) }
         usleep(5000)
         checkedRegion(tasks: 64, sleepEvery: 1)
-        if Parallel.workers > 1 {
-            XCTAssertGreaterThan(checkedRegion(tasks: 64, sleepEvery: 1).count, 1, "a second worker took tasks")
+    }
+
+    /// With two workers, a second one takes tasks: the first task waits (up to a minute, so a
+    /// busy or slow machine only delays it) until a task runs on a different worker.
+    func testASecondWorkerTakesTasks() throws {
+        try XCTSkipIf(Parallel.workers < 2, "one worker")
+        let lock = NSLock()
+        var workersSeen = Set<Int>()
+        var firstWorker = -1
+        Parallel.forEachTask(2) { t, w in
+            lock.withLock { workersSeen.insert(w); if t == 0 { firstWorker = w } }
+            guard t == 0 else { return }
+            let deadline = Date().addingTimeInterval(60)
+            while lock.withLock({ workersSeen.count < 2 }) && Date() < deadline { usleep(100) }
         }
+        XCTAssertEqual(workersSeen.count, 2, "task 0 ran on worker \(firstWorker) and no other worker took task 1")
     }
 
     func testARegionInsideATaskRunsSeriallyOnItsThread() {

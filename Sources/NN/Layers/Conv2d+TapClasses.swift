@@ -129,12 +129,11 @@ extension Conv2d {
 
 /// Counts of convolution calls that took the class products: tests check the path was taken
 /// (its results equal the dense path's, so equality alone cannot tell).
-final class TapClassCalls: @unchecked Sendable {
-    private let lock = NSLock()
-    private var counts = (forward: 0, inputGradient: 0)
+final class TapClassCalls: Sendable {
+    private let forward = CallCounter(), inputGradient = CallCounter()
 
-    func record(forward: Bool) { lock.withLock { if forward { counts.forward += 1 } else { counts.inputGradient += 1 } } }
+    func record(forward isForward: Bool) { (isForward ? forward : inputGradient).record() }
 
     /// (forward, inputGradient) so far.
-    var current: (forward: Int, inputGradient: Int) { lock.withLock { counts } }
+    var current: (forward: Int, inputGradient: Int) { (forward.current, inputGradient.current) }
 }
