@@ -134,7 +134,7 @@ extension Model {
         var f = Fingerprint()
         for p in parameters + buffers {
             f.add(p.name)
-            f.add(floats: p.value.data)
+            p.addValue(to: &f)
         }
         return f.hex
     }

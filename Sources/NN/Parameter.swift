@@ -14,7 +14,7 @@ import TensorEngine
 public final class Parameter: @unchecked Sendable {
     public let name: String
     public var value: Tensor {
-        didSet { packedLock.withLock { packedForms = [nil, nil]; transposedForm = nil; derivedForms = [:] } }
+        didSet { packedLock.withLock { packedForms = [nil, nil]; transposedForm = nil; derivedForms = [:]; valueHash = nil } }
     }
     /// Trainable weights get gradients and optimiser updates; buffers do not.
     public let trainable: Bool
@@ -54,6 +54,22 @@ public final class Parameter: @unchecked Sendable {
             }
             transposedForm = t
             return t
+        }
+    }
+
+    /// What adding the value's floats did to a fingerprint: the state before, the state after.
+    private var valueHash: (from: UInt64, to: UInt64)?
+
+    /// Adds the value's floats to `f` (`Fingerprint.add(floats:)`), kept for the state it started
+    /// from until the value changes: every attack reply and model/list names the model's
+    /// fingerprint, and hashing ResNet-18's 11 M weights each time took 2.7 ms.
+    public func addValue(to f: inout Fingerprint) {
+        let from = f.state
+        let known = packedLock.withLock { valueHash.flatMap { $0.from == from ? $0.to : nil } }
+        if let known { f = Fingerprint(state: known); return }
+        packedLock.withLock {
+            value.data.withUnsafeBufferPointer { f.add(floats: $0) }
+            valueHash = (from, f.state)
         }
     }
 

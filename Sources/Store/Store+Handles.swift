@@ -83,12 +83,15 @@ extension Store {
             try checkHandleCap(db, bytes: bytes)
             try evictIfNeeded(db, reserving: bytes)
             try db.execute(sql: """
-                INSERT INTO handles (kind, shape, images, clean_shape, clean, labels, provenance, details, created, bytes, pending_pid, shards)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO handles (kind, shape, images, clean_shape, clean, labels, provenance, details, created, bytes, shards)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [kind, imagesShape, sharded ? Data() : blob(images.values), cleanShape, sharded ? nil : clean.map { blob($0.values) },
-                                 labelsText, provenance, details, Date().timeIntervalSince1970, bytes, pending ? Int64(getpid()) : nil,
-                                 written.map(HandleShards.encode)])
-            return db.lastInsertedRowID
+                                 labelsText, provenance, details, Date().timeIntervalSince1970, bytes, written.map(HandleShards.encode)])
+            let id = db.lastInsertedRowID
+            if pending {
+                try db.execute(sql: "INSERT INTO pending_handles (handle, pid) VALUES (?, ?)", arguments: [id, Int64(getpid())])
+            }
+            return id
         }
         return Store.handlePrefix + String(id)
     }
@@ -171,7 +174,7 @@ extension Store {
     /// A client was told of this result: it is kept like any other from now on.
     public func confirmHandle(_ id: String) throws {
         guard let rowID = Store.handleRowID(id) else { return }
-        try pool.write { db in try db.execute(sql: "UPDATE handles SET pending_pid = NULL WHERE id = ?", arguments: [rowID]) }
+        try pool.write { db in try db.execute(sql: "DELETE FROM pending_handles WHERE handle = ?", arguments: [rowID]) }
     }
 
     /// Drops the results whose maker died before any client was told of them (killed between
@@ -179,13 +182,14 @@ extension Store {
     @discardableResult
     func evictOrphanedHandles() throws -> Int {
         try pool.write { db in
-            let pending = try Row.fetchAll(db, sql: "SELECT id, pending_pid FROM handles WHERE pending_pid IS NOT NULL")
+            let pending = try Row.fetchAll(db, sql: "SELECT handle, pid FROM pending_handles")
             var dropped = 0
             for row in pending {
-                let pid: Int64 = row["pending_pid"]
+                let pid: Int64 = row["pid"]
                 guard pid != Int64(getpid()), kill(pid_t(truncatingIfNeeded: pid), 0) != 0, errno == ESRCH else { continue }
-                // Its shard files (named for the dead writer) go in the sweep that follows.
-                try db.execute(sql: "DELETE FROM handles WHERE id = ?", arguments: [row["id"] as Int64])
+                // Its shard files (named for the dead writer) go in the sweep that follows; its
+                // pending row goes with it (trigger handles_pending_delete).
+                try db.execute(sql: "DELETE FROM handles WHERE id = ?", arguments: [row["handle"] as Int64])
                 dropped += 1
             }
             return dropped

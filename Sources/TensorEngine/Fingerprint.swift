@@ -8,6 +8,13 @@ public struct Fingerprint: Sendable {
 
     public init() {}
 
+    /// The running hash, and a fingerprint resumed from one: adding an array depends only on
+    /// the state before it and the array, so a caller that keeps both ends (`Parameter` keeps
+    /// its value's, which changes only when the value does) can skip the hashing next time.
+    public var state: UInt64 { h }
+
+    public init(state: UInt64) { h = state }
+
     public mutating func add<S: Sequence>(bytes: S) where S.Element == UInt8 {
         for b in bytes { h = (h ^ UInt64(b)) &* Self.prime }
     }

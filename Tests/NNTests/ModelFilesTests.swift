@@ -157,4 +157,39 @@ final class ModelFilesTests: XCTestCase {
         XCTAssertNotEqual(a.fingerprint, b.fingerprint)
         XCTAssertEqual(a.fingerprint.count, 16)
     }
+
+    /// The fingerprint is kept per weight between calls: after every way a weight changes (an
+    /// element written in place, a value set, an optimiser step, batchnorm's running statistics
+    /// in a training pass) it is that of the new weights, as hashing them afresh gives.
+    func testKeptFingerprintFollowsEveryChange() throws {
+        let model = try Model.load(specAt: RepositoryPaths.nnFixture("equivalence/model.json"),
+                                   weightsAt: RepositoryPaths.nnFixture("equivalence/model.safetensors"))
+        func afresh() -> String {
+            var f = Fingerprint()
+            for p in model.parameters + model.buffers {
+                f.add(p.name)
+                f.add(floats: p.value.data)
+            }
+            return f.hex
+        }
+        var seen: [String] = []
+        func check(_ change: String, _ line: UInt = #line) {
+            let kept = model.fingerprint
+            XCTAssertEqual(kept, afresh(), change, line: line)
+            XCTAssertEqual(model.fingerprint, kept, change, line: line)
+            XCTAssertFalse(seen.contains(kept), "\(change): the fingerprint did not change", line: line)
+            seen.append(kept)
+        }
+        check("loaded")
+        model.parameters[0].value.data[0] += 0.5
+        check("an element written in place")
+        model.buffers[0].value = Tensor(shape: model.buffers[0].value.shape, repeating: 0.25)
+        check("a buffer set")
+        var grads = ParameterGradients(count: model.parameters.count)
+        for p in model.parameters { grads.accumulate(p, Tensor(shape: p.value.shape, repeating: 0.01)) }
+        SGD(learningRate: 0.1).step(model.parameters, grads)
+        check("an optimiser step")
+        _ = try model.forward(TestTensors.uniform([2, 3, 16, 16], 0, 1, seed: 2), Execution(mode: .train, seed: 1))
+        check("batchnorm's running statistics")
+    }
 }

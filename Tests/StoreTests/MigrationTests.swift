@@ -8,10 +8,10 @@ final class MigrationTests: StoreTestCase {
     func testFreshFileGetsEveryMigrationWALAndIncrementalVacuum() throws {
         let store = try Store(path: dbPath)
         try store.pool.read { db in
-            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid"), ["v1-tables", "v2-usage", "v3-handle-clean-inputs", "v4-pending-handles", "v5-handle-shards"])
+            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid"), ["v1-tables", "v2-usage", "v3-handle-clean-inputs", "v4-pending-handles", "v5-handle-shards", "v6-pending-table"])
             XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode"), "wal")
             XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA auto_vacuum"), 2)
-            for table in ["activations", "statistics", "handles", "run_logs", "usage"] {
+            for table in ["activations", "statistics", "handles", "pending_handles", "run_logs", "usage"] {
                 XCTAssertTrue(try db.tableExists(table), table)
             }
         }
