@@ -90,20 +90,25 @@ public struct ConvGeometry: Sendable, Equatable {
 public enum Im2Col {
     /// Unfolds image `x` (C×H×W) into `col` (columnRows × patches, row stride `ldcol`).
     public static func unfold(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into col: UnsafeMutablePointer<Float>, ldcol: Int) {
-        let (H, W, OH, OW) = (g.height, g.width, g.outH, g.outW)
+        let (H, W, OH, OW, KK) = (g.height, g.width, g.outH, g.outW, g.kernelH * g.kernelW)
         let (sh, sw, ph, pw) = (g.strideH, g.strideW, g.padH, g.padW)
-        for c in 0..<g.channels {
-            let plane = x + c * H * W
+        // Each tap's valid output rows and columns, worked out once rather than per channel.
+        withUnsafeTemporaryAllocation(of: (rows: (Int, Int), columns: (Int, Int), origin: Int).self, capacity: max(1, KK)) { table in
             for ki in 0..<g.kernelH {
-                let (rowLo, rowHi) = g.validRows(ki)
                 for kj in 0..<g.kernelW {
-                    let row = col + ((c * g.kernelH + ki) * g.kernelW + kj) * ldcol
-                    let (lo, hi) = g.validColumns(kj)
+                    table[ki * g.kernelW + kj] = (g.validRows(ki), g.validColumns(kj), (ki * g.dilationH - ph) * W + (kj * g.dilationW - pw))
+                }
+            }
+            for c in 0..<g.channels {
+                let plane = x + c * H * W
+                for tap in 0..<KK {
+                    let row = col + (c * KK + tap) * ldcol
+                    let ((rowLo, rowHi), (lo, hi), origin) = table[tap]
                     if rowLo > 0 { zero(row, rowLo * OW) }
                     for oy in rowLo..<rowHi {
                         let dst = row + oy * OW
                         // src[ox·sw] is input column ox·sw - pw + kj·dw (read for ox in lo..<hi only).
-                        let src = plane + (oy * sh - ph + ki * g.dilationH) * W + (kj * g.dilationW - pw)
+                        let src = plane + oy * sh * W + origin
                         var ox = 0
                         while ox < lo { dst[ox] = 0; ox += 1 }
                         if sw == 1 {
@@ -215,21 +220,33 @@ public enum Im2Col {
 
     /// Folds `col` (columnRows × patches, row stride `ldcol`) back into image gradient `dx`
     /// (C×H×W), adding to what `dx` holds: each input pixel receives the sum over every
-    /// window position that read it.
+    /// window position that read it. The taps' valid output rows and columns (four integer
+    /// divisions each) are worked out once per call, not once per channel: on ResNet-18-32's
+    /// small planes that was most of a fold.
     public static func fold(_ col: UnsafePointer<Float>, ldcol: Int, _ g: ConvGeometry, into dx: UnsafeMutablePointer<Float>) {
-        let (H, W, OW) = (g.height, g.width, g.outW)
+        let (H, W, OW, KK) = (g.height, g.width, g.outW, g.kernelH * g.kernelW)
         let (sh, sw, ph, pw) = (g.strideH, g.strideW, g.padH, g.padW)
-        for c in 0..<g.channels {
-            let plane = dx + c * H * W
+        // Per tap (ki, kj) with any valid position: its row in a channel's block of rows, its
+        // valid output rows and columns, and where output (0, 0) lands in the plane.
+        withUnsafeTemporaryAllocation(of: (tap: Int, rows: (Int, Int), columns: (Int, Int), origin: Int).self, capacity: max(1, KK)) { table in
+            var live = 0
             for ki in 0..<g.kernelH {
-                let (rowLo, rowHi) = g.validRows(ki)
+                let rows = g.validRows(ki)
                 for kj in 0..<g.kernelW {
-                    let row = col + ((c * g.kernelH + ki) * g.kernelW + kj) * ldcol
-                    let (lo, hi) = g.validColumns(kj)
-                    if lo >= hi { continue }
-                    for oy in rowLo..<rowHi {
+                    let columns = g.validColumns(kj)
+                    if columns.0 >= columns.1 { continue }
+                    table[live] = (ki * g.kernelW + kj, rows, columns, (ki * g.dilationH - ph) * W + (kj * g.dilationW - pw))
+                    live += 1
+                }
+            }
+            for c in 0..<g.channels {
+                let plane = dx + c * H * W, block = col + c * KK * ldcol
+                for e in table[0..<live] {
+                    let row = block + e.tap * ldcol
+                    let (lo, hi) = e.columns
+                    for oy in e.rows.0..<e.rows.1 {
                         let src = row + oy * OW
-                        let dst = plane + (oy * sh - ph + ki * g.dilationH) * W + (kj * g.dilationW - pw)
+                        let dst = plane + oy * sh * W + e.origin
                         if sw == 1 {
                             addRow(src + lo, dst + lo, hi - lo)
                         } else {

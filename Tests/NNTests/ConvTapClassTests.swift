@@ -31,6 +31,7 @@ extension LayerGradientTests {
             ([conv(8, 64, kernel: 3, pads: 1), relu, pool], [8, 4, 6], true),         // 64 filters: the pooled input gradient
             ([conv(4, 8, kernel: 3, pads: 1)], [4, 8, 8], false),                     // 84% live: dense
             ([conv(4, 8, kernel: 3, pads: 1, groups: 4)], [4, 2, 2], false),          // depthwise: its own kernel
+            ([conv(96, 512, kernel: 3, pads: 1)], [96, 2, 2], true),                 // one segment at 64 images: folds in two blocks (42 + 22), images in parallel
         ]
         defer { Conv2d.forceDenseTaps = false }
         for (i, (layers, input, classPath)) in cases.enumerated() {

@@ -128,7 +128,9 @@ extension Conv2d {
                     if direct && nb == 1 {
                         d = gp + i0 * O * P
                     } else {
-                        for i in 0..<nb {
+                        // Images in parallel when this segment is the only one (outside a region).
+                        Parallel.forRanges(nb, grain: max(1, 65_536 / max(1, O * max(P, PP)))) { images in
+                        for i in images {
                             for o in 0..<O {
                                 let dst = dyBlock + o * ld + i * P
                                 let off = ((i0 + i) * O + o) * P
@@ -155,6 +157,7 @@ extension Conv2d {
                                     for p in 0..<P { dst[p] = src[p] }
                                 }
                             }
+                        }
                         }
                         d = UnsafePointer(dyBlock)
                     }
@@ -255,6 +258,17 @@ extension Conv2d {
                  into col: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
         if images == 1 && g.isPointwise { return x }
         let ld = images * g.patches
+        let grain = max(1, 65_536 / max(1, g.columnRows * g.patches))
+        if Parallel.workers(forTasks: images / grain) > 1 {
+            // The only segment (outside a region): images in parallel, each range with its own
+            // padded-plane scratch.
+            Parallel.forRanges(images, grain: grain) { range in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: Im2Col.scratchCount(g)) { own in
+                    for i in range { Im2Col.unfold(x + i * inPer, g, into: col + i * g.patches, ldcol: ld, scratch: own.baseAddress!) }
+                }
+            }
+            return UnsafePointer(col)
+        }
         for i in 0..<images {
             Im2Col.unfold(x + i * inPer, g, into: col + i * g.patches, ldcol: ld, scratch: scratch)
         }
@@ -286,9 +300,7 @@ extension Conv2d {
             let pointwise = images == 1 && g.isPointwise
             Conv2d.narrowProduct(k: rows, n: K, columns: ld, b: dy, ldb: ld, filters: narrow.filters, a: narrow.a, cT: narrow.cT,
                                  scratch: scratch, into: pointwise ? dx : col, ldc: ld)
-            if !pointwise {
-                for i in 0..<images { Im2Col.fold(col + i * P, ldcol: ld, g, into: dx + i * inPer) }
-            }
+            if !pointwise { Conv2d.foldImages(col, images: images, g, inPer: inPer, into: dx) }
             return
         }
         PackedMatrix.pack(transposed: false, k: rows, n: ld, b: dy, ldb: ld, into: pack)
@@ -297,7 +309,18 @@ extension Conv2d {
             return
         }
         PackedMatrix.multiply(m: K, n: ld, k: rows, a: wT, lda: outChannels, packed: pack, c: col, ldc: ld, scratch: scratch)
-        for i in 0..<images { Im2Col.fold(col + i * P, ldcol: ld, g, into: dx + i * inPer) }
+        Conv2d.foldImages(col, images: images, g, inPer: inPer, into: dx)
+    }
+
+    /// `Im2Col.fold` of each of `images` images' columns (side by side in `col`, row stride
+    /// images·patches) into its gradient, the images in parallel when this runs outside a region
+    /// (a backward pass of one weight-gradient segment: ResNet's layer3 and layer4 at 32×32).
+    /// Each image's gradient is its own: the same bits on any number of threads.
+    static func foldImages(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, inPer: Int, into dx: UnsafeMutablePointer<Float>) {
+        let (P, ld) = (g.patches, images * g.patches)
+        Parallel.forRanges(images, grain: max(1, 65_536 / max(1, g.columnRows * P))) { range in
+            for i in range { Im2Col.fold(col + i * P, ldcol: ld, g, into: dx + i * inPer) }
+        }
     }
 
     /// The gradient of a 2×2 / stride 2 max pooling routed to each window's winner (windows
