@@ -33,23 +33,55 @@ public final class SGD: Optimizer {
         self.nesterov = nesterov
     }
 
+    /// The new weights and momentum buffers are written out of place, in one pass, both cores:
+    /// a training step holds the old ones to roll back to, so an update in place first copied
+    /// every weight and buffer (copy on write), and three single-threaded passes (weight decay,
+    /// momentum, the update) read them again. Per element the operations are the in-place
+    /// passes', in the same order: g + wd·w; b·μ + (1 - dampening)·g (or g on the first step);
+    /// g + μ·b with Nesterov; w + (-lr)·that.
     public func step(_ parameters: [Parameter], _ gradients: ParameterGradients) {
         stepCount += 1
         for p in parameters {
-            guard var g = gradients[p] else { continue }
-            if weightDecay != 0 { g.axpy(weightDecay, p.value) }
-            if momentum != 0 {
-                // Taken out of the dictionary so the update is in place (no copy on write).
-                if var buf = buffers.removeValue(forKey: p.index) {
-                    buf.scale(momentum)
-                    buf.axpy(1 - dampening, g)
-                    buffers[p.index] = buf
-                } else {
-                    buffers[p.index] = g
+            guard let g = gradients[p], g.count > 0 else { continue }
+            let n = g.count, previous = momentum != 0 ? buffers[p.index] : nil
+            var weights = uninitialized(n), buffer = momentum != 0 ? uninitialized(n) : []
+            weights.withUnsafeMutableBufferPointer { w in
+                buffer.withUnsafeMutableBufferPointer { b in
+                    g.data.withUnsafeBufferPointer { gb in
+                        p.value.data.withUnsafeBufferPointer { wb in
+                            (previous?.data ?? []).withUnsafeBufferPointer { pb in
+                                update(n, g: gb.baseAddress!, w: wb.baseAddress!, previous: previous == nil ? nil : pb.baseAddress!,
+                                       newWeights: w.baseAddress!, newBuffer: momentum != 0 ? b.baseAddress! : nil)
+                            }
+                        }
+                    }
                 }
-                if nesterov { g.axpy(momentum, buffers[p.index]!) } else { g = buffers[p.index]! }
             }
-            p.value.axpy(-learningRate, g)
+            if momentum != 0 { buffers[p.index] = Tensor(shape: g.shape, data: buffer) }
+            p.value = Tensor(shape: p.value.shape, data: weights)
+        }
+    }
+
+    /// One parameter's update of `n` elements, in parallel ranges; `newBuffer` nil without momentum.
+    private func update(_ n: Int, g: UnsafePointer<Float>, w: UnsafePointer<Float>, previous: UnsafePointer<Float>?,
+                        newWeights: UnsafeMutablePointer<Float>, newBuffer: UnsafeMutablePointer<Float>?) {
+        let (lr, mu, damped, wd, nesterov) = (learningRate, momentum, 1 - dampening, weightDecay, nesterov)
+        Parallel.forRanges(n, grain: 1 << 16) { r in
+            for i in r {
+                var d = g[i]
+                if wd != 0 { d += wd * w[i] }
+                if let newBuffer {
+                    var m = d
+                    if let previous {
+                        m = previous[i]
+                        m *= mu
+                        m += damped * d
+                    }
+                    newBuffer[i] = m
+                    if nesterov { d += mu * m } else { d = m }
+                }
+                newWeights[i] = w[i] + -lr * d
+            }
         }
     }
 

@@ -27,23 +27,45 @@ extension Tensor {
     /// Largest absolute value (0 for an empty tensor; NaNs are passed over). Sixteen lanes at
     /// once: training checks every weight with it after each step (11 M for a ResNet-18), and a
     /// one-value running maximum is a serial chain. The maximum does not depend on order.
+    /// Tensors of a million floats and more are split over the cores (a maximum of maxima).
     public func maxAbs() -> Float {
         data.withUnsafeBufferPointer { p in
-            var lanes = SIMD16<Float>(repeating: 0)
-            var i = 0
-            let base = UnsafeRawPointer(p.baseAddress)
-            while i + 16 <= p.count {
-                let v = base!.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-                // NaN lanes compare false and keep the running value, as Swift.max does.
-                let a = unsafeBitCast(unsafeBitCast(v, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: SIMD16<Float>.self)
-                lanes.replace(with: a, where: a .> lanes)
-                i += 16
-            }
-            var m = lanes.max()
-            while i < p.count { m = Swift.max(m, abs(p[i])); i += 1 }
-            return m
+            guard let base = p.baseAddress else { return 0 }
+            return Self.combined(p.count, 0, Swift.max) { Self.maxAbs(base, $0) }
         }
     }
+
+    static func maxAbs(_ p: UnsafePointer<Float>, _ r: Range<Int>) -> Float {
+        var lanes = SIMD16<Float>(repeating: 0)
+        var i = r.lowerBound
+        let base = UnsafeRawPointer(p)
+        while i + 16 <= r.upperBound {
+            let v = base.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            // NaN lanes compare false and keep the running value, as Swift.max does.
+            let a = unsafeBitCast(unsafeBitCast(v, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: SIMD16<Float>.self)
+            lanes.replace(with: a, where: a .> lanes)
+            i += 16
+        }
+        var m = lanes.max()
+        while i < r.upperBound { m = Swift.max(m, abs(p[i])); i += 1 }
+        return m
+    }
+
+    /// `part` over 0..<count, in parallel ranges from `Tensor.parallelReduction` floats, the
+    /// parts' results combined in any order: for reductions whose result does not depend on it.
+    static func combined<T>(_ count: Int, _ initial: T, _ combine: (T, T) -> T, _ part: (Range<Int>) -> T) -> T {
+        guard count >= parallelReduction else { return part(0..<count) }
+        let lock = NSLock()
+        var result = initial
+        Parallel.forRanges(count, grain: parallelReduction / 2) { r in
+            let v = part(r)
+            lock.withLock { result = combine(result, v) }
+        }
+        return result
+    }
+
+    /// Floats from which a whole-tensor check runs on every core (4 MB).
+    static let parallelReduction = 1 << 20
 
     /// Per item of the leading dimension: the L2 norm of that item.
     public func itemNorms() -> [Float] {
@@ -127,16 +149,19 @@ extension Tensor {
     /// Sixteen independent lanes, so the additions do not wait on each other.
     public var allFinite: Bool {
         data.withUnsafeBufferPointer { p in
-            var lanes = SIMD16<Float>(repeating: 0)
-            var i = 0
-            let base = UnsafeRawPointer(p.baseAddress)
-            while i + 16 <= p.count {
-                lanes += base!.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * 0
-                i += 16
+            guard let base = p.baseAddress else { return true }
+            return Self.combined(p.count, true, { $0 && $1 }) { r in
+                var lanes = SIMD16<Float>(repeating: 0)
+                var i = r.lowerBound
+                let raw = UnsafeRawPointer(base)
+                while i + 16 <= r.upperBound {
+                    lanes += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * 0
+                    i += 16
+                }
+                var acc = lanes.sum()
+                while i < r.upperBound { acc += base[i] * 0; i += 1 }
+                return acc == 0
             }
-            var acc = lanes.sum()
-            while i < p.count { acc += p[i] * 0; i += 1 }
-            return acc == 0
         }
     }
 }

@@ -3,11 +3,12 @@ import XCTest
 
 /// `allFinite` and `maxAbs` (sixteen lanes at a time) against their one-value definitions:
 /// lengths around the lane width, and a NaN, an infinity or the largest magnitude placed in
-/// the vector part and in the tail.
+/// the vector part and in the tail, and a tensor split over the cores.
 final class FiniteAndMaxAbsTests: XCTestCase {
     func testMatchTheScalarDefinitions() {
         var rng = SeededRNG(seed: 5)
-        for count in [0, 1, 15, 16, 17, 31, 32, 33, 1000] {
+        // The last count is above Tensor.parallelReduction: checked in parallel ranges.
+        for count in [0, 1, 15, 16, 17, 31, 32, 33, 1000, 2_097_169] {
             let values = (0..<count).map { _ in rng.nextNormal() }
             var cases: [(String, [Float])] = [("plain", values)]
             for at in Set([0, count / 2, count - 1]) where at >= 0 && at < count {

@@ -50,6 +50,40 @@ final class OptimizerTests: XCTestCase {
         assertClose(run(SGD(learningRate: 0.05, momentum: 0.8, nesterov: true)), want)
     }
 
+    /// On a parameter of many parallel ranges (and a ragged end) the one-pass update gives the
+    /// bits of the three in-place passes it replaced, written here with Tensor's axpy and scale:
+    /// weight decay into the gradient, then momentum, then the update.
+    func testSGDGivesTheInPlacePassesBits() {
+        let n = 300_001
+        func values(_ seed: Double) -> Tensor { Tensor(shape: [n], data: (0..<n).map { Float(sin(Double($0) * 0.37 + seed)) }) }
+        for nesterov in [false, true] {
+            let (lr, mu, damp, wd): (Float, Float, Float, Float) = (0.05, 0.9, nesterov ? 0 : 0.1, 0.01)
+            let opt = SGD(learningRate: lr, momentum: mu, dampening: damp, weightDecay: wd, nesterov: nesterov)
+            let p = Parameter(name: "w", value: values(0))
+            p.index = 0
+            var w = values(0), buffer: Tensor?
+            for step in 1...3 {
+                var g = values(Double(step))
+                var gs = ParameterGradients(count: 1)
+                gs[p] = g
+                opt.step([p], gs)
+                g.axpy(wd, w)
+                if var b = buffer {
+                    b.scale(mu)
+                    b.axpy(1 - damp, g)
+                    buffer = b
+                } else {
+                    buffer = g
+                }
+                if nesterov { g.axpy(mu, buffer!) } else { g = buffer! }
+                w.axpy(-lr, g)
+                let differing = zip(p.value.data, w.data).filter { $0.bitPattern != $1.bitPattern }.count
+                XCTAssertEqual(differing, 0, "nesterov \(nesterov) step \(step)")
+                XCTAssertEqual(opt.stateTensors([p])["w.momentum_buffer"]?.data, buffer!.data, "nesterov \(nesterov) step \(step)")
+            }
+        }
+    }
+
     func adamReference(lr: Double, wd: Double, decoupled: Bool) -> [Float] {
         let (b1, b2, eps) = (0.9, 0.999, 1e-8)
         var m = [0.0, 0.0], v = [0.0, 0.0]

@@ -24,16 +24,27 @@ extension Conv2d {
     /// order), blocks one after another. `value` (a trace's saved weight) is gathered for this
     /// call unless it is the layer's own weight, whose gathering is kept until it changes.
     func classWeights(_ taps: TapClasses, value: Tensor?) -> [Float] {
+        // Written in place, output channels in parallel: appended one float at a time, the
+        // gathering after every training step took 10 ms of a ResNet-18-32 step on one core.
         func gather(_ w: Tensor) -> [Float] {
-            let g = taps.geometry, (C, kh, kw) = (g.channels, g.kernelH, g.kernelW)
-            var out: [Float] = []
-            out.reserveCapacity(outChannels * C * taps.classes.reduce(0) { $0 + $1.taps })
+            let g = taps.geometry, (C, kh, kw, O) = (g.channels, g.kernelH, g.kernelW, outChannels)
+            var starts: [Int] = [], total = 0
+            for k in taps.classes { starts.append(total); total += O * C * k.taps }
+            guard total > 0 else { return [] }
+            var out = uninitialized(total)
             w.data.withUnsafeBufferPointer { wp in
-                for k in taps.classes {
-                    for o in 0..<outChannels {
-                        for c in 0..<C {
-                            for ki in k.kernelRows {
-                                for kj in k.kernelColumns { out.append(wp[((o * C + c) * kh + ki) * kw + kj]) }
+                out.withUnsafeMutableBufferPointer { ob in
+                    let (src, dst) = (wp.baseAddress!, ob.baseAddress!)
+                    Parallel.forRanges(O, grain: max(1, 65_536 / max(1, C * kh * kw))) { range in
+                        for (m, k) in taps.classes.enumerated() {
+                            for o in range {
+                                var q = dst + starts[m] + o * C * k.taps
+                                for c in 0..<C {
+                                    let filter = src + (o * C + c) * kh * kw
+                                    for ki in k.kernelRows {
+                                        for kj in k.kernelColumns { q.pointee = filter[ki * kw + kj]; q += 1 }
+                                    }
+                                }
                             }
                         }
                     }
