@@ -37,7 +37,7 @@ extension Store {
     public func storeActivations(weights: String, layer: String, reduction: String, rows: [(input: String, array: StoredArray)]) throws {
         guard !rows.isEmpty else { return }
         let stamp = now()
-        try pool.write { db in
+        try write(bytes: rows.reduce(0) { $0 + $1.array.byteCount }) { db in
             let statement = try db.cachedStatement(sql: """
                 INSERT INTO activations (weights, layer, reduction, input, shape, data, bytes, last_used)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -86,7 +86,7 @@ extension Store {
             for id in ids { pendingTouches[table, default: [:]][id] = stamp }
             return pendingTouches.values.reduce(0) { $0 + $1.count }
         }
-        if count >= Store.maxPendingTouches { try pool.write { db in try flushTouches(db) } }
+        if count >= Store.maxPendingTouches { try write { db in try flushTouches(db) } }
     }
 
     /// Writes the pending recency stamps (inside a write transaction).

@@ -79,7 +79,7 @@ extension Store {
             + kind.utf8.count + labelsText.utf8.count + provenance.utf8.count + details.utf8.count
         func blob(_ v: [Float]) -> Data { v.withUnsafeBytes { Data($0) } }
         let sharded = written != nil
-        let id = try pool.write { db in
+        let id = try write(bytes: sharded ? 0 : bytes) { db in
             try checkHandleCap(db, bytes: bytes)
             try evictIfNeeded(db, reserving: bytes)
             try db.execute(sql: """
@@ -146,7 +146,7 @@ extension Store {
     public func dropHandle(_ id: String) throws -> Bool {
         guard let rowID = Store.handleRowID(id) else { return false }
         var files: [HandleShards.Shard] = []
-        let dropped = try pool.write { db in
+        let dropped = try write { db in
             files = try Store.shardsOfHandles(db, where: "id = \(rowID)")
             try db.execute(sql: "DELETE FROM handles WHERE id = ?", arguments: [rowID])
             return db.changesCount > 0
@@ -174,14 +174,14 @@ extension Store {
     /// A client was told of this result: it is kept like any other from now on.
     public func confirmHandle(_ id: String) throws {
         guard let rowID = Store.handleRowID(id) else { return }
-        try pool.write { db in try db.execute(sql: "DELETE FROM pending_handles WHERE handle = ?", arguments: [rowID]) }
+        try write { db in try db.execute(sql: "DELETE FROM pending_handles WHERE handle = ?", arguments: [rowID]) }
     }
 
     /// Drops the results whose maker died before any client was told of them (killed between
     /// keeping a result and sending its reply); returns how many.
     @discardableResult
     func evictOrphanedHandles() throws -> Int {
-        try pool.write { db in
+        try write { db in
             let pending = try Row.fetchAll(db, sql: "SELECT handle, pid FROM pending_handles")
             var dropped = 0
             for row in pending {

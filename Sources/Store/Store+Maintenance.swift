@@ -42,7 +42,7 @@ extension Store {
     public func clear(_ what: Set<StoreTable>) throws -> [TableUsage] {
         let order = StoreTable.allCases.filter(what.contains)
         var files: [HandleShards.Shard] = []
-        let cleared = try pool.write { db -> [TableUsage] in
+        let cleared = try write { db -> [TableUsage] in
             let usage = try Store.usage(db)
             if what.contains(.handles) { files = try Store.shardsOfHandles(db, where: "1") }
             for t in order { try db.execute(sql: "DELETE FROM \(t.sqlName)") }

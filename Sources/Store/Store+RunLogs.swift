@@ -34,7 +34,7 @@ extension Store {
     @discardableResult
     public func appendRunLog(_ entry: RunLogEntry) throws -> Int64 {
         let bytes = entry.method.utf8.count + entry.params.utf8.count + entry.status.utf8.count + entry.result.utf8.count + 16
-        return try pool.write { db in
+        return try write(bytes: bytes) { db in
             try db.execute(sql: """
                 INSERT INTO run_logs (time, method, params, duration_ms, status, result, bytes) VALUES (?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [entry.time.timeIntervalSince1970, entry.method, entry.params, entry.durationMs, entry.status, entry.result, bytes])

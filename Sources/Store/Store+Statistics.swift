@@ -34,7 +34,7 @@ extension Store {
     public func storeStatistics(weights: String, layer: String, dataset: String, kind: String, _ stats: StoredStatistics) throws {
         let stamp = now()
         let bytes = stats.json.utf8.count + (stats.array?.byteCount ?? 0) + Store.keyBytes(weights, layer, dataset, kind)
-        try pool.write { db in
+        try write(bytes: bytes) { db in
             try db.execute(sql: """
                 INSERT INTO statistics (weights, layer, dataset, kind, json, shape, data, bytes, last_used)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)

@@ -16,6 +16,7 @@ public final class Store: @unchecked Sendable {
     public let shardThresholdBytes: Int
     let shards: HandleShards
     let pool: DatabasePool
+    let checkpointer: WALCheckpointer
 
     /// Eviction stops at this fraction of the cap, so a full cache does not evict on every write.
     static let evictionTarget = 0.9
@@ -43,6 +44,8 @@ public final class Store: @unchecked Sendable {
             // WAL survives a killed process with every committed transaction; NORMAL sync only
             // risks the last transactions on power loss, never corruption.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Checkpoints run in the background (WALCheckpointer), not in a commit.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
             // Must precede WAL mode and the first table to take effect (a no-op on an existing
             // file): lets clear() give freed pages back to the file system.
             if !db.configuration.readonly, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master") == 0 {
@@ -59,8 +62,17 @@ public final class Store: @unchecked Sendable {
         self.capBytes = capBytes
         self.shardThresholdBytes = shardThresholdBytes
         self.shards = HandleShards(database: path)
+        self.checkpointer = WALCheckpointer(path: path, configuration: config)
         try evictOrphanedHandles()
         try sweepShards()
+    }
+
+    /// A write transaction (`pool.write`) that counts `bytes` of payload towards the next
+    /// background checkpoint. Every write of the store goes through here.
+    func write<T>(bytes: Int = 0, _ body: (Database) throws -> T) throws -> T {
+        let result = try pool.write(body)
+        checkpointer.wrote(bytes)
+        return result
     }
 
     // MARK: one store per file per process

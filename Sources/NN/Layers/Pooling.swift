@@ -169,23 +169,37 @@ public final class MaxPool2d: LeafLayer {
             return
         }
         let (dh, dw) = (g.dilationH, g.dilationW)
-        for oy in 0..<OH {
-            // Taps ki with row oy·s - top + ki·d inside the plane: [k0, k1).
-            let r0 = oy * g.strideH - g.padH
-            let k0 = r0 >= 0 ? 0 : (-r0 + dh - 1) / dh, k1 = min(g.kernelH, r0 >= H ? 0 : (H - 1 - r0) / dh + 1)
+        // Each output row's taps ki with row oy·s - top + ki·d inside the plane, [k0, k1), and
+        // each output column's [j0, j1): worked out once per plane, not per window (four
+        // divisions per window were most of ResNet's 3×3 / stride 2 stem pooling).
+        withUnsafeTemporaryAllocation(of: (first: Int, end: Int, start: Int).self, capacity: OH + OW) { spans in
+            for oy in 0..<OH {
+                let r0 = oy * g.strideH - g.padH
+                let k0 = r0 >= 0 ? 0 : (-r0 + dh - 1) / dh, k1 = min(g.kernelH, r0 >= H ? 0 : (H - 1 - r0) / dh + 1)
+                spans[oy] = (k0, max(k0, k1), max(0, min(H - 1, r0 + k0 * dh)))
+            }
             for ox in 0..<OW {
                 let c0 = ox * g.strideW - g.padW
                 let j0 = c0 >= 0 ? 0 : (-c0 + dw - 1) / dw, j1 = min(g.kernelW, c0 >= W ? 0 : (W - 1 - c0) / dw + 1)
-                var best = -Float.infinity, at = max(0, min(H - 1, r0 + k0 * dh)) * W + max(0, min(W - 1, c0 + j0 * dw))
-                for ki in k0..<max(k0, k1) {
-                    let row = (r0 + ki * dh) * W + c0
-                    for kj in j0..<max(j0, j1) where src[row + kj * dw] > best || src[row + kj * dw].isNaN {
-                        best = src[row + kj * dw]; at = row + kj * dw
-                        if best.isNaN { break }
+                spans[OH + ox] = (j0, max(j0, j1), max(0, min(W - 1, c0 + j0 * dw)))
+            }
+            for oy in 0..<OH {
+                let r0 = oy * g.strideH - g.padH
+                let (k0, k1, firstRow) = spans[oy]
+                for ox in 0..<OW {
+                    let c0 = ox * g.strideW - g.padW
+                    let (j0, j1, firstColumn) = spans[OH + ox]
+                    var best = -Float.infinity, at = firstRow * W + firstColumn
+                    for ki in k0..<k1 {
+                        let row = (r0 + ki * dh) * W + c0
+                        for kj in j0..<j1 where src[row + kj * dw] > best || src[row + kj * dw].isNaN {
+                            best = src[row + kj * dw]; at = row + kj * dw
+                            if best.isNaN { break }
+                        }
                     }
+                    dst[oy * OW + ox] = best
+                    if let argmax { argmax[oy * OW + ox] = Int32(at) }
                 }
-                dst[oy * OW + ox] = best
-                if let argmax { argmax[oy * OW + ox] = Int32(at) }
             }
         }
     }
