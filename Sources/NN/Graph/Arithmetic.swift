@@ -52,10 +52,10 @@ public final class Arithmetic: GraphOperator {
         let (a, b) = (inputs[0], inputs[1])
         let out = Self.shape(a, b)
         switch operation {
-        case .add: return BroadcastLoops.apply(a, b, out: out) { $0 + $1 }
-        case .sub: return BroadcastLoops.apply(a, b, out: out) { $0 - $1 }
-        case .mul: return BroadcastLoops.apply(a, b, out: out) { $0 * $1 }
-        case .div: return BroadcastLoops.apply(a, b, out: out) { $0 / $1 }
+        case .add: return BroadcastLoops.apply(a, b, out: out, Sum.self)
+        case .sub: return BroadcastLoops.apply(a, b, out: out, Difference.self)
+        case .mul: return BroadcastLoops.apply(a, b, out: out, Product.self)
+        case .div: return BroadcastLoops.apply(a, b, out: out, Quotient.self)
         }
     }
 
@@ -79,14 +79,14 @@ public final class Arithmetic: GraphOperator {
                 db = g
             }
         case .mul:
-            if need[0] { da = BroadcastLoops.reduce(BroadcastLoops.apply(dy, b, out: dy.shape) { $0 * $1 }, to: a.shape) }
-            if need[1] { db = BroadcastLoops.reduce(BroadcastLoops.apply(dy, a, out: dy.shape) { $0 * $1 }, to: b.shape) }
+            if need[0] { da = BroadcastLoops.reduce(BroadcastLoops.apply(dy, b, out: dy.shape, Product.self), to: a.shape) }
+            if need[1] { db = BroadcastLoops.reduce(BroadcastLoops.apply(dy, a, out: dy.shape, Product.self), to: b.shape) }
         case .div:
-            if need[0] { da = BroadcastLoops.reduce(BroadcastLoops.apply(dy, b, out: dy.shape) { $0 / $1 }, to: a.shape) }
+            if need[0] { da = BroadcastLoops.reduce(BroadcastLoops.apply(dy, b, out: dy.shape, Quotient.self), to: a.shape) }
             if need[1] {
                 // d(a/b)/db = -(a/b)/b = -y/b.
-                let dyy = BroadcastLoops.apply(dy, y, out: dy.shape) { $0 * $1 }
-                db = BroadcastLoops.reduce(BroadcastLoops.apply(dyy, b, out: dy.shape) { -$0 / $1 }, to: b.shape)
+                let dyy = BroadcastLoops.apply(dy, y, out: dy.shape, Product.self)
+                db = BroadcastLoops.reduce(BroadcastLoops.apply(dyy, b, out: dy.shape, NegatedQuotient.self), to: b.shape)
             }
         }
         return [da, db]

@@ -44,16 +44,15 @@ enum BroadcastLoops {
         return Layout(sizes: sizes, strides: strides)
     }
 
-    /// f(a, b) element-wise over the broadcast of the two shapes.
-    @inline(__always)
-    static func apply(_ a: Tensor, _ b: Tensor, out shape: [Int], _ f: @escaping (Float, Float) -> Float) -> Tensor {
+    /// F(a, b) element-wise over the broadcast of the two shapes.
+    static func apply<F: ElementFunction>(_ a: Tensor, _ b: Tensor, out shape: [Int], _ f: F.Type) -> Tensor {
         let n = shape.reduce(1, *)
         if a.shape == b.shape {
             return Tensor(uninitializedShape: shape) { o in
                 a.data.withUnsafeBufferPointer { ap in
                     b.data.withUnsafeBufferPointer { bp in
                         let (x, y, z) = (ap.baseAddress!, bp.baseAddress!, o.baseAddress!)
-                        Parallel.forRanges(n, grain: 1 << 15) { r in for i in r { z[i] = f(x[i], y[i]) } }
+                        Parallel.forRanges(n, grain: 1 << 15) { r in for i in r { z[i] = F.of(x[i], y[i]) } }
                     }
                 }
             }
@@ -69,7 +68,7 @@ enum BroadcastLoops {
                         for row in r {
                             let (oa, ob) = offsets(row, l)
                             let zr = z + row * inner
-                            for j in 0..<inner { zr[j] = f(x[oa + j * sa], y[ob + j * sb]) }
+                            for j in 0..<inner { zr[j] = F.of(x[oa + j * sa], y[ob + j * sb]) }
                         }
                     }
                 }
@@ -121,3 +120,19 @@ enum BroadcastLoops {
         return out
     }
 }
+
+/// The scalar functions `BroadcastLoops.apply` runs, as types: a generic parameter is specialised
+/// into the loop, where a closure was called once per element (2% of a ResNet-18-32 FGSM, in an
+/// ONNX model's input normalisation alone).
+protocol ElementFunction {
+    static func of(_ x: Float, _ y: Float) -> Float
+}
+
+enum Sum: ElementFunction { @inline(__always) static func of(_ x: Float, _ y: Float) -> Float { x + y } }
+enum Difference: ElementFunction { @inline(__always) static func of(_ x: Float, _ y: Float) -> Float { x - y } }
+enum Product: ElementFunction { @inline(__always) static func of(_ x: Float, _ y: Float) -> Float { x * y } }
+enum Quotient: ElementFunction { @inline(__always) static func of(_ x: Float, _ y: Float) -> Float { x / y } }
+/// -x / y: the divisor's gradient of a quotient (with x = dy·y).
+enum NegatedQuotient: ElementFunction { @inline(__always) static func of(_ x: Float, _ y: Float) -> Float { -x / y } }
+/// x, broadcast to the output's shape.
+enum First: ElementFunction { @inline(__always) static func of(_ x: Float, _ y: Float) -> Float { x } }

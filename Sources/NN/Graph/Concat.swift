@@ -57,7 +57,7 @@ public final class Concat: GraphOperator {
     public func compute(_ inputs: [Tensor], _ run: Execution) -> Tensor {
         let d = axis(inputs[0].rank)
         let shapes = broadcastShapes(inputs.map(\.shape), d)
-        let inputs = zip(inputs, shapes).map { x, s in x.shape == s ? x : BroadcastLoops.apply(x, Tensor(shape: [1]), out: s) { a, _ in a } }
+        let inputs = zip(inputs, shapes).map { x, s in x.shape == s ? x : BroadcastLoops.apply(x, Tensor(shape: [1]), out: s, First.self) }
         var shape = inputs[0].shape
         shape[d] = inputs.reduce(0) { $0 + $1.shape[d] }
         let outer = shape[..<d].reduce(1, *)

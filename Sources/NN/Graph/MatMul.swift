@@ -74,7 +74,7 @@ public final class MatMul: GraphOperator {
                 var aRows = a.data
                 if g.a.dropLast(2).reduce(1, *) != g.batch.reduce(1, *) {
                     let full = g.batch + [g.m, g.k]
-                    aRows = BroadcastLoops.apply(Tensor(shape: g.a, data: a.data), Tensor.zeros(full), out: full) { x, _ in x }.data
+                    aRows = BroadcastLoops.apply(Tensor(shape: g.a, data: a.data), Tensor.zeros(full), out: full, First.self).data
                 }
                 db = Self.product(aRows, [rows, g.k], true, dy.data, [rows, g.n], false, batch: [], m: g.k, n: g.n, k: rows).reshaped(b.shape)
             } else {
