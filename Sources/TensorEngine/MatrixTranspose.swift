@@ -1,3 +1,5 @@
+import CGEMM
+
 /// Matrix transposition in cache-sized tiles, optionally summing equal-shaped segments on the way.
 ///
 /// Why: a plain transpose writes one float per cache line (the destination's stride is a whole
@@ -15,6 +17,16 @@ public enum MatrixTranspose {
     public static func sumTransposed(_ src: UnsafePointer<Float>, rows: Int, cols: Int, segments: Int = 1, segmentStride: Int = 0,
                                      into dst: UnsafeMutablePointer<Float>) {
         precondition(segments >= 1, "MatrixTranspose: at least one segment")
+        if segments == 1 {
+            // A plain transposition: 8×8 register blocks (advlens_transpose_rows), bands of 64
+            // rows in parallel. Training remakes Wᵀ after every step, 11 M floats for a ResNet-18.
+            let bands = (rows + 63) / 64
+            Parallel.forRanges(bands, grain: max(1, 65_536 / max(64 * cols, 1))) { range in
+                advlens_transpose_rows(src, Int32(cols), Int32(range.lowerBound * 64), Int32(min(rows, range.upperBound * 64)),
+                                       Int32(cols), dst, Int32(rows))
+            }
+            return
+        }
         let rowTiles = (rows + tile - 1) / tile
         // A tile row is worth a thread from about 64 K floats of work.
         Parallel.forRanges(rowTiles, grain: max(1, 65_536 / max(tile * cols * segments, 1))) { range in
