@@ -82,6 +82,8 @@ extension Store {
     /// everything (a copy of cache.sqlite without its -wal keeps every handle). Busy readers in
     /// other processes can keep part of the log; then it is left for them.
     public func checkpoint() throws {
+        // One checkpointer at a time: a background one still running would make this one busy.
+        checkpointer.drain()
         try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
     }
 

@@ -39,7 +39,8 @@ final class WALCheckpointer: @unchecked Sendable {
         if start { queue.async { self.run() } }
     }
 
-    /// Waits for a scheduled checkpoint to finish (tests; a clean exit checkpoints on its own).
+    /// Waits for a scheduled checkpoint to finish: before `Store.checkpoint()` (a clean exit),
+    /// which a running one would make busy; tests.
     func drain() { queue.sync {} }
 
     private func run() {
