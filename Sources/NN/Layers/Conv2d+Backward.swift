@@ -130,34 +130,34 @@ extension Conv2d {
                     } else {
                         // Images in parallel when this segment is the only one (outside a region).
                         Parallel.forRanges(nb, grain: max(1, 65_536 / max(1, O * max(P, PP)))) { images in
-                        for i in images {
-                            for o in 0..<O {
-                                let dst = dyBlock + o * ld + i * P
-                                let off = ((i0 + i) * O + o) * P
-                                if pool2x2 {
-                                    // Windows that tile the plane: each position is written once.
-                                    let src = gp + ((i0 + i) * O + o) * PP
-                                    let idx = amp! + ((i0 + i) * O + o) * PP
-                                    Conv2d.routePool2x2(src, idx, mask: rp.map { $0 + ((i0 + i) * O + o) * PP }, into: dst, g.outH, g.outW)
-                                } else if pool != nil {
-                                    for p in 0..<P { dst[p] = 0 }
-                                    let src = gp + ((i0 + i) * O + o) * PP
-                                    let idx = amp! + ((i0 + i) * O + o) * PP
-                                    if let rp {
-                                        let mask = rp + ((i0 + i) * O + o) * PP
-                                        for j in 0..<PP where mask[j] > 0 { dst[Int(idx[j])] += src[j] }
+                            for i in images {
+                                for o in 0..<O {
+                                    let dst = dyBlock + o * ld + i * P
+                                    let off = ((i0 + i) * O + o) * P
+                                    if pool2x2 {
+                                        // Windows that tile the plane: each position is written once.
+                                        let src = gp + ((i0 + i) * O + o) * PP
+                                        let idx = amp! + ((i0 + i) * O + o) * PP
+                                        Conv2d.routePool2x2(src, idx, mask: rp.map { $0 + ((i0 + i) * O + o) * PP }, into: dst, g.outH, g.outW)
+                                    } else if pool != nil {
+                                        for p in 0..<P { dst[p] = 0 }
+                                        let src = gp + ((i0 + i) * O + o) * PP
+                                        let idx = amp! + ((i0 + i) * O + o) * PP
+                                        if let rp {
+                                            let mask = rp + ((i0 + i) * O + o) * PP
+                                            for j in 0..<PP where mask[j] > 0 { dst[Int(idx[j])] += src[j] }
+                                        } else {
+                                            for j in 0..<PP { dst[Int(idx[j])] += src[j] }
+                                        }
+                                    } else if let rp {
+                                        let src = gp + off, mask = rp + off
+                                        for p in 0..<P { dst[p] = mask[p] > 0 ? src[p] : 0 }
                                     } else {
-                                        for j in 0..<PP { dst[Int(idx[j])] += src[j] }
+                                        let src = gp + off
+                                        for p in 0..<P { dst[p] = src[p] }
                                     }
-                                } else if let rp {
-                                    let src = gp + off, mask = rp + off
-                                    for p in 0..<P { dst[p] = mask[p] > 0 ? src[p] : 0 }
-                                } else {
-                                    let src = gp + off
-                                    for p in 0..<P { dst[p] = src[p] }
                                 }
                             }
-                        }
                         }
                         d = UnsafePointer(dyBlock)
                     }
