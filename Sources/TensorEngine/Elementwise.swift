@@ -14,14 +14,18 @@ extension Tensor {
         axpy(1, other)
     }
 
-    /// self += alpha · x.
+    /// self += alpha · x. From a million floats (a training step summing two passes' gradients
+    /// of ResNet-18's 11 M weights) the elements are split over the cores; each is the same
+    /// expression either way.
     public mutating func axpy(_ alpha: Float, _ x: Tensor) {
         checkSameShape(x, "axpy")
         let n = count
         data.withUnsafeMutableBufferPointer { y in
             x.data.withUnsafeBufferPointer { xs in
                 let yp = y.baseAddress!, xp = xs.baseAddress!
-                for i in 0..<n { yp[i] += alpha * xp[i] }
+                Parallel.forRanges(n, grain: n >= 1 << 20 ? 1 << 18 : max(n, 1)) { r in
+                    for i in r { yp[i] += alpha * xp[i] }
+                }
             }
         }
     }

@@ -24,4 +24,16 @@ final class FiniteAndMaxAbsTests: XCTestCase {
             }
         }
     }
+
+    /// `axpy` on a tensor split over the cores gives each element its one-value expression,
+    /// y + alpha·x, bit for bit (a training step sums two passes' gradients this way).
+    func testAxpyMatchesTheScalarDefinitionOverTheCores() {
+        var rng = SeededRNG(seed: 6)
+        let n = 2_097_169
+        let x = (0..<n).map { _ in rng.nextNormal() }, y = (0..<n).map { _ in rng.nextNormal() }
+        var t = Tensor(shape: [n], data: y)
+        t.axpy(-0.37, Tensor(shape: [n], data: x))
+        let want = zip(y, x).map { $0 + -0.37 * $1 }
+        XCTAssertEqual(t.data.map(\.bitPattern), want.map(\.bitPattern))
+    }
 }
