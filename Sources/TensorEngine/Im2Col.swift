@@ -78,6 +78,31 @@ public struct ConvGeometry: Sendable, Equatable {
         let hi = b < 0 ? 0 : min(outW, b / strideW + 1)
         return (min(lo, outW), max(hi, min(lo, outW)))
     }
+
+    /// One tap's valid output rows and columns (`validRows`, `validColumns`) and where output
+    /// (0, 0) lands in an input plane through it.
+    struct TapSpan {
+        var rows: (Int, Int)
+        var columns: (Int, Int)
+        var origin: Int
+    }
+
+    /// `body` over every tap's span, taps in the order (ki, kj): worked out once per unfold or
+    /// fold rather than once per channel and tap (four integer divisions each, most of a fold
+    /// on ResNet-18-32's small planes).
+    @inline(__always)
+    func withTapSpans<R>(_ body: (UnsafeMutableBufferPointer<TapSpan>) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: TapSpan.self, capacity: max(1, kernelH * kernelW)) { spans in
+            for ki in 0..<kernelH {
+                let rows = validRows(ki)
+                for kj in 0..<kernelW {
+                    spans[ki * kernelW + kj] = TapSpan(rows: rows, columns: validColumns(kj),
+                                                       origin: (ki * dilationH - padH) * width + (kj * dilationW - padW))
+                }
+            }
+            return body(UnsafeMutableBufferPointer(rebasing: spans[0..<(kernelH * kernelW)]))
+        }
+    }
 }
 
 /// im2col / col2im: unfold an image into the matrix whose product with the filter matrix is
@@ -91,19 +116,13 @@ public enum Im2Col {
     /// Unfolds image `x` (C×H×W) into `col` (columnRows × patches, row stride `ldcol`).
     public static func unfold(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into col: UnsafeMutablePointer<Float>, ldcol: Int) {
         let (H, W, OH, OW, KK) = (g.height, g.width, g.outH, g.outW, g.kernelH * g.kernelW)
-        let (sh, sw, ph, pw) = (g.strideH, g.strideW, g.padH, g.padW)
-        // Each tap's valid output rows and columns, worked out once rather than per channel.
-        withUnsafeTemporaryAllocation(of: (rows: (Int, Int), columns: (Int, Int), origin: Int).self, capacity: max(1, KK)) { table in
-            for ki in 0..<g.kernelH {
-                for kj in 0..<g.kernelW {
-                    table[ki * g.kernelW + kj] = (g.validRows(ki), g.validColumns(kj), (ki * g.dilationH - ph) * W + (kj * g.dilationW - pw))
-                }
-            }
+        let (sh, sw) = (g.strideH, g.strideW)
+        g.withTapSpans { spans in
             for c in 0..<g.channels {
                 let plane = x + c * H * W
                 for tap in 0..<KK {
                     let row = col + (c * KK + tap) * ldcol
-                    let ((rowLo, rowHi), (lo, hi), origin) = table[tap]
+                    let ((rowLo, rowHi), (lo, hi), origin) = (spans[tap].rows, spans[tap].columns, spans[tap].origin)
                     if rowLo > 0 { zero(row, rowLo * OW) }
                     for oy in rowLo..<rowHi {
                         let dst = row + oy * OW
@@ -220,33 +239,18 @@ public enum Im2Col {
 
     /// Folds `col` (columnRows × patches, row stride `ldcol`) back into image gradient `dx`
     /// (C×H×W), adding to what `dx` holds: each input pixel receives the sum over every
-    /// window position that read it. The taps' valid output rows and columns (four integer
-    /// divisions each) are worked out once per call, not once per channel: on ResNet-18-32's
-    /// small planes that was most of a fold.
+    /// window position that read it.
     public static func fold(_ col: UnsafePointer<Float>, ldcol: Int, _ g: ConvGeometry, into dx: UnsafeMutablePointer<Float>) {
         let (H, W, OW, KK) = (g.height, g.width, g.outW, g.kernelH * g.kernelW)
-        let (sh, sw, ph, pw) = (g.strideH, g.strideW, g.padH, g.padW)
-        // Per tap (ki, kj) with any valid position: its row in a channel's block of rows, its
-        // valid output rows and columns, and where output (0, 0) lands in the plane.
-        withUnsafeTemporaryAllocation(of: (tap: Int, rows: (Int, Int), columns: (Int, Int), origin: Int).self, capacity: max(1, KK)) { table in
-            var live = 0
-            for ki in 0..<g.kernelH {
-                let rows = g.validRows(ki)
-                for kj in 0..<g.kernelW {
-                    let columns = g.validColumns(kj)
-                    if columns.0 >= columns.1 { continue }
-                    table[live] = (ki * g.kernelW + kj, rows, columns, (ki * g.dilationH - ph) * W + (kj * g.dilationW - pw))
-                    live += 1
-                }
-            }
+        let (sh, sw) = (g.strideH, g.strideW)
+        g.withTapSpans { spans in
             for c in 0..<g.channels {
                 let plane = dx + c * H * W, block = col + c * KK * ldcol
-                for e in table[0..<live] {
-                    let row = block + e.tap * ldcol
-                    let (lo, hi) = e.columns
-                    for oy in e.rows.0..<e.rows.1 {
+                for tap in 0..<KK where spans[tap].columns.0 < spans[tap].columns.1 {
+                    let row = block + tap * ldcol, (lo, hi) = spans[tap].columns, origin = spans[tap].origin
+                    for oy in spans[tap].rows.0..<spans[tap].rows.1 {
                         let src = row + oy * OW
-                        let dst = plane + oy * sh * W + e.origin
+                        let dst = plane + oy * sh * W + origin
                         if sw == 1 {
                             addRow(src + lo, dst + lo, hi - lo)
                         } else {

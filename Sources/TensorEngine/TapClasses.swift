@@ -164,17 +164,18 @@ public struct TapClasses: Sendable {
     /// and layer4 is one segment of 64 images, and a training step spent 7% of its time here, on
     /// one core.
     public func fold(_ cols: UnsafePointer<Float>, images: Int, inPer: Int, into dx: UnsafeMutablePointer<Float>) {
+        let live = liveTaps(images: images)
         let block = max(1, min(images, Self.foldBlockFloats / max(1, inPer)))
         let blocks = (images + block - 1) / block
         // Blocks only where they run in parallel: inside a region (a segment of a batch) one
         // pass over all the images costs less loop overhead.
         guard Parallel.workers(forTasks: blocks) > 1 else {
-            return foldBlock(cols, images: images, first: 0, count: images, inPer: inPer, into: dx)
+            return foldBlock(cols, live, first: 0, count: images, inPer: inPer, into: dx)
         }
         Parallel.forRanges(blocks) { range in
             for b in range {
                 let first = b * block
-                foldBlock(cols, images: images, first: first, count: min(block, images - first), inPer: inPer, into: dx + first * inPer)
+                foldBlock(cols, live, first: first, count: min(block, images - first), inPer: inPer, into: dx + first * inPer)
             }
         }
     }
@@ -182,8 +183,38 @@ public struct TapClasses: Sendable {
     /// Input floats of a block of images `fold` adds into at a time (64 KiB, within L2).
     static let foldBlockFloats = 1 << 14
 
-    /// `fold` for images first..<first+count of the batch of `images` (`dx` at the first of them).
-    private func foldBlock(_ cols: UnsafePointer<Float>, images: Int, first: Int, count: Int, inPer: Int,
+    /// A live (tap, class) pair of `fold`: where the tap lands in a channel's plane, the pair's
+    /// first row in the class matrices and the stride from one channel's row to the next, the
+    /// class's positions per image and the positions of the classes before it.
+    struct LiveTap {
+        var plane: Int, row: Int, channelStride: Int, positions: Int, before: Int
+    }
+
+    /// The live (tap, class) pairs in the order (ki, kj), then class: the order of the dense
+    /// fold's additions into any one input value.
+    func liveTaps(images: Int) -> [LiveTap] {
+        let g = geometry
+        var live: [LiveTap] = []
+        for ki in 0..<g.kernelH {
+            for kj in 0..<g.kernelW {
+                var matrix = 0, before = 0
+                for k in classes {
+                    let n = images * k.positions
+                    if k.kernelRows.contains(ki) && k.kernelColumns.contains(kj) {
+                        let t = (ki - k.kernelRows.lowerBound) * k.kernelColumns.count + kj - k.kernelColumns.lowerBound
+                        live.append(LiveTap(plane: ki * g.dilationH * g.width + kj * g.dilationW, row: matrix + t * n,
+                                            channelStride: k.taps * n, positions: k.positions, before: before))
+                    }
+                    matrix += g.channels * k.taps * n
+                    before += k.positions
+                }
+            }
+        }
+        return live
+    }
+
+    /// `fold` for images first..<first+count of the batch (`dx` at the first of them).
+    private func foldBlock(_ cols: UnsafePointer<Float>, _ live: [LiveTap], first: Int, count: Int, inPer: Int,
                            into dx: UnsafeMutablePointer<Float>) {
         let g = geometry, (H, W) = (g.height, g.width)
         withUnsafeTemporaryAllocation(of: Int.self, capacity: max(1, count * g.patches)) { buffer in
@@ -195,29 +226,13 @@ public struct TapClasses: Sendable {
                             origin: -g.padH * W - g.padW, into: off + q)
                 q += count * classes[m].positions
             }
-            // The live (tap, class) pairs in the order (ki, kj), then class: each with where its
-            // tap lands in a channel's plane, its rows in the class matrices, its offsets.
-            var live: [(plane: Int, rows: Int, channelStride: Int, at: Int, count: Int)] = []
-            for ki in 0..<g.kernelH {
-                for kj in 0..<g.kernelW {
-                    var matrix = 0, at = 0
-                    for k in classes {
-                        let (p, n) = (k.positions, images * k.positions)
-                        if k.kernelRows.contains(ki) && k.kernelColumns.contains(kj) {
-                            let t = (ki - k.kernelRows.lowerBound) * k.kernelColumns.count + kj - k.kernelColumns.lowerBound
-                            live.append((ki * g.dilationH * W + kj * g.dilationW, matrix + t * n + first * p, k.taps * n, at, count * p))
-                        }
-                        matrix += g.channels * k.taps * n
-                        at += count * p
-                    }
-                }
-            }
             live.withUnsafeBufferPointer { live in
                 for c in 0..<g.channels {
                     let plane = dx + c * H * W
                     for e in live {
-                        let base = plane + e.plane, src = cols + e.rows + c * e.channelStride, o = off + e.at
-                        for j in 0..<e.count { base[o[j]] += src[j] }
+                        let base = plane + e.plane, o = off + count * e.before
+                        let src = cols + e.row + first * e.positions + c * e.channelStride
+                        for j in 0..<count * e.positions { base[o[j]] += src[j] }
                     }
                 }
             }
