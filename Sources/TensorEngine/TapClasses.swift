@@ -82,11 +82,34 @@ public struct TapClasses: Sendable {
     /// planes large enough to stay dense anyway.
     public static let maximumTaps = 64
 
-    /// The classes of `g` when their products save enough (`maximumLiveFraction`), else nil.
-    public static func worthwhile(_ g: ConvGeometry) -> TapClasses? {
+    /// Reading one filter value, relative to one multiply-add, in `worthwhile`'s cost. Each
+    /// class has filters of its own (its live taps gathered), so the class products read
+    /// Σ taps over the classes per filter pair where the dense one reads kh·kw: 49 against 9 on
+    /// a 4×4 plane, 16 against 9 on a 2×2 one. With few columns (one image) a product streams its
+    /// filters from the shared cache for a handful of multiply-adds each, and the extra reads
+    /// cost more than the skipped zeros save. 16: the cache delivers about 8 floats a cycle to a
+    /// core that does 32 multiply-adds, and the few-row tiles use about half of that.
+    /// Measured on ResNet-18-32 `predict` (round trips through the daemon, two builds called
+    /// in turns, 200-300 calls each): with the classes on the 4×4 and 2×2 planes one image took
+    /// 1.15-1.17 ms, with this rule (dense there) 0.61 ms; 2 images 1.29-1.37 against
+    /// 0.70-0.78 ms, 8 images 2.6-3.1 against 2.1-2.2 ms, 16 images 4.2-4.3 against 3.9-4.1 ms.
+    /// At 64 images (16-32 images a product) it keeps every class the live-fraction rule took.
+    public static let filterReadCost = 16
+
+    /// The classes of `g` when their products, of `images` images each, cost less than the
+    /// dense one: live multiply-adds at most `maximumLiveFraction` of the dense ones, and
+    /// (`filterReadCost`) the class filters' extra reads repaid by the multiply-adds skipped.
+    /// Either way the bits are the same (see the type's comment). Else nil.
+    public static func worthwhile(_ g: ConvGeometry, images: Int) -> TapClasses? {
         guard g.kernelH * g.kernelW <= maximumTaps, !g.isPointwise else { return nil }
         let t = TapClasses(g)
-        return t.liveFraction <= maximumLiveFraction ? t : nil
+        guard t.liveFraction <= maximumLiveFraction else { return nil }
+        // Per (input channel, output channel) pair: filter values read, and multiply-adds.
+        let taps = g.kernelH * g.kernelW
+        let classReads = t.classes.reduce(0) { $0 + $1.taps }
+        let classWork = t.classes.reduce(0) { $0 + $1.taps * $1.positions } * images
+        let denseWork = taps * g.patches * images
+        return classReads * filterReadCost + classWork < taps * filterReadCost + denseWork ? t : nil
     }
 
     /// Calls `body` with, for each column of class `m`'s matrix over `images` images (image b's

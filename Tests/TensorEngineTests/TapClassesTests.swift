@@ -50,8 +50,19 @@ final class TapClassesTests: XCTestCase {
         XCTAssertEqual(plane(4).classes.count, 9)
         XCTAssertEqual(plane(4).liveFraction, 100.0 / 144, accuracy: 1e-12)
         XCTAssertEqual(plane(8).liveFraction, 484.0 / 576, accuracy: 1e-12)
-        XCTAssertNotNil(TapClasses.worthwhile(plane(4).geometry))
-        XCTAssertNil(TapClasses.worthwhile(plane(8).geometry), "84% live: the dense product")
+        // Products of as many images as a batch of 64 gives them: the classes up to 80% live.
+        XCTAssertNotNil(TapClasses.worthwhile(plane(4).geometry, images: 16))
+        XCTAssertNotNil(TapClasses.worthwhile(plane(2).geometry, images: 32))
+        XCTAssertNil(TapClasses.worthwhile(plane(8).geometry, images: 16), "84% live: the dense product")
+        // One image: the 1×1 plane's class reads 1 filter value in 9 and stays; the 2×2 and 4×4
+        // planes' classes would read 16 and 49 where the dense product reads 9, for 4 and 16
+        // columns of multiply-adds.
+        XCTAssertNotNil(TapClasses.worthwhile(plane(1).geometry, images: 1))
+        XCTAssertNil(TapClasses.worthwhile(plane(2).geometry, images: 1))
+        XCTAssertNil(TapClasses.worthwhile(plane(4).geometry, images: 1))
+        // The stride-2 2×2→1×1 (4 live taps in one class) at one image.
+        let down = ConvGeometry(channels: 1, height: 2, width: 2, kernel: (3, 3), stride: (2, 2), padding: (1, 1))
+        XCTAssertEqual(TapClasses.worthwhile(down, images: 1)?.classes.map(\.taps), [4])
     }
 
     func testClassColumnsAreTheDenseColumnsLiveRows() {

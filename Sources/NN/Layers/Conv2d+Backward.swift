@@ -65,7 +65,7 @@ extension Conv2d {
         let workers = Parallel.workers(forTasks: segments)
         let layout = wantParams && !depthwise ? weightGradientLayout(g, batch: n) : .columnMajor
         // Small planes mostly in the padding: the input gradient's product per tap class.
-        let taps = needInput ? tapClasses(g) : nil
+        let taps = needInput ? tapClasses(g, images: gs) : nil
         if taps != nil { Conv2d.tapClassCalls.record(forward: false) }
         let ws = pass.execution.workspace
         var cols: [UnsafeMutablePointer<Float>] = [], dys: [UnsafeMutablePointer<Float>] = [], temps: [UnsafeMutablePointer<Float>] = []

@@ -2,7 +2,7 @@ import Foundation
 import TensorEngine
 
 /// A convolution's products with very few columns (one image on a small plane: ResNet-18's
-/// layer3 and layer4 at a 32×32 input have 1-4 output positions per tap class), taken the
+/// layer3 and layer4 at a 32×32 input have 4 and 1 output positions), taken the
 /// other way round: the forward's Cᵀ [columns, Og] = colsᵀ · Wᵀ against the filters packed
 /// transposed, instead of C [Og, columns] = W · cols against one 16-column panel, and the
 /// input gradient's colᵀ = dYᵀ · W against the filters packed as stored (per live tap for

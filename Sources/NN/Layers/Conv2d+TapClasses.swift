@@ -12,11 +12,12 @@ extension Conv2d {
     /// Test hook: calls that took the class products, so a test sees the path was taken.
     static let tapClassCalls = TapClassCalls()
 
-    /// The tap classes of `g` when this layer's products run per class, else nil (depthwise
-    /// layers have their own kernel; see `TapClasses.worthwhile` for the rule).
-    func tapClasses(_ g: ConvGeometry) -> TapClasses? {
+    /// The tap classes of `g` when this layer's products of `images` images each run per
+    /// class, else nil (depthwise layers have their own kernel; see `TapClasses.worthwhile`
+    /// for the rule).
+    func tapClasses(_ g: ConvGeometry, images: Int) -> TapClasses? {
         guard !isDepthwise, !Conv2d.forceDenseTaps else { return nil }
-        return TapClasses.worthwhile(g)
+        return TapClasses.worthwhile(g, images: images)
     }
 
     /// The filters gathered per class: class m's block [outChannels, C·T_m] (rows by output

@@ -184,7 +184,7 @@ public final class Conv2d: LeafLayer {
         let splits = depthwise && chunks < Parallel.workers ? min(O, Parallel.workers) : 1
         let workers = Parallel.workers(forTasks: chunks * splits)
         // Small planes mostly in the padding: one product per tap class (`Conv2d+TapClasses.swift`).
-        let taps = tapClasses(g)
+        let taps = tapClasses(g, images: gs)
         let classWeights = taps.map { self.classWeights($0, value: parameters?.weight) } ?? []
         if taps != nil { Conv2d.tapClassCalls.record(forward: true) }
         // Products of at most `narrowColumns` columns (one image on a small plane) are taken the
