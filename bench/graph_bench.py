@@ -26,7 +26,13 @@ Rows, each the same work on every side (the first three in eval mode):
 
 On a shared 2-core machine the load changes from minute to minute, so every round times the
 three implementations back to back, rotating who goes first, after one warm-up each; a side's
-figure is the median over rounds. Printed: a table of seconds per call and the ratios
+figure is the median over rounds. Each sample starts after a pause of `SETTLE` seconds (and a
+sample of calls under `SHORT` seconds with one untimed call, see `timed`): the side
+before it may leave threads spinning for work that is not coming (PyTorch's OpenMP threads spin
+for milliseconds after an operator, AdvLens's pool helpers 0.2 ms after a request), and without
+the pause they took the cores from the next side's first calls (AdvLens's single-image forward
+measured 1.36 ms per call right after PyTorch's and 0.61 ms alone; onnxruntime's 0.58 ms after
+AdvLens's and 0.51 ms alone). Printed: a table of seconds per call and the ratios
 PyTorch / AdvLens and onnxruntime / AdvLens (above 1: AdvLens is faster), and AdvLens's peak RSS
 (VmHWM of the daemon). Rows go to --out in bench/compare.py's JSON-lines format.
 """
@@ -189,10 +195,19 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def timed(fn, n, pid):
+SETTLE = 0.02  # seconds before each sample: the previous side's spinning threads go to sleep
+SHORT = 0.5  # seconds: a sample of calls shorter than this starts with an untimed call
+
+
+def timed(fn, n, pid, warm):
     """Wall seconds and CPU seconds per call; the CPU time is the process that does the work (the
     daemon for AdvLens, this one for PyTorch and onnxruntime), less sensitive than wall time to
-    the other programs sharing the cores."""
+    the other programs sharing the cores. After the pause, `warm` makes one untimed call first:
+    the first call after an idle spell wakes sleeping threads and slowed cores (13 ms forwards
+    took 18 ms on every side), which a short call does not amortise."""
+    time.sleep(SETTLE)
+    if warm:
+        fn()
     c0, t0 = cpu_seconds(pid), time.perf_counter()
     for _ in range(n):
         fn()
@@ -253,14 +268,19 @@ def main():
             for row in rows:
                 fns = {impl: calls(side, row) for impl, side in sides.items()}
                 fns = {impl: fn for impl, fn in fns.items() if fn is not None}
-                for fn in fns.values():  # warm-up: kernels, first-touch memory, lazy initialisation
+                last = {}
+                for impl, fn in fns.items():  # warm-up: kernels, first-touch memory, lazy initialisation
+                    t0 = time.perf_counter()
                     fn()
+                    last[impl] = time.perf_counter() - t0
                 seconds = {impl: [] for impl in fns}
                 cpu = {impl: [] for impl in fns}
                 order = list(fns)
                 for r in range(a.rounds):
                     for impl in order[r % len(order):] + order[:r % len(order)]:
-                        wall, busy = timed(fns[impl], repeats(row), daemon.proc.pid if impl == "advlens" else os.getpid())
+                        wall, busy = timed(fns[impl], repeats(row), daemon.proc.pid if impl == "advlens" else os.getpid(),
+                                           warm=last[impl] < SHORT)
+                        last[impl] = wall
                         seconds[impl].append(wall)
                         cpu[impl].append(busy)
                     print(f"[{net_name}] {row} round {r + 1}: " + ", ".join(f"{i} {s[-1]:.4f} s" for i, s in seconds.items()),

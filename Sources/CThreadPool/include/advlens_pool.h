@@ -4,7 +4,8 @@
 // Why not Dispatch's concurrentPerform: a ResNet-18 attack step runs hundreds of short
 // regions (one per layer and pass), and waking a sleeping Dispatch worker for each left the
 // second core idle for tens of microseconds every time: 15% of a PGD call's core time. Helpers
-// here spin for a moment after each region, so the next one starts at once; then they sleep.
+// here spin for a moment after each region, so the next one starts at once (yielding the core
+// now and then, in case they share it with the thread they wait for); then they sleep.
 #ifndef ADVLENS_POOL_H
 #define ADVLENS_POOL_H
 
