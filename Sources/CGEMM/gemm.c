@@ -144,6 +144,24 @@ static void tile_avx2(int k, const float *a, int lda, const float *bp, int mr, i
     store_tile((const float (*)[NR])acc, mr, nv, alpha, beta, c, ldc);
 }
 
+/// Rows 0..<mr, columns 0..<nv of a tile's accumulators (one vector per row): alpha, then
+/// beta·C, per lane, through a mask for a partial panel.
+__attribute__((target("avx512f")))
+static inline void store_rows_avx512(const __m512 *rows, int mr, int nv, float alpha, float beta, float *c, int ldc) {
+    __mmask16 m = nv == NR ? (__mmask16)0xFFFF : (__mmask16)((1u << nv) - 1);
+    for (int i = 0; i < mr; i++) {
+        __m512 x = rows[i];
+        float *r = c + (size_t)i * ldc;
+        if (alpha != 1) x = _mm512_mul_ps(x, _mm512_set1_ps(alpha));
+        if (beta != 0) {
+            __m512 y = _mm512_maskz_loadu_ps(m, r);
+            if (beta != 1) y = _mm512_mul_ps(y, _mm512_set1_ps(beta));
+            x = _mm512_add_ps(x, y);
+        }
+        _mm512_mask_storeu_ps(r, m, x);
+    }
+}
+
 /// The AVX-512 tile: twelve rows, one 16-column vector each, so a panel is one load per step
 /// of k and twelve fused multiply-adds (Zen 5 and recent Intel cores run two per cycle at full
 /// width: twice the AVX2 tile's arithmetic per instruction). Partial panels store through a
@@ -174,18 +192,38 @@ static void tile_avx512(int k, const float *a, int lda, const float *bp, int mr,
         c11 = _mm512_fmadd_ps(_mm512_set1_ps(a11[p]), b, c11);
     }
     __m512 rows[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
-    __mmask16 m = nv == NR ? (__mmask16)0xFFFF : (__mmask16)((1u << nv) - 1);
-    for (int i = 0; i < mr; i++) {
-        __m512 x = rows[i];
-        float *r = c + (size_t)i * ldc;
-        if (alpha != 1) x = _mm512_mul_ps(x, _mm512_set1_ps(alpha));
-        if (beta != 0) {
-            __m512 y = _mm512_maskz_loadu_ps(m, r);
-            if (beta != 1) y = _mm512_mul_ps(y, _mm512_set1_ps(beta));
-            x = _mm512_add_ps(x, y);
-        }
-        _mm512_mask_storeu_ps(r, m, x);
+    store_rows_avx512(rows, mr, nv, alpha, beta, c, ldc);
+}
+
+/// Two panels side by side (32 columns) against the same twelve rows: each broadcast of A
+/// feeds two fused multiply-adds, so a step of k is 24 of them for two panel loads and twelve
+/// broadcasts, where two calls of tile_avx512 issue 26 loads. 24 accumulators, two panel
+/// vectors and a broadcast fill 27 of the 32 registers. On a 64×576 by 576×3136 product it ran
+/// at 260-269 GFLOP/s on one Zen 5 core, against 231-242 for tile_avx512 (two processes at
+/// once, each as fast as alone). `bq` is the next panel; only it may be partial (`nv`).
+__attribute__((target("avx512f")))
+static void tile2_avx512(int k, const float *a, int lda, const float *bp, const float *bq, int mr, int nv,
+                         float alpha, float beta, float *c, int ldc) {
+    __m512 z = _mm512_setzero_ps();
+    __m512 c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z, c8 = z, c9 = z, c10 = z, c11 = z;
+    __m512 d0 = z, d1 = z, d2 = z, d3 = z, d4 = z, d5 = z, d6 = z, d7 = z, d8 = z, d9 = z, d10 = z, d11 = z;
+    const size_t s = (size_t)lda;
+    const float *a0 = a, *a1 = a + s, *a2 = a + 2 * s, *a3 = a + 3 * s, *a4 = a + 4 * s, *a5 = a + 5 * s;
+    const float *a6 = a + 6 * s, *a7 = a + 7 * s, *a8 = a + 8 * s, *a9 = a + 9 * s, *a10 = a + 10 * s, *a11 = a + 11 * s;
+    for (int p = 0; p < k; p++) {
+        __m512 b = _mm512_loadu_ps(bp), e = _mm512_loadu_ps(bq);
+        bp += NR;
+        bq += NR;
+        __m512 t;
+#define TWO_PANEL_ROW(i) t = _mm512_set1_ps(a##i[p]); c##i = _mm512_fmadd_ps(t, b, c##i); d##i = _mm512_fmadd_ps(t, e, d##i);
+        TWO_PANEL_ROW(0) TWO_PANEL_ROW(1) TWO_PANEL_ROW(2) TWO_PANEL_ROW(3) TWO_PANEL_ROW(4) TWO_PANEL_ROW(5)
+        TWO_PANEL_ROW(6) TWO_PANEL_ROW(7) TWO_PANEL_ROW(8) TWO_PANEL_ROW(9) TWO_PANEL_ROW(10) TWO_PANEL_ROW(11)
+#undef TWO_PANEL_ROW
     }
+    __m512 left[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
+    __m512 right[12] = {d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11};
+    store_rows_avx512(left, mr, NR, alpha, beta, c, ldc);
+    store_rows_avx512(right, mr, nv, alpha, beta, c + NR, ldc);
 }
 #endif
 
@@ -308,13 +346,27 @@ void advlens_gemm_run(int m, int n, int k, float alpha, const float *a, int lda,
     if (block < rows) block = rows;
     for (int i0 = 0; i0 < m; i0 += block) {
         int i1 = i0 + block < m ? i0 + block : m;
-        for (int q = panel_begin; q < panel_end; q++) {
+        for (int q = panel_begin; q < panel_end;) {
             const float *bp = packed + (size_t)q * NR * k;
+#if defined(__x86_64__)
+            if (tile == tile_avx512 && q + 1 < panel_end) {
+                // Two panels at a time (the second may be partial).
+                int j0 = q * NR, nv = n - j0 - NR < NR ? n - j0 - NR : NR;
+                const float *bq = bp + (size_t)NR * k;
+                for (int i = i0; i < i1; i += rows) {
+                    if (i < full) tile2_avx512(k, a + (size_t)i * lda, lda, bp, bq, rows, nv, alpha, beta, c + (size_t)i * ldc + j0, ldc);
+                    else tile2_avx512(k, scratch, k, bp, bq, rest, nv, alpha, beta, c + (size_t)i * ldc + j0, ldc);
+                }
+                q += 2;
+                continue;
+            }
+#endif
             int j0 = q * NR, nv = n - j0 < NR ? n - j0 : NR;
             for (int i = i0; i < i1; i += rows) {
                 if (i < full) tile(k, a + (size_t)i * lda, lda, bp, rows, nv, alpha, beta, c + (size_t)i * ldc + j0, ldc);
                 else tile(k, scratch, k, bp, rest, nv, alpha, beta, c + (size_t)i * ldc + j0, ldc);
             }
+            q += 1;
         }
     }
 }

@@ -45,9 +45,13 @@ final class PackedGEMMTests: XCTestCase {
     func testEveryElementIsOneFusedChainOnBothKernels() {
         var rng = SeededRNG(seed: 7)
         // Rows 1-4 alone and as the last rows after whole 12-row tiles (AVX-512's few-row tiles,
-        // four panels at a time and one at a time, a partial last panel) and beside them.
+        // four panels at a time and one at a time, a partial last panel) and beside them; whole
+        // tiles two panels at a time.
         let shapes = [(1, 1, 1), (5, 3, 7), (6, 16, 9), (7, 17, 33), (13, 40, 100), (25, 129, 64), (64, 10, 300),
-                      (2, 70, 19), (3, 64, 5), (4, 65, 33), (1, 200, 40), (16, 100, 17), (27, 33, 8), (28, 80, 3)]
+                      (2, 70, 19), (3, 64, 5), (4, 65, 33), (1, 200, 40), (16, 100, 17), (27, 33, 8), (28, 80, 3),
+                      // AVX-512's two-panel tiles: a pair and a lone last panel, a pair ending in a
+                      // partial panel, padded last rows (8, 6) beside whole tiles.
+                      (12, 48, 20), (20, 50, 31), (30, 33, 9), (36, 64, 12)]
         let scalings: [(Float, Float)] = [(1, 0), (1, 1), (0.5, 0), (0.5, 1), (1, -2), (-1.5, 0.25)]
         XCTAssertTrue(PackedMatrix.availableKernels.contains(.portable))
         for kernel in PackedMatrix.availableKernels {
