@@ -4,10 +4,11 @@ import TestSupport
 import XCTest
 @testable import NN
 
-/// `Conv2d.depthwisePlane` runs 8 outputs at a time along a row, then one: every width
-/// must give the bits of the one-output definition (per output, the kh·kw products added in
-/// order from zero, padding read as zeros), for rows that are and are not multiples of the
-/// vector widths, strides 1 and 2, dilation and asymmetric padding.
+/// `Conv2d.depthwisePlane` runs 16 and 8 outputs at a time along a row, and a row's remainder
+/// as one more 8-wide vector (padded planes) or one at a time: every width must give the bits
+/// of the one-output definition (per output, the kh·kw products added in order from zero,
+/// padding read as zeros), for rows that are and are not multiples of the vector widths,
+/// strides 1 and 2, dilation, asymmetric padding and none.
 final class DepthwisePlaneTests: XCTestCase {
     func reference(_ x: [Float], _ g: ConvGeometry, _ w: [Float]) -> [Float] {
         var out = [Float](repeating: 0, count: g.outH * g.outW)
@@ -35,11 +36,15 @@ final class DepthwisePlaneTests: XCTestCase {
         }
         geometries.append(ConvGeometry(channels: 1, height: 7, width: 40, kernel: (5, 5), stride: (1, 1), pads: (4, 4, 4, 4), dilation: (2, 2)))
         geometries.append(ConvGeometry(channels: 1, height: 4, width: 37, kernel: (3, 2), stride: (1, 1), pads: (2, 0, 1, 1)))
+        geometries.append(ConvGeometry(channels: 1, height: 9, width: 7, kernel: (5, 5), stride: (2, 2), padding: (2, 2)))
+        geometries.append(ConvGeometry(channels: 1, height: 6, width: 21, kernel: (3, 3), stride: (1, 1), padding: (0, 0)))
+        geometries.append(ConvGeometry(channels: 1, height: 3, width: 3, kernel: (3, 3), stride: (3, 3), padding: (1, 1)))
         for (i, g) in geometries.enumerated() {
             let x = TestTensors.uniform([g.height * g.width], seed: UInt64(i)).data
             let w = TestTensors.uniform([g.kernelH * g.kernelW], seed: UInt64(100 + i)).data
             var out = [Float](repeating: .nan, count: g.outH * g.outW)
-            var scratch = [Float](repeating: 0, count: Im2Col.scratchCount(g))
+            // Beyond the padded plane, values a kept lane must never read.
+            var scratch = [Float](repeating: .nan, count: Conv2d.depthwiseScratchCount(g))
             x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in out.withUnsafeMutableBufferPointer { op in
                 scratch.withUnsafeMutableBufferPointer { sp in
                     Conv2d.depthwisePlane(xp.baseAddress!, g, weights: wp.baseAddress!, into: op.baseAddress!, scratch: sp.baseAddress!)
