@@ -64,12 +64,12 @@ static void store_tile(const float acc[MR][NR], int mr, int nv, float alpha, flo
 }
 
 /// The portable tile: MR rows of A (row stride lda) times one packed panel.
-static void tile_portable(int k, const float *a, int lda, const float *bp, int mr, int nv,
+static void tile_portable(int k, const float *a, int lda, const float *bp, size_t bs, int mr, int nv,
                           float alpha, float beta, float *c, int ldc) {
     float acc[MR][NR];
     memset(acc, 0, sizeof acc);
     for (int p = 0; p < k; p++) {
-        const float *brow = bp + (size_t)p * NR;
+        const float *brow = bp + (size_t)p * bs;
         for (int i = 0; i < MR; i++) {
             float av = a[(size_t)i * lda + p];
             for (int j = 0; j < NR; j++) acc[i][j] = fmaf(av, brow[j], acc[i][j]);
@@ -103,7 +103,7 @@ static inline void store_row_avx2(__m256 x0, __m256 x1, float alpha, float beta,
 /// The AVX2 tile: twelve accumulators (6 rows × 2 vectors of 8 columns), one broadcast of A
 /// per row and two loads of the panel per step of k.
 __attribute__((target("avx2,fma")))
-static void tile_avx2(int k, const float *a, int lda, const float *bp, int mr, int nv,
+static void tile_avx2(int k, const float *a, int lda, const float *bp, size_t bs, int mr, int nv,
                       float alpha, float beta, float *c, int ldc) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -115,7 +115,7 @@ static void tile_avx2(int k, const float *a, int lda, const float *bp, int mr, i
     const float *a3 = a + 3 * (size_t)lda, *a4 = a + 4 * (size_t)lda, *a5 = a + 5 * (size_t)lda;
     for (int p = 0; p < k; p++) {
         __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
-        bp += NR;
+        bp += bs;
         __m256 t;
         t = _mm256_broadcast_ss(a0 + p); c00 = _mm256_fmadd_ps(t, b0, c00); c01 = _mm256_fmadd_ps(t, b1, c01);
         t = _mm256_broadcast_ss(a1 + p); c10 = _mm256_fmadd_ps(t, b0, c10); c11 = _mm256_fmadd_ps(t, b1, c11);
@@ -167,7 +167,7 @@ static inline void store_rows_avx512(const __m512 *rows, int mr, int nv, float a
 /// width: twice the AVX2 tile's arithmetic per instruction). Partial panels store through a
 /// mask; the epilogue is the same multiply, then add, per lane.
 __attribute__((target("avx512f")))
-static void tile_avx512(int k, const float *a, int lda, const float *bp, int mr, int nv,
+static void tile_avx512(int k, const float *a, int lda, const float *bp, size_t bs, int mr, int nv,
                         float alpha, float beta, float *c, int ldc) {
     __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps(), c3 = _mm512_setzero_ps();
     __m512 c4 = _mm512_setzero_ps(), c5 = _mm512_setzero_ps(), c6 = _mm512_setzero_ps(), c7 = _mm512_setzero_ps();
@@ -177,7 +177,7 @@ static void tile_avx512(int k, const float *a, int lda, const float *bp, int mr,
     const float *a6 = a + 6 * s, *a7 = a + 7 * s, *a8 = a + 8 * s, *a9 = a + 9 * s, *a10 = a + 10 * s, *a11 = a + 11 * s;
     for (int p = 0; p < k; p++) {
         __m512 b = _mm512_loadu_ps(bp);
-        bp += NR;
+        bp += bs;
         c0 = _mm512_fmadd_ps(_mm512_set1_ps(a0[p]), b, c0);
         c1 = _mm512_fmadd_ps(_mm512_set1_ps(a1[p]), b, c1);
         c2 = _mm512_fmadd_ps(_mm512_set1_ps(a2[p]), b, c2);
@@ -202,7 +202,7 @@ static void tile_avx512(int k, const float *a, int lda, const float *bp, int mr,
 /// at 260-269 GFLOP/s on one Zen 5 core, against 231-242 for tile_avx512 (two processes at
 /// once, each as fast as alone). `bq` is the next panel; only it may be partial (`nv`).
 __attribute__((target("avx512f")))
-static void tile2_avx512(int k, const float *a, int lda, const float *bp, const float *bq, int mr, int nv,
+static void tile2_avx512(int k, const float *a, int lda, const float *bp, const float *bq, size_t bs, int mr, int nv,
                          float alpha, float beta, float *c, int ldc) {
     __m512 z = _mm512_setzero_ps();
     __m512 c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z, c8 = z, c9 = z, c10 = z, c11 = z;
@@ -212,8 +212,8 @@ static void tile2_avx512(int k, const float *a, int lda, const float *bp, const 
     const float *a6 = a + 6 * s, *a7 = a + 7 * s, *a8 = a + 8 * s, *a9 = a + 9 * s, *a10 = a + 10 * s, *a11 = a + 11 * s;
     for (int p = 0; p < k; p++) {
         __m512 b = _mm512_loadu_ps(bp), e = _mm512_loadu_ps(bq);
-        bp += NR;
-        bq += NR;
+        bp += bs;
+        bq += bs;
         __m512 t;
 #define TWO_PANEL_ROW(i) t = _mm512_set1_ps(a##i[p]); c##i = _mm512_fmadd_ps(t, b, c##i); d##i = _mm512_fmadd_ps(t, e, d##i);
         TWO_PANEL_ROW(0) TWO_PANEL_ROW(1) TWO_PANEL_ROW(2) TWO_PANEL_ROW(3) TWO_PANEL_ROW(4) TWO_PANEL_ROW(5)
@@ -236,13 +236,13 @@ static void tile2_avx512(int k, const float *a, int lda, const float *bp, const 
 #define FEW_ROWS 4
 #define FEW_ROWS_TILE(M, NP) \
 __attribute__((target("avx512f"))) \
-static void few_rows_##M##_##NP(int k, const float *a, int lda, const float *bp, size_t ps, int n_last, \
+static void few_rows_##M##_##NP(int k, const float *a, int lda, const float *bp, size_t bs, size_t ps, int n_last, \
                                 float alpha, float beta, float *c, int ldc) { \
     __m512 acc[M][NP]; \
     for (int i = 0; i < M; i++) for (int t = 0; t < NP; t++) acc[i][t] = _mm512_setzero_ps(); \
     for (int p = 0; p < k; p++) { \
         __m512 b[NP]; \
-        for (int t = 0; t < NP; t++) b[t] = _mm512_loadu_ps(bp + (size_t)t * ps + (size_t)p * NR); \
+        for (int t = 0; t < NP; t++) b[t] = _mm512_loadu_ps(bp + (size_t)t * ps + (size_t)p * bs); \
         for (int i = 0; i < M; i++) { \
             __m512 ai = _mm512_set1_ps(a[(size_t)i * lda + p]); \
             for (int t = 0; t < NP; t++) acc[i][t] = _mm512_fmadd_ps(ai, b[t], acc[i][t]); \
@@ -267,22 +267,22 @@ static void few_rows_##M##_##NP(int k, const float *a, int lda, const float *bp,
 FEW_ROWS_TILE(1, 4) FEW_ROWS_TILE(2, 4) FEW_ROWS_TILE(3, 4) FEW_ROWS_TILE(4, 4)
 FEW_ROWS_TILE(1, 1) FEW_ROWS_TILE(2, 1) FEW_ROWS_TILE(3, 1) FEW_ROWS_TILE(4, 1)
 
-typedef void (*few_rows_fn)(int, const float *, int, const float *, size_t, int, float, float, float *, int);
+typedef void (*few_rows_fn)(int, const float *, int, const float *, size_t, size_t, int, float, float, float *, int);
 
-/// Rows 0..<m (m <= FEW_ROWS) of A against panels panel_begin ..< panel_end, four panels at a time.
-static void few_rows_avx512(int m, int n, int k, float alpha, const float *a, int lda, const float *packed,
-                            float beta, float *c, int ldc, int panel_begin, int panel_end) {
+/// Rows 0..<m (m <= FEW_ROWS) of A against panels panel_begin ..< panel_end, four panels at a
+/// time; panel q starts at b + q·ps, its rows bs apart.
+static void few_rows_avx512(int m, int n, int k, float alpha, const float *a, int lda, const float *b, size_t bs,
+                            size_t ps, float beta, float *c, int ldc, int panel_begin, int panel_end) {
     static const few_rows_fn four[FEW_ROWS] = {few_rows_1_4, few_rows_2_4, few_rows_3_4, few_rows_4_4};
     static const few_rows_fn one[FEW_ROWS] = {few_rows_1_1, few_rows_2_1, few_rows_3_1, few_rows_4_1};
-    size_t ps = (size_t)NR * k;
     int q = panel_begin;
     for (; q + 4 <= panel_end; q += 4) {
         int last = q + 3, nv = n - last * NR < NR ? n - last * NR : NR;
-        four[m - 1](k, a, lda, packed + (size_t)q * ps, ps, nv, alpha, beta, c + (size_t)q * NR, ldc);
+        four[m - 1](k, a, lda, b + (size_t)q * ps, bs, ps, nv, alpha, beta, c + (size_t)q * NR, ldc);
     }
     for (; q < panel_end; q++) {
         int nv = n - q * NR < NR ? n - q * NR : NR;
-        one[m - 1](k, a, lda, packed + (size_t)q * ps, ps, nv, alpha, beta, c + (size_t)q * NR, ldc);
+        one[m - 1](k, a, lda, b + (size_t)q * ps, bs, ps, nv, alpha, beta, c + (size_t)q * NR, ldc);
     }
 }
 #endif
@@ -313,10 +313,13 @@ int advlens_gemm_best_kernel(void) { return best_kernel(); }
 
 void advlens_gemm_force_kernel(int kernel) { forced_kernel = kernel; }
 
-typedef void (*tile_fn)(int, const float *, int, const float *, int, int, float, float, float *, int);
+typedef void (*tile_fn)(int, const float *, int, const float *, size_t, int, int, float, float, float *, int);
 
-void advlens_gemm_run(int m, int n, int k, float alpha, const float *a, int lda, const float *packed,
-                      float beta, float *c, int ldc, int panel_begin, int panel_end, float *scratch) {
+/// `advlens_gemm_run` over panels of B that start at b + q·ps with rows bs apart: the packed
+/// panels (bs 16, ps 16·k) or whole panels of a row-major B read in place (bs its row stride,
+/// ps 16). Only packed panels may be partial (their zeros are read).
+static void run_panels(int m, int n, int k, float alpha, const float *a, int lda, const float *b, size_t bs, size_t ps,
+                       float beta, float *c, int ldc, int panel_begin, int panel_end, float *scratch) {
     tile_fn tile = tile_portable;
     int rows = 6;   // rows of one tile of the kernel in use
 #if defined(__x86_64__)
@@ -330,7 +333,7 @@ void advlens_gemm_run(int m, int n, int k, float alpha, const float *a, int lda,
 #if defined(__x86_64__)
     if (rows == 12 && rest > 0 && rest <= FEW_ROWS) {
         // The last rows on their own few-row tiles: no zero rows computed, no scratch.
-        few_rows_avx512(rest, n, k, alpha, a + (size_t)full * lda, lda, packed, beta, c + (size_t)full * ldc, ldc,
+        few_rows_avx512(rest, n, k, alpha, a + (size_t)full * lda, lda, b, bs, ps, beta, c + (size_t)full * ldc, ldc,
                         panel_begin, panel_end);
         m = full;
         rest = 0;
@@ -347,15 +350,15 @@ void advlens_gemm_run(int m, int n, int k, float alpha, const float *a, int lda,
     for (int i0 = 0; i0 < m; i0 += block) {
         int i1 = i0 + block < m ? i0 + block : m;
         for (int q = panel_begin; q < panel_end;) {
-            const float *bp = packed + (size_t)q * NR * k;
+            const float *bp = b + (size_t)q * ps;
 #if defined(__x86_64__)
             if (tile == tile_avx512 && q + 1 < panel_end) {
                 // Two panels at a time (the second may be partial).
                 int j0 = q * NR, nv = n - j0 - NR < NR ? n - j0 - NR : NR;
-                const float *bq = bp + (size_t)NR * k;
+                const float *bq = bp + ps;
                 for (int i = i0; i < i1; i += rows) {
-                    if (i < full) tile2_avx512(k, a + (size_t)i * lda, lda, bp, bq, rows, nv, alpha, beta, c + (size_t)i * ldc + j0, ldc);
-                    else tile2_avx512(k, scratch, k, bp, bq, rest, nv, alpha, beta, c + (size_t)i * ldc + j0, ldc);
+                    if (i < full) tile2_avx512(k, a + (size_t)i * lda, lda, bp, bq, bs, rows, nv, alpha, beta, c + (size_t)i * ldc + j0, ldc);
+                    else tile2_avx512(k, scratch, k, bp, bq, bs, rest, nv, alpha, beta, c + (size_t)i * ldc + j0, ldc);
                 }
                 q += 2;
                 continue;
@@ -363,10 +366,28 @@ void advlens_gemm_run(int m, int n, int k, float alpha, const float *a, int lda,
 #endif
             int j0 = q * NR, nv = n - j0 < NR ? n - j0 : NR;
             for (int i = i0; i < i1; i += rows) {
-                if (i < full) tile(k, a + (size_t)i * lda, lda, bp, rows, nv, alpha, beta, c + (size_t)i * ldc + j0, ldc);
-                else tile(k, scratch, k, bp, rest, nv, alpha, beta, c + (size_t)i * ldc + j0, ldc);
+                if (i < full) tile(k, a + (size_t)i * lda, lda, bp, bs, rows, nv, alpha, beta, c + (size_t)i * ldc + j0, ldc);
+                else tile(k, scratch, k, bp, bs, rest, nv, alpha, beta, c + (size_t)i * ldc + j0, ldc);
             }
             q += 1;
         }
+    }
+}
+
+void advlens_gemm_run(int m, int n, int k, float alpha, const float *a, int lda, const float *packed,
+                      float beta, float *c, int ldc, int panel_begin, int panel_end, float *scratch) {
+    run_panels(m, n, k, alpha, a, lda, packed, NR, (size_t)NR * k, beta, c, ldc, panel_begin, panel_end, scratch);
+}
+
+void advlens_gemm_run_rows(int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
+                           float beta, float *c, int ldc, int panel_begin, int panel_end, float *scratch, float *panel) {
+    int whole = n / NR, end = panel_end < whole ? panel_end : whole;
+    if (panel_begin < end)
+        run_panels(m, n, k, alpha, a, lda, b, (size_t)ldb, NR, beta, c, ldc, panel_begin, end, scratch);
+    if (panel_end > whole && whole >= panel_begin) {
+        // The partial last panel, packed (its zeros past n) and multiplied as a packed one.
+        int j0 = whole * NR;
+        advlens_gemm_pack(0, k, n - j0, b + j0, ldb, panel, 0, 1);
+        run_panels(m, n - j0, k, alpha, a, lda, panel, NR, (size_t)NR * k, beta, c + j0, ldc, 0, 1, scratch);
     }
 }

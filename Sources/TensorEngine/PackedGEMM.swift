@@ -75,13 +75,39 @@ public final class PackedMatrix: @unchecked Sendable {
             scratch: scratch)
     }
 
-    /// Both `multiply` forms: C's panels split into up to four tasks when the product is large and
-    /// more than one core is free (never inside a parallel region), else one call. The first task
-    /// uses the caller's row scratch when given; a task without one that needs it (m not a
-    /// multiple of the tile's rows) makes its own.
+    /// C (m×n) = alpha·A·B + beta·C with B k×n row-major (row stride `ldb`) read in place, not
+    /// packed (`advlens_gemm_run_rows`): for a B used once whose panels packing would only
+    /// copy (a pointwise convolution's input planes). The same bits as packing B. `scratch`:
+    /// `scratchCount(k:)` floats; `panel`: `panelWidth`·k floats (a partial last panel is
+    /// packed there). Split between the cores as `multiply` is.
+    public static func multiplyRows(m: Int, n: Int, k: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                                    b: UnsafePointer<Float>, ldb: Int, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                    scratch: UnsafeMutablePointer<Float>, panel: UnsafeMutablePointer<Float>) {
+        guard m > 0, n > 0 else { return }
+        let panels = (n + Int(ADVLENS_GEMM_PANEL) - 1) / Int(ADVLENS_GEMM_PANEL)
+        split(m: m, n: n, k: k, panels: panels, scratch: scratch) { p0, p1, rowScratch in
+            // Only the last task holds the partial panel, so one `panel` serves every split.
+            advlens_gemm_run_rows(Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc),
+                                  Int32(p0), Int32(p1), rowScratch, panel)
+        }
+    }
+
+    /// Both `multiply` forms.
     private static func run(m: Int, n: Int, k: Int, panels: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
                             packed: UnsafePointer<Float>, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
                             scratch: UnsafeMutablePointer<Float>?) {
+        split(m: m, n: n, k: k, panels: panels, scratch: scratch) { p0, p1, rowScratch in
+            advlens_gemm_run(Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), packed, beta, c, Int32(ldc),
+                             Int32(p0), Int32(p1), rowScratch)
+        }
+    }
+
+    /// C's panels split into up to four tasks when the product is large and more than one core
+    /// is free (never inside a parallel region), else one call of `body(p0, p1, rowScratch)`.
+    /// The first task uses the caller's row scratch when given; a task without one that needs
+    /// it (m not a multiple of the tile's rows) makes its own.
+    private static func split(m: Int, n: Int, k: Int, panels: Int, scratch: UnsafeMutablePointer<Float>?,
+                              _ body: (Int, Int, UnsafeMutablePointer<Float>?) -> Void) {
         let wanted = m * n * k >= BLAS.splitThreshold ? min(panels, 4) : 1
         let tasks = Parallel.workers(forTasks: wanted) > 1 ? wanted : 1
         let rows = Int(ADVLENS_GEMM_ROWS)
@@ -91,8 +117,7 @@ public final class PackedMatrix: @unchecked Sendable {
             guard p0 < p1 else { return }
             let own: UnsafeMutablePointer<Float>? = needsScratch && (t > 0 || scratch == nil) ? .allocate(capacity: rows * k) : nil
             defer { own?.deallocate() }
-            advlens_gemm_run(Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), packed, beta, c, Int32(ldc),
-                             Int32(p0), Int32(p1), own ?? (t == 0 ? scratch : nil))
+            body(p0, p1, own ?? (t == 0 ? scratch : nil))
         }
     }
 

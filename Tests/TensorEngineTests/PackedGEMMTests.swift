@@ -72,6 +72,42 @@ final class PackedGEMMTests: XCTestCase {
         }
     }
 
+    /// `multiplyRows` reads B's whole panels in place from a row-major B with a row stride
+    /// wider than n (a plane inside a larger tensor) and packs only a partial last one: the
+    /// same chain per element as the packed product, on every kernel, split between the cores
+    /// or not, and nothing read past the last row's n columns (NaN there would reach C).
+    func testRowMajorProductsGiveThePackedBits() {
+        var rng = SeededRNG(seed: 13)
+        let shapes = [(1, 16, 3), (5, 17, 7), (12, 32, 9), (13, 40, 100), (20, 50, 31), (28, 196, 24), (30, 33, 9), (4, 65, 33),
+                      (45, 1030, 200)]   // split between the cores, the last task's panel partial
+        let scalings: [(Float, Float)] = [(1, 0), (0.5, 1), (-1.5, 0.25)]
+        defer { PackedMatrix.force(nil) }
+        for kernel in PackedMatrix.availableKernels {
+            PackedMatrix.force(kernel)
+            for (m, n, k) in shapes {
+                let ldb = n + 3
+                let a = (0..<(m * k)).map { _ in rng.uniform(-1, 1) }
+                var b = (0..<(k * ldb)).map { _ in rng.uniform(-1, 1) }
+                for p in 0..<k { for j in n..<ldb { b[p * ldb + j] = .nan } }
+                let dense = (0..<(k * n)).map { b[($0 / n) * ldb + $0 % n] }
+                let c = (0..<(m * n)).map { _ in rng.uniform(-1, 1) }
+                for (alpha, beta) in scalings {
+                    let want = reference(m: m, n: n, k: k, alpha: alpha, a: a, b: dense, transB: false, beta: beta, c: c)
+                    var got = c
+                    var scratch = [Float](repeating: .nan, count: PackedMatrix.scratchCount(k: k))
+                    var panel = [Float](repeating: .nan, count: PackedMatrix.panelWidth * k)
+                    a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in got.withUnsafeMutableBufferPointer { pc in
+                        scratch.withUnsafeMutableBufferPointer { ps in panel.withUnsafeMutableBufferPointer { pp in
+                            PackedMatrix.multiplyRows(m: m, n: n, k: k, alpha: alpha, a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: ldb,
+                                                      beta: beta, c: pc.baseAddress!, ldc: n, scratch: ps.baseAddress!, panel: pp.baseAddress!)
+                        } }
+                    } } }
+                    XCTAssertEqual(got.map(\.bitPattern), want.map(\.bitPattern), "\(kernel) m\(m) n\(n) k\(k) alpha \(alpha) beta \(beta)")
+                }
+            }
+        }
+    }
+
     func testBetaZeroDoesNotReadC() {
         let (m, n, k) = (7, 20, 5)
         let a = [Float](repeating: 1, count: m * k), b = [Float](repeating: 2, count: k * n)

@@ -34,6 +34,13 @@ void advlens_gemm_pack(int trans, int k, int n, const float *b, int ldb, float *
 void advlens_gemm_run(int m, int n, int k, float alpha, const float *a, int lda, const float *packed,
                       float beta, float *c, int ldc, int panel_begin, int panel_end, float *scratch);
 
+/// `advlens_gemm_run` with op(B) = B stored k×n row-major (row stride ldb), not packed: whole
+/// panels are read in place (a pointwise convolution's input planes, which packing copied
+/// once more), and a partial last panel is packed into `panel` (16·k floats) first. The same
+/// chain per element, so the same bits as packing B whole.
+void advlens_gemm_run_rows(int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
+                           float beta, float *c, int ldc, int panel_begin, int panel_end, float *scratch, float *panel);
+
 /// The kernel in use: 2 AVX-512, 1 AVX2 with FMA, 0 the portable one (same results).
 int advlens_gemm_kernel(void);
 

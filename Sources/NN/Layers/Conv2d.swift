@@ -52,6 +52,17 @@ public final class Conv2d: LeafLayer {
     /// least: a layer with few output positions (ResNet's layer4 at 1×1 or 2×2) would otherwise
     /// run one matrix-vector-shaped product per image.
     static let groupColumns = 256
+
+    /// Output positions from which a pointwise layer's forward product reads each image's input
+    /// planes in place (`PackedMatrix.multiplyRows`) instead of packing them: MobileNetV2-224's
+    /// 1×1 layers on 14×14 to 112×112 planes, whose packing was a fifth of its forward. Smaller
+    /// planes (7×7: three whole panels of 49 columns and a packed partial one per image) keep
+    /// the images of a product in one packed matrix.
+    static let rowsPlane = 128
+    /// Test hook: pointwise layers always pack their input (tests compare the two paths).
+    static var forcePackedPointwise = false
+    /// Test hook: products that read their input planes in place, so a test sees the path taken.
+    static let pointwiseRowsCalls = CallCounter()
     /// Floats of columns one product may hold (8 MiB), so wide layers do not group past L3.
     static let groupColumnFloats = 1 << 21
     /// Weight-gradient segments of a batch: at most this many, fixed by the batch size alone.
@@ -193,6 +204,11 @@ public final class Conv2d: LeafLayer {
         let narrowDense = !depthwise && taps == nil && parameters == nil && Conv2d.isNarrow(gs * P)
         let narrowClasses = taps != nil && parameters == nil && !Conv2d.forceWideProducts
             && taps!.classes.contains { Conv2d.isNarrow(gs * $0.positions) }
+        // A pointwise layer's product reads its input planes in place instead of packing them
+        // (a copy of every input), image by image, on planes of at least `rowsPlane` positions.
+        let pointwiseRows = g.isPointwise && !depthwise && taps == nil && !narrowDense && P >= Conv2d.rowsPlane
+            && !Conv2d.forcePackedPointwise
+        if pointwiseRows { Conv2d.pointwiseRowsCalls.record() }
         let narrowFilters = narrowDense ? self.narrowFilters(transposed: true) : narrowClasses ? narrowClassFilters(taps!, classWeights: classWeights) : []
         let narrowCount = narrowDense || narrowClasses ? Conv2d.narrowScratchCount(columnRows: K, outChannels: O) : 1
         let ws = run.workspace
@@ -204,7 +220,7 @@ public final class Conv2d: LeafLayer {
             prods.append(ws.buffer(200 + w, count: O * gs * P))
             temps.append(ws.buffer(300 + w, count: max(P, depthwise ? Conv2d.depthwiseScratchCount(g) : Im2Col.scratchCount(g),
                                                        PackedMatrix.scratchCount(k: K))))
-            packs.append(ws.buffer(500 + w, count: depthwise ? 1 : PackedMatrix.packedCount(k: K, n: gs * P)))
+            packs.append(ws.buffer(500 + w, count: depthwise ? 1 : PackedMatrix.packedCount(k: K, n: pointwiseRows ? 1 : gs * P)))
             classProds.append(ws.buffer(600 + w, count: taps != nil ? Og * gs * P : 1))
         }
         let narrowA = (0..<workers).map { ws.buffer(700 + $0, count: narrowCount) }
@@ -239,6 +255,13 @@ public final class Conv2d: LeafLayer {
                         classProducts(taps, xp + i0 * inPer + gi * groupIn, images: nb, inPer: inPer, group: gi, weights: cw.baseAddress!,
                                       pack: pack, classProd: classProds[worker], scratch: temp, into: prod + gi * Og * ld,
                                       narrow: narrowClasses ? (nf.baseAddress!, narrowA[worker], narrowC[worker]) : nil)
+                    }
+                } else if pointwiseRows {
+                    for gi in 0..<G {
+                        for i in 0..<nb {
+                            PackedMatrix.multiplyRows(m: Og, n: P, k: K, a: wp + gi * Og * K, lda: K, b: xp + (i0 + i) * inPer + gi * groupIn,
+                                                      ldb: P, c: prod + gi * Og * ld + i * P, ldc: ld, scratch: temp, panel: pack)
+                        }
                     }
                 } else {
                     for gi in 0..<G {
