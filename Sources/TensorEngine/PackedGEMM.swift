@@ -104,16 +104,19 @@ public final class PackedMatrix: @unchecked Sendable {
 
     /// C's panels split into up to four tasks when the product is large and more than one core
     /// is free (never inside a parallel region), else one call of `body(p0, p1, rowScratch)`.
+    /// Tasks start at even panels, so the AVX-512 tiles keep taking two panels at once (split
+    /// one panel apart, ResNet-18-224's 7×7 layers at batch 1, 49 columns, ran every panel alone).
     /// The first task uses the caller's row scratch when given; a task without one that needs
     /// it (m not a multiple of the tile's rows) makes its own.
     private static func split(m: Int, n: Int, k: Int, panels: Int, scratch: UnsafeMutablePointer<Float>?,
                               _ body: (Int, Int, UnsafeMutablePointer<Float>?) -> Void) {
-        let wanted = m * n * k >= BLAS.splitThreshold ? min(panels, 4) : 1
+        let pairs = (panels + 1) / 2
+        let wanted = m * n * k >= BLAS.splitThreshold ? min(pairs, 4) : 1
         let tasks = Parallel.workers(forTasks: wanted) > 1 ? wanted : 1
         let rows = Int(ADVLENS_GEMM_ROWS)
         let needsScratch = m % rows != 0
         Parallel.forEachTask(tasks) { t, _ in
-            let p0 = t * panels / tasks, p1 = (t + 1) * panels / tasks
+            let p0 = min(panels, 2 * (t * pairs / tasks)), p1 = min(panels, 2 * ((t + 1) * pairs / tasks))
             guard p0 < p1 else { return }
             let own: UnsafeMutablePointer<Float>? = needsScratch && (t > 0 || scratch == nil) ? .allocate(capacity: rows * k) : nil
             defer { own?.deallocate() }
