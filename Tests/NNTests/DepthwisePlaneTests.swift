@@ -4,11 +4,11 @@ import TestSupport
 import XCTest
 @testable import NN
 
-/// `Conv2d.depthwisePlane` runs 16 and 8 outputs at a time along a row, and a row's remainder
-/// as one more 8-wide vector (padded planes) or one at a time: every width must give the bits
-/// of the one-output definition (per output, the kh·kw products added in order from zero,
-/// padding read as zeros), for rows that are and are not multiples of the vector widths,
-/// strides 1 and 2, dilation, asymmetric padding and none.
+/// `Conv2d.depthwisePlane` (`advlens_depthwise_plane`) runs 16 outputs of a row per AVX-512
+/// vector, a row's last ones through masks, or the portable loop: every width, on every kernel,
+/// must give the bits of the one-output definition (per output, the kh·kw products added in
+/// order from zero, padding read as zeros), for rows that are and are not multiples of the
+/// vector width, strides 1, 2 and 3, dilation, asymmetric padding and none.
 final class DepthwisePlaneTests: XCTestCase {
     func reference(_ x: [Float], _ g: ConvGeometry, _ w: [Float]) -> [Float] {
         var out = [Float](repeating: 0, count: g.outH * g.outW)
@@ -30,7 +30,7 @@ final class DepthwisePlaneTests: XCTestCase {
 
     func testEveryRowWidthGivesTheOneOutputBits() {
         var geometries: [ConvGeometry] = []
-        for width in [5, 7, 8, 15, 16, 17, 31, 33, 56, 112] {
+        for width in [5, 7, 8, 15, 16, 17, 31, 32, 33, 48, 56, 112] {
             geometries.append(ConvGeometry(channels: 1, height: 5, width: width, kernel: (3, 3), stride: (1, 1), padding: (1, 1)))
             geometries.append(ConvGeometry(channels: 1, height: 6, width: width, kernel: (3, 3), stride: (2, 2), padding: (1, 1)))
         }
@@ -39,18 +39,22 @@ final class DepthwisePlaneTests: XCTestCase {
         geometries.append(ConvGeometry(channels: 1, height: 9, width: 7, kernel: (5, 5), stride: (2, 2), padding: (2, 2)))
         geometries.append(ConvGeometry(channels: 1, height: 6, width: 21, kernel: (3, 3), stride: (1, 1), padding: (0, 0)))
         geometries.append(ConvGeometry(channels: 1, height: 3, width: 3, kernel: (3, 3), stride: (3, 3), padding: (1, 1)))
+        defer { PackedMatrix.force(nil) }
+        for kernel in PackedMatrix.availableKernels {
+        PackedMatrix.force(kernel)
         for (i, g) in geometries.enumerated() {
             let x = TestTensors.uniform([g.height * g.width], seed: UInt64(i)).data
             let w = TestTensors.uniform([g.kernelH * g.kernelW], seed: UInt64(100 + i)).data
             var out = [Float](repeating: .nan, count: g.outH * g.outW)
-            // Beyond the padded plane, values a kept lane must never read.
-            var scratch = [Float](repeating: .nan, count: Conv2d.depthwiseScratchCount(g))
+            var scratch = [Float](repeating: .nan, count: Im2Col.scratchCount(g))
             x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in out.withUnsafeMutableBufferPointer { op in
                 scratch.withUnsafeMutableBufferPointer { sp in
                     Conv2d.depthwisePlane(xp.baseAddress!, g, weights: wp.baseAddress!, into: op.baseAddress!, scratch: sp.baseAddress!)
                 }
             } } }
-            XCTAssertEqual(out.map(\.bitPattern), reference(x, g, w).map(\.bitPattern), "geometry \(i): \(g.height)×\(g.width) stride \(g.strideW)")
+            XCTAssertEqual(out.map(\.bitPattern), reference(x, g, w).map(\.bitPattern),
+                           "\(kernel) geometry \(i): \(g.height)×\(g.width) stride \(g.strideW)")
+        }
         }
     }
 }

@@ -1,10 +1,11 @@
+import CGEMM
 import TensorEngine
 
 /// The direct kernels of a depthwise convolution (one input channel per group, as MobileNet's
 /// and EfficientNet's 3×3 and 5×5 layers). Why not im2col + GEMM: with one input channel the
 /// product has kh·kw rows and one (or a few) filter rows, a matrix-vector product that spends
 /// its time copying columns; here each output row is summed from kh·kw shifted input rows of
-/// the zero-padded plane, eight outputs at a time in registers.
+/// the zero-padded plane, sixteen outputs at a time in registers (`Sources/CGEMM/depthwise.c`).
 extension Conv2d {
     /// The plane (g.height × g.width at `src`) with its zero border, and its row length: `src`
     /// itself without padding, else a copy in `scratch` (at least `Im2Col.scratchCount(g)`
@@ -19,85 +20,14 @@ extension Conv2d {
         return (UnsafePointer(scratch), Wp)
     }
 
-    /// Floats of `scratch` that `depthwisePlane` takes: the padded plane, and room past it for
-    /// the vector reads of the last row's remainder (lanes beyond the row are computed from
-    /// whatever lies there and dropped).
-    static func depthwiseScratchCount(_ g: ConvGeometry) -> Int {
-        Im2Col.scratchCount(g) + 32 + (g.kernelW - 1) * g.dilationW
-    }
-
     /// One output plane (g.patches values at `dst`) of one input plane (`src`) and its
-    /// kh·kw `weights`, without bias; `scratch` holds `depthwiseScratchCount(g)` floats.
-    /// Along a row, 16 then 8 outputs at a time (stride 1; 8 for stride 2) and, in a padded
-    /// plane, the remainder as one more 8-wide vector of which only the row's lanes are kept:
-    /// MobileNetV2's 14- and 7-wide planes ran most of their outputs one at a time. Every lane
-    /// is the one-output sum (the kh·kw products added in order from zero), so the width never
-    /// changes a bit.
+    /// kh·kw `weights`, without bias (`advlens_depthwise_plane`: per output, the kh·kw products
+    /// added in order from zero, 16 outputs of a row per AVX-512 vector).
     static func depthwisePlane(_ src: UnsafePointer<Float>, _ g: ConvGeometry, weights w: UnsafePointer<Float>,
                                into dst: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         let (base, Wp) = paddedPlane(src, g, scratch: scratch)
-        let padded = base == UnsafePointer(scratch)   // reads past a row's end stay in `scratch`
-        let (OH, OW, sh, sw) = (g.outH, g.outW, g.strideH, g.strideW)
-        let (kh, kw, dh, dw) = (g.kernelH, g.kernelW, g.dilationH, g.dilationW)
-        let reach = (kw - 1) * dw
-        /// Eight outputs from `ox` of the row at `row` (stride 1 or 2).
-        @inline(__always) func eight(_ row: UnsafePointer<Float>, _ ox: Int) -> SIMD8<Float> {
-            var acc = SIMD8<Float>(repeating: 0)
-            for ki in 0..<kh {
-                let r = UnsafeRawPointer(row + ki * dh * Wp + sw * ox)
-                for kj in 0..<kw {
-                    let v = sw == 1 ? r.loadUnaligned(fromByteOffset: kj * dw * 4, as: SIMD8<Float>.self)
-                        : r.loadUnaligned(fromByteOffset: kj * dw * 4, as: SIMD16<Float>.self).evenHalf
-                    acc += SIMD8(repeating: w[ki * kw + kj]) * v
-                }
-            }
-            return acc
-        }
-        for oy in 0..<OH {
-            let row = base + oy * sh * Wp
-            let out = dst + oy * OW
-            var ox = 0
-            if sw == 1 {
-                while ox + 16 <= OW {
-                    var acc = SIMD16<Float>(repeating: 0)
-                    for ki in 0..<kh {
-                        let r = UnsafeRawPointer(row + ki * dh * Wp + ox)
-                        for kj in 0..<kw {
-                            acc += SIMD16(repeating: w[ki * kw + kj]) * r.loadUnaligned(fromByteOffset: kj * dw * 4, as: SIMD16<Float>.self)
-                        }
-                    }
-                    UnsafeMutableRawPointer(out + ox).storeBytes(of: acc, as: SIMD16<Float>.self)
-                    ox += 16
-                }
-                while ox + 8 <= OW {
-                    UnsafeMutableRawPointer(out + ox).storeBytes(of: eight(row, ox), as: SIMD8<Float>.self)
-                    ox += 8
-                }
-            } else if sw == 2 {
-                // Sixteen consecutive inputs hold eight stride-2 taps (their even half).
-                while ox + 8 <= OW && 2 * ox + 16 + reach <= Wp {
-                    UnsafeMutableRawPointer(out + ox).storeBytes(of: eight(row, ox), as: SIMD8<Float>.self)
-                    ox += 8
-                }
-            }
-            if padded && sw <= 2 {
-                // The last reads end at most 16 + reach floats past the padded plane.
-                while ox < OW {
-                    let acc = eight(row, ox)
-                    for lane in 0..<min(8, OW - ox) { out[ox + lane] = acc[lane] }
-                    ox += 8
-                }
-            }
-            while ox < OW {
-                var acc: Float = 0
-                for ki in 0..<kh {
-                    let r = row + ki * dh * Wp + ox * sw
-                    for kj in 0..<kw { acc += w[ki * kw + kj] * r[kj * dw] }
-                }
-                out[ox] = acc
-                ox += 1
-            }
-        }
+        advlens_depthwise_plane(base, Int32(Wp), Int32(g.outH), Int32(g.outW), Int32(g.strideH), Int32(g.strideW),
+                                Int32(g.kernelH), Int32(g.kernelW), Int32(g.dilationH), Int32(g.dilationW), w, dst)
     }
 
     /// Backward of a depthwise convolution over `images` consecutive images at `x`, with the

@@ -218,8 +218,7 @@ public final class Conv2d: LeafLayer {
             // The dense path's padded images (`Im2Col.unfoldPacked`).
             cols.append(ws.buffer(100 + w, count: depthwise || taps != nil ? 1 : max(1, Im2Col.packedScratchCount(g, images: gs))))
             prods.append(ws.buffer(200 + w, count: O * gs * P))
-            temps.append(ws.buffer(300 + w, count: max(P, depthwise ? Conv2d.depthwiseScratchCount(g) : Im2Col.scratchCount(g),
-                                                       PackedMatrix.scratchCount(k: K))))
+            temps.append(ws.buffer(300 + w, count: max(P, Im2Col.scratchCount(g), PackedMatrix.scratchCount(k: K))))
             packs.append(ws.buffer(500 + w, count: depthwise ? 1 : PackedMatrix.packedCount(k: K, n: pointwiseRows ? 1 : gs * P)))
             classProds.append(ws.buffer(600 + w, count: taps != nil ? Og * gs * P : 1))
         }
