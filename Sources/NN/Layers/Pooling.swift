@@ -1,3 +1,4 @@
+import CGEMM
 import TensorEngine
 
 /// Window geometry shared by the pooling layers (PyTorch semantics: padding on each side at
@@ -102,52 +103,19 @@ public final class MaxPool2d: LeafLayer {
     /// values), with each winner's flat index in the plane when `argmax` is given.
     /// Windows are scanned row by row; a value wins when it is greater than the best so far
     /// (the first maximum on ties) or NaN (which then ends that window row's scan).
-    /// `noNaN` promises the plane holds no NaN (a ReLU's output), which allows a branch-free
-    /// form of the 2×2 / stride 2 window with the same results.
+    /// `noNaN` promises the plane holds no NaN (a ReLU's output), which allows the vectorised
+    /// kernel of `advlens_maxpool_plane` (16 windows at a time) with the same results.
     @inline(__always)
     static func poolPlane(_ src: UnsafePointer<Float>, _ g: ConvGeometry, into dst: UnsafeMutablePointer<Float>,
                           argmax: UnsafeMutablePointer<Int32>?, noNaN: Bool = false) {
         let (H, W, OH, OW) = (g.height, g.width, g.outH, g.outW)
         let is2x2 = g.kernelH == 2 && g.kernelW == 2 && g.strideH == 2 && g.strideW == 2 && g.padH == 0 && g.padW == 0
             && g.dilationH == 1 && g.dilationW == 1 && 2 * OH <= H && 2 * OW <= W
-        if is2x2 && noNaN {
-            // Without NaN, "first maximum of a, b, then c, d in scan order" is the larger of the
-            // two row winners, the first row on ties: selects, no branches.
-            let w32 = Int32(W)
-            // Four windows at a time: eight consecutive values of each row, split into the
-            // windows' left (even) and right (odd) columns.
-            let lanes = SIMD4<Int32>(0, 2, 4, 6)
-            for oy in 0..<OH {
-                let r0 = src + 2 * oy * W, r1 = r0 + W
-                let out = dst + oy * OW
-                let base = Int32(2 * oy * W)
-                var ox = 0
-                while ox + 4 <= OW && 2 * ox + 8 <= W {
-                    let x0 = UnsafeRawPointer(r0 + 2 * ox).loadUnaligned(as: SIMD8<Float>.self)
-                    let x1 = UnsafeRawPointer(r1 + 2 * ox).loadUnaligned(as: SIMD8<Float>.self)
-                    let (a, b, c, d) = (x0.evenHalf, x0.oddHalf, x1.evenHalf, x1.oddHalf)
-                    let tb = b .> a, td = d .> c
-                    let m0 = a.replacing(with: b, where: tb), m1 = c.replacing(with: d, where: td)
-                    let second = m1 .> m0
-                    UnsafeMutableRawPointer(out + ox).storeBytes(of: m0.replacing(with: m1, where: second), as: SIMD4<Float>.self)
-                    if let argmax {
-                        let j0 = SIMD4<Int32>(repeating: 0).replacing(with: 1, where: tb)
-                        let j1 = SIMD4<Int32>(repeating: w32).replacing(with: w32 + 1, where: td)
-                        let at = SIMD4<Int32>(repeating: base + Int32(2 * ox)) &+ lanes &+ j0.replacing(with: j1, where: second)
-                        UnsafeMutableRawPointer(argmax + oy * OW + ox).storeBytes(of: at, as: SIMD4<Int32>.self)
-                    }
-                    ox += 4
-                }
-                while ox < OW {
-                    let a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1]
-                    let m0 = b > a ? b : a, j0: Int32 = b > a ? 1 : 0
-                    let m1 = d > c ? d : c, j1: Int32 = d > c ? w32 + 1 : w32
-                    let second = m1 > m0
-                    out[ox] = second ? m1 : m0
-                    if let argmax { argmax[oy * OW + ox] = base + Int32(2 * ox) + (second ? j1 : j0) }
-                    ox += 1
-                }
-            }
+        if noNaN {
+            // Without NaN, "greater than the best so far" is the whole rule (`Sources/CGEMM/maxpool.c`).
+            advlens_maxpool_plane(src, Int32(H), Int32(W), Int32(OH), Int32(OW), Int32(g.kernelH), Int32(g.kernelW),
+                                  Int32(g.strideH), Int32(g.strideW), Int32(g.padH), Int32(g.padW), Int32(g.dilationH),
+                                  Int32(g.dilationW), dst, argmax)
             return
         }
         if is2x2 {
