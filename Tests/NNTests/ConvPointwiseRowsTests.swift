@@ -5,8 +5,9 @@ import XCTest
 @testable import NN
 
 /// A pointwise convolution on a plane of at least `Conv2d.rowsPlane` positions reads each
-/// image's input planes in place (`PackedMatrix.multiplyRows`) instead of packing them: its
-/// outputs, input gradients and weight gradients must be the packed path's bit for bit, on
+/// image's input planes in place (`PackedMatrix.multiplyRows`) instead of packing them, and its
+/// input gradient reads dY in place and writes dx directly: its outputs, input gradients (alone
+/// and with the weight gradients) and weight gradients must be the packed path's bit for bit, on
 /// whole and partial last panels, with groups, a fused ReLU, a bias, at batches of one image
 /// (the product split between the cores) and several; and the path must have been taken.
 extension LayerGradientTests {
@@ -30,15 +31,16 @@ extension LayerGradientTests {
                     let out = try m.forward(x, r, record: true)
                     let plain = try m.forward(x, Execution())   // no trace: the fused block
                     let seeds = ["logits": TestTensors.uniform(out.logits.shape, seed: 3)]
+                    let dx = try m.backward(out.trace!, seeds: seeds, input: true, parameters: false, r).input!
                     let g = try m.backward(out.trace!, seeds: seeds, input: true, parameters: true, r)
-                    return [out.logits.data, plain.logits.data, g.input!.data] + m.parameters.map { g.parameters[$0]!.data }
+                    return [out.logits.data, plain.logits.data, dx.data, g.input!.data] + m.parameters.map { g.parameters[$0]!.data }
                 }
                 let before = Conv2d.pointwiseRowsCalls.current
                 let rows = try run(packed: false)
                 XCTAssertGreaterThan(Conv2d.pointwiseRowsCalls.current, before, "case \(i) batch \(batch): rows path taken")
                 let packed = try run(packed: true)
                 XCTAssertTrue(rows[0].contains { $0 != 0 })
-                for (name, (a, b)) in zip(["logits", "fused logits", "dx", "dW", "db"], zip(rows, packed)) {
+                for (name, (a, b)) in zip(["logits", "fused logits", "dx", "dx with dW", "dW", "db"], zip(rows, packed)) {
                     let differing = zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count
                     XCTAssertEqual(differing, 0, "case \(i) batch \(batch): \(name) differs in \(differing) of \(a.count)")
                 }

@@ -303,6 +303,16 @@ extension Conv2d {
             if !pointwise { Conv2d.foldImages(col, images: images, g, inPer: inPer, into: dx) }
             return
         }
+        if g.isPointwise && P >= Conv2d.rowsPlane && !Conv2d.forcePackedPointwise {
+            // Each image's dY read in place (no pack) and its gradient written straight into dx
+            // (a pointwise fold is a copy): the same bits, as a chain from +0 never ends at -0.
+            Conv2d.pointwiseRowsCalls.record()
+            for i in 0..<images {
+                PackedMatrix.multiplyRows(m: K, n: P, k: rows, a: wT, lda: outChannels, b: dy + i * P, ldb: ld,
+                                          c: dx + i * inPer, ldc: P, scratch: scratch, panel: pack)
+            }
+            return
+        }
         PackedMatrix.pack(transposed: false, k: rows, n: ld, b: dy, ldb: ld, into: pack)
         if images == 1 && g.isPointwise {
             PackedMatrix.multiply(m: K, n: P, k: rows, a: wT, lda: outChannels, packed: pack, c: dx, ldc: P, scratch: scratch)
