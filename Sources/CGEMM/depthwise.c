@@ -8,9 +8,7 @@
 
 #include "advlens_depthwise.h"
 #include "advlens_gemm.h"
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
+#include "avx512_rows.h"
 
 static void plane_portable(const float *src, int ld, int oh, int ow, int sh, int sw, int kh, int kw, int dh, int dw,
                            const float *w, float *dst) {
@@ -31,32 +29,20 @@ static void plane_portable(const float *src, int ld, int oh, int ow, int sh, int
 __attribute__((target("avx512f")))
 static void plane_avx512(const float *src, int ld, int oh, int ow, int sh, int sw, int kh, int kw, int dh, int dw,
                          const float *w, float *dst) {
-    const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     for (int oy = 0; oy < oh; oy++) {
         const float *row = src + (size_t)oy * sh * ld;
         float *out = dst + (size_t)oy * ow;
         for (int ox = 0; ox < ow; ox += 16) {
             int lanes = ow - ox < 16 ? ow - ox : 16;
-            __mmask16 m = lanes == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << lanes) - 1);
             __m512 acc = _mm512_setzero_ps();
             for (int ki = 0; ki < kh; ki++) {
                 const float *r = row + (size_t)ki * dh * ld + (size_t)ox * sw;
                 for (int kj = 0; kj < kw; kj++) {
-                    __m512 x;
-                    if (sw == 1) {
-                        x = _mm512_maskz_loadu_ps(m, r + kj * dw);
-                    } else {
-                        // Inputs 2·lane: the even lanes of 32 consecutive values (2·lanes - 1 of them read).
-                        int need = 2 * lanes - 1;
-                        __mmask16 lo = need >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << need) - 1);
-                        __mmask16 hi = need > 16 ? (__mmask16)((1u << (need - 16)) - 1) : 0;
-                        __m512 a = _mm512_maskz_loadu_ps(lo, r + kj * dw), b = _mm512_maskz_loadu_ps(hi, r + kj * dw + 16);
-                        x = _mm512_permutex2var_ps(a, evens, b);
-                    }
+                    __m512 x = load_row16(r + kj * dw, sw, lanes);
                     acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_set1_ps(w[ki * kw + kj]), x));
                 }
             }
-            _mm512_mask_storeu_ps(out + ox, m, acc);
+            _mm512_mask_storeu_ps(out + ox, lane_mask(lanes), acc);
         }
     }
 }

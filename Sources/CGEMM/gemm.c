@@ -9,9 +9,7 @@
 #include "advlens_gemm.h"
 #include <math.h>
 #include <string.h>
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
+#include "avx512_rows.h"
 
 #define NR ADVLENS_GEMM_PANEL
 #define MR 6   /* rows of the AVX2 and portable tiles */
@@ -148,7 +146,7 @@ static void tile_avx2(int k, const float *a, int lda, const float *bp, size_t bs
 /// beta·C, per lane, through a mask for a partial panel.
 __attribute__((target("avx512f")))
 static inline void store_rows_avx512(const __m512 *rows, int mr, int nv, float alpha, float beta, float *c, int ldc) {
-    __mmask16 m = nv == NR ? (__mmask16)0xFFFF : (__mmask16)((1u << nv) - 1);
+    __mmask16 m = lane_mask(nv);
     for (int i = 0; i < mr; i++) {
         __m512 x = rows[i];
         float *r = c + (size_t)i * ldc;
@@ -249,19 +247,9 @@ static void few_rows_##M##_##NP(int k, const float *a, int lda, const float *bp,
         } \
     } \
     for (int t = 0; t < NP; t++) { \
-        int nv = t == NP - 1 ? n_last : NR; \
-        __mmask16 m = nv == NR ? (__mmask16)0xFFFF : (__mmask16)((1u << nv) - 1); \
-        for (int i = 0; i < M; i++) { \
-            __m512 x = acc[i][t]; \
-            float *r = c + (size_t)i * ldc + (size_t)t * NR; \
-            if (alpha != 1) x = _mm512_mul_ps(x, _mm512_set1_ps(alpha)); \
-            if (beta != 0) { \
-                __m512 y = _mm512_maskz_loadu_ps(m, r); \
-                if (beta != 1) y = _mm512_mul_ps(y, _mm512_set1_ps(beta)); \
-                x = _mm512_add_ps(x, y); \
-            } \
-            _mm512_mask_storeu_ps(r, m, x); \
-        } \
+        __m512 rows[M]; \
+        for (int i = 0; i < M; i++) rows[i] = acc[i][t]; \
+        store_rows_avx512(rows, M, t == NP - 1 ? n_last : NR, alpha, beta, c + (size_t)t * NR, ldc); \
     } \
 }
 FEW_ROWS_TILE(1, 4) FEW_ROWS_TILE(2, 4) FEW_ROWS_TILE(3, 4) FEW_ROWS_TILE(4, 4)

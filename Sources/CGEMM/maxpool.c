@@ -4,10 +4,8 @@
 // take the scalar loop. Both compare "greater than the best so far" in the same tap order.
 #include "advlens_maxpool.h"
 #include "advlens_gemm.h"
+#include "avx512_rows.h"
 #include <math.h>
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 
 /// The taps [k0, k1) of a window starting at r0 (stride already applied) whose rows lie in
 /// 0..<size, and the first of them clamped into the plane.
@@ -44,11 +42,10 @@ static void window_scalar(const float *src, int w, int oy_r0, int rk0, int rk1, 
 __attribute__((target("avx512f")))
 static void row_avx512(const float *src, int w, int r0, int rk0, int rk1, int first_row, int ox0, int ox1, int kw,
                        int sw, int pw, int dh, int dw, float *dst, int *argmax) {
-    const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     for (int ox = ox0; ox < ox1; ox += 16) {
         int lanes = ox1 - ox < 16 ? ox1 - ox : 16;
-        __mmask16 m = lanes == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << lanes) - 1);
+        __mmask16 m = lane_mask(lanes);
         int c0 = ox * sw - pw;
         __m512 best = _mm512_set1_ps(-INFINITY);
         // The first tap inside the plane: row first_row, column c0 + lane·sw (j0 = 0 here).
@@ -56,16 +53,7 @@ static void row_avx512(const float *src, int w, int r0, int rk0, int rk1, int fi
         for (int ki = rk0; ki < rk1; ki++) {
             int row = (r0 + ki * dh) * w + c0;
             for (int kj = 0; kj < kw; kj++) {
-                const float *p = src + row + kj * dw;
-                __m512 x;
-                if (sw == 1) {
-                    x = _mm512_maskz_loadu_ps(m, p);
-                } else {
-                    int need = 2 * lanes - 1;
-                    __mmask16 lo = need >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << need) - 1);
-                    __mmask16 hi = need > 16 ? (__mmask16)((1u << (need - 16)) - 1) : 0;
-                    x = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(lo, p), evens, _mm512_maskz_loadu_ps(hi, p + 16));
-                }
+                __m512 x = load_row16(src + row + kj * dw, sw, lanes);
                 __mmask16 wins = _mm512_mask_cmp_ps_mask(m, x, best, _CMP_GT_OQ);
                 best = _mm512_mask_blend_ps(wins, best, x);
                 __m512i idx = _mm512_add_epi32(_mm512_set1_epi32(row + kj * dw), _mm512_mullo_epi32(lane, _mm512_set1_epi32(sw)));

@@ -52,6 +52,14 @@ static long now_ns(void) {
     return ts.tv_sec * 1000000000L + ts.tv_nsec;
 }
 
+/// One pause of a spin; every 64th also yields the core (see above). Returns whether it yielded.
+static inline int pause_and_yield(int *spins) {
+    PAUSE();
+    if (++*spins % 64 != 0) return 0;
+    sched_yield();
+    return 1;
+}
+
 static void run_tasks(job_t *job, int worker) {
     for (;;) {
         int t = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed);
@@ -68,11 +76,7 @@ static void *helper_main(void *arg) {
             long until = now_ns() + SPIN_NS;
             int spins = 0;
             while (!(job = atomic_load_explicit(&h->slot, memory_order_acquire))) {
-                PAUSE();
-                if (++spins % 64 == 0) {
-                    if (now_ns() > until) break;
-                    sched_yield();
-                }
+                if (pause_and_yield(&spins) && now_ns() > until) break;
             }
         }
         if (!job) {
@@ -131,10 +135,8 @@ int advlens_pool_run(int workers, int tasks, advlens_pool_task fn, void *context
     }
     run_tasks(&job, 0);
     for (int i = 0; i < used; i++) {
-        for (int spins = 1; atomic_load_explicit(&helpers[i].slot, memory_order_acquire); spins++) {
-            PAUSE();
-            if (spins % 64 == 0) sched_yield();
-        }
+        int spins = 0;
+        while (atomic_load_explicit(&helpers[i].slot, memory_order_acquire)) pause_and_yield(&spins);
     }
     atomic_flag_clear_explicit(&busy, memory_order_release);
     return 0;

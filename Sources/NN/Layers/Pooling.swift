@@ -109,8 +109,6 @@ public final class MaxPool2d: LeafLayer {
     static func poolPlane(_ src: UnsafePointer<Float>, _ g: ConvGeometry, into dst: UnsafeMutablePointer<Float>,
                           argmax: UnsafeMutablePointer<Int32>?, noNaN: Bool = false) {
         let (H, W, OH, OW) = (g.height, g.width, g.outH, g.outW)
-        let is2x2 = g.kernelH == 2 && g.kernelW == 2 && g.strideH == 2 && g.strideW == 2 && g.padH == 0 && g.padW == 0
-            && g.dilationH == 1 && g.dilationW == 1 && 2 * OH <= H && 2 * OW <= W
         if noNaN {
             // Without NaN, "greater than the best so far" is the whole rule (`Sources/CGEMM/maxpool.c`).
             advlens_maxpool_plane(src, Int32(H), Int32(W), Int32(OH), Int32(OW), Int32(g.kernelH), Int32(g.kernelW),
@@ -118,6 +116,8 @@ public final class MaxPool2d: LeafLayer {
                                   Int32(g.dilationW), dst, argmax)
             return
         }
+        let is2x2 = g.kernelH == 2 && g.kernelW == 2 && g.strideH == 2 && g.strideW == 2 && g.padH == 0 && g.padW == 0
+            && g.dilationH == 1 && g.dilationW == 1 && 2 * OH <= H && 2 * OW <= W
         if is2x2 {
             // The common 2×2 / stride 2 window: always inside the plane, no bounds to clip.
             for oy in 0..<OH {
