@@ -1,6 +1,6 @@
 // AdvLens' packed-panel GEMM (see include/advlens_gemm.h for the contract). Every element is a
 // sequential fused multiply-add chain over k from zero, then `alpha*acc`, then `+ beta*c`, in
-// that order, on every path: the AVX2 kernel (16 columns in two vectors, 6 rows), its edge
+// that order, then the optional epilogue (bias and activation, epilogue.h), on every path: the AVX2 kernel (16 columns in two vectors, 6 rows), its edge
 // tiles (padded rows, a scalar epilogue for a partial panel) and the portable kernel. Contraction
 // is off so the compiler cannot fuse the epilogue's multiply and add on one path only.
 #pragma STDC FP_CONTRACT OFF
@@ -10,6 +10,7 @@
 #include <math.h>
 #include <string.h>
 #include "avx512_rows.h"
+#include "epilogue.h"
 
 #define NR ADVLENS_GEMM_PANEL
 #define MR 6   /* rows of the AVX2 and portable tiles */
@@ -43,27 +44,34 @@ void advlens_gemm_pack(int trans, int k, int n, const float *b, int ldb, float *
     }
 }
 
-/// The epilogue of one element, shared by every scalar path.
-static inline float finish(float acc, float alpha, float beta, const float *c) {
+/// How accumulators become C: alpha, then beta·C, then the epilogue (bias and activation) when
+/// `e` is not NULL, whose bias is indexed by the row of C.
+typedef struct {
+    float alpha, beta;
+    const advlens_epilogue *e;
+} finish_t;
+
+/// The finish of one element in row `row` of C, shared by every scalar path.
+static inline float finish(float acc, const finish_t *f, int row, const float *c) {
     float x = acc;
-    if (alpha != 1) x = x * alpha;
-    if (beta != 0) {
+    if (f->alpha != 1) x = x * f->alpha;
+    if (f->beta != 0) {
         float y = *c;
-        if (beta != 1) y = y * beta;
+        if (f->beta != 1) y = y * f->beta;
         x = x + y;
     }
-    return x;
+    return f->e ? epilogue_scalar(x, f->e, row) : x;
 }
 
-/// Stores rows 0..<mr, columns 0..<nv of a tile's accumulators.
-static void store_tile(const float acc[MR][NR], int mr, int nv, float alpha, float beta, float *c, int ldc) {
+/// Stores rows 0..<mr (rows row0 ..< row0+mr of C), columns 0..<nv of a tile's accumulators.
+static void store_tile(const float acc[MR][NR], int mr, int nv, const finish_t *f, int row0, float *c, int ldc) {
     for (int i = 0; i < mr; i++)
-        for (int j = 0; j < nv; j++) c[(size_t)i * ldc + j] = finish(acc[i][j], alpha, beta, c + (size_t)i * ldc + j);
+        for (int j = 0; j < nv; j++) c[(size_t)i * ldc + j] = finish(acc[i][j], f, row0 + i, c + (size_t)i * ldc + j);
 }
 
 /// The portable tile: MR rows of A (row stride lda) times one packed panel.
 static void tile_portable(int k, const float *a, int lda, const float *bp, size_t bs, int mr, int nv,
-                          float alpha, float beta, float *c, int ldc) {
+                          const finish_t *f, int row0, float *c, int ldc) {
     float acc[MR][NR];
     memset(acc, 0, sizeof acc);
     for (int p = 0; p < k; p++) {
@@ -73,12 +81,13 @@ static void tile_portable(int k, const float *a, int lda, const float *bp, size_
             for (int j = 0; j < NR; j++) acc[i][j] = fmaf(av, brow[j], acc[i][j]);
         }
     }
-    store_tile((const float (*)[NR])acc, mr, nv, alpha, beta, c, ldc);
+    store_tile((const float (*)[NR])acc, mr, nv, f, row0, c, ldc);
 }
 
 #if defined(__x86_64__)
 __attribute__((target("avx2,fma")))
-static inline void store_row_avx2(__m256 x0, __m256 x1, float alpha, float beta, float *c) {
+static inline void store_row_avx2(__m256 x0, __m256 x1, const finish_t *f, int row, float *c) {
+    float alpha = f->alpha, beta = f->beta;
     if (alpha != 1) {
         __m256 va = _mm256_set1_ps(alpha);
         x0 = _mm256_mul_ps(x0, va);
@@ -94,6 +103,10 @@ static inline void store_row_avx2(__m256 x0, __m256 x1, float alpha, float beta,
         x0 = _mm256_add_ps(x0, y0);
         x1 = _mm256_add_ps(x1, y1);
     }
+    if (f->e) {
+        x0 = epilogue_avx2(x0, f->e, row);
+        x1 = epilogue_avx2(x1, f->e, row);
+    }
     _mm256_storeu_ps(c, x0);
     _mm256_storeu_ps(c + 8, x1);
 }
@@ -102,7 +115,7 @@ static inline void store_row_avx2(__m256 x0, __m256 x1, float alpha, float beta,
 /// per row and two loads of the panel per step of k.
 __attribute__((target("avx2,fma")))
 static void tile_avx2(int k, const float *a, int lda, const float *bp, size_t bs, int mr, int nv,
-                      float alpha, float beta, float *c, int ldc) {
+                      const finish_t *f, int row0, float *c, int ldc) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -124,12 +137,12 @@ static void tile_avx2(int k, const float *a, int lda, const float *bp, size_t bs
     }
     if (nv == NR) {
         float *r = c;
-        store_row_avx2(c00, c01, alpha, beta, r); if (mr == 1) return; r += ldc;
-        store_row_avx2(c10, c11, alpha, beta, r); if (mr == 2) return; r += ldc;
-        store_row_avx2(c20, c21, alpha, beta, r); if (mr == 3) return; r += ldc;
-        store_row_avx2(c30, c31, alpha, beta, r); if (mr == 4) return; r += ldc;
-        store_row_avx2(c40, c41, alpha, beta, r); if (mr == 5) return; r += ldc;
-        store_row_avx2(c50, c51, alpha, beta, r);
+        store_row_avx2(c00, c01, f, row0 + 0, r); if (mr == 1) return; r += ldc;
+        store_row_avx2(c10, c11, f, row0 + 1, r); if (mr == 2) return; r += ldc;
+        store_row_avx2(c20, c21, f, row0 + 2, r); if (mr == 3) return; r += ldc;
+        store_row_avx2(c30, c31, f, row0 + 3, r); if (mr == 4) return; r += ldc;
+        store_row_avx2(c40, c41, f, row0 + 4, r); if (mr == 5) return; r += ldc;
+        store_row_avx2(c50, c51, f, row0 + 5, r);
         return;
     }
     float acc[MR][NR];
@@ -139,14 +152,16 @@ static void tile_avx2(int k, const float *a, int lda, const float *bp, size_t bs
     _mm256_storeu_ps(acc[3], c30); _mm256_storeu_ps(acc[3] + 8, c31);
     _mm256_storeu_ps(acc[4], c40); _mm256_storeu_ps(acc[4] + 8, c41);
     _mm256_storeu_ps(acc[5], c50); _mm256_storeu_ps(acc[5] + 8, c51);
-    store_tile((const float (*)[NR])acc, mr, nv, alpha, beta, c, ldc);
+    store_tile((const float (*)[NR])acc, mr, nv, f, row0, c, ldc);
 }
 
-/// Rows 0..<mr, columns 0..<nv of a tile's accumulators (one vector per row): alpha, then
-/// beta·C, per lane, through a mask for a partial panel.
+/// Rows 0..<mr (rows row0 ..< row0+mr of C), columns 0..<nv of a tile's accumulators (one
+/// vector per row): alpha, then beta·C, then the epilogue, per lane, through a mask for a
+/// partial panel.
 __attribute__((target("avx512f")))
-static inline void store_rows_avx512(const __m512 *rows, int mr, int nv, float alpha, float beta, float *c, int ldc) {
+static inline void store_rows_avx512(const __m512 *rows, int mr, int nv, const finish_t *f, int row0, float *c, int ldc) {
     __mmask16 m = lane_mask(nv);
+    float alpha = f->alpha, beta = f->beta;
     for (int i = 0; i < mr; i++) {
         __m512 x = rows[i];
         float *r = c + (size_t)i * ldc;
@@ -156,6 +171,7 @@ static inline void store_rows_avx512(const __m512 *rows, int mr, int nv, float a
             if (beta != 1) y = _mm512_mul_ps(y, _mm512_set1_ps(beta));
             x = _mm512_add_ps(x, y);
         }
+        if (f->e) x = epilogue_avx512(x, f->e, row0 + i);
         _mm512_mask_storeu_ps(r, m, x);
     }
 }
@@ -166,7 +182,7 @@ static inline void store_rows_avx512(const __m512 *rows, int mr, int nv, float a
 /// mask; the epilogue is the same multiply, then add, per lane.
 __attribute__((target("avx512f")))
 static void tile_avx512(int k, const float *a, int lda, const float *bp, size_t bs, int mr, int nv,
-                        float alpha, float beta, float *c, int ldc) {
+                        const finish_t *f, int row0, float *c, int ldc) {
     __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps(), c3 = _mm512_setzero_ps();
     __m512 c4 = _mm512_setzero_ps(), c5 = _mm512_setzero_ps(), c6 = _mm512_setzero_ps(), c7 = _mm512_setzero_ps();
     __m512 c8 = _mm512_setzero_ps(), c9 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
@@ -190,7 +206,7 @@ static void tile_avx512(int k, const float *a, int lda, const float *bp, size_t 
         c11 = _mm512_fmadd_ps(_mm512_set1_ps(a11[p]), b, c11);
     }
     __m512 rows[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
-    store_rows_avx512(rows, mr, nv, alpha, beta, c, ldc);
+    store_rows_avx512(rows, mr, nv, f, row0, c, ldc);
 }
 
 /// Two panels side by side (32 columns) against the same twelve rows: each broadcast of A
@@ -201,7 +217,7 @@ static void tile_avx512(int k, const float *a, int lda, const float *bp, size_t 
 /// once, each as fast as alone). `bq` is the next panel; only it may be partial (`nv`).
 __attribute__((target("avx512f")))
 static void tile2_avx512(int k, const float *a, int lda, const float *bp, const float *bq, size_t bs, int mr, int nv,
-                         float alpha, float beta, float *c, int ldc) {
+                         const finish_t *f, int row0, float *c, int ldc) {
     __m512 z = _mm512_setzero_ps();
     __m512 c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z, c8 = z, c9 = z, c10 = z, c11 = z;
     __m512 d0 = z, d1 = z, d2 = z, d3 = z, d4 = z, d5 = z, d6 = z, d7 = z, d8 = z, d9 = z, d10 = z, d11 = z;
@@ -220,8 +236,8 @@ static void tile2_avx512(int k, const float *a, int lda, const float *bp, const 
     }
     __m512 left[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
     __m512 right[12] = {d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11};
-    store_rows_avx512(left, mr, NR, alpha, beta, c, ldc);
-    store_rows_avx512(right, mr, nv, alpha, beta, c + NR, ldc);
+    store_rows_avx512(left, mr, NR, f, row0, c, ldc);
+    store_rows_avx512(right, mr, nv, f, row0, c + NR, ldc);
 }
 #endif
 
@@ -235,7 +251,7 @@ static void tile2_avx512(int k, const float *a, int lda, const float *bp, const 
 #define FEW_ROWS_TILE(M, NP) \
 __attribute__((target("avx512f"))) \
 static void few_rows_##M##_##NP(int k, const float *a, int lda, const float *bp, size_t bs, size_t ps, int n_last, \
-                                float alpha, float beta, float *c, int ldc) { \
+                                const finish_t *f, int row0, float *c, int ldc) { \
     __m512 acc[M][NP]; \
     for (int i = 0; i < M; i++) for (int t = 0; t < NP; t++) acc[i][t] = _mm512_setzero_ps(); \
     for (int p = 0; p < k; p++) { \
@@ -249,28 +265,28 @@ static void few_rows_##M##_##NP(int k, const float *a, int lda, const float *bp,
     for (int t = 0; t < NP; t++) { \
         __m512 rows[M]; \
         for (int i = 0; i < M; i++) rows[i] = acc[i][t]; \
-        store_rows_avx512(rows, M, t == NP - 1 ? n_last : NR, alpha, beta, c + (size_t)t * NR, ldc); \
+        store_rows_avx512(rows, M, t == NP - 1 ? n_last : NR, f, row0, c + (size_t)t * NR, ldc); \
     } \
 }
 FEW_ROWS_TILE(1, 4) FEW_ROWS_TILE(2, 4) FEW_ROWS_TILE(3, 4) FEW_ROWS_TILE(4, 4)
 FEW_ROWS_TILE(1, 1) FEW_ROWS_TILE(2, 1) FEW_ROWS_TILE(3, 1) FEW_ROWS_TILE(4, 1)
 
-typedef void (*few_rows_fn)(int, const float *, int, const float *, size_t, size_t, int, float, float, float *, int);
+typedef void (*few_rows_fn)(int, const float *, int, const float *, size_t, size_t, int, const finish_t *, int, float *, int);
 
-/// Rows 0..<m (m <= FEW_ROWS) of A against panels panel_begin ..< panel_end, four panels at a
-/// time; panel q starts at b + q·ps, its rows bs apart.
-static void few_rows_avx512(int m, int n, int k, float alpha, const float *a, int lda, const float *b, size_t bs,
-                            size_t ps, float beta, float *c, int ldc, int panel_begin, int panel_end) {
+/// Rows 0..<m (m <= FEW_ROWS; rows row0 ..< row0+m of C) of A against panels panel_begin ..<
+/// panel_end, four panels at a time; panel q starts at b + q·ps, its rows bs apart.
+static void few_rows_avx512(int m, int n, int k, const finish_t *f, int row0, const float *a, int lda, const float *b,
+                            size_t bs, size_t ps, float *c, int ldc, int panel_begin, int panel_end) {
     static const few_rows_fn four[FEW_ROWS] = {few_rows_1_4, few_rows_2_4, few_rows_3_4, few_rows_4_4};
     static const few_rows_fn one[FEW_ROWS] = {few_rows_1_1, few_rows_2_1, few_rows_3_1, few_rows_4_1};
     int q = panel_begin;
     for (; q + 4 <= panel_end; q += 4) {
         int last = q + 3, nv = n - last * NR < NR ? n - last * NR : NR;
-        four[m - 1](k, a, lda, b + (size_t)q * ps, bs, ps, nv, alpha, beta, c + (size_t)q * NR, ldc);
+        four[m - 1](k, a, lda, b + (size_t)q * ps, bs, ps, nv, f, row0, c + (size_t)q * NR, ldc);
     }
     for (; q < panel_end; q++) {
         int nv = n - q * NR < NR ? n - q * NR : NR;
-        one[m - 1](k, a, lda, b + (size_t)q * ps, bs, ps, nv, alpha, beta, c + (size_t)q * NR, ldc);
+        one[m - 1](k, a, lda, b + (size_t)q * ps, bs, ps, nv, f, row0, c + (size_t)q * NR, ldc);
     }
 }
 #endif
@@ -301,13 +317,13 @@ int advlens_gemm_best_kernel(void) { return best_kernel(); }
 
 void advlens_gemm_force_kernel(int kernel) { forced_kernel = kernel; }
 
-typedef void (*tile_fn)(int, const float *, int, const float *, size_t, int, int, float, float, float *, int);
+typedef void (*tile_fn)(int, const float *, int, const float *, size_t, int, int, const finish_t *, int, float *, int);
 
 /// `advlens_gemm_run` over panels of B that start at b + q·ps with rows bs apart: the packed
 /// panels (bs 16, ps 16·k) or whole panels of a row-major B read in place (bs its row stride,
 /// ps 16). Only packed panels may be partial (their zeros are read).
-static void run_panels(int m, int n, int k, float alpha, const float *a, int lda, const float *b, size_t bs, size_t ps,
-                       float beta, float *c, int ldc, int panel_begin, int panel_end, float *scratch) {
+static void run_panels(int m, int n, int k, const finish_t *f, const float *a, int lda, const float *b, size_t bs, size_t ps,
+                       float *c, int ldc, int panel_begin, int panel_end, float *scratch) {
     tile_fn tile = tile_portable;
     int rows = 6;   // rows of one tile of the kernel in use
 #if defined(__x86_64__)
@@ -321,7 +337,7 @@ static void run_panels(int m, int n, int k, float alpha, const float *a, int lda
 #if defined(__x86_64__)
     if (rows == 12 && rest > 0 && rest <= FEW_ROWS) {
         // The last rows on their own few-row tiles: no zero rows computed, no scratch.
-        few_rows_avx512(rest, n, k, alpha, a + (size_t)full * lda, lda, b, bs, ps, beta, c + (size_t)full * ldc, ldc,
+        few_rows_avx512(rest, n, k, f, full, a + (size_t)full * lda, lda, b, bs, ps, c + (size_t)full * ldc, ldc,
                         panel_begin, panel_end);
         m = full;
         rest = 0;
@@ -345,8 +361,8 @@ static void run_panels(int m, int n, int k, float alpha, const float *a, int lda
                 int j0 = q * NR, nv = n - j0 - NR < NR ? n - j0 - NR : NR;
                 const float *bq = bp + ps;
                 for (int i = i0; i < i1; i += rows) {
-                    if (i < full) tile2_avx512(k, a + (size_t)i * lda, lda, bp, bq, bs, rows, nv, alpha, beta, c + (size_t)i * ldc + j0, ldc);
-                    else tile2_avx512(k, scratch, k, bp, bq, bs, rest, nv, alpha, beta, c + (size_t)i * ldc + j0, ldc);
+                    if (i < full) tile2_avx512(k, a + (size_t)i * lda, lda, bp, bq, bs, rows, nv, f, i, c + (size_t)i * ldc + j0, ldc);
+                    else tile2_avx512(k, scratch, k, bp, bq, bs, rest, nv, f, i, c + (size_t)i * ldc + j0, ldc);
                 }
                 q += 2;
                 continue;
@@ -354,8 +370,8 @@ static void run_panels(int m, int n, int k, float alpha, const float *a, int lda
 #endif
             int j0 = q * NR, nv = n - j0 < NR ? n - j0 : NR;
             for (int i = i0; i < i1; i += rows) {
-                if (i < full) tile(k, a + (size_t)i * lda, lda, bp, bs, rows, nv, alpha, beta, c + (size_t)i * ldc + j0, ldc);
-                else tile(k, scratch, k, bp, bs, rest, nv, alpha, beta, c + (size_t)i * ldc + j0, ldc);
+                if (i < full) tile(k, a + (size_t)i * lda, lda, bp, bs, rows, nv, f, i, c + (size_t)i * ldc + j0, ldc);
+                else tile(k, scratch, k, bp, bs, rest, nv, f, i, c + (size_t)i * ldc + j0, ldc);
             }
             q += 1;
         }
@@ -363,19 +379,23 @@ static void run_panels(int m, int n, int k, float alpha, const float *a, int lda
 }
 
 void advlens_gemm_run(int m, int n, int k, float alpha, const float *a, int lda, const float *packed,
-                      float beta, float *c, int ldc, int panel_begin, int panel_end, float *scratch) {
-    run_panels(m, n, k, alpha, a, lda, packed, NR, (size_t)NR * k, beta, c, ldc, panel_begin, panel_end, scratch);
+                      float beta, float *c, int ldc, int panel_begin, int panel_end, float *scratch,
+                      const advlens_epilogue *epilogue) {
+    finish_t f = {alpha, beta, epilogue};
+    run_panels(m, n, k, &f, a, lda, packed, NR, (size_t)NR * k, c, ldc, panel_begin, panel_end, scratch);
 }
 
 void advlens_gemm_run_rows(int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
-                           float beta, float *c, int ldc, int panel_begin, int panel_end, float *scratch, float *panel) {
+                           float beta, float *c, int ldc, int panel_begin, int panel_end, float *scratch, float *panel,
+                           const advlens_epilogue *epilogue) {
+    finish_t f = {alpha, beta, epilogue};
     int whole = n / NR, end = panel_end < whole ? panel_end : whole;
     if (panel_begin < end)
-        run_panels(m, n, k, alpha, a, lda, b, (size_t)ldb, NR, beta, c, ldc, panel_begin, end, scratch);
+        run_panels(m, n, k, &f, a, lda, b, (size_t)ldb, NR, c, ldc, panel_begin, end, scratch);
     if (panel_end > whole && whole >= panel_begin) {
         // The partial last panel, packed (its zeros past n) and multiplied as a packed one.
         int j0 = whole * NR;
         advlens_gemm_pack(0, k, n - j0, b + j0, ldb, panel, 0, 1);
-        run_panels(m, n - j0, k, alpha, a, lda, panel, NR, (size_t)NR * k, beta, c + j0, ldc, 0, 1, scratch);
+        run_panels(m, n - j0, k, &f, a, lda, panel, NR, (size_t)NR * k, c + j0, ldc, 0, 1, scratch);
     }
 }

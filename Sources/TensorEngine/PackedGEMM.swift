@@ -62,43 +62,49 @@ public final class PackedMatrix: @unchecked Sendable {
         advlens_gemm_pack(transposed ? 1 : 0, Int32(k), Int32(n), b, Int32(ldb), packed, 0, Int32(panels))
     }
 
-    /// C (m×n) = alpha·A·op(B) + beta·C against a `pack`ed op(B). `scratch`: `scratchCount(k:)`
-    /// floats. On the calling thread inside a parallel region (a convolution's images run side
-    /// by side); outside one (one image's product, e.g. a batch of 1) a large product's panels
-    /// are split between the cores, which never changes a bit.
+    /// C (m×n) = alpha·A·op(B) + beta·C against a `pack`ed op(B), finished by `epilogue` (its
+    /// bias indexed by the row of C) when given. `scratch`: `scratchCount(k:)` floats. On the
+    /// calling thread inside a parallel region (a convolution's images run side by side);
+    /// outside one (one image's product, e.g. a batch of 1) a large product's panels are split
+    /// between the cores, which never changes a bit.
     public static func multiply(m: Int, n: Int, k: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                                 packed: UnsafePointer<Float>, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                scratch: UnsafeMutablePointer<Float>) {
+                                scratch: UnsafeMutablePointer<Float>, epilogue: Epilogue? = nil) {
         guard m > 0, n > 0 else { return }
         let panels = (n + Int(ADVLENS_GEMM_PANEL) - 1) / Int(ADVLENS_GEMM_PANEL)
         run(m: m, n: n, k: k, panels: panels, alpha: alpha, a: a, lda: lda, packed: packed, beta: beta, c: c, ldc: ldc,
-            scratch: scratch)
+            scratch: scratch, epilogue: epilogue)
     }
 
     /// C (m×n) = alpha·A·B + beta·C with B k×n row-major (row stride `ldb`) read in place, not
     /// packed (`advlens_gemm_run_rows`): for a B used once whose panels packing would only
     /// copy (a pointwise convolution's input planes). The same bits as packing B. `scratch`:
     /// `scratchCount(k:)` floats; `panel`: `panelWidth`·k floats (a partial last panel is
-    /// packed there). Split between the cores as `multiply` is.
+    /// packed there). Split between the cores, and finished by `epilogue`, as `multiply` is.
     public static func multiplyRows(m: Int, n: Int, k: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                                     b: UnsafePointer<Float>, ldb: Int, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                    scratch: UnsafeMutablePointer<Float>, panel: UnsafeMutablePointer<Float>) {
+                                    scratch: UnsafeMutablePointer<Float>, panel: UnsafeMutablePointer<Float>,
+                                    epilogue: Epilogue? = nil) {
         guard m > 0, n > 0 else { return }
         let panels = (n + Int(ADVLENS_GEMM_PANEL) - 1) / Int(ADVLENS_GEMM_PANEL)
-        split(m: m, n: n, k: k, panels: panels, scratch: scratch) { p0, p1, rowScratch in
-            // Only the last task holds the partial panel, so one `panel` serves every split.
-            advlens_gemm_run_rows(Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc),
-                                  Int32(p0), Int32(p1), rowScratch, panel)
+        Epilogue.withC(epilogue) { e in
+            split(m: m, n: n, k: k, panels: panels, scratch: scratch) { p0, p1, rowScratch in
+                // Only the last task holds the partial panel, so one `panel` serves every split.
+                advlens_gemm_run_rows(Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc),
+                                      Int32(p0), Int32(p1), rowScratch, panel, e)
+            }
         }
     }
 
     /// Both `multiply` forms.
     private static func run(m: Int, n: Int, k: Int, panels: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
                             packed: UnsafePointer<Float>, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-                            scratch: UnsafeMutablePointer<Float>?) {
-        split(m: m, n: n, k: k, panels: panels, scratch: scratch) { p0, p1, rowScratch in
-            advlens_gemm_run(Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), packed, beta, c, Int32(ldc),
-                             Int32(p0), Int32(p1), rowScratch)
+                            scratch: UnsafeMutablePointer<Float>?, epilogue: Epilogue? = nil) {
+        Epilogue.withC(epilogue) { e in
+            split(m: m, n: n, k: k, panels: panels, scratch: scratch) { p0, p1, rowScratch in
+                advlens_gemm_run(Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), packed, beta, c, Int32(ldc),
+                                 Int32(p0), Int32(p1), rowScratch, e)
+            }
         }
     }
 

@@ -7,10 +7,12 @@
 //   acc = 0; for p in 0..<k: acc = fma(a[i][p], b[p][j], acc); c[i][j] = alpha*acc + beta*c[i][j]
 // whatever m, n, the row's position, the panel range or the instruction set (the AVX-512,
 // AVX2 and portable kernels give the same bits), so a weight is packed once for any number of rows.
+// A convolution's bias and activation may follow in the same store (advlens_epilogue.h).
 #ifndef ADVLENS_GEMM_H
 #define ADVLENS_GEMM_H
 
 #include <stddef.h>
+#include "advlens_epilogue.h"
 
 /// Columns of op(B) per packed panel, and the most rows of A any kernel's tile reads (12 for
 /// AVX-512, 6 for AVX2 and the portable kernel).
@@ -30,16 +32,19 @@ void advlens_gemm_pack(int trans, int k, int n, const float *b, int ldb, float *
 /// C[i][j] for i in 0..<m and j in the columns of panels panel_begin ..< panel_end:
 /// alpha·(A·op(B)) + beta·C, A m×k row-major with row stride lda, op(B) packed. beta = 0
 /// means C is not read. scratch: ADVLENS_GEMM_ROWS·k floats, or NULL when m is a multiple of
-/// ADVLENS_GEMM_ROWS (it holds the last, partial tile's rows padded with zeros).
+/// ADVLENS_GEMM_ROWS (it holds the last, partial tile's rows padded with zeros). `epilogue`,
+/// when not NULL, finishes each value after beta (its bias indexed by i; advlens_epilogue.h).
 void advlens_gemm_run(int m, int n, int k, float alpha, const float *a, int lda, const float *packed,
-                      float beta, float *c, int ldc, int panel_begin, int panel_end, float *scratch);
+                      float beta, float *c, int ldc, int panel_begin, int panel_end, float *scratch,
+                      const advlens_epilogue *epilogue);
 
 /// `advlens_gemm_run` with op(B) = B stored k×n row-major (row stride ldb), not packed: whole
 /// panels are read in place (a pointwise convolution's input planes, which packing copied
 /// once more), and a partial last panel is packed into `panel` (16·k floats) first. The same
 /// chain per element, so the same bits as packing B whole.
 void advlens_gemm_run_rows(int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
-                           float beta, float *c, int ldc, int panel_begin, int panel_end, float *scratch, float *panel);
+                           float beta, float *c, int ldc, int panel_begin, int panel_end, float *scratch, float *panel,
+                           const advlens_epilogue *epilogue);
 
 /// The kernel in use: 2 AVX-512, 1 AVX2 with FMA, 0 the portable one (same results).
 int advlens_gemm_kernel(void);
