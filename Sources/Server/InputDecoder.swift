@@ -148,9 +148,25 @@ struct InputDecoder {
         let slack = 1e-4 * (hi - lo)
         var (least, most) = (Float.infinity, -Float.infinity)
         x.data.withUnsafeBufferPointer { values in
-            for v in values {
-                least = Swift.min(least, v)
-                most = Swift.max(most, v)
+            // Eight lanes at a time (a 224×224 image is 150,528 values; one compare-and-select
+            // chain took 2% of a MobileNetV2 forward). A NaN never replaces a bound, as in the
+            // scalar tail's Swift.min and Swift.max.
+            var low = SIMD8<Float>(repeating: .infinity), high = SIMD8<Float>(repeating: -.infinity)
+            guard let base = values.baseAddress else { return }
+            let raw = UnsafeRawPointer(base)
+            var i = 0
+            while i + 8 <= values.count {
+                let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                low.replace(with: v, where: v .< low)
+                high.replace(with: v, where: v .> high)
+                i += 8
+            }
+            least = low.min()
+            most = high.max()
+            while i < values.count {
+                least = Swift.min(least, values[i])
+                most = Swift.max(most, values[i])
+                i += 1
             }
         }
         guard least < lo - slack || most > hi + slack else { return }

@@ -432,6 +432,30 @@ def test_inputs_outside_the_models_range_are_refused_with_advice(mnist, tmp_path
         (ROOT / "out" / f"range-{tmp_path.name}.npz").unlink()
 
 
+def test_the_range_check_finds_the_bounds_anywhere_in_the_batch(client, tmp_path):
+    """The check reads eight values at a time and the rest one by one: an image of 45 values
+    (40 in whole eights, 5 after them) out of range at either end, or at both, gives the exact
+    span; the bounds themselves pass."""
+    identity_model(client, tmp_path, "id", [3, 5, 3])
+    base = np.full((1, 3, 5, 3), 0.5, dtype=np.float32)
+    for where, value, span in [((0, 0, 1, 0), -0.25, "[-0.25, 0.5]"), ((0, 2, 4, 2), 1.75, "[0.5, 1.75]"),
+                               ((0, 2, 4, 1), 3.5, "[0.5, 3.5]")]:
+        x = base.copy()
+        x[where] = value
+        with pytest.raises(AdvLensError) as e:
+            client.call("predict", model="id", inputs=x)
+        assert e.value.code == -32602 and f"params.inputs: values span {span}" in str(e.value), str(e.value)
+    both = base.copy()
+    both[0, 0, 0, 2] = -2
+    both[0, 2, 4, 2] = 7
+    with pytest.raises(AdvLensError) as e:
+        client.call("predict", model="id", inputs=np.concatenate([base, both]))
+    assert "values span [-2, 7]" in str(e.value), str(e.value)
+    edges = base.copy()
+    edges[0, 0, 0, 0], edges[0, 2, 4, 2] = 0, 1
+    assert client.call("predict", model="id", inputs=edges).count == 1
+
+
 def test_a_hierarchy_file_gives_lc_its_class_similarity(mnist, tmp_path):
     out = ROOT / "out" / f"hierarchy-{tmp_path.name}"
     out.mkdir(parents=True, exist_ok=True)
