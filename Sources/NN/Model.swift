@@ -152,6 +152,10 @@ public final class Model: @unchecked Sendable {
             guard let l = layer(named: name) else { throw ModelError.unknownLayer(name) }
             return l.name
         })
+        // Nothing but the logits in eval mode: image by image on the cores (`Model+ImageParallel.swift`).
+        if !record, resolved.isEmpty, let logits = imageParallelLogits(x, run) {
+            return Output(logits: logits, activations: [:], trace: nil)
+        }
         let trace = record ? Trace(layers: traceSlots) : nil
         trace?.inputShape = x.shape
         run.keep = resolved

@@ -116,7 +116,8 @@ public final class Conv2d: LeafLayer {
     /// every core busy. Free to depend on the thread count: the products run on AdvLens' own
     /// GEMM, where a column's result does not depend on the columns beside it.
     func productImages(_ g: ConvGeometry, batch n: Int) -> Int {
-        let perWorker = (n + Parallel.workers - 1) / max(1, Parallel.workers)
+        let workers = Parallel.workers(forTasks: n)   // 1 inside a region: the images are this core's
+        let perWorker = (n + workers - 1) / max(1, workers)
         return max(1, min(imagesForColumns(g), perWorker))
     }
 
