@@ -94,12 +94,8 @@ public struct Ensemble {
     public func inputGradient(_ x: Tensor, _ runs: [Execution], chunk given: Int? = nil, stop: () -> Bool = { false },
                               seeds: (Range<Int>, [Tensor]) -> [Tensor]) throws -> (gradient: Tensor, logits: [Tensor]) {
         var gradients: [Tensor] = [], logitParts: [[Tensor]] = []
-        var start = 0
-        let fixed = given ?? fixedChunk
-        while start < x.batch {
+        for range in ChunkSizer.ranges(x.batch, size: given ?? fixedChunk, balancedWithin: chunks.size) {
             if stop() { throw AttackStopped() }
-            let range = start..<min(x.batch, start + (fixed ?? chunks.size))
-            start = range.upperBound
             let part = range.count == x.batch ? x : x.slice(range)
             let outs = try zip(members, runs).map { m, run in try m.forward(part, run, record: true) }
             let logits = outs.map(\.logits)
@@ -136,11 +132,8 @@ extension Ensemble {
     /// then one input-gradient pass per class and member (what DeepFool linearises).
     public func classGradients(_ x: Tensor, _ runs: [Execution], stop: () -> Bool = { false }) throws -> (logits: Tensor, gradients: [Tensor]) {
         var zs: [Tensor] = [], perClass: [[Tensor]] = Array(repeating: [], count: classCount)
-        var start = 0
-        while start < x.batch {
+        for range in ChunkSizer.ranges(x.batch, size: fixedChunk, balancedWithin: chunks.size(backwardPasses: classCount)) {
             if stop() { throw AttackStopped() }
-            let range = start..<min(x.batch, start + (fixedChunk ?? chunks.size(backwardPasses: classCount)))
-            start = range.upperBound
             let part = range.count == x.batch ? x : x.slice(range)
             let outs = try zip(members, runs).map { m, run in try m.forward(part, run, record: true) }
             zs.append(averagedLogits(outs.map(\.logits)))
@@ -170,7 +163,8 @@ public struct AttackStopped: Error {}
 /// × 11 passes of 2 × 13.9·10⁶ in 1.93 s of CPU time), within 8...1024 and a multiple of 8,
 /// so the cancellation check between chunks comes several times a second whatever the model,
 /// even on a machine a few times slower (mnist-small: the whole 256-image batch at once;
-/// mnist-madry: 136 rows; DeepFool's 10 class gradients on mnist-madry: 24).
+/// mnist-madry: 136 rows; DeepFool's 10 class gradients on mnist-madry: 24). That size is a
+/// limit: a batch runs in as few chunks under it as cover it, of equal sizes (`ranges`).
 ///
 /// Why not smaller: each chunk's products pack their weights again, and a dense layer's
 /// product runs well only over many rows (mnist-madry's 3136×1024 layer, OpenBLAS's Haswell
@@ -198,6 +192,18 @@ public struct ChunkSizer: Sendable {
 
     /// Rows per chunk of one forward and `backwardPasses` backward passes.
     public func size(backwardPasses: Int) -> Int { ChunkSizer.rows(multiplyAddsPerRow, backwardPasses: backwardPasses) }
+
+    /// The row ranges of a batch of `n`: chunks of exactly `size` rows when given (the last one
+    /// shorter), else as few chunks of at most `limit` rows as cover the batch, of equal sizes
+    /// (64 rows under a limit of 48 run as 32 + 32, not 48 + 16, whose second chunk's products
+    /// had half the columns).
+    public static func ranges(_ n: Int, size: Int?, balancedWithin limit: Int) -> [Range<Int>] {
+        if let size {
+            return stride(from: 0, to: n, by: max(1, size)).map { $0..<min(n, $0 + max(1, size)) }
+        }
+        let count = (n + max(1, limit) - 1) / max(1, limit)
+        return (0..<count).map { i in (i * n / count)..<((i + 1) * n / count) }
+    }
 
     static func rows(_ multiplyAdds: Int, backwardPasses: Int) -> Int {
         let rows = 0.05 * 80e9 / (Double(1 + max(0, backwardPasses)) * Double(max(1, multiplyAdds)))

@@ -25,9 +25,12 @@ ACTIVATION_PAGES = BATCH * CHANNELS * SIDE * SIDE * 4 // 4096
 
 
 def wide_cnn(client, directory):
-    """A seeded conv net whose first layer's output is ACTIVATION_PAGES pages at BATCH images."""
+    """A seeded conv net whose first layer's output is ACTIVATION_PAGES pages at BATCH images.
+    Its 9x9 kernel gives 121 multiply-adds per activation value, so its passes run layer by
+    layer (a model with fewer than 100 runs image by image, and never holds a batch's
+    activation: docs/engine.md)."""
     spec = {"name": "wide", "input": {"shape": [3, SIDE, SIDE], "range": [0, 1]}, "classes": ["a", "b", "c"],
-            "layers": [{"type": "conv2d", "name": "conv", "in_channels": 3, "out_channels": CHANNELS, "kernel_size": 3, "padding": 1},
+            "layers": [{"type": "conv2d", "name": "conv", "in_channels": 3, "out_channels": CHANNELS, "kernel_size": 9, "padding": 4},
                        {"type": "relu", "name": "relu"},
                        {"type": "adaptiveavgpool2d", "name": "pool", "output_size": 2},
                        {"type": "flatten", "name": "flat"},
@@ -35,7 +38,7 @@ def wide_cnn(client, directory):
     rng = np.random.default_rng(3)
     (directory / "wide.json").write_text(json.dumps(spec))
     safetensors(directory / "wide.safetensors", {
-        "conv.weight": rng.normal(0, 0.3, (CHANNELS, 3, 3, 3)), "conv.bias": rng.normal(0, 0.1, CHANNELS),
+        "conv.weight": rng.normal(0, 0.1, (CHANNELS, 3, 9, 9)), "conv.bias": rng.normal(0, 0.1, CHANNELS),
         "fc.weight": rng.normal(0, 0.5, (3, CHANNELS * 4)), "fc.bias": rng.normal(0, 0.1, 3)})
     np.save(directory / "x.npy", rng.random((BATCH, 3, SIDE, SIDE), dtype=np.float32))
     np.save(directory / "y.npy", rng.integers(0, 3, BATCH))
