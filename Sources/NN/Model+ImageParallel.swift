@@ -25,8 +25,9 @@ extension Model {
     static let imageParallelCalls = CallCounter()
 
     /// Multiply-adds per activation value below which a model runs image by image: its layers
-    /// wait on memory more than they compute (MobileNetV2-224: 23; 0.91x the time at batch 64,
-    /// a third of the memory). ResNet-18 has 313-316, and there the products of one image's
+    /// wait on memory more than they compute (MobileNetV2-224: 23; its forward at batch 64 took
+    /// 0.87-0.91x the time, and a daemon serving only forwards peaked at 184 MB instead of 628).
+    /// ResNet-18 has 313-316, and there the products of one image's
     /// small planes lost more than the caches gave back (ResNet-18-224 1.09x the time,
     /// ResNet-18-32 1.66x).
     static let imageParallelIntensity = 100
