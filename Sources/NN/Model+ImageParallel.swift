@@ -36,21 +36,6 @@ extension Model {
     /// (MNIST, 32-pixel images) fit them whole and need several images per product.
     static let imageParallelValues = 1 << 20
 
-    /// One image's activation values (the sum of the layers' output sizes) and the model's
-    /// multiply-adds for it: each parameter tensor read once per output position of its layer,
-    /// as `ChunkSizer` counts them.
-    var perImageWork: (values: Int, multiplyAdds: Int) {
-        var multiplyAdds = 0, values = 0
-        for layer in layers {
-            guard let shape = outputShapes[layer.name] else { continue }
-            let size = shape.reduce(1, *)
-            values += size
-            guard !layer.parameters.isEmpty, let channels = shape.count == 3 ? shape.first : shape.last, channels > 0 else { continue }
-            multiplyAdds += layer.parameters.reduce(0) { $0 + $1.value.count } * (size / channels)
-        }
-        return (values, multiplyAdds)
-    }
-
     /// Whether inference passes run image by image (`imageParallelIntensity`, `imageParallelValues`).
     var runsImageByImage: Bool {
         let work = perImageWork

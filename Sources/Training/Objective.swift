@@ -31,6 +31,15 @@ public enum TrainingObjective: Sendable, Equatable {
 
     public var name: String { kind.rawValue }
 
+    /// Train-mode forward passes a step records at once (their activations are held together
+    /// until the backward): x alone, x* alone, or both (TRADES, the consistent loss).
+    public var recordedPasses: Int {
+        switch self {
+        case .standard, .pgd: return 1
+        case .trades, .consistent: return 2
+        }
+    }
+
     public var adversary: Adversary? {
         switch self {
         case .standard: return nil

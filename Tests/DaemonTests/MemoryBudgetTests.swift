@@ -33,6 +33,34 @@ final class MemoryBudgetTests: XCTestCase {
         _ = d.call("model/create", ["name": "again", "architecture": "mnist-small"])
     }
 
+    /// A training step whose batch's activations would not fit beside what is resident is
+    /// refused before it starts (-32011 naming params.batchSize and the largest batch that
+    /// fits), the model untouched; that batch then trains. Before, nothing was checked, and
+    /// a MobileNetV2-224 step at batch 256 (30 GB) had the system kill the daemon.
+    func testATrainingBatchPastTheBudgetIsRefusedWithTheBatchThatFits() throws {
+        let d = try DaemonProcess(arguments: ["--memory-limit", "1000000"])
+        _ = d.initialize()
+        _ = d.call("model/create", ["name": "small", "architecture": "mnist-small", "seed": 1])
+        let before = d.call("model/info", ["name": "small"])["summary"]?["fingerprint"]
+        XCTAssertNotNil(before)
+        func step(_ n: Int) -> JSONValue {
+            ["model": "small", "inputs": JSONValue.tensor(shape: [n, 1, 28, 28], values: (0..<(n * 784)).map { Float($0 % 97) / 97 }),
+             "labels": .array((0..<n).map { .number(Double($0 % 10)) }), "steps": 1]
+        }
+        let refused = d.failure("trainStep", step(64))
+        XCTAssertEqual(refused.code, -32011, refused.message)
+        XCTAssertTrue(refused.message.hasPrefix("params.batchSize: a standard training step on 64 images holds about ")
+                      && refused.message.contains("--memory-limit 1.0 MB"), refused.message)
+        guard let range = refused.message.range(of: "a batch of at most "),
+              let fits = Int(refused.message[range.upperBound...].prefix { $0.isNumber }) else {
+            return XCTFail("no batch size in: \(refused.message)")
+        }
+        XCTAssertTrue((1..<64).contains(fits), refused.message)
+        XCTAssertEqual(d.call("model/info", ["name": "small"])["summary"]?["fingerprint"], before, "the refused step changed nothing")
+        XCTAssertEqual(d.call("trainStep", step(fits))["steps"], 1)
+        XCTAssertEqual(d.failure("trainStep", step(fits + 1)).code, -32011)
+    }
+
     /// A 200 kB gzip inflating to 200 MB of CSV stops being read at what the memory budget
     /// leaves (50 MB), not at --max-file-bytes (8 GiB by default): before, the whole 200 MB
     /// (and its parsed floats) was read before the budget was asked.

@@ -40,6 +40,7 @@ extension AdvLensServer {
         let optimizer = p.optimizer, schedule = p.schedule   // checked and resolved as they were decoded
         let seed = p.seed ?? 0
         let source = try batchSource(p, model: model, context: context)
+        try admitActivations(of: objective, batch: source.batchSize, model: model)
 
         // The resident state, or a new one (SGD with torch's defaults, lr 0.01, unless given).
         let session: TrainingSession
@@ -118,6 +119,14 @@ extension AdvLensServer {
         case fixed(Tensor, [Int])
 
         var isStream: Bool { if case .dataset = self { return true }; return false }
+
+        /// Images per step.
+        var batchSize: Int {
+            switch self {
+            case let .dataset(_, n): return n
+            case let .fixed(x, _): return x.batch
+            }
+        }
 
         func batch(_ cursor: DataCursor?) throws -> (Tensor, [Int]) {
             switch self {
