@@ -210,16 +210,6 @@ public struct ChunkSizer: Sendable {
         return max(8, min(1024, Int(rows) / 8 * 8))
     }
 
-    /// A model's multiply-adds for one input, counted from its parameters: each parameter
-    /// tensor is read once per output position of its layer (H·W for a convolution, the
-    /// leading positions for a linear layer over the last axis, 1 for a vector); exact for
-    /// convolutions and linear layers, a small over-count for normalisation layers.
-    public static func multiplyAdds(of model: Model) -> Int {
-        model.layers.reduce(0) { total, layer in
-            guard !layer.parameters.isEmpty, let shape = model.outputShapes[layer.name], let channels = shape.count == 3 ? shape.first : shape.last,
-                  channels > 0 else { return total }
-            let positions = shape.reduce(1, *) / channels
-            return total + layer.parameters.reduce(0) { $0 + $1.value.count } * positions
-        }
-    }
+    /// A model's multiply-adds for one input (`Model.footprint`).
+    public static func multiplyAdds(of model: Model) -> Int { model.footprint.multiplyAdds }
 }

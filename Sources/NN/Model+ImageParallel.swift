@@ -38,7 +38,7 @@ extension Model {
 
     /// Whether inference passes run image by image (`imageParallelIntensity`, `imageParallelValues`).
     var runsImageByImage: Bool {
-        let work = perImageWork
+        let work = footprint
         return work.values >= Model.imageParallelValues && work.multiplyAdds < Model.imageParallelIntensity * work.values
     }
 

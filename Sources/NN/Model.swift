@@ -28,6 +28,9 @@ public final class Model: @unchecked Sendable {
     /// Graph nodes whose value is the same for every item (parameters, constants and what is
     /// computed from them alone): kept as [N] copies; no gradient can be seeded or observed there.
     public let sharedLayers: Set<String>
+    /// What one image costs: the values the layers write and the multiply-adds that make them
+    /// (`Model+Footprint.swift`), counted once here.
+    public let footprint: Footprint
     /// The graph, for a `nodes` spec.
     public var graph: Graph? { root as? Graph }
     /// Trace slots: one per layer, one more for the model input of a graph.
@@ -121,6 +124,7 @@ public final class Model: @unchecked Sendable {
             throw ModelError.invalidSpec(path: "classes", message: "has \(spec.classes.count) labels but the model outputs \(logits[0]) scores")
         }
         outputShapes = shapes
+        footprint = Model.footprint(layers: layers, outputShapes: shapes)
 
         let mean = spec.input.mean.map { $0.count == 1 ? Array(repeating: $0[0], count: channels) : $0 } ?? Array(repeating: 0, count: channels)
         let std = spec.input.std.map { $0.count == 1 ? Array(repeating: $0[0], count: channels) : $0 } ?? Array(repeating: 1, count: channels)

@@ -11,14 +11,14 @@ import Training
 /// measured on that step; the budget is what `advlensd --memory-limit` leaves beside the
 /// resident models and datasets.
 extension AdvLensServer {
-    /// Bytes a recorded train-mode pass holds per activation value (`Model.activationValuesPerImage`):
+    /// Bytes a recorded train-mode pass holds per activation value (`Model.footprint`):
     /// each layer's output, batch normalisation's saved normalised input, a ReLU's mask, the
     /// backward's gradients. MobileNetV2-224: 116 MB per image (7.55 GB at batch 64, 14.96 GB at
     /// 128) over two passes of 13.0 M values.
     static let bytesPerValue = 4.5
 
     func admitActivations(of objective: TrainingObjective, batch: Int, model: Model) throws {
-        let perImage = Int(Double(model.activationValuesPerImage * objective.recordedPasses) * Self.bytesPerValue)
+        let perImage = Int(Double(model.footprint.values * objective.recordedPasses) * Self.bytesPerValue)
         let needed = perImage * batch
         let headroom = workspace.headroom()
         guard needed > headroom else { return }
